@@ -1,0 +1,703 @@
+package io.uringaio.engine;
+
+import io.uringaio.engine.sys.Libc;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A file opened through a {@link RingEngine}: positional, asynchronous reads and writes in the style of
+ * {@link java.nio.channels.AsynchronousFileChannel}, with {@code CompletableFuture} results.
+ *
+ * <p><b>Buffers.</b> A {@code ByteBuffer} transfers from its position to its limit; on completion its position has
+ * advanced by the count, before the future completes. Direct buffers go to the kernel as they are; heap buffers go
+ * through pooled direct bounce buffers. A {@code MemorySegment} transfers its whole size; a native segment goes to the
+ * kernel as it is, and its arena must stay open until the future completes. The engine keeps every buffer strongly
+ * reachable until its CQE. Do not touch a buffer while an operation on it is in flight.
+ *
+ * <p><b>Concurrency and order.</b> Any thread may call any method; operations on one file spread over all the
+ * engine's rings and run in parallel, in no particular order, except that {@link #fsync()} and {@link #fdatasync()}
+ * start only after every write, {@link #fallocate} and {@link #writeDurable} submitted on this file before them has
+ * completed. Overlapping writes in flight at the same time land in any order.
+ *
+ * <p><b>Errors.</b> Bad arguments throw at once ({@code NullPointerException}, {@code IllegalArgumentException}) and
+ * submit nothing. A closed file or engine gives a future that has already failed ({@link ClosedChannelException},
+ * {@link EngineClosedException}). A kernel error fails the future with a {@link UringIOException} carrying the errno,
+ * the operation and the path.
+ *
+ * <p><b>Close.</b> {@link #closeAsync()} refuses new operations, waits for those in flight, then closes the descriptor
+ * through the ring, so a descriptor is never reused under a request.
+ */
+public final class AsyncFile implements AutoCloseable {
+    private static final long CLOSING = 1L << 62;
+    private static final int FD_OPEN = 0;
+    private static final int FD_CLOSE_SUBMITTED = 1;
+    private static final int FD_CLOSED = 2;
+    private static final int IOV_MAX = 1024;
+    private static final int DEFAULT_MODE = 0644;
+    /** An empty C string, for statx with AT_EMPTY_PATH; the kernel only reads it. */
+    private static final MemorySegment EMPTY_PATH = java.lang.foreign.Arena.global().allocate(1);
+
+    final RingEngine engine;
+    private final Path path;
+    private final String pathString;
+    private final int fd;
+    private final boolean readable;
+    private final boolean writable;
+    private final boolean deleteOnClose;
+    final WriteBarrier barrier = new WriteBarrier();
+    /** In-flight operation count, with the CLOSING bit once close began. */
+    private final AtomicLong state = new AtomicLong();
+    private final AtomicInteger fdState = new AtomicInteger(FD_OPEN);
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    private AsyncFile(RingEngine engine, Path path, int fd, boolean readable, boolean writable, boolean deleteOnClose) {
+        this.engine = engine;
+        this.path = path;
+        this.pathString = path.toString();
+        this.fd = fd;
+        this.readable = readable;
+        this.writable = writable;
+        this.deleteOnClose = deleteOnClose;
+    }
+
+    // ---------------------------------------------------------------- open
+
+    /** Opens {@code path} on {@code engine}; see {@link RingEngine#open(Path, OpenOption...)}. */
+    public static CompletableFuture<AsyncFile> open(RingEngine engine, Path path, OpenOption... options) {
+        Objects.requireNonNull(engine, "engine");
+        Objects.requireNonNull(path, "path");
+        OpenFlags flags = OpenFlags.of(options);
+        byte[] name = path.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8);
+        for (byte b : name) {
+            if (b == 0) {
+                throw new IllegalArgumentException("path contains a NUL byte: " + path);
+            }
+        }
+        BouncePool.Bounce pathBuffer = engine.bouncePool.acquire(name.length + 1);
+        pathBuffer.buffer.put(0, name).put(name.length, (byte) 0);
+        CompletableFuture<AsyncFile> result = new CompletableFuture<>();
+        Request openat = new Request((r, res) -> {
+            engine.bouncePool.release(pathBuffer);
+            if (res < 0) {
+                result.completeExceptionally(r.canceledByClose() ? new EngineClosedException("open", path.toString())
+                        : new UringIOException(-res, "open", path.toString()));
+                return;
+            }
+            AsyncFile file = new AsyncFile(engine, path, res, flags.readable, flags.writable, flags.deleteOnClose);
+            engine.fileOpened(file);
+            if (!engine.isOpen()) {
+                file.closeFdNow();
+                result.completeExceptionally(new EngineClosedException("open", path.toString()));
+                return;
+            }
+            result.complete(file);
+        });
+        openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, DEFAULT_MODE).attach(pathBuffer);
+        try {
+            engine.submit(openat);
+        } catch (IllegalStateException closedEngine) {
+            engine.bouncePool.release(pathBuffer);
+            result.completeExceptionally(new EngineClosedException("open", path.toString()));
+        }
+        return result;
+    }
+
+    /** {@code StandardOpenOption}s as {@code open(2)} flags. */
+    private record OpenFlags(int oflags, boolean readable, boolean writable, boolean deleteOnClose) {
+        static OpenFlags of(OpenOption... options) {
+            boolean read = false;
+            boolean write = false;
+            boolean create = false;
+            boolean createNew = false;
+            boolean truncate = false;
+            boolean deleteOnClose = false;
+            int extra = Libc.O_CLOEXEC;
+            for (OpenOption o : options) {
+                Objects.requireNonNull(o, "open option");
+                if (o == StandardOpenOption.READ) {
+                    read = true;
+                } else if (o == StandardOpenOption.WRITE) {
+                    write = true;
+                } else if (o == StandardOpenOption.CREATE) {
+                    create = true;
+                } else if (o == StandardOpenOption.CREATE_NEW) {
+                    createNew = true;
+                } else if (o == StandardOpenOption.TRUNCATE_EXISTING) {
+                    truncate = true;
+                } else if (o == StandardOpenOption.DELETE_ON_CLOSE) {
+                    deleteOnClose = true;
+                } else if (o == StandardOpenOption.SPARSE) {
+                    // a hint only
+                } else if (o == StandardOpenOption.SYNC) {
+                    extra |= Libc.O_SYNC;
+                } else if (o == StandardOpenOption.DSYNC) {
+                    extra |= Libc.O_DSYNC;
+                } else if (o == LinkOption.NOFOLLOW_LINKS) {
+                    extra |= Libc.O_NOFOLLOW;
+                } else if (o == UringOpenOption.DIRECT) {
+                    extra |= Libc.O_DIRECT;
+                } else if (o == UringOpenOption.NOATIME) {
+                    extra |= Libc.O_NOATIME;
+                } else if (o == StandardOpenOption.APPEND) {
+                    throw new UnsupportedOperationException("APPEND is not supported: AsyncFile writes are positional");
+                } else {
+                    throw new UnsupportedOperationException("unsupported open option " + o);
+                }
+            }
+            if (!read && !write) {
+                read = true;
+            }
+            int oflags = read && write ? Libc.O_RDWR : write ? Libc.O_WRONLY : Libc.O_RDONLY;
+            if (write) {
+                if (createNew) {
+                    oflags |= Libc.O_CREAT | Libc.O_EXCL;
+                } else if (create) {
+                    oflags |= Libc.O_CREAT;
+                }
+                if (truncate) {
+                    oflags |= Libc.O_TRUNC;
+                }
+            }
+            return new OpenFlags(oflags | extra, read, write, deleteOnClose);
+        }
+    }
+
+    // ---------------------------------------------------------------- reads and writes
+
+    /**
+     * Reads from the file at {@code position} into {@code dst}, from its position to its limit.
+     *
+     * @return the number of bytes read, possibly fewer than asked (at end of file), or -1 if {@code position} is at
+     *         or past the end of file and {@code dst} had room
+     * @throws IllegalArgumentException if {@code dst} is read-only or {@code position} negative
+     */
+    public CompletableFuture<Integer> read(ByteBuffer dst, long position) {
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read into a read-only buffer");
+        }
+        return transfer(FileOp.Kind.READ, dst, position);
+    }
+
+    /**
+     * Writes {@code src}, from its position to its limit, at {@code position}.
+     *
+     * @return the number of bytes written (fewer than asked only when the kernel wrote less, e.g. ENOSPC midway)
+     */
+    public CompletableFuture<Integer> write(ByteBuffer src, long position) {
+        Objects.requireNonNull(src, "src");
+        return transfer(FileOp.Kind.WRITE, src, position);
+    }
+
+    /**
+     * Writes {@code src} at {@code position} and, linked to it in the kernel ({@code IOSQE_IO_LINK}), an
+     * {@code fdatasync}: the future completes only once the data is durable. Both SQEs reach the kernel together.
+     * If the write is short, the bytes written are synced before the count is reported.
+     */
+    public CompletableFuture<Integer> writeDurable(ByteBuffer src, long position) {
+        Objects.requireNonNull(src, "src");
+        return transfer(FileOp.Kind.DURABLE_WRITE, src, position);
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> CompletableFuture<T> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
+        checkPosition(position);
+        int length = buffer.remaining();
+        boolean isRead = kind == FileOp.Kind.READ;
+        CompletableFuture<Object> future = new CompletableFuture<>();
+        if (!acquire(future, kind)) {
+            return (CompletableFuture<T>) future;
+        }
+        if (length == 0 && kind != FileOp.Kind.DURABLE_WRITE) {
+            release();
+            future.complete(0);
+            return (CompletableFuture<T>) future;
+        }
+        FileOp op = FileOp.acquire(this, kind, future);
+        op.buffer = buffer;
+        op.bufferResult = true;
+        op.bufferStart = buffer.position();
+        op.requested = length;
+        long address;
+        if (buffer.isDirect()) {
+            address = MemorySegment.ofBuffer(buffer).address();
+            op.request.attach(buffer);
+        } else {
+            BouncePool.Bounce bounce = engine.bouncePool.acquire(length);
+            if (!isRead) {
+                bounce.buffer.put(0, buffer, buffer.position(), length);
+            }
+            op.bounce = bounce;
+            address = bounce.address;
+            op.request.attach(bounce);
+        }
+        if (isRead) {
+            op.request.prepRead(fd, address, length, position);
+        } else {
+            op.request.prepWrite(fd, address, length, position);
+            op.epoch = barrier.enterWrite();
+        }
+        if (kind == FileOp.Kind.DURABLE_WRITE) {
+            op.expectTwo();
+            Request sync = op.syncRequest().prepFsync(fd, true);
+            submitLinked(op, op.request, sync);
+        } else {
+            submit(op, op.request);
+        }
+        return (CompletableFuture<T>) future;
+    }
+
+    /**
+     * Reads into the whole of {@code dst} from {@code position}.
+     *
+     * @return the number of bytes read; 0 at end of file
+     * @throws IllegalArgumentException if {@code dst} is read-only, larger than 2 GiB, its scope closed, or
+     *                                  {@code position} negative
+     */
+    public CompletableFuture<Integer> read(MemorySegment dst, long position) {
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read into a read-only segment");
+        }
+        return transfer(FileOp.Kind.READ, dst, position);
+    }
+
+    /** Writes the whole of {@code src} at {@code position}; the count written. */
+    public CompletableFuture<Integer> write(MemorySegment src, long position) {
+        Objects.requireNonNull(src, "src");
+        return transfer(FileOp.Kind.WRITE, src, position);
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> CompletableFuture<T> transfer(FileOp.Kind kind, MemorySegment segment, long position) {
+        checkPosition(position);
+        if (segment.byteSize() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes; at most 2 GiB per call");
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalArgumentException("segment's arena is closed");
+        }
+        int length = (int) segment.byteSize();
+        boolean isRead = kind == FileOp.Kind.READ;
+        CompletableFuture<Object> future = new CompletableFuture<>();
+        if (!acquire(future, kind)) {
+            return (CompletableFuture<T>) future;
+        }
+        if (length == 0) {
+            release();
+            future.complete(0);
+            return (CompletableFuture<T>) future;
+        }
+        FileOp op = FileOp.acquire(this, kind, future);
+        op.keepAlive = segment;
+        op.requested = length;
+        long address;
+        if (segment.isNative()) {
+            address = segment.address();
+        } else {
+            BouncePool.Bounce bounce = engine.bouncePool.acquire(length);
+            if (!isRead) {
+                MemorySegment.copy(segment, 0, MemorySegment.ofBuffer(bounce.buffer), 0, length);
+            }
+            op.bounce = bounce;
+            address = bounce.address;
+        }
+        op.request.attach(segment);
+        if (isRead) {
+            op.request.prepRead(fd, address, length, position);
+        } else {
+            op.request.prepWrite(fd, address, length, position);
+            op.epoch = barrier.enterWrite();
+        }
+        submit(op, op.request);
+        return (CompletableFuture<T>) future;
+    }
+
+    /**
+     * Scatter read ({@code preadv}) into {@code dsts} in order, each from its position to its limit.
+     *
+     * @return the total read, or -1 if {@code position} is at or past the end of file and the buffers had room
+     */
+    public CompletableFuture<Long> readv(ByteBuffer[] dsts, long position) {
+        return vectored(FileOp.Kind.READV, dsts, position);
+    }
+
+    /** Gather write ({@code pwritev}) of {@code srcs} in order; the total written. */
+    public CompletableFuture<Long> writev(ByteBuffer[] srcs, long position) {
+        return vectored(FileOp.Kind.WRITEV, srcs, position);
+    }
+
+    @SuppressWarnings("unchecked")
+    private CompletableFuture<Long> vectored(FileOp.Kind kind, ByteBuffer[] buffers, long position) {
+        Objects.requireNonNull(buffers, "buffers");
+        checkPosition(position);
+        boolean isRead = kind == FileOp.Kind.READV;
+        if (buffers.length == 0 || buffers.length > IOV_MAX) {
+            throw new IllegalArgumentException(buffers.length + " buffers; 1.." + IOV_MAX + " allowed");
+        }
+        long total = 0;
+        for (ByteBuffer b : buffers) {
+            Objects.requireNonNull(b, "buffer");
+            if (isRead && b.isReadOnly()) {
+                throw new IllegalArgumentException("read into a read-only buffer");
+            }
+            total += b.remaining();
+        }
+        if (total > Uapi.MAX_RW_COUNT) {
+            throw new IllegalArgumentException(total + " bytes in one vectored call; at most " + Uapi.MAX_RW_COUNT);
+        }
+        CompletableFuture<Object> future = new CompletableFuture<>();
+        if (!acquire(future, kind)) {
+            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        }
+        FileOp op = FileOp.acquire(this, kind, future);
+        op.buffers = buffers.clone();
+        op.requested = (int) total;
+        BouncePool.Bounce iovecs = engine.bouncePool.acquire(buffers.length * Uapi.IOVEC_SIZE);
+        op.bounce = iovecs;
+        op.bounces = new BouncePool.Bounce[buffers.length];
+        int[] starts = new int[buffers.length];
+        for (int i = 0; i < buffers.length; i++) {
+            ByteBuffer b = op.buffers[i];
+            starts[i] = b.position();
+            long address;
+            if (b.isDirect()) {
+                address = MemorySegment.ofBuffer(b).address();
+            } else {
+                BouncePool.Bounce bounce = engine.bouncePool.acquire(Math.max(1, b.remaining()));
+                if (!isRead) {
+                    bounce.buffer.put(0, b, b.position(), b.remaining());
+                }
+                op.bounces[i] = bounce;
+                address = bounce.address;
+            }
+            iovecs.buffer.putLong(i * Uapi.IOVEC_SIZE, address);
+            iovecs.buffer.putLong(i * Uapi.IOVEC_SIZE + 8, b.remaining());
+        }
+        op.keepAlive = starts;
+        op.request.attach(op.buffers);
+        if (isRead) {
+            op.request.prepReadv(fd, iovecs.address, buffers.length, position);
+        } else {
+            op.request.prepWritev(fd, iovecs.address, buffers.length, position);
+            op.epoch = barrier.enterWrite();
+        }
+        submit(op, op.request);
+        return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+    }
+
+    // ---------------------------------------------------------------- sync, allocate, size
+
+    /** {@code fsync}: data and metadata durable; starts after every write submitted on this file before it. */
+    public CompletableFuture<Void> fsync() {
+        return sync(FileOp.Kind.FSYNC, false);
+    }
+
+    /** {@code fdatasync}: data durable; starts after every write submitted on this file before it. */
+    public CompletableFuture<Void> fdatasync() {
+        return sync(FileOp.Kind.FDATASYNC, true);
+    }
+
+    @SuppressWarnings("unchecked")
+    private CompletableFuture<Void> sync(FileOp.Kind kind, boolean dataOnly) {
+        CompletableFuture<Object> future = new CompletableFuture<>();
+        if (!acquire(future, kind)) {
+            return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+        }
+        FileOp op = FileOp.acquire(this, kind, future);
+        barrier.afterWrites(() -> submitSync(op, op.request, dataOnly));
+        return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+    }
+
+    void submitSync(FileOp op, Request request, boolean dataOnly) {
+        request.prepFsync(fd, dataOnly);
+        submit(op, request);
+    }
+
+    /**
+     * {@code fallocate(fd, mode, position, length)}: mode 0 allocates (and extends the size), {@code
+     * FALLOC_FL_KEEP_SIZE} allocates without extending, {@code FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE} frees.
+     */
+    @SuppressWarnings("unchecked")
+    public CompletableFuture<Void> fallocate(int mode, long position, long length) {
+        checkPosition(position);
+        if (length <= 0) {
+            throw new IllegalArgumentException("fallocate length must be positive, was " + length);
+        }
+        CompletableFuture<Object> future = new CompletableFuture<>();
+        if (!acquire(future, FileOp.Kind.FALLOCATE)) {
+            return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+        }
+        FileOp op = FileOp.acquire(this, FileOp.Kind.FALLOCATE, future);
+        op.epoch = barrier.enterWrite();
+        op.request.prepFallocate(fd, mode, position, length);
+        submit(op, op.request);
+        return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+    }
+
+    /** The file's size in bytes, by {@code statx} through the ring. */
+    @SuppressWarnings("unchecked")
+    public CompletableFuture<Long> size() {
+        CompletableFuture<Object> future = new CompletableFuture<>();
+        if (!acquire(future, FileOp.Kind.SIZE)) {
+            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        }
+        FileOp op = FileOp.acquire(this, FileOp.Kind.SIZE, future);
+        op.bounce = engine.bouncePool.acquire(Uapi.STATX_STRUCT_SIZE);
+        op.request.prepStatx(fd, EMPTY_PATH.address(), Uapi.AT_EMPTY_PATH, Uapi.STATX_SIZE, op.bounce.address)
+                .attach(op.bounce);
+        submit(op, op.request);
+        return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+    }
+
+    // ---------------------------------------------------------------- submission plumbing
+
+    private void submit(FileOp op, Request request) {
+        try {
+            engine.submit(request);
+        } catch (IllegalStateException closedEngine) {
+            request.closedByEngine = true;
+            op.complete(request, -ErrnoTable.ECANCELED);
+        }
+    }
+
+    private void submitLinked(FileOp op, Request head, Request tail) {
+        try {
+            engine.submitLinked(head, tail);
+        } catch (IllegalStateException closedEngine) {
+            head.closedByEngine = true;
+            tail.closedByEngine = true;
+            op.complete(head, -ErrnoTable.ECANCELED);
+            op.complete(tail, -ErrnoTable.ECANCELED);
+        }
+    }
+
+    /** The value a successful op's future completes with; runs on the ring thread before the op is recycled. */
+    Object resultOf(FileOp op, int res) {
+        switch (op.kind) {
+            case READ -> {
+                if (op.bounce != null && res > 0) {
+                    if (op.bufferResult) {
+                        op.buffer.put(op.bufferStart, op.bounce.buffer, 0, res);
+                    } else {
+                        MemorySegment.copy(MemorySegment.ofBuffer(op.bounce.buffer), 0, (MemorySegment) op.keepAlive,
+                                0, res);
+                    }
+                }
+                if (op.bufferResult) {
+                    op.buffer.position(op.bufferStart + res);
+                    return res == 0 && op.requested > 0 ? -1 : res;
+                }
+                return res;
+            }
+            case WRITE, DURABLE_WRITE -> {
+                if (op.bufferResult) {
+                    op.buffer.position(op.bufferStart + res);
+                }
+                return res;
+            }
+            case READV, WRITEV -> {
+                int[] starts = (int[]) op.keepAlive;
+                long left = res;
+                for (int i = 0; i < op.buffers.length && left > 0; i++) {
+                    ByteBuffer b = op.buffers[i];
+                    int n = (int) Math.min(left, b.limit() - starts[i]);
+                    if (op.kind == FileOp.Kind.READV && op.bounces[i] != null) {
+                        b.put(starts[i], op.bounces[i].buffer, 0, n);
+                    }
+                    b.position(starts[i] + n);
+                    left -= n;
+                }
+                return op.kind == FileOp.Kind.READV && res == 0 && op.requested > 0 ? -1L : (long) res;
+            }
+            case SIZE -> {
+                return op.bounce.buffer.getLong(Uapi.STATX_SIZE_OFFSET);
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    private static void checkPosition(long position) {
+        if (position < 0) {
+            throw new IllegalArgumentException("negative position " + position);
+        }
+    }
+
+    /** Counts one more operation in flight, unless the file or engine is closed (then fails {@code future}). */
+    private boolean acquire(CompletableFuture<Object> future, FileOp.Kind kind) {
+        if (!engine.isOpen()) {
+            future.completeExceptionally(new EngineClosedException(kind.opName, pathString));
+            return false;
+        }
+        long s;
+        do {
+            s = state.get();
+            if ((s & CLOSING) != 0) {
+                ClosedChannelException e = new ClosedChannelException();
+                e.initCause(new IOException(kind.opName + " " + pathString + ": file is closed"));
+                future.completeExceptionally(e);
+                return false;
+            }
+        } while (!state.compareAndSet(s, s + 1));
+        return true;
+    }
+
+    void release() {
+        if (state.decrementAndGet() == CLOSING) {
+            submitClose();
+        }
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /**
+     * Closes the file: new operations fail at once with {@link ClosedChannelException}; those in flight finish first;
+     * then the descriptor is closed through the ring ({@code IORING_OP_CLOSE}). Idempotent.
+     *
+     * @return a future that completes when the descriptor is closed
+     */
+    public CompletableFuture<Void> closeAsync() {
+        long previous = state.getAndUpdate(s -> s | CLOSING);
+        if ((previous & CLOSING) == 0 && previous == 0) {
+            submitClose();
+        }
+        return closed;
+    }
+
+    /** Closes the file and waits for it; see {@link #closeAsync()}. */
+    @Override
+    public void close() throws IOException {
+        try {
+            closeAsync().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while closing " + pathString, e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException("close " + pathString + " failed", e.getCause());
+        }
+    }
+
+    private void submitClose() {
+        if (!fdState.compareAndSet(FD_OPEN, FD_CLOSE_SUBMITTED)) {
+            return;
+        }
+        Request close = new Request((r, res) -> {
+            if (res < 0 && r.canceledByClose()) {
+                if (fdState.compareAndSet(FD_CLOSE_SUBMITTED, FD_CLOSED)) {
+                    Libc.close(fd);
+                }
+                closed(0);
+            } else {
+                fdState.set(FD_CLOSED);
+                closed(res);
+            }
+        });
+        close.prepClose(fd);
+        try {
+            engine.submit(close);
+        } catch (IllegalStateException closedEngine) {
+            // The engine is closing: it closes the descriptor itself once its rings drained.
+            fdState.set(FD_OPEN);
+            if (!engine.isOpen()) {
+                return;
+            }
+            throw closedEngine;
+        }
+    }
+
+    /** Closes the descriptor now with close(2); the engine calls this after its rings drained. */
+    void closeFdNow() {
+        state.getAndUpdate(s -> s | CLOSING);
+        if (fdState.compareAndSet(FD_OPEN, FD_CLOSED)) {
+            Libc.close(fd);
+            closed(0);
+        }
+    }
+
+    private void closed(int res) {
+        engine.fileClosed(this);
+        if (deleteOnClose) {
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                closedFailed(new UncheckedIOException(e));
+                return;
+            }
+        }
+        if (res < 0) {
+            closed.completeExceptionally(new UringIOException(-res, "close", pathString));
+        } else {
+            closed.complete(null);
+        }
+    }
+
+    private void closedFailed(RuntimeException e) {
+        closed.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    /** The path this file was opened with. */
+    public Path path() {
+        return path;
+    }
+
+    String pathString() {
+        return pathString;
+    }
+
+    /** The file descriptor; valid until the file is closed. For use with raw {@link Request}s. */
+    public int fd() {
+        return fd;
+    }
+
+    /** True until {@link #closeAsync()} was called (or the engine closed). */
+    public boolean isOpen() {
+        return (state.get() & CLOSING) == 0 && engine.isOpen();
+    }
+
+    /** True when opened for reading. */
+    public boolean isReadable() {
+        return readable;
+    }
+
+    /** True when opened for writing. */
+    public boolean isWritable() {
+        return writable;
+    }
+
+    /** The engine this file belongs to. */
+    public RingEngine engine() {
+        return engine;
+    }
+
+    @Override
+    public String toString() {
+        return "AsyncFile[" + pathString + ", fd " + fd + "]";
+    }
+
+    static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+}

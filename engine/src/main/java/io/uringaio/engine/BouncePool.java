@@ -1,0 +1,70 @@
+package io.uringaio.engine;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.concurrent.ArrayBlockingQueue;
+
+/**
+ * Pooled direct buffers for heap-buffer I/O, 4096-aligned (so they also serve O_DIRECT). Power-of-two size classes
+ * from 4 KiB to 1 MiB, each a bounded lock-free-enough queue; larger buffers are allocated per use. Thread-safe.
+ */
+final class BouncePool {
+    static final int ALIGNMENT = 4096;
+    private static final int MIN_SHIFT = 12;
+    private static final int MAX_SHIFT = 20;
+    private static final int PER_CLASS = 256;
+
+    /** A direct, aligned buffer and its native address. */
+    static final class Bounce {
+        final ByteBuffer buffer;
+        final long address;
+        final int sizeClass;
+
+        Bounce(int capacity, int sizeClass) {
+            this.buffer = ByteBuffer.allocateDirect(capacity + ALIGNMENT).alignedSlice(ALIGNMENT).limit(capacity)
+                    .order(java.nio.ByteOrder.nativeOrder());
+            this.address = MemorySegment.ofBuffer(buffer).address();
+            this.sizeClass = sizeClass;
+        }
+
+        int capacity() {
+            return buffer.capacity();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private final ArrayBlockingQueue<Bounce>[] classes = new ArrayBlockingQueue[MAX_SHIFT - MIN_SHIFT + 1];
+
+    BouncePool() {
+        for (int i = 0; i < classes.length; i++) {
+            classes[i] = new ArrayBlockingQueue<>(PER_CLASS);
+        }
+    }
+
+    /** A buffer of at least {@code size} bytes, cleared. */
+    Bounce acquire(int size) {
+        int shift = Math.max(MIN_SHIFT, 32 - Integer.numberOfLeadingZeros(Math.max(size, 1) - 1));
+        if (shift > MAX_SHIFT) {
+            return new Bounce(size, -1);
+        }
+        int sizeClass = shift - MIN_SHIFT;
+        Bounce bounce = classes[sizeClass].poll();
+        if (bounce == null) {
+            bounce = new Bounce(1 << shift, sizeClass);
+        }
+        bounce.buffer.clear();
+        return bounce;
+    }
+
+    void release(Bounce bounce) {
+        if (bounce != null && bounce.sizeClass >= 0) {
+            classes[bounce.sizeClass].offer(bounce);
+        }
+    }
+
+    void clear() {
+        for (ArrayBlockingQueue<Bounce> c : classes) {
+            c.clear();
+        }
+    }
+}

@@ -1,0 +1,414 @@
+package io.uringaio.engine;
+
+/**
+ * The errno numbers of Linux on x86-64, with their symbolic names ({@code EBADF}) and glibc's {@code strerror}
+ * messages ({@code Bad file descriptor}).
+ *
+ * <p>Inside the engine a result is an {@code int}: a count of bytes, or {@code -errno}. This table turns the
+ * number into words at the edge, where an exception or a log line is made. It covers errno 1 to 133; numbers
+ * that Linux does not use (41, 58) and numbers outside that range are described as unknown, the way glibc does.
+ * The table is built from the C library of a Linux machine; it is not looked up at run time, so it needs no
+ * native access and gives the same text on every machine.
+ *
+ * <p>Where Linux has two names for one number, the table names it by the canonical one: 11 is {@code EAGAIN}
+ * (also {@code EWOULDBLOCK}), 35 {@code EDEADLK} ({@code EDEADLOCK}), 95 {@code EOPNOTSUPP} ({@code ENOTSUP}).
+ *
+ * <p>Thread safety: immutable; every method may be called from any thread.
+ */
+public final class ErrnoTable {
+
+    /** Operation not permitted. */
+    public static final int EPERM = 1;
+
+    /** No such file or directory. */
+    public static final int ENOENT = 2;
+
+    /** Interrupted system call. */
+    public static final int EINTR = 4;
+
+    /** Input/output error. */
+    public static final int EIO = 5;
+
+    /** Bad file descriptor. */
+    public static final int EBADF = 9;
+
+    /** Resource temporarily unavailable. */
+    public static final int EAGAIN = 11;
+
+    /** Cannot allocate memory. */
+    public static final int ENOMEM = 12;
+
+    /** Permission denied. */
+    public static final int EACCES = 13;
+
+    /** Bad address. */
+    public static final int EFAULT = 14;
+
+    /** Device or resource busy. */
+    public static final int EBUSY = 16;
+
+    /** File exists. */
+    public static final int EEXIST = 17;
+
+    /** Invalid argument. */
+    public static final int EINVAL = 22;
+
+    /** File too large. */
+    public static final int EFBIG = 27;
+
+    /** No space left on device. */
+    public static final int ENOSPC = 28;
+
+    /** Illegal seek. */
+    public static final int ESPIPE = 29;
+
+    /** Read-only file system. */
+    public static final int EROFS = 30;
+
+    /** Broken pipe. */
+    public static final int EPIPE = 32;
+
+    /** Function not implemented. */
+    public static final int ENOSYS = 38;
+
+    /** Timer expired. */
+    public static final int ETIME = 62;
+
+    /** Value too large for defined data type. */
+    public static final int EOVERFLOW = 75;
+
+    /** Operation not supported. */
+    public static final int EOPNOTSUPP = 95;
+
+    /** Operation already in progress. */
+    public static final int EALREADY = 114;
+
+    /** Operation now in progress. */
+    public static final int EINPROGRESS = 115;
+
+    /** Operation canceled. */
+    public static final int ECANCELED = 125;
+
+    /** The largest errno this table names. */
+    public static final int MAX_ERRNO = 133;
+
+    /** Symbolic names by errno; {@code null} where Linux uses no number. Index 0 is unused. */
+    private static final String[] NAMES = {
+        null,
+        "EPERM", // 1
+        "ENOENT", // 2
+        "ESRCH", // 3
+        "EINTR", // 4
+        "EIO", // 5
+        "ENXIO", // 6
+        "E2BIG", // 7
+        "ENOEXEC", // 8
+        "EBADF", // 9
+        "ECHILD", // 10
+        "EAGAIN", // 11
+        "ENOMEM", // 12
+        "EACCES", // 13
+        "EFAULT", // 14
+        "ENOTBLK", // 15
+        "EBUSY", // 16
+        "EEXIST", // 17
+        "EXDEV", // 18
+        "ENODEV", // 19
+        "ENOTDIR", // 20
+        "EISDIR", // 21
+        "EINVAL", // 22
+        "ENFILE", // 23
+        "EMFILE", // 24
+        "ENOTTY", // 25
+        "ETXTBSY", // 26
+        "EFBIG", // 27
+        "ENOSPC", // 28
+        "ESPIPE", // 29
+        "EROFS", // 30
+        "EMLINK", // 31
+        "EPIPE", // 32
+        "EDOM", // 33
+        "ERANGE", // 34
+        "EDEADLK", // 35
+        "ENAMETOOLONG", // 36
+        "ENOLCK", // 37
+        "ENOSYS", // 38
+        "ENOTEMPTY", // 39
+        "ELOOP", // 40
+        null, // 41
+        "ENOMSG", // 42
+        "EIDRM", // 43
+        "ECHRNG", // 44
+        "EL2NSYNC", // 45
+        "EL3HLT", // 46
+        "EL3RST", // 47
+        "ELNRNG", // 48
+        "EUNATCH", // 49
+        "ENOCSI", // 50
+        "EL2HLT", // 51
+        "EBADE", // 52
+        "EBADR", // 53
+        "EXFULL", // 54
+        "ENOANO", // 55
+        "EBADRQC", // 56
+        "EBADSLT", // 57
+        null, // 58
+        "EBFONT", // 59
+        "ENOSTR", // 60
+        "ENODATA", // 61
+        "ETIME", // 62
+        "ENOSR", // 63
+        "ENONET", // 64
+        "ENOPKG", // 65
+        "EREMOTE", // 66
+        "ENOLINK", // 67
+        "EADV", // 68
+        "ESRMNT", // 69
+        "ECOMM", // 70
+        "EPROTO", // 71
+        "EMULTIHOP", // 72
+        "EDOTDOT", // 73
+        "EBADMSG", // 74
+        "EOVERFLOW", // 75
+        "ENOTUNIQ", // 76
+        "EBADFD", // 77
+        "EREMCHG", // 78
+        "ELIBACC", // 79
+        "ELIBBAD", // 80
+        "ELIBSCN", // 81
+        "ELIBMAX", // 82
+        "ELIBEXEC", // 83
+        "EILSEQ", // 84
+        "ERESTART", // 85
+        "ESTRPIPE", // 86
+        "EUSERS", // 87
+        "ENOTSOCK", // 88
+        "EDESTADDRREQ", // 89
+        "EMSGSIZE", // 90
+        "EPROTOTYPE", // 91
+        "ENOPROTOOPT", // 92
+        "EPROTONOSUPPORT", // 93
+        "ESOCKTNOSUPPORT", // 94
+        "EOPNOTSUPP", // 95
+        "EPFNOSUPPORT", // 96
+        "EAFNOSUPPORT", // 97
+        "EADDRINUSE", // 98
+        "EADDRNOTAVAIL", // 99
+        "ENETDOWN", // 100
+        "ENETUNREACH", // 101
+        "ENETRESET", // 102
+        "ECONNABORTED", // 103
+        "ECONNRESET", // 104
+        "ENOBUFS", // 105
+        "EISCONN", // 106
+        "ENOTCONN", // 107
+        "ESHUTDOWN", // 108
+        "ETOOMANYREFS", // 109
+        "ETIMEDOUT", // 110
+        "ECONNREFUSED", // 111
+        "EHOSTDOWN", // 112
+        "EHOSTUNREACH", // 113
+        "EALREADY", // 114
+        "EINPROGRESS", // 115
+        "ESTALE", // 116
+        "EUCLEAN", // 117
+        "ENOTNAM", // 118
+        "ENAVAIL", // 119
+        "EISNAM", // 120
+        "EREMOTEIO", // 121
+        "EDQUOT", // 122
+        "ENOMEDIUM", // 123
+        "EMEDIUMTYPE", // 124
+        "ECANCELED", // 125
+        "ENOKEY", // 126
+        "EKEYEXPIRED", // 127
+        "EKEYREVOKED", // 128
+        "EKEYREJECTED", // 129
+        "EOWNERDEAD", // 130
+        "ENOTRECOVERABLE", // 131
+        "ERFKILL", // 132
+        "EHWPOISON", // 133
+    };
+
+    /** glibc's {@code strerror} text by errno; {@code null} where Linux uses no number. Index 0 is unused. */
+    private static final String[] MESSAGES = {
+        null,
+        "Operation not permitted", // 1
+        "No such file or directory", // 2
+        "No such process", // 3
+        "Interrupted system call", // 4
+        "Input/output error", // 5
+        "No such device or address", // 6
+        "Argument list too long", // 7
+        "Exec format error", // 8
+        "Bad file descriptor", // 9
+        "No child processes", // 10
+        "Resource temporarily unavailable", // 11
+        "Cannot allocate memory", // 12
+        "Permission denied", // 13
+        "Bad address", // 14
+        "Block device required", // 15
+        "Device or resource busy", // 16
+        "File exists", // 17
+        "Invalid cross-device link", // 18
+        "No such device", // 19
+        "Not a directory", // 20
+        "Is a directory", // 21
+        "Invalid argument", // 22
+        "Too many open files in system", // 23
+        "Too many open files", // 24
+        "Inappropriate ioctl for device", // 25
+        "Text file busy", // 26
+        "File too large", // 27
+        "No space left on device", // 28
+        "Illegal seek", // 29
+        "Read-only file system", // 30
+        "Too many links", // 31
+        "Broken pipe", // 32
+        "Numerical argument out of domain", // 33
+        "Numerical result out of range", // 34
+        "Resource deadlock avoided", // 35
+        "File name too long", // 36
+        "No locks available", // 37
+        "Function not implemented", // 38
+        "Directory not empty", // 39
+        "Too many levels of symbolic links", // 40
+        null, // 41
+        "No message of desired type", // 42
+        "Identifier removed", // 43
+        "Channel number out of range", // 44
+        "Level 2 not synchronized", // 45
+        "Level 3 halted", // 46
+        "Level 3 reset", // 47
+        "Link number out of range", // 48
+        "Protocol driver not attached", // 49
+        "No CSI structure available", // 50
+        "Level 2 halted", // 51
+        "Invalid exchange", // 52
+        "Invalid request descriptor", // 53
+        "Exchange full", // 54
+        "No anode", // 55
+        "Invalid request code", // 56
+        "Invalid slot", // 57
+        null, // 58
+        "Bad font file format", // 59
+        "Device not a stream", // 60
+        "No data available", // 61
+        "Timer expired", // 62
+        "Out of streams resources", // 63
+        "Machine is not on the network", // 64
+        "Package not installed", // 65
+        "Object is remote", // 66
+        "Link has been severed", // 67
+        "Advertise error", // 68
+        "Srmount error", // 69
+        "Communication error on send", // 70
+        "Protocol error", // 71
+        "Multihop attempted", // 72
+        "RFS specific error", // 73
+        "Bad message", // 74
+        "Value too large for defined data type", // 75
+        "Name not unique on network", // 76
+        "File descriptor in bad state", // 77
+        "Remote address changed", // 78
+        "Can not access a needed shared library", // 79
+        "Accessing a corrupted shared library", // 80
+        ".lib section in a.out corrupted", // 81
+        "Attempting to link in too many shared libraries", // 82
+        "Cannot exec a shared library directly", // 83
+        "Invalid or incomplete multibyte or wide character", // 84
+        "Interrupted system call should be restarted", // 85
+        "Streams pipe error", // 86
+        "Too many users", // 87
+        "Socket operation on non-socket", // 88
+        "Destination address required", // 89
+        "Message too long", // 90
+        "Protocol wrong type for socket", // 91
+        "Protocol not available", // 92
+        "Protocol not supported", // 93
+        "Socket type not supported", // 94
+        "Operation not supported", // 95
+        "Protocol family not supported", // 96
+        "Address family not supported by protocol", // 97
+        "Address already in use", // 98
+        "Cannot assign requested address", // 99
+        "Network is down", // 100
+        "Network is unreachable", // 101
+        "Network dropped connection on reset", // 102
+        "Software caused connection abort", // 103
+        "Connection reset by peer", // 104
+        "No buffer space available", // 105
+        "Transport endpoint is already connected", // 106
+        "Transport endpoint is not connected", // 107
+        "Cannot send after transport endpoint shutdown", // 108
+        "Too many references: cannot splice", // 109
+        "Connection timed out", // 110
+        "Connection refused", // 111
+        "Host is down", // 112
+        "No route to host", // 113
+        "Operation already in progress", // 114
+        "Operation now in progress", // 115
+        "Stale file handle", // 116
+        "Structure needs cleaning", // 117
+        "Not a XENIX named type file", // 118
+        "No XENIX semaphores available", // 119
+        "Is a named type file", // 120
+        "Remote I/O error", // 121
+        "Disk quota exceeded", // 122
+        "No medium found", // 123
+        "Wrong medium type", // 124
+        "Operation canceled", // 125
+        "Required key not available", // 126
+        "Key has expired", // 127
+        "Key has been revoked", // 128
+        "Key was rejected by service", // 129
+        "Owner died", // 130
+        "State not recoverable", // 131
+        "Operation not possible due to RF-kill", // 132
+        "Memory page has hardware error", // 133
+    };
+
+    static {
+        assert NAMES.length == MAX_ERRNO + 1 && MESSAGES.length == MAX_ERRNO + 1;
+    }
+
+    private ErrnoTable() {
+    }
+
+    /**
+     * The symbolic name of an errno.
+     *
+     * @param errno a positive errno number (not the negated result)
+     * @return the name, such as {@code "EBADF"} for 9, or {@code "errno 999"} for a number Linux does not define
+     */
+    public static String name(int errno) {
+        String name = known(errno) ? NAMES[errno] : null;
+        return name != null ? name : "errno " + errno;
+    }
+
+    /**
+     * The message glibc's {@code strerror} gives for an errno.
+     *
+     * @param errno a positive errno number (not the negated result)
+     * @return the message, such as {@code "Bad file descriptor"} for 9, or {@code "Unknown error 999"} for a number
+     *     Linux does not define
+     */
+    public static String message(int errno) {
+        String message = known(errno) ? MESSAGES[errno] : null;
+        return message != null ? message : "Unknown error " + errno;
+    }
+
+    /**
+     * Name and message together, for exceptions and logs.
+     *
+     * @param errno a positive errno number (not the negated result)
+     * @return for example {@code "EBADF (Bad file descriptor)"}, or {@code "errno 999 (Unknown error 999)"}
+     */
+    public static String describe(int errno) {
+        return name(errno) + " (" + message(errno) + ")";
+    }
+
+    private static boolean known(int errno) {
+        return errno > 0 && errno <= MAX_ERRNO;
+    }
+}

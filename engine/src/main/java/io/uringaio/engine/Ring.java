@@ -1,0 +1,406 @@
+package io.uringaio.engine;
+
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.uring.IoUringIoEvent;
+import io.netty.channel.uring.IoUringIoHandle;
+import io.netty.channel.uring.IoUringIoOps;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One io_uring: a registration on one Netty io_uring event loop, its slot table, its incoming queue and its waiting
+ * queue. Every field without a concurrency annotation in its comment belongs to the ring thread.
+ *
+ * <p>A <em>turn</em> is one task on the ring thread: deliver the completions gathered by the last CQE drain, then move
+ * everything queued into SQEs. The SQEs of one turn go to the kernel in the loop's next {@code io_uring_enter}, so N
+ * submissions that arrive together cost one wake-up and one enter.
+ */
+final class Ring implements IoUringIoHandle {
+    /** Slots kept for internal cancels, so a ring full of blocked requests can still cancel them. */
+    static final int CONTROL_SLOTS = 32;
+    /** SQ entries Netty uses for itself (eventfd read, timeout) beside ours. */
+    static final int NETTY_SQ_RESERVE = 8;
+
+    final int index;
+    final IoEventLoop loop;
+    private final int maxInFlight;
+    private IoRegistration registration;
+
+    private final RequestTable table;
+    private final IncomingQueue incoming = new IncomingQueue();
+    private final WaitingQueue waiting = new WaitingQueue();
+    private final ArrayDeque<Request> controlWaiting = new ArrayDeque<>();
+    private Request[] completed = new Request[64];
+    private int completedCount;
+
+    private int userInFlight;
+    private int controlInFlight;
+    private long nextSeq;
+    private int batchSqes;
+    private boolean inTurn;
+    private boolean closing;
+    private CompletableFuture<Void> drained;
+
+    /** Set by any thread that queues work; cleared by the ring thread when a turn starts. */
+    private final AtomicBoolean turnScheduled = new AtomicBoolean();
+    private final Runnable turnTask = this::turn;
+
+    // Counters: LongAdder for producers; volatile single-writer fields for the ring thread.
+    final LongAdder submitted = new LongAdder();
+    private volatile long completedTotal;
+    private volatile long enters;
+    private volatile long sqes;
+    private volatile int inFlightGauge;
+
+    Ring(int index, IoEventLoop loop, int maxInFlight) {
+        this.index = index;
+        this.loop = loop;
+        this.maxInFlight = maxInFlight;
+        this.table = new RequestTable(maxInFlight + CONTROL_SLOTS);
+    }
+
+    /** Registers this ring on its loop; blocks until Netty answered. */
+    void register() throws Exception {
+        registration = loop.register(this).sync().getNow();
+    }
+
+    // ---------------------------------------------------------------- submission (any thread)
+
+    /**
+     * Accepts a request (or the head of a linked chain) whose state is already QUEUED. From the ring thread it is
+     * dispatched at once; from any other thread it goes through the incoming queue and one turn.
+     */
+    void accept(Request request) {
+        submitted.increment();
+        if (loop.inEventLoop()) {
+            acceptOnRing(request);
+            scheduleTurnFromRing();
+        } else {
+            incoming.offer(request);
+            scheduleTurn();
+        }
+    }
+
+    /** Runs {@code cancel} against {@code target} on the ring thread; the future gets the outcome. */
+    void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
+        if (loop.inEventLoop()) {
+            cancelOnRing(target, outcome);
+        } else {
+            loop.execute(() -> cancelOnRing(target, outcome));
+        }
+    }
+
+    /**
+     * Starts closing: every queued request completes with {@code -ECANCELED}, every in-flight one is canceled in the
+     * kernel. The returned future completes once no request of this ring is left in the kernel.
+     */
+    CompletableFuture<Void> beginClose() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            loop.execute(() -> closeOnRing(done));
+        } catch (RuntimeException rejected) {
+            // The loop is gone (an application's group shut down first): nothing of ours can still run there.
+            done.complete(null);
+        }
+        return done;
+    }
+
+    private void scheduleTurn() {
+        if (!turnScheduled.get() && turnScheduled.compareAndSet(false, true)) {
+            loop.execute(turnTask);
+        }
+    }
+
+    private void scheduleTurnFromRing() {
+        if (!inTurn && !turnScheduled.get()) {
+            turnScheduled.set(true);
+            loop.execute(turnTask);
+        }
+    }
+
+    // ---------------------------------------------------------------- the turn (ring thread)
+
+    private void turn() {
+        assert loop.inEventLoop();
+        turnScheduled.set(false);
+        inTurn = true;
+        try {
+            deliverCompletions();
+            drainIncoming();
+            dispatchWaiting();
+            deliverCompletions();
+        } finally {
+            inTurn = false;
+            closeBatch();
+        }
+    }
+
+    private void closeBatch() {
+        if (batchSqes > 0) {
+            enters = enters + 1;
+            sqes = sqes + batchSqes;
+            batchSqes = 0;
+        }
+        inFlightGauge = userInFlight;
+        checkDrained();
+    }
+
+    private void drainIncoming() {
+        Request request;
+        while ((request = incoming.poll()) != null) {
+            acceptOnRing(request);
+        }
+    }
+
+    private void acceptOnRing(Request request) {
+        request.seq = nextSeq++;
+        if (closing || chainCanceled(request)) {
+            completeChainLocally(request, -ErrnoTable.ECANCELED, closing);
+        } else if (waiting.isEmpty() && hasRoomFor(request)) {
+            dispatch(request);
+        } else {
+            waiting.add(request);
+        }
+    }
+
+    private static boolean chainCanceled(Request head) {
+        for (Request r = head; r != null; r = r.linkNext) {
+            if (r.cancelRequested) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean hasRoomFor(Request head) {
+        return userInFlight + (head.linkNext == null ? 1 : head.chainLength()) <= maxInFlight;
+    }
+
+    private void dispatchWaiting() {
+        Request head;
+        while ((head = waiting.peek()) != null && hasRoomFor(head)) {
+            waiting.poll();
+            if (chainCanceled(head)) {
+                completeChainLocally(head, -ErrnoTable.ECANCELED, false);
+            } else {
+                dispatch(head);
+            }
+        }
+        while (!controlWaiting.isEmpty() && controlInFlight < CONTROL_SLOTS) {
+            Request control = controlWaiting.poll();
+            if (control.cancelRequested) {
+                continue;
+            }
+            writeSqe(control, (byte) 0);
+        }
+    }
+
+    /** Writes the request, or its whole linked chain, as consecutive SQEs in this turn. */
+    private void dispatch(Request head) {
+        for (Request r = head; r != null; r = r.linkNext) {
+            writeSqe(r, r.linkNext != null ? Uapi.IOSQE_IO_LINK : 0);
+        }
+    }
+
+    /** The one place an SQE is written. */
+    private void writeSqe(Request r, byte extraFlags) {
+        int slot = table.acquire(r);
+        if (r.control) {
+            controlInFlight++;
+        } else {
+            userInFlight++;
+        }
+        assert userInFlight <= maxInFlight : "in flight " + userInFlight + " > " + maxInFlight;
+        r.state.set(Request.IN_KERNEL);
+        long userData = registration.submit(new IoUringIoOps(r.opcode, (byte) (r.sqeFlags | extraFlags), r.ioPrio,
+                r.fd, r.offset, r.address, r.length, r.opFlags, (short) slot, (short) 0, (short) 0, 0, 0L));
+        if (userData == 0) {
+            // The registration is gone (the loop shut down under us): the kernel will never see this one.
+            table.release(slot);
+            onSlotFreed(r);
+            finish(r, -ErrnoTable.ECANCELED, true);
+            return;
+        }
+        r.userData = userData;
+        batchSqes++;
+    }
+
+    // ---------------------------------------------------------------- completion (ring thread)
+
+    /** Called by Netty inside its CQE drain: record the result, run nothing. */
+    @Override
+    public void handle(IoRegistration registration, IoEvent event) {
+        IoUringIoEvent cqe = (IoUringIoEvent) event;
+        Request r = table.release(cqe.data() & 0xFFFF);
+        if (r == null) {
+            return; // not ours (cannot happen: every SQE of this registration has a slot)
+        }
+        onSlotFreed(r);
+        finish(r, cqe.res(), false);
+        scheduleTurnFromRing();
+    }
+
+    private void onSlotFreed(Request r) {
+        if (r.control) {
+            controlInFlight--;
+        } else {
+            userInFlight--;
+        }
+    }
+
+    /** Marks the request final and queues its completion for delivery after the drain. */
+    private void finish(Request r, int res, boolean byClose) {
+        r.result = res;
+        r.closedByEngine = byClose;
+        if (completedCount == completed.length) {
+            completed = Arrays.copyOf(completed, completedCount * 2);
+        }
+        completed[completedCount++] = r;
+    }
+
+    private void completeChainLocally(Request head, int res, boolean byClose) {
+        for (Request r = head; r != null; ) {
+            Request next = r.linkNext;
+            finish(r, res, byClose);
+            r = next;
+        }
+    }
+
+    private void deliverCompletions() {
+        // A callback may complete more (a cancel of a waiting request): iterate until the list stops growing.
+        for (int i = 0; i < completedCount; i++) {
+            Request r = completed[i];
+            completed[i] = null;
+            int res = r.result;
+            if (!r.control) {
+                completedTotal = completedTotal + 1;
+            }
+            r.cancelRequested = false;
+            r.linkNext = null;
+            r.ring = null;
+            r.state.set(Request.IDLE);
+            try {
+                r.completion().complete(r, res);
+            } catch (Throwable t) {
+                RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + r + " threw", t);
+            }
+        }
+        completedCount = 0;
+        inFlightGauge = userInFlight;
+    }
+
+    // ---------------------------------------------------------------- cancel and close (ring thread)
+
+    private void cancelOnRing(Request target, CompletableFuture<CancelOutcome> outcome) {
+        drainIncoming();
+        if (target.ring != this || target.state.get() == Request.IDLE) {
+            outcome.complete(CancelOutcome.ALREADY_DONE);
+        } else if (target.state.get() == Request.QUEUED) {
+            if (waiting.remove(target)) {
+                completeChainLocally(target, -ErrnoTable.ECANCELED, false);
+            } else {
+                // A member behind the head of a waiting chain: the whole chain completes canceled when it leaves.
+                target.cancelRequested = true;
+            }
+            outcome.complete(CancelOutcome.CANCELED);
+        } else {
+            issueKernelCancel(target, outcome);
+        }
+        scheduleTurnFromRing();
+    }
+
+    private void issueKernelCancel(Request target, CompletableFuture<CancelOutcome> outcome) {
+        Request cancel = new Request((r, res) -> {
+            if (outcome != null) {
+                outcome.complete(CancelOutcome.ofCancelResult(res));
+            }
+        });
+        cancel.prep(Uapi.IORING_OP_ASYNC_CANCEL, -1, target.userData, 0, 0, 0);
+        cancel.control = true;
+        cancel.ring = this;
+        cancel.state.set(Request.QUEUED);
+        if (controlInFlight < CONTROL_SLOTS && controlWaiting.isEmpty()) {
+            writeSqe(cancel, (byte) 0);
+        } else {
+            controlWaiting.add(cancel);
+        }
+    }
+
+    private void closeOnRing(CompletableFuture<Void> done) {
+        closing = true;
+        drained = done;
+        drainIncoming();
+        Request waiter;
+        while ((waiter = waiting.poll()) != null) {
+            completeChainLocally(waiter, -ErrnoTable.ECANCELED, true);
+        }
+        for (int slot = 0; slot < table.capacity(); slot++) {
+            Request r = table.get(slot);
+            if (r != null && !r.control) {
+                r.closedByEngine = true;
+                issueKernelCancel(r, null);
+            }
+        }
+        deliverCompletions();
+        closeBatch();
+    }
+
+    private void checkDrained() {
+        if (closing && drained != null && userInFlight == 0 && controlInFlight == 0 && controlWaiting.isEmpty()
+                && completedCount == 0) {
+            CompletableFuture<Void> d = drained;
+            drained = null;
+            d.complete(null);
+        }
+    }
+
+    /** Releases the Netty registration; after {@link #beginClose()} completed. */
+    void deregister() {
+        if (registration != null) {
+            registration.cancel();
+        }
+    }
+
+    /** Netty closes the handle when its loop shuts down; requests still here can no longer complete normally. */
+    @Override
+    public void close() {
+        closing = true;
+        drainIncoming();
+        Request waiter;
+        while ((waiter = waiting.poll()) != null) {
+            completeChainLocally(waiter, -ErrnoTable.ECANCELED, true);
+        }
+        deliverCompletions();
+        if (registration != null) {
+            registration.cancel();
+        }
+    }
+
+    // ---------------------------------------------------------------- stats (any thread)
+
+    long completedTotal() {
+        return completedTotal;
+    }
+
+    long enters() {
+        return enters;
+    }
+
+    long sqes() {
+        return sqes;
+    }
+
+    int inFlight() {
+        return inFlightGauge;
+    }
+
+    int maxInFlight() {
+        return maxInFlight;
+    }
+}

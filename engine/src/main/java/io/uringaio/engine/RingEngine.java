@@ -1,0 +1,362 @@
+package io.uringaio.engine;
+
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandle;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringIoHandlerConfig;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The io_uring engine: a set of rings, each on one Netty io_uring event loop, that run file I/O requests.
+ *
+ * <p>Two APIs sit on it. {@link AsyncFile} (opened with {@link #open(Path, OpenOption...)}) is the Java one:
+ * positional reads and writes of buffers and memory segments with {@code CompletableFuture} results. The raw one,
+ * {@link #submit(Request)} and {@link #cancel(Request)}, takes reusable {@link Request}s on descriptors the caller owns
+ * and reports the kernel's {@code int res}; the POSIX facade is built on it.
+ *
+ * <p><b>Threads.</b> Every method may be called from any thread. Submissions from any thread enter a lock-free queue
+ * of one ring; the ring thread moves everything queued into SQEs in one task, and the loop enters the kernel once for
+ * all of them. A submission from a ring's own thread (a completion callback that submits again) goes straight to that
+ * ring. Completions run on the ring thread after the CQE drain.
+ *
+ * <p><b>Bounds.</b> Each ring keeps at most {@link RingEngineConfig#maxInFlightPerRing()} requests in the kernel; the
+ * excess waits in the engine, lowest {@link Request#priority(int) priority} value first, then FIFO. Submission never
+ * fails for lack of room and the completion queue never overflows.
+ *
+ * <p><b>Close.</b> {@link #close()} fails every queued request with {@code ECANCELED}
+ * ({@link EngineClosedException} for futures), cancels every request in the kernel, waits for every CQE, closes the
+ * files still open and only then releases the rings. A buffer is never released while the kernel may still use it.
+ */
+public final class RingEngine implements AutoCloseable {
+    static final System.Logger LOG = System.getLogger("io.uringaio.engine");
+    private static final long CLOSE_WARN_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private final Ring[] rings;
+    private final AtomicInteger[] entering;
+    private final IoEventLoopGroup ownGroup;
+    private final AtomicInteger nextRing = new AtomicInteger();
+    private final Set<AsyncFile> openFiles = ConcurrentHashMap.newKeySet();
+    final BouncePool bouncePool = new BouncePool();
+    private volatile boolean closed;
+    private final Object closeLock = new Object();
+
+    private RingEngine(Ring[] rings, IoEventLoopGroup ownGroup) {
+        this.rings = rings;
+        this.ownGroup = ownGroup;
+        this.entering = new AtomicInteger[rings.length];
+        for (int i = 0; i < rings.length; i++) {
+            entering[i] = new AtomicInteger();
+        }
+    }
+
+    /** Opens an engine with the default configuration. */
+    public static RingEngine open() {
+        return open(new RingEngineConfig());
+    }
+
+    /**
+     * Opens an engine: starts its rings (or registers on the configured group's loops).
+     *
+     * @throws UnsupportedOperationException when io_uring is unavailable, with Netty's reason as the cause
+     * @throws IllegalArgumentException      for an inconsistent configuration
+     */
+    public static RingEngine open(RingEngineConfig config) {
+        Objects.requireNonNull(config, "config");
+        if (!IoUring.isAvailable()) {
+            throw new UnsupportedOperationException("io_uring is unavailable: " + IoUring.unavailabilityCause(),
+                    IoUring.unavailabilityCause());
+        }
+        int maxInFlight = config.maxInFlightPerRing();
+        if (maxInFlight > config.maxAllowedInFlight()) {
+            throw new IllegalArgumentException("maxInFlightPerRing " + maxInFlight + " leaves no room in a ring of "
+                    + config.ringSize() + " entries; at most " + config.maxAllowedInFlight());
+        }
+        IoEventLoopGroup group = config.eventLoopGroup();
+        IoEventLoopGroup ownGroup = null;
+        if (group == null) {
+            IoUringIoHandlerConfig handlerConfig = new IoUringIoHandlerConfig()
+                    .setRingSize(config.ringSize())
+                    .setCqSize(config.ringSize() * 2);
+            if (config.maxBoundedWorkers() > 0 || config.maxUnboundedWorkers() > 0) {
+                handlerConfig.setMaxBoundedWorker(config.maxBoundedWorkers());
+                handlerConfig.setMaxUnboundedWorker(config.maxUnboundedWorkers());
+            }
+            ownGroup = new MultiThreadIoEventLoopGroup(config.rings(),
+                    new DefaultThreadFactory(config.threadNamePrefix(), true),
+                    IoUringIoHandler.newFactory(handlerConfig));
+            group = ownGroup;
+        }
+        List<Ring> rings = new ArrayList<>();
+        try {
+            for (EventExecutor executor : group) {
+                if (!(executor instanceof IoEventLoop loop) || !loop.isCompatible(IoUringIoHandle.class)) {
+                    throw new IllegalArgumentException("event loop " + executor + " does not use IoUringIoHandler");
+                }
+                Ring ring = new Ring(rings.size(), loop, maxInFlight);
+                ring.register();
+                rings.add(ring);
+            }
+        } catch (Exception e) {
+            for (Ring ring : rings) {
+                ring.deregister();
+            }
+            if (ownGroup != null) {
+                ownGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("cannot register the engine's rings: " + e, e);
+        }
+        if (rings.isEmpty()) {
+            throw new IllegalArgumentException("the event loop group has no loops");
+        }
+        return new RingEngine(rings.toArray(Ring[]::new), ownGroup);
+    }
+
+    // ---------------------------------------------------------------- raw requests
+
+    /**
+     * Submits a prepared request. Its completion runs exactly once: with the kernel's result, with
+     * {@code -ECANCELED} if it was canceled, or with {@code -ECANCELED} and {@link Request#canceledByClose()} if the
+     * engine closed first.
+     *
+     * @throws IllegalStateException    if the request is already in flight, or the engine is closed (nothing submitted)
+     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position")
+     * @throws NullPointerException     if the request has no completion
+     */
+    public void submit(Request request) {
+        validate(request);
+        if (!request.state.compareAndSet(Request.IDLE, Request.QUEUED)) {
+            throw new IllegalStateException("request already in flight: " + request);
+        }
+        enqueue(pickRing(), request);
+    }
+
+    /**
+     * Submits a chain of requests linked with {@code IOSQE_IO_LINK}: each starts only after the one before it
+     * succeeded, and a failure (including a short read or write) completes the rest with {@code -ECANCELED}. The whole
+     * chain reaches the kernel in one turn of one ring. Each request gets its own completion.
+     */
+    public void submitLinked(Request... chain) {
+        if (chain.length == 0) {
+            throw new IllegalArgumentException("empty chain");
+        }
+        if (chain.length > 16) {
+            throw new IllegalArgumentException("chain of " + chain.length + " requests; at most 16");
+        }
+        for (Request r : chain) {
+            validate(r);
+        }
+        for (int i = 0; i < chain.length; i++) {
+            if (!chain[i].state.compareAndSet(Request.IDLE, Request.QUEUED)) {
+                for (int j = 0; j < i; j++) {
+                    chain[j].state.set(Request.IDLE);
+                }
+                throw new IllegalStateException("request already in flight: " + chain[i]);
+            }
+        }
+        for (int i = 0; i < chain.length; i++) {
+            chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
+        }
+        enqueue(pickRing(), chain[0]);
+    }
+
+    private static void validate(Request request) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(request.completion(), "request has no completion");
+        if (request.offset < 0) {
+            throw new IllegalArgumentException("negative offset " + request.offset + " for " + request);
+        }
+    }
+
+    private void enqueue(Ring ring, Request head) {
+        AtomicInteger guard = entering[ring.index];
+        guard.incrementAndGet();
+        try {
+            if (closed) {
+                for (Request r = head; r != null; ) {
+                    Request next = r.linkNext;
+                    r.linkNext = null;
+                    r.state.set(Request.IDLE);
+                    r = next;
+                }
+                throw new IllegalStateException("engine closed");
+            }
+            for (Request r = head; r != null; r = r.linkNext) {
+                r.ring = ring;
+            }
+            ring.accept(head);
+        } finally {
+            guard.decrementAndGet();
+        }
+    }
+
+    /**
+     * Cancels a request: at once if it still waits in the engine, else in the kernel with
+     * {@code IORING_OP_ASYNC_CANCEL}. The future completes with the kernel's answer; a canceled request's own completion
+     * runs with {@code -ECANCELED}.
+     */
+    public CompletableFuture<CancelOutcome> cancel(Request request) {
+        Objects.requireNonNull(request, "request");
+        CompletableFuture<CancelOutcome> outcome = new CompletableFuture<>();
+        Ring ring = request.ring;
+        if (ring == null || request.state.get() == Request.IDLE) {
+            outcome.complete(CancelOutcome.ALREADY_DONE);
+        } else {
+            ring.cancel(request, outcome);
+        }
+        return outcome;
+    }
+
+    /** The ring for a new request: the caller's own ring when it runs on one, else the next in turn. */
+    Ring pickRing() {
+        Ring[] rs = rings;
+        if (rs.length == 1) {
+            return rs[0];
+        }
+        for (Ring r : rs) {
+            if (r.loop.inEventLoop()) {
+                return r;
+            }
+        }
+        return rs[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rs.length];
+    }
+
+    // ---------------------------------------------------------------- files
+
+    /**
+     * Opens a file through the ring ({@code IORING_OP_OPENAT}). Options as for
+     * {@link java.nio.channels.AsynchronousFileChannel#open}: {@code READ}, {@code WRITE}, {@code CREATE},
+     * {@code CREATE_NEW}, {@code TRUNCATE_EXISTING}, {@code DELETE_ON_CLOSE}, {@code SPARSE} (ignored), {@code SYNC},
+     * {@code DSYNC}, {@code NOFOLLOW_LINKS}, plus {@link UringOpenOption}s. {@code APPEND} is refused, as there.
+     * New files get mode 0644 (less the umask).
+     *
+     * @return a future of the open file; it fails with a {@link UringIOException} (e.g. ENOENT) naming the path
+     */
+    public CompletableFuture<AsyncFile> open(Path path, OpenOption... options) {
+        return AsyncFile.open(this, path, options);
+    }
+
+    void fileOpened(AsyncFile file) {
+        openFiles.add(file);
+    }
+
+    void fileClosed(AsyncFile file) {
+        openFiles.remove(file);
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /** Number of rings. */
+    public int ringCount() {
+        return rings.length;
+    }
+
+    /** The backend this engine runs on. */
+    public String backend() {
+        return "IO_URING";
+    }
+
+    /** Why this backend was chosen. */
+    public String backendReason() {
+        return "io_uring available (" + IoUring.featureString() + ")";
+    }
+
+    /** False once {@link #close()} began. */
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    /** The counters, summed over the rings. */
+    public EngineStats stats() {
+        long submitted = 0;
+        long completed = 0;
+        long inFlight = 0;
+        long enters = 0;
+        long sqes = 0;
+        for (Ring r : rings) {
+            completed += r.completedTotal();
+            inFlight += r.inFlight();
+            enters += r.enters();
+            sqes += r.sqes();
+            submitted += r.submitted.sum();
+        }
+        long queued = Math.max(0, submitted - completed - inFlight);
+        return new EngineStats(submitted, completed, inFlight, queued, enters, sqes);
+    }
+
+    /**
+     * Closes the engine: new submissions are refused; queued requests complete with {@code -ECANCELED}; requests in
+     * the kernel are canceled and every CQE is awaited; files still open are closed; then the rings are released (the
+     * engine's own loops shut down; an application's group is left running). Idempotent; blocks until done.
+     */
+    @Override
+    public void close() {
+        synchronized (closeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (AtomicInteger guard : entering) {
+                while (guard.get() != 0) {
+                    Thread.onSpinWait();
+                }
+            }
+            List<CompletableFuture<Void>> drained = new ArrayList<>();
+            for (Ring ring : rings) {
+                drained.add(ring.beginClose());
+            }
+            awaitAll(drained);
+            for (AsyncFile file : List.copyOf(openFiles)) {
+                file.closeFdNow();
+            }
+            for (Ring ring : rings) {
+                ring.deregister();
+            }
+            if (ownGroup != null) {
+                ownGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            }
+            bouncePool.clear();
+        }
+    }
+
+    private static void awaitAll(List<CompletableFuture<Void>> futures) {
+        CompletableFuture<Void> all = CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new));
+        boolean interrupted = false;
+        long started = System.nanoTime();
+        while (true) {
+            try {
+                all.get(CLOSE_WARN_NANOS, TimeUnit.NANOSECONDS);
+                break;
+            } catch (TimeoutException e) {
+                LOG.log(System.Logger.Level.WARNING, "engine close still waits for in-flight requests after "
+                        + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started) + " s");
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("ring failed while closing", e.getCause());
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

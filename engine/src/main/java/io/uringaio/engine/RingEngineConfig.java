@@ -1,0 +1,119 @@
+package io.uringaio.engine;
+
+import io.netty.channel.IoEventLoopGroup;
+
+/**
+ * How a {@link RingEngine} is built. Mutable builder; {@link RingEngine#open(RingEngineConfig)} copies what it needs.
+ *
+ * <p>Defaults: one ring per available processor, 1024 SQ entries per ring, at most 896 requests in flight per ring
+ * (the rest wait in the engine's queue), io-wq bounds left to the kernel, a private Netty event loop group.
+ */
+public final class RingEngineConfig {
+    private int rings = Runtime.getRuntime().availableProcessors();
+    private int ringSize = 1024;
+    private int maxInFlightPerRing = -1;
+    private int maxBoundedWorkers;
+    private int maxUnboundedWorkers;
+    private IoEventLoopGroup eventLoopGroup;
+    private String threadNamePrefix = "uring-aio-ring";
+
+    /** A config with the defaults. */
+    public RingEngineConfig() {
+    }
+
+    /** Number of rings (each an event loop thread); default the available processors. Ignored with a group. */
+    public RingEngineConfig rings(int rings) {
+        if (rings < 1 || rings > 1024) {
+            throw new IllegalArgumentException("rings must be in 1..1024, was " + rings);
+        }
+        this.rings = rings;
+        return this;
+    }
+
+    /** SQ entries per ring, a power of two in 64..32768; default 1024. The CQ gets twice as many. */
+    public RingEngineConfig ringSize(int ringSize) {
+        if (ringSize < 64 || ringSize > RequestTable.MAX_SLOTS || Integer.bitCount(ringSize) != 1) {
+            throw new IllegalArgumentException("ringSize must be a power of two in 64.." + RequestTable.MAX_SLOTS
+                    + ", was " + ringSize);
+        }
+        this.ringSize = ringSize;
+        return this;
+    }
+
+    /**
+     * The most requests one ring keeps in the kernel; the excess waits in the engine (priority, then FIFO). At most
+     * {@code ringSize - 40} (room for the engine's cancels and Netty's own entries), so the SQ never fills in one turn
+     * and the CQ never overflows. Default {@code ringSize - 128}.
+     */
+    public RingEngineConfig maxInFlightPerRing(int maxInFlight) {
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("maxInFlightPerRing must be positive, was " + maxInFlight);
+        }
+        this.maxInFlightPerRing = maxInFlight;
+        return this;
+    }
+
+    /**
+     * io-wq worker bounds per ring ({@code IORING_REGISTER_IOWQ_MAX_WORKERS}): bounded workers serve regular-file
+     * I/O that cannot complete inline, unbounded ones the rest. 0 keeps the kernel's default. Only for the engine's
+     * own loops.
+     */
+    public RingEngineConfig ioWorkers(int maxBounded, int maxUnbounded) {
+        if (maxBounded < 0 || maxUnbounded < 0) {
+            throw new IllegalArgumentException("io-wq worker bounds must not be negative: " + maxBounded + ", "
+                    + maxUnbounded);
+        }
+        this.maxBoundedWorkers = maxBounded;
+        this.maxUnboundedWorkers = maxUnbounded;
+        return this;
+    }
+
+    /**
+     * Runs the engine on an application's Netty group whose loops use {@code IoUringIoHandler}: one ring per loop, so
+     * file I/O shares the loops of the application's sockets. The engine never shuts the group down; close the engine
+     * before the group.
+     */
+    public RingEngineConfig eventLoopGroup(IoEventLoopGroup group) {
+        this.eventLoopGroup = group;
+        return this;
+    }
+
+    /** Name prefix of the engine's own ring threads. */
+    public RingEngineConfig threadNamePrefix(String prefix) {
+        this.threadNamePrefix = prefix;
+        return this;
+    }
+
+    public int rings() {
+        return rings;
+    }
+
+    public int ringSize() {
+        return ringSize;
+    }
+
+    /** The in-flight bound in effect, after defaults. */
+    public int maxInFlightPerRing() {
+        return maxInFlightPerRing > 0 ? maxInFlightPerRing : ringSize - 128;
+    }
+
+    int maxAllowedInFlight() {
+        return ringSize - Ring.CONTROL_SLOTS - Ring.NETTY_SQ_RESERVE;
+    }
+
+    public int maxBoundedWorkers() {
+        return maxBoundedWorkers;
+    }
+
+    public int maxUnboundedWorkers() {
+        return maxUnboundedWorkers;
+    }
+
+    public IoEventLoopGroup eventLoopGroup() {
+        return eventLoopGroup;
+    }
+
+    public String threadNamePrefix() {
+        return threadNamePrefix;
+    }
+}

@@ -1,0 +1,69 @@
+package io.uringaio.engine;
+
+/**
+ * Constants from the Linux io_uring UAPI header ({@code <linux/io_uring.h>}) and the few {@code <fcntl.h>} /
+ * {@code <linux/stat.h>} values the engine needs, with their kernel names kept verbatim.
+ *
+ * <p>Netty keeps its own table package-private, so the engine keeps this one. Values are those of Linux on x86-64;
+ * they are ABI and never change.
+ */
+public final class Uapi {
+    private Uapi() {
+    }
+
+    // enum io_uring_op
+    public static final byte IORING_OP_NOP = 0;
+    public static final byte IORING_OP_READV = 1;
+    public static final byte IORING_OP_WRITEV = 2;
+    public static final byte IORING_OP_FSYNC = 3;
+    public static final byte IORING_OP_ASYNC_CANCEL = 14;
+    public static final byte IORING_OP_FALLOCATE = 17;
+    public static final byte IORING_OP_OPENAT = 18;
+    public static final byte IORING_OP_CLOSE = 19;
+    public static final byte IORING_OP_STATX = 21;
+    public static final byte IORING_OP_READ = 22;
+    public static final byte IORING_OP_WRITE = 23;
+
+    // sqe->flags
+    public static final byte IOSQE_FIXED_FILE = 1;
+    public static final byte IOSQE_IO_DRAIN = 1 << 1;
+    public static final byte IOSQE_IO_LINK = 1 << 2;
+    public static final byte IOSQE_IO_HARDLINK = 1 << 3;
+    public static final byte IOSQE_ASYNC = 1 << 4;
+
+    // sqe->fsync_flags
+    public static final int IORING_FSYNC_DATASYNC = 1;
+
+    // dirfd and statx
+    public static final int AT_FDCWD = -100;
+    public static final int AT_EMPTY_PATH = 0x1000;
+    public static final int STATX_SIZE = 0x200;
+    /** {@code sizeof(struct statx)}. */
+    public static final int STATX_STRUCT_SIZE = 256;
+    /** {@code offsetof(struct statx, stx_size)}. */
+    public static final int STATX_SIZE_OFFSET = 40;
+
+    /** {@code sizeof(struct iovec)} on 64-bit Linux. */
+    public static final int IOVEC_SIZE = 16;
+
+    /** The kernel's cap on one read or write ({@code MAX_RW_COUNT}). */
+    public static final int MAX_RW_COUNT = 0x7ffff000;
+
+    /** The name of an opcode, for messages ({@code "IORING_OP_READ"}). */
+    public static String opName(byte opcode) {
+        return switch (opcode) {
+            case IORING_OP_NOP -> "IORING_OP_NOP";
+            case IORING_OP_READV -> "IORING_OP_READV";
+            case IORING_OP_WRITEV -> "IORING_OP_WRITEV";
+            case IORING_OP_FSYNC -> "IORING_OP_FSYNC";
+            case IORING_OP_ASYNC_CANCEL -> "IORING_OP_ASYNC_CANCEL";
+            case IORING_OP_FALLOCATE -> "IORING_OP_FALLOCATE";
+            case IORING_OP_OPENAT -> "IORING_OP_OPENAT";
+            case IORING_OP_CLOSE -> "IORING_OP_CLOSE";
+            case IORING_OP_STATX -> "IORING_OP_STATX";
+            case IORING_OP_READ -> "IORING_OP_READ";
+            case IORING_OP_WRITE -> "IORING_OP_WRITE";
+            default -> "IORING_OP_" + (opcode & 0xFF);
+        };
+    }
+}

@@ -1,0 +1,436 @@
+package io.uringaio.engine.sys;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The C library's file calls, through the FFM API ({@code java.lang.foreign}), for Linux on x86-64.
+ *
+ * <p>Every call follows the kernel's convention instead of C's: it returns the call's result when it succeeds and
+ * {@code -errno} when it fails (the C function returned -1). Nothing throws for an errno; turn it into words with
+ * {@code ErrnoTable.describe(-result)}. {@code errno} is captured by the linker right after the call
+ * ({@link Linker.Option#captureCallState}) into a segment owned by the calling thread, so one thread's error never
+ * shows in another's result, and a call allocates nothing except where it takes a path.
+ *
+ * <p>No call is retried: a call interrupted by a signal returns {@code -EINTR} (4) and the caller decides. Under
+ * the JVM that is rare (its own signals are installed with {@code SA_RESTART}), but a blocking {@code read} of a
+ * pipe can still see it.
+ *
+ * <p>Buffers are passed as native addresses ({@link MemorySegment#address()} of a native segment, or the address
+ * of a direct buffer). The caller keeps the memory alive and at least {@code count} bytes long for the whole call;
+ * nothing here checks it, and a wrong address crashes the JVM or corrupts its memory.
+ *
+ * <p>Thread safety: every method may be called from any thread, concurrently. The calls that may block
+ * ({@code read}, {@code pread}, {@code fsync} ...) block the calling thread, so call them off the ring thread.
+ * Needs {@code --enable-native-access=ALL-UNNAMED} (otherwise the JVM warns on first use).
+ */
+@SuppressWarnings("restricted") // downcallHandle and reinterpret: the point of this class
+public final class Libc {
+
+    /** Open for reading only. */
+    public static final int O_RDONLY = 0;
+    /** Open for writing only. */
+    public static final int O_WRONLY = 1;
+    /** Open for reading and writing. */
+    public static final int O_RDWR = 2;
+    /** The access mode bits of the flags ({@code flags & O_ACCMODE} is one of the three above). */
+    public static final int O_ACCMODE = 3;
+    /** Create the file if it does not exist (then {@code mode} applies). */
+    public static final int O_CREAT = 0100;
+    /** With {@code O_CREAT}: fail with {@code EEXIST} if the file exists. */
+    public static final int O_EXCL = 0200;
+    /** Do not make a terminal the controlling terminal. */
+    public static final int O_NOCTTY = 0400;
+    /** Truncate a regular file to length 0. */
+    public static final int O_TRUNC = 01000;
+    /** Every write goes to the end of the file. */
+    public static final int O_APPEND = 02000;
+    /** Non-blocking mode (no effect on regular files). */
+    public static final int O_NONBLOCK = 04000;
+    /** Writes return once the data, and the metadata needed to read it back, are durable. */
+    public static final int O_DSYNC = 010000;
+    /** Bypass the page cache; buffers, offsets and lengths must be aligned to the device's block size. */
+    public static final int O_DIRECT = 040000;
+    /** Allow files larger than 2 GiB (implied on 64-bit). */
+    public static final int O_LARGEFILE = 0100000;
+    /** Fail with {@code ENOTDIR} unless the path is a directory. */
+    public static final int O_DIRECTORY = 0200000;
+    /** Fail with {@code ELOOP} if the last path component is a symbolic link. */
+    public static final int O_NOFOLLOW = 0400000;
+    /** Do not update the access time on read. */
+    public static final int O_NOATIME = 01000000;
+    /** Close the descriptor on {@code execve}. */
+    public static final int O_CLOEXEC = 02000000;
+    /** Writes return once data and all metadata are durable ({@code __O_SYNC | O_DSYNC}). */
+    public static final int O_SYNC = 04010000;
+    /** A descriptor for the path only: no read or write through it. */
+    public static final int O_PATH = 010000000;
+
+    /** The {@code dirfd} of the {@code *at} calls (and of {@code IORING_OP_OPENAT}) meaning the current directory. */
+    public static final int AT_FDCWD = -100;
+
+    /** {@code fcntl}: get the descriptor flags ({@link #FD_CLOEXEC}). */
+    public static final int F_GETFD = 1;
+    /** {@code fcntl}: set the descriptor flags. */
+    public static final int F_SETFD = 2;
+    /** {@code fcntl}: get the file status flags ({@code O_*}, access mode included). */
+    public static final int F_GETFL = 3;
+    /** {@code fcntl}: set the file status flags ({@code O_APPEND}, {@code O_NONBLOCK}, {@code O_DIRECT} ...). */
+    public static final int F_SETFL = 4;
+    /** The close-on-exec descriptor flag, for {@link #F_GETFD} and {@link #F_SETFD}. */
+    public static final int FD_CLOEXEC = 1;
+
+    /** {@code lseek}: the offset is absolute. */
+    public static final int SEEK_SET = 0;
+    /** {@code lseek}: the offset is relative to the current position. */
+    public static final int SEEK_CUR = 1;
+    /** {@code lseek}: the offset is relative to the end of the file. */
+    public static final int SEEK_END = 2;
+
+    /** {@code fallocate}: allocate without changing the file size. */
+    public static final int FALLOC_FL_KEEP_SIZE = 1;
+    /** {@code fallocate}: deallocate the range (must be combined with {@link #FALLOC_FL_KEEP_SIZE}). */
+    public static final int FALLOC_FL_PUNCH_HOLE = 2;
+
+    private static final int EINVAL = 22;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+
+    private static final StructLayout CALL_STATE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    /**
+     * Where the linker stores errno, one segment per thread, allocated on the thread's first call and freed with the
+     * thread (by the GC). Per thread, not per class: two threads failing at once must each see their own errno.
+     */
+    private static final ThreadLocal<MemorySegment> CALL_STATE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE_LAYOUT));
+
+    // Buffer addresses are declared JAVA_LONG, not ADDRESS: on x86-64 (System V) a pointer argument travels exactly
+    // like a 64-bit integer, and a long needs no MemorySegment wrapper per call. size_t, ssize_t and off_t are 64 bits.
+    private static final MethodHandle OPEN = capturing("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle CLOSE = capturing("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle PIPE = capturing("pipe", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle READ = capturing("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle WRITE = capturing("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PREAD = capturing("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE = capturing("pwrite",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle FSYNC = capturing("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FDATASYNC = capturing("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FTRUNCATE = capturing("ftruncate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle FALLOCATE = capturing("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle UNLINK = capturing("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle LSEEK = capturing("lseek",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle FCNTL = capturing("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle STRERROR = LINKER.downcallHandle(symbol("strerror"),
+            FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private Libc() {
+    }
+
+    /**
+     * {@code open(2)}.
+     *
+     * @param path the file; must not contain a NUL character
+     * @param flags {@code O_*} flags, such as {@code O_RDWR | O_CREAT | O_CLOEXEC}
+     * @param mode the permission bits of a created file (such as {@code 0644}), before the umask; ignored without
+     *     {@code O_CREAT}
+     * @return the new file descriptor, or {@code -errno} ({@code -EINVAL} for a path containing NUL)
+     */
+    public static int open(String path, int flags, int mode) {
+        if (path.indexOf('\0') >= 0) {
+            return -EINVAL;
+        }
+        MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            int res = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, mode);
+            return res == -1 ? -errno(state) : res;
+        } catch (Throwable t) {
+            throw rethrow("open", t);
+        }
+    }
+
+    /**
+     * {@code close(2)}. The descriptor is released even when the result is {@code -EINTR} or {@code -EIO}: never
+     * close it again.
+     *
+     * @return 0, or {@code -errno} ({@code -EBADF} for a descriptor that is not open)
+     */
+    public static int close(int fd) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) CLOSE.invokeExact(state, fd), state);
+        } catch (Throwable t) {
+            throw rethrow("close", t);
+        }
+    }
+
+    /**
+     * {@code pipe(2)}: a new pipe, without {@code O_CLOEXEC}.
+     *
+     * @param fds receives the read end in {@code fds[0]} and the write end in {@code fds[1]}; length at least 2.
+     *     Left unchanged on failure.
+     * @return 0, or {@code -errno}
+     */
+    public static int pipe(int[] fds) {
+        if (fds.length < 2) {
+            throw new IllegalArgumentException("pipe needs an int[2], got length " + fds.length);
+        }
+        MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pair = arena.allocate(JAVA_INT, 2);
+            int res = (int) PIPE.invokeExact(state, pair);
+            if (res == -1) {
+                return -errno(state);
+            }
+            fds[0] = pair.getAtIndex(JAVA_INT, 0);
+            fds[1] = pair.getAtIndex(JAVA_INT, 1);
+            return res;
+        } catch (Throwable t) {
+            throw rethrow("pipe", t);
+        }
+    }
+
+    /**
+     * {@code read(2)} at the file's current position.
+     *
+     * @param address native address of at least {@code count} writable bytes
+     * @return the bytes read (0 at end of file), or {@code -errno}
+     */
+    public static long read(int fd, long address, long count) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) READ.invokeExact(state, fd, address, count), state);
+        } catch (Throwable t) {
+            throw rethrow("read", t);
+        }
+    }
+
+    /**
+     * {@code write(2)} at the file's current position (at its end with {@code O_APPEND}).
+     *
+     * @param address native address of at least {@code count} readable bytes
+     * @return the bytes written (possibly fewer than {@code count}), or {@code -errno}
+     */
+    public static long write(int fd, long address, long count) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) WRITE.invokeExact(state, fd, address, count), state);
+        } catch (Throwable t) {
+            throw rethrow("write", t);
+        }
+    }
+
+    /**
+     * {@code pread(2)}: read at {@code offset}, leaving the file position alone.
+     *
+     * @param address native address of at least {@code count} writable bytes
+     * @param offset file offset; negative gives {@code -EINVAL}
+     * @return the bytes read (0 at or past end of file), or {@code -errno}
+     */
+    public static long pread(int fd, long address, long count, long offset) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) PREAD.invokeExact(state, fd, address, count, offset), state);
+        } catch (Throwable t) {
+            throw rethrow("pread", t);
+        }
+    }
+
+    /**
+     * {@code pwrite(2)}: write at {@code offset}, leaving the file position alone. Linux ignores {@code offset} and
+     * appends when the file was opened with {@code O_APPEND}.
+     *
+     * @param address native address of at least {@code count} readable bytes
+     * @param offset file offset; negative gives {@code -EINVAL}
+     * @return the bytes written (possibly fewer than {@code count}), or {@code -errno}
+     */
+    public static long pwrite(int fd, long address, long count, long offset) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) PWRITE.invokeExact(state, fd, address, count, offset), state);
+        } catch (Throwable t) {
+            throw rethrow("pwrite", t);
+        }
+    }
+
+    /**
+     * {@code fsync(2)}: data and metadata of the file reach stable storage before it returns.
+     *
+     * @return 0, or {@code -errno} ({@code -EIO}: a write-back failed and the data may be lost)
+     */
+    public static int fsync(int fd) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) FSYNC.invokeExact(state, fd), state);
+        } catch (Throwable t) {
+            throw rethrow("fsync", t);
+        }
+    }
+
+    /**
+     * {@code fdatasync(2)}: like {@link #fsync} but skips metadata not needed to read the data back (such as the
+     * modification time).
+     *
+     * @return 0, or {@code -errno}
+     */
+    public static int fdatasync(int fd) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) FDATASYNC.invokeExact(state, fd), state);
+        } catch (Throwable t) {
+            throw rethrow("fdatasync", t);
+        }
+    }
+
+    /**
+     * {@code ftruncate(2)}: set the file's size, cutting or extending with zeros.
+     *
+     * @return 0, or {@code -errno}
+     */
+    public static int ftruncate(int fd, long length) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) FTRUNCATE.invokeExact(state, fd, length), state);
+        } catch (Throwable t) {
+            throw rethrow("ftruncate", t);
+        }
+    }
+
+    /**
+     * {@code fallocate(2)}: allocate (mode 0) or manipulate ({@code FALLOC_FL_*}) disk space for a range.
+     *
+     * @return 0, or {@code -errno} ({@code -EOPNOTSUPP} where the file system does not support the mode)
+     */
+    public static int fallocate(int fd, int mode, long offset, long length) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) FALLOCATE.invokeExact(state, fd, mode, offset, length), state);
+        } catch (Throwable t) {
+            throw rethrow("fallocate", t);
+        }
+    }
+
+    /**
+     * {@code unlink(2)}: remove a name from the file system.
+     *
+     * @param path the file; must not contain a NUL character
+     * @return 0, or {@code -errno} ({@code -EINVAL} for a path containing NUL)
+     */
+    public static int unlink(String path) {
+        if (path.indexOf('\0') >= 0) {
+            return -EINVAL;
+        }
+        MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            return intResult((int) UNLINK.invokeExact(state, arena.allocateFrom(path)), state);
+        } catch (Throwable t) {
+            throw rethrow("unlink", t);
+        }
+    }
+
+    /**
+     * {@code lseek(2)}: move the file position.
+     *
+     * @param whence {@link #SEEK_SET}, {@link #SEEK_CUR} or {@link #SEEK_END}
+     * @return the new position from the start of the file, or {@code -errno} ({@code -ESPIPE} on a pipe)
+     */
+    public static long lseek(int fd, long offset, int whence) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) LSEEK.invokeExact(state, fd, offset, whence), state);
+        } catch (Throwable t) {
+            throw rethrow("lseek", t);
+        }
+    }
+
+    /**
+     * {@code fcntl(2)} with an integer argument (or none: pass 0).
+     *
+     * @param cmd such as {@link #F_GETFL}, {@link #F_SETFL}, {@link #F_GETFD}, {@link #F_SETFD}
+     * @return the command's result (flags for the {@code GET} commands, 0 for the others), or {@code -errno}
+     */
+    public static int fcntl(int fd, int cmd, int arg) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) FCNTL.invokeExact(state, fd, cmd, arg), state);
+        } catch (Throwable t) {
+            throw rethrow("fcntl", t);
+        }
+    }
+
+    /**
+     * {@code strerror(3)}: the C library's message for an errno, in the C locale (the JVM does not call
+     * {@code setlocale}), such as {@code "Bad file descriptor"} for 9 or {@code "Unknown error 999"}.
+     *
+     * @param errno a positive errno number (not the negated result)
+     */
+    public static String strerror(int errno) {
+        try {
+            MemorySegment message = (MemorySegment) STRERROR.invokeExact(errno);
+            // The result is a NUL-terminated string of unknown length; glibc keeps the unknown-error text in a
+            // per-thread buffer, so reading it right away on this thread is safe.
+            return message.reinterpret(Long.MAX_VALUE).getString(0);
+        } catch (Throwable t) {
+            throw rethrow("strerror", t);
+        }
+    }
+
+    private static int intResult(int res, MemorySegment state) {
+        return res == -1 ? -errno(state) : res;
+    }
+
+    private static long longResult(long res, MemorySegment state) {
+        return res == -1 ? -errno(state) : res;
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    private static MethodHandle capturing(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        Linker.Option[] all = new Linker.Option[options.length + 1];
+        all[0] = CAPTURE_ERRNO;
+        System.arraycopy(options, 0, all, 1, options.length);
+        return LINKER.downcallHandle(symbol(name), descriptor, all);
+    }
+
+    private static MemorySegment symbol(String name) {
+        return LIBC.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+    }
+
+    /** A downcall throws only what the JVM throws (errors, or a bug in a handle's type); pass it on unchanged. */
+    private static RuntimeException rethrow(String call, Throwable t) {
+        if (t instanceof RuntimeException e) {
+            throw e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException("libc " + call + " threw a checked exception", t);
+    }
+}
