@@ -147,7 +147,6 @@ final class Ring implements IoUringIoHandle {
             sqes = sqes + batchSqes;
             batchSqes = 0;
         }
-        inFlightGauge = userInFlight;
         checkDrained();
     }
 
@@ -214,7 +213,7 @@ final class Ring implements IoUringIoHandle {
         if (r.control) {
             controlInFlight++;
         } else {
-            userInFlight++;
+            inFlightGauge = ++userInFlight;
         }
         assert userInFlight <= maxInFlight : "in flight " + userInFlight + " > " + maxInFlight;
         r.state.set(Request.IN_KERNEL);
@@ -250,7 +249,7 @@ final class Ring implements IoUringIoHandle {
         if (r.control) {
             controlInFlight--;
         } else {
-            userInFlight--;
+            inFlightGauge = --userInFlight;
         }
     }
 
@@ -292,7 +291,6 @@ final class Ring implements IoUringIoHandle {
             }
         }
         completedCount = 0;
-        inFlightGauge = userInFlight;
     }
 
     // ---------------------------------------------------------------- cancel and close (ring thread)
