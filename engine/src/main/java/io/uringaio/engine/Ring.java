@@ -87,6 +87,22 @@ final class Ring implements IoUringIoHandle {
         }
     }
 
+    /** Accepts {@code count} QUEUED requests as one batch: one turn moves them all into SQEs together. */
+    void acceptBatch(Request[] requests, int count) {
+        submitted.add(count);
+        if (loop.inEventLoop()) {
+            for (int i = 0; i < count; i++) {
+                acceptOnRing(requests[i]);
+            }
+            scheduleTurnFromRing();
+        } else {
+            for (int i = 0; i < count; i++) {
+                incoming.offer(requests[i]);
+            }
+            scheduleTurn();
+        }
+    }
+
     /** Runs {@code cancel} against {@code target} on the ring thread; the future gets the outcome. */
     void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
         if (loop.inEventLoop()) {

@@ -179,6 +179,47 @@ public final class RingEngine implements AutoCloseable {
         enqueue(pickRing(), chain[0]);
     }
 
+    /**
+     * Submits {@code requests[0..count)} as one batch: all go to one ring, which moves them into SQEs in one turn, so
+     * they reach the kernel in one {@code io_uring_enter} (as far as the ring has room; the rest wait their turn).
+     * Validation is all or nothing: if one request is invalid or already in flight, none is submitted.
+     */
+    public void submitBatch(Request[] requests, int count) {
+        Objects.checkFromToIndex(0, count, requests.length);
+        for (int i = 0; i < count; i++) {
+            validate(requests[i]);
+        }
+        for (int i = 0; i < count; i++) {
+            if (!requests[i].state.compareAndSet(Request.IDLE, Request.QUEUED)) {
+                for (int j = 0; j < i; j++) {
+                    requests[j].state.set(Request.IDLE);
+                }
+                throw new IllegalStateException("request already in flight: " + requests[i]);
+            }
+            requests[i].linkNext = null;
+        }
+        if (count == 0) {
+            return;
+        }
+        Ring ring = pickRing();
+        AtomicInteger guard = entering[ring.index];
+        guard.incrementAndGet();
+        try {
+            if (closed) {
+                for (int i = 0; i < count; i++) {
+                    requests[i].state.set(Request.IDLE);
+                }
+                throw new IllegalStateException("engine closed");
+            }
+            for (int i = 0; i < count; i++) {
+                requests[i].ring = ring;
+            }
+            ring.acceptBatch(requests, count);
+        } finally {
+            guard.decrementAndGet();
+        }
+    }
+
     private static void validate(Request request) {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(request.completion(), "request has no completion");
