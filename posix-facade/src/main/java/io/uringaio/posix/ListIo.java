@@ -1,0 +1,51 @@
+package io.uringaio.posix;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** One {@code lio_listio} call: counts its entries down and notifies (or wakes the LIO_WAIT caller) at zero. */
+final class ListIo {
+    /** Starts at 1, the caller's own hold, released once every entry was accepted. */
+    private final AtomicInteger remaining = new AtomicInteger(1);
+    private final AioContext context;
+    private final SigEvent sig;
+    private final Object sigValue;
+    private volatile boolean failed;
+    private volatile boolean done;
+
+    ListIo(AioContext context, SigEvent sig) {
+        this.context = context;
+        this.sig = sig;
+        this.sigValue = sig == null ? null : sig.sigev_value;
+    }
+
+    void add() {
+        remaining.incrementAndGet();
+    }
+
+    void failed() {
+        failed = true;
+    }
+
+    boolean anyFailed() {
+        return failed;
+    }
+
+    boolean isDone() {
+        return done;
+    }
+
+    /** An entry (or the caller's hold) is done. */
+    void release(boolean entryFailed) {
+        if (entryFailed) {
+            failed = true;
+        }
+        if (remaining.decrementAndGet() == 0) {
+            done = true;
+            context.wakeWaiters();
+            if (sig != null) {
+                context.notify(sig.sigev_notify, sig.sigev_signo, sigValue, sig.sigev_notify_function,
+                        sig.sigev_notify_attributes);
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.uringaio.posix;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Consumer;
+
+/**
+ * {@code <signal.h>} as AIO uses it: the {@code SIGEV_*} constants and {@link #sigaction}, which installs a Java
+ * handler for a signal number. AIO completions with {@code SIGEV_SIGNAL} call that handler with
+ * {@code SigInfo(signo, SI_ASYNCIO, sigev_value)} on the facade's signal delivery thread (one thread, so handlers run
+ * one at a time, in completion order). These are not operating-system signals: nothing is sent to the process, and a
+ * completion for a signal with no handler is dropped and counted ({@link #droppedSignals()}), never fatal.
+ */
+public final class Signals {
+    private Signals() {
+    }
+
+    public static final int SIGEV_SIGNAL = 0;
+    public static final int SIGEV_NONE = 1;
+    public static final int SIGEV_THREAD = 2;
+    public static final int SI_ASYNCIO = -4;
+    public static final int SIGHUP = 1;
+    public static final int SIGINT = 2;
+    public static final int SIGQUIT = 3;
+    public static final int SIGUSR1 = 10;
+    public static final int SIGUSR2 = 12;
+    public static final int SIGTERM = 15;
+    public static final int SIGRTMIN = 34;
+    public static final int SIGRTMAX = 64;
+
+    private static final AtomicReferenceArray<Consumer<SigInfo>> HANDLERS = new AtomicReferenceArray<>(SIGRTMAX + 1);
+    private static final AtomicLong DROPPED = new AtomicLong();
+    private static final ExecutorService DELIVERY = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "uring-aio-signal-delivery");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Installs {@code handler} for {@code signo}, replacing any; a null handler removes it (removing one that is not
+     * installed is fine).
+     *
+     * @return 0, or -1 with errno EINVAL for a signo outside 1..SIGRTMAX
+     */
+    public static int sigaction(int signo, Consumer<SigInfo> handler) {
+        if (!validSigno(signo)) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        HANDLERS.set(signo, handler);
+        return 0;
+    }
+
+    /** Completions whose signal had no handler when they were delivered. */
+    public static long droppedSignals() {
+        return DROPPED.get();
+    }
+
+    static boolean validSigno(int signo) {
+        return signo >= 1 && signo <= SIGRTMAX;
+    }
+
+    /** Queues the delivery of an AIO completion signal. */
+    static void raise(int signo, Object value) {
+        DELIVERY.execute(() -> {
+            Consumer<SigInfo> handler = HANDLERS.get(signo);
+            if (handler == null) {
+                DROPPED.incrementAndGet();
+                return;
+            }
+            try {
+                handler.accept(new SigInfo(signo, SI_ASYNCIO, value));
+            } catch (Throwable t) {
+                System.getLogger("io.uringaio.posix").log(System.Logger.Level.WARNING,
+                        "signal handler for " + signo + " threw", t);
+            }
+        });
+    }
+}

@@ -1,0 +1,112 @@
+package io.uringaio.posix;
+
+import io.uringaio.engine.sys.Libc;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+
+/**
+ * {@code <unistd.h>}: {@code close}, {@code pipe}, {@code read}, {@code write}, {@code pread}, {@code pwrite},
+ * {@code fsync}, {@code ftruncate}, {@code unlink}, through libc. Buffers are used by absolute index from 0, like
+ * {@link Aiocb#aio_buf}: {@code n} bytes from index 0; position and limit are neither read nor changed. Each function
+ * returns -1 with {@link Aio#errno()} set on failure ({@code EINTR} is returned, not retried, as in C).
+ */
+public final class Unistd {
+    private Unistd() {
+    }
+
+    public static int close(int fd) {
+        return check(Libc.close(fd));
+    }
+
+    /** {@code pipe(fds)}: {@code fds[0]} the read end, {@code fds[1]} the write end. */
+    public static int pipe(int[] fds) {
+        if (fds == null || fds.length < 2) {
+            return Errno.fail(Errno.EFAULT);
+        }
+        return check(Libc.pipe(fds));
+    }
+
+    public static long read(int fd, ByteBuffer buf, long n) {
+        return transfer(fd, buf, n, -1, true);
+    }
+
+    public static long write(int fd, ByteBuffer buf, long n) {
+        return transfer(fd, buf, n, -1, false);
+    }
+
+    public static long pread(int fd, ByteBuffer buf, long n, long off) {
+        if (off < 0) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        return transfer(fd, buf, n, off, true);
+    }
+
+    public static long pwrite(int fd, ByteBuffer buf, long n, long off) {
+        if (off < 0) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        return transfer(fd, buf, n, off, false);
+    }
+
+    public static int fsync(int fd) {
+        return check(Libc.fsync(fd));
+    }
+
+    public static int ftruncate(int fd, long length) {
+        return check(Libc.ftruncate(fd, length));
+    }
+
+    public static int unlink(String path) {
+        if (path == null) {
+            return Errno.fail(Errno.EFAULT);
+        }
+        return check(Libc.unlink(path));
+    }
+
+    private static int check(int res) {
+        return res < 0 ? Errno.fail(-res) : res;
+    }
+
+    /** A read or write of {@code buf[0, n)}; {@code off < 0} means the descriptor's own position. */
+    private static long transfer(int fd, ByteBuffer buf, long n, long off, boolean isRead) {
+        if (n < 0) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        if (buf == null) {
+            return n == 0 ? 0 : Errno.fail(Errno.EFAULT);
+        }
+        if (n > buf.capacity()) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        if (isRead && buf.isReadOnly()) {
+            return Errno.fail(Errno.EFAULT);
+        }
+        long res;
+        if (buf.isDirect()) {
+            long address = MemorySegment.ofBuffer(buf).address() - buf.position();
+            res = io(fd, address, n, off, isRead);
+        } else {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment tmp = arena.allocate(Math.max(1, n));
+                MemorySegment heap = MemorySegment.ofArray(buf.array()).asSlice(buf.arrayOffset(), buf.capacity());
+                if (!isRead) {
+                    MemorySegment.copy(heap, 0, tmp, 0, n);
+                }
+                res = io(fd, tmp.address(), n, off, isRead);
+                if (isRead && res > 0) {
+                    MemorySegment.copy(tmp, 0, heap, 0, res);
+                }
+            }
+        }
+        return res < 0 ? Errno.fail((int) -res) : res;
+    }
+
+    private static long io(int fd, long address, long n, long off, boolean isRead) {
+        if (off < 0) {
+            return isRead ? Libc.read(fd, address, n) : Libc.write(fd, address, n);
+        }
+        return isRead ? Libc.pread(fd, address, n, off) : Libc.pwrite(fd, address, n, off);
+    }
+}
