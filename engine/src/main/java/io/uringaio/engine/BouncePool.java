@@ -21,7 +21,10 @@ final class BouncePool {
         final int sizeClass;
 
         Bounce(int capacity, int sizeClass) {
-            this.buffer = ByteBuffer.allocateDirect(capacity + ALIGNMENT).alignedSlice(ALIGNMENT).limit(capacity)
+            // alignedSlice rounds the end down to the alignment too: allocate whole pages plus one to align the start.
+            long pages = ((long) capacity + ALIGNMENT - 1) / ALIGNMENT;
+            this.buffer = ByteBuffer.allocateDirect(Math.toIntExact((pages + 1) * ALIGNMENT)).alignedSlice(ALIGNMENT)
+                    .limit(capacity)
                     .order(java.nio.ByteOrder.nativeOrder());
             this.address = MemorySegment.ofBuffer(buffer).address();
             this.sizeClass = sizeClass;

@@ -21,6 +21,10 @@ public final class Request {
     static final int IDLE = 0;
     static final int QUEUED = 1;
     static final int IN_KERNEL = 2;
+    /** Thread-pool backend: waiting for its descriptor to become ready, cancelable. */
+    static final int POLLING = 3;
+    /** Thread-pool backend: a cancel claimed it while it was POLLING. */
+    static final int CANCEL_CLAIMED = 4;
 
     // What to submit.
     byte opcode;
@@ -39,12 +43,12 @@ public final class Request {
     final AtomicInteger state = new AtomicInteger(IDLE);
     volatile Request next;          // link in the ring's incoming queue
     Request linkNext;               // the next request of an IOSQE_IO_LINK chain
-    volatile Ring ring;
+    volatile Lane ring;
     int slot = -1;
     long userData;
     long seq;
     int heapIndex = -1;
-    boolean cancelRequested;
+    volatile boolean cancelRequested;
     boolean closedByEngine;
     boolean control;
     int result;

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.LongAdder;
  * everything queued into SQEs. The SQEs of one turn go to the kernel in the loop's next {@code io_uring_enter}, so N
  * submissions that arrive together cost one wake-up and one enter.
  */
-final class Ring implements IoUringIoHandle {
+final class Ring implements IoUringIoHandle, Lane {
     /** Slots kept for internal cancels, so a ring full of blocked requests can still cancel them. */
     static final int CONTROL_SLOTS = 32;
     /** SQ entries Netty uses for itself (eventfd read, timeout) beside ours. */
@@ -76,8 +76,9 @@ final class Ring implements IoUringIoHandle {
      * Accepts a request (or the head of a linked chain) whose state is already QUEUED. From the ring thread it is
      * dispatched at once; from any other thread it goes through the incoming queue and one turn.
      */
-    void accept(Request request) {
-        submitted.increment();
+    @Override
+    public void accept(Request request) {
+        submitted.add(request.chainLength());
         if (loop.inEventLoop()) {
             acceptOnRing(request);
             scheduleTurnFromRing();
@@ -88,7 +89,8 @@ final class Ring implements IoUringIoHandle {
     }
 
     /** Accepts {@code count} QUEUED requests as one batch: one turn moves them all into SQEs together. */
-    void acceptBatch(Request[] requests, int count) {
+    @Override
+    public void acceptBatch(Request[] requests, int count) {
         submitted.add(count);
         if (loop.inEventLoop()) {
             for (int i = 0; i < count; i++) {
@@ -104,7 +106,8 @@ final class Ring implements IoUringIoHandle {
     }
 
     /** Runs {@code cancel} against {@code target} on the ring thread; the future gets the outcome. */
-    void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
+    @Override
+    public void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
         if (loop.inEventLoop()) {
             cancelOnRing(target, outcome);
         } else {
@@ -116,7 +119,8 @@ final class Ring implements IoUringIoHandle {
      * Starts closing: every queued request completes with {@code -ECANCELED}, every in-flight one is canceled in the
      * kernel. The returned future completes once no request of this ring is left in the kernel.
      */
-    CompletableFuture<Void> beginClose() {
+    @Override
+    public CompletableFuture<Void> beginClose() {
         CompletableFuture<Void> done = new CompletableFuture<>();
         try {
             loop.execute(() -> closeOnRing(done));
@@ -257,7 +261,9 @@ final class Ring implements IoUringIoHandle {
             return; // not ours (cannot happen: every SQE of this registration has a slot)
         }
         onSlotFreed(r);
-        finish(r, cqe.res(), false);
+        int res = cqe.res();
+        // closeOnRing marked what it canceled; a request that still ran to its own result was not canceled by close.
+        finish(r, res, r.closedByEngine && res == -ErrnoTable.ECANCELED);
         scheduleTurnFromRing();
     }
 
@@ -375,7 +381,8 @@ final class Ring implements IoUringIoHandle {
     }
 
     /** Releases the Netty registration; after {@link #beginClose()} completed. */
-    void deregister() {
+    @Override
+    public void deregister() {
         if (registration != null) {
             registration.cancel();
         }
@@ -398,19 +405,38 @@ final class Ring implements IoUringIoHandle {
 
     // ---------------------------------------------------------------- stats (any thread)
 
-    long completedTotal() {
+    @Override
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public boolean isCurrentThread() {
+        return loop.inEventLoop();
+    }
+
+    @Override
+    public long submittedCount() {
+        return submitted.sum();
+    }
+
+    @Override
+    public long completedTotal() {
         return completedTotal;
     }
 
-    long enters() {
+    @Override
+    public long enters() {
         return enters;
     }
 
-    long sqes() {
+    @Override
+    public long sqes() {
         return sqes;
     }
 
-    int inFlight() {
+    @Override
+    public int inFlight() {
         return inFlightGauge;
     }
 

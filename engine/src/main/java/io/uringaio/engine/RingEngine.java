@@ -48,7 +48,9 @@ public final class RingEngine implements AutoCloseable {
     static final System.Logger LOG = System.getLogger("io.uringaio.engine");
     private static final long CLOSE_WARN_NANOS = TimeUnit.SECONDS.toNanos(5);
 
-    private final Ring[] rings;
+    private final Lane[] rings;
+    private final Backend backend;
+    private final String backendReason;
     private final AtomicInteger[] entering;
     private final IoEventLoopGroup ownGroup;
     private final AtomicInteger nextRing = new AtomicInteger();
@@ -57,9 +59,11 @@ public final class RingEngine implements AutoCloseable {
     private volatile boolean closed;
     private final Object closeLock = new Object();
 
-    private RingEngine(Ring[] rings, IoEventLoopGroup ownGroup) {
+    private RingEngine(Lane[] rings, IoEventLoopGroup ownGroup, Backend backend, String backendReason) {
         this.rings = rings;
         this.ownGroup = ownGroup;
+        this.backend = backend;
+        this.backendReason = backendReason;
         this.entering = new AtomicInteger[rings.length];
         for (int i = 0; i < rings.length; i++) {
             entering[i] = new AtomicInteger();
@@ -72,17 +76,57 @@ public final class RingEngine implements AutoCloseable {
     }
 
     /**
-     * Opens an engine: starts its rings (or registers on the configured group's loops).
+     * Opens an engine on the configured backend ({@link RingEngineConfig#backend()}: the config's, else the system
+     * property {@code uringaio.backend}, else {@link Backend#AUTO}). AUTO takes io_uring when the availability hook
+     * says yes and a probe op on a real ring succeeds, else the thread pool; the choice and its reason are logged once
+     * at INFO and kept in {@link #backendReason()}.
      *
-     * @throws UnsupportedOperationException when io_uring is unavailable, with Netty's reason as the cause
+     * @throws UnsupportedOperationException when {@link Backend#IO_URING} was asked for and io_uring is unavailable,
+     *                                       with the reason
      * @throws IllegalArgumentException      for an inconsistent configuration
      */
     public static RingEngine open(RingEngineConfig config) {
         Objects.requireNonNull(config, "config");
-        if (!IoUring.isAvailable()) {
-            throw new UnsupportedOperationException("io_uring is unavailable: " + IoUring.unavailabilityCause(),
-                    IoUring.unavailabilityCause());
+        Backend asked = config.backend();
+        RingEngine engine = switch (asked) {
+            case THREAD_POOL -> openPool(config, "THREAD_POOL requested");
+            case IO_URING -> {
+                String unavailable = config.ioUringAvailability().unavailableReason();
+                if (unavailable != null) {
+                    throw new UnsupportedOperationException("IO_URING backend requested, but " + unavailable);
+                }
+                yield openRings(config, "IO_URING requested");
+            }
+            case AUTO -> {
+                String unavailable = config.ioUringAvailability().unavailableReason();
+                if (unavailable != null) {
+                    yield openPool(config, unavailable);
+                }
+                RingEngine rings = openRings(config, "io_uring available and probe op succeeded");
+                String probeFailure = rings.probe();
+                if (probeFailure == null) {
+                    yield rings;
+                }
+                rings.close();
+                yield openPool(config, probeFailure);
+            }
+        };
+        String line = "uring-aio engine backend " + engine.backend + ": " + engine.backendReason;
+        if (LOGGED_REASONS.add(line)) {
+            LOG.log(System.Logger.Level.INFO, line);
         }
+        return engine;
+    }
+
+    private static final Set<String> LOGGED_REASONS = ConcurrentHashMap.newKeySet();
+
+    private static RingEngine openPool(RingEngineConfig config, String reason) {
+        ThreadPoolLane pool = new ThreadPoolLane(0, config.poolThreads(), config.poolIdleNanos(),
+                config.threadNamePrefix().replace("ring", "pool"));
+        return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason);
+    }
+
+    private static RingEngine openRings(RingEngineConfig config, String reason) {
         int maxInFlight = config.maxInFlightPerRing();
         if (maxInFlight > config.maxAllowedInFlight()) {
             throw new IllegalArgumentException("maxInFlightPerRing " + maxInFlight + " leaves no room in a ring of "
@@ -128,8 +172,37 @@ public final class RingEngine implements AutoCloseable {
         if (rings.isEmpty()) {
             throw new IllegalArgumentException("the event loop group has no loops");
         }
-        return new RingEngine(rings.toArray(Ring[]::new), ownGroup);
+        return new RingEngine(rings.toArray(Lane[]::new), ownGroup, Backend.IO_URING, reason);
     }
+
+    /** Runs an {@code IORING_OP_NOP} on every ring; null when all answered 0, else what went wrong. */
+    private String probe() {
+        for (Lane lane : rings) {
+            CompletableFuture<Integer> answer = new CompletableFuture<>();
+            Request nop = new Request((r, res) -> answer.complete(res));
+            nop.prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0);
+            nop.state.set(Request.QUEUED);
+            nop.ring = lane;
+            lane.accept(nop);
+            try {
+                int res = answer.get(PROBE_SECONDS, TimeUnit.SECONDS);
+                if (res < 0) {
+                    return "probe IORING_OP_NOP on ring " + lane.index() + ": " + ErrnoTable.describe(-res);
+                }
+            } catch (TimeoutException e) {
+                return "probe IORING_OP_NOP on ring " + lane.index() + ": no completion within " + PROBE_SECONDS
+                        + " s";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "probe interrupted";
+            } catch (ExecutionException e) {
+                return "probe IORING_OP_NOP failed: " + e.getCause();
+            }
+        }
+        return null;
+    }
+
+    private static final int PROBE_SECONDS = 5;
 
     // ---------------------------------------------------------------- raw requests
 
@@ -147,6 +220,7 @@ public final class RingEngine implements AutoCloseable {
         if (!request.state.compareAndSet(Request.IDLE, Request.QUEUED)) {
             throw new IllegalStateException("request already in flight: " + request);
         }
+        request.closedByEngine = false;
         enqueue(pickRing(), request);
     }
 
@@ -175,6 +249,7 @@ public final class RingEngine implements AutoCloseable {
         }
         for (int i = 0; i < chain.length; i++) {
             chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
+            chain[i].closedByEngine = false;
         }
         enqueue(pickRing(), chain[0]);
     }
@@ -201,8 +276,8 @@ public final class RingEngine implements AutoCloseable {
         if (count == 0) {
             return;
         }
-        Ring ring = pickRing();
-        AtomicInteger guard = entering[ring.index];
+        Lane ring = pickRing();
+        AtomicInteger guard = entering[ring.index()];
         guard.incrementAndGet();
         try {
             if (closed) {
@@ -228,8 +303,8 @@ public final class RingEngine implements AutoCloseable {
         }
     }
 
-    private void enqueue(Ring ring, Request head) {
-        AtomicInteger guard = entering[ring.index];
+    private void enqueue(Lane ring, Request head) {
+        AtomicInteger guard = entering[ring.index()];
         guard.incrementAndGet();
         try {
             if (closed) {
@@ -258,7 +333,7 @@ public final class RingEngine implements AutoCloseable {
     public CompletableFuture<CancelOutcome> cancel(Request request) {
         Objects.requireNonNull(request, "request");
         CompletableFuture<CancelOutcome> outcome = new CompletableFuture<>();
-        Ring ring = request.ring;
+        Lane ring = request.ring;
         if (ring == null || request.state.get() == Request.IDLE) {
             outcome.complete(CancelOutcome.ALREADY_DONE);
         } else {
@@ -268,13 +343,13 @@ public final class RingEngine implements AutoCloseable {
     }
 
     /** The ring for a new request: the caller's own ring when it runs on one, else the next in turn. */
-    Ring pickRing() {
-        Ring[] rs = rings;
+    Lane pickRing() {
+        Lane[] rs = rings;
         if (rs.length == 1) {
             return rs[0];
         }
-        for (Ring r : rs) {
-            if (r.loop.inEventLoop()) {
+        for (Lane r : rs) {
+            if (r.isCurrentThread()) {
                 return r;
             }
         }
@@ -311,14 +386,14 @@ public final class RingEngine implements AutoCloseable {
         return rings.length;
     }
 
-    /** The backend this engine runs on. */
-    public String backend() {
-        return "IO_URING";
+    /** The backend this engine runs on: {@link Backend#IO_URING} or {@link Backend#THREAD_POOL}. */
+    public Backend backend() {
+        return backend;
     }
 
-    /** Why this backend was chosen. */
+    /** Why this backend was chosen, e.g. {@code "io_uring_setup: EPERM (seccomp?)"} for a fallback. */
     public String backendReason() {
-        return "io_uring available (" + IoUring.featureString() + ")";
+        return backendReason;
     }
 
     /** False once {@link #close()} began. */
@@ -333,12 +408,12 @@ public final class RingEngine implements AutoCloseable {
         long inFlight = 0;
         long enters = 0;
         long sqes = 0;
-        for (Ring r : rings) {
+        for (Lane r : rings) {
             completed += r.completedTotal();
             inFlight += r.inFlight();
             enters += r.enters();
             sqes += r.sqes();
-            submitted += r.submitted.sum();
+            submitted += r.submittedCount();
         }
         long queued = Math.max(0, submitted - completed - inFlight);
         return new EngineStats(submitted, completed, inFlight, queued, enters, sqes);
@@ -362,14 +437,14 @@ public final class RingEngine implements AutoCloseable {
                 }
             }
             List<CompletableFuture<Void>> drained = new ArrayList<>();
-            for (Ring ring : rings) {
+            for (Lane ring : rings) {
                 drained.add(ring.beginClose());
             }
             awaitAll(drained);
             for (AsyncFile file : List.copyOf(openFiles)) {
                 file.closeFdNow();
             }
-            for (Ring ring : rings) {
+            for (Lane ring : rings) {
                 ring.deregister();
             }
             if (ownGroup != null) {

@@ -16,6 +16,10 @@ public final class RingEngineConfig {
     private int maxUnboundedWorkers;
     private IoEventLoopGroup eventLoopGroup;
     private String threadNamePrefix = "uring-aio-ring";
+    private Backend backend;
+    private IoUringAvailability availability = IoUringAvailability.NETTY;
+    private int poolThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+    private long poolIdleNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
     /** A config with the defaults. */
     public RingEngineConfig() {
@@ -82,6 +86,56 @@ public final class RingEngineConfig {
     public RingEngineConfig threadNamePrefix(String prefix) {
         this.threadNamePrefix = prefix;
         return this;
+    }
+
+    /**
+     * The backend; unset means the system property {@code uringaio.backend} (AUTO | IO_URING | THREAD_POOL), and
+     * {@link Backend#AUTO} when that is unset too.
+     */
+    public RingEngineConfig backend(Backend backend) {
+        this.backend = backend;
+        return this;
+    }
+
+    /** The hook that decides whether io_uring is available (default: Netty's verdict). */
+    public RingEngineConfig ioUringAvailability(IoUringAvailability availability) {
+        this.availability = java.util.Objects.requireNonNull(availability, "availability");
+        return this;
+    }
+
+    /** Worker threads of the thread-pool backend (glibc's {@code aio_threads}); default max(4, 2 × cores). */
+    public RingEngineConfig poolThreads(int threads) {
+        if (threads < 1 || threads > 4096) {
+            throw new IllegalArgumentException("poolThreads must be in 1..4096, was " + threads);
+        }
+        this.poolThreads = threads;
+        return this;
+    }
+
+    /** How long an idle pool worker lingers before it exits (glibc's {@code aio_idle_time}); default 1 s. */
+    public RingEngineConfig poolIdleTime(java.time.Duration idle) {
+        if (idle.isNegative()) {
+            throw new IllegalArgumentException("poolIdleTime must not be negative, was " + idle);
+        }
+        this.poolIdleNanos = idle.toNanos();
+        return this;
+    }
+
+    /** The backend asked for: the configured one, else the system property's. */
+    public Backend backend() {
+        return backend != null ? backend : Backend.fromSystemProperty();
+    }
+
+    public IoUringAvailability ioUringAvailability() {
+        return availability;
+    }
+
+    public int poolThreads() {
+        return poolThreads;
+    }
+
+    public long poolIdleNanos() {
+        return poolIdleNanos;
     }
 
     public int rings() {

@@ -98,6 +98,12 @@ public final class Libc {
     /** {@code lseek}: the offset is relative to the end of the file. */
     public static final int SEEK_END = 2;
 
+    /** {@code preadv2}/{@code pwritev2}: fail with EAGAIN rather than block. */
+    public static final int RWF_NOWAIT = 0x8;
+    /** {@code poll} events. */
+    public static final short POLLIN = 0x1;
+    public static final short POLLOUT = 0x4;
+
     /** {@code fallocate}: allocate without changing the file size. */
     public static final int FALLOC_FL_KEEP_SIZE = 1;
     /** {@code fallocate}: deallocate the range (must be combined with {@link #FALLOC_FL_KEEP_SIZE}). */
@@ -145,6 +151,16 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle FCNTL = capturing("fcntl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle OPENAT = capturing("openat",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(3));
+    private static final MethodHandle PREADV2 = capturing("preadv2",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PWRITEV2 = capturing("pwritev2",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle STATX = capturing("statx",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle POLL = capturing("poll",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(symbol("strerror"),
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -379,6 +395,83 @@ public final class Libc {
             return intResult((int) FCNTL.invokeExact(state, fd, cmd, arg), state);
         } catch (Throwable t) {
             throw rethrow("fcntl", t);
+        }
+    }
+
+    /**
+     * {@code openat(2)} with the path already in native memory (a NUL-terminated string at {@code pathAddress}).
+     *
+     * @return the new descriptor, or {@code -errno}
+     */
+    public static int openat(int dirfd, long pathAddress, int flags, int mode) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) OPENAT.invokeExact(state, dirfd, pathAddress, flags, mode), state);
+        } catch (Throwable t) {
+            throw rethrow("openat", t);
+        }
+    }
+
+    /**
+     * {@code preadv2(2)} over {@code iovcnt} {@code struct iovec}s at {@code iovAddress}; {@code offset} -1 means the
+     * current position (only for streams), {@code flags} such as {@link #RWF_NOWAIT}.
+     *
+     * @return the bytes read, or {@code -errno} ({@code -EAGAIN} with RWF_NOWAIT when it would block)
+     */
+    public static long preadv2(int fd, long iovAddress, int iovcnt, long offset, int flags) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) PREADV2.invokeExact(state, fd, iovAddress, iovcnt, offset, flags), state);
+        } catch (Throwable t) {
+            throw rethrow("preadv2", t);
+        }
+    }
+
+    /** {@code pwritev2(2)}; as {@link #preadv2}. */
+    public static long pwritev2(int fd, long iovAddress, int iovcnt, long offset, int flags) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) PWRITEV2.invokeExact(state, fd, iovAddress, iovcnt, offset, flags), state);
+        } catch (Throwable t) {
+            throw rethrow("pwritev2", t);
+        }
+    }
+
+    /**
+     * {@code statx(2)} with the path and the {@code struct statx} buffer in native memory.
+     *
+     * @return 0, or {@code -errno}
+     */
+    public static int statx(int dirfd, long pathAddress, int flags, int mask, long statxAddress) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) STATX.invokeExact(state, dirfd, pathAddress, flags, mask, statxAddress), state);
+        } catch (Throwable t) {
+            throw rethrow("statx", t);
+        }
+    }
+
+    private static final ThreadLocal<MemorySegment> POLLFD =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(8, 8));
+
+    /**
+     * {@code poll(2)} on one descriptor.
+     *
+     * @param events {@link #POLLIN} and/or {@link #POLLOUT}
+     * @param timeoutMillis how long to wait; 0 polls, -1 waits forever
+     * @return the {@code revents} (0 on timeout), or {@code -errno}
+     */
+    public static int pollOne(int fd, short events, int timeoutMillis) {
+        MemorySegment state = CALL_STATE.get();
+        MemorySegment pfd = POLLFD.get();
+        pfd.set(JAVA_INT, 0, fd);
+        pfd.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 4, events);
+        pfd.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 6, (short) 0);
+        try {
+            int res = intResult((int) POLL.invokeExact(state, pfd.address(), 1L, timeoutMillis), state);
+            return res <= 0 ? res : pfd.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
+        } catch (Throwable t) {
+            throw rethrow("poll", t);
         }
     }
 

@@ -1,0 +1,41 @@
+package io.uringaio.engine;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Where the engine sends requests: one io_uring {@link Ring}, or the {@link ThreadPoolLane}. Each backend keeps the
+ * same contract: every accepted request completes exactly once, through {@link Request#completion()}, with the
+ * kernel's {@code res} or {@code -errno}.
+ */
+interface Lane {
+    /** Position in the engine's lane array. */
+    int index();
+
+    /** Accepts a request (or the head of a linked chain) already marked QUEUED. */
+    void accept(Request head);
+
+    /** Accepts {@code count} QUEUED requests as one batch. */
+    void acceptBatch(Request[] requests, int count);
+
+    /** Cancels {@code target}; the outcome future gets the answer. */
+    void cancel(Request target, CompletableFuture<CancelOutcome> outcome);
+
+    /** Starts closing: queued requests complete with -ECANCELED, running ones are canceled where possible. */
+    CompletableFuture<Void> beginClose();
+
+    /** Releases the lane's resources once {@link #beginClose()} completed. */
+    void deregister();
+
+    /** True on a thread of this lane (a ring's loop thread, a pool worker). */
+    boolean isCurrentThread();
+
+    long submittedCount();
+
+    long completedTotal();
+
+    long enters();
+
+    long sqes();
+
+    int inFlight();
+}

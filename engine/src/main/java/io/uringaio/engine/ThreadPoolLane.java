@@ -1,0 +1,399 @@
+package io.uringaio.engine;
+
+import io.uringaio.engine.sys.Libc;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Comparator;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The {@code THREAD_POOL} backend: the request contract of the io_uring rings, executed with libc ({@code preadv2},
+ * {@code pwritev2}, {@code fsync}, {@code fdatasync}, {@code fallocate}, {@code openat}, {@code close}, {@code statx})
+ * on a bounded pool of worker threads. This is what glibc's POSIX AIO does, except that requests on one descriptor
+ * run in parallel (glibc serializes each descriptor).
+ *
+ * <p>Queued requests wait in one priority queue (lowest {@link Request#priority} first, then FIFO). Workers start on
+ * demand up to the bound and exit after the idle time. A linked chain runs on one worker, in order; a failed or short
+ * member completes the rest with {@code -ECANCELED}, as the kernel does.
+ *
+ * <p>Cancel: a queued request is canceled at once. A read that would block (an empty pipe) waits for readiness with
+ * {@code poll} and stays cancelable; any other running request completes normally ({@code NOT_CANCELED}). A read
+ * first tries {@code RWF_NOWAIT}, so page-cached data costs one system call.
+ */
+final class ThreadPoolLane implements Lane {
+    private static final long POLL_SLICE_MILLIS = 20;
+    private static final Comparator<Request> ORDER = (a, b) -> a.priority != b.priority
+            ? Integer.compare(a.priority, b.priority) : Long.compare(a.seq, b.seq);
+
+    private final int index;
+    private final int maxWorkers;
+    private final long idleNanos;
+    private final String threadName;
+    private final PriorityBlockingQueue<Request> queue = new PriorityBlockingQueue<>(64, ORDER);
+    private final AtomicLong nextSeq = new AtomicLong();
+    private final AtomicInteger workers = new AtomicInteger();
+    private final AtomicInteger idle = new AtomicInteger();
+    private final AtomicInteger running = new AtomicInteger();
+    /** Chains taken from the queue and not yet delivered. */
+    private final AtomicInteger busy = new AtomicInteger();
+    private final AtomicInteger threadIds = new AtomicInteger();
+    private final CopyOnWriteArrayList<Worker> live = new CopyOnWriteArrayList<>();
+    private final LongAdder submitted = new LongAdder();
+    private final LongAdder completed = new LongAdder();
+    private volatile boolean closing;
+    private volatile CompletableFuture<Void> drained;
+
+    ThreadPoolLane(int index, int maxWorkers, long idleNanos, String threadName) {
+        if (maxWorkers < 1) {
+            throw new IllegalArgumentException("thread pool needs at least one worker, was " + maxWorkers);
+        }
+        this.index = index;
+        this.maxWorkers = maxWorkers;
+        this.idleNanos = idleNanos;
+        this.threadName = threadName;
+    }
+
+    // ---------------------------------------------------------------- submission
+
+    @Override
+    public void accept(Request head) {
+        submitted.add(head.chainLength());
+        enqueue(head);
+    }
+
+    @Override
+    public void acceptBatch(Request[] requests, int count) {
+        submitted.add(count);
+        for (int i = 0; i < count; i++) {
+            enqueue(requests[i]);
+        }
+    }
+
+    private void enqueue(Request head) {
+        head.seq = nextSeq.getAndIncrement();
+        if (closing) {
+            completeChain(head, -ErrnoTable.ECANCELED, true);
+            return;
+        }
+        queue.offer(head);
+        ensureWorker();
+        if (closing && queue.remove(head)) {
+            completeChain(head, -ErrnoTable.ECANCELED, true);
+        }
+    }
+
+    private void ensureWorker() {
+        while (idle.get() == 0) {
+            int w = workers.get();
+            if (w >= maxWorkers) {
+                return;
+            }
+            if (workers.compareAndSet(w, w + 1)) {
+                Worker worker = new Worker();
+                live.add(worker);
+                Thread t = new PoolThread(this, worker, threadName + "-" + threadIds.incrementAndGet());
+                t.setDaemon(true);
+                worker.thread = t;
+                t.start();
+                return;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- workers
+
+    private static final class PoolThread extends Thread {
+        final ThreadPoolLane lane;
+
+        PoolThread(ThreadPoolLane lane, Runnable task, String name) {
+            super(task, name);
+            this.lane = lane;
+        }
+    }
+
+    private final class Worker implements Runnable {
+        Thread thread;
+        /** The request this worker runs now, for close to cancel it while it polls. */
+        volatile Request current;
+        /** One struct iovec for single-buffer reads and writes. */
+        private final MemorySegment iovec = Arena.ofAuto().allocate(Uapi.IOVEC_SIZE, 8);
+
+        @Override
+        public void run() {
+            try {
+                while (true) {
+                    Request head;
+                    idle.incrementAndGet();
+                    try {
+                        head = closing ? queue.poll() : queue.poll(idleNanos, TimeUnit.NANOSECONDS);
+                    } catch (InterruptedException e) {
+                        head = null;
+                    } finally {
+                        idle.decrementAndGet();
+                    }
+                    if (head == null) {
+                        return; // idle long enough, or closing with nothing left
+                    }
+                    busy.incrementAndGet();
+                    try {
+                        if (closing) {
+                            completeChain(head, -ErrnoTable.ECANCELED, true);
+                        } else {
+                            runChain(head);
+                        }
+                    } finally {
+                        busy.decrementAndGet();
+                    }
+                    checkDrained();
+                }
+            } finally {
+                live.remove(this);
+                workers.decrementAndGet();
+                if (!queue.isEmpty() && !closing) {
+                    ensureWorker(); // an offer may have counted on this worker while it was leaving
+                }
+                checkDrained();
+            }
+        }
+
+        private void runChain(Request head) {
+            boolean cancelRest = false;
+            for (Request r = head; r != null; ) {
+                Request next = r.linkNext;
+                int res;
+                if (cancelRest || r.cancelRequested) {
+                    res = -ErrnoTable.ECANCELED;
+                } else {
+                    running.incrementAndGet();
+                    r.state.set(Request.IN_KERNEL);
+                    current = r;
+                    try {
+                        res = execute(r);
+                    } catch (Throwable t) {
+                        RingEngine.LOG.log(System.Logger.Level.ERROR, "thread-pool request " + r + " failed", t);
+                        res = -ErrnoTable.EIO;
+                    } finally {
+                        current = null;
+                        running.decrementAndGet();
+                    }
+                }
+                if (next != null && (res < 0 || (isTransfer(r) && res < r.length))) {
+                    cancelRest = true;
+                }
+                deliver(r, res, closing && res == -ErrnoTable.ECANCELED);
+                r = next;
+            }
+        }
+
+        private int execute(Request r) {
+            return switch (r.opcode) {
+                case Uapi.IORING_OP_READ -> (int) read(r, single(r), 1);
+                case Uapi.IORING_OP_READV -> (int) read(r, r.address, r.length);
+                case Uapi.IORING_OP_WRITE -> (int) write(r, single(r), 1);
+                case Uapi.IORING_OP_WRITEV -> (int) write(r, r.address, r.length);
+                case Uapi.IORING_OP_FSYNC -> (r.opFlags & Uapi.IORING_FSYNC_DATASYNC) != 0
+                        ? Libc.fdatasync(r.fd) : Libc.fsync(r.fd);
+                case Uapi.IORING_OP_FALLOCATE -> Libc.fallocate(r.fd, r.length, r.offset, r.address);
+                case Uapi.IORING_OP_OPENAT -> Libc.openat(r.fd, r.address, r.opFlags, r.length);
+                case Uapi.IORING_OP_CLOSE -> Libc.close(r.fd);
+                case Uapi.IORING_OP_STATX -> Libc.statx(r.fd, r.address, r.opFlags, r.length, r.offset);
+                case Uapi.IORING_OP_NOP -> 0;
+                default -> -ErrnoTable.EINVAL;
+            };
+        }
+
+        private long single(Request r) {
+            iovec.set(ValueLayout.JAVA_LONG, 0, r.address);
+            iovec.set(ValueLayout.JAVA_LONG, 8, Integer.toUnsignedLong(r.length));
+            return iovec.address();
+        }
+
+        /** A read: RWF_NOWAIT first; if it would block, wait for readiness (cancelable), then read. */
+        private long read(Request r, long iov, int count) {
+            long offset = r.offset;
+            long res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
+            if (res == -ErrnoTable.ESPIPE) {
+                offset = -1; // a pipe or socket: no offset, as io_uring ignores it for streams
+                res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
+            }
+            if (res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EOPNOTSUPP) {
+                return res;
+            }
+            if (!awaitReadable(r)) {
+                return -ErrnoTable.ECANCELED;
+            }
+            return Libc.preadv2(r.fd, iov, count, offset, 0);
+        }
+
+        private long write(Request r, long iov, int count) {
+            long res = Libc.pwritev2(r.fd, iov, count, r.offset, 0);
+            if (res == -ErrnoTable.ESPIPE) {
+                res = Libc.pwritev2(r.fd, iov, count, -1, 0);
+            }
+            return res;
+        }
+
+        /** Polls until the descriptor is readable; false if a cancel claimed the request meanwhile. */
+        private boolean awaitReadable(Request r) {
+            r.state.set(Request.POLLING);
+            while (true) {
+                if (r.state.get() == Request.CANCEL_CLAIMED) {
+                    return false;
+                }
+                int ev = Libc.pollOne(r.fd, Libc.POLLIN, (int) POLL_SLICE_MILLIS);
+                if (ev != 0 && ev != -ErrnoTable.EINTR) {
+                    // Ready (or an error the read itself will report): leave the cancelable phase, unless a cancel won.
+                    return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL);
+                }
+            }
+        }
+    }
+
+    private static boolean isTransfer(Request r) {
+        return r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_WRITE
+                || r.opcode == Uapi.IORING_OP_READV || r.opcode == Uapi.IORING_OP_WRITEV;
+    }
+
+    // ---------------------------------------------------------------- completion
+
+    private void deliver(Request r, int res, boolean byClose) {
+        r.result = res;
+        r.closedByEngine = byClose;
+        r.cancelRequested = false;
+        r.linkNext = null;
+        r.ring = null;
+        r.state.set(Request.IDLE);
+        completed.increment();
+        try {
+            r.completion().complete(r, res);
+        } catch (Throwable t) {
+            RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + r + " threw", t);
+        }
+    }
+
+    private void completeChain(Request head, int res, boolean byClose) {
+        for (Request r = head; r != null; ) {
+            Request next = r.linkNext;
+            deliver(r, res, byClose);
+            r = next;
+        }
+    }
+
+    // ---------------------------------------------------------------- cancel and close
+
+    @Override
+    public void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
+        if (queue.remove(target)) {
+            completeChain(target, -ErrnoTable.ECANCELED, false);
+            outcome.complete(CancelOutcome.CANCELED);
+            return;
+        }
+        int s = target.state.get();
+        if (s == Request.POLLING && target.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED)) {
+            outcome.complete(CancelOutcome.CANCELED); // the worker completes it with -ECANCELED within a poll slice
+        } else if (s == Request.QUEUED) {
+            // A member behind the head of a queued chain (or about to be taken): it completes canceled when it runs.
+            target.cancelRequested = true;
+            outcome.complete(CancelOutcome.CANCELED);
+        } else if (s == Request.IDLE) {
+            outcome.complete(CancelOutcome.ALREADY_DONE);
+        } else {
+            outcome.complete(CancelOutcome.NOT_CANCELED);
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> beginClose() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        drained = done;
+        closing = true;
+        Request head;
+        while ((head = queue.poll()) != null) {
+            completeChain(head, -ErrnoTable.ECANCELED, true);
+        }
+        for (Worker w : live) {
+            Request r = w.current;
+            if (r != null) {
+                r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
+            }
+            w.thread.interrupt(); // wakes idle workers; a worker in a system call is not affected
+        }
+        checkDrained();
+        return done;
+    }
+
+    /** While closing, cancel what polls; complete the close future once nothing runs. */
+    private void checkDrained() {
+        CompletableFuture<Void> d = drained;
+        if (d == null) {
+            return;
+        }
+        if (busy.get() == 0 && queue.isEmpty()) {
+            d.complete(null);
+        }
+    }
+
+    @Override
+    public void deregister() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        for (Worker w : live) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                try {
+                    w.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    @Override
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public boolean isCurrentThread() {
+        return Thread.currentThread() instanceof PoolThread p && p.lane == this;
+    }
+
+    @Override
+    public long submittedCount() {
+        return submitted.sum();
+    }
+
+    @Override
+    public long completedTotal() {
+        return completed.sum();
+    }
+
+    @Override
+    public long enters() {
+        return 0;
+    }
+
+    @Override
+    public long sqes() {
+        return 0;
+    }
+
+    @Override
+    public int inFlight() {
+        return running.get();
+    }
+
+    /** Workers alive now (for tests: they exit after the idle time and after close). */
+    int liveWorkers() {
+        return workers.get();
+    }
+}
