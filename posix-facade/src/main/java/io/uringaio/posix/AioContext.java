@@ -677,6 +677,10 @@ public final class AioContext implements AutoCloseable {
                 if (i != null) {
                     if (i.aio_threads > 0) {
                         config.ioWorkers(i.aio_threads, i.aio_threads);
+                        config.poolThreads(i.aio_threads);
+                    }
+                    if (i.aio_idle_time > 0) {
+                        config.poolIdleTime(java.time.Duration.ofSeconds(i.aio_idle_time));
                     }
                     if (i.aio_num > 0) {
                         config.maxInFlightPerRing(Math.min(i.aio_num, config.ringSize() - 64));
