@@ -1,0 +1,170 @@
+package io.uringaio.posix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.uringaio.posix.examples.AioExample;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The aio(7) example port, run in-process: reads of regular files complete; a read of an empty pipe stays in progress
+ * until a quit request (a "quit" line on stdin, or --quit-after) cancels it.
+ */
+class AioExampleTest extends PosixTestSupport {
+
+    /** A PrintStream over a buffer that other threads may read while the program runs. */
+    private static final class Capture {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        final PrintStream stream = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+        String text() {
+            synchronized (stream) { // PrintStream writes under its own lock
+                return bytes.toString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    private static InputStream noStdin() {
+        return new ByteArrayInputStream(new byte[0]);
+    }
+
+    private Path file(String name, String content) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, content);
+        return p;
+    }
+
+    private static int count(String haystack, String needle) {
+        return haystack.split(Pattern.quote(needle), -1).length - 1;
+    }
+
+    /** The descriptor the program printed for path ("opened PATH on descriptor N"), or -1 before it did. */
+    private static int descriptorOf(String out, String path) {
+        Matcher m = Pattern.compile("opened " + Pattern.quote(path) + " on descriptor (\\d+)").matcher(out);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    /**
+     * The cancel report of one request: "Request J on descriptor N:" then "I/O canceled". As in the C program, the
+     * completion handler may print its line between the two halves (the cancel notifies at once).
+     */
+    private static boolean reportsCanceled(String out, int j, int fd) {
+        return Pattern.compile("    Request " + j + " on descriptor " + fd
+                + ":(I/O completion signal received\\n)?I/O canceled\\n").matcher(out).find();
+    }
+
+    @Test
+    void regularFiles_readsComplete() throws Exception {
+        String a = file("a", "hello").toString();
+        String b = file("b", "world!").toString();
+        String c = file("c", "more than twenty bytes of text").toString();
+        Capture out = new Capture();
+        Capture err = new Capture();
+        int rc = AioExample.run(new String[] {"--interval", "20", a, b, c}, noStdin(), out.stream, err.stream);
+        String s = out.text();
+        assertEquals(0, rc, s + err.text());
+        int fa = descriptorOf(s, a);
+        assertTrue(fa >= 0, s);
+        int fb = descriptorOf(s, b);
+        int fc = descriptorOf(s, c);
+        assertTrue(s.contains("for request 0 (descriptor " + fa + "): I/O succeeded"), s);
+        assertTrue(s.contains("for request 1 (descriptor " + fb + "): I/O succeeded"), s);
+        assertTrue(s.contains("All I/O requests completed\naio_return():\n"), s);
+        assertTrue(s.contains("    for request 0 (descriptor " + fa + "): 5\n"), s);
+        assertTrue(s.contains("    for request 1 (descriptor " + fb + "): 6\n"), s);
+        assertTrue(s.contains("    for request 2 (descriptor " + fc + "): 20\n"), s);
+        assertTrue(!s.contains("got SIGQUIT"), s);
+        // The completion handler runs on the facade's delivery thread: once per request, possibly after the loop.
+        awaitTrue("three completion signals", () -> count(out.text(), "I/O completion signal received") >= 3);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(3, count(out.text(), "I/O completion signal received"));
+        assertEquals("", err.text());
+    }
+
+    @Test
+    void pipeRead_staysInProgress_untilQuitOnStdinCancelsIt() throws Exception {
+        int[] p = pipe();
+        String pipePath = "/proc/self/fd/" + p[0];
+        String a = file("a", "hello").toString();
+        PipedOutputStream stdinWriter = new PipedOutputStream();
+        PipedInputStream stdin = new PipedInputStream(stdinWriter);
+        Capture out = new Capture();
+        Capture err = new Capture();
+        AtomicInteger rc = new AtomicInteger(-99);
+        Thread program = new Thread(() -> rc.set(AioExample.run(new String[] {"--interval", "20", a, pipePath},
+                stdin, out.stream, err.stream)), "aio-example-main");
+        program.start();
+        try {
+            awaitTrue("the file read succeeded and the pipe read is in progress", () -> {
+                String s = out.text();
+                return s.contains("for request 0 (descriptor " + descriptorOf(s, a) + "): I/O succeeded")
+                        && s.contains("for request 1 (descriptor " + descriptorOf(s, pipePath) + "): In progress");
+            });
+            stdinWriter.write("quit\n".getBytes(StandardCharsets.UTF_8));
+            stdinWriter.flush();
+            join(program);
+        } finally {
+            stdinWriter.close();
+            if (program.isAlive()) {
+                program.interrupt(); // ends the program through its quit path
+                program.join(DEADLINE_MILLIS);
+            }
+        }
+        String s = out.text();
+        assertEquals(0, rc.get(), s + err.text());
+        int fp = descriptorOf(s, pipePath);
+        int fa = descriptorOf(s, a);
+        assertTrue(s.contains("got SIGQUIT; canceling I/O requests: \n"), s);
+        assertTrue(reportsCanceled(s, 1, fp), s);
+        assertTrue(!s.contains("Request 0 on descriptor"), "the finished request is not canceled again: " + s);
+        assertTrue(s.contains("for request 1 (descriptor " + fp + "): Canceled"), s);
+        assertTrue(s.contains("    for request 0 (descriptor " + fa + "): 5\n"), s);
+        assertTrue(s.contains("    for request 1 (descriptor " + fp + "): -1\n"), s);
+        awaitTrue("two completion signals (the cancel notifies too)",
+                () -> count(out.text(), "I/O completion signal received") >= 2);
+        assertEquals("", err.text());
+    }
+
+    @Test
+    void quitAfter_cancelsThePipeRead() {
+        int[] p = pipe();
+        String pipePath = "/proc/self/fd/" + p[0];
+        Capture out = new Capture();
+        Capture err = new Capture();
+        int rc = AioExample.run(new String[] {"--interval", "20", "--quit-after", "0.2", pipePath}, noStdin(),
+                out.stream, err.stream);
+        String s = out.text();
+        assertEquals(0, rc, s + err.text());
+        int fp = descriptorOf(s, pipePath);
+        assertTrue(s.contains("for request 0 (descriptor " + fp + "): In progress"), s);
+        assertTrue(reportsCanceled(s, 0, fp), s);
+        assertTrue(s.contains("for request 0 (descriptor " + fp + "): Canceled"), s);
+        assertTrue(s.contains("    for request 0 (descriptor " + fp + "): -1\n"), s);
+    }
+
+    @Test
+    void usageAndOpenErrors_exitOne() {
+        Capture out = new Capture();
+        Capture err = new Capture();
+        assertEquals(1, AioExample.run(new String[0], noStdin(), out.stream, err.stream));
+        assertTrue(err.text().startsWith("Usage:"), err.text());
+        Capture err2 = new Capture();
+        assertEquals(1, AioExample.run(new String[] {dir.resolve("missing").toString()}, noStdin(), out.stream,
+                err2.stream));
+        assertEquals("open: No such file or directory\n", err2.text());
+    }
+}
