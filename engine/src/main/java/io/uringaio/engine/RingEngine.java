@@ -121,8 +121,9 @@ public final class RingEngine implements AutoCloseable {
     private static final Set<String> LOGGED_REASONS = ConcurrentHashMap.newKeySet();
 
     private static RingEngine openPool(RingEngineConfig config, String reason) {
-        ThreadPoolLane pool = new ThreadPoolLane(0, config.poolThreads(), config.poolIdleNanos(),
-                config.threadNamePrefix().replace("ring", "pool"));
+        String prefix = config.threadNamePrefix();
+        String name = prefix.endsWith("ring") ? prefix.substring(0, prefix.length() - 4) + "pool" : prefix + "-pool";
+        ThreadPoolLane pool = new ThreadPoolLane(0, config.poolThreads(), config.poolIdleNanos(), name);
         return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason);
     }
 
@@ -272,6 +273,7 @@ public final class RingEngine implements AutoCloseable {
                 throw new IllegalStateException("request already in flight: " + requests[i]);
             }
             requests[i].linkNext = null;
+            requests[i].closedByEngine = false;
         }
         if (count == 0) {
             return;
