@@ -1,0 +1,92 @@
+package io.uringaio.bench;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.SplittableRandom;
+import java.util.zip.CRC32C;
+
+/** Test files for the benchmarks: create or reuse, pull into the page cache, checksum, random block offsets. */
+public final class BenchFiles {
+    public static final int MIB = 1 << 20;
+    private static final int CHUNK_BYTES = MIB;
+
+    private BenchFiles() {
+    }
+
+    /**
+     * Makes {@code path} a file of exactly {@code sizeBytes} bytes of pseudo-random data, reusing it when it already
+     * has that size.
+     *
+     * @return true when the file was (re)written, false when reused
+     */
+    public static boolean prepare(Path path, long sizeBytes) throws IOException {
+        if (sizeBytes <= 0 || sizeBytes % CHUNK_BYTES != 0) {
+            throw new IllegalArgumentException("file size must be a positive multiple of 1 MiB, was " + sizeBytes);
+        }
+        if (Files.isRegularFile(path) && Files.size(path) == sizeBytes) {
+            return false;
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        SplittableRandom random = new SplittableRandom(0x5eed_f11eL);
+        ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (long pos = 0; pos < sizeBytes; pos += CHUNK_BYTES) {
+                chunk.clear();
+                while (chunk.hasRemaining()) {
+                    chunk.putLong(random.nextLong());
+                }
+                chunk.flip();
+                while (chunk.hasRemaining()) {
+                    ch.write(chunk, pos + chunk.position());
+                }
+            }
+            ch.force(false);
+        }
+        return true;
+    }
+
+    /** Reads the whole file once, so that it sits in the page cache; returns its CRC32C. */
+    public static long crc32c(Path path) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long pos = 0;
+            int n;
+            while ((n = ch.read(chunk.clear(), pos)) > 0) {
+                crc.update(chunk.flip());
+                pos += n;
+            }
+        }
+        return crc.getValue();
+    }
+
+    /**
+     * {@code count} (a power of two) block-aligned offsets spread uniformly over a file of {@code sizeBytes}, from a
+     * fixed seed: every benchmark that reads the same file reads the same offsets.
+     */
+    public static long[] randomOffsets(long sizeBytes, int blockBytes, int count, long seed) {
+        if (Integer.bitCount(count) != 1) {
+            throw new IllegalArgumentException("offset count must be a power of two, was " + count);
+        }
+        long blocks = sizeBytes / blockBytes;
+        SplittableRandom random = new SplittableRandom(seed);
+        long[] offsets = new long[count];
+        for (int i = 0; i < count; i++) {
+            offsets[i] = random.nextLong(blocks) * blockBytes;
+        }
+        return offsets;
+    }
+
+    /** A direct buffer of capacity {@code bytes}, 4096-aligned (so it also serves O_DIRECT). */
+    public static ByteBuffer alignedDirect(int bytes) {
+        return ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096).slice(0, bytes);
+    }
+}
