@@ -105,6 +105,14 @@ class AioInitTest extends PosixTestSupport {
                 assertEquals(0, ctx.aio_read(queued[i]));
             }
             writeTo(p[1], "B");
+            Aiocb[] all = new Aiocb[prios.length + 1];
+            all[0] = blocker;
+            System.arraycopy(queued, 0, all, 1, prios.length);
+            assertEquals(0, ctx.aio_suspend(all, all.length, new Timespec(DEADLINE_MILLIS / 1000, 0)));
+            for (int i = 0; i < prios.length; i++) {
+                assertEquals(EINPROGRESS, ctx.aio_error(queued[i]),
+                        "the first byte went to queued[" + i + "]: it was in flight beside the blocker (aio_num=1)");
+            }
             awaitDone(ctx, blocker);
             assertEquals("B", text(blocker.aio_buf, 1));
             StringBuilder order = new StringBuilder();
