@@ -1,0 +1,144 @@
+package io.uringaio.storage;
+
+import java.util.function.UnaryOperator;
+
+/**
+ * How an {@link AppendLog} is laid out and how large its commit groups may grow. Mutable builder;
+ * {@link AppendLog#open} copies it.
+ *
+ * <p>Defaults: 64 MiB segments, preallocated; records up to 1 MiB; a commit group of at most 1024 records and 4 MiB;
+ * at most 64 MiB of records waiting for their group before {@link AppendLog#append} blocks.
+ */
+public final class AppendLogConfig {
+    /** The smallest segment accepted. */
+    public static final long MIN_SEGMENT_BYTES = 4096;
+
+    private long segmentBytes = 64L << 20;
+    private int maxRecordBytes = 1 << 20;
+    private int maxGroupRecords = 1024;
+    private int maxGroupBytes = 4 << 20;
+    private long maxPendingBytes = 64L << 20;
+    private boolean preallocate = true;
+    /** Test seam: wraps each segment's I/O (fault injection). */
+    private UnaryOperator<SegmentIo> segmentIoWrapper = UnaryOperator.identity();
+
+    /** A config with the defaults. */
+    public AppendLogConfig() {
+    }
+
+    AppendLogConfig copy() {
+        AppendLogConfig c = new AppendLogConfig();
+        c.segmentBytes = segmentBytes;
+        c.maxRecordBytes = maxRecordBytes;
+        c.maxGroupRecords = maxGroupRecords;
+        c.maxGroupBytes = maxGroupBytes;
+        c.maxPendingBytes = maxPendingBytes;
+        c.preallocate = preallocate;
+        c.segmentIoWrapper = segmentIoWrapper;
+        return c;
+    }
+
+    /** Bytes per segment file; a segment rolls over when the next record does not fit. Default 64 MiB. */
+    public AppendLogConfig segmentBytes(long segmentBytes) {
+        if (segmentBytes < MIN_SEGMENT_BYTES) {
+            throw new IllegalArgumentException("segmentBytes must be at least " + MIN_SEGMENT_BYTES + ", was "
+                    + segmentBytes);
+        }
+        this.segmentBytes = segmentBytes;
+        return this;
+    }
+
+    /** The largest payload {@link AppendLog#append} accepts; default 1 MiB. */
+    public AppendLogConfig maxRecordBytes(int maxRecordBytes) {
+        if (maxRecordBytes < 1) {
+            throw new IllegalArgumentException("maxRecordBytes must be positive, was " + maxRecordBytes);
+        }
+        this.maxRecordBytes = maxRecordBytes;
+        return this;
+    }
+
+    /** The most records one commit group (one write and one fdatasync) carries; default 1024. */
+    public AppendLogConfig maxGroupRecords(int maxGroupRecords) {
+        if (maxGroupRecords < 1 || maxGroupRecords > 1 << 20) {
+            throw new IllegalArgumentException("maxGroupRecords must be in 1..2^20, was " + maxGroupRecords);
+        }
+        this.maxGroupRecords = maxGroupRecords;
+        return this;
+    }
+
+    /** The most frame bytes one commit group carries; default 4 MiB. */
+    public AppendLogConfig maxGroupBytes(int maxGroupBytes) {
+        if (maxGroupBytes < RecordFrame.HEADER_BYTES + 1) {
+            throw new IllegalArgumentException("maxGroupBytes must hold one frame, was " + maxGroupBytes);
+        }
+        this.maxGroupBytes = maxGroupBytes;
+        return this;
+    }
+
+    /**
+     * The most frame bytes accepted but not yet durable; beyond it {@link AppendLog#append} blocks until a group is
+     * durable. Default 64 MiB.
+     */
+    public AppendLogConfig maxPendingBytes(long maxPendingBytes) {
+        if (maxPendingBytes < 1) {
+            throw new IllegalArgumentException("maxPendingBytes must be positive, was " + maxPendingBytes);
+        }
+        this.maxPendingBytes = maxPendingBytes;
+        return this;
+    }
+
+    /**
+     * Whether a new segment is preallocated with {@code fallocate(fd, 0, 0, segmentBytes)} (default true), so that
+     * appends never change the file's size and the per-group {@code fdatasync} has no size to commit.
+     */
+    public AppendLogConfig preallocate(boolean preallocate) {
+        this.preallocate = preallocate;
+        return this;
+    }
+
+    AppendLogConfig segmentIoWrapper(UnaryOperator<SegmentIo> wrapper) {
+        this.segmentIoWrapper = wrapper;
+        return this;
+    }
+
+    /** Checks that the limits fit together. */
+    void validate() {
+        long frame = RecordFrame.frameBytes(maxRecordBytes);
+        if (frame > maxGroupBytes) {
+            throw new IllegalArgumentException("a record of maxRecordBytes " + maxRecordBytes
+                    + " does not fit a group of maxGroupBytes " + maxGroupBytes);
+        }
+        if (frame > segmentBytes) {
+            throw new IllegalArgumentException("a record of maxRecordBytes " + maxRecordBytes
+                    + " does not fit a segment of " + segmentBytes + " bytes");
+        }
+    }
+
+    public long segmentBytes() {
+        return segmentBytes;
+    }
+
+    public int maxRecordBytes() {
+        return maxRecordBytes;
+    }
+
+    public int maxGroupRecords() {
+        return maxGroupRecords;
+    }
+
+    public int maxGroupBytes() {
+        return maxGroupBytes;
+    }
+
+    public long maxPendingBytes() {
+        return maxPendingBytes;
+    }
+
+    public boolean preallocate() {
+        return preallocate;
+    }
+
+    UnaryOperator<SegmentIo> segmentIoWrapper() {
+        return segmentIoWrapper;
+    }
+}

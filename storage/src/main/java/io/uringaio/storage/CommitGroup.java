@@ -1,0 +1,112 @@
+package io.uringaio.storage;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.zip.CRC32C;
+
+/**
+ * Records framed back to back in one direct buffer, bound for one place in one segment: the unit of one write and one
+ * {@code fdatasync}. Filled by appenders under the log's lock, then owned by the flusher until it is durable or
+ * failed; reused afterwards. The buffer grows by doubling up to the group limit, so a group costs memory in proportion
+ * to its bytes.
+ */
+final class CommitGroup {
+    private static final int INITIAL_CAPACITY = 64 << 10;
+
+    private ByteBuffer buffer = ByteBuffer.allocateDirect(INITIAL_CAPACITY).order(ByteOrder.LITTLE_ENDIAN);
+    private long[] positions = new long[16];
+    @SuppressWarnings("unchecked")
+    private CompletableFuture<Long>[] futures = new CompletableFuture[16];
+    private int count;
+    /** Base position of the segment this group is written to. */
+    long segmentBase;
+    /** Position of the group's first record. */
+    long start;
+
+    void reset(long segmentBase, long start) {
+        this.segmentBase = segmentBase;
+        this.start = start;
+        this.count = 0;
+        buffer.clear();
+    }
+
+    int count() {
+        return count;
+    }
+
+    /** Frame bytes in the group. */
+    int bytes() {
+        return buffer.position();
+    }
+
+    /** Position just past the group's last record. */
+    long end() {
+        return start + buffer.position();
+    }
+
+    /** Offset of the group in its segment file. */
+    long fileOffset() {
+        return start - segmentBase;
+    }
+
+    /**
+     * Frames {@code record} (position to limit, left unchanged) at the end of the group. {@code crc} already holds the
+     * payload; the position is {@link #end()}.
+     */
+    long add(ByteBuffer record, CRC32C crc, byte[] scratch, CompletableFuture<Long> future) {
+        int length = record.remaining();
+        long position = end();
+        int needed = buffer.position() + RecordFrame.HEADER_BYTES + length;
+        if (needed > buffer.capacity()) {
+            grow(needed);
+        }
+        if (count == positions.length) {
+            positions = Arrays.copyOf(positions, count * 2);
+            futures = Arrays.copyOf(futures, count * 2);
+        }
+        buffer.putInt(length).putInt(RecordFrame.finish(crc, position, length, scratch));
+        buffer.put(buffer.position(), record, record.position(), length);
+        buffer.position(buffer.position() + length);
+        positions[count] = position;
+        futures[count] = future;
+        count++;
+        return position;
+    }
+
+    private void grow(int needed) {
+        int capacity = Math.max(needed, (int) Math.min(Integer.MAX_VALUE - 8, 2L * buffer.capacity()));
+        ByteBuffer bigger = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
+        bigger.put(buffer.flip());
+        buffer = bigger;
+    }
+
+    /** The frames, as a view the flusher hands to the kernel. */
+    ByteBuffer frames() {
+        return buffer.duplicate().flip();
+    }
+
+    /** Completes every append of the group with its position. */
+    void succeed() {
+        for (int i = 0; i < count; i++) {
+            CompletableFuture<Long> f = futures[i];
+            futures[i] = null;
+            f.complete(positions[i]);
+        }
+    }
+
+    /** Fails every append of the group. */
+    void fail(Throwable failure) {
+        for (int i = 0; i < count; i++) {
+            CompletableFuture<Long> f = futures[i];
+            futures[i] = null;
+            f.completeExceptionally(failure);
+        }
+    }
+
+    /** Bytes of the buffer; a group grown past {@code limit} is not worth keeping. */
+    int capacity() {
+        return buffer.capacity();
+    }
+}

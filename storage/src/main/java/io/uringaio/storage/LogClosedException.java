@@ -1,0 +1,12 @@
+package io.uringaio.storage;
+
+import java.io.IOException;
+
+/** An {@link AppendLog} refused an append because it is closed (or closing). */
+public final class LogClosedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    public LogClosedException(String directory) {
+        super("append " + directory + ": log is closed");
+    }
+}

@@ -1,0 +1,283 @@
+package io.uringaio.storage;
+
+import static io.uringaio.storage.StorageTesting.await;
+import static io.uringaio.storage.StorageTesting.failure;
+import static io.uringaio.storage.StorageTesting.record;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.uringaio.engine.RingEngine;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Appends, positions, group commit, segment roll-over, reopen, bad input. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class AppendLogTest {
+    @TempDir
+    Path dir;
+    RingEngine engine;
+
+    @BeforeEach
+    void openEngine() {
+        engine = StorageTesting.engine();
+    }
+
+    @AfterEach
+    void closeEngine() {
+        engine.close();
+    }
+
+    @Test
+    void concurrentAppendsAreDurableDenseAndReadBack() throws Exception {
+        int threads = 8;
+        int perThread = 200;
+        Map<Long, ByteBuffer> written = new ConcurrentHashMap<>();
+        try (AppendLog log = AppendLog.open(engine, dir.resolve("wal"))) {
+            List<Thread> appenders = new ArrayList<>();
+            List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                appenders.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        List<CompletableFuture<Long>> mine = new ArrayList<>();
+                        List<ByteBuffer> records = new ArrayList<>();
+                        for (int i = 0; i < perThread; i++) {
+                            ByteBuffer r = record(1, id * 100_000L + i, 300);
+                            records.add(r);
+                            mine.add(log.append(r));
+                            if (i % 16 == 15) {
+                                await(mine.getLast());
+                            }
+                        }
+                        for (int i = 0; i < perThread; i++) {
+                            written.put(await(mine.get(i)), records.get(i));
+                        }
+                    } catch (Throwable e) {
+                        errors.add(e);
+                    }
+                }));
+            }
+            for (Thread t : appenders) {
+                t.join(TimeUnit.SECONDS.toMillis(StorageTesting.DEADLINE_SECONDS));
+            }
+            assertEquals(List.of(), errors);
+            assertEquals(threads * perThread, written.size());
+
+            // Dense: each record starts where the one before it ended.
+            TreeMap<Long, ByteBuffer> byPosition = new TreeMap<>(written);
+            long expected = 0;
+            for (Map.Entry<Long, ByteBuffer> e : byPosition.entrySet()) {
+                assertEquals(expected, e.getKey());
+                expected += RecordFrame.frameBytes(e.getValue().remaining());
+            }
+            assertEquals(expected, log.durablePosition());
+            assertEquals(expected, log.tailPosition());
+
+            AppendLogStats stats = log.stats();
+            assertEquals(threads * perThread, stats.records());
+            assertTrue(stats.groups() <= stats.records(), stats.toString());
+
+            Map<Long, ByteBuffer> read = new TreeMap<>();
+            log.read(0, (position, payload) -> {
+                read.put(position, copy(payload));
+                return true;
+            });
+            assertEquals(byPosition, read);
+        }
+    }
+
+    @Test
+    void appendsWhileAFlushIsInFlightShareOneGroup() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        AppendLogConfig config = new AppendLogConfig().segmentIoWrapper(faults.wrapper());
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            CompletableFuture<Long> first = log.append(record(2, 0, 100));
+            List<CompletableFuture<Long>> waiting = new ArrayList<>();
+            for (int i = 1; i <= 50; i++) {
+                waiting.add(log.append(record(2, i, 100)));
+            }
+            assertEquals(1, faults.writes(), "the 50 appends wait for the flush in flight");
+            gate.complete(null);
+            await(first);
+            for (CompletableFuture<Long> f : waiting) {
+                await(f);
+            }
+            AppendLogStats stats = log.stats();
+            assertEquals(2, stats.groups(), stats.toString());
+            assertEquals(51, stats.records());
+        }
+    }
+
+    @Test
+    void groupsAreBoundedInRecordsAndBytes() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        AppendLogConfig config = new AppendLogConfig().maxGroupRecords(10).maxGroupBytes(4096).maxRecordBytes(1000)
+                .segmentIoWrapper(faults.wrapper());
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            List<CompletableFuture<Long>> all = new ArrayList<>();
+            all.add(log.append(ByteBuffer.allocate(10)));
+            for (int i = 0; i < 25; i++) {
+                all.add(log.append(ByteBuffer.allocate(10))); // 25 small records: groups of 10, 10, 5
+            }
+            for (int i = 0; i < 5; i++) {
+                all.add(log.append(ByteBuffer.allocate(1000))); // 1008-byte frames: 4 fit 4096
+            }
+            gate.complete(null);
+            for (CompletableFuture<Long> f : all) {
+                await(f);
+            }
+            // The stalled group of 1, then [10 small] [10 small] [5 small + 3 big = 3114 bytes] [2 big].
+            assertEquals(1 + 4, log.stats().groups(), log.stats().toString());
+        }
+    }
+
+    @Test
+    void segmentsRollOverAndAreReadAcross() throws Exception {
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(4096).maxRecordBytes(1000).maxGroupBytes(4096);
+        List<ByteBuffer> records = new ArrayList<>();
+        List<Long> positions = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            for (int i = 0; i < 60; i++) {
+                ByteBuffer r = record(3, i, 1000);
+                records.add(r);
+                positions.add(await(log.append(r)));
+            }
+            assertTrue(log.stats().rolls() >= 5, log.stats().toString());
+        }
+        List<Long> bases = LogSegment.list(dir);
+        assertTrue(bases.size() >= 6, bases.toString());
+        assertEquals(0L, bases.getFirst());
+        for (Long base : bases) {
+            assertTrue(Files.size(dir.resolve(LogSegment.fileName(base))) <= 4096);
+        }
+        List<ByteBuffer> read = new ArrayList<>();
+        List<Long> readPositions = new ArrayList<>();
+        LogRecovery.read(dir, 0, (position, payload) -> {
+            readPositions.add(position);
+            read.add(copy(payload));
+            return true;
+        });
+        assertEquals(positions, readPositions);
+        assertEquals(records, read);
+
+        // Reading from the middle, across a segment boundary.
+        List<Long> fromMiddle = new ArrayList<>();
+        LogRecovery.read(dir, positions.get(30), (position, payload) -> fromMiddle.add(position));
+        assertEquals(positions.subList(30, 60), fromMiddle);
+    }
+
+    @Test
+    void reopenContinuesAtTheTail() throws Exception {
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(8192).maxRecordBytes(1000);
+        long tail;
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            for (int i = 0; i < 20; i++) {
+                await(log.append(record(4, i, 1000)));
+            }
+            tail = log.durablePosition();
+        }
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            assertEquals(tail, log.recovery().tail());
+            assertEquals(false, log.recovery().tornTail());
+            assertEquals(tail, await(log.append(record(4, 20, 1000))));
+        }
+        int[] count = {0};
+        LogRecovery.read(dir, 0, (position, payload) -> {
+            count[0]++;
+            return true;
+        });
+        assertEquals(21, count[0]);
+    }
+
+    @Test
+    void segmentIsPreallocated() throws Exception {
+        try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().segmentBytes(2 << 20))) {
+            await(log.append(ByteBuffer.allocate(100)));
+            assertEquals(2 << 20, Files.size(dir.resolve(LogSegment.fileName(0))));
+        }
+    }
+
+    @Test
+    void badInputIsRefusedAtOnce() throws Exception {
+        try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().maxRecordBytes(100))) {
+            IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
+                    () -> log.append(ByteBuffer.allocate(0)));
+            assertTrue(empty.getMessage().contains("empty record"), empty.getMessage());
+            IllegalArgumentException big = assertThrows(IllegalArgumentException.class,
+                    () -> log.append(ByteBuffer.allocate(101)));
+            assertTrue(big.getMessage().contains("101 bytes"), big.getMessage());
+            assertThrows(NullPointerException.class, () -> log.append(null));
+            assertEquals(0, log.tailPosition(), "nothing was accepted");
+            assertEquals(0L, await(log.append(ByteBuffer.allocate(100))));
+        }
+    }
+
+    @Test
+    void closedLogRefusesAppendsAndFlushesWhatItAccepted() throws Exception {
+        AppendLog log = AppendLog.open(engine, dir);
+        List<CompletableFuture<Long>> accepted = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            accepted.add(log.append(record(5, i, 200)));
+        }
+        CompletableFuture<Void> closing = log.closeAsync();
+        Throwable refused = failure(log.append(ByteBuffer.allocate(1)));
+        assertInstanceOf(LogClosedException.class, refused);
+        assertTrue(refused.getMessage().contains("log is closed"), refused.getMessage());
+        await(closing);
+        for (CompletableFuture<Long> f : accepted) {
+            assertTrue(f.isDone() && !f.isCompletedExceptionally());
+        }
+        log.close(); // idempotent
+    }
+
+    @Test
+    void invalidConfigIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new AppendLogConfig().segmentBytes(100));
+        assertThrows(IllegalArgumentException.class, () -> new AppendLogConfig().maxRecordBytes(0));
+        assertThrows(IllegalArgumentException.class,
+                () -> AppendLog.open(engine, dir, new AppendLogConfig().maxRecordBytes(5000).maxGroupBytes(4096)));
+        assertThrows(IllegalArgumentException.class,
+                () -> AppendLog.open(engine, dir, new AppendLogConfig().maxRecordBytes(5000).segmentBytes(4096)));
+    }
+
+    @Test
+    void heapAndDirectRecordsAndBufferPositionUnchanged() throws Exception {
+        try (AppendLog log = AppendLog.open(engine, dir)) {
+            ByteBuffer heap = ByteBuffer.wrap(new byte[] {9, 1, 2, 3}).position(1);
+            ByteBuffer direct = ByteBuffer.allocateDirect(3).put(new byte[] {4, 5, 6}).flip();
+            long p1 = await(log.append(heap));
+            long p2 = await(log.append(direct));
+            assertEquals(1, heap.position());
+            assertEquals(0, direct.position());
+            List<ByteBuffer> read = new ArrayList<>();
+            log.read(0, (position, payload) -> read.add(copy(payload)));
+            assertEquals(List.of(ByteBuffer.wrap(new byte[] {1, 2, 3}), ByteBuffer.wrap(new byte[] {4, 5, 6})),
+                    read);
+            assertEquals(p1 + RecordFrame.frameBytes(3), p2);
+        }
+    }
+
+    static ByteBuffer copy(ByteBuffer payload) {
+        ByteBuffer c = ByteBuffer.allocate(payload.remaining());
+        c.put(payload.duplicate()).flip();
+        return c;
+    }
+}
