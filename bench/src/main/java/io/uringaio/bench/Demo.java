@@ -8,6 +8,7 @@ import io.uringaio.engine.UringIOException;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -117,10 +118,28 @@ public final class Demo {
     }
 
     /** One random-read phase's outcome. */
-    record ReadResult(int rings, long ops, double seconds, EngineStats stats) {
+    record ReadResult(int rings, long ops, double seconds, EngineStats stats, double cpuSeconds) {
         double opsPerSecond() {
             return ops / seconds;
         }
+
+        /** Process CPU time per read: unlike ops/s, it does not depend on how much CPU other processes leave us. */
+        double cpuNanosPerOp() {
+            return cpuSeconds * 1e9 / ops;
+        }
+
+        /** Cores this process kept busy. */
+        double coresUsed() {
+            return cpuSeconds / seconds;
+        }
+    }
+
+    /** This process's CPU time (user + system, all threads) in nanoseconds, or -1 where the JVM cannot tell. */
+    static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     private Demo() {
@@ -179,7 +198,7 @@ public final class Demo {
         double copyMBps;
         String backend;
         try (RingEngine engine = RingEngine.open(new RingEngineConfig().rings(cores))) {
-            backend = engine.backend();
+            backend = String.valueOf(engine.backend());
             OUT.println("engine     " + backend + ", " + engine.ringCount() + " rings: " + engine.backendReason());
             EngineStats before = engine.stats();
             long start = System.nanoTime();
@@ -211,8 +230,9 @@ public final class Demo {
         OUT.printf(Locale.ROOT, "  copy through AsyncFile, QD%d x %d KiB       %,12.0f MB/s%n", QUEUE_DEPTH,
                 COPY_BUFFER_BYTES / 1024, copyMBps);
         for (ReadResult r : results) {
-            OUT.printf(Locale.ROOT, "  4 KiB random reads, QD%d, %d ring%s       %,12.0f ops/s  %5.1f SQEs/enter%n",
-                    QUEUE_DEPTH, r.rings(), r.rings() == 1 ? " " : "s", r.opsPerSecond(), r.stats().sqesPerEnter());
+            OUT.printf(Locale.ROOT, "  4 KiB random reads, QD%d, %d ring%s       %,12.0f ops/s  %5.1f SQEs/enter"
+                            + "  %5.0f ns CPU/op  %4.2f cores busy%n", QUEUE_DEPTH, r.rings(), r.rings() == 1 ? " " : "s",
+                    r.opsPerSecond(), r.stats().sqesPerEnter(), r.cpuNanosPerOp(), r.coresUsed());
         }
         if (results.size() == 2) {
             OUT.printf(Locale.ROOT, "  %d rings / 1 ring                             %12.2fx%n", cores,
@@ -309,6 +329,7 @@ public final class Demo {
 
             EngineStats statsStart = engine.stats();
             long opsStart = loop.completedPublished();
+            long cpuStart = processCpuNanos();
             long start = System.nanoTime();
             long lastOps = opsStart;
             long lastTick = start;
@@ -330,12 +351,16 @@ public final class Demo {
             }
             long ops = loop.completedPublished() - opsStart;
             double elapsed = seconds(System.nanoTime() - start);
+            double cpu = seconds(processCpuNanos() - cpuStart);
             EngineStats stats = engine.stats().since(statsStart);
             loop.stop();
             checkLoop(loop, file);
-            OUT.printf(Locale.ROOT, "random reads, %s: %,.0f ops/s over %.2f s, %.1f SQEs/enter (%d SQEs, %d enters)%n",
-                    label, ops / elapsed, elapsed, stats.sqesPerEnter(), stats.sqesSubmitted(), stats.enterCalls());
-            return new ReadResult(rings, ops, elapsed, stats);
+            ReadResult result = new ReadResult(rings, ops, elapsed, stats, cpu);
+            OUT.printf(Locale.ROOT, "random reads, %s: %,.0f ops/s over %.2f s, %.1f SQEs/enter (%d SQEs, %d enters), "
+                            + "%.0f ns CPU/op, %.2f cores busy%n", label, result.opsPerSecond(), elapsed,
+                    stats.sqesPerEnter(), stats.sqesSubmitted(), stats.enterCalls(), result.cpuNanosPerOp(),
+                    result.coresUsed());
+            return result;
         }
     }
 

@@ -3,6 +3,7 @@ package io.uringaio.bench.jmh;
 import io.uringaio.bench.BenchFiles;
 import io.uringaio.bench.RandomReadLoop;
 import io.uringaio.engine.AsyncFile;
+import io.uringaio.engine.Backend;
 import io.uringaio.engine.EngineStats;
 import io.uringaio.engine.Request;
 import io.uringaio.engine.RingEngine;
@@ -43,6 +44,7 @@ import java.util.concurrent.locks.LockSupport;
  * <ul>
  *   <li>{@code rawBatch}: the benchmark thread prepares 32 reused raw {@link Request}s (direct buffer each), submits
  *       them and parks until the last completion unparks it. Includes the cross-thread hand-off of every batch.</li>
+ *   <li>{@code rawSubmitBatch}: the same through {@link RingEngine#submitBatch}, one batch per ring.</li>
  *   <li>{@code rawClosedLoop}: 32 raw requests kept in flight by their own completion callbacks (resubmitted on the
  *       ring thread); an invocation waits for 256 more completions. The engine's steady-state cost per read.</li>
  *   <li>{@code asyncFileDirectBatch}, {@code asyncFileHeapBatch}: 32 {@link AsyncFile#read(ByteBuffer, long)} calls,
@@ -67,6 +69,10 @@ public class EngineRandomReadBenchmark {
     @Param({"256"})
     public int fileMiB;
 
+    /** The engine's backend: {@code -p backend=THREAD_POOL} runs the same workload on the thread-pool backend. */
+    @Param({"IO_URING"})
+    public String backend;
+
     RingEngine engine;
     AsyncFile file;
     int fd;
@@ -75,6 +81,7 @@ public class EngineRandomReadBenchmark {
     int cursor;
 
     private Request[] requests;
+    private Request[] batch;
     private long[] addresses;
     private ByteBuffer[] directBuffers;
     private ByteBuffer[] heapBuffers;
@@ -93,10 +100,11 @@ public class EngineRandomReadBenchmark {
         Path path = BenchmarkFile.prepare(fileMiB);
         offsets = BenchmarkFile.offsets(fileMiB);
         offsetMask = offsets.length - 1;
-        engine = RingEngine.open(new RingEngineConfig().rings(rings));
+        engine = RingEngine.open(new RingEngineConfig().rings(rings).backend(Backend.valueOf(backend)));
         file = engine.open(path, StandardOpenOption.READ).get(10, TimeUnit.SECONDS);
         fd = file.fd();
         requests = new Request[QD];
+        batch = new Request[QD];
         addresses = new long[QD];
         directBuffers = new ByteBuffer[QD];
         heapBuffers = new ByteBuffer[QD];
@@ -158,6 +166,30 @@ public class EngineRandomReadBenchmark {
             engine.submit(requests[i]);
         }
         cursor = c;
+        while (remaining.get() != 0) {
+            LockSupport.park(this);
+        }
+    }
+
+    /**
+     * As {@link #rawBatch()}, but through {@link RingEngine#submitBatch}: one hand-off per ring (the 32 requests split
+     * evenly over the rings) instead of one queue offer per request.
+     */
+    @Benchmark
+    @OperationsPerInvocation(QD)
+    public void rawSubmitBatch() {
+        waiter = Thread.currentThread();
+        remaining.set(QD);
+        int c = cursor;
+        for (int i = 0; i < QD; i++) {
+            requests[i].prepRead(fd, addresses[i], BenchmarkFile.BLOCK_BYTES, offsets[c++ & offsetMask]);
+        }
+        cursor = c;
+        int perRing = QD / rings;
+        for (int from = 0; from < QD; from += perRing) {
+            System.arraycopy(requests, from, batch, 0, Math.min(perRing, QD - from));
+            engine.submitBatch(batch, Math.min(perRing, QD - from));
+        }
         while (remaining.get() != 0) {
             LockSupport.park(this);
         }
