@@ -14,7 +14,10 @@ public final class AppendLogConfig {
     public static final long MIN_SEGMENT_BYTES = 4096;
 
     private long segmentBytes = 64L << 20;
-    private int maxRecordBytes = 1 << 20;
+    private static final int DEFAULT_MAX_RECORD_BYTES = 1 << 20;
+
+    /** -1: the default, shrunk to what a segment and a group hold. */
+    private int maxRecordBytes = -1;
     private int maxGroupRecords = 1024;
     private int maxGroupBytes = 4 << 20;
     private long maxPendingBytes = 64L << 20;
@@ -48,7 +51,10 @@ public final class AppendLogConfig {
         return this;
     }
 
-    /** The largest payload {@link AppendLog#append} accepts; default 1 MiB. */
+    /**
+     * The largest payload {@link AppendLog#append} accepts; default 1 MiB, or less when a frame of that size would not
+     * fit {@link #segmentBytes} or {@link #maxGroupBytes}.
+     */
     public AppendLogConfig maxRecordBytes(int maxRecordBytes) {
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("maxRecordBytes must be positive, was " + maxRecordBytes);
@@ -103,7 +109,7 @@ public final class AppendLogConfig {
 
     /** Checks that the limits fit together. */
     void validate() {
-        long frame = RecordFrame.frameBytes(maxRecordBytes);
+        long frame = RecordFrame.frameBytes(maxRecordBytes());
         if (frame > maxGroupBytes) {
             throw new IllegalArgumentException("a record of maxRecordBytes " + maxRecordBytes
                     + " does not fit a group of maxGroupBytes " + maxGroupBytes);
@@ -119,7 +125,11 @@ public final class AppendLogConfig {
     }
 
     public int maxRecordBytes() {
-        return maxRecordBytes;
+        if (maxRecordBytes > 0) {
+            return maxRecordBytes;
+        }
+        long room = Math.min(segmentBytes, maxGroupBytes) - RecordFrame.HEADER_BYTES;
+        return (int) Math.min(DEFAULT_MAX_RECORD_BYTES, room);
     }
 
     public int maxGroupRecords() {

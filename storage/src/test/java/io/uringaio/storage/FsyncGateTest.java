@@ -1,0 +1,154 @@
+package io.uringaio.storage;
+
+import static io.uringaio.storage.StorageTesting.await;
+import static io.uringaio.storage.StorageTesting.failure;
+import static io.uringaio.storage.StorageTesting.record;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.UringIOException;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fsync gate: a failed group write or fdatasync poisons the log. Faults come through the {@link SegmentIo} seam
+ * ({@link FaultInjection}); the engine underneath is real.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class FsyncGateTest {
+    @TempDir
+    Path dir;
+    RingEngine engine;
+
+    @BeforeEach
+    void openEngine() {
+        engine = StorageTesting.engine();
+    }
+
+    @AfterEach
+    void closeEngine() {
+        engine.close();
+    }
+
+    @Test
+    void failedFdatasyncFailsTheWholeGroupTheQueueBehindItAndEveryLaterAppend() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection()
+                .at(1, FaultInjection.stallUntil(gate))
+                .at(2, FaultInjection.fsyncFails(ErrnoTable.EIO, true));
+        AppendLogConfig config = new AppendLogConfig().maxGroupRecords(8).segmentIoWrapper(faults.wrapper());
+        AppendLog log = AppendLog.open(engine, dir, config);
+        long good = await(log.append(record(1, 0, 100)));                       // group 0: durable
+        CompletableFuture<Long> stalled = log.append(record(1, 1, 100));        // group 1: held in flight
+        List<CompletableFuture<Long>> doomed = new ArrayList<>();
+        for (int i = 2; i < 22; i++) {
+            doomed.add(log.append(record(1, i, 100)));                          // groups 2 (fails), 3, 4 queued
+        }
+        gate.complete(null);
+        long secondGood = await(stalled);
+        assertTrue(secondGood > good);
+
+        LogPoisonedException first = null;
+        for (CompletableFuture<Long> f : doomed) {
+            Throwable t = failure(f);
+            LogPoisonedException p = assertInstanceOf(LogPoisonedException.class, t);
+            if (first == null) {
+                first = p;
+            }
+            assertSame(first, p, "one failure for all");
+        }
+        assertEquals(ErrnoTable.EIO, first.errno());
+        assertEquals("EIO", first.errnoName());
+        assertEquals("write+fdatasync", first.operation());
+        assertTrue(first.getMessage().contains("EIO"), first.getMessage());
+        assertTrue(first.getMessage().contains("poisoned"), first.getMessage());
+        assertEquals(await(stalled) + RecordFrame.frameBytes(record(1, 1, 100).remaining()), first.failedPosition());
+        UringIOException original = assertInstanceOf(UringIOException.class, first.getCause());
+        assertEquals(ErrnoTable.EIO, original.errno());
+
+        // The gate stays shut: no retry of the fdatasync, no new append.
+        int writes = faults.writes();
+        Throwable later = failure(log.append(record(1, 99, 100)));
+        assertSame(first, later);
+        assertSame(first, log.poisonCause());
+        assertEquals(writes, faults.writes());
+        assertEquals(first.failedPosition(), log.durablePosition());
+        log.close();
+
+        // Reopen: the acknowledged records are there. The failed group's bytes reached the page cache, so recovery
+        // may find them intact: an append that failed may or may not be in the log afterwards, never half of it.
+        try (AppendLog reopened = AppendLog.open(engine, dir, new AppendLogConfig())) {
+            List<Long> positions = new ArrayList<>();
+            reopened.read(0, (position, payload) -> positions.add(position));
+            assertEquals(List.of(good, secondGood), positions.subList(0, 2));
+            assertTrue(positions.size() == 2 || positions.size() == 2 + 8, positions.toString());
+            assertEquals(reopened.tailPosition(), await(reopened.append(record(1, 100, 100))));
+        }
+    }
+
+    @Test
+    void failureWithNothingWrittenLeavesTheAcknowledgedPrefix() throws Exception {
+        FaultInjection faults = new FaultInjection().at(3, FaultInjection.fsyncFails(ErrnoTable.ENOSPC, false));
+        AppendLogConfig config = new AppendLogConfig().segmentIoWrapper(faults.wrapper());
+        List<Long> acknowledged = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            for (int i = 0; i < 3; i++) {
+                acknowledged.add(await(log.append(record(2, i, 100))));
+            }
+            LogPoisonedException p = assertInstanceOf(LogPoisonedException.class,
+                    failure(log.append(record(2, 3, 100))));
+            assertEquals(ErrnoTable.ENOSPC, p.errno());
+        }
+        List<Long> found = new ArrayList<>();
+        LogRecovery.Result recovery = LogRecovery.recover(dir);
+        LogRecovery.read(dir, 0, (position, payload) -> found.add(position));
+        assertEquals(acknowledged, found);
+        assertEquals(false, recovery.tornTail());
+    }
+
+    @Test
+    void shortWritePoisonsWithEio() throws Exception {
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.shortWrite());
+        try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().segmentIoWrapper(faults.wrapper()))) {
+            LogPoisonedException p = assertInstanceOf(LogPoisonedException.class,
+                    failure(log.append(ByteBuffer.wrap(filled(800, (byte) 0x5A)))));
+            assertEquals(ErrnoTable.EIO, p.errno());
+            assertTrue(p.getCause().getMessage().contains("short write"), p.getCause().getMessage());
+        }
+        // Half a frame on disk: recovery sees a torn tail and cuts it.
+        LogRecovery.Result recovery = LogRecovery.recover(dir);
+        assertEquals(0, recovery.tail());
+        assertTrue(recovery.tornTail(), recovery.toString());
+    }
+
+    private static byte[] filled(int n, byte value) {
+        byte[] bytes = new byte[n];
+        java.util.Arrays.fill(bytes, value);
+        return bytes;
+    }
+
+    @Test
+    void engineClosedUnderTheLogPoisonsIt() throws Exception {
+        AppendLog log = AppendLog.open(engine, dir);
+        await(log.append(record(4, 0, 10)));
+        engine.close();
+        Throwable t = failure(log.append(record(4, 1, 10)));
+        LogPoisonedException p = assertInstanceOf(LogPoisonedException.class, t);
+        assertEquals(ErrnoTable.ECANCELED, p.errno());
+        log.closeAsync();
+    }
+}
