@@ -1,0 +1,324 @@
+package io.uringaio.it;
+
+import io.uringaio.it.driver.ContainerDriver;
+import io.uringaio.it.driver.DurableRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The engine and the POSIX facade inside real Docker containers started by Testcontainers, one test per scenario of
+ * issue #7. Each container runs {@code ContainerDriver} (or the benchmark) on the host's JDK; the test reads its stdout
+ * lines and exit status and checks the files it left on bind-mounted host directories.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ContainerScenariosTest {
+    private static final Duration RUN_TIMEOUT = Duration.ofMinutes(2);
+    private static final int KILL_ROUNDS = Integer.getInteger("uringaio.it.killRounds", 20);
+    private static final Map<String, Duration> DURATIONS = Collections.synchronizedMap(new LinkedHashMap<>());
+
+    /** Scenario 1's results, which scenario 2 must reproduce on the thread pool. */
+    private static volatile String ioUringWorkloadCrc;
+    private static volatile String ioUringLioCrc;
+
+    private Path work;
+    private long started;
+
+    @BeforeAll
+    static void docker() {
+        DockerEnv.requireDockerAndImages();
+    }
+
+    @BeforeEach
+    void workDir(TestInfo info) throws IOException {
+        String name = info.getTestMethod().orElseThrow().getName();
+        work = DockerEnv.target().resolve("it-data").resolve(name);
+        deleteTree(work);
+        Files.createDirectories(work);
+        started = System.nanoTime();
+    }
+
+    private void took(String scenario) {
+        Duration d = Duration.ofNanos(System.nanoTime() - started);
+        DURATIONS.put(scenario, d);
+        System.out.printf("[container scenario] %s: %.1f s%n", scenario, d.toMillis() / 1000.0);
+    }
+
+    @AfterAll
+    static void summary() throws IOException {
+        if (DURATIONS.isEmpty()) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder("container scenarios (wall time each):\n");
+        DURATIONS.forEach((k, v) -> sb.append(String.format("  %-48s %6.1f s%n", k, v.toMillis() / 1000.0)));
+        System.out.print(sb);
+        Files.writeString(DockerEnv.target().resolve("container-scenarios.txt"), sb.toString());
+    }
+
+    // ---------------------------------------------------------------- 1. default seccomp
+
+    @Test
+    @Order(1)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void defaultSeccompRunsOnIoUring() throws IOException {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("mixed", "/data").bind(work, "/data")) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        String backend = r.first("BACKEND ");
+        assertNotNull(backend, r::transcript);
+        assertTrue(backend.startsWith("BACKEND IO_URING "), () -> "expected io_uring under Docker's default seccomp "
+                + "profile: " + backend + "\n" + r.transcript());
+        assertTrue(r.all("BACKEND ").stream().allMatch(l -> l.startsWith("BACKEND IO_URING ")), r::transcript);
+        ioUringWorkloadCrc = verifyWorkload(r);
+        ioUringLioCrc = verifyLio(r);
+        took("1 default seccomp: IO_URING");
+    }
+
+    // ---------------------------------------------------------------- 2. io_uring denied by seccomp
+
+    @Test
+    @Order(2)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void seccompWithoutIoUringFallsBackToThreadPool() throws IOException {
+        String profile = resource("/seccomp/deny-io_uring.json");
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("mixed", "/data").bind(work, "/data").seccomp(profile)) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        List<String> backends = r.all("BACKEND ");
+        assertFalse(backends.isEmpty(), r::transcript);
+        for (String b : backends) {
+            assertTrue(b.startsWith("BACKEND THREAD_POOL "), () -> "AUTO must fall back: " + b + "\n" + r.transcript());
+            assertTrue(b.contains("io_uring_setup: EPERM"), () -> "the reason must name the refusal: " + b);
+        }
+        String workloadCrc = verifyWorkload(r);
+        String lioCrc = verifyLio(r);
+        if (ioUringWorkloadCrc != null) {
+            assertEquals(ioUringWorkloadCrc, workloadCrc, "the same workload, the same bytes, on both backends");
+            assertEquals(ioUringLioCrc, lioCrc, "the same lio_listio workload, the same bytes, on both backends");
+        }
+        took("2 seccomp denies io_uring: THREAD_POOL fallback");
+    }
+
+    private String verifyWorkload(DriverContainer.Result r) throws IOException {
+        String crc = r.value("RESULT workload", "crc32c");
+        assertNotNull(crc, r::transcript);
+        assertTrue(r.lines().contains("CHECK workload-verify-plain ok 4194304 bytes"), r::transcript);
+        assertEquals(crc, crc32c(work.resolve("workload.dat")), "the file on the host has the driver's bytes");
+        return crc;
+    }
+
+    private String verifyLio(DriverContainer.Result r) throws IOException {
+        String crc = r.value("RESULT facade-lio", "crc32c");
+        assertNotNull(crc, r::transcript);
+        assertTrue(r.lines().contains("CHECK lio-verify ok 2097152 bytes"), r::transcript);
+        assertEquals(crc, crc32c(work.resolve("lio.dat")), "the file on the host has the driver's bytes");
+        return crc;
+    }
+
+    // ---------------------------------------------------------------- 3. ENOSPC on a small tmpfs
+
+    @Test
+    @Order(3)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void fullTmpfsFailsWithEnospcAndKeepsEarlierData() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("enospc", "/full").tmpfs("/full", "rw,size=16m")) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertTrue(r.first("ERRNO enospc-facade 28 ENOSPC") != null, () -> "aio_error = ENOSPC\n" + r.transcript());
+        assertTrue(r.first("ERRNO enospc-engine 28 ENOSPC") != null, () -> "engine errno ENOSPC\n" + r.transcript());
+        String facade = r.value("RESULT enospc", "facade");
+        String engine = r.value("RESULT enospc", "engine");
+        assertNotNull(facade, r::transcript);
+        assertTrue(Long.parseLong(facade) >= 15L << 20, "the facade filled the 16 MiB tmpfs before ENOSPC: " + facade);
+        assertTrue(Long.parseLong(engine) >= 15L << 20, "the engine filled the 16 MiB tmpfs before ENOSPC: " + engine);
+        assertTrue(r.lines().contains("CHECK enospc-facade-verify ok " + facade + " bytes intact"), r::transcript);
+        assertTrue(r.lines().contains("CHECK enospc-engine-verify ok " + engine + " bytes intact"), r::transcript);
+        took("3 16 MiB tmpfs: ENOSPC");
+    }
+
+    // ---------------------------------------------------------------- 4. read-only mount
+
+    @Test
+    @Order(4)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void readOnlyMountRefusesWritesAndServesReads() throws Exception {
+        ContainerDriver.rofsPrepare(work);
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("rofs", "/ro").bindReadOnly(work, "/ro")) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertTrue(r.lines().contains("KERNEL open-rw EROFS create EROFS pwrite-on-ro-fd EBADF"), r::transcript);
+        for (String expected : List.of("ERRNO rofs-engine-open-rw 30 EROFS", "ERRNO rofs-engine-create 30 EROFS",
+                "ERRNO rofs-engine-write-on-ro-file 9 EBADF", "ERRNO rofs-facade-write 9 EBADF aio_return -1")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        assertTrue(r.lines().contains("CHECK rofs-engine-read ok 1048576 bytes"), r::transcript);
+        assertTrue(r.lines().contains("CHECK rofs-facade-read-data ok 1048576 bytes"), r::transcript);
+        assertEquals(List.of("ro.dat"), list(work), "nothing was created on the read-only mount");
+        took("4 read-only mount: EROFS/EBADF");
+    }
+
+    // ---------------------------------------------------------------- 5. SIGKILL during durable writes
+
+    @Test
+    @Order(5)
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void sigkillLosesNoAcknowledgedDurableWrite() throws Exception {
+        Random random = new Random();
+        long seed = random.nextLong();
+        random.setSeed(seed);
+        List<String> rounds = new ArrayList<>();
+        long totalAcked = 0;
+        for (int round = 1; round <= KILL_ROUNDS; round++) {
+            Path dir = work.resolve("round-" + round);
+            Files.createDirectories(dir);
+            CountDownLatch firstAck = new CountDownLatch(1);
+            AtomicLong liveAcks = new AtomicLong();
+            // At a random moment: after 1 to ~400 acknowledgements have been seen, plus 0-300 ms.
+            long killAfterAcks = 1 + random.nextInt(400);
+            long extraMillis = random.nextInt(300);
+            CountDownLatch enough = new CountDownLatch(1);
+            List<String> acked;
+            Integer exit;
+            String transcript;
+            try (DriverContainer c = DriverContainer.driver("durable-stream", "/data/log.dat", "100000000", "8")
+                    .jvm("-XX:TieredStopAtLevel=1")
+                    .bind(dir, "/data")
+                    .onLine(line -> {
+                        if (line.startsWith("ACK ")) {
+                            firstAck.countDown();
+                            if (liveAcks.incrementAndGet() >= killAfterAcks) {
+                                enough.countDown();
+                            }
+                        }
+                    })) {
+                c.start();
+                assertTrue(firstAck.await(60, TimeUnit.SECONDS), "round " + round + ": no ACK within 60 s\n"
+                        + c.stdout() + "\n" + c.stderr());
+                enough.await(20, TimeUnit.SECONDS);
+                Thread.sleep(extraMillis);
+                c.kill();
+                var state = c.state();
+                exit = state.getExitCodeLong() == null ? null : state.getExitCodeLong().intValue();
+                acked = c.stdout().stream().filter(l -> l.startsWith("ACK ")).toList();
+                transcript = "round " + round + " (seed " + seed + "), exit " + exit + ", " + acked.size()
+                        + " acks; stderr:\n" + c.stderr();
+            }
+            assertEquals(137, exit, "SIGKILL: exit status 128 + 9\n" + transcript);
+            assertTrue(liveAcks.get() <= acked.size(), transcript);
+            byte[] log = Files.readAllBytes(dir.resolve("log.dat"));
+            long maxSeq = -1;
+            for (String ack : acked) {
+                long seq = Long.parseLong(ack.substring(4).trim());
+                maxSeq = Math.max(maxSeq, seq);
+                long offset = seq * DurableRecord.SIZE;
+                assertTrue(offset + DurableRecord.SIZE <= log.length && DurableRecord.isIntact(log, (int) offset, seq),
+                        "acknowledged record " + seq + " is missing or torn after SIGKILL (file " + log.length
+                                + " bytes)\n" + transcript);
+            }
+            totalAcked += acked.size();
+            rounds.add(acked.size() + (maxSeq >= 0 ? "" : "(none)"));
+            deleteTree(dir);
+        }
+        System.out.println("[container scenario] SIGKILL rounds (seed " + seed + "), acknowledged records each: "
+                + rounds);
+        assertTrue(totalAcked > 0, "some writes were acknowledged before the kills");
+        took("5 SIGKILL x" + KILL_ROUNDS + " during durable writes");
+    }
+
+    // ---------------------------------------------------------------- 6. memory-limited benchmark
+
+    @Test
+    @Order(6)
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void benchmarkQuickModeCompletesIn256MiB() throws IOException {
+        Path bench = DockerEnv.root().resolve("bench/target");
+        Path demo = bench.resolve("classes/io/uringaio/bench/Demo.class");
+        assumeTrue(Files.isRegularFile(demo) && Files.isDirectory(bench.resolve("lib")),
+                "the benchmark is not built (" + demo + ", bench/target/lib): scenario 6 skipped");
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.program("io.uringaio.bench.Demo",
+                        List.of("--quick", "--file", "/data/bench.dat"))
+                .classpathDir(bench.resolve("classes"), "/app/bench/classes", false)
+                .classpathDir(bench.resolve("lib"), "/app/bench/lib", true)
+                .bind(work, "/data")
+                .memory(256L << 20)) {
+            r = c.run(Duration.ofMinutes(3));
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertNotNull(r.first("verify "), () -> "the copy was verified\n" + r.transcript());
+        assertTrue(r.lines().stream().anyMatch(l -> l.startsWith("summary")), r::transcript);
+        System.out.println("[container scenario] benchmark --quick in 256 MiB:\n  " + String.join("\n  ", r.lines()));
+        took("6 256 MiB memory limit: bench --quick");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static String resource(String name) throws IOException {
+        try (InputStream in = ContainerScenariosTest.class.getResourceAsStream(name)) {
+            assertNotNull(in, name);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static String crc32c(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        crc.update(Files.readAllBytes(file));
+        return String.format("%08x", crc.getValue());
+    }
+
+    private static List<String> list(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
