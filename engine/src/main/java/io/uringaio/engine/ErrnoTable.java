@@ -394,6 +394,9 @@ public final class ErrnoTable {
      *     Linux does not define
      */
     public static String message(int errno) {
+        if (errno == 0) {
+            return "Success";
+        }
         String message = known(errno) ? MESSAGES[errno] : null;
         return message != null ? message : "Unknown error " + errno;
     }

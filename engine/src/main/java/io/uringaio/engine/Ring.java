@@ -37,6 +37,8 @@ final class Ring implements IoUringIoHandle, Lane {
     private final WaitingQueue waiting = new WaitingQueue();
     private final ArrayDeque<Request> controlWaiting = new ArrayDeque<>();
     private Request[] completed = new Request[64];
+    /** Scratch for {@link #drainIncoming()}. */
+    private Request[] drainScratch = new Request[64];
     private int completedCount;
 
     private int userInFlight;
@@ -170,10 +172,39 @@ final class Ring implements IoUringIoHandle, Lane {
         checkDrained();
     }
 
+    /**
+     * Moves everything queued into SQEs. When all of it fits and nothing waits, it goes in arrival order; otherwise it
+     * all joins the waiting queue first, so that priority, not arrival, decides who takes the free slots.
+     */
     private void drainIncoming() {
+        int n = 0;
+        int slots = 0;
         Request request;
         while ((request = incoming.poll()) != null) {
-            acceptOnRing(request);
+            if (n == drainScratch.length) {
+                drainScratch = Arrays.copyOf(drainScratch, n * 2);
+            }
+            drainScratch[n++] = request;
+            slots += request.linkNext == null ? 1 : request.chainLength();
+        }
+        if (n == 0) {
+            return;
+        }
+        boolean fits = waiting.isEmpty() && userInFlight + slots <= maxInFlight;
+        for (int i = 0; i < n; i++) {
+            Request r = drainScratch[i];
+            drainScratch[i] = null;
+            r.seq = nextSeq++;
+            if (closing || chainCanceled(r)) {
+                completeChainLocally(r, -ErrnoTable.ECANCELED, closing);
+            } else if (fits) {
+                dispatch(r);
+            } else {
+                waiting.add(r);
+            }
+        }
+        if (!fits) {
+            dispatchWaiting();
         }
     }
 

@@ -90,7 +90,9 @@ class InFlightBoundTest extends KernelTest {
                         super.complete(request, res);
                     }
                 };
-                priority[i] = i < blocked ? 0 : random.nextInt(4) - 1; // -1..2: many ties
+                // The blockers have the lowest value, so they take the slots even if all 20 arrive in one drain
+                // (the engine then orders the whole drain by priority); the rest: -1..2, many ties.
+                priority[i] = i < blocked ? -2 : random.nextInt(4) - 1;
                 if (i >= blocked) {
                     pipes.get(i).write(1);
                 }

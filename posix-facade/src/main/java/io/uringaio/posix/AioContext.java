@@ -683,7 +683,10 @@ public final class AioContext implements AutoCloseable {
                         config.poolIdleTime(java.time.Duration.ofSeconds(i.aio_idle_time));
                     }
                     if (i.aio_num > 0) {
-                        config.maxInFlightPerRing(Math.min(i.aio_num, config.ringSize() - 64));
+                        // aio_num bounds the whole context: one ring (and one waiting queue, so aio_reqprio orders
+                        // every waiting request), and no more pool workers than that.
+                        config.rings(1).maxInFlightPerRing(Math.min(i.aio_num, config.ringSize() - 64));
+                        config.poolThreads(Math.min(config.poolThreads(), i.aio_num));
                     }
                 }
                 engine = RingEngine.open(config);

@@ -11,7 +11,7 @@ import java.util.function.Consumer;
  * handler for a signal number. AIO completions with {@code SIGEV_SIGNAL} call that handler with
  * {@code SigInfo(signo, SI_ASYNCIO, sigev_value)} on the facade's signal delivery thread (one thread, so handlers run
  * one at a time, in completion order). These are not operating-system signals: nothing is sent to the process, and a
- * completion for a signal with no handler is dropped and counted ({@link #droppedSignals()}), never fatal.
+ * completion for a signal with no handler when it completes is dropped and counted ({@link #droppedSignals()}), never fatal.
  */
 public final class Signals {
     private Signals() {
@@ -63,12 +63,14 @@ public final class Signals {
 
     /** Queues the delivery of an AIO completion signal. */
     static void raise(int signo, Object value) {
+        // The disposition is read when the completion raises the signal, so a handler installed later never
+        // receives an event that was dropped before it.
+        Consumer<SigInfo> handler = HANDLERS.get(signo);
+        if (handler == null) {
+            DROPPED.incrementAndGet();
+            return;
+        }
         DELIVERY.execute(() -> {
-            Consumer<SigInfo> handler = HANDLERS.get(signo);
-            if (handler == null) {
-                DROPPED.incrementAndGet();
-                return;
-            }
             try {
                 handler.accept(new SigInfo(signo, SI_ASYNCIO, value));
             } catch (Throwable t) {
