@@ -3,7 +3,6 @@ package io.uringaio.it;
 import io.uringaio.it.driver.ContainerDriver;
 import io.uringaio.it.driver.DurableRecord;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -46,6 +45,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class ContainerScenariosTest {
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(2);
     private static final int KILL_ROUNDS = Integer.getInteger("uringaio.it.killRounds", 20);
+    private static final long MEMORY_LIMIT_BYTES = 256L << 20;
+    /** Prints the memory cgroup's limit and peak usage as seen inside the container (cgroup v1, else v2). */
+    private static final String MEMORY_REPORT = "if [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then "
+            + "echo MEMORY limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+            + " peak=$(cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes); "
+            + "else echo MEMORY limit=$(cat /sys/fs/cgroup/memory.max)"
+            + " peak=$(cat /sys/fs/cgroup/memory.peak 2>/dev/null); fi";
     private static final Map<String, Duration> DURATIONS = Collections.synchronizedMap(new LinkedHashMap<>());
 
     /** Scenario 1's results, which scenario 2 must reproduce on the thread pool. */
@@ -55,13 +61,9 @@ class ContainerScenariosTest {
     private Path work;
     private long started;
 
-    @BeforeAll
-    static void docker() {
-        DockerEnv.requireDockerAndImages();
-    }
-
     @BeforeEach
     void workDir(TestInfo info) throws IOException {
+        DockerEnv.requireDockerAndImages(); // skips (or, in CI, fails) each scenario without a daemon
         String name = info.getTestMethod().orElseThrow().getName();
         work = DockerEnv.target().resolve("it-data").resolve(name);
         deleteTree(work);
@@ -217,6 +219,7 @@ class ContainerScenariosTest {
             long extraMillis = random.nextInt(300);
             CountDownLatch enough = new CountDownLatch(1);
             List<String> acked;
+            long killMillis;
             Integer exit;
             String transcript;
             try (DriverContainer c = DriverContainer.driver("durable-stream", "/data/log.dat", "100000000", "8")
@@ -233,9 +236,11 @@ class ContainerScenariosTest {
                 c.start();
                 assertTrue(firstAck.await(60, TimeUnit.SECONDS), "round " + round + ": no ACK within 60 s\n"
                         + c.stdout() + "\n" + c.stderr());
+                long firstAckNanos = System.nanoTime();
                 enough.await(20, TimeUnit.SECONDS);
                 Thread.sleep(extraMillis);
                 c.kill();
+                killMillis = (System.nanoTime() - firstAckNanos) / 1_000_000;
                 var state = c.state();
                 exit = state.getExitCodeLong() == null ? null : state.getExitCodeLong().intValue();
                 acked = c.stdout().stream().filter(l -> l.startsWith("ACK ")).toList();
@@ -245,21 +250,19 @@ class ContainerScenariosTest {
             assertEquals(137, exit, "SIGKILL: exit status 128 + 9\n" + transcript);
             assertTrue(liveAcks.get() <= acked.size(), transcript);
             byte[] log = Files.readAllBytes(dir.resolve("log.dat"));
-            long maxSeq = -1;
             for (String ack : acked) {
                 long seq = Long.parseLong(ack.substring(4).trim());
-                maxSeq = Math.max(maxSeq, seq);
                 long offset = seq * DurableRecord.SIZE;
                 assertTrue(offset + DurableRecord.SIZE <= log.length && DurableRecord.isIntact(log, (int) offset, seq),
                         "acknowledged record " + seq + " is missing or torn after SIGKILL (file " + log.length
                                 + " bytes)\n" + transcript);
             }
             totalAcked += acked.size();
-            rounds.add(acked.size() + (maxSeq >= 0 ? "" : "(none)"));
+            rounds.add(acked.size() + " acks, killed " + killMillis + " ms after the first");
             deleteTree(dir);
         }
-        System.out.println("[container scenario] SIGKILL rounds (seed " + seed + "), acknowledged records each: "
-                + rounds);
+        System.out.println("[container scenario] SIGKILL rounds (seed " + seed + "), all acknowledged records intact:\n  "
+                + String.join("\n  ", rounds));
         assertTrue(totalAcked > 0, "some writes were acknowledged before the kills");
         took("5 SIGKILL x" + KILL_ROUNDS + " during durable writes");
     }
@@ -280,13 +283,23 @@ class ContainerScenariosTest {
                 .classpathDir(bench.resolve("classes"), "/app/bench/classes", false)
                 .classpathDir(bench.resolve("lib"), "/app/bench/lib", true)
                 .bind(work, "/data")
-                .memory(256L << 20)) {
+                .memory(MEMORY_LIMIT_BYTES)
+                .thenShell(MEMORY_REPORT)) {
             r = c.run(Duration.ofMinutes(3));
         }
         assertEquals(0, r.exitCode(), r::transcript);
         assertNotNull(r.first("verify "), () -> "the copy was verified\n" + r.transcript());
         assertTrue(r.lines().stream().anyMatch(l -> l.startsWith("summary")), r::transcript);
-        System.out.println("[container scenario] benchmark --quick in 256 MiB:\n  " + String.join("\n  ", r.lines()));
+        String limit = r.value("MEMORY", "limit");
+        String peak = r.value("MEMORY", "peak");
+        assertNotNull(limit, () -> "the container's memory cgroup was not readable\n" + r.transcript());
+        assertEquals(MEMORY_LIMIT_BYTES, Long.parseLong(limit), "the container ran under the limit");
+        if (peak != null && !peak.isEmpty()) {
+            assertTrue(Long.parseLong(peak) <= MEMORY_LIMIT_BYTES, r::transcript);
+        }
+        String peakMiB = peak == null || peak.isEmpty() ? "?" : String.valueOf(Long.parseLong(peak) >> 20);
+        System.out.println("[container scenario] benchmark --quick in 256 MiB (peak " + peakMiB + " MiB):\n  "
+                + String.join("\n  ", r.lines()));
         took("6 256 MiB memory limit: bench --quick");
     }
 

@@ -51,8 +51,15 @@ final class DockerEnv {
      */
     static synchronized void requireDockerAndImages() {
         if (!ready && unavailable == null) {
+            long t0 = System.nanoTime();
             unavailable = prepare();
             ready = unavailable == null;
+            if (ready) {
+                System.out.printf("[container scenario] Docker %s; images %s and %s built in %.1f s%n", serverVersion(),
+                        BUSYBOX, JDK, (System.nanoTime() - t0) / 1e9);
+            } else {
+                System.out.println("[container scenario] container tests skipped: " + unavailable);
+            }
         }
         if (unavailable != null) {
             if (dockerRequired()) {
@@ -60,6 +67,15 @@ final class DockerEnv {
                         + unavailable);
             }
             Assumptions.abort("container tests skipped: " + unavailable);
+        }
+    }
+
+    private static String serverVersion() {
+        try {
+            return DockerClientFactory.instance().client().versionCmd().exec().getVersion() + " (API "
+                    + DockerClientFactory.instance().getActiveApiVersion() + ")";
+        } catch (RuntimeException e) {
+            return "?";
         }
     }
 
@@ -71,7 +87,8 @@ final class DockerEnv {
             available = false;
         }
         if (!available) {
-            return "no Docker daemon is reachable (DOCKER_HOST=" + System.getenv("DOCKER_HOST")
+            String host = System.getenv("DOCKER_HOST");
+            return "no Docker daemon is reachable (" + (host == null ? "DOCKER_HOST unset" : "DOCKER_HOST=" + host)
                     + "; ./uring-aio test starts dockerd when Docker is installed: apt-get install docker.io)";
         }
         String javaHome = System.getProperty("java.home");

@@ -41,8 +41,8 @@ final class DriverContainer implements AutoCloseable {
     private final List<String> args;
     private GenericContainer<?> container;
     private final StringBuilder partialOut = new StringBuilder();
-    private final List<String> liveLines = new ArrayList<>();
     private Consumer<String> lineListener = line -> { };
+    private String shellEpilogue;
 
     private DriverContainer(String main, List<String> args) {
         this.main = main;
@@ -102,6 +102,15 @@ final class DriverContainer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Runs the program under busybox {@code sh}, then {@code epilogue} (a shell command whose output follows the
+     * program's); the container exits with the program's status.
+     */
+    DriverContainer thenShell(String epilogue) {
+        this.shellEpilogue = epilogue;
+        return this;
+    }
+
     /** Called on the docker log thread with each complete stdout line as it arrives. */
     DriverContainer onLine(Consumer<String> listener) {
         this.lineListener = listener;
@@ -119,7 +128,11 @@ final class DriverContainer implements AutoCloseable {
         cmd.add(String.join(":", classpath));
         cmd.add(main);
         cmd.addAll(args);
-        return cmd;
+        if (shellEpilogue == null) {
+            return cmd;
+        }
+        String program = cmd.stream().map(a -> "'" + a.replace("'", "'\\''") + "'").collect(Collectors.joining(" "));
+        return List.of("/bin/sh", "-c", program + "; status=$?; " + shellEpilogue + "; exit $status");
     }
 
     /** Starts the container and returns at once (the program may already have finished). */
@@ -155,7 +168,6 @@ final class DriverContainer implements AutoCloseable {
             while ((nl = partialOut.indexOf("\n")) >= 0) {
                 String line = partialOut.substring(0, nl);
                 partialOut.delete(0, nl + 1);
-                liveLines.add(line);
                 complete.add(line);
             }
         }
