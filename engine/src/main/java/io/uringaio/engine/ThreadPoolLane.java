@@ -224,6 +224,11 @@ final class ThreadPoolLane implements Lane {
                 offset = -1; // a pipe or socket: no offset, as io_uring ignores it for streams
                 res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
             }
+            if (res >= 0 && offset >= 0 && res < requested(iov, count)) {
+                // RWF_NOWAIT stops where the page cache ends: read the whole range again, allowed to block. (At
+                // end of file this costs one more call and gives the same count.)
+                return Libc.preadv2(r.fd, iov, count, offset, 0);
+            }
             if (res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EOPNOTSUPP) {
                 return res;
             }
@@ -231,6 +236,15 @@ final class ThreadPoolLane implements Lane {
                 return -ErrnoTable.ECANCELED;
             }
             return Libc.preadv2(r.fd, iov, count, offset, 0);
+        }
+
+        private static long requested(long iov, int count) {
+            MemorySegment vec = MemorySegment.ofAddress(iov).reinterpret((long) count * Uapi.IOVEC_SIZE);
+            long total = 0;
+            for (int i = 0; i < count; i++) {
+                total += vec.get(ValueLayout.JAVA_LONG, (long) i * Uapi.IOVEC_SIZE + 8);
+            }
+            return total;
         }
 
         private long write(Request r, long iov, int count) {

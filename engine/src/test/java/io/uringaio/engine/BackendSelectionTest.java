@@ -25,7 +25,19 @@ class BackendSelectionTest {
     @TempDir
     Path dir;
 
+    /** The build sets the property for the thread-pool run of the suite: restore it for the classes after this. */
+    private final String propertyBefore = System.getProperty(Backend.PROPERTY);
+
     @AfterEach
+    void restoreProperty() {
+        if (propertyBefore == null) {
+            System.clearProperty(Backend.PROPERTY);
+        } else {
+            System.setProperty(Backend.PROPERTY, propertyBefore);
+        }
+    }
+
+    @org.junit.jupiter.api.BeforeEach
     void clearProperty() {
         System.clearProperty(Backend.PROPERTY);
     }

@@ -50,7 +50,9 @@ class DurabilityTest extends KernelTest {
             assertEquals(b.length, await(f.writeDurable(heap, a.length)));
             assertFalse(heap.hasRemaining());
             EngineStats delta = engine.stats().since(before);
-            assertEquals(4, delta.sqesSubmitted(), "two SQEs (write, fdatasync) per durable write");
+            if (BACKEND == Backend.IO_URING) {
+                assertEquals(4, delta.sqesSubmitted(), "two SQEs (write, fdatasync) per durable write");
+            }
             assertEquals(4, delta.completed());
             assertEquals(delta.completed(), delta.submitted(), "submitted counts every request of a chain");
             assertEquals(0, engine.stats().queued());
@@ -152,7 +154,7 @@ class DurabilityTest extends KernelTest {
         int rounds = 20;
         int writesPerRound = 64;
         try (RingEngine engine = engine(2)) {
-            assertEquals(2, engine.ringCount());
+            assertEquals(BACKEND == Backend.IO_URING ? 2 : 1, engine.ringCount());
             AsyncFile f = await(engine.open(dir.resolve("ordered"), CREATE, READ, WRITE));
             long[][] writeSeq = new long[rounds][writesPerRound];
             long[] syncSeq = new long[rounds];

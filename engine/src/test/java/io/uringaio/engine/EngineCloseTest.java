@@ -37,7 +37,7 @@ class EngineCloseTest extends KernelTest {
         List<Recorder> recorders = new ArrayList<>();
         List<Request> requests = new ArrayList<>();
         try (Arena arena = Arena.ofShared()) {
-            RingEngine engine = RingEngine.open(config().rings(2).maxInFlightPerRing(3));
+            RingEngine engine = RingEngine.open(bounded(2, 3));
             try {
                 MemorySegment buf = arena.allocate(64);
                 for (int i = 0; i < inKernel + queued; i++) {
@@ -72,7 +72,7 @@ class EngineCloseTest extends KernelTest {
     @Test
     void asyncFileFuturesFailWithEngineClosedException() throws Exception {
         try (Pipe pipe = new Pipe()) {
-            RingEngine engine = RingEngine.open(config().rings(1).maxInFlightPerRing(2));
+            RingEngine engine = RingEngine.open(bounded(1, 2));
             AsyncFile file;
             List<CompletableFuture<Integer>> reads = new ArrayList<>();
             try {

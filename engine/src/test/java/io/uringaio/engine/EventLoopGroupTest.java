@@ -28,6 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** The engine on an event loop group the application owns. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class EventLoopGroupTest extends KernelTest {
+    @org.junit.jupiter.api.BeforeEach
+    void ringsOnly() {
+        assumeRings("rings on an application's Netty loops");
+    }
+
     @TempDir
     Path dir;
 

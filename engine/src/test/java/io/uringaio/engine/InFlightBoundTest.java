@@ -25,6 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** The per-ring in-flight bound, the priority order of the waiting requests, and submission batching. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class InFlightBoundTest extends KernelTest {
+    @org.junit.jupiter.api.BeforeEach
+    void ringsOnly() {
+        assumeRings("per-ring in-flight bound, SQE batching");
+    }
+
     @TempDir
     Path dir;
 

@@ -31,14 +31,42 @@ abstract class KernelTest {
     /** Deadline of any single wait; generous, since the machine is shared with other builds. */
     static final long WAIT_SECONDS = 20;
 
+    /**
+     * The backend these tests run on: io_uring, or the thread pool when the build runs the suite again with
+     * {@code -Duringaio.backend=THREAD_POOL} (the engine's second surefire execution). Never AUTO: a test must know.
+     */
+    static final Backend BACKEND = "THREAD_POOL".equalsIgnoreCase(System.getProperty(Backend.PROPERTY, "").trim())
+            ? Backend.THREAD_POOL : Backend.IO_URING;
+
     @BeforeAll
     static void requireIoUring() {
-        Assumptions.assumeTrue(IoUring.isAvailable(), () -> "io_uring unavailable: " + IoUring.unavailabilityCause());
+        if (BACKEND == Backend.IO_URING) {
+            Assumptions.assumeTrue(IoUring.isAvailable(),
+                    () -> "io_uring unavailable: " + IoUring.unavailabilityCause());
+        }
     }
 
-    /** A config pinned to the io_uring backend: these tests are about the rings, whatever AUTO would pick. */
+    /** Skips a test about the rings themselves (SQE batching, per-ring bounds, Netty loops) on the thread pool. */
+    static void assumeRings(String why) {
+        Assumptions.assumeTrue(BACKEND == Backend.IO_URING, () -> "io_uring rings only: " + why);
+    }
+
+    /**
+     * A config whose in-flight bound is {@code rings × maxPerRing} on either backend: per ring on io_uring, the
+     * pool's worker count on the thread pool.
+     */
+    static RingEngineConfig bounded(int rings, int maxPerRing) {
+        return config().rings(rings).maxInFlightPerRing(maxPerRing).poolThreads(rings * maxPerRing);
+    }
+
+    /** The name prefix of the threads that run completions on the backend under test. */
+    static String completionThreadPrefix() {
+        return BACKEND == Backend.IO_URING ? "uring-aio-ring" : "uring-aio-pool";
+    }
+
+    /** A config pinned to the backend under test, whatever AUTO would pick. */
     static RingEngineConfig config() {
-        return new RingEngineConfig().backend(Backend.IO_URING);
+        return new RingEngineConfig().backend(BACKEND);
     }
 
     static RingEngine engine(int rings) {

@@ -38,7 +38,7 @@ class RawRequestTest extends KernelTest {
             assertFalse(r.inFlight());
             assertEquals(-ErrnoTable.EBADF, r.result());
             assertFalse(r.canceledByClose());
-            assertTrue(done.thread.startsWith("uring-aio-ring"), "completion on the ring thread: " + done.thread);
+            assertTrue(done.thread.startsWith(completionThreadPrefix()), "completion on the backend's thread: " + done.thread);
             closeWithin(engine);
             assertEquals(1, done.calls(), "exactly one completion");
             EngineStats s = engine.stats();
@@ -143,7 +143,7 @@ class RawRequestTest extends KernelTest {
         Recorder waiting = new Recorder();
         Recorder behind = new Recorder();
         try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared();
-             RingEngine engine = RingEngine.open(config().rings(1).maxInFlightPerRing(1))) {
+             RingEngine engine = RingEngine.open(bounded(1, 1))) {
             MemorySegment buf = arena.allocate(16);
             Request first = new Request(blocked).prepRead(pipe.readFd, buf.address(), 1, 0);
             Request second = new Request(waiting).prepRead(pipe.readFd, buf.address(), 1, 0);
