@@ -10,7 +10,10 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -171,8 +174,12 @@ public final class Demo {
             if (t instanceof UringIOException u) {
                 detail = u.getMessage() + " [errno " + u.errno() + " " + u.errnoName() + "]";
             } else if (t instanceof FileSystemException fs) {
-                detail = fs.getFile() + ": " + (fs.getReason() != null ? fs.getReason()
-                        : t.getClass().getSimpleName().replace("Exception", ""));
+                String reason = fs.getReason() != null ? fs.getReason()
+                        : t instanceof NoSuchFileException ? "no such file or directory (ENOENT)"
+                        : t instanceof AccessDeniedException ? "permission denied (EACCES)"
+                        : t instanceof FileAlreadyExistsException ? "file exists (EEXIST)"
+                        : t.getClass().getSimpleName();
+                detail = fs.getFile() + ": " + reason;
             } else if (t instanceof IOException) {
                 detail = t.getMessage();
             } else {
