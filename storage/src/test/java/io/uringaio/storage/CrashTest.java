@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -59,10 +56,10 @@ class CrashTest {
         for (int generation = 0; generation < kills; generation++) {
             long lifeMillis = 20 + random.nextInt(280);
             Path stderr = tmp.resolve("child-" + generation + ".err");
-            Process child = startChild(dir, generation, seed, stderr);
-            ChildOutput output = new ChildOutput(child);
+            ChildOutput output = new ChildOutput(tmp.resolve("child-" + generation + ".out"));
+            Process child = startChild(dir, generation, seed, output.file(), stderr);
             try {
-                long readyPosition = output.awaitReady(READY_SECONDS);
+                long readyPosition = output.awaitReady(child, READY_SECONDS);
                 if (readyPosition < 0) {
                     fail("child " + generation + " never printed ready; stderr:\n" + Files.readString(stderr));
                 }
@@ -72,7 +69,7 @@ class CrashTest {
                 child.destroyForcibly();
                 assertTrue(child.waitFor(READY_SECONDS, TimeUnit.SECONDS), "child " + generation + " did not die");
             }
-            Map<Long, Long> acknowledged = output.acknowledgedAfterExit(READY_SECONDS); // position -> seq
+            Map<Long, Long> acknowledged = output.acknowledged(); // position -> seq
 
             LogRecovery.Result recovery = LogRecovery.recover(dir);
             if (recovery.tornTail()) {
@@ -107,6 +104,8 @@ class CrashTest {
             acknowledgedTotal += acknowledged.size();
             recoveredTotal += found.size();
             generationStart = recovery.tail();
+            Files.delete(output.file());
+            Files.delete(stderr);
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf("CrashTest: %d kills in %.1f s (%.2f s per kill); %d acknowledged records, %d recovered"
@@ -116,7 +115,8 @@ class CrashTest {
         assertTrue(acknowledgedTotal > 0, "no child acknowledged anything");
     }
 
-    private static Process startChild(Path dir, int generation, long seed, Path stderr) throws IOException {
+    private static Process startChild(Path dir, int generation, long seed, Path stdout, Path stderr)
+            throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java,
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-Xmx128m",
@@ -124,47 +124,42 @@ class CrashTest {
                 "-cp", System.getProperty("java.class.path"),
                 CrashChild.class.getName(), dir.toString(), Integer.toString(generation), Long.toString(seed),
                 Integer.toString(APPENDERS), Long.toString(SEGMENT_BYTES)));
-        return new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+        return new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
     }
 
-    /** Reads the child's stdout on a thread of its own: the ready line, then the acknowledgements. */
-    private static final class ChildOutput {
-        private final CompletableFuture<Long> ready = new CompletableFuture<>();
-        private final CompletableFuture<Map<Long, Long>> acknowledged = new CompletableFuture<>();
-
-        ChildOutput(Process child) {
-            Thread.ofPlatform().daemon().name("crash-child-stdout").start(() -> {
-                Map<Long, Long> acks = new HashMap<>();
-                try (BufferedReader in = new BufferedReader(
-                        new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
-                    String line;
-                    while ((line = in.readLine()) != null) {
-                        String[] f = line.split(" ");
-                        if (f.length == 2 && f[0].equals("ready")) {
-                            ready.complete(Long.parseLong(f[1]));
-                        } else if (f.length == 4 && f[0].equals("A") && f[3].equals(";")) {
-                            Long previous = acks.put(Long.parseLong(f[2]), Long.parseLong(f[1]));
-                            if (previous != null) {
-                                throw new IllegalStateException("position " + f[2] + " acknowledged twice");
-                            }
-                        }
-                        // Anything else is a line cut by the kill: never acknowledged.
-                    }
-                    ready.complete(-1L);
-                    acknowledged.complete(acks);
-                } catch (Throwable e) {
-                    ready.completeExceptionally(e);
-                    acknowledged.completeExceptionally(e);
+    /**
+     * The child's stdout, a file (a pipe read on another thread races the JDK's process reaper, which drains and
+     * closes it when the child dies): the ready line, then the acknowledgements.
+     */
+    private record ChildOutput(Path file) {
+        /** The position the child printed as ready, or -1 if it died first; polls the file until the deadline. */
+        long awaitReady(Process child, long seconds) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (System.nanoTime() < deadline) {
+                String text = Files.readString(file, StandardCharsets.US_ASCII);
+                int end = text.indexOf('\n');
+                if (end > 0 && text.startsWith("ready ")) {
+                    return Long.parseLong(text.substring("ready ".length(), end));
                 }
-            });
+                if (!child.isAlive()) {
+                    return -1;
+                }
+                Thread.sleep(5);
+            }
+            return -1;
         }
 
-        long awaitReady(long seconds) throws Exception {
-            return ready.get(seconds, TimeUnit.SECONDS);
-        }
-
-        Map<Long, Long> acknowledgedAfterExit(long seconds) throws Exception {
-            return acknowledged.get(seconds, TimeUnit.SECONDS);
+        /** position -> seq of every complete acknowledgement line; a line cut by the kill was never acknowledged. */
+        Map<Long, Long> acknowledged() throws IOException {
+            Map<Long, Long> acks = new HashMap<>();
+            for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
+                String[] f = line.split(" ");
+                if (f.length == 4 && f[0].equals("A") && f[3].equals(";")) {
+                    Long previous = acks.put(Long.parseLong(f[2]), Long.parseLong(f[1]));
+                    assertTrue(previous == null, "position " + f[2] + " acknowledged twice");
+                }
+            }
+            return acks;
         }
     }
 }

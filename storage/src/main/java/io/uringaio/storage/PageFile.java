@@ -1,0 +1,194 @@
+package io.uringaio.storage;
+
+import io.uringaio.engine.AsyncFile;
+import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.UringOpenOption;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * A file of fixed-size pages read and written with {@code O_DIRECT} through a {@link RingEngine}: the page cache is
+ * bypassed, so the storage engine's own buffer pool is the only cache.
+ *
+ * <p><b>Alignment.</b> {@code O_DIRECT} wants file offsets and lengths that are multiples of the file system's
+ * alignment and buffers at aligned addresses ({@link BlockSize}); the kernel answers a misaligned request with EINVAL,
+ * or on some file systems silently falls back to buffered I/O. This class checks every request first and throws
+ * {@code IllegalArgumentException} (naming the rule broken) before anything reaches the kernel: a heap buffer, a
+ * misaligned buffer address, offset or length. Buffers from an {@link AlignedBufferPool} of
+ * {@link #pageBytes()}-sized buffers always pass.
+ *
+ * <p><b>Durability.</b> {@code O_DIRECT} skips the page cache, not the device's write cache or the file's metadata: a
+ * page is durable once {@link #writeDurable} completes, or after {@link #fdatasync()}.
+ *
+ * <p>Thread-safe; the {@link AsyncFile} rules apply (operations run in parallel, in no particular order; do not touch a
+ * buffer while it is in flight). Errors: {@code UringIOException} with the errno, as the engine's.
+ */
+public final class PageFile implements AutoCloseable {
+    private final AsyncFile file;
+    private final int pageBytes;
+    private final BlockSize.Alignment alignment;
+
+    private PageFile(AsyncFile file, int pageBytes, BlockSize.Alignment alignment) {
+        this.file = file;
+        this.pageBytes = pageBytes;
+        this.alignment = alignment;
+    }
+
+    /**
+     * Opens {@code path} with {@code O_DIRECT} plus {@code options} ({@code READ}, {@code WRITE}, {@code CREATE} …).
+     * Blocks until open.
+     *
+     * @param pageBytes the page size, a positive multiple of the file system's offset alignment (4096 is safe)
+     * @throws IllegalArgumentException if {@code pageBytes} does not fit the alignment
+     * @throws IOException              a {@code UringIOException}, e.g. EINVAL where the file system has no
+     *                                  {@code O_DIRECT}
+     */
+    public static PageFile open(RingEngine engine, Path path, int pageBytes, OpenOption... options)
+            throws IOException {
+        Objects.requireNonNull(engine, "engine");
+        Path absolute = path.toAbsolutePath();
+        BlockSize.Alignment alignment = BlockSize.of(Files.exists(absolute) ? absolute : absolute.getParent());
+        if (pageBytes < 1 || pageBytes % alignment.offsetAlignment() != 0
+                || pageBytes % alignment.memoryAlignment() != 0) {
+            throw new IllegalArgumentException("pageBytes " + pageBytes + " is not a multiple of the O_DIRECT alignment "
+                    + alignment);
+        }
+        OpenOption[] all = java.util.Arrays.copyOf(options, options.length + 1);
+        all[options.length] = UringOpenOption.DIRECT;
+        try {
+            return new PageFile(engine.open(absolute, all).get(), pageBytes, alignment);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("open " + absolute + ": interrupted");
+        } catch (ExecutionException e) {
+            Throwable cause = AppendLog.unwrap(e.getCause());
+            throw cause instanceof IOException io ? io : new IOException("open " + absolute + ": " + cause, cause);
+        }
+    }
+
+    /** Reads page {@code page} into {@code dst} (its position to its limit, one page); -1 past the end of file. */
+    public CompletableFuture<Integer> readPage(long page, ByteBuffer dst) {
+        checkPage(page, dst);
+        return file.read(dst, page * pageBytes);
+    }
+
+    /** Writes {@code src} (its position to its limit, one page) to page {@code page}. */
+    public CompletableFuture<Integer> writePage(long page, ByteBuffer src) {
+        checkPage(page, src);
+        return file.write(src, page * pageBytes);
+    }
+
+    /** Writes one page and {@code fdatasync}s, linked in the kernel: completes once the page is durable. */
+    public CompletableFuture<Integer> writePageDurable(long page, ByteBuffer src) {
+        checkPage(page, src);
+        return file.writeDurable(src, page * pageBytes);
+    }
+
+    /** Reads at any aligned {@code offset} into {@code dst} (aligned, a multiple of the alignment long). */
+    public CompletableFuture<Integer> read(ByteBuffer dst, long offset) {
+        checkAligned(dst, offset);
+        return file.read(dst, offset);
+    }
+
+    /** Writes at any aligned {@code offset} from {@code src} (aligned, a multiple of the alignment long). */
+    public CompletableFuture<Integer> write(ByteBuffer src, long offset) {
+        checkAligned(src, offset);
+        return file.write(src, offset);
+    }
+
+    /** {@code fdatasync}, after every write submitted on this file before it. */
+    public CompletableFuture<Void> fdatasync() {
+        return file.fdatasync();
+    }
+
+    /** Allocates {@code pages} pages from page 0 ({@code fallocate}, mode 0: the file grows to that size). */
+    public CompletableFuture<Void> allocate(long pages) {
+        if (pages < 1) {
+            throw new IllegalArgumentException("pages must be positive, was " + pages);
+        }
+        return file.fallocate(0, 0, Math.multiplyExact(pages, (long) pageBytes));
+    }
+
+    /** The file's size in bytes. */
+    public CompletableFuture<Long> size() {
+        return file.size();
+    }
+
+    /** The page size. */
+    public int pageBytes() {
+        return pageBytes;
+    }
+
+    /** The {@code O_DIRECT} alignment this file's requests are checked against. */
+    public BlockSize.Alignment alignment() {
+        return alignment;
+    }
+
+    /** The underlying file. */
+    public AsyncFile file() {
+        return file;
+    }
+
+    private void checkPage(long page, ByteBuffer buffer) {
+        if (page < 0) {
+            throw new IllegalArgumentException("negative page " + page);
+        }
+        Objects.requireNonNull(buffer, "buffer");
+        if (buffer.remaining() != pageBytes) {
+            throw new IllegalArgumentException("a page is " + pageBytes + " bytes; the buffer has "
+                    + buffer.remaining() + " remaining");
+        }
+        checkAddress(buffer);
+    }
+
+    private void checkAligned(ByteBuffer buffer, long offset) {
+        Objects.requireNonNull(buffer, "buffer");
+        int a = alignment.offsetAlignment();
+        if (offset < 0 || offset % a != 0) {
+            throw new IllegalArgumentException("offset " + offset + " is not a multiple of the O_DIRECT alignment "
+                    + a);
+        }
+        if (buffer.remaining() == 0 || buffer.remaining() % a != 0) {
+            throw new IllegalArgumentException("length " + buffer.remaining()
+                    + " is not a positive multiple of the O_DIRECT alignment " + a);
+        }
+        checkAddress(buffer);
+    }
+
+    private void checkAddress(ByteBuffer buffer) {
+        if (!buffer.isDirect()) {
+            throw new IllegalArgumentException("O_DIRECT needs a direct, aligned buffer (an AlignedBufferPool's), not"
+                    + " a heap buffer");
+        }
+        long address = MemorySegment.ofBuffer(buffer).address();
+        if (address % alignment.memoryAlignment() != 0) {
+            throw new IllegalArgumentException("buffer address 0x" + Long.toHexString(address)
+                    + " (at its position) is not a multiple of the O_DIRECT memory alignment "
+                    + alignment.memoryAlignment());
+        }
+    }
+
+    /** Closes the file; see {@link AsyncFile#closeAsync()}. */
+    public CompletableFuture<Void> closeAsync() {
+        return file.closeAsync();
+    }
+
+    @Override
+    public void close() throws IOException {
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return "PageFile[" + file.path() + ", " + pageBytes + "-byte pages, " + alignment + "]";
+    }
+}
