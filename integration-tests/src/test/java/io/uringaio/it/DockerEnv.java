@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import org.junit.jupiter.api.Assumptions;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.utility.TestcontainersConfiguration;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,8 +56,9 @@ final class DockerEnv {
             unavailable = prepare();
             ready = unavailable == null;
             if (ready) {
-                System.out.printf("[container scenario] Docker %s; images %s and %s built in %.1f s%n", serverVersion(),
-                        BUSYBOX, JDK, (System.nanoTime() - t0) / 1e9);
+                System.out.printf("[container scenario] Docker %s; images %s and %s built in %.1f s; Testcontainers'"
+                        + " tiny image %s%n", serverVersion(), BUSYBOX, JDK, (System.nanoTime() - t0) / 1e9,
+                        TestcontainersConfiguration.getInstance().getTinyImage());
             } else {
                 System.out.println("[container scenario] container tests skipped: " + unavailable);
             }
