@@ -90,8 +90,9 @@ final class ThreadPoolLane implements Lane {
         }
     }
 
+    /** Starts a worker while more requests wait than idle workers can take (and the bound allows). */
     private void ensureWorker() {
-        while (idle.get() == 0) {
+        while (idle.get() < queue.size()) {
             int w = workers.get();
             if (w >= maxWorkers) {
                 return;
@@ -271,6 +272,12 @@ final class ThreadPoolLane implements Lane {
         }
     }
 
+    private static final long SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+    private static boolean isRead(Request r) {
+        return r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_READV;
+    }
+
     private static boolean isTransfer(Request r) {
         return r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_WRITE
                 || r.opcode == Uapi.IORING_OP_READV || r.opcode == Uapi.IORING_OP_WRITEV;
@@ -311,6 +318,13 @@ final class ThreadPoolLane implements Lane {
             return;
         }
         int s = target.state.get();
+        // A read just taken by a worker is IN_KERNEL for the microseconds of its RWF_NOWAIT attempt, then POLLING if
+        // it would block: wait for it to settle rather than call a soon-cancelable read NOT_CANCELED.
+        long settle = System.nanoTime() + SETTLE_NANOS;
+        while (s == Request.IN_KERNEL && isRead(target) && System.nanoTime() - settle < 0) {
+            Thread.onSpinWait();
+            s = target.state.get();
+        }
         if (s == Request.POLLING && target.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED)) {
             outcome.complete(CancelOutcome.CANCELED); // the worker completes it with -ECANCELED within a poll slice
         } else if (s == Request.QUEUED) {

@@ -319,6 +319,9 @@ public final class AioContext implements AutoCloseable {
         Executor executor = cb.executor;
         ListIo list = cb.list;
         FdState fdState = cb.fdState;
+        // The signal's disposition is taken as the request completes, before its status is published: a handler
+        // installed by someone who already saw the final status does not receive this one.
+        Consumer<SigInfo> handler = notify == Signals.SIGEV_SIGNAL ? Signals.disposition(signo) : null;
         Aiocb[] released = fdState == null ? null : fdState.remove(cb);
         cb.buffer = null;
         cb.list = null;
@@ -330,7 +333,11 @@ public final class AioContext implements AutoCloseable {
         cb.result = res < 0 ? -1 : res;
         cb.state = Aiocb.DONE;
         wakeWaiters();
-        notify(notify, signo, value, function, executor);
+        if (notify == Signals.SIGEV_SIGNAL) {
+            Signals.deliver(handler, signo, value);
+        } else {
+            notify(notify, signo, value, function, executor);
+        }
         if (list != null) {
             list.release(res < 0);
         }

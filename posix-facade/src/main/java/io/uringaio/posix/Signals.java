@@ -61,11 +61,18 @@ public final class Signals {
         return signo >= 1 && signo <= SIGRTMAX;
     }
 
-    /** Queues the delivery of an AIO completion signal. */
+    /** Queues the delivery of an AIO completion signal to the handler installed now. */
     static void raise(int signo, Object value) {
-        // The disposition is read when the completion raises the signal, so a handler installed later never
-        // receives an event that was dropped before it.
-        Consumer<SigInfo> handler = HANDLERS.get(signo);
+        deliver(HANDLERS.get(signo), signo, value);
+    }
+
+    /** The handler installed for {@code signo} now, or null: the disposition a completion is raised with. */
+    static Consumer<SigInfo> disposition(int signo) {
+        return validSigno(signo) ? HANDLERS.get(signo) : null;
+    }
+
+    /** Queues the delivery to {@code handler}, read earlier with {@link #disposition}; null drops and counts it. */
+    static void deliver(Consumer<SigInfo> handler, int signo, Object value) {
         if (handler == null) {
             DROPPED.incrementAndGet();
             return;
