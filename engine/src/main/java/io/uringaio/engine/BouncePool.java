@@ -2,11 +2,10 @@ package io.uringaio.engine;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.concurrent.ArrayBlockingQueue;
 
 /**
  * Pooled direct buffers for heap-buffer I/O, 4096-aligned (so they also serve O_DIRECT). Power-of-two size classes
- * from 4 KiB to 1 MiB, each a bounded lock-free-enough queue; larger buffers are allocated per use. Thread-safe.
+ * from 4 KiB to 1 MiB, each a bounded lock-free pool; larger buffers are allocated per use. Thread-safe.
  */
 final class BouncePool {
     static final int ALIGNMENT = 4096;
@@ -36,11 +35,11 @@ final class BouncePool {
     }
 
     @SuppressWarnings("unchecked")
-    private final ArrayBlockingQueue<Bounce>[] classes = new ArrayBlockingQueue[MAX_SHIFT - MIN_SHIFT + 1];
+    private final ObjectPool<Bounce>[] classes = new ObjectPool[MAX_SHIFT - MIN_SHIFT + 1];
 
     BouncePool() {
         for (int i = 0; i < classes.length; i++) {
-            classes[i] = new ArrayBlockingQueue<>(PER_CLASS);
+            classes[i] = new ObjectPool<>(PER_CLASS);
         }
     }
 
@@ -66,7 +65,7 @@ final class BouncePool {
     }
 
     void clear() {
-        for (ArrayBlockingQueue<Bounce> c : classes) {
+        for (ObjectPool<Bounce> c : classes) {
             c.clear();
         }
     }

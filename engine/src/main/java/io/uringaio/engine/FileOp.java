@@ -1,7 +1,6 @@
 package io.uringaio.engine;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -21,7 +20,7 @@ final class FileOp implements Completion {
     }
 
     private static final int POOL_SIZE = 4096;
-    private static final ArrayBlockingQueue<FileOp> POOL = new ArrayBlockingQueue<>(POOL_SIZE);
+    private static final ObjectPool<FileOp> POOL = new ObjectPool<>(POOL_SIZE);
 
     final Request request = new Request(this);
     private Request syncRequest;
