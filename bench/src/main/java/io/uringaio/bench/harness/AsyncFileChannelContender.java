@@ -1,0 +1,115 @@
+package io.uringaio.bench.harness;
+
+import io.uringaio.bench.BenchFiles;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.CompletionHandler;
+import java.nio.file.OpenOption;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The JDK's {@link AsynchronousFileChannel} with its own default thread pool (on Linux: pread/pwrite on pool
+ * threads): each lane's {@link CompletionHandler} records and issues the lane's next operation. It has no
+ * asynchronous force, so a write + fdatasync calls {@code force(false)} (fdatasync) in the write's handler, on the
+ * pool thread, as an application would.
+ */
+public final class AsyncFileChannelContender extends InProcessContender {
+    @Override
+    public String name() {
+        return "jdk-afc";
+    }
+
+    @Override
+    public String description() {
+        return "JDK AsynchronousFileChannel, its default thread pool, CompletionHandler per lane";
+    }
+
+    @Override
+    public String unavailableReason() {
+        return null;
+    }
+
+    @Override
+    protected String note(Workload workload) {
+        return workload.op() == Workload.Op.WRITE_FDATASYNC ? "force(false) in the write's completion handler"
+                : null;
+    }
+
+    @Override
+    protected Load start(Trial trial, TrialContext context) throws Exception {
+        Workload w = trial.workload();
+        Set<OpenOption> options = new HashSet<>(Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+        if (w.direct()) {
+            options.add(com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        }
+        AsynchronousFileChannel channel = AsynchronousFileChannel.open(context.file(), options, null);
+        for (int i = 0; i < trial.depth(); i++) {
+            trial.laneStarted();
+            new Lane(trial, channel, i).next();
+        }
+        return channel::close;
+    }
+
+    private static final class Lane implements CompletionHandler<Integer, Void> {
+        final Trial trial;
+        final Workload workload;
+        final AsynchronousFileChannel channel;
+        final LaneRecorder recorder;
+        final Workload.Offsets offsets;
+        final ByteBuffer buffer;
+        long offset;
+
+        Lane(Trial trial, AsynchronousFileChannel channel, int index) {
+            this.trial = trial;
+            this.workload = trial.workload();
+            this.channel = channel;
+            this.recorder = trial.lane(index);
+            this.offsets = trial.offsets(index);
+            this.buffer = BenchFiles.alignedDirect(workload.blockBytes());
+        }
+
+        void next() {
+            offset = offsets.next();
+            buffer.clear();
+            recorder.started();
+            if (workload.op() == Workload.Op.READ) {
+                channel.read(buffer, offset, null, this);
+            } else {
+                channel.write(buffer, offset, null, this);
+            }
+        }
+
+        @Override
+        public void completed(Integer n, Void attachment) {
+            if (n != workload.blockBytes()) {
+                trial.fail("transfer at offset " + offset + ": " + n + " of " + workload.blockBytes() + " bytes");
+                trial.laneStopped();
+                return;
+            }
+            if (workload.op() == Workload.Op.WRITE_FDATASYNC) {
+                try {
+                    channel.force(false);
+                } catch (IOException e) {
+                    failed(e, null);
+                    return;
+                }
+            }
+            recorder.done();
+            if (trial.running()) {
+                next();
+            } else {
+                trial.laneStopped();
+            }
+        }
+
+        @Override
+        public void failed(Throwable e, Void attachment) {
+            trial.fail("at offset " + offset + ": " + e);
+            trial.laneStopped();
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package io.uringaio.bench.harness;
+
+import io.uringaio.bench.BenchFiles;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code ./uring-aio bench}: every workload through every contender on one file, then the report. Workloads run
+ * one after the other (reads first), and within a workload every contender in turn, so that they all see the same
+ * file and cache state. A contender that cannot run here is listed as skipped with the reason; one that fails
+ * during a trial is listed as failed with the error; either way the run goes on and succeeds.
+ */
+public final class BenchMain {
+    private static final long SEED = 42;
+    private static final PrintStream OUT = System.out;
+
+    private BenchMain() {
+    }
+
+    /** Every contender, in report order. */
+    static List<Contender> contenders() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        return List.of(
+                EngineContender.ioUring("engine-1ring", 1),
+                EngineContender.ioUring(Report.ENGINE, cores),
+                new FacadeContender("facade", FacadeContender.Mode.SUSPEND, cores),
+                new FacadeContender("facade-lio", FacadeContender.Mode.LIO, cores),
+                EngineContender.threadPool("engine-threadpool"),
+                new GlibcAioContender(),
+                new AsyncFileChannelContender(),
+                new FileChannelContender(false),
+                new FileChannelContender(true),
+                new FioContender("io_uring"),
+                new FioContender("posixaio"));
+    }
+
+    public static void main(String[] args) {
+        Path root = Path.of(System.getProperty("uringaio.root", ".")).toAbsolutePath().normalize();
+        BenchOptions options;
+        try {
+            options = BenchOptions.parse(args, root);
+        } catch (BenchOptions.UsageException e) {
+            if (e.getMessage() == null) {
+                OUT.print(BenchOptions.USAGE);
+                System.exit(0);
+            }
+            System.err.println("uring-aio bench: " + e.getMessage());
+            System.err.print(BenchOptions.USAGE);
+            System.exit(2);
+            return;
+        }
+        try {
+            run(options, Progress.stderr(options.quiet()), OUT);
+        } catch (BenchOptions.UsageException e) {
+            System.err.println("uring-aio bench: " + e.getMessage());
+            System.exit(2);
+        } catch (IOException e) {
+            System.err.println("uring-aio bench: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /** Runs the benchmark and writes the report; returns it. */
+    static Report run(BenchOptions o, Progress progress, PrintStream out) throws IOException {
+        List<Contender> selected = BenchOptions.selectContenders(contenders(), o.only());
+        List<Workload> workloads = Workload.select(o.workloads());
+        if (o.list()) {
+            for (Contender c : contenders()) {
+                out.printf(Locale.ROOT, "%-22s %s%n", c.name(), c.description());
+            }
+            out.println();
+            for (Workload w : Workload.ALL) {
+                out.printf(Locale.ROOT, "%-26s %s%n", w.name(), w.description());
+            }
+            return null;
+        }
+        String started = ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+        long fileBytes = o.sizeMiB() * BenchFiles.MIB;
+        long t0 = System.nanoTime();
+        boolean created = BenchFiles.prepare(o.file(), fileBytes);
+        out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %d workloads x %d contenders, "
+                        + "%.1f s warm-up + %.1f s each; report in %s%n",
+                created ? "created" : "reusing", o.file(), o.sizeMiB(), (System.nanoTime() - t0) / 1e9,
+                workloads.size(), selected.size(), o.warmupSeconds(), o.seconds(), o.out());
+        Machine machine = Machine.describe(o.file());
+
+        List<Report.Entry> entries = new ArrayList<>();
+        List<Contender> runnable = new ArrayList<>();
+        for (Contender c : selected) {
+            String why = c.unavailableReason();
+            entries.add(new Report.Entry(c.name(), c.description(), why));
+            if (why == null) {
+                runnable.add(c);
+            } else {
+                progress.line("skipping " + c.name() + ": " + why);
+            }
+        }
+        TrialContext context = new TrialContext(o.file(), fileBytes, o.warmupSeconds(), o.seconds(), SEED, progress);
+        List<Result> results = new ArrayList<>();
+        progress.plan(workloads.size() * runnable.size());
+        for (Workload w : workloads) {
+            for (Contender c : runnable) {
+                String unsupported = c.unsupportedReason(w);
+                if (unsupported != null) {
+                    results.add(Result.skipped(c.name(), w.name(), unsupported));
+                    continue;
+                }
+                if (!w.direct() && !w.op().writes()) {
+                    BenchFiles.crc32c(o.file()); // into the page cache (again: a write workload may have run)
+                }
+                results.add(runOne(c, w, context, progress));
+            }
+        }
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("file", o.file().toAbsolutePath().toString());
+        settings.put("fileMiB", o.sizeMiB());
+        settings.put("measureSeconds", o.seconds());
+        settings.put("warmupSeconds", o.warmupSeconds());
+        settings.put("quick", o.quick());
+        settings.put("seed", SEED);
+        Report report = new Report(started, settings, machine, entries, workloads, results, caveats(o, machine));
+        report.write(o.out());
+        out.println();
+        out.print(report.markdown());
+        out.printf(Locale.ROOT, "%nwrote %s, %s, %s%n", o.out().resolve("report.json"), o.out().resolve("report.md"),
+                o.out().resolve("chart.svg"));
+        return report;
+    }
+
+    private static Result runOne(Contender c, Workload w, TrialContext context, Progress progress) {
+        try {
+            Result r = c.run(w, context);
+            progress.line(String.format(Locale.ROOT, "%-20s %-25s %,12.0f IOPS  p50 %8.1f µs  p99 %8.1f µs",
+                    c.name(), w.name(), r.iops(), r.latency().p50Micros(), r.latency().p99Micros()));
+            return r;
+        } catch (Exception | Error e) {
+            String why = "failed: " + (e.getMessage() != null ? e.getMessage() : e.toString());
+            progress.line(c.name() + " " + w.name() + " " + why);
+            return Result.skipped(c.name(), w.name(), why);
+        }
+    }
+
+    static List<String> caveats(BenchOptions o, Machine machine) {
+        List<String> c = new ArrayList<>();
+        if (!machine.hypervisor().equals("no")) {
+            c.add("This is a virtual machine: O_DIRECT bypasses this kernel's page cache, but the host may still cache "
+                    + "a " + o.sizeMiB() + " MiB file, so O_DIRECT numbers may be host-cache speed, not device speed.");
+        }
+        c.add("Page-cached workloads read the whole file once before each trial, so it sits in the page cache.");
+        c.add("glibc POSIX AIO runs at most one request per file descriptor at a time (its queue is per fd), "
+                + "with its default aio_init (20 threads).");
+        c.add("Each trial: " + o.warmupSeconds() + " s warm-up (not recorded), then " + o.seconds()
+                + " s measured, closed loop at the workload's queue depth. Latency is submission to completion "
+                + "as the caller sees it (HdrHistogram); for fio, its lat_ns.");
+        c.add("Machine load average at start: " + machine.loadAverage()
+                + " (other processes share these cores: compare runs, take medians).");
+        return c;
+    }
+}

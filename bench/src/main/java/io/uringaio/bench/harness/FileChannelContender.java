@@ -1,0 +1,91 @@
+package io.uringaio.bench.harness;
+
+import io.uringaio.bench.BenchFiles;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.OpenOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Blocking {@link FileChannel#read(ByteBuffer, long)}/{@code write} from one thread per lane (queue depth = threads),
+ * platform or virtual threads, one shared channel. A write + fdatasync is {@code write} then {@code force(false)}.
+ */
+public final class FileChannelContender extends InProcessContender {
+    private final boolean virtual;
+
+    public FileChannelContender(boolean virtual) {
+        this.virtual = virtual;
+    }
+
+    @Override
+    public String name() {
+        return virtual ? "filechannel-virtual" : "filechannel-platform";
+    }
+
+    @Override
+    public String description() {
+        return "FileChannel.read/write(buf, pos), one " + (virtual ? "virtual" : "platform") + " thread per lane";
+    }
+
+    @Override
+    public String unavailableReason() {
+        return null;
+    }
+
+    @Override
+    protected Load start(Trial trial, TrialContext context) throws Exception {
+        Workload w = trial.workload();
+        Set<OpenOption> options = new HashSet<>(Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+        if (w.direct()) {
+            options.add(com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        }
+        FileChannel channel = FileChannel.open(context.file(), options);
+        List<Thread> threads = new ArrayList<>();
+        Thread.Builder builder = virtual ? Thread.ofVirtual().name("bench-fc-", 0)
+                : Thread.ofPlatform().name("bench-fc-", 0).daemon();
+        for (int i = 0; i < trial.depth(); i++) {
+            int lane = i;
+            trial.laneStarted();
+            threads.add(builder.start(() -> runLane(trial, channel, lane)));
+        }
+        return () -> {
+            for (Thread t : threads) {
+                t.join(TimeUnit.SECONDS.toMillis(60));
+            }
+            channel.close();
+        };
+    }
+
+    private static void runLane(Trial trial, FileChannel channel, int index) {
+        Workload w = trial.workload();
+        LaneRecorder recorder = trial.lane(index);
+        Workload.Offsets offsets = trial.offsets(index);
+        ByteBuffer buffer = BenchFiles.alignedDirect(w.blockBytes());
+        try {
+            while (trial.running()) {
+                long offset = offsets.next();
+                buffer.clear();
+                recorder.started();
+                int n = w.op() == Workload.Op.READ ? channel.read(buffer, offset) : channel.write(buffer, offset);
+                if (n != w.blockBytes()) {
+                    trial.fail("transfer at offset " + offset + ": " + n + " of " + w.blockBytes() + " bytes");
+                    break;
+                }
+                if (w.op() == Workload.Op.WRITE_FDATASYNC) {
+                    channel.force(false);
+                }
+                recorder.done();
+            }
+        } catch (Exception e) {
+            trial.fail(e.toString());
+        } finally {
+            trial.laneStopped();
+        }
+    }
+}

@@ -1,0 +1,369 @@
+package io.uringaio.bench.harness;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The outcome of one run, and its three renderings: {@code report.json}, {@code report.md} (the tables) and
+ * {@code chart.svg} (IOPS bars per workload, one colour per contender).
+ *
+ * <p>Ratios are IOPS ratios within one workload: {@code contender / glibc-aio} and
+ * {@code contender / engine-percore} (the engine's default configuration, one ring per core).
+ */
+public final class Report {
+    public static final String GLIBC = "glibc-aio";
+    public static final String ENGINE = "engine-percore";
+
+    /** A contender as the report lists it. */
+    public record Entry(String name, String description, String skipReason) {
+    }
+
+    /** A goal of issue #6: {@code contender / reference >= target} on {@code workload}. */
+    public record Goal(String workload, String contender, String reference, double target, double measured) {
+        public boolean met() {
+            return measured >= target;
+        }
+
+        public boolean known() {
+            return !Double.isNaN(measured);
+        }
+
+        String text() {
+            return String.format(Locale.ROOT, "%s: %s ≥ %.2f× %s", workload, contender, target, reference);
+        }
+    }
+
+    private final Map<String, Object> settings;
+    private final Machine machine;
+    private final List<Entry> contenders;
+    private final List<Workload> workloads;
+    private final List<Result> results;
+    private final String started;
+    private final List<String> caveats;
+
+    public Report(String started, Map<String, Object> settings, Machine machine, List<Entry> contenders,
+                  List<Workload> workloads, List<Result> results, List<String> caveats) {
+        this.started = started;
+        this.settings = settings;
+        this.machine = machine;
+        this.contenders = contenders;
+        this.workloads = workloads;
+        this.results = results;
+        this.caveats = caveats;
+    }
+
+    public List<Result> results() {
+        return results;
+    }
+
+    Result result(String workload, String contender) {
+        for (Result r : results) {
+            if (r.workload().equals(workload) && r.contender().equals(contender)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** IOPS of {@code r} over IOPS of {@code reference} on the same workload; NaN when either did not run. */
+    public double ratio(Result r, String reference) {
+        Result ref = result(r.workload(), reference);
+        if (ref == null || !ref.ran() || !r.ran()) {
+            return Double.NaN;
+        }
+        return ratio(r.iops(), ref.iops());
+    }
+
+    static double ratio(double value, double reference) {
+        if (Double.isNaN(value) || Double.isNaN(reference) || reference <= 0) {
+            return Double.NaN;
+        }
+        return value / reference;
+    }
+
+    double ratio(String workload, String contender, String reference) {
+        Result r = result(workload, contender);
+        return r == null ? Double.NaN : ratio(r, reference);
+    }
+
+    /** The goals of issue #6 with the measured ratios (NaN where a side did not run). */
+    public List<Goal> goals() {
+        List<Goal> goals = new ArrayList<>();
+        String direct = "randread-direct-qd32";
+        goals.add(goal(direct, ENGINE, "fio-io_uring", 0.9));
+        goals.add(goal(direct, ENGINE, GLIBC, 4.0));
+        goals.add(goal(direct, ENGINE, "jdk-afc", 3.0));
+        String cached = "randread-cached-qd32";
+        goals.add(goal(cached, ENGINE, GLIBC, 1.0));
+        goals.add(goal(cached, ENGINE, "jdk-afc", 1.5));
+        goals.add(goal("randwrite-fdatasync-qd32", ENGINE, GLIBC, 1.3));
+        for (Workload w : workloads) {
+            goals.add(goal(w.name(), "facade", ENGINE, 0.85));
+        }
+        return goals;
+    }
+
+    private Goal goal(String workload, String contender, String reference, double target) {
+        return new Goal(workload, contender, reference, target, ratio(workload, contender, reference));
+    }
+
+    // ---------------------------------------------------------------- files
+
+    /** Writes report.json, report.md and chart.svg into {@code dir}. */
+    public void write(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("report.json"), Json.write(toJson()), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("report.md"), markdown(), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("chart.svg"), svg(), StandardCharsets.UTF_8);
+    }
+
+    // ---------------------------------------------------------------- JSON
+
+    public Map<String, Object> toJson() {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("tool", "uring-aio bench");
+        root.put("started", started);
+        root.put("settings", settings);
+        root.put("machine", machine.toJson());
+        root.put("caveats", caveats);
+        List<Object> cs = new ArrayList<>();
+        for (Entry e : contenders) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", e.name());
+            m.put("description", e.description());
+            m.put("skipped", e.skipReason());
+            cs.add(m);
+        }
+        root.put("contenders", cs);
+        List<Object> ws = new ArrayList<>();
+        for (Workload w : workloads) {
+            Map<String, Object> wm = new LinkedHashMap<>();
+            wm.put("name", w.name());
+            wm.put("description", w.description());
+            wm.put("op", w.op().name());
+            wm.put("blockBytes", w.blockBytes());
+            wm.put("queueDepth", w.queueDepth());
+            wm.put("direct", w.direct());
+            wm.put("sequential", w.sequential());
+            List<Object> rs = new ArrayList<>();
+            for (Result r : resultsOf(w)) {
+                rs.add(resultJson(r));
+            }
+            wm.put("results", rs);
+            ws.add(wm);
+        }
+        root.put("workloads", ws);
+        List<Object> gs = new ArrayList<>();
+        for (Goal g : goals()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("goal", g.text());
+            m.put("target", g.target());
+            m.put("measured", g.measured());
+            m.put("met", g.known() ? g.met() : null);
+            gs.add(m);
+        }
+        root.put("goals", gs);
+        return root;
+    }
+
+    private Map<String, Object> resultJson(Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("contender", r.contender());
+        m.put("skipped", r.skipReason());
+        if (r.ran()) {
+            m.put("ops", r.ops());
+            m.put("seconds", r.seconds());
+            m.put("iops", r.iops());
+            m.put("megabytesPerSecond", r.megabytesPerSecond());
+            Map<String, Object> lat = new LinkedHashMap<>();
+            lat.put("p50", r.latency().p50Micros());
+            lat.put("p99", r.latency().p99Micros());
+            lat.put("p999", r.latency().p999Micros());
+            lat.put("max", r.latency().maxMicros());
+            m.put("latencyMicros", lat);
+            m.put("cpuMicrosPerOp", r.cpuNanosPerOp() / 1000);
+            m.put("entersPerOp", r.entersPerOp());
+            m.put("vsGlibcAio", ratio(r, GLIBC));
+            m.put("vsEngine", ratio(r, ENGINE));
+            m.put("note", r.note());
+        }
+        return m;
+    }
+
+    List<Result> resultsOf(Workload w) {
+        List<Result> out = new ArrayList<>();
+        for (Entry e : contenders) {
+            Result r = result(w.name(), e.name());
+            out.add(r != null ? r : Result.skipped(e.name(), w.name(),
+                    e.skipReason() != null ? e.skipReason() : "not run"));
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- Markdown
+
+    public String markdown() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# uring-aio bench, ").append(started).append("\n\n");
+        sb.append("Machine: ").append(machine.kernel()).append(", ").append(machine.cores()).append(" cores (")
+                .append(machine.cpuModel()).append("), VM: ").append(machine.hypervisor()).append(", ")
+                .append(machine.memoryMiB()).append(" MiB RAM; file system ").append(machine.fileSystem())
+                .append(" on ").append(machine.device()).append(" (").append(machine.mountPoint()).append("); ")
+                .append(machine.jdk()).append("; glibc ").append(machine.glibc()).append("; ")
+                .append(machine.fio() == null ? "no fio" : machine.fio()).append("; io_uring ")
+                .append(machine.ioUring()).append("; load average at start ").append(machine.loadAverage())
+                .append(".\n\n");
+        sb.append("Settings: ");
+        List<String> s = new ArrayList<>();
+        settings.forEach((k, v) -> s.add(k + " " + v));
+        sb.append(String.join(", ", s)).append(".\n\n");
+        for (String c : caveats) {
+            sb.append("- ").append(c).append('\n');
+        }
+        sb.append("\nIOPS ratios: × glibc = contender / `").append(GLIBC).append("`, × engine = contender / `")
+                .append(ENGINE).append("`. CPU is process CPU time (user + system, all threads) per operation; ")
+                .append("enters/op counts the engine's io_uring_enter submissions.\n\n");
+        sb.append("## Contenders\n\n");
+        for (Entry e : contenders) {
+            sb.append("- `").append(e.name()).append("`: ").append(e.description());
+            if (e.skipReason() != null) {
+                sb.append(" — **skipped**: ").append(e.skipReason());
+            }
+            sb.append('\n');
+        }
+        for (Workload w : workloads) {
+            sb.append("\n## ").append(w.name()).append(": ").append(w.description()).append("\n\n");
+            sb.append("| contender | IOPS | MB/s | p50 µs | p99 µs | p99.9 µs | CPU µs/op | enters/op | × glibc "
+                    + "| × engine |\n");
+            sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            List<String> notes = new ArrayList<>();
+            for (Result r : resultsOf(w)) {
+                if (!r.ran()) {
+                    sb.append("| ").append(r.contender()).append(" | ").append(r.skipReason().startsWith("failed")
+                            ? "**" + r.skipReason() + "**" : "skipped: " + r.skipReason())
+                            .append(" | | | | | | | | |\n");
+                    continue;
+                }
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                        r.contender(), fmt("%,.0f", r.iops()), fmt("%,.1f", r.megabytesPerSecond()),
+                        fmt("%,.1f", r.latency().p50Micros()), fmt("%,.1f", r.latency().p99Micros()),
+                        fmt("%,.1f", r.latency().p999Micros()), fmt("%.2f", r.cpuNanosPerOp() / 1000),
+                        fmt("%.3f", r.entersPerOp()), fmt("%.2f×", ratio(r, GLIBC)),
+                        fmt("%.2f×", ratio(r, ENGINE))));
+                if (r.note() != null) {
+                    notes.add("`" + r.contender() + "`: " + r.note());
+                }
+            }
+            if (!notes.isEmpty()) {
+                sb.append('\n');
+                for (String n : notes) {
+                    sb.append("- ").append(n).append('\n');
+                }
+            }
+        }
+        sb.append("\n## Goals (issue #6)\n\n| goal | measured | |\n|---|---:|---|\n");
+        for (Goal g : goals()) {
+            sb.append("| ").append(g.text()).append(" | ").append(fmt("%.2f×", g.measured())).append(" | ")
+                    .append(!g.known() ? "not measured" : g.met() ? "met" : "**missed**").append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    static String fmt(String format, double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, format, v);
+    }
+
+    // ---------------------------------------------------------------- SVG
+
+    private static final String[] COLOURS = {
+        "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#9467bd", "#8c564b",
+        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+    /** One panel per workload, one horizontal IOPS bar per contender (its colour fixed across panels). */
+    public String svg() {
+        int width = 960;
+        int labelWidth = 190;
+        int barArea = width - labelWidth - 150;
+        int barHeight = 14;
+        int gap = 3;
+        int n = contenders.size();
+        int legendRows = (n + 3) / 4;
+        int top = 40 + legendRows * 18 + 10;
+        int panelHeight = 26 + n * (barHeight + gap) + 12;
+        int height = top + workloads.size() * panelHeight + 10;
+        StringBuilder sb = new StringBuilder();
+        sb.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        sb.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n", width, height, width, height));
+        sb.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+        sb.append("<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">")
+                .append(xml("uring-aio bench: IOPS per workload (" + machine.kernel() + ", " + machine.cores()
+                        + " cores, " + machine.fileSystem() + ")"))
+                .append("</text>\n");
+        for (int i = 0; i < n; i++) {
+            int x = 10 + (i % 4) * 235;
+            int y = 40 + (i / 4) * 18;
+            sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                    + "<text x=\"%d\" y=\"%d\">%s</text>\n", x, y, colour(i), x + 16, y + 10,
+                    xml(contenders.get(i).name())));
+        }
+        int y = top;
+        for (Workload w : workloads) {
+            List<Result> rs = resultsOf(w);
+            double max = rs.stream().filter(Result::ran).mapToDouble(Result::iops).max().orElse(0);
+            sb.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s</text>\n", y + 14,
+                    xml(w.name() + ": " + w.description())));
+            int by = y + 24;
+            for (int i = 0; i < n; i++) {
+                Result r = rs.get(i);
+                sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>",
+                        labelWidth - 6, by + barHeight - 3, xml(r.contender())));
+                if (r.ran() && max > 0) {
+                    double len = Math.max(1, barArea * r.iops() / max);
+                    sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+                            + "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\">%s</text>\n", labelWidth, by, len, barHeight,
+                            colour(i), labelWidth + len + 4, by + barHeight - 3, xml(compact(r.iops()) + " IOPS"
+                                    + (Double.isNaN(ratio(r, GLIBC)) ? "" : fmt("  %.2f× glibc", ratio(r, GLIBC))))));
+                } else {
+                    sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#888\">%s</text>\n",
+                            labelWidth + 4, by + barHeight - 3, xml(r.skipReason() == null ? "no data"
+                                    : (r.skipReason().startsWith("failed") ? "" : "skipped: ")
+                                    + shorten(r.skipReason(), 90))));
+                }
+                by += barHeight + gap;
+            }
+            y += panelHeight;
+        }
+        sb.append("</svg>\n");
+        return sb.toString();
+    }
+
+    private static String colour(int i) {
+        return COLOURS[i % COLOURS.length];
+    }
+
+    static String compact(double v) {
+        if (v >= 1e6) {
+            return String.format(Locale.ROOT, "%.2fM", v / 1e6);
+        }
+        if (v >= 1e3) {
+            return String.format(Locale.ROOT, "%.1fk", v / 1e3);
+        }
+        return String.format(Locale.ROOT, "%.0f", v);
+    }
+
+    private static String shorten(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+    }
+
+    static String xml(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,38 @@
+package io.uringaio.bench.harness;
+
+/**
+ * What one contender measured on one workload, or why it did not run.
+ *
+ * @param skipReason    null when it ran; otherwise why not (then the numbers are zero or NaN)
+ * @param ops           operations completed in the measured window
+ * @param seconds       the measured window
+ * @param bytesPerOp    bytes moved per operation
+ * @param cpuNanosPerOp process CPU time (user + system, all threads) per operation; NaN if unknown
+ * @param entersPerOp   {@code io_uring_enter} submissions per operation; NaN where not known or not applicable
+ * @param note          how this contender ran the workload, when it differs from the obvious (or null)
+ */
+public record Result(String contender, String workload, String skipReason, long ops, double seconds,
+                     long bytesPerOp, Latency latency, double cpuNanosPerOp, double entersPerOp, String note) {
+
+    static Result skipped(String contender, String workload, String reason) {
+        return new Result(contender, workload, reason, 0, 0, 0, Latency.UNKNOWN, Double.NaN, Double.NaN, null);
+    }
+
+    public boolean ran() {
+        return skipReason == null;
+    }
+
+    public double iops() {
+        return ran() && seconds > 0 ? ops / seconds : Double.NaN;
+    }
+
+    /** Decimal megabytes per second (10^6 bytes), as fio reports MB/s. */
+    public double megabytesPerSecond() {
+        return iops() * bytesPerOp / 1e6;
+    }
+
+    Result withNote(String more) {
+        return new Result(contender, workload, skipReason, ops, seconds, bytesPerOp, latency, cpuNanosPerOp,
+                entersPerOp, note == null ? more : note + "; " + more);
+    }
+}
