@@ -18,6 +18,8 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -33,12 +35,13 @@ import java.util.zip.CRC32C;
  * {@link LogRecovery}) finds them again and cuts off anything torn after them. Records are acknowledged in position
  * order: when a record's future completes, every record before it is durable too.
  *
- * <p><b>Group commit.</b> One flush is in flight at a time. Records appended while it runs are framed into the next
- * commit group (at most {@link AppendLogConfig#maxGroupRecords} records and {@link AppendLogConfig#maxGroupBytes}
- * bytes), which goes to the kernel as one write linked to one {@code fdatasync} ({@code IOSQE_IO_LINK}, both SQEs in
- * one submission) as soon as the flush before it completes. Nothing waits to fill a group: an append into an idle log
- * is flushed at once, so a record waits at most for the flush in flight and its own (more under a backlog deeper than
- * one group).
+ * <p><b>Group commit, pipelined.</b> Records are framed into commit groups (at most
+ * {@link AppendLogConfig#maxGroupRecords} records and {@link AppendLogConfig#maxGroupBytes} bytes); each group goes
+ * to the kernel as one write linked to one {@code fdatasync} ({@code IOSQE_IO_LINK}, both SQEs in one submission).
+ * Up to {@link AppendLogConfig#maxGroupsInFlight} groups (default 2) are in flight at once: group k+1 is written and
+ * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. Nothing waits to fill
+ * a group: an append that finds a free slot is submitted at once. Groups are acknowledged strictly in order: a
+ * group's futures complete once its own {@code fdatasync} and those of all groups before it succeeded.
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
  * may reuse its buffer at once) and does not wait for I/O, except when {@link AppendLogConfig#maxPendingBytes} are
@@ -48,14 +51,20 @@ import java.util.zip.CRC32C;
  * <p><b>Failures.</b> Bad input throws at once: {@code NullPointerException}, {@code IllegalArgumentException} for an
  * empty record or one over {@link AppendLogConfig#maxRecordBytes}. An append to a closed log gets a failed future
  * ({@link LogClosedException}). If a group's write or {@code fdatasync} fails (EIO, ENOSPC, a short write, the engine
- * closed), the log is <em>poisoned</em>: every append of that group, of every group queued behind it and every later
- * append fails with a {@link LogPoisonedException} naming the original errno. The log never retries an
- * {@code fdatasync}, because after a failed one the kernel may already have dropped the dirty pages; reopen the log
- * to recover.
+ * closed), the log is <em>poisoned</em>: every append not yet acknowledged (the failed group, groups in flight before
+ * and after it, groups queued) and every later append fails with a {@link LogPoisonedException} naming the original
+ * errno. Groups in flight before the failed one fail too, though their own {@code fdatasync} may still succeed:
+ * acknowledgements are a prefix, and the log never acknowledges anything after it has seen a failure. The log never
+ * retries an {@code fdatasync}, because after a failed one the kernel may already have dropped the dirty pages; reopen
+ * the log to recover.
  *
- * <p><b>Files.</b> Segments ({@code <base position>.log}) are preallocated with {@code fallocate}, {@code fsync}ed,
- * and the directory is {@code fsync}ed, before the first record is written into them; a segment rolls over when the
- * next record does not fit. The frame format is {@link RecordFrame}'s.
+ * <p><b>Files.</b> Segments ({@code <base position>.log}) are preallocated with {@code fallocate}, written with zeros
+ * over their whole size ({@link AppendLogConfig#zeroFill}), {@code fsync}ed, and the directory is {@code fsync}ed,
+ * before the first record is written into them; then a group's {@code fdatasync} flushes data only, with no extent
+ * conversion to journal. The next segment is prepared ahead on a background thread ({@link LogSegment#SPARE_NAME}),
+ * so a roll-over renames it and syncs the directory instead of writing a segment of zeros. A segment rolls over when
+ * the next record does not fit; the first group of a new segment is written only once every group before it is
+ * durable. The frame format is {@link RecordFrame}'s.
  *
  * <p><b>Close.</b> {@link #close()} refuses new appends, waits until every accepted append is durable (or failed), and
  * closes the files. It does not close the engine.
@@ -75,8 +84,10 @@ public final class AppendLog implements AutoCloseable {
     private final Path directory;
     private final String name;
     private final AppendLogConfig config;
-    private final AsyncFile directoryHandle;
     private final LogRecovery.Result recovery;
+    private final int maxInFlight;
+    /** Prepares the next segment (preallocation, zero-fill) and renames it at a roll; blocking work, off the rings. */
+    private final ExecutorService preparer;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
@@ -86,16 +97,24 @@ public final class AppendLog implements AutoCloseable {
     private long assignBase;
     private CommitGroup open;
     private final ArrayDeque<CommitGroup> sealed = new ArrayDeque<>();
+    /** Groups submitted and not yet acknowledged or failed, in position order. */
+    private final ArrayDeque<CommitGroup> flying = new ArrayDeque<>();
+    /** Which in-flight slots (segment descriptors) carry a group. */
+    private final boolean[] slotBusy;
     private final ArrayDeque<CommitGroup> spare = new ArrayDeque<>();
     private long pendingBytes;
-    /** True while one party owns the flush (the leader appender, then the completion chain on the ring). */
-    private boolean flushing;
+    /** True while the log rolls over to a new segment (the pipeline is drained, nothing else is submitted). */
+    private boolean rolling;
     private boolean closing;
+    private boolean closeStarted;
     private LogPoisonedException poison;
-
-    /** The segment being written; owned by whoever holds the flush. */
+    /** The segment being written; replaced only at a roll, with nothing in flight. */
     private LogSegment active;
+    /** The next segment, being prepared or ready; null once taken by a roll, until the next one is started. */
+    private CompletableFuture<Void> spareReady;
+
     private volatile long durable;
+    private volatile boolean cancelPreparation;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final LongAdder groups = new LongAdder();
@@ -103,26 +122,31 @@ public final class AppendLog implements AutoCloseable {
     private final LongAdder bytes = new LongAdder();
     private final LongAdder rolls = new LongAdder();
 
-    private AppendLog(RingEngine engine, Path directory, AppendLogConfig config, AsyncFile directoryHandle,
-                      LogSegment active, LogRecovery.Result recovery) {
+    private AppendLog(RingEngine engine, Path directory, AppendLogConfig config, LogSegment active,
+                      LogRecovery.Result recovery) {
         this.engine = engine;
         this.directory = directory;
         this.name = directory.toString();
         this.config = config;
-        this.directoryHandle = directoryHandle;
         this.active = active;
         this.recovery = recovery;
         this.tail = recovery.tail();
         this.assignBase = recovery.tailBase();
         this.durable = recovery.tail();
+        this.maxInFlight = config.maxGroupsInFlight();
+        this.slotBusy = new boolean[maxInFlight];
+        this.preparer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
+                .name("append-log-preparer " + directory.getFileName()).unstarted(r));
+        this.spareReady = prepareSpare();
     }
 
     // ---------------------------------------------------------------- open
 
     /**
      * Opens the log in {@code directory}, creating the directory (and {@code fsync}ing its parent) if needed: runs
-     * {@link LogRecovery#recover}, then opens the tail segment through the engine and preallocates it. Blocks until
-     * done. The engine must stay open while the log is.
+     * {@link LogRecovery#recover}, then prepares the tail segment (preallocation and zero-fill past the recovered
+     * data, {@code fsync}, directory {@code fsync}) and opens it through the engine. Blocks until done. The engine
+     * must stay open while the log is.
      *
      * @throws IOException (a {@code UringIOException} with the errno) if the directory or a segment cannot be read,
      *                     created, truncated or synced
@@ -140,15 +164,9 @@ public final class AppendLog implements AutoCloseable {
             }
         }
         LogRecovery.Result recovery = LogRecovery.recover(dir);
-        AsyncFile directoryHandle = await(engine.open(dir, StandardOpenOption.READ), "open " + dir);
-        try {
-            LogSegment segment = await(LogSegment.open(engine, directoryHandle, dir, recovery.tailBase(),
-                    recovery.tail() - recovery.tailBase(), c), "open segment in " + dir);
-            return new AppendLog(engine, dir, c, directoryHandle, segment, recovery);
-        } catch (IOException | RuntimeException e) {
-            directoryHandle.closeAsync();
-            throw e;
-        }
+        LogSegment segment = LogSegment.openTail(engine, dir, recovery.tailBase(),
+                recovery.tail() - recovery.tailBase(), c);
+        return new AppendLog(engine, dir, c, segment, recovery);
     }
 
     /** Opens the log with the default {@link AppendLogConfig}. */
@@ -156,7 +174,7 @@ public final class AppendLog implements AutoCloseable {
         return open(engine, directory, new AppendLogConfig());
     }
 
-    private static <T> T await(CompletableFuture<T> future, String what) throws IOException {
+    static <T> T await(CompletableFuture<T> future, String what) throws IOException {
         try {
             return future.get();
         } catch (InterruptedException e) {
@@ -169,6 +187,19 @@ public final class AppendLog implements AutoCloseable {
             }
             throw new IOException(what + " failed: " + cause, cause);
         }
+    }
+
+    /** Starts preparing the next segment on the preparer thread. */
+    private CompletableFuture<Void> prepareSpare() {
+        Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
+        return CompletableFuture.runAsync(() -> {
+            try {
+                Files.deleteIfExists(spareFile);
+                LogSegment.prepare(spareFile, 0, config, () -> cancelPreparation);
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        }, preparer);
     }
 
     // ---------------------------------------------------------------- append
@@ -197,7 +228,7 @@ public final class AppendLog implements AutoCloseable {
         record.position(start);
         long frame = RecordFrame.frameBytes(length);
         CompletableFuture<Long> future = new CompletableFuture<>();
-        boolean lead = false;
+        boolean pump;
         lock.lock();
         try {
             while (pendingBytes > 0 && pendingBytes + frame > config.maxPendingBytes() && poison == null && !closing) {
@@ -228,15 +259,12 @@ public final class AppendLog implements AutoCloseable {
             assert position == tail : "group out of step: " + position + " != " + tail;
             tail += frame;
             pendingBytes += frame;
-            if (!flushing) {
-                flushing = true;
-                lead = true;
-            }
+            pump = flying.size() < maxInFlight && !rolling;
         } finally {
             lock.unlock();
         }
-        if (lead) {
-            flushNext();
+        if (pump) {
+            pump();
         }
         return future;
     }
@@ -252,45 +280,123 @@ public final class AppendLog implements AutoCloseable {
 
     // ---------------------------------------------------------------- flush
 
-    /** Called by the party that holds the flush: writes the next group, or gives the flush up. */
-    private void flushNext() {
-        CommitGroup group;
-        boolean finishClose = false;
-        lock.lock();
-        try {
-            group = sealed.pollFirst();
-            if (group == null && open != null) {
-                group = open;
-                open = null;
+    /**
+     * Submits waiting groups while a slot is free: the next sealed group, else the open one. A group for a new segment
+     * waits until nothing is in flight, then rolls the log over first. Called by appenders and by completions.
+     */
+    private void pump() {
+        while (true) {
+            CommitGroup group;
+            int slot = -1;
+            boolean roll = false;
+            boolean finishClose = false;
+            lock.lock();
+            try {
+                if (poison != null || rolling) {
+                    return;
+                }
+                group = sealed.peekFirst();
+                if (group == null) {
+                    group = open;
+                }
+                if (group == null) {
+                    finishClose = closing && flying.isEmpty() && !closeStarted;
+                    if (finishClose) {
+                        closeStarted = true;
+                    }
+                } else if (flying.size() >= maxInFlight) {
+                    return;
+                } else if (group.segmentBase != active.base) {
+                    if (!flying.isEmpty()) {
+                        return; // the new segment's first group waits until every group before it is durable
+                    }
+                    rolling = true;
+                    roll = true;
+                }
+                if (group != null) {
+                    if (group == open) {
+                        open = null;
+                    } else {
+                        sealed.pollFirst();
+                    }
+                    for (int i = 0; i < maxInFlight; i++) {
+                        if (!slotBusy[i]) {
+                            slot = i;
+                            break;
+                        }
+                    }
+                    slotBusy[slot] = true;
+                    group.slot = slot;
+                    flying.addLast(group);
+                }
+            } finally {
+                lock.unlock();
             }
             if (group == null) {
-                flushing = false;
-                finishClose = closing;
+                if (finishClose) {
+                    finishClose();
+                }
+                return;
             }
-        } finally {
-            lock.unlock();
-        }
-        if (group != null) {
-            write(group);
-        } else if (finishClose) {
-            finishClose();
+            if (roll) {
+                CommitGroup first = group;
+                roll(first.segmentBase).whenComplete((segment, failure) -> {
+                    if (failure != null) {
+                        groupDone(first, null, failure);
+                        return;
+                    }
+                    lock.lock();
+                    try {
+                        rolling = false;
+                    } finally {
+                        lock.unlock();
+                    }
+                    submit(first);
+                    pump();
+                });
+                return;
+            }
+            submit(group);
         }
     }
 
-    private void write(CommitGroup group) {
-        CompletableFuture<LogSegment> segment = group.segmentBase == active.base
-                ? CompletableFuture.completedFuture(active)
-                : roll(group.segmentBase);
-        segment.thenCompose(s -> s.io.writeDurable(group.frames(), group.fileOffset()))
-                .whenComplete((written, failure) -> groupDone(group, written, failure));
+    private void submit(CommitGroup group) {
+        LogSegment segment = active;
+        CompletableFuture<Integer> io;
+        try {
+            io = segment.ios[group.slot].writeDurable(group.frames(), group.fileOffset());
+        } catch (RuntimeException e) {
+            io = CompletableFuture.failedFuture(e);
+        }
+        io.whenComplete((written, failure) -> groupDone(group, written, failure));
     }
 
+    /**
+     * Rolls over to the segment at {@code base}, with nothing in flight: names the prepared spare (preparing one now if
+     * the background preparation failed), syncs the directory, opens it, closes the old segment, and starts preparing
+     * the next spare.
+     */
     private CompletableFuture<LogSegment> roll(long base) {
-        LogSegment previous = active;
-        return LogSegment.open(engine, directoryHandle, directory, base, 0, config).thenApply(s -> {
+        CompletableFuture<Void> ready = spareReady;
+        return ready.handle((v, failure) -> failure).thenApplyAsync(failure -> {
+            try {
+                if (failure != null) {
+                    Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
+                    Files.deleteIfExists(spareFile);
+                    LogSegment.prepare(spareFile, 0, config, () -> cancelPreparation);
+                }
+                return LogSegment.promoteSpare(directory, base);
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        }, preparer).thenCompose(path -> LogSegment.open(engine, path, base, config)).thenApply(s -> {
+            LogSegment previous = active;
             active = s;
             rolls.increment();
             previous.closeAsync();
+            if (!cancelPreparation) {
+                spareReady = prepareSpare();
+            }
             return s;
         });
     }
@@ -300,59 +406,86 @@ public final class AppendLog implements AutoCloseable {
             failure = new IOException("write+fdatasync " + active.path + ": short write, " + written + " of "
                     + group.bytes() + " bytes");
         }
-        if (failure != null) {
-            poison(group, unwrap(failure));
-            return;
-        }
-        durable = group.end();
-        groups.increment();
-        records.add(group.count());
-        bytes.add(group.bytes());
-        flushNext(); // the next group goes to the kernel before this one's appenders wake
-        group.succeed();
+        List<CommitGroup> acknowledged = null;
+        List<CommitGroup> failed = null;
+        LogPoisonedException failure2 = null;
+        boolean finishClose = false;
         lock.lock();
         try {
-            pendingBytes -= group.bytes();
-            drained.signalAll();
-            if (spare.size() < SPARE_GROUPS && group.capacity() <= 2 * config.maxGroupBytes()) {
-                spare.push(group);
+            if (group.slot >= 0) {
+                slotBusy[group.slot] = false;
+            }
+            group.done = true;
+            if (failure != null && poison == null) {
+                Throwable cause = unwrap(failure);
+                int errno = cause instanceof UringIOException u ? u.errno() : ErrnoTable.EIO;
+                String operation = cause instanceof UringIOException u ? u.operation() : "write+fdatasync";
+                // Everything not yet acknowledged fails from here on: the first unacknowledged group is the head.
+                long failedPosition = flying.isEmpty() ? group.start : flying.peekFirst().start;
+                poison = new LogPoisonedException(errno, operation, active.path.toString(), failedPosition, cause);
+                failed = new ArrayList<>(flying);
+                failed.addAll(sealed);
+                sealed.clear();
+                if (open != null) {
+                    failed.add(open);
+                    open = null;
+                }
+                pendingBytes = 0;
+                rolling = false;
+                drained.signalAll();
+                failure2 = poison;
+            }
+            if (poison != null) {
+                // Failed already (now or when the poison came); the I/O is over, so the group leaves the pipeline.
+                flying.remove(group);
+            } else {
+                while (!flying.isEmpty() && flying.peekFirst().done) {
+                    CommitGroup g = flying.pollFirst();
+                    if (acknowledged == null) {
+                        acknowledged = new ArrayList<>(2);
+                    }
+                    acknowledged.add(g);
+                    durable = g.end();
+                }
+            }
+            if (poison != null && closing && flying.isEmpty() && !closeStarted) {
+                closeStarted = true;
+                finishClose = true;
             }
         } finally {
             lock.unlock();
         }
-    }
-
-    private void poison(CommitGroup group, Throwable cause) {
-        int errno = cause instanceof UringIOException u ? u.errno() : ErrnoTable.EIO;
-        String operation = cause instanceof UringIOException u ? u.operation() : "write+fdatasync";
-        LogPoisonedException failure = new LogPoisonedException(errno, operation, active.path.toString(),
-                group.start, cause);
-        List<CommitGroup> failed = new ArrayList<>();
-        failed.add(group);
-        boolean finishClose;
-        lock.lock();
-        try {
-            if (poison == null) {
-                poison = failure;
+        if (failed != null) {
+            for (CommitGroup g : failed) {
+                g.fail(failure2);
             }
-            failed.addAll(sealed);
-            sealed.clear();
-            if (open != null) {
-                failed.add(open);
-                open = null;
-            }
-            pendingBytes = 0;
-            flushing = false;
-            finishClose = closing;
-            drained.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        for (CommitGroup g : failed) {
-            g.fail(failure);
         }
         if (finishClose) {
             finishClose();
+        }
+        if (acknowledged == null) {
+            return;
+        }
+        pump(); // the next group goes to the kernel before this one's appenders wake
+        long ackedBytes = 0;
+        for (CommitGroup g : acknowledged) {
+            groups.increment();
+            records.add(g.count());
+            bytes.add(g.bytes());
+            ackedBytes += g.bytes();
+            g.succeed();
+        }
+        lock.lock();
+        try {
+            pendingBytes -= ackedBytes;
+            drained.signalAll();
+            for (CommitGroup g : acknowledged) {
+                if (spare.size() < SPARE_GROUPS && g.capacity() <= 2 * config.maxGroupBytes()) {
+                    spare.push(g);
+                }
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -424,8 +557,11 @@ public final class AppendLog implements AutoCloseable {
                 return closed;
             }
             closing = true;
-            idle = !flushing;
             drained.signalAll();
+            idle = flying.isEmpty() && (poison != null || (sealed.isEmpty() && open == null)) && !rolling;
+            if (idle) {
+                closeStarted = true;
+            }
         } finally {
             lock.unlock();
         }
@@ -435,8 +571,19 @@ public final class AppendLog implements AutoCloseable {
         return closed;
     }
 
+    /** With nothing in flight: stops the preparer, deletes an unused spare, closes the segment. */
     private void finishClose() {
-        CompletableFuture.allOf(active.closeAsync(), directoryHandle.closeAsync()).whenComplete((v, failure) -> {
+        cancelPreparation = true;
+        CompletableFuture<Void> spareDone = spareReady.handle((v, failure) -> null);
+        CompletableFuture<Void> spareDeleted = spareDone.thenRunAsync(() -> {
+            try {
+                Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME));
+            } catch (IOException ignored) {
+                // recovery deletes it at the next open
+            }
+        }, preparer).handle((v, failure) -> null);
+        spareDeleted.whenComplete((v, f) -> preparer.shutdown());
+        CompletableFuture.allOf(active.closeAsync(), spareDeleted).whenComplete((v, failure) -> {
             if (failure != null) {
                 closed.completeExceptionally(unwrap(failure));
             } else {

@@ -6,8 +6,9 @@ import java.util.function.UnaryOperator;
  * How an {@link AppendLog} is laid out and how large its commit groups may grow. Mutable builder;
  * {@link AppendLog#open} copies it.
  *
- * <p>Defaults: 64 MiB segments, preallocated; records up to 1 MiB; a commit group of at most 1024 records and 4 MiB;
- * at most 64 MiB of records waiting for their group before {@link AppendLog#append} blocks.
+ * <p>Defaults: 64 MiB segments, preallocated and zero-filled; records up to 1 MiB; a commit group of at most 1024
+ * records and 4 MiB; two groups in flight; at most 64 MiB of records waiting for their group before
+ * {@link AppendLog#append} blocks.
  */
 public final class AppendLogConfig {
     /** The smallest segment accepted. */
@@ -22,6 +23,8 @@ public final class AppendLogConfig {
     private int maxGroupBytes = 4 << 20;
     private long maxPendingBytes = 64L << 20;
     private boolean preallocate = true;
+    private boolean zeroFill = true;
+    private int maxGroupsInFlight = 2;
     /** Test seam: wraps each segment's I/O (fault injection). */
     private UnaryOperator<SegmentIo> segmentIoWrapper = UnaryOperator.identity();
 
@@ -37,6 +40,8 @@ public final class AppendLogConfig {
         c.maxGroupBytes = maxGroupBytes;
         c.maxPendingBytes = maxPendingBytes;
         c.preallocate = preallocate;
+        c.zeroFill = zeroFill;
+        c.maxGroupsInFlight = maxGroupsInFlight;
         c.segmentIoWrapper = segmentIoWrapper;
         return c;
     }
@@ -102,6 +107,34 @@ public final class AppendLogConfig {
         return this;
     }
 
+    /**
+     * Whether a new segment is written with zeros over its whole size (after the {@code fallocate}, if any), then
+     * {@code fsync}ed, before a record goes into it; default true. {@code fallocate} alone leaves <em>unwritten</em>
+     * extents: the first write into each one converts it, and the {@code fdatasync} after that write must commit the
+     * conversion through the file system's journal, on every group. Over written zeros, a group's {@code fdatasync}
+     * is a data write and a device cache flush only (PostgreSQL's {@code wal_init_zero}). The next segment is
+     * prepared ahead, on a background thread, so the zero-fill is off the append path.
+     */
+    public AppendLogConfig zeroFill(boolean zeroFill) {
+        this.zeroFill = zeroFill;
+        return this;
+    }
+
+    /**
+     * How many commit groups may be in flight (written, their {@code fdatasync} not yet complete) at once; default 2.
+     * With 2, group k+1 is written and synced while group k's {@code fdatasync} runs; groups are still acknowledged
+     * strictly in order. Each in-flight group uses its own file descriptor of the segment, so each {@code fdatasync}
+     * reports every write-back error since that descriptor's previous one (the kernel reports an error once per
+     * open file description). 1 is the classic one-flush-at-a-time group commit.
+     */
+    public AppendLogConfig maxGroupsInFlight(int maxGroupsInFlight) {
+        if (maxGroupsInFlight < 1 || maxGroupsInFlight > 16) {
+            throw new IllegalArgumentException("maxGroupsInFlight must be in 1..16, was " + maxGroupsInFlight);
+        }
+        this.maxGroupsInFlight = maxGroupsInFlight;
+        return this;
+    }
+
     AppendLogConfig segmentIoWrapper(UnaryOperator<SegmentIo> wrapper) {
         this.segmentIoWrapper = wrapper;
         return this;
@@ -146,6 +179,14 @@ public final class AppendLogConfig {
 
     public boolean preallocate() {
         return preallocate;
+    }
+
+    public boolean zeroFill() {
+        return zeroFill;
+    }
+
+    public int maxGroupsInFlight() {
+        return maxGroupsInFlight;
     }
 
     UnaryOperator<SegmentIo> segmentIoWrapper() {

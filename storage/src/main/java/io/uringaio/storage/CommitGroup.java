@@ -24,11 +24,17 @@ final class CommitGroup {
     long segmentBase;
     /** Position of the group's first record. */
     long start;
+    /** The in-flight slot (segment descriptor) the group is written through; -1 before it is submitted. */
+    int slot = -1;
+    /** Its write and fdatasync are over (guarded by the log's lock). */
+    boolean done;
 
     void reset(long segmentBase, long start) {
         this.segmentBase = segmentBase;
         this.start = start;
         this.count = 0;
+        this.slot = -1;
+        this.done = false;
         buffer.clear();
     }
 

@@ -18,7 +18,11 @@ import java.util.List;
  *
  * <p><b>What is cut.</b> In the tail segment, the scan checks each frame (length, CRC32C over payload, position and
  * length) and stops at the first zero length (the end of the data) or the first frame that fails (a torn write). The
- * file is truncated there and {@code fsync}ed; {@link AppendLog#open} then preallocates it again. Every acknowledged
+ * file is truncated there and {@code fsync}ed; {@link AppendLog#open} then preallocates and zero-fills it again. With
+ * groups in flight together, a later group may have reached the disk while an earlier one did not: the scan stops at
+ * the earlier one's hole (zeros, or a torn frame), and the truncation removes the later one, which was never
+ * acknowledged (acknowledgements are in order). A segment prepared ahead and never named
+ * ({@link LogSegment#SPARE_NAME}) is deleted. Every acknowledged
  * record lies before that point: acknowledgements come after the group's {@code fdatasync}, groups are written in
  * position order, and a torn group was never acknowledged.
  */
@@ -47,6 +51,7 @@ public final class LogRecovery {
      * @throws IOException if a segment cannot be read, truncated or synced
      */
     public static Result recover(Path directory) throws IOException {
+        Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME)); // prepared ahead, never named: no records
         List<Long> bases = LogSegment.list(directory);
         int deleted = 0;
         while (!bases.isEmpty()) {

@@ -6,34 +6,48 @@ import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.sys.Libc;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.function.BooleanSupplier;
 
 /**
  * One segment file of an {@link AppendLog}: {@code <base>.log}, where {@code base} (20 decimal digits) is the log
  * position of its first byte. Positions are dense across segments: a segment starts where the data of the one before
- * it ended. A segment is preallocated to the configured size, so its written data ends at the first zero frame
- * header.
+ * it ended. A segment is preallocated to the configured size and (by default) written with zeros over it, so its
+ * written data ends at the first zero frame header, and a group's {@code fdatasync} has no metadata to commit.
+ *
+ * <p>The segment is open once per in-flight group slot ({@link AppendLogConfig#maxGroupsInFlight}): each slot's
+ * {@code fdatasync} goes through its own open file description, whose write-back error cursor sees every error since
+ * that slot's previous sync, so an error is never consumed by another group's concurrent sync.
+ *
+ * <p>The next segment is prepared ahead under the name {@link #SPARE_NAME} (preallocated, zero-filled,
+ * {@code fsync}ed) and renamed to its base when the log rolls over, followed by a directory {@code fsync}.
  */
 final class LogSegment {
     static final String SUFFIX = ".log";
+    /** The segment prepared ahead, not yet named; recovery deletes it. */
+    static final String SPARE_NAME = "next-segment.prealloc";
     private static final int NAME_DIGITS = 20;
+    private static final int ZERO_CHUNK = 1 << 20;
 
     final long base;
     final Path path;
-    final SegmentIo io;
+    /** One per in-flight slot, all on the same file. */
+    final SegmentIo[] ios;
 
-    private LogSegment(long base, Path path, SegmentIo io) {
+    private LogSegment(long base, Path path, SegmentIo[] ios) {
         this.base = base;
         this.path = path;
-        this.io = io;
+        this.ios = ios;
     }
 
     static String fileName(long base) {
@@ -74,37 +88,109 @@ final class LogSegment {
     }
 
     /**
-     * Opens (creating if needed) the segment at {@code base} through the ring and makes its existence durable: the
-     * file is preallocated to {@code segmentBytes} when it holds less ({@code fallocate}, mode 0), {@code fsync}ed, and
-     * the directory is {@code fsync}ed, so the name survives a crash. Everything runs on the ring; nothing blocks.
+     * Makes {@code path} a ready segment, blocking (call it off the ring threads): creates it if needed, preallocates
+     * it to {@code segmentBytes} ({@code fallocate} mode 0) when it holds less, writes zeros over
+     * {@code [writtenBytes, segmentBytes)} when {@link AppendLogConfig#zeroFill}, and {@code fsync}s it, so that the
+     * allocation and the written extents are durable before a record goes in. The directory is not synced here.
      *
-     * @param directoryHandle the log's directory, open for reading, for the directory {@code fsync}
-     * @param writtenBytes    bytes of data the file already holds (recovered), kept as they are
+     * @param cancelled polled between zero chunks; when true the preparation stops with an {@code IOException}
      */
-    static CompletableFuture<LogSegment> open(RingEngine engine, AsyncFile directoryHandle, Path directory, long base,
-                                              long writtenBytes, AppendLogConfig config) {
+    static void prepare(Path path, long writtenBytes, AppendLogConfig config, BooleanSupplier cancelled)
+            throws IOException {
+        int fd = Libc.open(path.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        if (fd < 0) {
+            throw new UringIOException(-fd, "open", path.toString());
+        }
+        try {
+            long size = Files.size(path);
+            long segmentBytes = config.segmentBytes();
+            if (config.preallocate() && size < segmentBytes) {
+                int res = Libc.fallocate(fd, 0, 0, segmentBytes);
+                if (res < 0) {
+                    throw new UringIOException(-res, "fallocate", path.toString());
+                }
+            }
+            if (config.zeroFill() && writtenBytes < segmentBytes) {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment zeros = arena.allocate(ZERO_CHUNK, 4096);
+                    long offset = writtenBytes;
+                    while (offset < segmentBytes) {
+                        if (cancelled.getAsBoolean()) {
+                            throw new IOException("preparing " + path + ": cancelled (the log is closing)");
+                        }
+                        // Chunks end on ZERO_CHUNK boundaries so that the writes stay block aligned after the first.
+                        long n = Math.min(segmentBytes - offset, ZERO_CHUNK - offset % ZERO_CHUNK);
+                        long res = Libc.pwrite(fd, zeros.address(), n, offset);
+                        if (res < 0) {
+                            throw new UringIOException((int) -res, "pwrite", path.toString());
+                        }
+                        offset += res;
+                    }
+                }
+            }
+            int res = Libc.fsync(fd);
+            if (res < 0) {
+                throw new UringIOException(-res, "fsync", path.toString());
+            }
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    /**
+     * Prepares the segment at {@code base} in place ({@link #prepare}), {@code fsync}s the directory so the name
+     * survives a crash, and opens it; blocking. For the tail segment at {@link AppendLog#open}.
+     *
+     * @param writtenBytes bytes of data the file already holds (recovered), kept as they are
+     */
+    static LogSegment openTail(RingEngine engine, Path directory, long base, long writtenBytes,
+                               AppendLogConfig config) throws IOException {
         Path path = directory.resolve(fileName(base));
-        return engine.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE)
-                .thenCompose(file -> {
-                    CompletableFuture<Void> allocated = config.preallocate() && writtenBytes < config.segmentBytes()
-                            ? file.fallocate(0, 0, config.segmentBytes())
-                            : CompletableFuture.completedFuture(null);
-                    return allocated
-                            .thenCompose(v -> file.fsync())
-                            .thenCompose(v -> directoryHandle.fsync())
-                            .handle((v, failure) -> {
-                                if (failure != null) {
-                                    file.closeAsync();
-                                    throw failure instanceof RuntimeException re ? re
-                                            : new CompletionException(failure);
-                                }
-                                return new LogSegment(base, path, config.segmentIoWrapper().apply(SegmentIo.of(file)));
-                            });
-                });
+        prepare(path, writtenBytes, config, () -> false);
+        fsyncDirectory(directory);
+        return AppendLog.await(open(engine, path, base, config), "open " + path);
+    }
+
+    /**
+     * Names the prepared spare {@code <base>.log} and {@code fsync}s the directory; blocking. Afterwards the segment
+     * exists durably under its name, with its zeros.
+     */
+    static Path promoteSpare(Path directory, long base) throws IOException {
+        Path target = directory.resolve(fileName(base));
+        Files.move(directory.resolve(SPARE_NAME), target, StandardCopyOption.ATOMIC_MOVE);
+        fsyncDirectory(directory);
+        return target;
+    }
+
+    /** Opens a prepared segment file through the engine, once per in-flight slot. */
+    static CompletableFuture<LogSegment> open(RingEngine engine, Path path, long base, AppendLogConfig config) {
+        int slots = config.maxGroupsInFlight();
+        List<CompletableFuture<AsyncFile>> opens = new ArrayList<>(slots);
+        for (int i = 0; i < slots; i++) {
+            opens.add(engine.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE));
+        }
+        return CompletableFuture.allOf(opens.toArray(CompletableFuture[]::new)).handle((v, failure) -> {
+            if (failure != null) {
+                for (CompletableFuture<AsyncFile> f : opens) {
+                    f.thenAccept(AsyncFile::closeAsync);
+                }
+                throw failure instanceof RuntimeException re ? re
+                        : new java.util.concurrent.CompletionException(failure);
+            }
+            SegmentIo[] ios = new SegmentIo[slots];
+            for (int i = 0; i < slots; i++) {
+                ios[i] = config.segmentIoWrapper().apply(SegmentIo.of(opens.get(i).join()));
+            }
+            return new LogSegment(base, path, ios);
+        });
     }
 
     CompletableFuture<Void> closeAsync() {
-        return io.file().closeAsync();
+        CompletableFuture<?>[] closes = new CompletableFuture<?>[ios.length];
+        for (int i = 0; i < ios.length; i++) {
+            closes[i] = ios[i].file().closeAsync();
+        }
+        return CompletableFuture.allOf(closes);
     }
 
     /** fsyncs {@code directory} (open with O_RDONLY | O_DIRECTORY, fsync, close), blocking; for recovery. */

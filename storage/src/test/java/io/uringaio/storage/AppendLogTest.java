@@ -4,6 +4,7 @@ import static io.uringaio.storage.StorageTesting.await;
 import static io.uringaio.storage.StorageTesting.failure;
 import static io.uringaio.storage.StorageTesting.record;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,10 +104,36 @@ class AppendLogTest {
     }
 
     @Test
-    void appendsWhileAFlushIsInFlightShareOneGroup() throws Exception {
+    void appendsWhileBothSlotsAreInFlightShareOneGroup() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate))
+                .at(1, FaultInjection.stallUntil(gate));
+        AppendLogConfig config = new AppendLogConfig().segmentIoWrapper(faults.wrapper());
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            CompletableFuture<Long> first = log.append(record(2, 0, 100));   // group 0, slot 0
+            CompletableFuture<Long> second = log.append(record(2, 1, 100));  // group 1, slot 1, pipelined
+            List<CompletableFuture<Long>> waiting = new ArrayList<>();
+            for (int i = 2; i <= 51; i++) {
+                waiting.add(log.append(record(2, i, 100)));
+            }
+            assertEquals(2, faults.writes(), "two groups in flight; the 50 appends wait for a slot");
+            gate.complete(null);
+            await(first);
+            await(second);
+            for (CompletableFuture<Long> f : waiting) {
+                await(f);
+            }
+            AppendLogStats stats = log.stats();
+            assertEquals(3, stats.groups(), stats.toString());
+            assertEquals(52, stats.records());
+        }
+    }
+
+    @Test
+    void oneGroupInFlightWhenConfiguredSo() throws Exception {
         CompletableFuture<Void> gate = new CompletableFuture<>();
         FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
-        AppendLogConfig config = new AppendLogConfig().segmentIoWrapper(faults.wrapper());
+        AppendLogConfig config = new AppendLogConfig().maxGroupsInFlight(1).segmentIoWrapper(faults.wrapper());
         try (AppendLog log = AppendLog.open(engine, dir, config)) {
             CompletableFuture<Long> first = log.append(record(2, 0, 100));
             List<CompletableFuture<Long>> waiting = new ArrayList<>();
@@ -126,11 +153,34 @@ class AppendLogTest {
     }
 
     @Test
+    void aLaterGroupDurableFirstWaitsForTheEarlierOne() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        AppendLogConfig config = new AppendLogConfig().segmentIoWrapper(faults.wrapper());
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            CompletableFuture<Long> first = log.append(record(6, 0, 100));   // stalled
+            CompletableFuture<Long> second = log.append(record(6, 1, 100));  // written and synced at once
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (faults.writes() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            Thread.sleep(200); // the second group's fdatasync is long done
+            assertFalse(second.isDone(), "acknowledged before the group in front of it");
+            assertEquals(0, log.durablePosition());
+            gate.complete(null);
+            long p0 = await(first);
+            long p1 = await(second);
+            assertTrue(p1 > p0);
+            assertEquals(log.tailPosition(), log.durablePosition());
+        }
+    }
+
+    @Test
     void groupsAreBoundedInRecordsAndBytes() throws Exception {
         CompletableFuture<Void> gate = new CompletableFuture<>();
         FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
         AppendLogConfig config = new AppendLogConfig().maxGroupRecords(10).maxGroupBytes(4096).maxRecordBytes(1000)
-                .segmentIoWrapper(faults.wrapper());
+                .maxGroupsInFlight(1).segmentIoWrapper(faults.wrapper());
         try (AppendLog log = AppendLog.open(engine, dir, config)) {
             List<CompletableFuture<Long>> all = new ArrayList<>();
             all.add(log.append(ByteBuffer.allocate(10)));
@@ -213,6 +263,28 @@ class AppendLogTest {
             await(log.append(ByteBuffer.allocate(100)));
             assertEquals(2 << 20, Files.size(dir.resolve(LogSegment.fileName(0))));
         }
+    }
+
+    @Test
+    void nextSegmentIsPreparedAheadAndRemovedAtClose() throws Exception {
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(1 << 20);
+        Path spareFile = dir.resolve(LogSegment.SPARE_NAME);
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!(Files.exists(spareFile) && Files.size(spareFile) == 1 << 20) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(1 << 20, Files.size(spareFile), "the spare is prepared in the background");
+            byte[] zeros = Files.readAllBytes(spareFile);
+            for (byte b : zeros) {
+                assertEquals(0, b);
+            }
+            await(log.append(ByteBuffer.allocate(100)));
+        }
+        assertFalse(Files.exists(spareFile), "an unused spare is deleted at close");
+        Files.write(spareFile, new byte[] {1, 2, 3});
+        LogRecovery.recover(dir);
+        assertFalse(Files.exists(spareFile), "recovery deletes a leftover spare");
     }
 
     @Test

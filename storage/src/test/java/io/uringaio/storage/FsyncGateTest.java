@@ -4,6 +4,7 @@ import static io.uringaio.storage.StorageTesting.await;
 import static io.uringaio.storage.StorageTesting.failure;
 import static io.uringaio.storage.StorageTesting.record;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,7 +51,8 @@ class FsyncGateTest {
         FaultInjection faults = new FaultInjection()
                 .at(1, FaultInjection.stallUntil(gate))
                 .at(2, FaultInjection.fsyncFails(ErrnoTable.EIO, true));
-        AppendLogConfig config = new AppendLogConfig().maxGroupRecords(8).segmentIoWrapper(faults.wrapper());
+        AppendLogConfig config = new AppendLogConfig().maxGroupRecords(8).maxGroupsInFlight(1)
+                .segmentIoWrapper(faults.wrapper());
         AppendLog log = AppendLog.open(engine, dir, config);
         long good = await(log.append(record(1, 0, 100)));                       // group 0: durable
         CompletableFuture<Long> stalled = log.append(record(1, 1, 100));        // group 1: held in flight
@@ -98,6 +100,40 @@ class FsyncGateTest {
             assertTrue(positions.size() == 2 || positions.size() == 2 + 8, positions.toString());
             assertEquals(reopened.tailPosition(), await(reopened.append(record(1, 100, 100))));
         }
+    }
+
+    @Test
+    void pipelinedFailureAlsoFailsTheUnacknowledgedGroupInFlightBeforeIt() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection()
+                .at(1, FaultInjection.stallUntil(gate))                          // group 1: in flight, slot 0
+                .at(2, FaultInjection.fsyncFails(ErrnoTable.EIO, true));         // group 2: pipelined, fails
+        AppendLogConfig config = new AppendLogConfig().maxGroupRecords(8).segmentIoWrapper(faults.wrapper());
+        AppendLog log = AppendLog.open(engine, dir, config);
+        long good = await(log.append(record(5, 0, 100)));
+        CompletableFuture<Long> stalled = log.append(record(5, 1, 100));
+        List<CompletableFuture<Long>> doomed = new ArrayList<>();
+        for (int i = 2; i < 12; i++) {
+            doomed.add(log.append(record(5, i, 100)));
+        }
+        // Group 2 failed while group 1 was still in flight: group 1's own fdatasync may yet succeed, but the
+        // acknowledgements are a prefix and the log has seen a failure, so group 1 fails too, before its I/O is over.
+        LogPoisonedException p = assertInstanceOf(LogPoisonedException.class, failure(stalled));
+        assertEquals(ErrnoTable.EIO, p.errno());
+        assertEquals(good + RecordFrame.frameBytes(record(5, 0, 100).remaining()), p.failedPosition());
+        assertEquals(p.failedPosition(), log.durablePosition());
+        for (CompletableFuture<Long> f : doomed) {
+            assertSame(p, failure(f));
+        }
+        assertSame(p, failure(log.append(record(5, 99, 100))));
+        CompletableFuture<Void> closing = log.closeAsync();
+        assertFalse(closing.isDone(), "close waits for the stalled I/O");
+        gate.complete(null);
+        await(closing);
+        LogRecovery.recover(dir);
+        List<Long> found = new ArrayList<>();
+        LogRecovery.read(dir, 0, (position, payload) -> found.add(position));
+        assertEquals(good, found.getFirst(), "the acknowledged record survives");
     }
 
     @Test
