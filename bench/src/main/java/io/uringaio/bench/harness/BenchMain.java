@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * {@code ./uring-aio bench}: every workload through every contender on one file, then the report. Workloads run
@@ -22,6 +24,8 @@ import java.util.Map;
 public final class BenchMain {
     private static final long SEED = 42;
     private static final PrintStream OUT = System.out;
+    /** Held so the level sticks: the engine logs its backend choice at INFO on every open, once per trial here. */
+    private static final Logger ENGINE_LOG = Logger.getLogger("io.uringaio.engine");
 
     private BenchMain() {
     }
@@ -71,6 +75,7 @@ public final class BenchMain {
 
     /** Runs the benchmark and writes the report; returns it. */
     static Report run(BenchOptions o, Progress progress, PrintStream out) throws IOException {
+        ENGINE_LOG.setLevel(Level.WARNING);
         List<Contender> selected = BenchOptions.selectContenders(contenders(), o.only());
         List<Workload> workloads = Workload.select(o.workloads());
         if (o.list()) {
