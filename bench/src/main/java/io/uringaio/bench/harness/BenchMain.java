@@ -132,6 +132,7 @@ public final class BenchMain {
         settings.put("warmupSeconds", o.warmupSeconds());
         settings.put("quick", o.quick());
         settings.put("seed", SEED);
+        settings.put("loadAverageAtEnd", Machine.currentLoadAverage());
         Report report = new Report(started, settings, machine, entries, workloads, results, caveats(o, machine));
         report.write(o.out());
         out.println();

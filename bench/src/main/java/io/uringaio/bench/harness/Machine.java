@@ -21,8 +21,7 @@ public record Machine(String kernel, int cores, String cpuModel, String hypervis
                 System.getProperty("os.name") + " " + System.getProperty("os.version"),
                 Runtime.getRuntime().availableProcessors(),
                 field(cpuinfo, "model name"),
-                cpuinfo.contains(" hypervisor") ? "yes (" + firstLine(read(Path.of("/sys/class/dmi/id/product_name")))
-                        + ")" : "no",
+                hypervisor(cpuinfo),
                 memInfoMiB(read(Path.of("/proc/meminfo"))),
                 mount[2], mount[0], mount[1],
                 System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " "
@@ -30,7 +29,21 @@ public record Machine(String kernel, int cores, String cpuModel, String hypervis
                 GlibcAio.glibcVersion(),
                 FioContender.FioVersion.get(),
                 ioUring == null ? "available" : ioUring,
-                firstLine(read(Path.of("/proc/loadavg"))));
+                currentLoadAverage());
+    }
+
+    /** The 1, 5 and 15 minute load averages. */
+    static String currentLoadAverage() {
+        String[] f = firstLine(read(Path.of("/proc/loadavg"))).split(" ");
+        return f.length >= 3 ? f[0] + " " + f[1] + " " + f[2] : "?";
+    }
+
+    private static String hypervisor(String cpuinfo) {
+        if (!cpuinfo.contains(" hypervisor")) {
+            return "no";
+        }
+        String product = firstLine(read(Path.of("/sys/class/dmi/id/product_name")));
+        return product.equals("?") ? "yes" : "yes (" + product + ")";
     }
 
     Map<String, Object> toJson() {
