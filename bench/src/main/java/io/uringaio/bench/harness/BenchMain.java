@@ -93,9 +93,9 @@ public final class BenchMain {
         long t0 = System.nanoTime();
         boolean created = BenchFiles.prepare(o.file(), fileBytes);
         out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %d workloads x %d contenders, "
-                        + "%.1f s warm-up + %.1f s each; report in %s%n",
+                        + "%.1f s warm-up + %.1f s each, %d round(s); report in %s%n",
                 created ? "created" : "reusing", o.file(), o.sizeMiB(), (System.nanoTime() - t0) / 1e9,
-                workloads.size(), selected.size(), o.warmupSeconds(), o.seconds(), o.out());
+                workloads.size(), selected.size(), o.warmupSeconds(), o.seconds(), o.rounds(), o.out());
         Machine machine = Machine.describe(o.file());
 
         List<Report.Entry> entries = new ArrayList<>();
@@ -110,20 +110,27 @@ public final class BenchMain {
             }
         }
         TrialContext context = new TrialContext(o.file(), fileBytes, o.warmupSeconds(), o.seconds(), SEED, progress);
-        List<Result> results = new ArrayList<>();
-        progress.plan(workloads.size() * runnable.size());
-        for (Workload w : workloads) {
-            for (Contender c : runnable) {
-                String unsupported = c.unsupportedReason(w);
-                if (unsupported != null) {
-                    results.add(Result.skipped(c.name(), w.name(), unsupported));
-                    continue;
+        progress.plan(o.rounds() * workloads.size() * runnable.size());
+        Map<String, List<Result>> trials = new LinkedHashMap<>();
+        for (int round = 0; round < o.rounds(); round++) {
+            for (Workload w : workloads) {
+                for (Contender c : runnable) {
+                    List<Result> cell = trials.computeIfAbsent(w.name() + "/" + c.name(), k -> new ArrayList<>());
+                    String unsupported = c.unsupportedReason(w);
+                    if (unsupported != null) {
+                        cell.add(Result.skipped(c.name(), w.name(), unsupported));
+                        continue;
+                    }
+                    if (!w.direct() && !w.op().writes()) {
+                        BenchFiles.crc32c(o.file()); // into the page cache (again: a write workload may have run)
+                    }
+                    cell.add(runOne(c, w, context, progress));
                 }
-                if (!w.direct() && !w.op().writes()) {
-                    BenchFiles.crc32c(o.file()); // into the page cache (again: a write workload may have run)
-                }
-                results.add(runOne(c, w, context, progress));
             }
+        }
+        List<Result> results = new ArrayList<>();
+        for (List<Result> cell : trials.values()) {
+            results.add(Result.median(cell));
         }
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("file", o.file().toAbsolutePath().toString());
@@ -131,6 +138,7 @@ public final class BenchMain {
         settings.put("measureSeconds", o.seconds());
         settings.put("warmupSeconds", o.warmupSeconds());
         settings.put("quick", o.quick());
+        settings.put("rounds", o.rounds());
         settings.put("seed", SEED);
         settings.put("loadAverageAtEnd", Machine.currentLoadAverage());
         Report report = new Report(started, settings, machine, entries, workloads, results, caveats(o, machine));
@@ -166,7 +174,9 @@ public final class BenchMain {
                 + "with its default aio_init (20 threads).");
         c.add("Each trial: " + o.warmupSeconds() + " s warm-up (not recorded), then " + o.seconds()
                 + " s measured, closed loop at the workload's queue depth. Latency is submission to completion "
-                + "as the caller sees it (HdrHistogram); for fio, its lat_ns.");
+                + "as the caller sees it (HdrHistogram); for fio, its lat_ns."
+                + (o.rounds() > 1 ? " The matrix ran " + o.rounds() + " times, contenders interleaved; each cell shows"
+                        + " its median-IOPS round (ratios are of those medians)." : ""));
         c.add("Machine load average at start: " + machine.loadAverage()
                 + " (other processes share these cores: compare runs, take medians).");
         return c;

@@ -8,7 +8,7 @@ import java.util.Locale;
 
 /** The command line of {@code ./uring-aio bench}. */
 public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, double warmupSeconds, boolean quick,
-                           Path out, String only, String workloads, boolean quiet, boolean list) {
+                           Path out, String only, String workloads, boolean quiet, boolean list, int rounds) {
 
     static final long DEFAULT_SIZE_MIB = 1024;
     static final long QUICK_SIZE_MIB = 64;
@@ -19,7 +19,7 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
 
     static final String USAGE = """
             usage: ./uring-aio bench [--quick] [--out DIR] [--file PATH] [--size MiB] [--seconds N] [--warmup N]
-                                     [--only NAMES] [--workloads NAMES] [--list] [--quiet] [--help]
+                                     [--rounds N] [--only NAMES] [--workloads NAMES] [--list] [--quiet] [--help]
 
             Runs every workload through every contender (io_uring engine, POSIX facade, thread pools, glibc POSIX
             AIO, the JDK's AsynchronousFileChannel and FileChannel, fio) on one file, side by side, and writes
@@ -34,6 +34,8 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
               --size MiB         test file size (default 1024; 64 with --quick)
               --seconds N        measured seconds per trial (default 5; 2 with --quick)
               --warmup N         warm-up seconds per trial, not measured (default 1; 0.5 with --quick)
+              --rounds N         run the whole matrix N times, contenders interleaved, and report each cell's
+                                 median-IOPS round (default 1): steadier numbers on a shared machine
               --only NAMES       comma-separated contenders (see --list)
               --workloads NAMES  comma-separated workloads (see --list)
               --list             list contenders and workloads, then exit
@@ -59,6 +61,7 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
         boolean list = false;
         String only = null;
         String workloads = null;
+        int rounds = 1;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -71,6 +74,7 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
                 case "--size" -> size = (long) number(value(args, ++i, a), a, 1, 1 << 20, true);
                 case "--seconds" -> seconds = number(value(args, ++i, a), a, 0.05, 3600, false);
                 case "--warmup" -> warmup = number(value(args, ++i, a), a, 0, 3600, false);
+                case "--rounds" -> rounds = (int) number(value(args, ++i, a), a, 1, 100, true);
                 case "--only" -> only = value(args, ++i, a);
                 case "--workloads" -> workloads = value(args, ++i, a);
                 default -> throw new UsageException("unknown option " + a);
@@ -91,7 +95,7 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
         }
         return new BenchOptions(root, file, sizeMiB, seconds != null ? seconds : quick ? QUICK_SECONDS : DEFAULT_SECONDS,
                 warmup != null ? warmup : quick ? QUICK_WARMUP_SECONDS : DEFAULT_WARMUP_SECONDS, quick, out, only,
-                workloads, quiet, list);
+                workloads, quiet, list, rounds);
     }
 
     /** The contenders named by {@code --only} (all when absent), in {@code all}'s order. */

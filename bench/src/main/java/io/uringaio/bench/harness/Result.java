@@ -35,4 +35,28 @@ public record Result(String contender, String workload, String skipReason, long 
         return new Result(contender, workload, skipReason, ops, seconds, bytesPerOp, latency, cpuNanosPerOp,
                 entersPerOp, note == null ? more : note + "; " + more);
     }
+
+    /**
+     * One cell's rounds reduced to one result: the round with the median IOPS among those that ran (the lower
+     * middle one for an even count), with every round's IOPS in the note; the first round's skip or failure when
+     * none ran.
+     */
+    static Result median(java.util.List<Result> rounds) {
+        if (rounds.size() == 1) {
+            return rounds.getFirst();
+        }
+        java.util.List<Result> ran = rounds.stream().filter(Result::ran)
+                .sorted(java.util.Comparator.comparingDouble(Result::iops)).toList();
+        if (ran.isEmpty()) {
+            return rounds.getFirst();
+        }
+        Result m = ran.get((ran.size() - 1) / 2);
+        StringBuilder all = new StringBuilder("IOPS per round ");
+        for (int i = 0; i < rounds.size(); i++) {
+            Result r = rounds.get(i);
+            all.append(i == 0 ? "" : " / ").append(r.ran() ? String.format(java.util.Locale.ROOT, "%,.0f", r.iops())
+                    : r.skipReason());
+        }
+        return m.withNote(all.toString());
+    }
 }

@@ -47,6 +47,8 @@ class MachineAndOptionsTest {
         assertEquals(Path.of("/o"), o.out());
         assertEquals(Path.of("/f"), o.file());
         assertEquals("glibc-aio", o.only());
+        assertEquals(1, o.rounds());
+        assertEquals(3, BenchOptions.parse(new String[] {"--rounds", "3"}, root).rounds());
         assertNull(assertThrows(BenchOptions.UsageException.class,
                 () -> BenchOptions.parse(new String[] {"--help"}, root)).getMessage());
         assertThrows(BenchOptions.UsageException.class, () -> BenchOptions.parse(new String[] {"--size"}, root));

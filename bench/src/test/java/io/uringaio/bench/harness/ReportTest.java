@@ -120,6 +120,22 @@ class ReportTest {
     }
 
     @Test
+    void roundsReduceToTheMedianRound() {
+        Result a = ran("e", "w", 100, 1);
+        Result b = ran("e", "w", 300, 1);
+        Result c = ran("e", "w", 200, 1);
+        Result failed = Result.skipped("e", "w", "failed: EIO");
+        assertEquals(a, Result.median(List.of(a)));
+        Result m = Result.median(List.of(a, b, c));
+        assertEquals(200, m.iops(), 1e-9);
+        assertEquals("IOPS per round 100 / 300 / 200", m.note());
+        Result even = Result.median(List.of(b, failed, a));
+        assertEquals(100, even.iops(), 1e-9, "the lower middle of the rounds that ran");
+        assertTrue(even.note().contains("failed: EIO"), even.note());
+        assertEquals(failed, Result.median(List.of(failed, Result.skipped("e", "w", "failed: other"))));
+    }
+
+    @Test
     void compactNumbers() {
         assertEquals("1.50M", Report.compact(1_500_000));
         assertEquals("12.3k", Report.compact(12_345));
