@@ -11,6 +11,8 @@ import io.uringaio.posix.AioContext;
 import io.uringaio.posix.Aiocb;
 import io.uringaio.posix.Errno;
 import io.uringaio.posix.Fcntl;
+import io.uringaio.posix.SigEvent;
+import io.uringaio.posix.Signals;
 import io.uringaio.posix.Unistd;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -55,6 +57,11 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@code lio32Engine} / {@code lio32Facade}: 32 reads handed over as one list. Engine:
  *       {@link RingEngine#submitBatch} of 32, park until the last completion. Facade: {@code lio_listio(LIO_WAIT)} of
  *       32, then {@code aio_return} on each.</li>
+ *   <li>{@code lio32FacadeNowait}: a diagnostic, not a POSIX idiom to compare: {@code lio_listio(LIO_NOWAIT)} of 32
+ *       with a {@code SIGEV_THREAD} notification run inline on the completing thread, which unparks the caller
+ *       once, as the engine variants do. Against {@code lio32Facade} it isolates what the facade's waiting
+ *       ({@code LIO_WAIT}, {@code aio_suspend}) costs, against {@code lio32Engine} what the rest of the facade
+ *       costs.</li>
  * </ul>
  * The benchmark code allocates nothing per read (control blocks, requests, buffers and lists are reused), so
  * {@code -prof gc}'s {@code gc.alloc.rate.norm} (bytes per invocation; divide by 32 for the batched variants, or read
@@ -172,6 +179,10 @@ public class FacadeRandomReadBenchmark {
         Aiocb[] cbs;
         Aiocb[] pending;
         Aiocb[] first;
+        /** lio32FacadeNowait's notification: unparks {@link #waiter} once the whole list completed. */
+        SigEvent listDone;
+        volatile boolean listFinished;
+        volatile Thread waiter;
 
         @Setup(Level.Trial)
         public void setUp(FacadeRandomReadBenchmark b) {
@@ -189,6 +200,13 @@ public class FacadeRandomReadBenchmark {
                 cbs[i] = cb;
             }
             first = new Aiocb[] {cbs[0]};
+            listDone = new SigEvent();
+            listDone.sigev_notify = Signals.SIGEV_THREAD;
+            listDone.sigev_notify_function = value -> {
+                listFinished = true;
+                LockSupport.unpark(waiter);
+            };
+            listDone.sigev_notify_attributes = Runnable::run;
         }
 
         /** aio_error then aio_return of a finished control block; the byte count, checked. */
@@ -305,6 +323,29 @@ public class FacadeRandomReadBenchmark {
         }
         if (f.aio.lio_listio(Aio.LIO_WAIT, cbs, QD, null) != 0) {
             f.submitFailed("lio_listio");
+        }
+        long total = 0;
+        for (int i = 0; i < QD; i++) {
+            total += f.reap(cbs[i]);
+        }
+        return total;
+    }
+
+    /** Diagnostic: lio_listio(LIO_NOWAIT) of 32, notified once through SIGEV_THREAD run inline; see the class doc. */
+    @Benchmark
+    @OperationsPerInvocation(QD)
+    public long lio32FacadeNowait(FacadeSide f) {
+        Aiocb[] cbs = f.cbs;
+        for (int i = 0; i < QD; i++) {
+            cbs[i].aio_offset = nextOffset();
+        }
+        f.waiter = Thread.currentThread();
+        f.listFinished = false;
+        if (f.aio.lio_listio(Aio.LIO_NOWAIT, cbs, QD, f.listDone) != 0) {
+            f.submitFailed("lio_listio");
+        }
+        while (!f.listFinished) {
+            LockSupport.park(this);
         }
         long total = 0;
         for (int i = 0; i < QD; i++) {
