@@ -46,9 +46,8 @@ public final class AioContext implements AutoCloseable {
     private volatile FdState[] fds = new FdState[256];
     private final Object fdsLock = new Object();
 
-    /** Completion waiters (aio_suspend, lio_listio LIO_WAIT) park on this monitor. */
-    private final Object waitMonitor = new Object();
-    private volatile int waiters;
+    /** Threads in aio_suspend or waiting for a cancel; LIO_WAIT callers wait on their own {@link ListIo}. */
+    private final Waiters waiters = new Waiters();
 
     /** A context with its own engine and default settings. */
     public AioContext() {
@@ -362,11 +361,7 @@ public final class AioContext implements AutoCloseable {
     }
 
     void wakeWaiters() {
-        if (waiters > 0) {
-            synchronized (waitMonitor) {
-                waitMonitor.notifyAll();
-            }
-        }
+        waiters.wakeAll();
     }
 
     // ---------------------------------------------------------------- status
@@ -439,49 +434,25 @@ public final class AioContext implements AutoCloseable {
     }
 
     private boolean awaitAny(Aiocb[] list, int nent, long timeoutNanos, long deadline) throws InterruptedException {
-        synchronized (waitMonitor) {
-            waiters++;
-            try {
-                while (true) {
-                    for (int i = 0; i < nent; i++) {
-                        Aiocb cb = list[i];
-                        if (cb != null && !cb.inProgress()) {
-                            return true;
-                        }
-                    }
-                    if (Thread.interrupted()) {
-                        throw new InterruptedException();
-                    }
-                    if (timeoutNanos < 0) {
-                        waitMonitor.wait();
-                    } else {
-                        long left = deadline - System.nanoTime();
-                        if (left <= 0) {
-                            return false;
-                        }
-                        TimeUnit.NANOSECONDS.timedWait(waitMonitor, left);
+        int slot = waiters.register();
+        try {
+            while (true) {
+                for (int i = 0; i < nent; i++) {
+                    Aiocb cb = list[i];
+                    if (cb != null && !cb.inProgress()) {
+                        return true;
                     }
                 }
-            } finally {
-                waiters--;
-            }
-        }
-    }
-
-    private boolean awaitList(ListIo list) throws InterruptedException {
-        synchronized (waitMonitor) {
-            waiters++;
-            try {
-                while (!list.isDone()) {
-                    if (Thread.interrupted()) {
-                        throw new InterruptedException();
-                    }
-                    waitMonitor.wait();
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
                 }
-                return true;
-            } finally {
-                waiters--;
+                if (timeoutNanos >= 0 && deadline - System.nanoTime() <= 0) {
+                    return false;
+                }
+                Waiters.park(slot, timeoutNanos < 0 ? 0 : deadline);
             }
+        } finally {
+            waiters.unregister(slot);
         }
     }
 
@@ -553,24 +524,16 @@ public final class AioContext implements AutoCloseable {
     /** Waits (bounded) until a canceled request's -ECANCELED completion has been recorded. */
     private void awaitFinal(Aiocb cb) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
-        synchronized (waitMonitor) {
-            waiters++;
-            try {
-                while (cb.inProgress()) {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return;
-                    }
-                    try {
-                        TimeUnit.NANOSECONDS.timedWait(waitMonitor, Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
+        int slot = waiters.register();
+        try {
+            while (cb.inProgress() && deadline - System.nanoTime() > 0) {
+                if (Thread.currentThread().isInterrupted()) {
+                    return;
                 }
-            } finally {
-                waiters--;
+                Waiters.park(slot, deadline);
             }
+        } finally {
+            waiters.unregister(slot);
         }
     }
 
@@ -589,8 +552,9 @@ public final class AioContext implements AutoCloseable {
             return Errno.fail(Errno.EAGAIN);
         }
         ListIo group = new ListIo(this, mode == Aio.LIO_NOWAIT ? sig : null);
-        io.uringaio.engine.Request[] batch = new io.uringaio.engine.Request[nent];
-        Aiocb[] batchCbs = new Aiocb[nent];
+        LioScratch scratch = LIO_SCRATCH.get().ensure(nent);
+        io.uringaio.engine.Request[] batch = scratch.requests;
+        Aiocb[] batchCbs = scratch.aiocbs;
         int n = 0;
         for (int i = 0; i < nent; i++) {
             Aiocb cb = list[i];
@@ -630,17 +594,35 @@ public final class AioContext implements AutoCloseable {
                 }
             }
         }
+        java.util.Arrays.fill(batch, 0, n, null);
+        java.util.Arrays.fill(batchCbs, 0, n, null);
         group.release(false);
         if (mode == Aio.LIO_NOWAIT) {
             return 0;
         }
         try {
-            awaitList(group);
+            group.await();
         } catch (InterruptedException e) {
             return Errno.fail(Errno.EINTR);
         }
         return group.anyFailed() ? Errno.fail(Errno.EIO) : 0;
     }
+
+    /** Per-thread arrays for one lio_listio call's batch, so a call allocates only its {@link ListIo}. */
+    private static final class LioScratch {
+        io.uringaio.engine.Request[] requests = new io.uringaio.engine.Request[32];
+        Aiocb[] aiocbs = new Aiocb[32];
+
+        LioScratch ensure(int n) {
+            if (requests.length < n) {
+                requests = new io.uringaio.engine.Request[n];
+                aiocbs = new Aiocb[n];
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<LioScratch> LIO_SCRATCH = ThreadLocal.withInitial(LioScratch::new);
 
     // ---------------------------------------------------------------- init, errno, engine
 

@@ -108,6 +108,9 @@ final class FdState {
 
     /** Whether an older outstanding request (before {@code cb} in the list, or all of them if cb is new) holds it. */
     private boolean mustWait(Aiocb cb) {
+        if (cb.op == Aiocb.OP_READ) {
+            return false; // reads wait for nothing: skip the walk
+        }
         for (Aiocb older = head; older != null && older != cb; older = older.fdNext) {
             if (blocks(older, cb)) {
                 return true;

@@ -1,6 +1,7 @@
 package io.uringaio.posix;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /** One {@code lio_listio} call: counts its entries down and notifies (or wakes the LIO_WAIT caller) at zero. */
 final class ListIo {
@@ -11,6 +12,8 @@ final class ListIo {
     private final Object sigValue;
     private volatile boolean failed;
     private volatile boolean done;
+    /** The LIO_WAIT caller, woken once when the count reaches zero. */
+    private volatile Thread waiter;
 
     ListIo(AioContext context, SigEvent sig) {
         this.context = context;
@@ -34,6 +37,21 @@ final class ListIo {
         return done;
     }
 
+    /** LIO_WAIT: parks until every entry completed; interruptible (the entries go on). */
+    void await() throws InterruptedException {
+        waiter = Thread.currentThread();
+        try {
+            while (!done) {
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+                LockSupport.park(this);
+            }
+        } finally {
+            waiter = null;
+        }
+    }
+
     /** An entry (or the caller's hold) is done. */
     void release(boolean entryFailed) {
         if (entryFailed) {
@@ -41,7 +59,10 @@ final class ListIo {
         }
         if (remaining.decrementAndGet() == 0) {
             done = true;
-            context.wakeWaiters();
+            Thread w = waiter;
+            if (w != null) {
+                LockSupport.unpark(w);
+            }
             if (sig != null) {
                 context.notify(sig.sigev_notify, sig.sigev_signo, sigValue, sig.sigev_notify_function,
                         sig.sigev_notify_attributes);
