@@ -5,7 +5,7 @@ package io.uringaio.posix;
  * {@code aio_fsync} waits for, and what orders O_APPEND and overlapping writes. A request is held back (WAITING) while
  * an older one it must follow is outstanding:
  * <ul>
- * <li>an fsync, behind every older request;</li>
+ * <li>an fsync, behind every older read and write (not behind an older fsync);</li>
  * <li>an O_APPEND write, behind every older write;</li>
  * <li>a write, behind every older write whose range overlaps its own.</li>
  * </ul>
@@ -122,7 +122,8 @@ final class FdState {
     private static boolean blocks(Aiocb older, Aiocb cb) {
         switch (cb.op) {
             case Aiocb.OP_FSYNC, Aiocb.OP_FDATASYNC -> {
-                return true;
+                // After every earlier read and write; an earlier fsync completes on its own and need not be waited for.
+                return older.op == Aiocb.OP_READ || older.op == Aiocb.OP_WRITE;
             }
             case Aiocb.OP_WRITE -> {
                 if (older.op != Aiocb.OP_WRITE) {
