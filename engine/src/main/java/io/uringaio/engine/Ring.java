@@ -28,6 +28,7 @@ final class Ring implements IoUringIoHandle, Lane {
     static final int NETTY_SQ_RESERVE = 8;
 
     final int index;
+    private final Runnable afterCompletionBatch;
     final IoEventLoop loop;
     private final int maxInFlight;
     private IoRegistration registration;
@@ -60,7 +61,8 @@ final class Ring implements IoUringIoHandle, Lane {
     private volatile long sqes;
     private volatile int inFlightGauge;
 
-    Ring(int index, IoEventLoop loop, int maxInFlight) {
+    Ring(int index, IoEventLoop loop, int maxInFlight, Runnable afterCompletionBatch) {
+        this.afterCompletionBatch = afterCompletionBatch;
         this.index = index;
         this.loop = loop;
         this.maxInFlight = maxInFlight;
@@ -343,7 +345,15 @@ final class Ring implements IoUringIoHandle, Lane {
                 RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + r + " threw", t);
             }
         }
+        boolean any = completedCount > 0;
         completedCount = 0;
+        if (any && afterCompletionBatch != null) {
+            try {
+                afterCompletionBatch.run();
+            } catch (Throwable t) {
+                RingEngine.LOG.log(System.Logger.Level.WARNING, "afterCompletionBatch hook threw", t);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- cancel and close (ring thread)

@@ -123,7 +123,8 @@ public final class RingEngine implements AutoCloseable {
     private static RingEngine openPool(RingEngineConfig config, String reason) {
         String prefix = config.threadNamePrefix();
         String name = prefix.endsWith("ring") ? prefix.substring(0, prefix.length() - 4) + "pool" : prefix + "-pool";
-        ThreadPoolLane pool = new ThreadPoolLane(0, config.poolThreads(), config.poolIdleNanos(), name);
+        ThreadPoolLane pool = new ThreadPoolLane(0, config.poolThreads(), config.poolIdleNanos(), name,
+                config.afterCompletionBatch());
         return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason);
     }
 
@@ -154,7 +155,7 @@ public final class RingEngine implements AutoCloseable {
                 if (!(executor instanceof IoEventLoop loop) || !loop.isCompatible(IoUringIoHandle.class)) {
                     throw new IllegalArgumentException("event loop " + executor + " does not use IoUringIoHandler");
                 }
-                Ring ring = new Ring(rings.size(), loop, maxInFlight);
+                Ring ring = new Ring(rings.size(), loop, maxInFlight, config.afterCompletionBatch());
                 ring.register();
                 rings.add(ring);
             }

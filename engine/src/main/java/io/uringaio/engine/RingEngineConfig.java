@@ -20,6 +20,7 @@ public final class RingEngineConfig {
     private IoUringAvailability availability = IoUringAvailability.NETTY;
     private int poolThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
     private long poolIdleNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    private Runnable afterCompletionBatch;
 
     /** A config with the defaults. */
     public RingEngineConfig() {
@@ -119,6 +120,20 @@ public final class RingEngineConfig {
         }
         this.poolIdleNanos = idle.toNanos();
         return this;
+    }
+
+    /**
+     * A hook run on the completing thread after each batch of completion callbacks: on io_uring after every callback
+     * of one CQE drain has run, on the thread pool after each request. For work that should happen once per batch
+     * rather than once per request, such as waking a thread that waits for any of many requests. It must not block.
+     */
+    public RingEngineConfig afterCompletionBatch(Runnable hook) {
+        this.afterCompletionBatch = hook;
+        return this;
+    }
+
+    public Runnable afterCompletionBatch() {
+        return afterCompletionBatch;
     }
 
     /** The backend asked for: the configured one, else the system property's. */

@@ -49,9 +49,11 @@ final class ThreadPoolLane implements Lane {
     private final LongAdder submitted = new LongAdder();
     private final LongAdder completed = new LongAdder();
     private volatile boolean closing;
+    private final Runnable afterCompletionBatch;
     private volatile CompletableFuture<Void> drained;
 
-    ThreadPoolLane(int index, int maxWorkers, long idleNanos, String threadName) {
+    ThreadPoolLane(int index, int maxWorkers, long idleNanos, String threadName, Runnable afterCompletionBatch) {
+        this.afterCompletionBatch = afterCompletionBatch;
         if (maxWorkers < 1) {
             throw new IllegalArgumentException("thread pool needs at least one worker, was " + maxWorkers);
         }
@@ -170,11 +172,12 @@ final class ThreadPoolLane implements Lane {
             for (Request r = head; r != null; ) {
                 Request next = r.linkNext;
                 int res;
-                if (cancelRest || r.cancelRequested) {
+                // The worker and a cancel race for a queued request with one CAS each: whoever moves it out of
+                // QUEUED decides whether it runs.
+                if (cancelRest || !r.state.compareAndSet(Request.QUEUED, Request.IN_KERNEL)) {
                     res = -ErrnoTable.ECANCELED;
                 } else {
                     running.incrementAndGet();
-                    r.state.set(Request.IN_KERNEL);
                     current = r;
                     try {
                         res = execute(r);
@@ -298,6 +301,13 @@ final class ThreadPoolLane implements Lane {
         } catch (Throwable t) {
             RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + r + " threw", t);
         }
+        if (afterCompletionBatch != null) {
+            try {
+                afterCompletionBatch.run();
+            } catch (Throwable t) {
+                RingEngine.LOG.log(System.Logger.Level.WARNING, "afterCompletionBatch hook threw", t);
+            }
+        }
     }
 
     private void completeChain(Request head, int res, boolean byClose) {
@@ -317,24 +327,30 @@ final class ThreadPoolLane implements Lane {
             outcome.complete(CancelOutcome.CANCELED);
             return;
         }
-        int s = target.state.get();
-        // A read just taken by a worker is IN_KERNEL for the microseconds of its RWF_NOWAIT attempt, then POLLING if
-        // it would block: wait for it to settle rather than call a soon-cancelable read NOT_CANCELED.
+        // Decide with a CAS against the worker: QUEUED (just taken, or behind the head of a chain) and POLLING (a read
+        // waiting for data) can still be claimed; the worker then completes the request with -ECANCELED. A read just
+        // taken is IN_KERNEL for the microseconds of its RWF_NOWAIT attempt: wait for it to settle rather than call
+        // a soon-cancelable read NOT_CANCELED.
         long settle = System.nanoTime() + SETTLE_NANOS;
-        while (s == Request.IN_KERNEL && isRead(target) && System.nanoTime() - settle < 0) {
-            Thread.onSpinWait();
-            s = target.state.get();
-        }
-        if (s == Request.POLLING && target.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED)) {
-            outcome.complete(CancelOutcome.CANCELED); // the worker completes it with -ECANCELED within a poll slice
-        } else if (s == Request.QUEUED) {
-            // A member behind the head of a queued chain (or about to be taken): it completes canceled when it runs.
-            target.cancelRequested = true;
-            outcome.complete(CancelOutcome.CANCELED);
-        } else if (s == Request.IDLE) {
-            outcome.complete(CancelOutcome.ALREADY_DONE);
-        } else {
-            outcome.complete(CancelOutcome.NOT_CANCELED);
+        while (true) {
+            int s = target.state.get();
+            if (s == Request.QUEUED || s == Request.POLLING) {
+                if (target.state.compareAndSet(s, Request.CANCEL_CLAIMED)) {
+                    outcome.complete(CancelOutcome.CANCELED);
+                    return;
+                }
+            } else if (s == Request.CANCEL_CLAIMED) {
+                outcome.complete(CancelOutcome.CANCELED);
+                return;
+            } else if (s == Request.IDLE) {
+                outcome.complete(CancelOutcome.ALREADY_DONE);
+                return;
+            } else if (isRead(target) && System.nanoTime() - settle < 0) {
+                Thread.onSpinWait();
+            } else {
+                outcome.complete(CancelOutcome.NOT_CANCELED);
+                return;
+            }
         }
     }
 

@@ -48,6 +48,8 @@ public final class AioContext implements AutoCloseable {
 
     /** Threads in aio_suspend or waiting for a cancel; LIO_WAIT callers wait on their own {@link ListIo}. */
     private final Waiters waiters = new Waiters();
+    /** Set by engine-delivered completions; {@link #afterBatch} wakes the waiters once and clears it. */
+    private volatile boolean wakePending;
 
     /** A context with its own engine and default settings. */
     public AioContext() {
@@ -305,8 +307,26 @@ public final class AioContext implements AutoCloseable {
 
     // ---------------------------------------------------------------- completion
 
-    /** The kernel's (or the facade's own) result for {@code cb}: make it final, then release, wake and notify. */
+    /** A completion delivered by the engine: waiters are woken once per completion batch ({@link #afterBatch}). */
+    void completedByEngine(Aiocb cb, int res) {
+        completed(cb, res, true);
+    }
+
+    /** A completion the facade makes itself (not through the engine): waiters are woken at once. */
     void completed(Aiocb cb, int res) {
+        completed(cb, res, false);
+    }
+
+    /** Runs on the engine's thread after each batch of completions: one wake-up for all of them. */
+    private void afterBatch() {
+        if (wakePending) {
+            wakePending = false;
+            waiters.wakeAll();
+        }
+    }
+
+    /** The result for {@code cb}: make it final, then release, wake and notify. */
+    private void completed(Aiocb cb, int res, boolean batched) {
         if (res > 0 && cb.op == Aiocb.OP_READ && cb.buffer != null && !cb.buffer.isDirect()) {
             cb.buffer.put(0, cb.bounce, 0, res);
         }
@@ -331,7 +351,11 @@ public final class AioContext implements AutoCloseable {
         cb.error = res < 0 ? -res : 0;
         cb.result = res < 0 ? -1 : res;
         cb.state = Aiocb.DONE;
-        wakeWaiters();
+        if (batched) {
+            wakePending = true; // published after the status: the batch's wake-up sees it
+        } else {
+            wakeWaiters();
+        }
         if (notify == Signals.SIGEV_SIGNAL) {
             Signals.deliver(handler, signo, value);
         } else {
@@ -678,6 +702,8 @@ public final class AioContext implements AutoCloseable {
                         config.poolThreads(Math.min(config.poolThreads(), i.aio_num));
                     }
                 }
+                // One wake-up of the waiting threads per completion batch, not per request.
+                config.afterCompletionBatch(this::afterBatch);
                 engine = RingEngine.open(config);
             }
             return engine;

@@ -83,7 +83,7 @@ public final class Aiocb {
     long cachedAddress;
 
     {
-        request = new Request((r, res) -> context.completed(this, res));
+        request = new Request((r, res) -> context.completedByEngine(this, res));
     }
 
     boolean inProgress() {
