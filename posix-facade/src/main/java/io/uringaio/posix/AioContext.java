@@ -56,7 +56,12 @@ public final class AioContext implements AutoCloseable {
         this(new RingEngineConfig());
     }
 
-    /** A context whose engine is opened with {@code config} (adjusted by {@link #aio_init} if called first). */
+    /**
+     * A context whose engine is opened with {@code config}. The context takes the config over: {@link #aio_init}
+     * before the first request adjusts it, and the context installs its own
+     * {@link RingEngineConfig#afterCompletionBatch(Runnable) afterCompletionBatch} hook (to wake its waiters once per
+     * completion batch).
+     */
     public AioContext(RingEngineConfig config) {
         this.baseConfig = config;
     }
