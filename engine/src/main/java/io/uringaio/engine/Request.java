@@ -212,6 +212,34 @@ public final class Request {
         return closedByEngine;
     }
 
+    /**
+     * Returns the request to idle and runs its completion with {@link #result}: the one place a lane hands a result
+     * to its caller. Idle first, so the callback may resubmit the same request; a throwing callback is logged.
+     */
+    void deliver() {
+        int res = result;
+        cancelRequested = false;
+        linkNext = null;
+        ring = null;
+        state.set(IDLE);
+        try {
+            completion.complete(this, res);
+        } catch (Throwable t) {
+            RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + this + " threw", t);
+        }
+    }
+
+    /** Runs a lane's after-completion-batch hook, if any; a throwing hook is logged. */
+    static void runAfterBatch(Runnable hook) {
+        if (hook != null) {
+            try {
+                hook.run();
+            } catch (Throwable t) {
+                RingEngine.LOG.log(System.Logger.Level.WARNING, "afterCompletionBatch hook threw", t);
+            }
+        }
+    }
+
     int chainLength() {
         int n = 1;
         for (Request r = linkNext; r != null; r = r.linkNext) {

@@ -331,28 +331,15 @@ final class Ring implements IoUringIoHandle, Lane {
         for (int i = 0; i < completedCount; i++) {
             Request r = completed[i];
             completed[i] = null;
-            int res = r.result;
             if (!r.control) {
                 completedTotal = completedTotal + 1;
             }
-            r.cancelRequested = false;
-            r.linkNext = null;
-            r.ring = null;
-            r.state.set(Request.IDLE);
-            try {
-                r.completion().complete(r, res);
-            } catch (Throwable t) {
-                RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + r + " threw", t);
-            }
+            r.deliver();
         }
         boolean any = completedCount > 0;
         completedCount = 0;
-        if (any && afterCompletionBatch != null) {
-            try {
-                afterCompletionBatch.run();
-            } catch (Throwable t) {
-                RingEngine.LOG.log(System.Logger.Level.WARNING, "afterCompletionBatch hook threw", t);
-            }
+        if (any) {
+            Request.runAfterBatch(afterCompletionBatch);
         }
     }
 

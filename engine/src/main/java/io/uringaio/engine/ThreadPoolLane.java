@@ -291,23 +291,9 @@ final class ThreadPoolLane implements Lane {
     private void deliver(Request r, int res, boolean byClose) {
         r.result = res;
         r.closedByEngine = byClose;
-        r.cancelRequested = false;
-        r.linkNext = null;
-        r.ring = null;
-        r.state.set(Request.IDLE);
         completed.increment();
-        try {
-            r.completion().complete(r, res);
-        } catch (Throwable t) {
-            RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + r + " threw", t);
-        }
-        if (afterCompletionBatch != null) {
-            try {
-                afterCompletionBatch.run();
-            } catch (Throwable t) {
-                RingEngine.LOG.log(System.Logger.Level.WARNING, "afterCompletionBatch hook threw", t);
-            }
-        }
+        r.deliver();
+        Request.runAfterBatch(afterCompletionBatch);
     }
 
     private void completeChain(Request head, int res, boolean byClose) {
