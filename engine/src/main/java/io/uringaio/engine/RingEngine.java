@@ -238,20 +238,9 @@ public final class RingEngine implements AutoCloseable {
         if (chain.length > 16) {
             throw new IllegalArgumentException("chain of " + chain.length + " requests; at most 16");
         }
-        for (Request r : chain) {
-            validate(r);
-        }
-        for (int i = 0; i < chain.length; i++) {
-            if (!chain[i].state.compareAndSet(Request.IDLE, Request.QUEUED)) {
-                for (int j = 0; j < i; j++) {
-                    chain[j].state.set(Request.IDLE);
-                }
-                throw new IllegalStateException("request already in flight: " + chain[i]);
-            }
-        }
+        claim(chain, chain.length);
         for (int i = 0; i < chain.length; i++) {
             chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
-            chain[i].closedByEngine = false;
         }
         enqueue(pickRing(), chain[0]);
     }
@@ -263,18 +252,9 @@ public final class RingEngine implements AutoCloseable {
      */
     public void submitBatch(Request[] requests, int count) {
         Objects.checkFromToIndex(0, count, requests.length);
+        claim(requests, count);
         for (int i = 0; i < count; i++) {
-            validate(requests[i]);
-        }
-        for (int i = 0; i < count; i++) {
-            if (!requests[i].state.compareAndSet(Request.IDLE, Request.QUEUED)) {
-                for (int j = 0; j < i; j++) {
-                    requests[j].state.set(Request.IDLE);
-                }
-                throw new IllegalStateException("request already in flight: " + requests[i]);
-            }
             requests[i].linkNext = null;
-            requests[i].closedByEngine = false;
         }
         if (count == 0) {
             return;
@@ -295,6 +275,25 @@ public final class RingEngine implements AutoCloseable {
             ring.acceptBatch(requests, count);
         } finally {
             guard.decrementAndGet();
+        }
+    }
+
+    /**
+     * Validates {@code requests[0..count)} and moves them IDLE → QUEUED, all or nothing: if one is in flight, those
+     * already claimed go back to IDLE and nothing is submitted.
+     */
+    private static void claim(Request[] requests, int count) {
+        for (int i = 0; i < count; i++) {
+            validate(requests[i]);
+        }
+        for (int i = 0; i < count; i++) {
+            if (!requests[i].state.compareAndSet(Request.IDLE, Request.QUEUED)) {
+                for (int j = 0; j < i; j++) {
+                    requests[j].state.set(Request.IDLE);
+                }
+                throw new IllegalStateException("request already in flight: " + requests[i]);
+            }
+            requests[i].closedByEngine = false;
         }
     }
 
