@@ -83,9 +83,12 @@ public final class Request {
      * @param offset  the {@code off} field; must not be negative
      * @param opFlags the per-opcode flags ({@code rw_flags}, {@code fsync_flags}, {@code open_flags} …)
      * @return this
+     * @throws IllegalStateException if the request is queued or in flight (its fields may still be read)
      */
     public Request prep(byte opcode, int fd, long address, int length, long offset, int opFlags) {
-        assert state.get() == IDLE : "prep on a request in flight";
+        if (state.get() != IDLE) {
+            throw new IllegalStateException("prep on a request in flight: " + this);
+        }
         this.opcode = opcode;
         this.fd = fd;
         this.address = address;

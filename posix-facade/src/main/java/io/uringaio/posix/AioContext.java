@@ -211,12 +211,7 @@ public final class AioContext implements AutoCloseable {
             cb.state = Aiocb.IN_KERNEL; // no descriptor to order on: the kernel answers EBADF
             return true;
         }
-        cb.state = Aiocb.WAITING;
-        boolean now = fdState(cb.fd).add(cb);
-        if (now) {
-            cb.state = Aiocb.IN_KERNEL;
-        }
-        return now;
+        return fdState(cb.fd).add(cb); // sets WAITING or IN_KERNEL under the fildes' monitor
     }
 
     private FdState fdState(int fd) {

@@ -16,9 +16,13 @@ final class FdState {
     private Aiocb tail;
     private int waiting;
 
-    /** Appends {@code cb}; true when it may go to the kernel now, false when it waits. */
+    /**
+     * Appends {@code cb} and sets its state under this monitor (WAITING or IN_KERNEL), so a concurrent {@link #remove}
+     * never sees a request that may go now as one it should release; true when it may go to the kernel now.
+     */
     synchronized boolean add(Aiocb cb) {
         boolean blocked = mustWait(cb);
+        cb.state = blocked ? Aiocb.WAITING : Aiocb.IN_KERNEL;
         cb.fdState = this;
         cb.fdPrev = tail;
         cb.fdNext = null;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -160,5 +161,53 @@ class OrderingTest extends PosixTestSupport {
         assertEquals(EINPROGRESS, aio_error(otherFd));
         writeTo(p[1], "x");
         awaitDone(otherFd);
+    }
+    @Test
+    void writesAndFsyncsFromManyThreadsOnOneFildes_eachCompleteOnceWithTheirOwnResult() throws Exception {
+        // Each thread keeps a batch of writes and an fsync outstanding, so completions keep releasing waiting fsyncs
+        // while other threads add requests: a request that may go at once must never also be released (and so
+        // submitted a second time) by a completion. Two seconds of it, then every byte is checked.
+        int fd = openTemp("f", 0);
+        int threads = 4;
+        int batch = 16;
+        int block = 512;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int lane = t;
+            workers.add(Thread.ofPlatform().name("lane-" + t).start(() -> {
+                try {
+                    Aiocb[] writes = new Aiocb[batch];
+                    for (int i = 0; i < batch; i++) {
+                        writes[i] = lioCb(LIO_WRITE,
+                                writeCb(fd, (long) (lane * batch + i) * block, repeat((char) ('a' + lane), block)));
+                    }
+                    Aiocb sync = new Aiocb();
+                    sync.aio_fildes = fd;
+                    for (int round = 0; System.nanoTime() - until < 0; round++) {
+                        assertEquals(0, lio_listio(LIO_NOWAIT, writes, batch, null), "lio_listio, round " + round);
+                        assertEquals(0, aio_fsync(O_DSYNC, sync), "aio_fsync, round " + round);
+                        awaitDone(writes);
+                        awaitDone(sync);
+                        for (Aiocb w : writes) {
+                            assertEquals(block, aio_return(w), "write, round " + round);
+                        }
+                        assertEquals(0, aio_return(sync), "fsync, round " + round);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread w : workers) {
+            join(w);
+        }
+        assertTrue(failures.isEmpty(), () -> failures.peek().toString());
+        StringBuilder expected = new StringBuilder();
+        for (int t = 0; t < threads; t++) {
+            expected.append(repeat((char) ('a' + t), batch * block));
+        }
+        assertEquals(expected.toString(), fileContent("f"));
     }
 }
