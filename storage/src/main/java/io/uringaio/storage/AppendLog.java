@@ -105,6 +105,8 @@ public final class AppendLog implements AutoCloseable {
     private long pendingBytes;
     /** True while the log rolls over to a new segment (the pipeline is drained, nothing else is submitted). */
     private boolean rolling;
+    /** Threads completing acknowledged groups' futures now; each pumps when done. */
+    private int acking;
     private boolean closing;
     private boolean closeStarted;
     private LogPoisonedException poison;
@@ -259,7 +261,9 @@ public final class AppendLog implements AutoCloseable {
             assert position == tail : "group out of step: " + position + " != " + tail;
             tail += frame;
             pendingBytes += frame;
-            pump = flying.size() < maxInFlight && !rolling;
+            // While a group's appenders are being acknowledged, the acknowledging thread pumps once they all are:
+            // appends made from those completions join one group instead of the first going alone.
+            pump = flying.size() < maxInFlight && !rolling && acking == 0;
         } finally {
             lock.unlock();
         }
@@ -448,6 +452,9 @@ public final class AppendLog implements AutoCloseable {
                     durable = g.end();
                 }
             }
+            if (acknowledged != null) {
+                acking++;
+            }
             if (poison != null && closing && flying.isEmpty() && !closeStarted) {
                 closeStarted = true;
                 finishClose = true;
@@ -466,14 +473,23 @@ public final class AppendLog implements AutoCloseable {
         if (acknowledged == null) {
             return;
         }
-        pump(); // the next group goes to the kernel before this one's appenders wake
         long ackedBytes = 0;
-        for (CommitGroup g : acknowledged) {
-            groups.increment();
-            records.add(g.count());
-            bytes.add(g.bytes());
-            ackedBytes += g.bytes();
-            g.succeed();
+        try {
+            for (CommitGroup g : acknowledged) {
+                groups.increment();
+                records.add(g.count());
+                bytes.add(g.bytes());
+                ackedBytes += g.bytes();
+                g.succeed();
+            }
+        } finally {
+            lock.lock();
+            try {
+                acking--;
+            } finally {
+                lock.unlock();
+            }
+            pump(); // the appends made from those completions, as one group
         }
         lock.lock();
         try {

@@ -153,6 +153,42 @@ class AppendLogTest {
     }
 
     @Test
+    void appendsMadeFromAGroupsCompletionsFormOneGroup() throws Exception {
+        // 16 closed-loop appenders that append again from the completion of their last append (as an asynchronous
+        // caller does): once the start-up settles, every group carries all 16. Were the first append made from a
+        // completion flushed alone, groups would alternate 1 and 15 records.
+        int lanes = 16;
+        int rounds = 40;
+        try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().maxGroupsInFlight(1))) {
+            List<CompletableFuture<Void>> done = new ArrayList<>();
+            for (int lane = 0; lane < lanes; lane++) {
+                CompletableFuture<Void> finished = new CompletableFuture<>();
+                done.add(finished);
+                appendInLoop(log, record(3, lane, 50), rounds, finished);
+            }
+            for (CompletableFuture<Void> f : done) {
+                await(f);
+            }
+            AppendLogStats stats = log.stats();
+            assertEquals((long) lanes * rounds, stats.records());
+            // Start-up may split the first few groups; after that each group is one round of all 16 appenders.
+            assertTrue(stats.groups() <= rounds + 4, stats.toString());
+        }
+    }
+
+    private static void appendInLoop(AppendLog log, ByteBuffer record, int left, CompletableFuture<Void> finished) {
+        log.append(record).whenComplete((position, failure) -> {
+            if (failure != null) {
+                finished.completeExceptionally(failure);
+            } else if (left == 1) {
+                finished.complete(null);
+            } else {
+                appendInLoop(log, record, left - 1, finished);
+            }
+        });
+    }
+
+    @Test
     void aLaterGroupDurableFirstWaitsForTheEarlierOne() throws Exception {
         CompletableFuture<Void> gate = new CompletableFuture<>();
         FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
