@@ -85,8 +85,10 @@ public final class BenchFiles {
         return offsets;
     }
 
-    /** A direct buffer of capacity {@code bytes}, 4096-aligned (so it also serves O_DIRECT). */
+    /** A direct buffer of capacity {@code bytes}, 4096-aligned (so it also serves O_DIRECT); any size. */
     public static ByteBuffer alignedDirect(int bytes) {
-        return ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096).slice(0, bytes);
+        // alignedSlice rounds both ends to the alignment: allocate whole pages plus one so the slice holds bytes
+        int pages = (bytes + 4095) / 4096;
+        return ByteBuffer.allocateDirect((pages + 1) * 4096).alignedSlice(4096).slice(0, bytes);
     }
 }

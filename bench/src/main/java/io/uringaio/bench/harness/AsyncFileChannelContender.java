@@ -35,7 +35,7 @@ public final class AsyncFileChannelContender extends InProcessContender {
 
     @Override
     protected String note(Workload workload) {
-        return workload.op() == Workload.Op.WRITE_FDATASYNC ? "force(false) in the write's completion handler"
+        return workload.op().syncs() ? "force(false) in the write's completion handler"
                 : null;
     }
 
@@ -90,7 +90,7 @@ public final class AsyncFileChannelContender extends InProcessContender {
                 trial.laneStopped();
                 return;
             }
-            if (workload.op() == Workload.Op.WRITE_FDATASYNC) {
+            if (workload.op().syncs()) {
                 try {
                     channel.force(false);
                 } catch (IOException e) {

@@ -44,7 +44,9 @@ public final class BenchMain {
                 new FileChannelContender(false),
                 new FileChannelContender(true),
                 new FioContender("io_uring"),
-                new FioContender("posixaio"));
+                new FioContender("posixaio"),
+                new AppendLogContender(AppendLogContender.Mode.ASYNC),
+                new AppendLogContender(AppendLogContender.Mode.THREADS));
     }
 
     public static void main(String[] args) {
@@ -110,11 +112,20 @@ public final class BenchMain {
             }
         }
         TrialContext context = new TrialContext(o.file(), fileBytes, o.warmupSeconds(), o.seconds(), SEED, progress);
-        progress.plan(o.rounds() * workloads.size() * runnable.size());
+        int pairs = 0;
+        for (Workload w : workloads) {
+            for (Contender c : runnable) {
+                pairs += c.appliesTo(w) ? 1 : 0;
+            }
+        }
+        progress.plan(o.rounds() * pairs);
         Map<String, List<Result>> trials = new LinkedHashMap<>();
         for (int round = 0; round < o.rounds(); round++) {
             for (Workload w : workloads) {
                 for (Contender c : runnable) {
+                    if (!c.appliesTo(w)) {
+                        continue;
+                    }
                     List<Result> cell = trials.computeIfAbsent(w.name() + "/" + c.name(), k -> new ArrayList<>());
                     String unsupported = c.unsupportedReason(w);
                     if (unsupported != null) {

@@ -37,7 +37,7 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
               --rounds N         run the whole matrix N times, contenders interleaved, and report each cell's
                                  median-IOPS round (default 1): steadier numbers on a shared machine
               --only NAMES       comma-separated contenders (see --list)
-              --workloads NAMES  comma-separated workloads (see --list)
+              --workloads NAMES  comma-separated workloads or families (see --list), e.g. append or randread
               --list             list contenders and workloads, then exit
               --quiet            no progress line
               --help             this message

@@ -13,6 +13,15 @@ public interface Contender {
     /** Why this contender cannot run on this machine (fio not installed, io_uring unavailable), or null. */
     String unavailableReason();
 
+    /**
+     * Whether {@code workload} is one this contender is about at all; when not, the pair is left out of the run and
+     * the report (not listed as skipped). Every contender applies to every workload except the append log, which
+     * only appends.
+     */
+    default boolean appliesTo(Workload workload) {
+        return true;
+    }
+
     /** Why this contender cannot run {@code workload}, or null. */
     default String unsupportedReason(Workload workload) {
         return null;

@@ -68,7 +68,7 @@ public final class EngineContender extends InProcessContender {
 
     @Override
     protected String note(Workload workload) {
-        return workload.op() == Workload.Op.WRITE_FDATASYNC ? "write and fdatasync linked (IOSQE_IO_LINK)" : null;
+        return workload.op().syncs() ? "write and fdatasync linked (IOSQE_IO_LINK)" : null;
     }
 
     @Override
@@ -158,7 +158,7 @@ public final class EngineContender extends InProcessContender {
                         pending = 1;
                         engine.submit(io.prepWrite(fd, address, workload.blockBytes(), offset));
                     }
-                    case WRITE_FDATASYNC -> {
+                    case WRITE_FDATASYNC, APPEND -> {
                         pending = 2;
                         engine.submitLinked(io.prepWrite(fd, address, workload.blockBytes(), offset),
                                 sync.prepFsync(fd, true));

@@ -56,7 +56,7 @@ public final class FacadeContender extends InProcessContender {
 
     @Override
     protected String note(Workload workload) {
-        return workload.op() == Workload.Op.WRITE_FDATASYNC ? "aio_write, then aio_fsync(O_DSYNC) once it finished"
+        return workload.op().syncs() ? "aio_write, then aio_fsync(O_DSYNC) once it finished"
                 : null;
     }
 

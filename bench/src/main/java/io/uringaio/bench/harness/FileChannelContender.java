@@ -66,8 +66,8 @@ public final class FileChannelContender extends InProcessContender {
         Workload w = trial.workload();
         LaneRecorder recorder = trial.lane(index);
         Workload.Offsets offsets = trial.offsets(index);
-        ByteBuffer buffer = BenchFiles.alignedDirect(w.blockBytes());
         try {
+            ByteBuffer buffer = BenchFiles.alignedDirect(w.blockBytes());
             while (trial.running()) {
                 long offset = offsets.next();
                 buffer.clear();
@@ -77,15 +77,15 @@ public final class FileChannelContender extends InProcessContender {
                     trial.fail("transfer at offset " + offset + ": " + n + " of " + w.blockBytes() + " bytes");
                     break;
                 }
-                if (w.op() == Workload.Op.WRITE_FDATASYNC) {
+                if (w.op().syncs()) {
                     channel.force(false);
                 }
                 recorder.done();
             }
-        } catch (Exception e) {
+        } catch (Exception | Error e) {
             trial.fail(e.toString());
         } finally {
-            trial.laneStopped();
+            trial.laneStopped(); // whatever happened: the trial must not wait for this lane
         }
     }
 }

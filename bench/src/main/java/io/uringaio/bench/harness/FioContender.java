@@ -67,7 +67,7 @@ public final class FioContender implements Contender {
                 "--percentile_list=50:99:99.9",
                 "--output-format=json",
                 "--output=" + output.toAbsolutePath()));
-        if (w.op() == Workload.Op.WRITE_FDATASYNC) {
+        if (w.op().syncs()) {
             cmd.add("--fdatasync=1");
         }
         return cmd;
@@ -136,7 +136,7 @@ public final class FioContender implements Contender {
         double jobRuntimeMs = Json.number(job, "job_runtime");
         double cpuNanos = cpuPercent / 100 * (Double.isNaN(jobRuntimeMs) ? runtimeMs : jobRuntimeMs) * 1e6;
         String note = null;
-        if (w.op() == Workload.Op.WRITE_FDATASYNC) {
+        if (w.op().syncs()) {
             Object syncPct = Json.at(job, "sync", "lat_ns", "percentile");
             note = String.format(Locale.ROOT, "--fdatasync=1: latency is the write's alone; fdatasync p50 %.0f µs",
                     percentile(syncPct, "50.000000"));

@@ -86,7 +86,7 @@ abstract class SuspendLoop implements Runnable {
             stop(lane);
             return;
         }
-        if (workload.op() == Workload.Op.WRITE_FDATASYNC && !sync) {
+        if (workload.op().syncs() && !sync) {
             syncing[lane] = true;
             int e = submitFdatasync(lane);
             if (e != 0) {

@@ -11,23 +11,35 @@ import java.util.concurrent.atomic.AtomicLong;
  * whether the file is opened {@code O_DIRECT}, and whether offsets are random or sequential.
  *
  * <p>An operation of {@link Op#WRITE_FDATASYNC} is a write followed by an {@code fdatasync} of the file: latency and
- * the op count cover the pair.
+ * the op count cover the pair. An {@link Op#APPEND} is the same pair for one small record at the log's tail (sequential
+ * offsets shared by every lane), so one operation is one durable record; each lane is one appender.
  */
 public record Workload(String name, Op op, int blockBytes, int queueDepth, boolean direct, boolean sequential,
                        String description) {
 
     /** What one operation does. */
     public enum Op {
-        READ, WRITE, WRITE_FDATASYNC;
+        READ, WRITE, WRITE_FDATASYNC,
+        /** A record appended at the tail and made durable before the appender goes on. */
+        APPEND;
 
         boolean writes() {
             return this != READ;
         }
+
+        /** Whether each write is followed by an {@code fdatasync} that belongs to the operation. */
+        public boolean syncs() {
+            return this == WRITE_FDATASYNC || this == APPEND;
+        }
     }
 
     public Workload {
-        if (blockBytes <= 0 || blockBytes % 4096 != 0) {
-            throw new IllegalArgumentException("block size must be a positive multiple of 4096, was " + blockBytes);
+        if (blockBytes <= 0 || (direct && blockBytes % 4096 != 0)) {
+            throw new IllegalArgumentException("block size must be positive (a multiple of 4096 for O_DIRECT), was "
+                    + blockBytes);
+        }
+        if (op == Op.APPEND && !sequential) {
+            throw new IllegalArgumentException("an append workload writes at the tail: sequential, was random");
         }
         if (queueDepth < 1 || queueDepth > 1024) {
             throw new IllegalArgumentException("queue depth must be in 1..1024, was " + queueDepth);
@@ -49,9 +61,24 @@ public record Workload(String name, Op op, int blockBytes, int queueDepth, boole
             new Workload("randwrite-qd32", Op.WRITE, 4096, 32, false, false,
                     "4 KiB random write (buffered), QD32"),
             new Workload("randwrite-fdatasync-qd32", Op.WRITE_FDATASYNC, 4096, 32, false, false,
-                    "4 KiB random write + fdatasync each, QD32"));
+                    "4 KiB random write + fdatasync each, QD32"),
+            append(1), append(8), append(64));
 
-    /** The workloads named in a comma-separated list (in {@link #ALL}'s order), all when {@code names} is null. */
+    /** The record the append workloads write: 100 bytes, framed by the log as 108 (length + CRC32C + record). */
+    public static final int APPEND_RECORD_BYTES = 100;
+    /** What every append contender writes per record: the log's frame size, so all write the same bytes. */
+    public static final int APPEND_FRAME_BYTES = APPEND_RECORD_BYTES + 8;
+
+    private static Workload append(int appenders) {
+        return new Workload("append-" + appenders, Op.APPEND, APPEND_FRAME_BYTES, appenders, false, true,
+                APPEND_RECORD_BYTES + "-byte record appended and made durable, " + appenders + " appender"
+                        + (appenders == 1 ? "" : "s"));
+    }
+
+    /**
+     * The workloads named in a comma-separated list (in {@link #ALL}'s order), all when {@code names} is null. A name
+     * may also be a family, the part before a dash: {@code append} selects append-1, append-8 and append-64.
+     */
     public static List<Workload> select(String names) {
         if (names == null) {
             return ALL;
@@ -62,10 +89,12 @@ public record Workload(String name, Op op, int blockBytes, int queueDepth, boole
             if (t.isEmpty()) {
                 continue;
             }
-            if (ALL.stream().noneMatch(w -> w.name.equals(t))) {
+            List<String> matched = ALL.stream().map(Workload::name)
+                    .filter(name -> name.equals(t) || name.startsWith(t + "-")).toList();
+            if (matched.isEmpty()) {
                 throw new IllegalArgumentException("unknown workload '" + t + "'; known: " + names(ALL));
             }
-            wanted.add(t);
+            wanted.addAll(matched);
         }
         if (wanted.isEmpty()) {
             throw new IllegalArgumentException("no workload named; known: " + names(ALL));

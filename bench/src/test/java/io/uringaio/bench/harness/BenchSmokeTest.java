@@ -18,12 +18,13 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CI smoke run: every contender, three workloads (cached random read QD32, O_DIRECT 128 KiB sequential QD8,
- * random write + fdatasync QD32), a 16 MiB file, 0.5 s per trial. The report must be complete: each contender either
- * ran every workload (with numbers) or is skipped with a reason; nothing failed.
+ * The CI smoke run: every contender, four workloads (cached random read QD32, O_DIRECT 128 KiB sequential QD8,
+ * random write + fdatasync QD32, durable appends from 8 appenders), a 16 MiB file, 0.5 s per trial. The report must be
+ * complete: each contender either ran every workload it applies to (with numbers) or is skipped with a reason; nothing
+ * failed.
  */
 class BenchSmokeTest {
-    private static final String WORKLOADS = "randread-cached-qd32,seqread-direct-128k-qd8,randwrite-fdatasync-qd32";
+    private static final String WORKLOADS = "randread-cached-qd32,seqread-direct-128k-qd8,randwrite-fdatasync-qd32,append-8";
 
     @Test
     void quickRunOfEveryContenderWritesACompleteReport() throws Exception {
@@ -53,10 +54,12 @@ class BenchSmokeTest {
         assertEquals(BenchMain.contenders().stream().map(Contender::name).collect(Collectors.toSet()), names,
                 "every contender listed");
         List<?> workloads = (List<?>) Json.at(json, "workloads");
-        assertEquals(3, workloads.size());
+        assertEquals(4, workloads.size());
         for (Object w : workloads) {
             List<?> results = (List<?>) Json.at(w, "results");
-            assertEquals(contenders.size(), results.size(), "a row per contender in " + Json.at(w, "name"));
+            Workload workload = Workload.select((String) Json.at(w, "name")).getFirst();
+            long applying = BenchMain.contenders().stream().filter(c -> c.appliesTo(workload)).count();
+            assertEquals(applying, results.size(), "a row per contender that applies to " + workload.name());
             for (Object r : results) {
                 String where = Json.at(w, "name") + " / " + Json.at(r, "contender");
                 Object skipped = Json.at(r, "skipped");
@@ -83,6 +86,18 @@ class BenchSmokeTest {
         Object pool = ((List<?>) Json.at(workloads.getFirst(), "results")).stream()
                 .filter(r -> "engine-threadpool".equals(Json.at(r, "contender"))).findFirst().orElseThrow();
         assertTrue(Json.number(pool, "iops") > 0);
+        // the append log runs the append workload only, and says how many records each fdatasync carried
+        List<?> appendResults = (List<?>) Json.at(workloads.getLast(), "results");
+        assertTrue(appendResults.stream().anyMatch(r -> AppendLogContender.NAME.equals(Json.at(r, "contender"))));
+        for (int i = 0; i < 3; i++) {
+            assertTrue(((List<?>) Json.at(workloads.get(i), "results")).stream()
+                    .noneMatch(r -> AppendLogContender.NAME.equals(Json.at(r, "contender"))));
+        }
+        Object log = appendResults.stream().filter(r -> AppendLogContender.NAME.equals(Json.at(r, "contender")))
+                .findFirst().orElseThrow();
+        if (Json.at(log, "skipped") == null) {
+            assertTrue(((String) Json.at(log, "note")).contains("records per fdatasync"), String.valueOf(log));
+        }
         Map<?, ?> machine = (Map<?, ?>) Json.at(json, "machine");
         assertNotNull(machine.get("kernel"));
         assertNotNull(machine.get("fileSystem"));

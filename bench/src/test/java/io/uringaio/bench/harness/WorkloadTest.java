@@ -77,12 +77,33 @@ class WorkloadTest {
 
     @Test
     void theIssuesWorkloadsAreAllThere() {
-        assertEquals(7, Workload.ALL.size());
+        assertEquals(10, Workload.ALL.size());
+        for (int appenders : new int[] {1, 8, 64}) {
+            Workload append = named("append-" + appenders);
+            assertEquals(Workload.Op.APPEND, append.op());
+            assertTrue(append.sequential() && !append.direct() && append.op().syncs());
+            assertEquals(appenders, append.queueDepth());
+            assertEquals(Workload.APPEND_FRAME_BYTES, append.blockBytes());
+        }
         Workload seq = named("seqread-direct-128k-qd8");
         assertTrue(seq.direct() && seq.sequential() && seq.blockBytes() == 131072 && seq.queueDepth() == 8);
         Workload sync = named("randwrite-fdatasync-qd32");
         assertEquals(Workload.Op.WRITE_FDATASYNC, sync.op());
         assertThrows(IllegalArgumentException.class, () -> named("randread-cached-qd1").offsets(100, 1));
+    }
+
+    @Test
+    void aFamilyNameSelectsItsWorkloadsAndOnlyODirectNeedsWholeBlocks() {
+        assertEquals(List.of("append-1", "append-8", "append-64"),
+                Workload.select("append").stream().map(Workload::name).toList());
+        assertEquals(List.of("randread-cached-qd1", "randread-cached-qd32", "randread-direct-qd1",
+                "randread-direct-qd32"), Workload.select("randread").stream().map(Workload::name).toList());
+        assertThrows(IllegalArgumentException.class, () -> Workload.select("app"));
+        new Workload("small-buffered", Workload.Op.WRITE, 108, 1, false, false, "fine");
+        assertThrows(IllegalArgumentException.class,
+                () -> new Workload("small-direct", Workload.Op.WRITE, 108, 1, true, false, "unaligned"));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Workload("random-append", Workload.Op.APPEND, 108, 1, false, false, "not at the tail"));
     }
 
     private static long[] draw(Workload.Offsets o, int n) {
