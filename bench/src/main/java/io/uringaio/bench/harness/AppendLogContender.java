@@ -188,11 +188,8 @@ public final class AppendLogContender extends InProcessContender {
                     trial.laneStopped();
                     return;
                 }
-                recorder.done();
-                if (trial.running()) {
+                if (recorder.doneAndGoOn()) {
                     next();
-                } else {
-                    trial.laneStopped();
                 }
             });
         }

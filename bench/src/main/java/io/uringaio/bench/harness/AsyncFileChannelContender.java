@@ -98,11 +98,8 @@ public final class AsyncFileChannelContender extends InProcessContender {
                     return;
                 }
             }
-            recorder.done();
-            if (trial.running()) {
+            if (recorder.doneAndGoOn()) {
                 next();
-            } else {
-                trial.laneStopped();
             }
         }
 

@@ -179,11 +179,8 @@ public final class EngineContender extends InProcessContender {
             if (--pending > 0) {
                 return;
             }
-            recorder.done();
-            if (trial.running()) {
+            if (recorder.doneAndGoOn()) {
                 next();
-            } else {
-                trial.laneStopped();
             }
         }
     }

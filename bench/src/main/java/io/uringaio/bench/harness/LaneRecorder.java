@@ -53,6 +53,19 @@ public final class LaneRecorder {
         COMPLETED.setOpaque(this, (long) COMPLETED.getOpaque(this) + 1);
     }
 
+    /**
+     * Records the operation as done ({@link #done()}) and says whether the lane goes on: true while the trial runs;
+     * otherwise the lane has stopped ({@link Trial#laneStopped()} called) and must not start another operation.
+     */
+    public boolean doneAndGoOn() {
+        done();
+        if (trial.running()) {
+            return true;
+        }
+        trial.laneStopped();
+        return false;
+    }
+
     /** Operations done so far, warm-up included; may lag by a few when read from another thread. */
     long completed() {
         return (long) COMPLETED.getOpaque(this);
