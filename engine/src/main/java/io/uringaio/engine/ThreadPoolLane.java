@@ -259,10 +259,16 @@ final class ThreadPoolLane implements Lane {
             return res;
         }
 
-        /** Polls until the descriptor is readable; false if a cancel claimed the request meanwhile. */
+        /**
+         * Polls until the descriptor is readable; false if a cancel claimed the request meanwhile, or the lane began
+         * closing (a close that swept the workers just before this read started polling did not see it polling).
+         */
         private boolean awaitReadable(Request r) {
             r.state.set(Request.POLLING);
             while (true) {
+                if (closing) {
+                    r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
+                }
                 if (r.state.get() == Request.CANCEL_CLAIMED) {
                     return false;
                 }

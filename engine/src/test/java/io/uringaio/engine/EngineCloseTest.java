@@ -70,6 +70,28 @@ class EngineCloseTest extends KernelTest {
     }
 
     @Test
+    void closeRightAfterSubmittingABlockedReadCompletesItOnce() throws Exception {
+        // Close races the read's start: on the pool, a worker between taking the read and starting to poll; on the
+        // rings, a cancel right behind the read's SQE. Either way the read must end with ECANCELED and close return.
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(64);
+            for (int round = 0; round < 300; round++) {
+                RingEngine engine = RingEngine.open(bounded(1, 4));
+                Recorder rec = new Recorder();
+                engine.submit(new Request(rec).prepRead(pipe.readFd, buf.address(), 64, 0));
+                if (round % 3 == 1) {
+                    Thread.onSpinWait();
+                } else if (round % 3 == 2) {
+                    Thread.yield();
+                }
+                closeWithin(engine);
+                assertEquals(1, rec.calls(), "round " + round + ": completed exactly once");
+                assertEquals(-ErrnoTable.ECANCELED, rec.results.get(0), "round " + round);
+            }
+        }
+    }
+
+    @Test
     void asyncFileFuturesFailWithEngineClosedException() throws Exception {
         try (Pipe pipe = new Pipe()) {
             RingEngine engine = RingEngine.open(bounded(1, 2));
