@@ -35,6 +35,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * start only after every write, {@link #fallocate} and {@link #writeDurable} submitted on this file before them has
  * completed. Overlapping writes in flight at the same time land in any order.
  *
+ * <p><b>Where futures complete.</b> On a ring's thread, except reads served from the page cache: a
+ * {@code read(ByteBuffer|MemorySegment, position)} of a file opened without {@link UringOpenOption#DIRECT} is first
+ * tried with {@code preadv2(RWF_NOWAIT)} on the calling thread, and when every byte is cached its future is already
+ * complete when {@code read} returns ({@link RingEngineConfig#pageCacheFastPath(boolean)} turns this off).
+ *
  * <p><b>Errors.</b> Bad arguments throw at once ({@code NullPointerException}, {@code IllegalArgumentException}) and
  * submit nothing. A closed file or engine gives a future that has already failed ({@link ClosedChannelException},
  * {@link EngineClosedException}). A kernel error fails the future with a {@link UringIOException} carrying the errno,
@@ -60,14 +65,18 @@ public final class AsyncFile implements AutoCloseable {
     private final boolean readable;
     private final boolean writable;
     private final boolean deleteOnClose;
+    /** Opened O_DIRECT: reads skip the page-cache fast path (it would wait for the device on the caller's thread). */
+    private final boolean direct;
     final WriteBarrier barrier = new WriteBarrier();
     /** In-flight operation count, with the CLOSING bit once close began. */
     private final AtomicLong state = new AtomicLong();
     private final AtomicInteger fdState = new AtomicInteger(FD_OPEN);
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    private AsyncFile(RingEngine engine, Path path, int fd, boolean readable, boolean writable, boolean deleteOnClose) {
+    private AsyncFile(RingEngine engine, Path path, int fd, boolean readable, boolean writable, boolean deleteOnClose,
+                      boolean direct) {
         this.engine = engine;
+        this.direct = direct;
         this.path = path;
         this.pathString = path.toString();
         this.fd = fd;
@@ -99,7 +108,8 @@ public final class AsyncFile implements AutoCloseable {
                         : new UringIOException(-res, "open", path.toString()));
                 return;
             }
-            AsyncFile file = new AsyncFile(engine, path, res, flags.readable, flags.writable, flags.deleteOnClose);
+            AsyncFile file = new AsyncFile(engine, path, res, flags.readable, flags.writable, flags.deleteOnClose,
+                    (flags.oflags & Libc.O_DIRECT) != 0);
             engine.fileOpened(file);
             if (!engine.isOpen()) {
                 file.closeFdNow();
@@ -248,7 +258,7 @@ public final class AsyncFile implements AutoCloseable {
             op.request.attach(bounce);
         }
         if (isRead) {
-            op.request.prepRead(fd, address, length, position);
+            op.request.prepRead(fd, address, length, position).pageCacheFirst(!direct);
         } else {
             op.request.prepWrite(fd, address, length, position);
             op.epoch = barrier.enterWrite();
@@ -320,7 +330,7 @@ public final class AsyncFile implements AutoCloseable {
         }
         op.request.attach(segment);
         if (isRead) {
-            op.request.prepRead(fd, address, length, position);
+            op.request.prepRead(fd, address, length, position).pageCacheFirst(!direct);
         } else {
             op.request.prepWrite(fd, address, length, position);
             op.epoch = barrier.enterWrite();

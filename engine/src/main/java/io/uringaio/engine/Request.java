@@ -52,6 +52,7 @@ public final class Request {
     boolean closedByEngine;
     boolean control;
     int result;
+    boolean pageCacheFirst;
 
     /** A request with no completion yet; set one with {@link #completion(Completion)}. */
     public Request() {
@@ -60,6 +61,26 @@ public final class Request {
     /** A request that reports to {@code completion}. */
     public Request(Completion completion) {
         this.completion = completion;
+    }
+
+    /**
+     * Marks a read to be tried in the page cache first, on the submitting thread ({@code preadv2} with
+     * {@code RWF_NOWAIT}): when every byte is cached, the read completes inside {@link RingEngine#submit}, on the
+     * caller's thread, before {@code submit} returns, without a ring; otherwise it goes to a ring as usual. Only plain
+     * reads ({@code IORING_OP_READ} without {@code rw_flags}) submitted alone qualify, and only when the engine's
+     * {@link RingEngineConfig#pageCacheFastPath(boolean)} is on (the default). Leave it off for {@code O_DIRECT}
+     * descriptors: there the call would wait for the device on the caller's thread. The mark stays until changed.
+     *
+     * @return this
+     */
+    public Request pageCacheFirst(boolean enabled) {
+        this.pageCacheFirst = enabled;
+        return this;
+    }
+
+    /** Whether this request is marked for the page-cache fast path. */
+    public boolean pageCacheFirst() {
+        return pageCacheFirst;
     }
 
     /** Sets the completion callback; only while idle. */

@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The io_uring engine: a set of rings, each on one Netty io_uring event loop, that run file I/O requests.
@@ -54,13 +55,20 @@ public final class RingEngine implements AutoCloseable {
     private final AtomicInteger[] entering;
     private final IoEventLoopGroup ownGroup;
     private final AtomicInteger nextRing = new AtomicInteger();
+    private final boolean pageCacheFastPath;
+    private final Runnable afterBatch;
+    /** Reads completed on the submitting thread from the page cache (counted as submitted and completed). */
+    private final LongAdder pageCacheHits = new LongAdder();
     private final Set<AsyncFile> openFiles = ConcurrentHashMap.newKeySet();
     final BouncePool bouncePool = new BouncePool();
     private volatile boolean closed;
     private final Object closeLock = new Object();
 
-    private RingEngine(Lane[] rings, IoEventLoopGroup ownGroup, Backend backend, String backendReason) {
+    private RingEngine(Lane[] rings, IoEventLoopGroup ownGroup, Backend backend, String backendReason,
+                       RingEngineConfig config) {
         this.rings = rings;
+        this.pageCacheFastPath = config.pageCacheFastPath();
+        this.afterBatch = config.afterCompletionBatch();
         this.ownGroup = ownGroup;
         this.backend = backend;
         this.backendReason = backendReason;
@@ -125,7 +133,7 @@ public final class RingEngine implements AutoCloseable {
         String name = prefix.endsWith("ring") ? prefix.substring(0, prefix.length() - 4) + "pool" : prefix + "-pool";
         ThreadPoolLane pool = new ThreadPoolLane(0, config.poolThreads(), config.poolIdleNanos(), name,
                 config.afterCompletionBatch());
-        return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason);
+        return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason, config);
     }
 
     private static RingEngine openRings(RingEngineConfig config, String reason) {
@@ -174,7 +182,7 @@ public final class RingEngine implements AutoCloseable {
         if (rings.isEmpty()) {
             throw new IllegalArgumentException("the event loop group has no loops");
         }
-        return new RingEngine(rings.toArray(Lane[]::new), ownGroup, Backend.IO_URING, reason);
+        return new RingEngine(rings.toArray(Lane[]::new), ownGroup, Backend.IO_URING, reason, config);
     }
 
     /** Runs an {@code IORING_OP_NOP} on every ring; null when all answered 0, else what went wrong. */
@@ -211,7 +219,9 @@ public final class RingEngine implements AutoCloseable {
     /**
      * Submits a prepared request. Its completion runs exactly once: with the kernel's result, with
      * {@code -ECANCELED} if it was canceled, or with {@code -ECANCELED} and {@link Request#canceledByClose()} if the
-     * engine closed first.
+     * engine closed first. It runs on a ring's thread, except for a read marked
+     * {@link Request#pageCacheFirst(boolean)} whose bytes were all in the page cache: that one completes on this
+     * thread before {@code submit} returns.
      *
      * @throws IllegalStateException    if the request is already in flight, or the engine is closed (nothing submitted)
      * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position")
@@ -223,6 +233,11 @@ public final class RingEngine implements AutoCloseable {
             throw new IllegalStateException("request already in flight: " + request);
         }
         request.closedByEngine = false;
+        request.linkNext = null;
+        if (pageCacheFastPath && !closed && PageCacheFastPath.eligible(request)
+                && PageCacheFastPath.tryComplete(request, afterBatch, pageCacheHits)) {
+            return; // every byte was in the page cache: completed on this thread
+        }
         enqueue(pickRing(), request);
     }
 
@@ -418,7 +433,8 @@ public final class RingEngine implements AutoCloseable {
             submitted += r.submittedCount();
         }
         long queued = Math.max(0, submitted - completed - inFlight);
-        return new EngineStats(submitted, completed, inFlight, queued, enters, sqes);
+        long hits = pageCacheHits.sum();
+        return new EngineStats(submitted + hits, completed + hits, inFlight, queued, enters, sqes, hits);
     }
 
     /**

@@ -21,6 +21,7 @@ public final class RingEngineConfig {
     private int poolThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
     private long poolIdleNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private Runnable afterCompletionBatch;
+    private boolean pageCacheFastPath = true;
 
     /** A config with the defaults. */
     public RingEngineConfig() {
@@ -134,6 +135,20 @@ public final class RingEngineConfig {
 
     public Runnable afterCompletionBatch() {
         return afterCompletionBatch;
+    }
+
+    /**
+     * Whether reads marked {@link Request#pageCacheFirst(boolean)} (and {@link AsyncFile} reads of files opened
+     * without {@link UringOpenOption#DIRECT}) are tried in the page cache on the submitting thread first; default on.
+     * Off, every read goes through a ring and completes on its thread.
+     */
+    public RingEngineConfig pageCacheFastPath(boolean enabled) {
+        this.pageCacheFastPath = enabled;
+        return this;
+    }
+
+    public boolean pageCacheFastPath() {
+        return pageCacheFastPath;
     }
 
     /** The backend asked for: the configured one, else the system property's. */

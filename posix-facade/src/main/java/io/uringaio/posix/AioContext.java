@@ -49,7 +49,12 @@ public final class AioContext implements AutoCloseable {
     /** Threads in aio_suspend or waiting for a cancel; LIO_WAIT callers wait on their own {@link ListIo}. */
     private final Waiters waiters = new Waiters();
     /** Set by engine-delivered completions; {@link #afterBatch} wakes the waiters once and clears it. */
-    private volatile boolean wakePending;
+    /**
+     * Set after a status is published by a batched completion; taken with getAndSet by whichever thread runs the
+     * after-batch hook next (rings run it concurrently; the page-cache fast path runs it on submitting threads), so a
+     * set is never cleared without a wake-up that follows it.
+     */
+    private final java.util.concurrent.atomic.AtomicBoolean wakePending = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** A context with its own engine and default settings. */
     public AioContext() {
@@ -200,7 +205,12 @@ public final class AioContext implements AutoCloseable {
         }
     }
 
-    private static boolean isAppend(int fd) {
+    private static boolean isDirect(int fd) {
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        return flags < 0 || (flags & Fcntl.O_DIRECT) != 0;
+    }
+
+        private static boolean isAppend(int fd) {
         int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
         return flags >= 0 && (flags & Fcntl.O_APPEND) != 0;
     }
@@ -250,7 +260,9 @@ public final class AioContext implements AutoCloseable {
                 }
                 long address = address(cb);
                 if (cb.op == Aiocb.OP_READ) {
-                    r.prepRead(cb.fd, address, cb.nbytes, offset);
+                    // Page-cached data is read on this thread and the request completes inside aio_read; not for
+                    // O_DIRECT, where the attempt would wait for the device here.
+                    r.prepRead(cb.fd, address, cb.nbytes, offset).pageCacheFirst(!isDirect(cb.fd));
                 } else {
                     r.prepWrite(cb.fd, address, cb.nbytes, offset);
                 }
@@ -319,8 +331,7 @@ public final class AioContext implements AutoCloseable {
 
     /** Runs on the engine's thread after each batch of completions: one wake-up for all of them. */
     private void afterBatch() {
-        if (wakePending) {
-            wakePending = false;
+        if (wakePending.get() && wakePending.getAndSet(false)) {
             waiters.wakeAll();
         }
     }
@@ -352,7 +363,7 @@ public final class AioContext implements AutoCloseable {
         cb.result = res < 0 ? -1 : res;
         cb.state = Aiocb.DONE;
         if (batched) {
-            wakePending = true; // published after the status: the batch's wake-up sees it
+            wakePending.set(true); // published after the status: the batch's wake-up sees it
         } else {
             wakeWaiters();
         }

@@ -246,7 +246,9 @@ class AioCancelTest extends PosixTestSupport {
         try (AioContext small = new AioContext()) {
             small.aio_init(init);
             int[] p = pipe();
-            int fd = tempFileWith("f", "queued");
+            int[] q = pipe(); // data ready, but a pipe read needs the kernel (a page-cached file read would not)
+            writeTo(q[1], "queued");
+            int fd = q[0];
             Aiocb blocker = readCb(p[0], 0, 8);
             assertEquals(0, small.aio_read(blocker));
             Aiocb queued = readCb(fd, 0, 6);

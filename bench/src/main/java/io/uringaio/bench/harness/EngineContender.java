@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
  * The engine through its raw {@link Request} API: one reusable request and one aligned direct buffer per lane, the
  * completion callback (on the ring thread) resubmits the lane's next operation, so nothing is allocated per
  * operation. A write + fdatasync is one {@link RingEngine#submitLinked linked pair} (write, then
- * {@code IORING_OP_FSYNC} with {@code IORING_FSYNC_DATASYNC}), as {@code AsyncFile.writeDurable} does it.
+ * {@code IORING_OP_FSYNC} with {@code IORING_FSYNC_DATASYNC}), as {@code AsyncFile.writeDurable} does it. Reads of
+ * the page-cached workloads are marked {@link Request#pageCacheFirst(boolean)}: cached data is read on the thread that
+ * submits (the engine's page-cache fast path, on by default), a miss goes to the ring.
  */
 public final class EngineContender extends InProcessContender {
     private final String name;
@@ -152,7 +154,9 @@ public final class EngineContender extends InProcessContender {
                 switch (workload.op()) {
                     case READ -> {
                         pending = 1;
-                        engine.submit(io.prepRead(fd, address, workload.blockBytes(), offset));
+                        // page-cached data is read on the submitting thread (the engine's fast path); O_DIRECT never
+                        engine.submit(io.prepRead(fd, address, workload.blockBytes(), offset)
+                                .pageCacheFirst(!workload.direct()));
                     }
                     case WRITE -> {
                         pending = 1;

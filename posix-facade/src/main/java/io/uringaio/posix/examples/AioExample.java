@@ -180,16 +180,18 @@ public final class AioExample {
 
                     for (int j = 0; j < numReqs; j++) {
                         if (ioList[j].status == EINPROGRESS) {
-                            out.printf("    Request %d on descriptor %d:", j, ioList[j].aiocbp.aio_fildes);
+                            // Each line goes out in one call: the signal handler prints from another thread.
+                            String line = String.format("    Request %d on descriptor %d:", j,
+                                    ioList[j].aiocbp.aio_fildes);
                             s = aio_cancel(ioList[j].aiocbp.aio_fildes, ioList[j].aiocbp);
                             if (s == AIO_CANCELED) {
-                                out.println("I/O canceled");
+                                out.println(line + "I/O canceled");
                             } else if (s == AIO_NOTCANCELED) {
-                                out.println("I/O not canceled");
+                                out.println(line + "I/O not canceled");
                             } else if (s == AIO_ALLDONE) {
-                                out.println("I/O all done");
+                                out.println(line + "I/O all done");
                             } else {
-                                out.println();
+                                out.println(line);
                                 err.println("aio_cancel: " + strerror(errno()));
                             }
                         }
@@ -202,15 +204,16 @@ public final class AioExample {
                 out.println("aio_error():");
                 for (int j = 0; j < numReqs; j++) {
                     if (ioList[j].status == EINPROGRESS) {
-                        out.printf("    for request %d (descriptor %d): ", j, ioList[j].aiocbp.aio_fildes);
+                        String line = String.format("    for request %d (descriptor %d): ", j,
+                                ioList[j].aiocbp.aio_fildes);
                         ioList[j].status = aio_error(ioList[j].aiocbp);
 
                         switch (ioList[j].status) {
-                            case 0 -> out.println("I/O succeeded");
-                            case EINPROGRESS -> out.println("In progress");
-                            case ECANCELED -> out.println("Canceled");
+                            case 0 -> out.println(line + "I/O succeeded");
+                            case EINPROGRESS -> out.println(line + "In progress");
+                            case ECANCELED -> out.println(line + "Canceled");
                             default -> {
-                                out.println();
+                                out.println(line);
                                 err.println("aio_error: " + strerror(ioList[j].status));
                             }
                         }
