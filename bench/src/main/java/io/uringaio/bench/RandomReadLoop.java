@@ -61,6 +61,15 @@ public final class RandomReadLoop implements Completion {
      *                {@code i * offsets.length / depth} and walks forward
      */
     public RandomReadLoop(RingEngine engine, int fd, int blockBytes, long[] offsets, int depth) {
+        this(engine, fd, blockBytes, offsets, depth, false);
+    }
+
+    /**
+     * As the five-argument constructor; {@code pageCacheFirst} marks the reads for the engine's page-cache fast path
+     * (cached data is then read on the thread that resubmits, the ring's, without an SQE).
+     */
+    public RandomReadLoop(RingEngine engine, int fd, int blockBytes, long[] offsets, int depth,
+                          boolean pageCacheFirst) {
         if (Integer.bitCount(offsets.length) != 1) {
             throw new IllegalArgumentException("offset count must be a power of two, was " + offsets.length);
         }
@@ -76,7 +85,7 @@ public final class RandomReadLoop implements Completion {
             buffers[i] = BenchFiles.alignedDirect(blockBytes);
             slots[i] = new Slot(i, MemorySegment.ofBuffer(buffers[i]).address(),
                     (int) ((long) i * offsets.length / depth));
-            requests[i] = new Request(this).attach(slots[i]);
+            requests[i] = new Request(this).attach(slots[i]).pageCacheFirst(pageCacheFirst);
         }
     }
 

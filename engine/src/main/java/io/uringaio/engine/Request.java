@@ -67,9 +67,12 @@ public final class Request {
      * Marks a read to be tried in the page cache first, on the submitting thread ({@code preadv2} with
      * {@code RWF_NOWAIT}): when every byte is cached, the read completes inside {@link RingEngine#submit}, on the
      * caller's thread, before {@code submit} returns, without a ring; otherwise it goes to a ring as usual. Only plain
-     * reads ({@code IORING_OP_READ} without {@code rw_flags}) submitted alone qualify, and only when the engine's
-     * {@link RingEngineConfig#pageCacheFastPath(boolean)} is on (the default). Leave it off for {@code O_DIRECT}
-     * descriptors: there the call would wait for the device on the caller's thread. The mark stays until changed.
+     * reads ({@code IORING_OP_READ} without {@code rw_flags}) submitted alone qualify, only when the engine's
+     * {@link RingEngineConfig#pageCacheFastPath(boolean)} is on (the default), and not from the thread of a ring that
+     * has other requests in flight (a completion that resubmits at depth: the ring batches those reads better). Leave it off for {@code O_DIRECT}
+     * descriptors: there the call would wait for the device on the caller's thread. One thread submitting a deep
+     * batch reads it all itself this way; where the rings' threads reading in parallel would be faster, leave it off.
+     * The mark stays until changed.
      *
      * @return this
      */

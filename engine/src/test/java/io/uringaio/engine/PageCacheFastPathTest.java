@@ -127,6 +127,7 @@ class PageCacheFastPathTest extends KernelTest {
     void aCompletionThatResubmitsRunsOnABoundedStack() throws Exception {
         // A closed loop resubmitting from its completion: fast-path completions nest at most MAX_DEPTH deep on one
         // thread, then a read goes to the lane (whose thread starts a fresh stack), so 50,000 reads never overflow it.
+        // (At depth 1 the ring is idle when a completion resubmits, so the fast path applies on its thread too.)
         int total = 50_000;
         try (RingEngine engine = RingEngine.open(config())) {
             AtomicInteger done = new AtomicInteger();
@@ -158,7 +159,37 @@ class PageCacheFastPathTest extends KernelTest {
             assertTrue(maxDepth.get() <= PageCacheFastPath.MAX_DEPTH + 1, "nesting " + maxDepth.get());
             EngineStats s = engine.stats();
             assertTrue(s.pageCacheHits() > total / 2, "most reads from the page cache: " + s);
-            assertTrue(s.pageCacheHits() < total, "some went to the lane when the nesting bound was reached: " + s);
+            assertTrue(s.pageCacheHits() < total, "some went to the lane at the nesting bound: " + s);
+        }
+    }
+
+    @Test
+    void aReadSubmittedOnARingThreadWithOtherReadsInFlightStaysOnTheRing() throws Exception {
+        assumeRings("the busy-ring rule is about io_uring rings");
+        for (boolean busy : new boolean[] {false, true}) {
+            try (RingEngine engine = RingEngine.open(config().rings(1)); Pipe pipe = new Pipe()) {
+                Recorder blocked = new Recorder();
+                if (busy) { // keeps the ring's in-flight count above zero
+                    engine.submit(new Request(blocked).prepRead(pipe.readFd, buf.address() + 8192, 64, 0));
+                    waitUntil(() -> engine.stats().inFlight() == 1, () -> "pipe read in flight: " + engine.stats());
+                }
+                Recorder second = new Recorder();
+                Request marked = new Request(second).prepRead(fd, buf.address(), 4096, 0).pageCacheFirst(true);
+                CompletableFuture<Boolean> submittedOnRing = new CompletableFuture<>();
+                Request first = new Request((r, res) -> { // runs on the ring's thread
+                    submittedOnRing.complete(Thread.currentThread().getName().startsWith(completionThreadPrefix()));
+                    engine.submit(marked);
+                }).prepRead(fd, buf.address() + 4096, 4096, 4096); // unmarked: through the ring
+                engine.submit(first);
+                assertTrue(await(submittedOnRing));
+                assertEquals(4096, second.awaitResult());
+                assertEquals(busy ? 0 : 1, engine.stats().pageCacheHits(),
+                        busy ? "busy ring: read by the ring" : "idle ring: read inline on its thread");
+                if (busy) {
+                    pipe.write(1);
+                    assertEquals(1, blocked.awaitResult());
+                }
+            }
         }
     }
 

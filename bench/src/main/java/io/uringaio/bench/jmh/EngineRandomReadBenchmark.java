@@ -73,6 +73,14 @@ public class EngineRandomReadBenchmark {
     @Param({"IO_URING"})
     public String backend;
 
+    /**
+     * The engine's page-cache fast path ({@link RingEngineConfig#pageCacheFastPath}): on, the raw reads (marked
+     * {@code pageCacheFirst}) and AsyncFile reads of this page-cached file complete on the submitting thread (the
+     * closed loop's: on the ring thread that resubmits); off, every read goes through a ring.
+     */
+    @Param({"false", "true"})
+    public boolean fastPath;
+
     RingEngine engine;
     AsyncFile file;
     int fd;
@@ -100,7 +108,8 @@ public class EngineRandomReadBenchmark {
         Path path = BenchmarkFile.prepare(fileMiB);
         offsets = BenchmarkFile.offsets(fileMiB);
         offsetMask = offsets.length - 1;
-        engine = RingEngine.open(new RingEngineConfig().rings(rings).backend(Backend.valueOf(backend)));
+        engine = RingEngine.open(new RingEngineConfig().rings(rings).backend(Backend.valueOf(backend))
+                .pageCacheFastPath(fastPath));
         file = engine.open(path, StandardOpenOption.READ).get(10, TimeUnit.SECONDS);
         fd = file.fd();
         requests = new Request[QD];
@@ -121,7 +130,7 @@ public class EngineRandomReadBenchmark {
             directBuffers[i] = BenchFiles.alignedDirect(BenchmarkFile.BLOCK_BYTES);
             addresses[i] = MemorySegment.ofBuffer(directBuffers[i]).address();
             heapBuffers[i] = ByteBuffer.allocate(BenchmarkFile.BLOCK_BYTES);
-            requests[i] = new Request(onDone).attach(directBuffers[i]);
+            requests[i] = new Request(onDone).attach(directBuffers[i]).pageCacheFirst(true);
         }
     }
 
@@ -236,7 +245,7 @@ public class EngineRandomReadBenchmark {
         @Setup(Level.Trial)
         public void start(EngineRandomReadBenchmark b) {
             engine = b.engine;
-            loop = new RandomReadLoop(b.engine, b.fd, BenchmarkFile.BLOCK_BYTES, b.offsets, QD);
+            loop = new RandomReadLoop(b.engine, b.fd, BenchmarkFile.BLOCK_BYTES, b.offsets, QD, b.fastPath);
             loop.start();
             target = loop.completedPublished();
         }
