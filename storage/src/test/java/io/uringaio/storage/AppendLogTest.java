@@ -201,10 +201,7 @@ class AppendLogTest {
         try (AppendLog log = AppendLog.open(engine, dir, config)) {
             CompletableFuture<Long> first = log.append(record(6, 0, 100));   // stalled
             CompletableFuture<Long> second = log.append(record(6, 1, 100));  // written and synced at once
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (faults.writes() < 2 && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
+            StorageTesting.awaitWrites(faults, 2);
             Thread.sleep(200); // the second group's fdatasync is long done
             assertFalse(second.isDone(), "acknowledged before the group in front of it");
             assertEquals(0, log.durablePosition());

@@ -56,6 +56,7 @@ class FsyncGateTest {
         AppendLog log = AppendLog.open(engine, dir, config);
         long good = await(log.append(record(1, 0, 100)));                       // group 0: durable
         CompletableFuture<Long> stalled = log.append(record(1, 1, 100));        // group 1: held in flight
+        StorageTesting.awaitWrites(faults, 2);                                  // ... alone
         List<CompletableFuture<Long>> doomed = new ArrayList<>();
         for (int i = 2; i < 22; i++) {
             doomed.add(log.append(record(1, i, 100)));                          // groups 2 (fails), 3, 4 queued
@@ -112,6 +113,7 @@ class FsyncGateTest {
         AppendLog log = AppendLog.open(engine, dir, config);
         long good = await(log.append(record(5, 0, 100)));
         CompletableFuture<Long> stalled = log.append(record(5, 1, 100));
+        StorageTesting.awaitWrites(faults, 2); // group 1 alone, before the doomed ones are appended
         List<CompletableFuture<Long>> doomed = new ArrayList<>();
         for (int i = 2; i < 12; i++) {
             doomed.add(log.append(record(5, i, 100)));

@@ -32,6 +32,22 @@ final class StorageTesting {
         }
     }
 
+    /**
+     * Waits until {@code n} group writes have been submitted through {@code faults}: a record appended right after an
+     * earlier one was acknowledged may wait for the acknowledging thread to finish before its group goes out, so a
+     * test that needs it in a group of its own waits here before appending more.
+     */
+    static void awaitWrites(FaultInjection faults, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DEADLINE_SECONDS);
+        while (faults.writes() < n) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(n + " writes not submitted within " + DEADLINE_SECONDS + " s: "
+                        + faults.writes());
+            }
+            Thread.sleep(1);
+        }
+    }
+
     /** The failure of a future that must fail within the deadline. */
     static Throwable failure(CompletableFuture<?> future) throws InterruptedException {
         try {
