@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -48,13 +49,12 @@ public final class AioContext implements AutoCloseable {
 
     /** Threads in aio_suspend or waiting for a cancel; LIO_WAIT callers wait on their own {@link ListIo}. */
     private final Waiters waiters = new Waiters();
-    /** Set by engine-delivered completions; {@link #afterBatch} wakes the waiters once and clears it. */
     /**
      * Set after a status is published by a batched completion; taken with getAndSet by whichever thread runs the
      * after-batch hook next (rings run it concurrently; the page-cache fast path runs it on submitting threads), so a
      * set is never cleared without a wake-up that follows it.
      */
-    private final java.util.concurrent.atomic.AtomicBoolean wakePending = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean wakePending = new AtomicBoolean();
 
     /** A context with its own engine and default settings. */
     public AioContext() {
@@ -205,14 +205,15 @@ public final class AioContext implements AutoCloseable {
         }
     }
 
-    private static boolean isDirect(int fd) {
-        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
-        return flags < 0 || (flags & Fcntl.O_DIRECT) != 0;
-    }
-
-        private static boolean isAppend(int fd) {
+    private static boolean isAppend(int fd) {
         int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
         return flags >= 0 && (flags & Fcntl.O_APPEND) != 0;
+    }
+
+    /** Whether a read on {@code fd} may try the page cache on this thread: not O_DIRECT (nor an unknown descriptor). */
+    private static boolean mayReadInline(int fd) {
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        return flags >= 0 && (flags & Fcntl.O_DIRECT) == 0;
     }
 
     /** Adds the request to its fildes' list; true when it may go to the kernel now. */
@@ -260,9 +261,7 @@ public final class AioContext implements AutoCloseable {
                 }
                 long address = address(cb);
                 if (cb.op == Aiocb.OP_READ) {
-                    // Page-cached data is read on this thread and the request completes inside aio_read; not for
-                    // O_DIRECT, where the attempt would wait for the device here.
-                    r.prepRead(cb.fd, address, cb.nbytes, offset).pageCacheFirst(!isDirect(cb.fd));
+                    r.prepRead(cb.fd, address, cb.nbytes, offset);
                 } else {
                     r.prepWrite(cb.fd, address, cb.nbytes, offset);
                 }
@@ -309,6 +308,9 @@ public final class AioContext implements AutoCloseable {
         if (!prepare(cb)) {
             return;
         }
+        // A read alone (not a lio_listio entry, whose list goes to the kernel as one batch) tries the page cache on
+        // this thread first and then completes inside aio_read; not on O_DIRECT, where it would wait for the device.
+        cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && mayReadInline(cb.fd));
         RingEngine e = engine();
         try {
             e.submit(cb.request);
