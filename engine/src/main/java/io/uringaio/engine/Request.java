@@ -69,10 +69,10 @@ public final class Request {
      * caller's thread, before {@code submit} returns, without a ring; otherwise it goes to a ring as usual. Only plain
      * reads ({@code IORING_OP_READ} without {@code rw_flags}) submitted alone qualify, only when the engine's
      * {@link RingEngineConfig#pageCacheFastPath(boolean)} is on (the default), and not from the thread of a ring that
-     * has other requests in flight (a completion that resubmits at depth: the ring batches those reads better). Leave it off for {@code O_DIRECT}
-     * descriptors: there the call would wait for the device on the caller's thread. One thread submitting a deep
-     * batch reads it all itself this way; where the rings' threads reading in parallel would be faster, leave it off.
-     * The mark stays until changed.
+     * has other requests in flight (a completion that resubmits at depth: the ring batches those reads better). Leave
+     * it off for {@code O_DIRECT} descriptors: there the call would wait for the device on the caller's thread. One
+     * thread submitting a deep batch reads it all itself this way; where the rings' threads reading in parallel would
+     * be faster, leave it off. The mark stays until changed.
      *
      * @return this
      */

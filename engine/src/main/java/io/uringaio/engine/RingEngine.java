@@ -234,7 +234,6 @@ public final class RingEngine implements AutoCloseable {
             throw new IllegalStateException("request already in flight: " + request);
         }
         request.closedByEngine = false;
-        request.linkNext = null;
         if (pageCacheFastPath && !closed && PageCacheFastPath.eligible(request) && !onBusyRingThread()
                 && PageCacheFastPath.tryComplete(request, afterBatch, pageCacheHits)) {
             return; // every byte was in the page cache: completed on this thread
