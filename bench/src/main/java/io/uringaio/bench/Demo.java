@@ -27,11 +27,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code ./uring-aio java io.uringaio.bench.Demo}: a short tour of the engine's rings on one file. Creates (or reuses) a test file, copies it through
- * {@link AsyncFile} at queue depth 32 with 128 KiB direct buffers, fdatasyncs and verifies the copy by CRC32C, then runs
- * 4 KiB page-cached random reads at queue depth 32 (raw requests, closed loop) on one ring and on one ring per core,
- * and prints MB/s, ops/s, SQEs per {@code io_uring_enter} and the backend. The page-cache fast path is off here, so
- * that every read goes through a ring (the tour is about the rings; the benchmark harness measures the fast path).
+ * {@code ./uring-aio java io.uringaio.bench.Demo}: a short tour of the engine's rings on one file. Creates (or
+ * reuses) a test file, copies it through {@link AsyncFile} at queue depth 32 with 128 KiB direct buffers, fdatasyncs
+ * and verifies the copy by CRC32C, then runs 4 KiB page-cached random reads at queue depth 32 (raw requests, closed
+ * loop) on one ring and on one ring per core, and prints MB/s, ops/s, SQEs per {@code io_uring_enter} and the backend.
+ * The page-cache fast path is off here, so that every read goes through a ring (the tour is about the rings; the
+ * benchmark harness measures the fast path).
  */
 public final class Demo {
     static final int QUEUE_DEPTH = 32;

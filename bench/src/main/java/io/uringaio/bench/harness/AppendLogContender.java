@@ -87,7 +87,7 @@ public final class AppendLogContender extends InProcessContender {
     @Override
     protected Load start(Trial trial, TrialContext context) throws Exception {
         Workload w = trial.workload();
-        if (w.op() != Workload.Op.APPEND) {
+        if (!appliesTo(w)) {
             throw new IllegalArgumentException(NAME + " runs the append workloads only, not " + w.name());
         }
         lastStats.set(null);
