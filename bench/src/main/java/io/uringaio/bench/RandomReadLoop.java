@@ -1,6 +1,7 @@
 package io.uringaio.bench;
 
 import io.uringaio.engine.Completion;
+import io.uringaio.engine.EngineRejectedException;
 import io.uringaio.engine.Request;
 import io.uringaio.engine.RingEngine;
 
@@ -129,7 +130,7 @@ public final class RandomReadLoop implements Completion {
             try {
                 submit(request, slot);
                 return;
-            } catch (IllegalStateException closed) {
+            } catch (EngineRejectedException closed) {
                 failure.compareAndSet(null, "engine closed under the loop: " + closed.getMessage());
                 running = false;
             }

@@ -121,7 +121,7 @@ public final class AsyncFile implements AutoCloseable {
         openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, DEFAULT_MODE).attach(pathBuffer);
         try {
             engine.submit(openat);
-        } catch (IllegalStateException closedEngine) {
+        } catch (EngineRejectedException closedEngine) {
             engine.bouncePool.release(pathBuffer);
             result.completeExceptionally(new EngineClosedException("open", path.toString()));
         }
@@ -481,7 +481,7 @@ public final class AsyncFile implements AutoCloseable {
     private void submit(FileOp op, Request request) {
         try {
             engine.submit(request);
-        } catch (IllegalStateException closedEngine) {
+        } catch (EngineRejectedException closedEngine) {
             request.closedByEngine = true;
             op.complete(request, -ErrnoTable.ECANCELED);
         }
@@ -490,7 +490,7 @@ public final class AsyncFile implements AutoCloseable {
     private void submitLinked(FileOp op, Request head, Request tail) {
         try {
             engine.submitLinked(head, tail);
-        } catch (IllegalStateException closedEngine) {
+        } catch (EngineRejectedException closedEngine) {
             head.closedByEngine = true;
             tail.closedByEngine = true;
             op.complete(head, -ErrnoTable.ECANCELED);
@@ -626,7 +626,7 @@ public final class AsyncFile implements AutoCloseable {
         close.prepClose(fd);
         try {
             engine.submit(close);
-        } catch (IllegalStateException closedEngine) {
+        } catch (EngineRejectedException closedEngine) {
             // The engine is closing: it closes the descriptor itself once its rings drained.
             fdState.set(FD_OPEN);
             if (!engine.isOpen()) {

@@ -224,7 +224,8 @@ public final class RingEngine implements AutoCloseable {
      * thread before {@code submit} returns (not on the thread of a ring with other reads in flight: that ring reads it
      * with them).
      *
-     * @throws IllegalStateException    if the request is already in flight, or the engine is closed (nothing submitted)
+     * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
+     * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
      * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position")
      * @throws NullPointerException     if the request has no completion
      */
@@ -301,7 +302,7 @@ public final class RingEngine implements AutoCloseable {
                 for (int i = 0; i < count; i++) {
                     requests[i].state.set(Request.IDLE);
                 }
-                throw new IllegalStateException("engine closed");
+                throw new EngineRejectedException();
             }
             for (int i = 0; i < count; i++) {
                 requests[i].ring = ring;
@@ -350,7 +351,7 @@ public final class RingEngine implements AutoCloseable {
                     r.state.set(Request.IDLE);
                     r = next;
                 }
-                throw new IllegalStateException("engine closed");
+                throw new EngineRejectedException();
             }
             for (Request r = head; r != null; r = r.linkNext) {
                 r.ring = ring;

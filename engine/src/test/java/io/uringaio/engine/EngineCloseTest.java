@@ -132,10 +132,10 @@ class EngineCloseTest extends KernelTest {
 
         Recorder rec = new Recorder();
         Request r = new Request(rec).prepFsync(-1, false);
-        assertThrows(IllegalStateException.class, () -> engine.submit(r));
+        assertThrows(EngineRejectedException.class, () -> engine.submit(r));
         assertFalse(r.inFlight(), "a refused request is idle and reusable");
         Request other = new Request(new Recorder()).prepFsync(-1, false);
-        assertThrows(IllegalStateException.class, () -> engine.submitLinked(r, other));
+        assertThrows(EngineRejectedException.class, () -> engine.submitLinked(r, other));
         assertFalse(r.inFlight());
         assertFalse(other.inFlight());
         assertEquals(0, rec.calls());

@@ -1,6 +1,7 @@
 package io.uringaio.posix;
 
 import io.uringaio.engine.CancelOutcome;
+import io.uringaio.engine.EngineRejectedException;
 import io.uringaio.engine.EngineStats;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.RingEngineConfig;
@@ -314,7 +315,7 @@ public final class AioContext implements AutoCloseable {
         RingEngine e = engine();
         try {
             e.submit(cb.request);
-        } catch (IllegalStateException closedEngine) {
+        } catch (EngineRejectedException closedEngine) {
             completed(cb, -Errno.ECANCELED);
         }
     }
@@ -625,7 +626,7 @@ public final class AioContext implements AutoCloseable {
         if (n > 0) {
             try {
                 engine().submitBatch(batch, n);
-            } catch (IllegalStateException closedEngine) {
+            } catch (EngineRejectedException closedEngine) {
                 for (int i = 0; i < n; i++) {
                     completed(batchCbs[i], -Errno.ECANCELED);
                 }

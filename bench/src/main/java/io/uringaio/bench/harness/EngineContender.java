@@ -4,6 +4,7 @@ import io.uringaio.bench.BenchFiles;
 import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.Backend;
 import io.uringaio.engine.Completion;
+import io.uringaio.engine.EngineRejectedException;
 import io.uringaio.engine.Request;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.RingEngineConfig;
@@ -168,7 +169,7 @@ public final class EngineContender extends InProcessContender {
                                 sync.prepFsync(fd, true));
                     }
                 }
-            } catch (IllegalStateException closed) {
+            } catch (EngineRejectedException closed) {
                 trial.fail("submit failed: " + closed.getMessage());
                 trial.laneStopped();
             }
