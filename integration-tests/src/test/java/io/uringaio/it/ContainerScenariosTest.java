@@ -1,7 +1,7 @@
 package io.uringaio.it;
 
-import io.uringaio.it.driver.ContainerDriver;
 import io.uringaio.it.driver.DurableRecord;
+import io.uringaio.it.driver.RofsScenario;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
@@ -181,7 +181,7 @@ class ContainerScenariosTest {
     @Order(4)
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void readOnlyMountRefusesWritesAndServesReads() throws Exception {
-        ContainerDriver.rofsPrepare(work);
+        RofsScenario.prepare(work);
         DriverContainer.Result r;
         try (DriverContainer c = DriverContainer.driver("rofs", "/ro").bindReadOnly(work, "/ro")) {
             r = c.run(RUN_TIMEOUT);
