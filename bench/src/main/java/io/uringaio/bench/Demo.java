@@ -44,7 +44,7 @@ public final class Demo {
     private static final PrintStream OUT = System.out;
 
     /** Command-line options. */
-    record Options(Path file, long sizeMiB, double seconds, boolean quick) {
+    record Options(Path file, boolean fileGiven, long sizeMiB, double seconds, boolean quick) {
         static final String USAGE = """
                 usage: ./uring-aio bench [--file PATH] [--size MiB] [--seconds N] [--quick] [--help]
 
@@ -78,10 +78,11 @@ public final class Demo {
             }
             long sizeMiB = size != null ? size : quick ? 32 : 256;
             double secs = seconds != null ? seconds : quick ? 1 : 5;
+            boolean fileGiven = file != null;
             if (file == null) {
                 file = Path.of("bench-results", "bench-" + sizeMiB + "MiB.dat");
             }
-            return new Options(file, sizeMiB, secs, quick);
+            return new Options(file, fileGiven, sizeMiB, secs, quick);
         }
 
         private static String value(String[] args, int i, String option) {
@@ -199,7 +200,9 @@ public final class Demo {
         int cores = Runtime.getRuntime().availableProcessors();
 
         long t0 = System.nanoTime();
-        boolean written = BenchFiles.prepare(source, sizeBytes);
+        // a given file's directory must exist; the default one is created
+        boolean written = o.fileGiven() ? BenchFiles.prepare(source, sizeBytes)
+                : BenchFiles.prepareWithDirectories(source, sizeBytes);
         OUT.printf(Locale.ROOT, "test file  %s (%d MiB) %s in %.1f s%n", source, o.sizeMiB(),
                 written ? "written" : "reused", seconds(System.nanoTime() - t0));
         long sourceCrc = BenchFiles.crc32c(source); // also pulls the file into the page cache

@@ -6,9 +6,15 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
 
-/** The command line of {@code ./uring-aio bench}. */
-public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, double warmupSeconds, boolean quick,
-                           Path out, String only, String workloads, boolean quiet, boolean list, int rounds) {
+/**
+ * The command line of {@code ./uring-aio bench}.
+ *
+ * @param fileGiven whether {@code --file} named the file (then its directory must exist; the default one is created)
+ * @param outGiven  whether {@code --out} named the report directory (then its parent must exist)
+ */
+public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB, double seconds,
+                           double warmupSeconds, boolean quick, Path out, boolean outGiven, String only,
+                           String workloads, boolean quiet, boolean list, int rounds) {
 
     static final long DEFAULT_SIZE_MIB = 1024;
     static final long QUICK_SIZE_MIB = 64;
@@ -27,10 +33,11 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
             with the reason.
 
               --quick            64 MiB file, 2 s per trial after 0.5 s of warm-up (CI)
-              --out DIR          where the report goes (default bench-results/<date-time>/ in the repository)
+              --out DIR          where the report goes (default bench-results/<date-time>/ in the repository);
+                                 created if missing, its parent must exist
               --file PATH        the test file, e.g. on another file system (default bench-results/bench-<size>MiB.dat);
                                  created once (or when its size differs) and reused; it is written by the write
-                                 workloads
+                                 workloads; its directory must exist
               --size MiB         test file size (default 1024; 64 with --quick)
               --seconds N        measured seconds per trial (default 5; 2 with --quick)
               --warmup N         warm-up seconds per trial, not measured (default 1; 0.5 with --quick)
@@ -81,6 +88,8 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
             }
         }
         long sizeMiB = size != null ? size : quick ? QUICK_SIZE_MIB : DEFAULT_SIZE_MIB;
+        boolean fileGiven = file != null;
+        boolean outGiven = out != null;
         if (file == null) {
             file = root.resolve("bench-results").resolve("bench-" + sizeMiB + "MiB.dat");
         }
@@ -93,9 +102,10 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        return new BenchOptions(root, file, sizeMiB, seconds != null ? seconds : quick ? QUICK_SECONDS : DEFAULT_SECONDS,
-                warmup != null ? warmup : quick ? QUICK_WARMUP_SECONDS : DEFAULT_WARMUP_SECONDS, quick, out, only,
-                workloads, quiet, list, rounds);
+        return new BenchOptions(root, file, fileGiven, sizeMiB,
+                seconds != null ? seconds : quick ? QUICK_SECONDS : DEFAULT_SECONDS,
+                warmup != null ? warmup : quick ? QUICK_WARMUP_SECONDS : DEFAULT_WARMUP_SECONDS, quick, out, outGiven,
+                only, workloads, quiet, list, rounds);
     }
 
     /** The contenders named by {@code --only} (all when absent), in {@code all}'s order. */
@@ -133,7 +143,12 @@ public record BenchOptions(Path root, Path file, long sizeMiB, double seconds, d
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new UsageException(option + " wants " + (whole ? "a whole number" : "a number") + " in " + min + ".."
-                + max + ", got '" + s + "'");
+        throw new UsageException(option + " wants " + (whole ? "a whole number" : "a number") + " in " + plain(min)
+                + ".." + plain(max) + ", got '" + s + "'");
+    }
+
+    /** 1.0 as "1", 0.05 as "0.05". */
+    private static String plain(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 }

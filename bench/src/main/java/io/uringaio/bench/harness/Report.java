@@ -122,10 +122,18 @@ public final class Report {
 
     /** Writes report.json, report.md and chart.svg into {@code dir}. */
     public void write(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("report.json"), Json.write(toJson()), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("report.md"), markdown(), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("chart.svg"), svg(), StandardCharsets.UTF_8);
+        io.uringaio.bench.BenchFiles.createDirectories(dir);
+        writeFile(dir.resolve("report.json"), Json.write(toJson()));
+        writeFile(dir.resolve("report.md"), markdown());
+        writeFile(dir.resolve("chart.svg"), svg());
+    }
+
+    private static void writeFile(Path file, String text) throws IOException {
+        try {
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw io.uringaio.bench.FileErrors.failed("write", file, e);
+        }
     }
 
     // ---------------------------------------------------------------- JSON
