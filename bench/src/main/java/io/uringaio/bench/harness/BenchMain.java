@@ -58,11 +58,11 @@ public final class BenchMain {
             options = BenchOptions.parse(args, root);
         } catch (BenchOptions.UsageException e) {
             if (e.getMessage() == null) {
-                OUT.print(BenchOptions.USAGE);
+                OUT.print(BenchOptions.usage());
                 System.exit(0);
             }
             System.err.println("uring-aio bench: " + e.getMessage());
-            System.err.print(BenchOptions.USAGE);
+            System.err.print(BenchOptions.usage());
             System.exit(2);
             return;
         }

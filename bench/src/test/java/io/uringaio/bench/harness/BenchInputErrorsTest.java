@@ -101,11 +101,23 @@ class BenchInputErrorsTest {
     void badOptionValuesSayWhatIsWrong() {
         assertEquals("unknown workload 'nope'; known: " + Workload.names(Workload.ALL), usageError("--workloads",
                 "nope"));
-        assertEquals("--rounds wants a whole number in 1..100, got 'x'", usageError("--rounds", "x"));
-        assertEquals("--rounds wants a whole number in 1..100, got '0'", usageError("--rounds", "0"));
-        assertEquals("--seconds wants a number in 0.05..3600, got '-1'", usageError("--seconds", "-1"));
-        assertEquals("--rounds needs a value", usageError("--rounds"));
-        assertEquals("unknown option --bogus", usageError("--bogus"));
+        assertEquals("Invalid value for option '--rounds': 'x' is not an int", usageError("--rounds", "x"));
+        assertEquals("--rounds wants a whole number in 1..100, got 0", usageError("--rounds", "0"));
+        assertEquals("--seconds wants a number in 0.05..3600, got -1", usageError("--seconds", "-1"));
+        assertEquals("--size wants a whole number in 1..1048576, got 0", usageError("--size", "0"));
+        assertEquals("Missing required parameter for option '--rounds' (N)", usageError("--rounds"));
+        assertEquals("Unknown option: '--bogus'", usageError("--bogus"));
+    }
+
+    @Test
+    void helpIsGeneratedFromTheOptions() {
+        assertEquals(null, usageError("--help"));
+        String usage = BenchOptions.usage();
+        assertTrue(usage.startsWith("Usage: ./uring-aio bench "), usage);
+        for (String option : List.of("--quick", "--out=DIR", "--file=PATH", "--size=MiB", "--seconds=N",
+                "--warmup=N", "--rounds=N", "--only=NAMES", "--workloads=NAMES", "--list", "--quiet", "--help")) {
+            assertTrue(usage.contains(option), option + " in\n" + usage);
+        }
     }
 
     private String usageError(String... args) {

@@ -2,7 +2,7 @@ package io.uringaio.bench.harness;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -10,10 +10,11 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
 
 import org.junit.jupiter.api.Test;
 
@@ -47,61 +48,68 @@ class BenchSmokeTest {
 
         assertTrue(Files.size(out.resolve("chart.svg")) > 0);
         String md = Files.readString(out.resolve("report.md"));
-        Object json = Json.parse(Files.readString(out.resolve("report.json")));
+        JsonNode json = ReportJson.tree(Files.readString(out.resolve("report.json")));
 
-        List<?> contenders = (List<?>) Json.at(json, "contenders");
-        Set<String> names = contenders.stream().map(c -> (String) Json.at(c, "name")).collect(Collectors.toSet());
+        JsonNode contenders = json.path("contenders");
+        Set<String> names = new HashSet<>();
+        contenders.forEach(c -> names.add(c.path("name").asText()));
         assertEquals(BenchMain.contenders().stream().map(Contender::name).collect(Collectors.toSet()), names,
                 "every contender listed");
-        List<?> workloads = (List<?>) Json.at(json, "workloads");
+        JsonNode workloads = json.path("workloads");
         assertEquals(4, workloads.size());
-        for (Object w : workloads) {
-            List<?> results = (List<?>) Json.at(w, "results");
-            Workload workload = Workload.select((String) Json.at(w, "name")).getFirst();
+        for (JsonNode w : workloads) {
+            JsonNode results = w.path("results");
+            Workload workload = Workload.select(w.path("name").asText()).getFirst();
             long applying = BenchMain.contenders().stream().filter(c -> c.appliesTo(workload)).count();
             assertEquals(applying, results.size(), "a row per contender that applies to " + workload.name());
-            for (Object r : results) {
-                String where = Json.at(w, "name") + " / " + Json.at(r, "contender");
-                Object skipped = Json.at(r, "skipped");
-                if (skipped != null) {
-                    assertFalse(((String) skipped).startsWith("failed"), where + ": " + skipped);
-                    assertFalse(((String) skipped).isBlank(), where);
+            for (JsonNode r : results) {
+                String where = w.path("name").asText() + " / " + r.path("contender").asText();
+                JsonNode skipped = r.path("skipped");
+                if (!skipped.isNull()) {
+                    assertFalse(skipped.asText().startsWith("failed"), where + ": " + skipped);
+                    assertFalse(skipped.asText().isBlank(), where);
                     continue;
                 }
-                assertTrue(Json.number(r, "iops") > 0, where);
-                assertTrue(Json.number(r, "megabytesPerSecond") > 0, where);
-                assertTrue(Json.number(r, "latencyMicros", "p50") > 0, where);
-                assertTrue(Json.number(r, "latencyMicros", "p99") >= Json.number(r, "latencyMicros", "p50"), where);
-                assertTrue(Json.number(r, "cpuMicrosPerOp") > 0, where);
-                assertTrue(md.contains("| " + Json.at(r, "contender") + " | "), where + " in the Markdown");
+                assertTrue(r.path("iops").asDouble() > 0, where);
+                assertTrue(r.path("megabytesPerSecond").asDouble() > 0, where);
+                assertTrue(r.path("latencyMicros").path("p50").asDouble() > 0, where);
+                assertTrue(r.path("latencyMicros").path("p99").asDouble()
+                        >= r.path("latencyMicros").path("p50").asDouble(), where);
+                assertTrue(r.path("cpuMicrosPerOp").asDouble() > 0, where);
+                assertTrue(md.contains("| " + r.path("contender").asText() + " | "), where + " in the Markdown");
             }
         }
-        for (Object c : contenders) {
-            Object why = Json.at(c, "skipped");
-            if (why != null) {
-                System.out.println("skipped " + Json.at(c, "name") + ": " + why);
+        for (JsonNode c : contenders) {
+            if (!c.path("skipped").isNull()) {
+                System.out.println("skipped " + c.path("name").asText() + ": " + c.path("skipped").asText());
             }
         }
         // the engine always runs: on io_uring where available, and its thread pool everywhere
-        Object pool = ((List<?>) Json.at(workloads.getFirst(), "results")).stream()
-                .filter(r -> "engine-threadpool".equals(Json.at(r, "contender"))).findFirst().orElseThrow();
-        assertTrue(Json.number(pool, "iops") > 0);
+        assertTrue(resultOf(workloads.path(0), "engine-threadpool").path("iops").asDouble() > 0);
         // the append log runs the append workload only, and says how many records each fdatasync carried
-        List<?> appendResults = (List<?>) Json.at(workloads.getLast(), "results");
-        assertTrue(appendResults.stream().anyMatch(r -> AppendLogContender.NAME.equals(Json.at(r, "contender"))));
+        JsonNode appendWorkload = workloads.path(workloads.size() - 1);
+        JsonNode log = resultOf(appendWorkload, AppendLogContender.NAME);
         for (int i = 0; i < 3; i++) {
-            assertTrue(((List<?>) Json.at(workloads.get(i), "results")).stream()
-                    .noneMatch(r -> AppendLogContender.NAME.equals(Json.at(r, "contender"))));
+            for (JsonNode r : workloads.path(i).path("results")) {
+                assertNotEquals(AppendLogContender.NAME, r.path("contender").asText());
+            }
         }
-        Object log = appendResults.stream().filter(r -> AppendLogContender.NAME.equals(Json.at(r, "contender")))
-                .findFirst().orElseThrow();
-        if (Json.at(log, "skipped") == null) {
-            assertTrue(((String) Json.at(log, "note")).contains("records per fdatasync"), String.valueOf(log));
+        if (log.path("skipped").isNull()) {
+            assertTrue(log.path("note").asText().contains("records per fdatasync"), log.toString());
         }
-        Map<?, ?> machine = (Map<?, ?>) Json.at(json, "machine");
-        assertNotNull(machine.get("kernel"));
-        assertNotNull(machine.get("fileSystem"));
-        assertTrue(((List<?>) Json.at(json, "goals")).size() >= 6);
+        JsonNode machine = json.path("machine");
+        assertTrue(machine.path("kernel").isTextual());
+        assertTrue(machine.path("fileSystem").isTextual());
+        assertTrue(json.path("goals").size() >= 6);
         assertTrue(progress.lines().count() < 200, "CI log stays short");
+    }
+
+    private static JsonNode resultOf(JsonNode workload, String contender) {
+        for (JsonNode r : workload.path("results")) {
+            if (contender.equals(r.path("contender").asText())) {
+                return r;
+            }
+        }
+        throw new AssertionError(contender + " has no row in " + workload.path("name").asText());
     }
 }

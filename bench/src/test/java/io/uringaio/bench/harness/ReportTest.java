@@ -16,6 +16,8 @@ import java.util.Map;
 
 import javax.xml.parsers.DocumentBuilderFactory;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Document;
@@ -88,19 +90,23 @@ class ReportTest {
     @Test
     void writesJsonMarkdownAndSvg(@TempDir Path dir) throws Exception {
         sample().write(dir);
-        Object json = Json.parse(Files.readString(dir.resolve("report.json")));
-        assertEquals("ext4", Json.at(json, "machine", "fileSystem"));
-        assertEquals("fio is not installed (apt-get install fio)", Json.at(json, "contenders", 4, "skipped"));
-        Object cached = Json.at(json, "workloads", 0);
-        assertEquals("randread-cached-qd32", Json.at(cached, "name"));
-        assertEquals(5, ((List<?>) Json.at(cached, "results")).size(), "every contender has a row");
-        assertEquals(200_000, Json.number(cached, "results", 0, "iops"), 1e-6);
-        assertEquals(4.0, Json.number(cached, "results", 0, "vsGlibcAio"), 1e-9);
-        assertEquals(2.5, Json.number(cached, "results", 0, "cpuMicrosPerOp"), 1e-9);
-        assertEquals(30, Json.number(cached, "results", 0, "latencyMicros", "p999"), 1e-9);
-        assertEquals("fio is not installed (apt-get install fio)", Json.at(cached, "results", 4, "skipped"));
-        assertNull(Json.at(cached, "results", 4, "iops"));
-        assertEquals("failed: read at offset 0: EIO", Json.at(json, "workloads", 1, "results", 1, "skipped"));
+        JsonNode json = ReportJson.tree(Files.readString(dir.resolve("report.json")));
+        assertEquals("ext4", json.path("machine").path("fileSystem").asText());
+        assertEquals("fio is not installed (apt-get install fio)", json.path("contenders").path(4).path("skipped")
+                .asText());
+        JsonNode cached = json.path("workloads").path(0);
+        assertEquals("randread-cached-qd32", cached.path("name").asText());
+        assertEquals(5, cached.path("results").size(), "every contender has a row");
+        JsonNode engine = cached.path("results").path(0);
+        assertEquals(200_000, engine.path("iops").asDouble(), 1e-6);
+        assertEquals(4.0, engine.path("vsGlibcAio").asDouble(), 1e-9);
+        assertEquals(2.5, engine.path("cpuMicrosPerOp").asDouble(), 1e-9);
+        assertEquals(30, engine.path("latencyMicros").path("p999").asDouble(), 1e-9);
+        assertEquals("fio is not installed (apt-get install fio)", cached.path("results").path(4).path("skipped")
+                .asText());
+        assertTrue(cached.path("results").path(4).path("iops").isMissingNode());
+        assertEquals("failed: read at offset 0: EIO", json.path("workloads").path(1).path("results").path(1)
+                .path("skipped").asText());
 
         String md = Files.readString(dir.resolve("report.md"));
         assertTrue(md.contains("## randread-cached-qd32"), md);
