@@ -38,6 +38,7 @@ public final class BenchMain {
         return List.of(
                 EngineContender.ioUring("engine-1ring", 1),
                 EngineContender.ioUring(Report.ENGINE, cores),
+                new EngineBlockingContender(cores),
                 new FacadeContender("facade", FacadeContender.Mode.SUSPEND, cores),
                 new FacadeContender("facade-lio", FacadeContender.Mode.LIO, cores),
                 EngineContender.threadPool("engine-threadpool"),
@@ -48,7 +49,8 @@ public final class BenchMain {
                 new FioContender("io_uring"),
                 new FioContender("posixaio"),
                 new AppendLogContender(AppendLogContender.Mode.ASYNC),
-                new AppendLogContender(AppendLogContender.Mode.THREADS));
+                new AppendLogContender(AppendLogContender.Mode.THREADS),
+                new RocksDbWalContender());
     }
 
     public static void main(String[] args) {
