@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -104,8 +103,7 @@ class ReportJsonTest {
     private static TreeSet<String> paths(JsonNode node, String prefix) {
         TreeSet<String> out = new TreeSet<>();
         if (node.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
                 String p = prefix + "/" + e.getKey();
                 out.add(p);
                 out.addAll(paths(e.getValue(), p));
