@@ -347,9 +347,10 @@ public final class Report {
 
     // ---------------------------------------------------------------- SVG
 
+    /** One colour per contender of {@link BenchMain#contenders()} (more would repeat from the start). */
     private static final String[] COLOURS = {
         "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#9467bd", "#8c564b",
-        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#843c39"};
 
     /** One panel per workload, one horizontal IOPS bar per contender (its colour fixed across panels). */
     public String svg() {

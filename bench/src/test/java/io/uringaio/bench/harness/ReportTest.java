@@ -208,6 +208,23 @@ class ReportTest {
     }
 
     @Test
+    void everyContenderOfTheBenchHasItsOwnColour() throws Exception {
+        List<Report.Entry> entries = BenchMain.contenders().stream()
+                .map(c -> new Report.Entry(c.name(), c.name(), null)).toList();
+        String svg = new Report("2025-01-01T00:00:00Z", new LinkedHashMap<>(), MACHINE, entries,
+                Workload.select("append-8"), List.of(), List.of()).svg();
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+        org.w3c.dom.NodeList rects = doc.getElementsByTagName("rect");
+        java.util.Set<String> legend = new java.util.HashSet<>();
+        for (int i = 1; i < rects.getLength(); i++) { // 0 is the background
+            legend.add(((org.w3c.dom.Element) rects.item(i)).getAttribute("fill"));
+        }
+        assertEquals(entries.size(), rects.getLength() - 1, "one legend square per contender");
+        assertEquals(entries.size(), legend.size(), "no two contenders share a colour: " + legend);
+    }
+
+    @Test
     void roundsReduceToTheMedianRound() {
         Result a = ran("e", "w", 100, 1);
         Result b = ran("e", "w", 300, 1);
