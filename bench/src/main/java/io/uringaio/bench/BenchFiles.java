@@ -19,9 +19,10 @@ public final class BenchFiles {
 
     /**
      * Makes {@code path} a file of exactly {@code sizeBytes} bytes of pseudo-random data, reusing it when it already
-     * has that size.
+     * has that size. Its directory must exist: a mistyped path is an error, not a new directory tree.
      *
      * @return true when the file was (re)written, false when reused
+     * @throws IOException whose message names the operation, the file and the errno (see {@link FileErrors})
      */
     public static boolean prepare(Path path, long sizeBytes) throws IOException {
         if (sizeBytes <= 0 || sizeBytes % CHUNK_BYTES != 0) {
@@ -30,10 +31,7 @@ public final class BenchFiles {
         if (Files.isRegularFile(path) && Files.size(path) == sizeBytes) {
             return false;
         }
-        Path parent = path.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
+        String operation = Files.exists(path) ? "rewrite" : "create";
         SplittableRandom random = new SplittableRandom(0x5eed_f11eL);
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -49,8 +47,25 @@ public final class BenchFiles {
                 }
             }
             ch.force(false);
+        } catch (IOException e) {
+            throw FileErrors.failed(operation, path, e);
         }
         return true;
+    }
+
+    /** {@link #prepare}, first creating the file's directory and its parents: for default paths only. */
+    public static boolean prepareWithDirectories(Path path, long sizeBytes) throws IOException {
+        createDirectories(path.toAbsolutePath().getParent());
+        return prepare(path, sizeBytes);
+    }
+
+    /** {@link Files#createDirectories}, failing with a message that names the directory and the errno. */
+    public static void createDirectories(Path dir) throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw FileErrors.failed("create directory", dir, e);
+        }
     }
 
     /** Reads the whole file once, so that it sits in the page cache; returns its CRC32C. */
@@ -64,6 +79,8 @@ public final class BenchFiles {
                 crc.update(chunk.flip());
                 pos += n;
             }
+        } catch (IOException e) {
+            throw FileErrors.failed("read", path, e);
         }
         return crc.getValue();
     }

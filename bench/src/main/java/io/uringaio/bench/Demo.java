@@ -5,6 +5,7 @@ import io.uringaio.engine.EngineStats;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.RingEngineConfig;
 import io.uringaio.engine.UringIOException;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -43,79 +44,68 @@ public final class Demo {
 
     private static final PrintStream OUT = System.out;
 
+    /** The command as the launcher runs it: the prefix of error messages and the help's first line. */
+    static final String COMMAND = "./uring-aio java io.uringaio.bench.Demo";
+
     /** Command-line options. */
-    record Options(Path file, long sizeMiB, double seconds, boolean quick) {
-        static final String USAGE = """
-                usage: ./uring-aio bench [--file PATH] [--size MiB] [--seconds N] [--quick] [--help]
-
-                Copies a test file through the io_uring engine (queue depth 32, 128 KiB direct buffers, then fdatasync),
-                verifies the copy by CRC32C, then measures 4 KiB page-cached random reads at queue depth 32 with one
-                ring and with one ring per core.
-
-                  --file PATH    the test file (default bench-results/bench-<size>MiB.dat); reused if it has the size;
-                                 the copy goes to PATH.copy and is deleted after verification
-                  --size MiB     test file size in MiB (default 256)
-                  --seconds N    duration of each random-read phase (default 5)
-                  --quick        32 MiB file, 1 s phases: a smoke test for CI
-                  --help         this message
-                """;
-
+    record Options(Path file, boolean fileGiven, long sizeMiB, double seconds, boolean quick) {
+        /**
+         * Reads the command line.
+         *
+         * @throws UsageException on a mistake (its message says which), or with a null message for {@code --help}
+         */
         static Options parse(String[] args) {
-            Path file = null;
-            Long size = null;
-            Double seconds = null;
-            boolean quick = false;
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                switch (a) {
-                    case "--help", "-h" -> throw new UsageException(null);
-                    case "--quick" -> quick = true;
-                    case "--file" -> file = Path.of(value(args, ++i, a));
-                    case "--size" -> size = positiveLong(value(args, ++i, a), a);
-                    case "--seconds" -> seconds = positiveDouble(value(args, ++i, a), a);
-                    default -> throw new UsageException("unknown option " + a);
-                }
-            }
-            long sizeMiB = size != null ? size : quick ? 32 : 256;
-            double secs = seconds != null ? seconds : quick ? 1 : 5;
-            if (file == null) {
-                file = Path.of("bench-results", "bench-" + sizeMiB + "MiB.dat");
-            }
-            return new Options(file, sizeMiB, secs, quick);
-        }
-
-        private static String value(String[] args, int i, String option) {
-            if (i >= args.length) {
-                throw new UsageException(option + " needs a value");
-            }
-            return args[i];
-        }
-
-        private static long positiveLong(String s, String option) {
+            Command c = new Command();
+            CommandLine line = new CommandLine(c);
             try {
-                long v = Long.parseLong(s);
-                if (v > 0 && v <= 1 << 20) {
-                    return v;
-                }
-            } catch (NumberFormatException ignored) {
-                // reported below
+                line.parseArgs(args);
+            } catch (CommandLine.ParameterException e) {
+                throw new UsageException(e.getMessage());
             }
-            throw new UsageException(option + " wants a whole number in 1..1048576, got '" + s + "'");
+            if (line.isUsageHelpRequested()) {
+                throw new UsageException(null);
+            }
+            if (c.sizeMiB != null && (c.sizeMiB < 1 || c.sizeMiB > 1 << 20)) {
+                throw new UsageException("--size wants a whole number in 1..1048576, got " + c.sizeMiB);
+            }
+            if (c.seconds != null && !(c.seconds > 0 && c.seconds <= 3600)) {
+                throw new UsageException("--seconds wants a number of seconds in (0, 3600], got " + c.seconds);
+            }
+            long sizeMiB = c.sizeMiB != null ? c.sizeMiB : c.quick ? 32 : 256;
+            double secs = c.seconds != null ? c.seconds : c.quick ? 1 : 5;
+            Path file = c.file != null ? c.file : Path.of("bench-results", "bench-" + sizeMiB + "MiB.dat");
+            return new Options(file, c.file != null, sizeMiB, secs, c.quick);
         }
 
-        private static double positiveDouble(String s, String option) {
-            try {
-                double v = Double.parseDouble(s);
-                if (v > 0 && v <= 3600) {
-                    return v;
-                }
-            } catch (NumberFormatException ignored) {
-                // reported below
-            }
-            throw new UsageException(option + " wants a number of seconds in (0, 3600], got '" + s + "'");
+        /** The generated help. */
+        static String usage() {
+            return new CommandLine(new Command()).getUsageMessage(CommandLine.Help.Ansi.OFF);
         }
     }
 
+    /** The options as picocli reads them; {@link Options#parse} checks the ranges and fills in the defaults. */
+    @CommandLine.Command(name = COMMAND, usageHelpWidth = 118, sortOptions = false, description = {
+        "Copies a test file through the io_uring engine (queue depth 32, 128 KiB direct buffers, then fdatasync), "
+                + "verifies the copy by CRC32C, then measures 4 KiB page-cached random reads at queue depth 32 with "
+                + "one ring and with one ring per core. The benchmark that compares every API is ./uring-aio bench.",
+        ""})
+    static final class Command {
+        @CommandLine.Option(names = "--file", paramLabel = "PATH", description = "the test file (default "
+                + "bench-results/bench-<size>MiB.dat); reused if it has the size; its directory must exist; the copy "
+                + "goes to PATH.copy and is deleted after verification")
+        Path file;
+        @CommandLine.Option(names = "--size", paramLabel = "MiB", description = "test file size in MiB (default 256)")
+        Long sizeMiB;
+        @CommandLine.Option(names = "--seconds", paramLabel = "N", description = "duration of each random-read "
+                + "phase (default 5)")
+        Double seconds;
+        @CommandLine.Option(names = "--quick", description = "32 MiB file, 1 s phases: a smoke test for CI")
+        boolean quick;
+        @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "this message")
+        boolean help;
+    }
+
+    /** A command-line mistake: printed with the usage, exit status 2. A null message asks for the help. */
     static final class UsageException extends RuntimeException {
         UsageException(String message) {
             super(message);
@@ -156,11 +146,11 @@ public final class Demo {
             options = Options.parse(args);
         } catch (UsageException e) {
             if (e.getMessage() == null) {
-                OUT.print(Options.USAGE);
+                OUT.print(Options.usage());
                 System.exit(0);
             }
-            System.err.println("uring-aio bench: " + e.getMessage());
-            System.err.print(Options.USAGE);
+            System.err.println(COMMAND + ": " + e.getMessage());
+            System.err.print(Options.usage());
             System.exit(2);
             return;
         }
@@ -168,7 +158,7 @@ public final class Demo {
             run(options);
             System.exit(0);
         } catch (UnsupportedOperationException e) {
-            System.err.println("uring-aio bench: " + e.getMessage());
+            System.err.println(COMMAND + ": " + e.getMessage());
             System.exit(1);
         } catch (Exception e) {
             Throwable t = unwrap(e);
@@ -187,7 +177,7 @@ public final class Demo {
             } else {
                 detail = t.toString();
             }
-            System.err.println("uring-aio bench: " + detail);
+            System.err.println(COMMAND + ": " + detail);
             System.exit(1);
         }
     }
@@ -199,7 +189,9 @@ public final class Demo {
         int cores = Runtime.getRuntime().availableProcessors();
 
         long t0 = System.nanoTime();
-        boolean written = BenchFiles.prepare(source, sizeBytes);
+        // a given file's directory must exist; the default one is created
+        boolean written = o.fileGiven() ? BenchFiles.prepare(source, sizeBytes)
+                : BenchFiles.prepareWithDirectories(source, sizeBytes);
         OUT.printf(Locale.ROOT, "test file  %s (%d MiB) %s in %.1f s%n", source, o.sizeMiB(),
                 written ? "written" : "reused", seconds(System.nanoTime() - t0));
         long sourceCrc = BenchFiles.crc32c(source); // also pulls the file into the page cache

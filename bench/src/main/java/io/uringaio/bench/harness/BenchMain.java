@@ -1,9 +1,11 @@
 package io.uringaio.bench.harness;
 
 import io.uringaio.bench.BenchFiles;
+import io.uringaio.bench.FileErrors;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -36,6 +38,7 @@ public final class BenchMain {
         return List.of(
                 EngineContender.ioUring("engine-1ring", 1),
                 EngineContender.ioUring(Report.ENGINE, cores),
+                new EngineBlockingContender(cores),
                 new FacadeContender("facade", FacadeContender.Mode.SUSPEND, cores),
                 new FacadeContender("facade-lio", FacadeContender.Mode.LIO, cores),
                 EngineContender.threadPool("engine-threadpool"),
@@ -46,7 +49,8 @@ public final class BenchMain {
                 new FioContender("io_uring"),
                 new FioContender("posixaio"),
                 new AppendLogContender(AppendLogContender.Mode.ASYNC),
-                new AppendLogContender(AppendLogContender.Mode.THREADS));
+                new AppendLogContender(AppendLogContender.Mode.THREADS),
+                new RocksDbWalContender());
     }
 
     public static void main(String[] args) {
@@ -56,11 +60,11 @@ public final class BenchMain {
             options = BenchOptions.parse(args, root);
         } catch (BenchOptions.UsageException e) {
             if (e.getMessage() == null) {
-                OUT.print(BenchOptions.USAGE);
+                OUT.print(BenchOptions.usage());
                 System.exit(0);
             }
             System.err.println("uring-aio bench: " + e.getMessage());
-            System.err.print(BenchOptions.USAGE);
+            System.err.print(BenchOptions.usage());
             System.exit(2);
             return;
         }
@@ -92,8 +96,9 @@ public final class BenchMain {
         }
         String started = ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
         long fileBytes = o.sizeMiB() * BenchFiles.MIB;
+        prepareOutput(o); // before the run: an unwritable report directory must not cost the whole run
         long t0 = System.nanoTime();
-        boolean created = BenchFiles.prepare(o.file(), fileBytes);
+        boolean created = prepareFile(o, fileBytes);
         out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %d workloads x %d contenders, "
                         + "%.1f s warm-up + %.1f s each, %d round(s); report in %s%n",
                 created ? "created" : "reusing", o.file(), o.sizeMiB(), (System.nanoTime() - t0) / 1e9,
@@ -159,6 +164,41 @@ public final class BenchMain {
         out.printf(Locale.ROOT, "%nwrote %s, %s, %s%n", o.out().resolve("report.json"), o.out().resolve("report.md"),
                 o.out().resolve("chart.svg"));
         return report;
+    }
+
+    /**
+     * Creates the report directory if missing (with its parents for the default one; only the directory itself for
+     * a given {@code --out}, whose parent must exist) and checks that a file can be written into it.
+     */
+    static void prepareOutput(BenchOptions o) throws IOException {
+        Path out = o.out();
+        if (!o.outGiven()) {
+            BenchFiles.createDirectories(out);
+        } else if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IOException("use " + out + " for the report: ENOTDIR (Not a directory): it is a file");
+        } else if (!Files.exists(out)) {
+            try {
+                Files.createDirectory(out);
+            } catch (IOException e) {
+                throw FileErrors.failed("create directory", out, e);
+            }
+        }
+        try {
+            Files.delete(Files.createTempFile(out, ".uring-aio-bench-", ".probe"));
+        } catch (IOException e) {
+            throw FileErrors.failed("write a file in", out, e);
+        }
+    }
+
+    /**
+     * Creates (or reuses) the test file. The default file's directory is created; a {@code --file}'s directory must
+     * exist (a mistyped path is an error, not a new directory tree).
+     *
+     * @return whether the file was (re)written
+     */
+    static boolean prepareFile(BenchOptions o, long fileBytes) throws IOException {
+        return o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes)
+                : BenchFiles.prepareWithDirectories(o.file(), fileBytes);
     }
 
     private static Result runOne(Contender c, Workload w, TrialContext context, Progress progress) {

@@ -1,5 +1,7 @@
 package io.uringaio.bench.harness;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -7,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -117,27 +118,26 @@ public final class FioContender implements Contender {
         if (brace < 0) {
             throw new IllegalArgumentException("no JSON in fio's output");
         }
-        Object root = Json.parse(json.substring(brace));
-        Object job = Json.at(root, "jobs", 0);
-        if (job == null) {
+        JsonNode job = ReportJson.tree(json.substring(brace)).path("jobs").path(0);
+        if (job.isMissingNode()) {
             throw new IllegalArgumentException("fio's JSON has no jobs");
         }
         String dir = w.op() == Workload.Op.READ ? "read" : "write";
-        Object section = Json.at(job, dir);
-        long ops = (long) Json.number(section, "total_ios");
-        double runtimeMs = Json.number(section, "runtime");
+        JsonNode section = job.path(dir);
+        long ops = section.path("total_ios").asLong(0);
+        double runtimeMs = ReportJson.number(section.get("runtime"));
         if (!(ops > 0) || !(runtimeMs > 0)) {
             throw new IllegalArgumentException("fio reported no " + dir + " operations");
         }
-        Object pct = Json.at(section, "lat_ns", "percentile");
+        JsonNode pct = section.path("lat_ns").path("percentile");
         Latency latency = new Latency(percentile(pct, "50.000000"), percentile(pct, "99.000000"),
-                percentile(pct, "99.900000"), Json.number(section, "lat_ns", "max") / 1000);
-        double cpuPercent = Json.number(job, "usr_cpu") + Json.number(job, "sys_cpu");
-        double jobRuntimeMs = Json.number(job, "job_runtime");
+                percentile(pct, "99.900000"), ReportJson.number(section.path("lat_ns").get("max")) / 1000);
+        double cpuPercent = ReportJson.number(job.get("usr_cpu")) + ReportJson.number(job.get("sys_cpu"));
+        double jobRuntimeMs = ReportJson.number(job.get("job_runtime"));
         double cpuNanos = cpuPercent / 100 * (Double.isNaN(jobRuntimeMs) ? runtimeMs : jobRuntimeMs) * 1e6;
         String note = null;
         if (w.op().syncs()) {
-            Object syncPct = Json.at(job, "sync", "lat_ns", "percentile");
+            JsonNode syncPct = job.path("sync").path("lat_ns").path("percentile");
             note = String.format(Locale.ROOT, "--fdatasync=1: latency is the write's alone; fdatasync p50 %.0f µs",
                     percentile(syncPct, "50.000000"));
         }
@@ -145,9 +145,9 @@ public final class FioContender implements Contender {
                 cpuNanos / ops, Double.NaN, note);
     }
 
-    private static double percentile(Object percentiles, String key) {
-        return percentiles instanceof Map<?, ?> m && m.get(key) instanceof Number n ? n.doubleValue() / 1000
-                : Double.NaN;
+    /** A percentile of fio's lat_ns table in microseconds, NaN when absent. */
+    private static double percentile(JsonNode percentiles, String key) {
+        return ReportJson.number(percentiles.get(key)) / 1000;
     }
 
     /** fio's version ("fio-3.33"), asked once; null when fio is not on the PATH. */

@@ -112,7 +112,7 @@ public class BackendWorkloadBenchmark {
             }
             case "writeFdatasync" -> {
                 path = Path.of("bench-results", "bench-write-" + fileMiB + "MiB.dat");
-                BenchFiles.prepare(path, (long) fileMiB * BenchFiles.MIB);
+                BenchFiles.prepareWithDirectories(path, (long) fileMiB * BenchFiles.MIB);
                 options = new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
                 durableWrites = true;
             }

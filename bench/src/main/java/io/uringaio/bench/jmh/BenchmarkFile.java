@@ -17,7 +17,7 @@ final class BenchmarkFile {
     /** Creates (or reuses) bench-results/bench-{@code sizeMiB}MiB.dat, the file {@code ./uring-aio bench} uses too. */
     static Path prepare(int sizeMiB) throws IOException {
         Path path = Path.of("bench-results", "bench-" + sizeMiB + "MiB.dat");
-        BenchFiles.prepare(path, (long) sizeMiB * BenchFiles.MIB);
+        BenchFiles.prepareWithDirectories(path, (long) sizeMiB * BenchFiles.MIB);
         BenchFiles.crc32c(path); // pull it into the page cache
         return path;
     }

@@ -61,7 +61,7 @@ class MachineAndOptionsTest {
     @Test
     void onlySelectsContendersByName() {
         List<Contender> all = BenchMain.contenders();
-        assertEquals(13, all.size());
+        assertEquals(15, all.size());
         assertEquals(List.of("engine-percore", "glibc-aio"), BenchOptions.selectContenders(all,
                 "glibc-aio,engine-percore").stream().map(Contender::name).toList());
         assertThrows(BenchOptions.UsageException.class, () -> BenchOptions.selectContenders(all, "nope"));

@@ -16,6 +16,8 @@ import java.util.Map;
 
 import javax.xml.parsers.DocumentBuilderFactory;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Document;
@@ -85,22 +87,108 @@ class ReportTest {
         assertTrue(facade.met());
     }
 
+    private static Result ranWithP50(String contender, String workload, long ops, double p50) {
+        return new Result(contender, workload, null, ops, 1.0, 4096, new Latency(p50, 2 * p50, 3 * p50, 4 * p50),
+                2500, 0.25, null);
+    }
+
+    /** The hand-off goals: QD1 at device latency and page-cache speed, the log against RocksDB's WAL. */
+    static Report handOffSample() {
+        List<Workload> workloads = Workload.select("randread-cached-qd1,randread-direct-qd1,append-8");
+        List<Report.Entry> entries = new ArrayList<>();
+        for (String name : List.of(Report.ENGINE, EngineBlockingContender.NAME, "facade", "facade-lio", Report.GLIBC,
+                "filechannel-platform", "fio-io_uring", AppendLogContender.NAME + "-threads",
+                RocksDbWalContender.NAME)) {
+            entries.add(new Report.Entry(name, name, null));
+        }
+        List<Result> results = new ArrayList<>();
+        String direct = "randread-direct-qd1";
+        results.add(ranWithP50(Report.ENGINE, direct, 20_000, 45));
+        results.add(ranWithP50(EngineBlockingContender.NAME, direct, 19_000, 50)); // 0.95x, p50 1.19x fio
+        results.add(ranWithP50("facade", direct, 7_000, 127)); // 0.35x
+        results.add(ranWithP50(Report.GLIBC, direct, 11_000, 68));
+        results.add(ranWithP50("fio-io_uring", direct, 21_000, 42));
+        String cached = "randread-cached-qd1";
+        results.add(ranWithP50("facade-lio", cached, 240_000, 3)); // 5.0x glibc
+        results.add(ranWithP50(Report.GLIBC, cached, 48_000, 20));
+        results.add(ranWithP50(EngineBlockingContender.NAME, cached, 300_000, 2)); // 0.75x FileChannel
+        results.add(ranWithP50("filechannel-platform", cached, 400_000, 2));
+        results.add(ranWithP50(AppendLogContender.NAME + "-threads", "append-8", 25_000, 300)); // 2.5x
+        results.add(ranWithP50(RocksDbWalContender.NAME, "append-8", 10_000, 800));
+        return new Report("2025-01-01T00:00:00Z", new LinkedHashMap<>(), MACHINE, entries, workloads, results,
+                List.of());
+    }
+
+    private static Report.Goal goal(List<Report.Goal> goals, String text) {
+        return goals.stream().filter(g -> g.text().equals(text)).findFirst()
+                .orElseThrow(() -> new AssertionError("no goal '" + text + "' in " + goals));
+    }
+
+    @Test
+    void handOffGoalsAreMetOrMissedByTheirOwnDirection() {
+        List<Report.Goal> goals = handOffSample().goals();
+        Report.Goal blockingIops = goal(goals, "randread-direct-qd1: engine-blocking ≥ 0.90× engine-percore");
+        assertEquals(0.95, blockingIops.measured(), 1e-9);
+        assertTrue(blockingIops.met());
+        Report.Goal blockingP50 = goal(goals, "randread-direct-qd1: engine-blocking p50 ≤ 1.15× fio-io_uring p50");
+        assertEquals(50 / 42.0, blockingP50.measured(), 1e-9);
+        assertFalse(blockingP50.met(), "a p50 above 1.15x fio's misses");
+        assertEquals("50.0 vs 42.0 µs", blockingP50.detail());
+        Report.Goal facadeIops = goal(goals, "randread-direct-qd1: facade ≥ 0.90× engine-percore");
+        assertEquals(0.35, facadeIops.measured(), 1e-9);
+        assertFalse(facadeIops.met());
+        assertEquals("7,000 vs 20,000 IOPS", facadeIops.detail());
+        Report.Goal facadeGlibc = goal(goals, "randread-direct-qd1: facade ≥ 1.30× glibc-aio");
+        assertFalse(facadeGlibc.met());
+        Report.Goal lio = goal(goals, "randread-cached-qd1: facade-lio ≥ 5.00× glibc-aio");
+        assertEquals(5.0, lio.measured(), 1e-9);
+        assertTrue(lio.met(), "exactly at the target is met");
+        Report.Goal cached = goal(goals, "randread-cached-qd1: engine-blocking ≥ 0.90× filechannel-platform");
+        assertEquals(0.75, cached.measured(), 1e-9);
+        assertFalse(cached.met());
+        Report.Goal log8 = goal(goals, "append-8: appendlog-threads ≥ 2.00× rocksdb-wal");
+        assertEquals(2.5, log8.measured(), 1e-9);
+        assertTrue(log8.met());
+        Report.Goal log64 = goal(goals, "append-64: appendlog-threads ≥ 2.00× rocksdb-wal");
+        assertFalse(log64.known(), "append-64 did not run");
+        // the facade against glibc on every workload of the run
+        for (String w : List.of("randread-cached-qd1", "randread-direct-qd1", "append-8")) {
+            goal(goals, w + ": facade ≥ 1.30× glibc-aio");
+        }
+    }
+
+    @Test
+    void goalRowsSayMetMissedWithTheFiguresOrNotMeasured() {
+        String md = handOffSample().markdown();
+        assertTrue(md.contains("| randread-direct-qd1: facade ≥ 0.90× engine-percore | 0.35× | **missed**: 7,000 vs "
+                + "20,000 IOPS |"), md);
+        assertTrue(md.contains("| randread-direct-qd1: engine-blocking p50 ≤ 1.15× fio-io_uring p50 | 1.19× | "
+                + "**missed**: 50.0 vs 42.0 µs |"), md);
+        assertTrue(md.contains("| append-8: appendlog-threads ≥ 2.00× rocksdb-wal | 2.50× | met |"), md);
+        assertTrue(md.contains("| append-64: appendlog-threads ≥ 2.00× rocksdb-wal | – | not measured |"), md);
+        assertFalse(md.contains("issue"), "no ticket numbers in the report's text");
+    }
+
     @Test
     void writesJsonMarkdownAndSvg(@TempDir Path dir) throws Exception {
         sample().write(dir);
-        Object json = Json.parse(Files.readString(dir.resolve("report.json")));
-        assertEquals("ext4", Json.at(json, "machine", "fileSystem"));
-        assertEquals("fio is not installed (apt-get install fio)", Json.at(json, "contenders", 4, "skipped"));
-        Object cached = Json.at(json, "workloads", 0);
-        assertEquals("randread-cached-qd32", Json.at(cached, "name"));
-        assertEquals(5, ((List<?>) Json.at(cached, "results")).size(), "every contender has a row");
-        assertEquals(200_000, Json.number(cached, "results", 0, "iops"), 1e-6);
-        assertEquals(4.0, Json.number(cached, "results", 0, "vsGlibcAio"), 1e-9);
-        assertEquals(2.5, Json.number(cached, "results", 0, "cpuMicrosPerOp"), 1e-9);
-        assertEquals(30, Json.number(cached, "results", 0, "latencyMicros", "p999"), 1e-9);
-        assertEquals("fio is not installed (apt-get install fio)", Json.at(cached, "results", 4, "skipped"));
-        assertNull(Json.at(cached, "results", 4, "iops"));
-        assertEquals("failed: read at offset 0: EIO", Json.at(json, "workloads", 1, "results", 1, "skipped"));
+        JsonNode json = ReportJson.tree(Files.readString(dir.resolve("report.json")));
+        assertEquals("ext4", json.path("machine").path("fileSystem").asText());
+        assertEquals("fio is not installed (apt-get install fio)", json.path("contenders").path(4).path("skipped")
+                .asText());
+        JsonNode cached = json.path("workloads").path(0);
+        assertEquals("randread-cached-qd32", cached.path("name").asText());
+        assertEquals(5, cached.path("results").size(), "every contender has a row");
+        JsonNode engine = cached.path("results").path(0);
+        assertEquals(200_000, engine.path("iops").asDouble(), 1e-6);
+        assertEquals(4.0, engine.path("vsGlibcAio").asDouble(), 1e-9);
+        assertEquals(2.5, engine.path("cpuMicrosPerOp").asDouble(), 1e-9);
+        assertEquals(30, engine.path("latencyMicros").path("p999").asDouble(), 1e-9);
+        assertEquals("fio is not installed (apt-get install fio)", cached.path("results").path(4).path("skipped")
+                .asText());
+        assertTrue(cached.path("results").path(4).path("iops").isMissingNode());
+        assertEquals("failed: read at offset 0: EIO", json.path("workloads").path(1).path("results").path(1)
+                .path("skipped").asText());
 
         String md = Files.readString(dir.resolve("report.md"));
         assertTrue(md.contains("## randread-cached-qd32"), md);
@@ -117,6 +205,23 @@ class ReportTest {
         // background, 5 legend squares, one bar per result that ran (4 + 3)
         assertEquals(1 + 5 + 7, doc.getElementsByTagName("rect").getLength());
         assertTrue(svg.contains("200.0k IOPS"), svg);
+    }
+
+    @Test
+    void everyContenderOfTheBenchHasItsOwnColour() throws Exception {
+        List<Report.Entry> entries = BenchMain.contenders().stream()
+                .map(c -> new Report.Entry(c.name(), c.name(), null)).toList();
+        String svg = new Report("2025-01-01T00:00:00Z", new LinkedHashMap<>(), MACHINE, entries,
+                Workload.select("append-8"), List.of(), List.of()).svg();
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+        org.w3c.dom.NodeList rects = doc.getElementsByTagName("rect");
+        java.util.Set<String> legend = new java.util.HashSet<>();
+        for (int i = 1; i < rects.getLength(); i++) { // 0 is the background
+            legend.add(((org.w3c.dom.Element) rects.item(i)).getAttribute("fill"));
+        }
+        assertEquals(entries.size(), rects.getLength() - 1, "one legend square per contender");
+        assertEquals(entries.size(), legend.size(), "no two contenders share a colour: " + legend);
     }
 
     @Test

@@ -1,0 +1,126 @@
+package io.uringaio.bench.harness;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mistakes on the bench command line end the run before any trial, with a message that names the file, the
+ * operation and the errno; the bench creates no directory the user did not ask for.
+ */
+class BenchInputErrorsTest {
+    @TempDir
+    Path tmp;
+
+    /** Options for a tiny run (one fast contender, one workload) with the given extra arguments. */
+    private BenchOptions options(String... extra) {
+        List<String> args = new ArrayList<>(List.of("--quiet", "--size", "1", "--seconds", "0.05", "--warmup", "0",
+                "--only", "engine-threadpool", "--workloads", "randread-cached-qd1"));
+        args.addAll(List.of(extra));
+        return BenchOptions.parse(args.toArray(String[]::new), tmp.resolve("root"));
+    }
+
+    private static IOException runFails(BenchOptions o) {
+        PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        return assertThrows(IOException.class, () -> BenchMain.run(o, new Progress(sink, false, true), sink));
+    }
+
+    @Test
+    void aFileInAMissingDirectoryIsAnErrorAndNoDirectoryIsCreated() throws Exception {
+        Path file = tmp.resolve("missing").resolve("dir").resolve("f");
+        IOException e = runFails(options("--file", file.toString(), "--out", tmp.resolve("out").toString()));
+        assertEquals("create " + file + ": ENOENT (No such file or directory): directory " + tmp.resolve("missing")
+                + " does not exist", e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("missing")), "no directory created for a given --file");
+        assertFalse(Files.exists(tmp.resolve("root")), "nor the default results directory");
+    }
+
+    @Test
+    void aFileUnderARegularFileIsNotADirectoryError() throws Exception {
+        Path plain = Files.writeString(tmp.resolve("plain"), "keep");
+        Path file = plain.resolve("f");
+        IOException e = runFails(options("--file", file.toString(), "--out", tmp.resolve("out").toString()));
+        assertEquals("create " + file + ": ENOTDIR (Not a directory): " + plain + " is not a directory",
+                e.getMessage());
+        assertEquals("keep", Files.readString(plain), "the file in the way is untouched");
+    }
+
+    @Test
+    void aDirectoryAsTheFileIsAnError() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("dir"));
+        Files.writeString(dir.resolve("inside"), "keep");
+        IOException e = runFails(options("--file", dir.toString(), "--out", tmp.resolve("out").toString()));
+        assertEquals("rewrite " + dir + ": EISDIR (Is a directory)", e.getMessage());
+        assertEquals("keep", Files.readString(dir.resolve("inside")));
+    }
+
+    @Test
+    void anOutputDirectoryInAMissingDirectoryIsAnErrorBeforeTheRun() throws Exception {
+        Path out = tmp.resolve("nowhere").resolve("out");
+        Path file = tmp.resolve("f.dat");
+        IOException e = runFails(options("--file", file.toString(), "--out", out.toString()));
+        assertEquals("create directory " + out + ": ENOENT (No such file or directory): parent directory "
+                + tmp.resolve("nowhere") + " does not exist", e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("nowhere")));
+        assertFalse(Files.exists(file), "nothing ran: the test file was not even created");
+    }
+
+    @Test
+    void anOutputPathThatIsAFileIsAnError() throws Exception {
+        Path out = Files.writeString(tmp.resolve("out"), "keep");
+        IOException e = runFails(options("--file", tmp.resolve("f.dat").toString(), "--out", out.toString()));
+        assertEquals("use " + out + " for the report: ENOTDIR (Not a directory): it is a file", e.getMessage());
+        assertEquals("keep", Files.readString(out));
+    }
+
+    @Test
+    void theDefaultDirectoriesAreCreated() throws Exception {
+        BenchOptions o = options();
+        assertFalse(o.fileGiven());
+        BenchMain.prepareOutput(o);
+        assertTrue(BenchMain.prepareFile(o, 1 << 20));
+        assertEquals(1 << 20, Files.size(o.file()));
+        assertTrue(Files.isDirectory(o.out()));
+        assertEquals(tmp.resolve("root").resolve("bench-results"), o.file().getParent());
+    }
+
+    @Test
+    void badOptionValuesSayWhatIsWrong() {
+        assertEquals("unknown workload 'nope'; known: " + Workload.names(Workload.ALL), usageError("--workloads",
+                "nope"));
+        assertEquals("Invalid value for option '--rounds': 'x' is not an int", usageError("--rounds", "x"));
+        assertEquals("--rounds wants a whole number in 1..100, got 0", usageError("--rounds", "0"));
+        assertEquals("--seconds wants a number in 0.05..3600, got -1", usageError("--seconds", "-1"));
+        assertEquals("--size wants a whole number in 1..1048576, got 0", usageError("--size", "0"));
+        assertEquals("Missing required parameter for option '--rounds' (N)", usageError("--rounds"));
+        assertEquals("Unknown option: '--bogus'", usageError("--bogus"));
+    }
+
+    @Test
+    void helpIsGeneratedFromTheOptions() {
+        assertEquals(null, usageError("--help"));
+        String usage = BenchOptions.usage();
+        assertTrue(usage.startsWith("Usage: ./uring-aio bench "), usage);
+        for (String option : List.of("--quick", "--out=DIR", "--file=PATH", "--size=MiB", "--seconds=N",
+                "--warmup=N", "--rounds=N", "--only=NAMES", "--workloads=NAMES", "--list", "--quiet", "--help")) {
+            assertTrue(usage.contains(option), option + " in\n" + usage);
+        }
+    }
+
+    private String usageError(String... args) {
+        return assertThrows(BenchOptions.UsageException.class, () -> BenchOptions.parse(args, tmp)).getMessage();
+    }
+}
