@@ -459,8 +459,10 @@ public final class AppendLog implements AutoCloseable {
                 failure2 = poison;
             }
             if (poison != null) {
-                // Failed already (now or when the poison came); the I/O is over, so the group leaves the pipeline.
-                flying.remove(group);
+                // Failed already (now or when the poison came); the I/O is over, so the group leaves the pipeline,
+                // and so do the groups whose I/O ended earlier, successfully, behind one not yet done: no completion
+                // is left to remove them (close would wait for them forever).
+                flying.removeIf(g -> g.done);
             } else {
                 while (!flying.isEmpty() && flying.peekFirst().done) {
                     CommitGroup g = flying.pollFirst();
@@ -633,6 +635,23 @@ public final class AppendLog implements AutoCloseable {
     @Override
     public void close() throws IOException {
         await(closeAsync(), "close " + name);
+    }
+
+    /** The pipeline's state, for a test's failure message. */
+    String pipelineState() {
+        lock.lock();
+        try {
+            StringBuilder groups = new StringBuilder();
+            for (CommitGroup g : flying) {
+                groups.append(" [start ").append(g.start).append(" base ").append(g.segmentBase).append(" slot ")
+                        .append(g.slot).append(" done ").append(g.done).append(']');
+            }
+            return "active " + active.base + ", flying " + flying.size() + groups + ", sealed " + sealed.size() + ", open " + (open != null) + ", rolling "
+                    + rolling + ", acking " + acking + ", closing " + closing + ", closeStarted " + closeStarted
+                    + ", poisoned " + (poison != null) + ", closed " + closed.isDone();
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
