@@ -118,8 +118,8 @@ public final class PageFile implements AutoCloseable {
 
     /** Allocates {@code pages} pages from page 0 ({@code fallocate}, mode 0: the file grows to that size). */
     public CompletableFuture<Void> allocate(long pages) {
-        if (pages < 1) {
-            throw new IllegalArgumentException("pages must be positive, was " + pages);
+        if (pages < 1 || pages > maxPage() + 1) {
+            throw new IllegalArgumentException("pages must be in 1.." + (maxPage() + 1) + ", was " + pages);
         }
         return file.fallocate(0, 0, Math.multiplyExact(pages, (long) pageBytes));
     }
