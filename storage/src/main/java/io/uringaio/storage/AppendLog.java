@@ -646,9 +646,10 @@ public final class AppendLog implements AutoCloseable {
                 groups.append(" [start ").append(g.start).append(" base ").append(g.segmentBase).append(" slot ")
                         .append(g.slot).append(" done ").append(g.done).append(']');
             }
-            return "active " + active.base + ", flying " + flying.size() + groups + ", sealed " + sealed.size() + ", open " + (open != null) + ", rolling "
-                    + rolling + ", acking " + acking + ", closing " + closing + ", closeStarted " + closeStarted
-                    + ", poisoned " + (poison != null) + ", closed " + closed.isDone();
+            return "active " + active.base + ", flying " + flying.size() + groups + ", sealed " + sealed.size()
+                    + ", open " + (open != null) + ", rolling " + rolling + ", acking " + acking
+                    + ", closing " + closing + ", closeStarted " + closeStarted + ", poisoned " + (poison != null)
+                    + ", closed " + closed.isDone();
         } finally {
             lock.unlock();
         }

@@ -8,7 +8,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
- * Crash recovery of an {@link AppendLog} directory: tells a torn tail, which it cuts, from corruption, which it reports.
+ * Crash recovery of an {@link AppendLog} directory: tells a torn tail, which it cuts, from corruption, which it
+ * reports.
  * {@link AppendLog#open} runs it; it may also run on its own ({@link #recover}), on a log that is not open (it takes
  * the directory's lock).
  *
@@ -31,7 +32,8 @@ import java.util.List;
  *   {@link RecordFrame}): then a group that can only have been written after the bad frame's group was durable is on
  *   disk, so the bad frame is damage to a durable, possibly acknowledged group: corruption;</li>
  *   <li>trailing segments without a single complete record (the process died before a new segment's first group was
- *   durable) are deleted, under the same rule; the spare segment prepared ahead ({@link LogSegment#SPARE_NAME}) too.</li>
+ *   durable) are deleted, under the same rule; so is the spare segment prepared ahead
+ *   ({@link LogSegment#SPARE_NAME}).</li>
  * </ul>
  * Corruption fails the recovery with a {@link LogCorruptedException} naming the segment, the offset and the log
  * position, and nothing is modified; with {@code repair} (off by default; {@link AppendLogConfig#repairByTruncation})
@@ -47,10 +49,11 @@ import java.util.List;
  * one before it is a fault to repair, never to cut) with redundant headers; refusing to open, and leaving the repair to
  * an explicit, reported choice, is what a single-node log can do.
  *
- * <p><b>What it cannot tell.</b> Damage to the last G groups of the last segment, with nothing written after them, looks
- * exactly like a torn write (no later group proves that they were durable) and is cut. Every other bad frame before
- * the last acknowledged record is reported. No acknowledged record is ever cut by a torn write: the cut point lies in
- * the first group not durable, after every acknowledged one.
+ * <p><b>What it cannot tell.</b> Damage to the last G groups of the last segment, with nothing written after them,
+ * looks exactly like a torn write (no later group proves that they were durable) and is cut: the acknowledged records
+ * in those groups are lost to media damage, as they would be in any log without a redundant copy. Every other bad
+ * frame before the last acknowledged record is reported. No acknowledged record is ever cut by a torn write: the cut
+ * point lies in the first group not durable, after every acknowledged one.
  *
  * <p><b>Cost.</b> Recovery reads every record of every segment once (CRC32C at memory speed, 1 MiB reads), and the
  * rest of the last segment after its data (its zeros) to look for groups past a bad or missing frame.
@@ -222,8 +225,8 @@ public final class LogRecovery {
     }
 
     /**
-     * As {@link #read(Path, long, RecordVisitor)}, up to (not past) position {@code end}; with an {@code end} other than
-     * {@code Long.MAX_VALUE}, the records must reach it (it is the log's durable position).
+     * As {@link #read(Path, long, RecordVisitor)}, up to (not past) position {@code end}; with an {@code end} other
+     * than {@code Long.MAX_VALUE}, the records must reach it (it is the log's durable position).
      */
     static void read(Path directory, long from, long end, RecordVisitor visitor) throws IOException {
         if (from < 0) {

@@ -18,8 +18,8 @@ import java.util.zip.CRC32C;
  *
  * <p>The group marks cost no space and no work (an appender knows whether its record opens a group): they let
  * {@link LogRecovery} count the commit groups that reached the disk after a bad frame, and so tell a torn tail (at
- * most {@code maxGroupsInFlight} unacknowledged groups, whichever of their bytes landed) from corruption of acknowledged
- * records. A record's word is plain ({@code length}) unless it opens a group.
+ * most {@code maxGroupsInFlight} unacknowledged groups, whichever of their bytes landed) from corruption of
+ * acknowledged records. A record's word is plain ({@code length}) unless it opens a group.
  *
  * <p>The checksum covers the record's log position, which the frame does not store: a frame read at any other position
  * (a stale block, a misdirected write, a reader that starts mid-record) fails the check. The payload comes first in
@@ -82,8 +82,8 @@ public final class RecordFrame {
     }
 
     /**
-     * The crc of {@code payload} (its position to its limit, left unchanged) at {@code position}, as a record that opens
-     * no group (its word is its length).
+     * The crc of {@code payload} (its position to its limit, left unchanged) at {@code position}, as a record that
+     * opens no group (its word is its length).
      */
     public static int checksum(ByteBuffer payload, long position) {
         CRC32C crc = new CRC32C();

@@ -185,7 +185,8 @@ class LogRecoveryTest {
 
     @Test
     void aFlippedBitInTheFirstRecordWithAcknowledgedGroupsAfterItIsCorruption() throws Exception {
-        // Ten records, each acknowledged before the next was appended: ten groups. Before the fix, recovery cut all ten.
+        // Ten records, each acknowledged before the next was appended: ten groups. Before the fix, recovery cut all
+        // ten.
         flipBit(segment(), RecordFrame.HEADER_BYTES + 3);
         byte[] before = Files.readAllBytes(segment());
         LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
@@ -272,7 +273,8 @@ class LogRecoveryTest {
             assertEquals(seen, standalone);
         }
         // Before the fix: open succeeded and read returned the records around a silent gap.
-        LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> AppendLog.open(engine, multi, config));
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> AppendLog.open(engine, multi, config));
         assertEquals(multi.resolve(LogSegment.fileName(bases.get(1))), e.segment());
         assertEquals(bases.size(), LogSegment.list(multi).size(), "nothing deleted");
         assertEquals(4096, Files.size(multi.resolve(LogSegment.fileName(bases.getLast()))), "tail not truncated");

@@ -194,7 +194,8 @@ class SimulatedCrashTest {
         /** The write whose landed bytes hold the flip, or null (zeros there). */
         SimulatedDisk.Write write(List<SimulatedDisk.Write> writes) {
             for (SimulatedDisk.Write w : writes) {
-                if (w.path.equals(path) && offset >= w.offset && offset < w.end() && w.landed[(int) (offset - w.offset)]) {
+                if (w.path.equals(path) && offset >= w.offset && offset < w.end()
+                        && w.landed[(int) (offset - w.offset)]) {
                     return w;
                 }
             }
