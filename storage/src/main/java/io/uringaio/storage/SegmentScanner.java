@@ -37,6 +37,7 @@ final class SegmentScanner {
     }
 
     private static final int WINDOW_BYTES = 1 << 20;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocate(WINDOW_BYTES).asReadOnlyBuffer();
 
     private final FileChannel channel;
     private final long base;
@@ -140,8 +141,8 @@ final class SegmentScanner {
         while (offset + RecordFrame.HEADER_BYTES <= fileSize) {
             ensure(offset, RecordFrame.HEADER_BYTES);
             if (this.window.getLong((int) (offset - windowStart)) == 0) {
-                // No frame starts in the next 5 bytes: its non-zero word would lie inside these zero 8.
-                offset += 5;
+                // A frame's word is non-zero, so no frame starts more than 3 bytes before the next non-zero byte.
+                offset = Math.max(offset + 5, nextNonZero(offset + 8) - 3);
                 continue;
             }
             ByteBuffer payload = frameAt(offset, fileSize);
@@ -164,6 +165,23 @@ final class SegmentScanner {
             }
         }
         return new Groups(groups, window, firstValid, lastValidEnd);
+    }
+
+    /**
+     * The offset of the first non-zero byte at or after {@code offset}, or the file's size: a vectorized compare of the
+     * window with zeros, so that the preallocated zeros of a segment cost a read, not a loop per byte.
+     */
+    private long nextNonZero(long offset) throws IOException {
+        while (offset < fileSize && ensure(offset, 1)) {
+            int at = (int) (offset - windowStart);
+            int n = Math.min(window.limit() - at, ZEROS.capacity());
+            int mismatch = window.slice(at, n).mismatch(ZEROS.slice(0, n));
+            if (mismatch >= 0) {
+                return offset + mismatch;
+            }
+            offset += n;
+        }
+        return fileSize;
     }
 
     /** Makes file bytes {@code [offset, offset + n)} available in the window; false if the file is shorter. */
