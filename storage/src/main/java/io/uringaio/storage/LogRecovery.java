@@ -55,6 +55,10 @@ import java.util.List;
  * frame before the last acknowledged record is reported. No acknowledged record is ever cut by a torn write: the cut
  * point lies in the first group not durable, after every acknowledged one.
  *
+ * <p><b>No segment header.</b> A segment's only metadata is its base, in its name; every frame's checksum covers its
+ * log position (base plus offset), so a segment under a wrong name, or a frame copied to another place, fails as a
+ * bad frame, and the chain rule above turns it into corruption.
+ *
  * <p><b>Cost.</b> Recovery reads every record of every segment once (CRC32C at memory speed, 1 MiB reads), and the
  * rest of the last segment after its data (its zeros) to look for groups past a bad or missing frame.
  */
