@@ -32,7 +32,10 @@ import java.util.zip.CRC32C;
  * <p><b>Durability.</b> The future that {@link #append} returns completes with the record's position only once the
  * record is on stable storage: its bytes were written and an {@code fdatasync} of the segment succeeded after them.
  * Acknowledged records survive a crash of the process or of the machine; {@link #open} (through
- * {@link LogRecovery}) finds them again and cuts off anything torn after them. Records are acknowledged in position
+ * {@link LogRecovery}) finds them again and cuts off anything torn after them; damage that a crash cannot explain
+ * (a bad frame before acknowledged groups) fails the open with a {@link LogCorruptedException} instead of being cut,
+ * and {@link #read} never skips a bad frame. A directory has one writer: the log holds an exclusive lock on it from
+ * {@link #open} to {@link #close} ({@link LogLockedException}). Records are acknowledged in position
  * order: when a record's future completes, every record before it is durable too.
  *
  * <p><b>Group commit, pipelined.</b> Records are framed into commit groups (at most
@@ -81,6 +84,8 @@ public final class AppendLog implements AutoCloseable {
     private static final ThreadLocal<Checksum> CHECKSUM = ThreadLocal.withInitial(Checksum::new);
 
     private final RingEngine engine;
+    /** The directory's lock: one writer per log, held until the close is complete. */
+    private final DirectoryLock directoryLock;
     private final Path directory;
     private final String name;
     private final AppendLogConfig config;
@@ -125,7 +130,8 @@ public final class AppendLog implements AutoCloseable {
     private final LongAdder rolls = new LongAdder();
 
     private AppendLog(RingEngine engine, Path directory, AppendLogConfig config, LogSegment active,
-                      LogRecovery.Result recovery) {
+                      LogRecovery.Result recovery, DirectoryLock lock) {
+        this.directoryLock = lock;
         this.engine = engine;
         this.directory = directory;
         this.name = directory.toString();
@@ -150,6 +156,13 @@ public final class AppendLog implements AutoCloseable {
      * data, {@code fsync}, directory {@code fsync}) and opens it through the engine. Blocks until done. The engine
      * must stay open while the log is.
      *
+     * <p>A log has one writer: the open takes an exclusive lock on the directory ({@code flock} on its {@code LOCK}
+     * file, see {@link LogLockedException}) for the log's life; {@link #close()} releases it once the last write is
+     * done, and a failed open releases it before it throws.
+     *
+     * @throws LogLockedException    if the log is already open, in this process or another
+     * @throws LogCorruptedException if recovery finds corruption rather than a torn tail (see {@link LogRecovery});
+     *                               {@link AppendLogConfig#repairByTruncation} cuts it instead
      * @throws IOException (a {@code UringIOException} with the errno) if the directory or a segment cannot be read,
      *                     created, truncated or synced
      */
@@ -165,10 +178,16 @@ public final class AppendLog implements AutoCloseable {
                 LogSegment.fsyncDirectory(dir.getParent());
             }
         }
-        LogRecovery.Result recovery = LogRecovery.recover(dir);
-        LogSegment segment = LogSegment.openTail(engine, dir, recovery.tailBase(),
-                recovery.tail() - recovery.tailBase(), c);
-        return new AppendLog(engine, dir, c, segment, recovery);
+        DirectoryLock lock = DirectoryLock.acquire(dir);
+        try {
+            LogRecovery.Result recovery = LogRecovery.recoverLocked(dir, c.repairByTruncation());
+            LogSegment segment = LogSegment.openTail(engine, dir, recovery.tailBase(),
+                    recovery.tail() - recovery.tailBase(), c);
+            return new AppendLog(engine, dir, c, segment, recovery, lock);
+        } catch (IOException | RuntimeException | Error e) {
+            lock.close(); // a failed open leaves the directory free for the next attempt
+            throw e;
+        }
     }
 
     /** Opens the log with the default {@link AppendLogConfig}. */
@@ -254,7 +273,7 @@ public final class AppendLog implements AutoCloseable {
             }
             if (group == null) {
                 group = spare.isEmpty() ? new CommitGroup() : spare.pop();
-                group.reset(assignBase, tail);
+                group.reset(assignBase, tail, maxInFlight);
                 open = group;
             }
             long position = group.add(record, checksum.crc, checksum.scratch, future);
@@ -440,8 +459,10 @@ public final class AppendLog implements AutoCloseable {
                 failure2 = poison;
             }
             if (poison != null) {
-                // Failed already (now or when the poison came); the I/O is over, so the group leaves the pipeline.
-                flying.remove(group);
+                // Failed already (now or when the poison came); the I/O is over, so the group leaves the pipeline,
+                // and so do the groups whose I/O ended earlier, successfully, behind one not yet done: no completion
+                // is left to remove them (close would wait for them forever).
+                flying.removeIf(g -> g.done);
             } else {
                 while (!flying.isEmpty() && flying.peekFirst().done) {
                     CommitGroup g = flying.pollFirst();
@@ -553,6 +574,7 @@ public final class AppendLog implements AutoCloseable {
      * with appends.
      *
      * @throws IllegalArgumentException if no record starts at {@code from}
+     * @throws LogCorruptedException    if a bad frame stands before the durable position (nothing is skipped)
      */
     public void read(long from, RecordVisitor visitor) throws IOException {
         Objects.requireNonNull(visitor, "visitor");
@@ -600,6 +622,7 @@ public final class AppendLog implements AutoCloseable {
         }, preparer).handle((v, failure) -> null);
         spareDeleted.whenComplete((v, f) -> preparer.shutdown());
         CompletableFuture.allOf(active.closeAsync(), spareDeleted).whenComplete((v, failure) -> {
+            directoryLock.close(); // after the last write: the next writer may open the directory now
             if (failure != null) {
                 closed.completeExceptionally(unwrap(failure));
             } else {
@@ -612,6 +635,24 @@ public final class AppendLog implements AutoCloseable {
     @Override
     public void close() throws IOException {
         await(closeAsync(), "close " + name);
+    }
+
+    /** The pipeline's state, for a test's failure message. */
+    String pipelineState() {
+        lock.lock();
+        try {
+            StringBuilder groups = new StringBuilder();
+            for (CommitGroup g : flying) {
+                groups.append(" [start ").append(g.start).append(" base ").append(g.segmentBase).append(" slot ")
+                        .append(g.slot).append(" done ").append(g.done).append(']');
+            }
+            return "active " + active.base + ", flying " + flying.size() + groups + ", sealed " + sealed.size()
+                    + ", open " + (open != null) + ", rolling " + rolling + ", acking " + acking
+                    + ", closing " + closing + ", closeStarted " + closeStarted + ", poisoned " + (poison != null)
+                    + ", closed " + closed.isDone();
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override

@@ -25,6 +25,7 @@ public final class AppendLogConfig {
     private boolean preallocate = true;
     private boolean zeroFill = true;
     private int maxGroupsInFlight = 2;
+    private boolean repairByTruncation;
     /** Test seam: wraps each segment's I/O (fault injection). */
     private UnaryOperator<SegmentIo> segmentIoWrapper = UnaryOperator.identity();
 
@@ -42,6 +43,7 @@ public final class AppendLogConfig {
         c.preallocate = preallocate;
         c.zeroFill = zeroFill;
         c.maxGroupsInFlight = maxGroupsInFlight;
+        c.repairByTruncation = repairByTruncation;
         c.segmentIoWrapper = segmentIoWrapper;
         return c;
     }
@@ -61,8 +63,9 @@ public final class AppendLogConfig {
      * fit {@link #segmentBytes} or {@link #maxGroupBytes}.
      */
     public AppendLogConfig maxRecordBytes(int maxRecordBytes) {
-        if (maxRecordBytes < 1) {
-            throw new IllegalArgumentException("maxRecordBytes must be positive, was " + maxRecordBytes);
+        if (maxRecordBytes < 1 || maxRecordBytes > RecordFrame.MAX_PAYLOAD_BYTES) {
+            throw new IllegalArgumentException("maxRecordBytes must be in 1.." + RecordFrame.MAX_PAYLOAD_BYTES
+                    + " (a frame's length has 27 bits), was " + maxRecordBytes);
         }
         this.maxRecordBytes = maxRecordBytes;
         return this;
@@ -135,6 +138,18 @@ public final class AppendLogConfig {
         return this;
     }
 
+    /**
+     * Whether {@link AppendLog#open} cuts the log at a bad frame that recovery judges to be corruption (everything from
+     * it on: the rest of its segment and every later segment), instead of failing with a
+     * {@link LogCorruptedException}; default false. Records after the bad frame, acknowledged ones among them, are
+     * lost: use it only when they are restored from elsewhere or knowingly given up.
+     * {@link LogRecovery.Result#repaired()} reports what was cut. A torn tail is cut either way.
+     */
+    public AppendLogConfig repairByTruncation(boolean repairByTruncation) {
+        this.repairByTruncation = repairByTruncation;
+        return this;
+    }
+
     AppendLogConfig segmentIoWrapper(UnaryOperator<SegmentIo> wrapper) {
         this.segmentIoWrapper = wrapper;
         return this;
@@ -187,6 +202,10 @@ public final class AppendLogConfig {
 
     public int maxGroupsInFlight() {
         return maxGroupsInFlight;
+    }
+
+    public boolean repairByTruncation() {
+        return repairByTruncation;
     }
 
     UnaryOperator<SegmentIo> segmentIoWrapper() {

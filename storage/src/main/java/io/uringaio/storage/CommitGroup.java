@@ -28,8 +28,11 @@ final class CommitGroup {
     int slot = -1;
     /** Its write and fdatasync are over (guarded by the log's lock). */
     boolean done;
+    /** The log's maxGroupsInFlight, recorded in the group's first frame for recovery. */
+    private int groupsInFlight = 1;
 
-    void reset(long segmentBase, long start) {
+    void reset(long segmentBase, long start, int groupsInFlight) {
+        this.groupsInFlight = groupsInFlight;
         this.segmentBase = segmentBase;
         this.start = start;
         this.count = 0;
@@ -72,7 +75,8 @@ final class CommitGroup {
             positions = Arrays.copyOf(positions, count * 2);
             futures = Arrays.copyOf(futures, count * 2);
         }
-        buffer.putInt(length).putInt(RecordFrame.finish(crc, position, length, scratch));
+        int word = RecordFrame.word(length, count == 0, groupsInFlight);
+        buffer.putInt(word).putInt(RecordFrame.finish(crc, position, word, scratch));
         buffer.put(buffer.position(), record, record.position(), length);
         buffer.position(buffer.position() + length);
         positions[count] = position;

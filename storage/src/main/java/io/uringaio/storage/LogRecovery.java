@@ -8,90 +8,230 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
- * Crash recovery of an {@link AppendLog} directory: finds the end of the last complete record and cuts off whatever
- * follows it. {@link AppendLog#open} runs it; it may also run on its own, on a log that is not open.
+ * Crash recovery of an {@link AppendLog} directory: tells a torn tail, which it cuts, from corruption, which it
+ * reports.
+ * {@link AppendLog#open} runs it; it may also run on its own ({@link #recover}), on a log that is not open (it takes
+ * the directory's lock).
  *
- * <p><b>What is scanned.</b> Only the tail: the last segment holding a record. A segment before it is complete by
- * construction, because the log writes a group to a new segment only once every group before it is durable, and a
- * segment comes into existence only for such a group. Trailing segments without a single complete record (created,
- * then the process died before their first group was durable) are deleted.
+ * <p><b>What a crash can leave.</b> Groups are written in position order, and at most {@code maxGroupsInFlight} (G)
+ * are in flight at once: group k+G is submitted only after group k's write and {@code fdatasync} succeeded. A group is
+ * acknowledged only once it and every group before it are durable, and the first group of a new segment is written
+ * only once every group before it is durable. So after a crash, every segment but the last is complete, and the last
+ * one holds complete groups up to some group k (every acknowledged one among them) followed by at most G groups that
+ * were in flight, of which any bytes may have reached the disk (the space they went to was zeros: the segment is
+ * zero-filled, or unwritten preallocation, or past the end of the file). A bad frame (a length overrunning the file, a
+ * malformed word, a checksum mismatch, or a zero header where data continues) can therefore only be in one of those
+ * in-flight groups, and after it at most G-1 other groups can have landed.
  *
- * <p><b>What is cut.</b> In the tail segment, the scan checks each frame (length, CRC32C over payload, position and
- * length) and stops at the first zero length (the end of the data) or the first frame that fails (a torn write). The
- * file is truncated there and {@code fsync}ed; {@link AppendLog#open} then preallocates and zero-fills it again. With
- * groups in flight together, a later group may have reached the disk while an earlier one did not: the scan stops at
- * the earlier one's hole (zeros, or a torn frame), and the truncation removes the later one, which was never
- * acknowledged (acknowledgements are in order). A segment prepared ahead and never named
- * ({@link LogSegment#SPARE_NAME}) is deleted. Every acknowledged
- * record lies before that point: acknowledgements come after the group's {@code fdatasync}, groups are written in
- * position order, and a torn group was never acknowledged.
+ * <p><b>The rule.</b> The segments are checked in order, every frame's CRC32C (over payload, position and word):
+ * <ul>
+ *   <li>in a segment before the last, the records must run without a bad frame to exactly where the next segment
+ *   begins: a bad frame there, a gap, or an overlap is corruption;</li>
+ *   <li>in the last segment, the first bad frame is a torn tail, cut off with everything after it, unless valid frames
+ *   after it open G or more commit groups (each group's first frame carries a mark and the writer's G, see
+ *   {@link RecordFrame}): then a group that can only have been written after the bad frame's group was durable is on
+ *   disk, so the bad frame is damage to a durable, possibly acknowledged group: corruption;</li>
+ *   <li>trailing segments without a single complete record (the process died before a new segment's first group was
+ *   durable) are deleted, under the same rule; so is the spare segment prepared ahead
+ *   ({@link LogSegment#SPARE_NAME}).</li>
+ * </ul>
+ * Corruption fails the recovery with a {@link LogCorruptedException} naming the segment, the offset and the log
+ * position, and nothing is modified; with {@code repair} (off by default; {@link AppendLogConfig#repairByTruncation})
+ * everything from the bad frame on is cut instead, and {@link Result#repaired()} reports what. {@link #read} never
+ * skips a bad frame either: it throws the same exception.
+ *
+ * <p><b>Why this rule.</b> RocksDB offers the choice as a recovery mode: {@code kTolerateCorruptedTailRecords} cuts a
+ * bad record only at the end of the log, {@code kAbsoluteConsistency} refuses any, {@code kPointInTimeRecovery} stops
+ * at the first (and loses what follows, silently: what this class did before). PostgreSQL ends redo at the first
+ * invalid record. Both write one buffer at a time, so a torn write can only be the last; this log pipelines G groups,
+ * so "the last" is "within the last G groups", and the marks make the groups countable on disk without costing a byte
+ * or a position. TigerBeetle's journal makes the same distinction (a torn prepare at the head is truncated, a corrupt
+ * one before it is a fault to repair, never to cut) with redundant headers; refusing to open, and leaving the repair to
+ * an explicit, reported choice, is what a single-node log can do.
+ *
+ * <p><b>What it cannot tell.</b> Damage to the last G groups of the last segment, with nothing written after them,
+ * looks exactly like a torn write (no later group proves that they were durable) and is cut: the acknowledged records
+ * in those groups are lost to media damage, as they would be in any log without a redundant copy. Every other bad
+ * frame before the last acknowledged record is reported. No acknowledged record is ever cut by a torn write: the cut
+ * point lies in the first group not durable, after every acknowledged one.
+ *
+ * <p><b>No segment header.</b> A segment's only metadata is its base, in its name; every frame's checksum covers its
+ * log position (base plus offset), so a segment under a wrong name, or a frame copied to another place, fails as a
+ * bad frame, and the chain rule above turns it into corruption.
+ *
+ * <p><b>Cost.</b> Recovery reads every record of every segment once (CRC32C at memory speed, 1 MiB reads), and the
+ * rest of the last segment after its data (its zeros) to look for groups past a bad or missing frame.
  */
 public final class LogRecovery {
     /**
      * What recovery found.
      *
-     * @param tail           the position where the next record goes
-     * @param tailBase       the base position of the tail segment
-     * @param segments       segments left in the directory
-     * @param tailRecords    complete records in the tail segment
-     * @param truncatedBytes bytes cut off the tail segment (its zeroed preallocation included)
-     * @param tornTail       true when the cut part began with a torn or corrupt frame, not with zeros
-     * @param deletedSegments trailing segments deleted because they held no complete record
+     * @param tail            the position where the next record goes
+     * @param tailBase        the base position of the tail segment
+     * @param segments        segments left in the directory
+     * @param tailRecords     complete records in the tail segment
+     * @param truncatedBytes  bytes cut off the tail segment (its zeroed preallocation included)
+     * @param tornTail        true when the cut part began with a torn or corrupt frame, not with zeros
+     * @param deletedSegments trailing segments deleted because they held no complete record (or, repairing, because
+     *                        they came after the corruption)
+     * @param repaired        the corruption that a repair cut off (everything from its position on), or null
      */
     public record Result(long tail, long tailBase, int segments, long tailRecords, long truncatedBytes,
-                         boolean tornTail, int deletedSegments) {
+                         boolean tornTail, int deletedSegments, LogCorruptedException repaired) {
     }
 
     private LogRecovery() {
     }
 
-    /**
-     * Recovers the log in {@code directory} (which must exist; an empty one is an empty log).
-     *
-     * @throws IOException if a segment cannot be read, truncated or synced
-     */
+    /** {@link #recover(Path, boolean)} without repair: corruption is an exception. */
     public static Result recover(Path directory) throws IOException {
+        return recover(directory, false);
+    }
+
+    /**
+     * Recovers the log in {@code directory} (which must exist; an empty one is an empty log), holding its lock.
+     *
+     * @param repair cut the log at a bad frame that is corruption, instead of failing
+     * @throws LogCorruptedException if a bad frame is not a torn tail (and not {@code repair})
+     * @throws LogLockedException    if the log is open
+     * @throws IOException           if a segment cannot be read, truncated or synced
+     */
+    public static Result recover(Path directory, boolean repair) throws IOException {
+        try (DirectoryLock lock = DirectoryLock.acquire(directory)) {
+            return recoverLocked(directory, repair);
+        }
+    }
+
+    /** The recovery, by the holder of the directory's lock. */
+    static Result recoverLocked(Path directory, boolean repair) throws IOException {
         Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME)); // prepared ahead, never named: no records
         List<Long> bases = LogSegment.list(directory);
-        int deleted = 0;
-        while (!bases.isEmpty()) {
-            long base = bases.getLast();
+        int deleted = deleteEmptyTrailingSegments(directory, bases, repair);
+        LogCorruptedException repaired = null;
+        for (int i = 0; i + 1 < bases.size(); i++) {
+            long base = bases.get(i);
+            long next = bases.get(i + 1);
             Path path = directory.resolve(LogSegment.fileName(base));
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                long size = channel.size();
-                SegmentScanner.Result scan = new SegmentScanner(channel, base).scan(0, Long.MAX_VALUE, null);
-                if (scan.records() == 0 && bases.size() > 1) {
-                    channel.close();
-                    Files.delete(path);
-                    bases.removeLast();
+            SegmentScanner.Result scan;
+            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+                scan = new SegmentScanner(channel, base).scan(0, next - base, null);
+            }
+            if (scan.validEnd() != next - base) {
+                LogCorruptedException corruption = new LogCorruptedException(path, base, scan.validEnd(),
+                        (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
+                                + " in a segment before the last, whose records must run to the next segment's base "
+                                + next + segmentsCut(bases.size() - i - 1, repair));
+                if (!repair) {
+                    throw corruption;
+                }
+                while (bases.size() > i + 1) {
+                    Files.delete(directory.resolve(LogSegment.fileName(bases.removeLast())));
                     deleted++;
-                    continue;
                 }
-                if (size > scan.validEnd()) {
-                    channel.truncate(scan.validEnd());
-                    channel.force(true);
-                }
-                if (deleted > 0) {
-                    LogSegment.fsyncDirectory(directory);
-                }
-                return new Result(base + scan.validEnd(), base, bases.size(), scan.records(), size - scan.validEnd(),
-                        scan.end() == SegmentScanner.End.TORN, deleted);
+                repaired = corruption;
             }
         }
-        return new Result(0, 0, 0, 0, 0, false, deleted);
+        if (bases.isEmpty()) {
+            if (deleted > 0) {
+                LogSegment.fsyncDirectory(directory);
+            }
+            return new Result(0, 0, 0, 0, 0, false, deleted, null);
+        }
+        long base = bases.getLast();
+        Path path = directory.resolve(LogSegment.fileName(base));
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            SegmentScanner scanner = new SegmentScanner(channel, base);
+            long size = scanner.fileSize();
+            SegmentScanner.Result scan = scanner.scan(0, Long.MAX_VALUE, null);
+            LogCorruptedException corruption = corruptTail(scanner, path, base, scan.validEnd(), repair);
+            if (corruption != null) {
+                if (!repair) {
+                    throw corruption;
+                }
+                repaired = corruption;
+            }
+            if (size > scan.validEnd()) {
+                channel.truncate(scan.validEnd());
+                channel.force(true);
+            }
+            if (deleted > 0) {
+                LogSegment.fsyncDirectory(directory);
+            }
+            return new Result(base + scan.validEnd(), base, bases.size(), scan.records(), size - scan.validEnd(),
+                    scan.end() == SegmentScanner.End.TORN, deleted, repaired);
+        }
+    }
+
+    /**
+     * Deletes, from the end, the segments without a complete record, as long as they hold no proof of durable groups
+     * (then they are corrupt). The first segment stays, even empty: it is the tail.
+     */
+    private static int deleteEmptyTrailingSegments(Path directory, List<Long> bases, boolean repair)
+            throws IOException {
+        int deleted = 0;
+        while (bases.size() > 1) {
+            long base = bases.getLast();
+            Path path = directory.resolve(LogSegment.fileName(base));
+            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+                SegmentScanner scanner = new SegmentScanner(channel, base);
+                SegmentScanner.Result scan = scanner.scan(0, Long.MAX_VALUE, null);
+                if (scan.records() > 0) {
+                    return deleted;
+                }
+                LogCorruptedException corruption = corruptTail(scanner, path, base, 0, repair);
+                if (corruption != null && !repair) {
+                    throw corruption;
+                }
+            }
+            Files.delete(path);
+            bases.removeLast();
+            deleted++;
+        }
+        return deleted;
+    }
+
+    /**
+     * The corruption that the bad (or zero) frame at {@code offset} of the last segment is, or null if it is a torn
+     * tail: G or more commit groups after it, G being the largest window their own first frames record.
+     */
+    private static LogCorruptedException corruptTail(SegmentScanner scanner, Path path, long base, long offset,
+                                                     boolean repair) throws IOException {
+        if (offset >= scanner.fileSize()) {
+            return null;
+        }
+        SegmentScanner.Groups after = scanner.groupsAfter(offset);
+        if (after.groups() == 0 || after.groups() < after.maxGroupsInFlight()) {
+            return null;
+        }
+        return new LogCorruptedException(path, base, offset, "a bad frame followed by " + after.groups()
+                + " valid commit groups (from offset " + after.firstValid() + "), more than the "
+                + (after.maxGroupsInFlight() - 1) + " a crash can leave after a torn group (maxGroupsInFlight "
+                + after.maxGroupsInFlight() + "): durable records were damaged"
+                + (repair ? "; repaired: cut from here, " + (scanner.fileSize() - offset) + " bytes" : ""));
+    }
+
+    private static String segmentsCut(int later, boolean repair) {
+        return repair ? "; repaired: cut from here, and the " + later + " later segment(s) deleted" : "";
     }
 
     /**
      * Visits the complete records of the log in {@code directory} from {@code from} (0, or a position an append
      * reported) to the end of the valid data, in position order. Reads with {@code pread}; does not modify the log.
+     * Never skips: a bad frame before the end of the data is a {@link LogCorruptedException}, after the records
+     * before it were visited. (The end of the last segment's data is where its frames stop; on a log that crashed and
+     * was not recovered since, a torn tail ends the data there.)
      *
      * @throws IllegalArgumentException if no record starts at {@code from}
+     * @throws LogCorruptedException    if a segment before the last does not run to the next one
      */
     public static void read(Path directory, long from, RecordVisitor visitor) throws IOException {
         read(directory, from, Long.MAX_VALUE, visitor);
     }
 
-    /** As {@link #read(Path, long, RecordVisitor)}, up to (not past) position {@code end}. */
+    /**
+     * As {@link #read(Path, long, RecordVisitor)}, up to (not past) position {@code end}; with an {@code end} other
+     * than {@code Long.MAX_VALUE}, the records must reach it (it is the log's durable position).
+     */
     static void read(Path directory, long from, long end, RecordVisitor visitor) throws IOException {
         if (from < 0) {
             throw new IllegalArgumentException("negative position " + from);
@@ -109,15 +249,26 @@ public final class LogRecovery {
             if (base >= end) {
                 return;
             }
+            boolean last = i + 1 == bases.size();
+            long stop = last ? end : Math.min(end, bases.get(i + 1));
+            long limit = stop == Long.MAX_VALUE ? Long.MAX_VALUE : stop - base;
             long offset = Math.max(0, from - base);
             Path path = directory.resolve(LogSegment.fileName(base));
             try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                SegmentScanner.Result scan = new SegmentScanner(channel, base).scan(offset, end - base, visitor);
+                SegmentScanner.Result scan = new SegmentScanner(channel, base).scan(offset, limit, visitor);
                 if (checkStart && scan.records() == 0 && scan.end() == SegmentScanner.End.TORN) {
                     throw new IllegalArgumentException("no record at position " + from + " in " + directory);
                 }
                 checkStart = false;
-                if (scan.end() == SegmentScanner.End.STOPPED || scan.end() == SegmentScanner.End.LIMIT) {
+                if (scan.end() == SegmentScanner.End.STOPPED) {
+                    return;
+                }
+                if (scan.validEnd() < limit && (!last || end != Long.MAX_VALUE)) {
+                    throw new LogCorruptedException(path, base, scan.validEnd(),
+                            (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
+                                    + " where the records must continue to position " + stop);
+                }
+                if (last || stop == end) {
                     return;
                 }
             }

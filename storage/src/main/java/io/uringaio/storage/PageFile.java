@@ -75,22 +75,28 @@ public final class PageFile implements AutoCloseable {
         }
     }
 
-    /** Reads page {@code page} into {@code dst} (its position to its limit, one page); -1 past the end of file. */
+    /**
+     * Reads page {@code page} into {@code dst} (its position to its limit, one page); -1 past the end of file.
+     *
+     * @throws IllegalArgumentException for a negative page or one past {@link #maxPage()}, or a buffer that is not
+     *                                  one aligned, direct page; nothing is submitted
+     */
     public CompletableFuture<Integer> readPage(long page, ByteBuffer dst) {
-        checkPage(page, dst);
-        return file.read(dst, page * pageBytes);
+        return file.read(dst, pageOffset(page, dst));
     }
 
-    /** Writes {@code src} (its position to its limit, one page) to page {@code page}. */
+    /**
+     * Writes {@code src} (its position to its limit, one page) to page {@code page}.
+     *
+     * @throws IllegalArgumentException as {@link #readPage}; nothing is written
+     */
     public CompletableFuture<Integer> writePage(long page, ByteBuffer src) {
-        checkPage(page, src);
-        return file.write(src, page * pageBytes);
+        return file.write(src, pageOffset(page, src));
     }
 
     /** Writes one page and {@code fdatasync}s, linked in the kernel: completes once the page is durable. */
     public CompletableFuture<Integer> writePageDurable(long page, ByteBuffer src) {
-        checkPage(page, src);
-        return file.writeDurable(src, page * pageBytes);
+        return file.writeDurable(src, pageOffset(page, src));
     }
 
     /** Reads at any aligned {@code offset} into {@code dst} (aligned, a multiple of the alignment long). */
@@ -112,8 +118,8 @@ public final class PageFile implements AutoCloseable {
 
     /** Allocates {@code pages} pages from page 0 ({@code fallocate}, mode 0: the file grows to that size). */
     public CompletableFuture<Void> allocate(long pages) {
-        if (pages < 1) {
-            throw new IllegalArgumentException("pages must be positive, was " + pages);
+        if (pages < 1 || pages > maxPage() + 1) {
+            throw new IllegalArgumentException("pages must be in 1.." + (maxPage() + 1) + ", was " + pages);
         }
         return file.fallocate(0, 0, Math.multiplyExact(pages, (long) pageBytes));
     }
@@ -138,10 +144,28 @@ public final class PageFile implements AutoCloseable {
         return file;
     }
 
-    private void checkPage(long page, ByteBuffer buffer) {
+    /** The largest page number: its last byte's offset must be a {@code long} (the kernel's {@code loff_t}). */
+    public long maxPage() {
+        return Long.MAX_VALUE / pageBytes - 1;
+    }
+
+    /**
+     * Checks a page request and returns the page's file offset, computed exactly: a page whose bytes would lie past
+     * {@code Long.MAX_VALUE} is refused, never wrapped onto another page.
+     */
+    private long pageOffset(long page, ByteBuffer buffer) {
         if (page < 0) {
             throw new IllegalArgumentException("negative page " + page);
         }
+        if (page > maxPage()) {
+            throw new IllegalArgumentException("page " + page + " is past the last page " + maxPage() + " of "
+                    + pageBytes + " bytes a file offset can address");
+        }
+        checkPage(buffer);
+        return Math.multiplyExact(page, (long) pageBytes);
+    }
+
+    private void checkPage(ByteBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
         if (buffer.remaining() != pageBytes) {
             throw new IllegalArgumentException("a page is " + pageBytes + " bytes; the buffer has "
@@ -160,6 +184,10 @@ public final class PageFile implements AutoCloseable {
         if (buffer.remaining() == 0 || buffer.remaining() % a != 0) {
             throw new IllegalArgumentException("length " + buffer.remaining()
                     + " is not a positive multiple of the O_DIRECT alignment " + a);
+        }
+        if (offset > Long.MAX_VALUE - buffer.remaining()) {
+            throw new IllegalArgumentException("offset " + offset + " + length " + buffer.remaining()
+                    + " is past the largest file offset");
         }
         checkAddress(buffer);
     }

@@ -8,14 +8,15 @@ import java.util.zip.CRC32C;
 
 /**
  * Walks the frames of one segment file from an offset, checking each, through a read window of at least 1 MiB (one
- * {@code pread} per window, not per record). Stops at the first frame that is not a complete record.
+ * {@code pread} per window, not per record). {@link #scan} stops at the first frame that is not a complete record;
+ * {@link #groupsAfter} looks past such a frame for commit groups that reached the disk after it.
  */
 final class SegmentScanner {
     /** Why a scan stopped. */
     enum End {
-        /** A zero length: the end of the written data (the rest is preallocated zeros), or the end of the file. */
+        /** A zero header: unwritten space (preallocated zeros), or the end of the file. */
         CLEAN,
-        /** A frame whose length overruns the file or whose checksum fails: a torn write, or corruption. */
+        /** A frame whose length overruns the file, whose word is malformed or whose checksum fails. */
         TORN,
         /** The visitor asked to stop. */
         STOPPED,
@@ -27,7 +28,16 @@ final class SegmentScanner {
     record Result(long validEnd, long records, End end) {
     }
 
+    /**
+     * What lies past a bad frame: {@code groups} commit groups whose first record is a valid frame (counted up to the
+     * window their own frames record), the largest such window ({@code maxGroupsInFlight}, 0 if none), and the
+     * offsets of the first valid frame found and of the end of the last one (-1 if none).
+     */
+    record Groups(int groups, int maxGroupsInFlight, long firstValid, long lastValidEnd) {
+    }
+
     private static final int WINDOW_BYTES = 1 << 20;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocate(WINDOW_BYTES).asReadOnlyBuffer();
 
     private final FileChannel channel;
     private final long base;
@@ -44,6 +54,10 @@ final class SegmentScanner {
         window.limit(0);
     }
 
+    long fileSize() {
+        return fileSize;
+    }
+
     /**
      * Visits the complete records from file offset {@code from} up to (not past) file offset {@code limit}.
      *
@@ -58,35 +72,116 @@ final class SegmentScanner {
                 return new Result(offset, records, end < fileSize ? End.LIMIT : End.CLEAN);
             }
             if (offset + RecordFrame.HEADER_BYTES > end) {
-                return new Result(offset, records, allZero(offset, (int) (end - offset)) ? End.CLEAN : End.TORN);
+                boolean zeros = end == fileSize && allZero(offset, (int) (end - offset));
+                return new Result(offset, records, zeros ? End.CLEAN : end < fileSize ? End.LIMIT : End.TORN);
             }
             ensure(offset, RecordFrame.HEADER_BYTES);
             int at = (int) (offset - windowStart);
-            int length = window.getInt(at);
-            int expected = window.getInt(at + 4);
-            if (length == 0) {
-                return new Result(offset, records, expected == 0 ? End.CLEAN : End.TORN);
+            if (window.getLong(at) == 0) {
+                return new Result(offset, records, End.CLEAN);
             }
-            if (length < 0 || offset + RecordFrame.frameBytes(length) > end) {
+            ByteBuffer payload = frameAt(offset, end);
+            if (payload == null) {
                 return new Result(offset, records, End.TORN);
             }
-            if (!ensure(offset, RecordFrame.HEADER_BYTES + length)) {
-                return new Result(offset, records, End.TORN);
-            }
-            at = (int) (offset - windowStart);
-            ByteBuffer payload = window.slice(at + RecordFrame.HEADER_BYTES, length).asReadOnlyBuffer();
-            crc.reset();
-            crc.update(payload.duplicate());
             long position = base + offset;
-            if (RecordFrame.finish(crc, position, length, scratch) != expected) {
-                return new Result(offset, records, End.TORN);
-            }
-            offset += RecordFrame.frameBytes(length);
+            offset += RecordFrame.frameBytes(payload.remaining());
             records++;
             if (visitor != null && !visitor.visit(position, payload)) {
                 return new Result(offset, records, End.STOPPED);
             }
         }
+    }
+
+    /**
+     * The payload of the valid frame at {@code offset} (a read-only view into the window, valid until the next read),
+     * or null if the bytes there are not a complete, checksummed frame ending by {@code end}.
+     */
+    private ByteBuffer frameAt(long offset, long end) throws IOException {
+        if (offset + RecordFrame.HEADER_BYTES > end || !ensure(offset, RecordFrame.HEADER_BYTES)) {
+            return null;
+        }
+        int at = (int) (offset - windowStart);
+        int word = window.getInt(at);
+        int expected = window.getInt(at + 4);
+        int length = RecordFrame.length(word);
+        if (length < 1 || offset + RecordFrame.frameBytes(length) > end) {
+            return null;
+        }
+        if (!ensure(offset, RecordFrame.HEADER_BYTES + length)) {
+            return null;
+        }
+        at = (int) (offset - windowStart);
+        ByteBuffer payload = window.slice(at + RecordFrame.HEADER_BYTES, length).asReadOnlyBuffer();
+        crc.reset();
+        crc.update(payload.duplicate());
+        if (RecordFrame.finish(crc, base + offset, word, scratch) != expected) {
+            return null;
+        }
+        return payload;
+    }
+
+    /** The word of the frame at {@code offset}, which must be in the window (just checked by {@link #frameAt}). */
+    private int wordAt(long offset) {
+        return window.getInt((int) (offset - windowStart));
+    }
+
+    /**
+     * Looks for valid frames after the bad frame at {@code bad}, at every byte offset (a bad frame's length cannot be
+     * trusted to find the next one), following each valid frame's length to the next; counts the group-opening ones
+     * until there are as many as the largest window they record, which is proof enough (see {@link LogRecovery}).
+     * Reads the rest of the file; runs only when a scan stopped before the end of the file.
+     */
+    Groups groupsAfter(long bad) throws IOException {
+        int groups = 0;
+        int window = 0;
+        long firstValid = -1;
+        long lastValidEnd = -1;
+        long offset = bad + 1;
+        while (offset + RecordFrame.HEADER_BYTES <= fileSize) {
+            ensure(offset, RecordFrame.HEADER_BYTES);
+            if (this.window.getLong((int) (offset - windowStart)) == 0) {
+                // A frame's word is non-zero, so no frame starts more than 3 bytes before the next non-zero byte.
+                offset = Math.max(offset + 5, nextNonZero(offset + 8) - 3);
+                continue;
+            }
+            ByteBuffer payload = frameAt(offset, fileSize);
+            if (payload == null) {
+                offset++;
+                continue;
+            }
+            int word = wordAt(offset);
+            if (firstValid < 0) {
+                firstValid = offset;
+            }
+            offset += RecordFrame.frameBytes(payload.remaining());
+            lastValidEnd = offset;
+            if (RecordFrame.isGroupStart(word)) {
+                groups++;
+                window = Math.max(window, RecordFrame.groupsInFlight(word));
+                if (groups >= window) {
+                    break;
+                }
+            }
+        }
+        return new Groups(groups, window, firstValid, lastValidEnd);
+    }
+
+    /**
+     * The offset of the first non-zero byte at or after {@code offset}, or the file's size: a vectorized compare of the
+     * window with zeros, so that the preallocated zeros of a segment cost a read, not a loop per byte.
+     */
+    private long nextNonZero(long offset) throws IOException {
+        while (offset < fileSize && ensure(offset, 1)) {
+            int at = (int) (offset - windowStart);
+            int n = Math.min(window.limit() - at, ZEROS.capacity());
+            int mismatch = window.slice(at, n).mismatch(ZEROS.slice(0, n));
+            if (mismatch >= 0) {
+                return offset + mismatch;
+            }
+            offset += n;
+        }
+        return fileSize;
     }
 
     /** Makes file bytes {@code [offset, offset + n)} available in the window; false if the file is shorter. */

@@ -104,6 +104,28 @@ class FsyncGateTest {
     }
 
     @Test
+    void aGroupDurableBehindOneThatThenFailsDoesNotHangClose() throws Exception {
+        // Group 0 is held; group 1, pipelined behind it, is durable at once and waits for group 0 to be acknowledged;
+        // then group 0's fdatasync fails. Before the fix group 1 stayed in the pipeline for good and close never
+        // completed (found by SimulatedCrashTest).
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection()
+                .at(0, (real, src, position) -> gate.thenCompose(v -> FaultInjection.fsyncFails(ErrnoTable.EIO, false)
+                        .write(real, src, position)))
+                .at(1, (real, src, position) -> CompletableFuture.completedFuture(src.remaining())); // "durable" now
+        AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().segmentIoWrapper(faults.wrapper()));
+        CompletableFuture<Long> first = log.append(record(6, 0, 100));
+        StorageTesting.awaitWrites(faults, 1);
+        CompletableFuture<Long> second = log.append(record(6, 1, 100));
+        StorageTesting.awaitWrites(faults, 2);
+        assertFalse(second.isDone(), "acknowledged only after the group before it");
+        gate.complete(null);
+        LogPoisonedException p = assertInstanceOf(LogPoisonedException.class, failure(first));
+        assertSame(p, failure(second));
+        await(log.closeAsync());
+    }
+
+    @Test
     void pipelinedFailureAlsoFailsTheUnacknowledgedGroupInFlightBeforeIt() throws Exception {
         CompletableFuture<Void> gate = new CompletableFuture<>();
         FaultInjection faults = new FaultInjection()

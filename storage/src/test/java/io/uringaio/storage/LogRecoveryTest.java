@@ -24,7 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Recovery on hand-damaged segments: torn frames of every kind are cut, complete records kept. */
+/**
+ * Recovery on hand-damaged segments: torn frames of every kind are cut, complete records kept; a bad frame that cannot
+ * be a torn tail (more groups after it than can be in flight, or in a segment before the last) is corruption.
+ */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LogRecoveryTest {
     @TempDir
@@ -168,5 +171,117 @@ class LogRecoveryTest {
         List<Long> found = recovered();
         assertEquals(11, found.size());
         assertEquals(end, found.getLast());
+    }
+
+    // ------------------------------------------------------------------ corruption (issue 11 item 13)
+
+    private void flipBit(Path file, long offset) throws Exception {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, offset);
+            ch.write(ByteBuffer.wrap(new byte[] {(byte) (b.get(0) ^ 0x10)}), offset);
+        }
+    }
+
+    @Test
+    void aFlippedBitInTheFirstRecordWithAcknowledgedGroupsAfterItIsCorruption() throws Exception {
+        // Ten records, each acknowledged before the next was appended: ten groups. Before the fix, recovery cut all
+        // ten.
+        flipBit(segment(), RecordFrame.HEADER_BYTES + 3);
+        byte[] before = Files.readAllBytes(segment());
+        LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
+        assertEquals(segment(), e.segment());
+        assertEquals(0, e.offset());
+        assertEquals(0, e.position());
+        assertTrue(e.getMessage().contains(segment().toString()), e.getMessage());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(segment())), "recovery modified nothing");
+        assertThrows(LogCorruptedException.class, () -> AppendLog.open(engine, dir));
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(segment())), "open modified nothing");
+        // read stops at the bad frame, loudly, instead of reporting an empty log.
+        List<Long> seen = new ArrayList<>();
+        assertThrows(LogCorruptedException.class, () -> LogRecovery.read(dir, 0, end, (p, b) -> seen.add(p)));
+        assertEquals(List.of(), seen);
+    }
+
+    @Test
+    void aZeroedHeaderFollowedByAcknowledgedGroupsIsCorruption() throws Exception {
+        overwrite(positions.get(4), new byte[RecordFrame.HEADER_BYTES]);
+        LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
+        assertEquals(positions.get(4), e.position());
+    }
+
+    @Test
+    void aTornGroupWithOneLaterGroupLandedIsATornTail() throws Exception {
+        // Two groups in flight at the crash: the earlier one's first page never landed, the later one did. Neither
+        // was acknowledged; the cut at the earlier one loses nothing that was.
+        overwrite(positions.get(8), new byte[RecordFrame.HEADER_BYTES]);
+        LogRecovery.Result r = LogRecovery.recover(dir);
+        assertEquals(positions.get(8), r.tail());
+        assertEquals(null, r.repaired());
+        assertEquals(positions.subList(0, 8), recovered());
+    }
+
+    @Test
+    void twoLaterGroupsAfterABadFrameAreMoreThanACrashLeaves() throws Exception {
+        flipBit(segment(), positions.get(7) + RecordFrame.HEADER_BYTES);
+        LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
+        assertEquals(positions.get(7), e.position());
+        assertTrue(e.getMessage().contains("2 valid commit groups"), e.getMessage());
+    }
+
+    @Test
+    void repairByTruncationCutsFromTheBadFrameAndReportsIt() throws Exception {
+        flipBit(segment(), positions.get(3) + RecordFrame.HEADER_BYTES + 1);
+        try (AppendLog log = AppendLog.open(engine, dir,
+                new AppendLogConfig().segmentBytes(64 << 10).repairByTruncation(true))) {
+            LogCorruptedException cut = log.recovery().repaired();
+            assertEquals(positions.get(3), cut.position());
+            assertEquals(segment(), cut.segment());
+            assertTrue(cut.getMessage().contains("repaired"), cut.getMessage());
+            assertEquals(positions.get(3), log.recovery().tail());
+            assertEquals(positions.get(3), await(log.append(record(7, 3, 500))));
+        }
+        assertEquals(positions.subList(0, 4), recovered());
+    }
+
+    @Test
+    void aCorruptMiddleSegmentFailsOpenAndReadNeverSkipsIt() throws Exception {
+        Path multi = dir.resolve("multi");
+        List<Long> written = new ArrayList<>();
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(4096).maxRecordBytes(400);
+        long durable;
+        List<Long> bases;
+        try (AppendLog log = AppendLog.open(engine, multi, config)) {
+            for (int i = 0; i < 60; i++) {
+                written.add(await(log.append(record(9, i, 400))));
+            }
+            bases = LogSegment.list(multi);
+            assertTrue(bases.size() >= 4, "segments " + bases);
+            durable = log.durablePosition();
+            // Damage the second segment's second record under the open log: read throws, never skips.
+            long victim = written.stream().filter(p -> p > bases.get(1)).findFirst().orElseThrow();
+            Path middle = multi.resolve(LogSegment.fileName(bases.get(1)));
+            flipBit(middle, victim - bases.get(1) + RecordFrame.HEADER_BYTES);
+            List<Long> seen = new ArrayList<>();
+            LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                    () -> log.read(0, (p, b) -> seen.add(p)));
+            assertEquals(middle, e.segment());
+            assertEquals(victim, e.position());
+            assertEquals(written.subList(0, written.indexOf(victim)), seen, "every record before it, none after");
+            List<Long> standalone = new ArrayList<>();
+            assertThrows(LogCorruptedException.class, () -> LogRecovery.read(multi, 0, (p, b) -> standalone.add(p)));
+            assertEquals(seen, standalone);
+        }
+        // Before the fix: open succeeded and read returned the records around a silent gap.
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> AppendLog.open(engine, multi, config));
+        assertEquals(multi.resolve(LogSegment.fileName(bases.get(1))), e.segment());
+        assertEquals(bases.size(), LogSegment.list(multi).size(), "nothing deleted");
+        assertEquals(4096, Files.size(multi.resolve(LogSegment.fileName(bases.getLast()))), "tail not truncated");
+        try (AppendLog log = AppendLog.open(engine, multi, config.repairByTruncation(true))) {
+            assertEquals(bases.get(1), log.recovery().tailBase());
+            assertEquals(bases.size() - 2, log.recovery().deletedSegments());
+            assertTrue(log.recovery().repaired() != null);
+        }
     }
 }

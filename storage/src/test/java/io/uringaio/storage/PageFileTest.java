@@ -143,6 +143,49 @@ class PageFileTest {
         assertEquals(submitted, engine.stats().submitted(), "nothing reached the ring");
     }
 
+    /** Fills page {@code page} with {@code value}, durably. */
+    private void fill(long page, byte value) throws Exception {
+        ByteBuffer b = pool.acquire();
+        for (int i = 0; i < PAGE; i++) {
+            b.put(i, value);
+        }
+        assertEquals(PAGE, await(file.writePageDurable(page, b)));
+        pool.release(b);
+    }
+
+    @Test
+    void pageNumbersWhoseOffsetOverflowsAreRefusedNotWrapped() throws Exception {
+        // (1L << 52) * 4096 = 2^64 wraps to offset 0: page 0 read back, page 1 overwritten, before the fix.
+        fill(0, (byte) 0x11);
+        fill(1, (byte) 0x22);
+        long submitted = engine.stats().submitted();
+        ByteBuffer b = pool.acquire();
+        IllegalArgumentException read = assertThrows(IllegalArgumentException.class,
+                () -> file.readPage(1L << 52, b));
+        assertTrue(read.getMessage().contains("page " + (1L << 52)), read.getMessage());
+        for (long page : new long[] {(1L << 52) + 1, Long.MAX_VALUE, Long.MAX_VALUE / PAGE}) {
+            assertThrows(IllegalArgumentException.class, () -> file.writePage(page, b), "page " + page);
+            assertThrows(IllegalArgumentException.class, () -> file.writePageDurable(page, b), "page " + page);
+            assertThrows(IllegalArgumentException.class, () -> file.readPage(page, b), "page " + page);
+        }
+        assertThrows(IllegalArgumentException.class, () -> file.read(b, Long.MAX_VALUE / PAGE * PAGE));
+        assertEquals(submitted, engine.stats().submitted(), "nothing reached the ring");
+        assertEquals(0, b.position(), "the buffer is untouched");
+        for (long page = 0; page < 2; page++) {
+            assertEquals(PAGE, await(file.readPage(page, b.clear())));
+            for (int i = 0; i < PAGE; i++) {
+                assertEquals(page == 0 ? 0x11 : 0x22, b.get(i), "page " + page + " byte " + i);
+            }
+        }
+        assertEquals(2L * PAGE, await(file.size()));
+    }
+
+    @Test
+    void theLastPageIsAddressableAndTheNextIsNot() {
+        assertEquals(Long.MAX_VALUE / PAGE - 1, file.maxPage());
+        assertThrows(IllegalArgumentException.class, () -> file.readPage(file.maxPage() + 1, pool.acquire()));
+    }
+
     @Test
     void pageSizeMustFitTheAlignment() {
         assertThrows(IllegalArgumentException.class,

@@ -1,0 +1,126 @@
+package io.uringaio.storage;
+
+import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.UringIOException;
+import io.uringaio.engine.sys.Libc;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The exclusive lock of a log directory: {@code flock(LOCK_EX | LOCK_NB)} on its {@value #FILE_NAME} file, held from
+ * {@link AppendLog#open} until the log is closed (or the process dies: the kernel drops the lock with the last
+ * descriptor).
+ *
+ * <p>Why {@code flock} and not {@code FileChannel.lock}: a JDK file lock is a POSIX record lock ({@code fcntl}), which
+ * belongs to the process and is dropped when <em>any</em> descriptor of the file in the process is closed (a second,
+ * refused open in the same JVM would release the first one's lock as it closes its channel), and which the JDK refuses
+ * within one JVM with an {@code OverlappingFileLockException}. A {@code flock} lock belongs to the open file
+ * description: a second open, in this process or another, is refused with {@code EWOULDBLOCK} alike, and closing it
+ * does not touch the holder's lock (PostgreSQL's {@code postmaster.pid} and RocksDB's {@code LOCK} serve the same
+ * purpose). The holder writes its pid into the file so that a refusal can say who holds it.
+ */
+final class DirectoryLock implements AutoCloseable {
+    static final String FILE_NAME = "LOCK";
+    private static final int LOCK_EX = 2;
+    private static final int LOCK_NB = 4;
+
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement
+            .groupElement("errno"));
+    private static final MethodHandle FLOCK = Linker.nativeLinker().downcallHandle(
+            Linker.nativeLinker().defaultLookup().find("flock").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+
+    private final Path directory;
+    private int fd;
+
+    private DirectoryLock(Path directory, int fd) {
+        this.directory = directory;
+        this.fd = fd;
+    }
+
+    /**
+     * Takes the lock of {@code directory} (which must exist), without waiting.
+     *
+     * @throws LogLockedException if this process or another one holds it
+     * @throws IOException        (a {@code UringIOException}) if the lock file cannot be opened or locked
+     */
+    static DirectoryLock acquire(Path directory) throws IOException {
+        Path file = directory.resolve(FILE_NAME);
+        int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        if (fd < 0) {
+            throw new UringIOException(-fd, "open", file.toString());
+        }
+        int res = flock(fd, LOCK_EX | LOCK_NB);
+        if (res < 0) {
+            Libc.close(fd);
+            if (-res == ErrnoTable.EAGAIN) {
+                throw new LogLockedException(directory, holder(file));
+            }
+            throw new UringIOException(-res, "flock", file.toString());
+        }
+        writePid(fd);
+        return new DirectoryLock(directory, fd);
+    }
+
+    /** Records this process's pid in the lock file, for the message of a refused open; best effort, never synced. */
+    private static void writePid(int fd) {
+        byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
+        if (Libc.ftruncate(fd, 0) < 0) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bytes = arena.allocate(pid.length);
+            MemorySegment.copy(pid, 0, bytes, ValueLayout.JAVA_BYTE, 0, pid.length);
+            Libc.pwrite(fd, bytes.address(), pid.length, 0);
+        }
+    }
+
+    /** Who holds the lock, as far as its file tells. */
+    private static String holder(Path file) {
+        try {
+            long pid = Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).trim());
+            return pid == ProcessHandle.current().pid() ? "this process (pid " + pid + ")"
+                    : "another process (pid " + pid + ")";
+        } catch (IOException | NumberFormatException e) {
+            return "another open log";
+        }
+    }
+
+    private static int flock(int fd, int operation) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int res = (int) FLOCK.invokeExact(state, fd, operation);
+            return res == -1 ? -(int) ERRNO.get(state, 0L) : res;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("flock threw " + t, t);
+        }
+    }
+
+    Path directory() {
+        return directory;
+    }
+
+    /** Releases the lock (closing the descriptor drops it). Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (fd >= 0) {
+            Libc.close(fd);
+            fd = -1;
+        }
+    }
+}
