@@ -46,6 +46,8 @@ public final class Request {
     volatile Lane ring;
     int slot = -1;
     long userData;
+    /** io_uring: the caller cancels waiting for this request's result, newest first (ring thread only). */
+    Ring.KernelCancel cancelWatch;
     long seq;
     int heapIndex = -1;
     volatile boolean cancelRequested;
