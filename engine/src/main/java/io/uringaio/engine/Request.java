@@ -46,6 +46,8 @@ public final class Request {
     volatile Lane ring;
     int slot = -1;
     long userData;
+    /** Thread-pool backend: the worker polling this request's descriptor, for a cancel to wake. */
+    volatile Object poller;
     /** io_uring: the caller cancels waiting for this request's result, newest first (ring thread only). */
     Ring.KernelCancel cancelWatch;
     long seq;

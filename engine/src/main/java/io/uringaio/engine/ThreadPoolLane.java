@@ -24,9 +24,11 @@ import java.util.concurrent.atomic.LongAdder;
  * demand up to the bound and exit after the idle time. A linked chain runs on one worker, in order; a failed or short
  * member completes the rest with {@code -ECANCELED}, as the kernel does.
  *
- * <p>Cancel: a queued request is canceled at once. A read that would block (an empty pipe) waits for readiness with
- * {@code poll} and stays cancelable; any other running request completes normally ({@code NOT_CANCELED}). A read
- * first tries {@code RWF_NOWAIT}, so page-cached data costs one system call.
+ * <p>Cancel: a queued request is canceled at once. A read or write that would block (an empty or full pipe, a
+ * socket) waits for readiness with {@code poll} and stays cancelable: each worker polls its request's descriptor
+ * together with its own eventfd, which a cancel (or close) signals, so a cancel takes effect at once rather than at
+ * the next poll timeout. Any other running request completes normally ({@code NOT_CANCELED}). A read first tries
+ * {@code RWF_NOWAIT}, so page-cached data costs one system call.
  */
 final class ThreadPoolLane implements Lane {
     private static final long POLL_SLICE_MILLIS = 20;
@@ -128,6 +130,31 @@ final class ThreadPoolLane implements Lane {
         volatile Request current;
         /** One struct iovec for single-buffer reads and writes. */
         private final MemorySegment iovec = Arena.ofAuto().allocate(Uapi.IOVEC_SIZE, 8);
+        /**
+         * Polled beside the request's descriptor; a cancel or close signals it. Negative if eventfd failed (out of
+         * descriptors): then the worker polls in slices and notices a cancel at the end of its slice.
+         */
+        private final int wakeFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        /** Set (under this worker's lock) when {@link #wakeFd} is closed, so no signal goes to a reused number. */
+        private boolean wakeClosed;
+
+        /** Ends this worker's poll now, if it polls. Any thread. */
+        void wake() {
+            synchronized (this) {
+                if (!wakeClosed && wakeFd >= 0) {
+                    Libc.eventfdSignal(wakeFd);
+                }
+            }
+        }
+
+        private void closeWake() {
+            synchronized (this) {
+                wakeClosed = true;
+                if (wakeFd >= 0) {
+                    Libc.close(wakeFd);
+                }
+            }
+        }
 
         @Override
         public void run() {
@@ -159,6 +186,7 @@ final class ThreadPoolLane implements Lane {
                 }
             } finally {
                 live.remove(this);
+                closeWake();
                 workers.decrementAndGet();
                 if (!queue.isEmpty() && !closing) {
                     ensureWorker(); // an offer may have counted on this worker while it was leaving
@@ -236,7 +264,7 @@ final class ThreadPoolLane implements Lane {
             if (res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EOPNOTSUPP) {
                 return res;
             }
-            if (!awaitReadable(r)) {
+            if (!awaitReady(r, Libc.POLLIN)) {
                 return -ErrnoTable.ECANCELED;
             }
             return Libc.preadv2(r.fd, iov, count, offset, 0);
@@ -254,38 +282,76 @@ final class ThreadPoolLane implements Lane {
         private long write(Request r, long iov, int count) {
             long res = Libc.pwritev2(r.fd, iov, count, r.offset, 0);
             if (res == -ErrnoTable.ESPIPE) {
-                res = Libc.pwritev2(r.fd, iov, count, -1, 0);
+                return streamWrite(r, iov, count);
             }
             return res;
         }
 
         /**
-         * Polls until the descriptor is readable; false if a cancel claimed the request meanwhile, or the lane began
-         * closing (a close that swept the workers just before this read started polling did not see it polling).
+         * A write to a pipe or socket: {@code RWF_NOWAIT}, and while there is no room, a cancelable wait for it. As with
+         * io_uring on a non-regular file, a write that finds some room returns the (possibly short) count written.
          */
-        private boolean awaitReadable(Request r) {
-            r.state.set(Request.POLLING);
+        private long streamWrite(Request r, long iov, int count) {
             while (true) {
-                if (closing) {
-                    r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
+                long res = Libc.pwritev2(r.fd, iov, count, -1, Libc.RWF_NOWAIT);
+                if (res == -ErrnoTable.EOPNOTSUPP) {
+                    // This descriptor cannot write without blocking: wait (cancelably) for room, then write blocking.
+                    if (!awaitReady(r, Libc.POLLOUT)) {
+                        return -ErrnoTable.ECANCELED;
+                    }
+                    return Libc.pwritev2(r.fd, iov, count, -1, 0);
                 }
-                if (r.state.get() == Request.CANCEL_CLAIMED) {
-                    return false;
+                if (res != -ErrnoTable.EAGAIN) {
+                    return res;
                 }
-                int ev = Libc.pollOne(r.fd, Libc.POLLIN, (int) POLL_SLICE_MILLIS);
-                if (ev != 0 && ev != -ErrnoTable.EINTR) {
-                    // Ready (or an error the read itself will report): leave the cancelable phase, unless a cancel won.
-                    return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL);
+                if (!awaitReady(r, Libc.POLLOUT)) {
+                    return -ErrnoTable.ECANCELED;
                 }
+            }
+        }
+
+        /**
+         * Polls until the descriptor is ready for {@code events}; false if a cancel claimed the request meanwhile, or
+         * the lane began closing (a close that swept the workers just before this request started polling did not see
+         * it polling). A cancel or close signals {@link #wakeFd}, so the poll has no timeout.
+         */
+        private boolean awaitReady(Request r, short events) {
+            r.poller = this; // published by the volatile state write below, read by a cancel after its CAS
+            r.state.set(Request.POLLING);
+            try {
+                while (true) {
+                    if (closing) {
+                        r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
+                    }
+                    if (r.state.get() == Request.CANCEL_CLAIMED) {
+                        return false;
+                    }
+                    int ev;
+                    if (wakeFd >= 0) {
+                        ev = Libc.pollWithWake(r.fd, events, wakeFd, -1);
+                        if (ev > 0 && (ev & Libc.POLL_WOKEN) != 0) {
+                            Libc.eventfdDrain(wakeFd);
+                            ev &= ~Libc.POLL_WOKEN;
+                        }
+                    } else {
+                        ev = Libc.pollOne(r.fd, events, (int) POLL_SLICE_MILLIS);
+                    }
+                    if (ev > 0) {
+                        // Ready (or an error the call itself will report): leave the cancelable phase, unless a
+                        // cancel won.
+                        return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL);
+                    }
+                    if (ev < 0 && ev != -ErrnoTable.EINTR) {
+                        return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL);
+                    }
+                }
+            } finally {
+                r.poller = null;
             }
         }
     }
 
     private static final long SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
-
-    private static boolean isRead(Request r) {
-        return r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_READV;
-    }
 
     private static boolean isTransfer(Request r) {
         return r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_WRITE
@@ -320,14 +386,17 @@ final class ThreadPoolLane implements Lane {
             return;
         }
         // Decide with a CAS against the worker: QUEUED (just taken, or behind the head of a chain) and POLLING (a read
-        // waiting for data) can still be claimed; the worker then completes the request with -ECANCELED. A read just
-        // taken is IN_KERNEL for the microseconds of its RWF_NOWAIT attempt: wait for it to settle rather than call
-        // a soon-cancelable read NOT_CANCELED.
+        // or write waiting for its descriptor) can still be claimed; the worker then completes the request with
+        // -ECANCELED. A read or write just taken is IN_KERNEL for the microseconds of its first attempt: wait for it to
+        // settle rather than call a soon-cancelable request NOT_CANCELED.
         long settle = System.nanoTime() + SETTLE_NANOS;
         while (true) {
             int s = target.state.get();
             if (s == Request.QUEUED || s == Request.POLLING) {
                 if (target.state.compareAndSet(s, Request.CANCEL_CLAIMED)) {
+                    if (s == Request.POLLING) {
+                        wakePoller(target);
+                    }
                     outcome.complete(CancelOutcome.CANCELED);
                     return;
                 }
@@ -337,12 +406,19 @@ final class ThreadPoolLane implements Lane {
             } else if (s == Request.IDLE) {
                 outcome.complete(CancelOutcome.ALREADY_DONE);
                 return;
-            } else if (isRead(target) && System.nanoTime() - settle < 0) {
+            } else if (isTransfer(target) && System.nanoTime() - settle < 0) {
                 Thread.onSpinWait();
             } else {
                 outcome.complete(CancelOutcome.NOT_CANCELED);
                 return;
             }
+        }
+    }
+
+    /** Wakes the worker that polls {@code target}, which a cancel just claimed, so it completes it now. */
+    private static void wakePoller(Request target) {
+        if (target.poller instanceof Worker w) {
+            w.wake();
         }
     }
 
@@ -360,6 +436,7 @@ final class ThreadPoolLane implements Lane {
             if (r != null) {
                 r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
             }
+            w.wake(); // a worker polling sees `closing` (and its claimed request) at once
             w.thread.interrupt(); // wakes idle workers; a worker in a system call is not affected
         }
         checkDrained();
