@@ -98,9 +98,15 @@ public final class AsyncFile implements AutoCloseable {
                 throw new IllegalArgumentException("path contains a NUL byte: " + path);
             }
         }
-        BouncePool.Bounce pathBuffer = engine.bouncePool.acquire(name.length + 1);
-        pathBuffer.buffer.put(0, name).put(name.length, (byte) 0);
         CompletableFuture<AsyncFile> result = new CompletableFuture<>();
+        BouncePool.Bounce pathBuffer;
+        try {
+            pathBuffer = engine.bouncePool.acquire(name.length + 1);
+        } catch (OutOfMemoryError e) {
+            result.completeExceptionally(new UringIOException(ErrnoTable.ENOMEM, "open", path.toString()));
+            return result;
+        }
+        pathBuffer.buffer.put(0, name).put(name.length, (byte) 0);
         Request openat = new Request((r, res) -> {
             engine.bouncePool.release(pathBuffer);
             if (res < 0) {
@@ -229,6 +235,9 @@ public final class AsyncFile implements AutoCloseable {
     private <T> CompletableFuture<T> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
         checkPosition(position);
         int length = buffer.remaining();
+        if (!buffer.isDirect()) {
+            checkBounceSize(length);
+        }
         boolean isRead = kind == FileOp.Kind.READ;
         CompletableFuture<Object> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
@@ -249,11 +258,13 @@ public final class AsyncFile implements AutoCloseable {
             address = MemorySegment.ofBuffer(buffer).address();
             op.request.attach(buffer);
         } else {
-            BouncePool.Bounce bounce = engine.bouncePool.acquire(length);
+            BouncePool.Bounce bounce = bounce(op, length);
+            if (bounce == null) {
+                return (CompletableFuture<T>) future;
+            }
             if (!isRead) {
                 bounce.buffer.put(0, buffer, buffer.position(), length);
             }
-            op.bounce = bounce;
             address = bounce.address;
             op.request.attach(bounce);
         }
@@ -304,6 +315,9 @@ public final class AsyncFile implements AutoCloseable {
             throw new IllegalArgumentException("segment's arena is closed");
         }
         int length = (int) segment.byteSize();
+        if (!segment.isNative()) {
+            checkBounceSize(length);
+        }
         boolean isRead = kind == FileOp.Kind.READ;
         CompletableFuture<Object> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
@@ -321,11 +335,13 @@ public final class AsyncFile implements AutoCloseable {
         if (segment.isNative()) {
             address = segment.address();
         } else {
-            BouncePool.Bounce bounce = engine.bouncePool.acquire(length);
+            BouncePool.Bounce bounce = bounce(op, length);
+            if (bounce == null) {
+                return (CompletableFuture<T>) future;
+            }
             if (!isRead) {
                 MemorySegment.copy(segment, 0, MemorySegment.ofBuffer(bounce.buffer), 0, length);
             }
-            op.bounce = bounce;
             address = bounce.address;
         }
         op.request.attach(segment);
@@ -367,6 +383,9 @@ public final class AsyncFile implements AutoCloseable {
             if (isRead && b.isReadOnly()) {
                 throw new IllegalArgumentException("read into a read-only buffer");
             }
+            if (!b.isDirect()) {
+                checkBounceSize(b.remaining());
+            }
             total += b.remaining();
         }
         if (total > Uapi.MAX_RW_COUNT) {
@@ -379,9 +398,11 @@ public final class AsyncFile implements AutoCloseable {
         FileOp op = FileOp.acquire(this, kind, future);
         op.buffers = buffers.clone();
         op.requested = (int) total;
-        BouncePool.Bounce iovecs = engine.bouncePool.acquire(buffers.length * Uapi.IOVEC_SIZE);
-        op.bounce = iovecs;
         op.bounces = new BouncePool.Bounce[buffers.length];
+        BouncePool.Bounce iovecs = bounce(op, buffers.length * Uapi.IOVEC_SIZE);
+        if (iovecs == null) {
+            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        }
         int[] starts = new int[buffers.length];
         for (int i = 0; i < buffers.length; i++) {
             ByteBuffer b = op.buffers[i];
@@ -390,7 +411,11 @@ public final class AsyncFile implements AutoCloseable {
             if (b.isDirect()) {
                 address = MemorySegment.ofBuffer(b).address();
             } else {
-                BouncePool.Bounce bounce = engine.bouncePool.acquire(Math.max(1, b.remaining()));
+                BouncePool.Bounce bounce = allocateBounce(Math.max(1, b.remaining()));
+                if (bounce == null) {
+                    op.abort(outOfBounceMemory(kind, b.remaining()));
+                    return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+                }
                 if (!isRead) {
                     bounce.buffer.put(0, b, b.position(), b.remaining());
                 }
@@ -469,7 +494,9 @@ public final class AsyncFile implements AutoCloseable {
             return (CompletableFuture<Long>) (CompletableFuture<?>) future;
         }
         FileOp op = FileOp.acquire(this, FileOp.Kind.SIZE, future);
-        op.bounce = engine.bouncePool.acquire(Uapi.STATX_STRUCT_SIZE);
+        if (bounce(op, Uapi.STATX_STRUCT_SIZE) == null) {
+            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        }
         op.request.prepStatx(fd, EMPTY_PATH.address(), Uapi.AT_EMPTY_PATH, Uapi.STATX_SIZE, op.bounce.address)
                 .attach(op.bounce);
         submit(op, op.request);
@@ -542,6 +569,45 @@ public final class AsyncFile implements AutoCloseable {
             default -> {
                 return null;
             }
+        }
+    }
+
+    /**
+     * The bounce buffer of a counted operation, kept in {@code op.bounce}; null when direct memory ran out, and then
+     * the operation is already undone (counted out, its future failed with ENOMEM), so the file still closes.
+     */
+    private BouncePool.Bounce bounce(FileOp op, int size) {
+        BouncePool.Bounce bounce = allocateBounce(size);
+        if (bounce == null) {
+            op.abort(outOfBounceMemory(op.kind, size));
+            return null;
+        }
+        op.bounce = bounce;
+        return bounce;
+    }
+
+    /** A bounce buffer, or null when direct memory ran out ({@code -XX:MaxDirectMemorySize}). */
+    private BouncePool.Bounce allocateBounce(int size) {
+        try {
+            return engine.bouncePool.acquire(size);
+        } catch (OutOfMemoryError e) {
+            // Direct memory ran out (ByteBuffer.allocateDirect throws this when its reservation fails): fail this one
+            // operation, as the kernel would with ENOMEM, rather than throw an Error out of the API.
+            return null;
+        }
+    }
+
+    private UringIOException outOfBounceMemory(FileOp.Kind kind, int size) {
+        return new UringIOException(ErrnoTable.ENOMEM, kind.opName, pathString,
+                "ENOMEM (no direct memory for a " + size + "-byte bounce buffer of a heap buffer)");
+    }
+
+    /** A heap buffer goes through one bounce buffer: refuse one too large for it before anything is counted. */
+    private static void checkBounceSize(long length) {
+        if (length > BouncePool.MAX_CAPACITY) {
+            throw new IllegalArgumentException("heap buffer of " + length + " bytes; at most " + BouncePool.MAX_CAPACITY
+                    + " per call (heap buffers are copied through a direct buffer; use a direct buffer or a smaller"
+                    + " one)");
         }
     }
 

@@ -52,8 +52,17 @@ final class BouncePool {
         }
     }
 
-    /** A buffer of at least {@code size} bytes, cleared. */
+    /**
+     * A buffer of at least {@code size} bytes, cleared.
+     *
+     * @throws IllegalArgumentException if {@code size} is negative or above {@link #MAX_CAPACITY}
+     * @throws OutOfMemoryError         if direct memory ran out ({@code -XX:MaxDirectMemorySize}); callers turn it
+     *                                  into a failed operation (ENOMEM)
+     */
     Bounce acquire(int size) {
+        if (size < 0 || size > MAX_CAPACITY) {
+            throw new IllegalArgumentException("bounce buffer of " + size + " bytes; 0.." + MAX_CAPACITY);
+        }
         int shift = Math.max(MIN_SHIFT, 32 - Integer.numberOfLeadingZeros(Math.max(size, 1) - 1));
         if (shift > MAX_SHIFT) {
             return new Bounce(size, -1, allocator);
