@@ -27,8 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Buffers.</b> A {@code ByteBuffer} transfers from its position to its limit; on completion its position has
  * advanced by the count, before the future completes. Direct buffers go to the kernel as they are; heap buffers go
  * through pooled direct bounce buffers. A {@code MemorySegment} transfers its whole size; a native segment goes to the
- * kernel as it is, and its arena must stay open until the future completes. The engine keeps every buffer strongly
- * reachable until its CQE. Do not touch a buffer while an operation on it is in flight.
+ * kernel as it is, and its arena must stay open until the future completes: closing a shared arena while a read into
+ * it is in flight frees memory the kernel then still writes into (the engine checks the arena is open when the call
+ * is made, but Java gives it no way to keep an arena open; an {@code Arena.ofAuto()} segment is safe, the engine keeps
+ * it reachable). The engine keeps every buffer and segment strongly reachable until its CQE. Do not touch a buffer
+ * while an operation on it is in flight.
  *
  * <p><b>Concurrency and order.</b> Any thread may call any method; operations on one file spread over all the
  * engine's rings and run in parallel, in no particular order, except that {@link #fsync()} and {@link #fdatasync()}
@@ -197,7 +200,8 @@ public final class AsyncFile implements AutoCloseable {
     // ---------------------------------------------------------------- reads and writes
 
     /**
-     * Reads from the file at {@code position} into {@code dst}, from its position to its limit.
+     * Reads from the file at {@code position} into {@code dst}, from its position to its limit. The engine keeps
+     * {@code dst} reachable until the future completes; the caller must not use it meanwhile.
      *
      * @return the number of bytes read, possibly fewer than asked (at end of file), or -1 if {@code position} is at
      *         or past the end of file and {@code dst} had room
@@ -285,7 +289,9 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     /**
-     * Reads into the whole of {@code dst} from {@code position}.
+     * Reads into the whole of {@code dst} from {@code position}. A native {@code dst}'s arena must stay open until
+     * the future completes (see the class comment: closing it earlier lets the kernel write into freed memory); a heap
+     * segment is read through a bounce buffer and filled on completion.
      *
      * @return the number of bytes read; 0 at end of file
      * @throws IllegalArgumentException if {@code dst} is read-only, larger than 2 GiB, its scope closed, or
@@ -299,7 +305,10 @@ public final class AsyncFile implements AutoCloseable {
         return transfer(FileOp.Kind.READ, dst, position);
     }
 
-    /** Writes the whole of {@code src} at {@code position}; the count written. */
+    /**
+     * Writes the whole of {@code src} at {@code position}; the count written. A native {@code src}'s arena must stay
+     * open until the future completes; a heap segment is copied into a bounce buffer before this returns.
+     */
     public CompletableFuture<Integer> write(MemorySegment src, long position) {
         Objects.requireNonNull(src, "src");
         return transfer(FileOp.Kind.WRITE, src, position);
@@ -356,7 +365,9 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     /**
-     * Scatter read ({@code preadv}) into {@code dsts} in order, each from its position to its limit.
+     * Scatter read ({@code preadv}) into {@code dsts} in order, each from its position to its limit. The engine
+     * keeps the buffers reachable until the future completes (it copies the array; the caller must not use the buffers
+     * meanwhile).
      *
      * @return the total read, or -1 if {@code position} is at or past the end of file and the buffers had room
      */
