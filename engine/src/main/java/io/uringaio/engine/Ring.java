@@ -412,9 +412,9 @@ final class Ring implements IoUringIoHandle, Lane {
     }
 
     /**
-     * One kernel cancel and, when a caller waits for its outcome, the decision: {@code -EALREADY} is NOT_CANCELED,
-     * {@code -ENOENT} ALREADY_DONE, and success (0) is CANCELED only if the target then ends with {@code -ECANCELED}.
-     * Ring thread only.
+     * One kernel cancel and, when a caller waits for its outcome, the decision by what the target ended with: after 0
+     * or {@code -EALREADY}, CANCELED if the target ends {@code -ECANCELED}, else NOT_CANCELED (decided when the target
+     * ends); after {@code -ENOENT}, ALREADY_DONE. Ring thread only.
      */
     static final class KernelCancel implements Completion {
         private static final int PENDING = Integer.MIN_VALUE;
@@ -446,10 +446,18 @@ final class Ring implements IoUringIoHandle, Lane {
         @Override
         public void complete(Request r, int res) {
             cancelResult = res;
-            if (res != 0 && target.cancelWatch != null) {
+            if (!awaitsTarget() && target.cancelWatch != null) {
                 unwatch();
             }
             decide();
+        }
+
+        /**
+         * Whether the outcome depends on how the target ends: after 0 (canceled) and also after {@code -EALREADY}
+         * (running in an io-wq worker: flagged, it may still end -ECANCELED if the worker had not issued it yet).
+         */
+        private boolean awaitsTarget() {
+            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY;
         }
 
         private void unwatch() {
@@ -470,7 +478,7 @@ final class Ring implements IoUringIoHandle, Lane {
             if (outcome == null || outcome.isDone() || cancelResult == PENDING) {
                 return;
             }
-            if (cancelResult == 0) {
+            if (awaitsTarget()) {
                 if (targetResult != PENDING) {
                     outcome.complete(targetResult == -ErrnoTable.ECANCELED
                             ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED);
