@@ -61,6 +61,10 @@ public final class Request {
     long userData;
     /** Thread-pool backend: the worker polling this request's descriptor, for a cancel to wake. */
     volatile Object poller;
+    /** Thread-pool backend: the result is final (set before the waiting cancels are read; reset on submission). */
+    volatile boolean poolDone;
+    /** Thread-pool backend: cancels waiting for this running request's result (guarded by this request's lock). */
+    ThreadPoolLane.CancelWaiter poolWaiters;
     /** io_uring: the caller cancels waiting for this request's result, newest first (ring thread only). */
     Ring.KernelCancel cancelWatch;
     long seq;

@@ -82,7 +82,16 @@ final class ThreadPoolLane implements Lane {
     }
 
     private void enqueue(Request head) {
-        head.seq = nextSeq.getAndIncrement();
+        long seq = nextSeq.getAndIncrement();
+        for (Request r = head; r != null; r = r.linkNext) {
+            // Under the request's lock, so that a late cancel of its previous submission cannot mark this one
+            // (see cancelRunning). Uncontended: the queue below takes a lock anyway.
+            synchronized (r) {
+                r.seq = seq;
+                r.poolDone = false;
+                r.cancelRequested = false;
+            }
+        }
         if (closing) {
             completeChain(head, -ErrnoTable.ECANCELED, true);
             return;
@@ -320,7 +329,8 @@ final class ThreadPoolLane implements Lane {
             r.state.set(Request.POLLING);
             try {
                 while (true) {
-                    if (closing) {
+                    if (closing || r.cancelRequested) {
+                        // Closing, or a cancel came while the request was running its first attempt.
                         r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
                     }
                     if (r.state.get() == Request.CANCEL_CLAIMED) {
@@ -351,8 +361,6 @@ final class ThreadPoolLane implements Lane {
         }
     }
 
-    private static final long SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
-
     private static boolean isTransfer(Request r) {
         return r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_WRITE
                 || r.opcode == Uapi.IORING_OP_READV || r.opcode == Uapi.IORING_OP_WRITEV;
@@ -363,8 +371,20 @@ final class ThreadPoolLane implements Lane {
     private void deliver(Request r, int res, boolean byClose) {
         r.result = res;
         r.closedByEngine = byClose;
+        r.poolDone = true;
+        CancelWaiter waiters = null;
+        if (r.cancelRequested) {
+            // Only when a cancel marked this request: see cancelRunning for the handshake.
+            synchronized (r) {
+                waiters = r.poolWaiters;
+                r.poolWaiters = null;
+            }
+        }
         completed.increment();
         r.deliver();
+        for (CancelWaiter w = waiters; w != null; w = w.next) {
+            w.outcome.complete(res == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED);
+        }
         Request.runAfterBatch(afterCompletionBatch);
     }
 
@@ -387,9 +407,8 @@ final class ThreadPoolLane implements Lane {
         }
         // Decide with a CAS against the worker: QUEUED (just taken, or behind the head of a chain) and POLLING (a read
         // or write waiting for its descriptor) can still be claimed; the worker then completes the request with
-        // -ECANCELED. A read or write just taken is IN_KERNEL for the microseconds of its first attempt: wait for it to
-        // settle rather than call a soon-cancelable request NOT_CANCELED.
-        long settle = System.nanoTime() + SETTLE_NANOS;
+        // -ECANCELED. A request IN_KERNEL is running a system call: it is marked, so that it gives up if it comes to
+        // wait for its descriptor, and the outcome is what it ends with.
         while (true) {
             int s = target.state.get();
             if (s == Request.QUEUED || s == Request.POLLING) {
@@ -406,12 +425,52 @@ final class ThreadPoolLane implements Lane {
             } else if (s == Request.IDLE) {
                 outcome.complete(CancelOutcome.ALREADY_DONE);
                 return;
-            } else if (isTransfer(target) && System.nanoTime() - settle < 0) {
-                Thread.onSpinWait();
             } else {
-                outcome.complete(CancelOutcome.NOT_CANCELED);
+                cancelRunning(target, target.seq, outcome); // seq: read after the state, which published it
                 return;
             }
+        }
+    }
+
+    /**
+     * Cancels a request a worker is running (submission {@code seq}): marks it (a worker about to wait for the
+     * descriptor then gives up), wakes its worker if it already waits, and leaves the outcome to the end of the request
+     * (see {@link #deliver}). The mark and {@link Request#poolDone} are a handshake of two volatile writes, each
+     * followed by a read of the other's: either the worker sees the mark and takes the waiters under the request's
+     * lock, or this thread sees the request done and decides at once. The lock also keeps a cancel of an earlier
+     * submission from marking a later one ({@link #enqueue} resets the mark under it).
+     */
+    private static void cancelRunning(Request target, long seq, CompletableFuture<CancelOutcome> outcome) {
+        CancelOutcome decided;
+        synchronized (target) {
+            if (target.seq != seq) {
+                decided = CancelOutcome.ALREADY_DONE; // that submission ended and the request was submitted again
+            } else {
+                target.cancelRequested = true;
+                if (!target.poolDone) {
+                    target.poolWaiters = new CancelWaiter(outcome, target.poolWaiters);
+                    decided = null;
+                } else {
+                    decided = target.result == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED
+                            : CancelOutcome.ALREADY_DONE;
+                }
+            }
+        }
+        if (decided != null) {
+            outcome.complete(decided);
+        } else {
+            wakePoller(target);
+        }
+    }
+
+    /** A cancel waiting for the result of the running request it targets. */
+    static final class CancelWaiter {
+        final CompletableFuture<CancelOutcome> outcome;
+        final CancelWaiter next;
+
+        CancelWaiter(CompletableFuture<CancelOutcome> outcome, CancelWaiter next) {
+            this.outcome = outcome;
+            this.next = next;
         }
     }
 
