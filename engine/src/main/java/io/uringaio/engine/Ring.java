@@ -351,8 +351,8 @@ final class Ring implements IoUringIoHandle, Lane {
 
     private void cancelOnRing(Request target, CompletableFuture<CancelOutcome> outcome) {
         drainIncoming();
-        if (target.ring != this || target.state.get() == Request.IDLE || !inKernelHere(target)
-                && target.state.get() != Request.QUEUED) {
+        if (target.ring != this || target.state.get() == Request.IDLE
+                || (target.state.get() != Request.QUEUED && !inKernelHere(target))) {
             // Idle, on another ring, or its CQE already reaped and its completion not yet delivered: the request
             // finished before this cancel; its slot may already serve a newer request, which must not be hit.
             outcome.complete(CancelOutcome.ALREADY_DONE);
