@@ -77,6 +77,62 @@ class AsyncFileFailureTest extends KernelTest {
         assertArrayEquals(before, Arrays.copyOf(after, 8192));
     }
 
+    /**
+     * The real thing, in a JVM of its own: {@code -XX:MaxDirectMemorySize=32m} and a 128 MiB heap write. Before the fix
+     * the OutOfMemoryError escaped {@code write} and {@code closeAsync()} never completed.
+     */
+    @Test
+    void aHeapWriteBeyondMaxDirectMemorySizeFailsWithEnomemInAForkedJvm() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse(null);
+        Assumptions.assumeTrue(java != null, "the path of this JVM's java is not known");
+        Path path = dir.resolve("forked");
+        Process process = new ProcessBuilder(java, "-XX:MaxDirectMemorySize=32m", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), DirectMemoryExhaustion.class.getName(), path.toString(),
+                BACKEND.name())
+                .redirectErrorStream(true)
+                .start();
+        boolean exited = process.waitFor(WAIT_SECONDS * 2, TimeUnit.SECONDS);
+        String output = new String(process.getInputStream().readAllBytes());
+        if (!exited) {
+            process.destroyForcibly();
+        }
+        assertTrue(exited, "the forked JVM did not finish (a wedged close?): " + output);
+        assertEquals(0, process.exitValue(), output);
+        assertTrue(output.contains("ENOMEM then OK"), output);
+        assertEquals("ok", Files.readString(path));
+    }
+
+    /** The forked JVM's program: a heap write too big for the direct memory left, then a small one, then close. */
+    static final class DirectMemoryExhaustion {
+        public static void main(String[] args) throws Exception {
+            Path path = Path.of(args[0]);
+            try (RingEngine engine = RingEngine.open(new RingEngineConfig().backend(Backend.valueOf(args[1])))) {
+                AsyncFile file = engine.open(path, READ, WRITE, CREATE).get(WAIT_SECONDS, TimeUnit.SECONDS);
+                CompletableFuture<Integer> big;
+                try {
+                    big = file.write(ByteBuffer.allocate(128 << 20), 0);
+                } catch (Throwable t) {
+                    System.out.println("write threw " + t);
+                    System.exit(2);
+                    return;
+                }
+                try {
+                    System.out.println("unexpected: wrote " + big.get(WAIT_SECONDS, TimeUnit.SECONDS));
+                    System.exit(3);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (!(e.getCause() instanceof UringIOException u) || u.errno() != ErrnoTable.ENOMEM) {
+                        System.out.println("unexpected failure " + e.getCause());
+                        System.exit(4);
+                    }
+                }
+                file.write(ByteBuffer.wrap("ok".getBytes()), 0).get(WAIT_SECONDS, TimeUnit.SECONDS);
+                file.closeAsync().get(WAIT_SECONDS, TimeUnit.SECONDS);
+                System.out.println("ENOMEM then OK");
+            }
+            System.exit(0);
+        }
+    }
+
     @Test
     void heapBufferTooLargeForABounceBufferIsRefusedBeforeAnythingIsCounted() throws Exception {
         // One heap buffer just over the largest bounce buffer: 2 GiB of heap and 15-20 s on the shared build machine,
