@@ -336,11 +336,20 @@ class EngineHostileInputTest extends KernelTest {
         } finally {
             await(readOnly.closeAsync());
         }
+        // Offsets whose end overflows: the kernel refuses them (EFBIG or EINVAL); nothing is written.
+        assertBigFileError(file.write(ByteBuffer.wrap("far".getBytes()), Long.MAX_VALUE - 1));
+        assertBigFileError(file.fallocate(0, Long.MAX_VALUE - 10, 100));
+        assertEquals(CONTENT.length, await(file.size()));
         Recorder done = new Recorder();
         engine.submit(new Request(done).prepRead(Integer.MAX_VALUE, arena.allocate(8), 0));
         assertEquals(-ErrnoTable.EBADF, done.awaitResult());
         Recorder badOp = new Recorder();
         engine.submit(new Request(badOp).prep((byte) 0x7f, file.fd(), 0, 0, 0, 0));
         assertEquals(-ErrnoTable.EINVAL, badOp.awaitResult());
+    }
+
+    private static void assertBigFileError(CompletableFuture<?> future) throws Exception {
+        UringIOException e = assertInstanceOf(UringIOException.class, failure(future));
+        assertTrue(e.errno() == 27 || e.errno() == ErrnoTable.EINVAL, "EFBIG or EINVAL: " + e);
     }
 }
