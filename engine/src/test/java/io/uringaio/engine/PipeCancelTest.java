@@ -108,4 +108,49 @@ class PipeCancelTest extends KernelTest {
             assertEquals(1, after.awaitResult());
         }
     }
+
+    /**
+     * One-byte reads of a pipe that a feeder fills a byte at a time, each canceled at once: cancels race with data
+     * arriving, with the worker's poll and with the read itself. A canceled read never consumes a byte (every byte is
+     * read by a read that succeeded), every cancel's outcome comes, and it matches what its read ended with.
+     */
+    @Test
+    void cancelsRacingWithArrivingDataLoseNoByteAndReportTheTruth() throws Exception {
+        int bytes = 400;
+        try (Arena arena = Arena.ofShared(); Pipe pipe = new Pipe(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(1);
+            java.util.concurrent.Semaphore done = new java.util.concurrent.Semaphore(0);
+            Request r = new Request((req, res) -> done.release()).prepRead(pipe.readFd, buf, 0);
+            Thread feeder = Thread.ofPlatform().name("feeder").start(() -> {
+                for (int i = 0; i < bytes; i++) {
+                    pipe.write(1);
+                    if (i % 8 == 0) {
+                        Thread.yield();
+                    }
+                }
+            });
+            int received = 0;
+            int canceled = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+            while (received < bytes && System.nanoTime() < deadline) {
+                engine.submit(r);
+                if ((received + canceled) % 3 == 0) {
+                    Thread.yield(); // sometimes let the read reach its poll first
+                }
+                CancelOutcome outcome = await(engine.cancel(r));
+                assertTrue(done.tryAcquire(WAIT_SECONDS, TimeUnit.SECONDS), "the read completed");
+                int res = r.result();
+                if (res == 1) {
+                    received++;
+                    assertTrue(outcome != CancelOutcome.CANCELED, "CANCELED, yet the read got its byte");
+                } else {
+                    assertEquals(-ErrnoTable.ECANCELED, res);
+                    assertEquals(CancelOutcome.CANCELED, outcome, "the read ended ECANCELED: its own cancel did it");
+                    canceled++;
+                }
+            }
+            feeder.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+            assertEquals(bytes, received, "every byte read by a read that succeeded (" + canceled + " canceled)");
+        }
+    }
 }
