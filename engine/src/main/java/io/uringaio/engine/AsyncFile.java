@@ -27,8 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Buffers.</b> A {@code ByteBuffer} transfers from its position to its limit; on completion its position has
  * advanced by the count, before the future completes. Direct buffers go to the kernel as they are; heap buffers go
  * through pooled direct bounce buffers. A {@code MemorySegment} transfers its whole size; a native segment goes to the
- * kernel as it is, and its arena must stay open until the future completes. The engine keeps every buffer strongly
- * reachable until its CQE. Do not touch a buffer while an operation on it is in flight.
+ * kernel as it is, and its arena must stay open until the future completes: closing a shared arena while a read into
+ * it is in flight frees memory the kernel then still writes into (the engine checks the arena is open when the call
+ * is made, but Java gives it no way to keep an arena open; an {@code Arena.ofAuto()} segment is safe, the engine keeps
+ * it reachable). The engine keeps every buffer and segment strongly reachable until its CQE. Do not touch a buffer
+ * while an operation on it is in flight.
  *
  * <p><b>Concurrency and order.</b> Any thread may call any method; operations on one file spread over all the
  * engine's rings and run in parallel, in no particular order, except that {@link #fsync()} and {@link #fdatasync()}
@@ -98,9 +101,15 @@ public final class AsyncFile implements AutoCloseable {
                 throw new IllegalArgumentException("path contains a NUL byte: " + path);
             }
         }
-        BouncePool.Bounce pathBuffer = engine.bouncePool.acquire(name.length + 1);
-        pathBuffer.buffer.put(0, name).put(name.length, (byte) 0);
         CompletableFuture<AsyncFile> result = new CompletableFuture<>();
+        BouncePool.Bounce pathBuffer;
+        try {
+            pathBuffer = engine.bouncePool.acquire(name.length + 1);
+        } catch (OutOfMemoryError e) {
+            result.completeExceptionally(new UringIOException(ErrnoTable.ENOMEM, "open", path.toString()));
+            return result;
+        }
+        pathBuffer.buffer.put(0, name).put(name.length, (byte) 0);
         Request openat = new Request((r, res) -> {
             engine.bouncePool.release(pathBuffer);
             if (res < 0) {
@@ -191,7 +200,8 @@ public final class AsyncFile implements AutoCloseable {
     // ---------------------------------------------------------------- reads and writes
 
     /**
-     * Reads from the file at {@code position} into {@code dst}, from its position to its limit.
+     * Reads from the file at {@code position} into {@code dst}, from its position to its limit. The engine keeps
+     * {@code dst} reachable until the future completes; the caller must not use it meanwhile.
      *
      * @return the number of bytes read, possibly fewer than asked (at end of file), or -1 if {@code position} is at
      *         or past the end of file and {@code dst} had room
@@ -229,6 +239,9 @@ public final class AsyncFile implements AutoCloseable {
     private <T> CompletableFuture<T> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
         checkPosition(position);
         int length = buffer.remaining();
+        if (!buffer.isDirect()) {
+            checkBounceSize(length);
+        }
         boolean isRead = kind == FileOp.Kind.READ;
         CompletableFuture<Object> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
@@ -249,11 +262,13 @@ public final class AsyncFile implements AutoCloseable {
             address = MemorySegment.ofBuffer(buffer).address();
             op.request.attach(buffer);
         } else {
-            BouncePool.Bounce bounce = engine.bouncePool.acquire(length);
+            BouncePool.Bounce bounce = bounce(op, length);
+            if (bounce == null) {
+                return (CompletableFuture<T>) future;
+            }
             if (!isRead) {
                 bounce.buffer.put(0, buffer, buffer.position(), length);
             }
-            op.bounce = bounce;
             address = bounce.address;
             op.request.attach(bounce);
         }
@@ -274,7 +289,9 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     /**
-     * Reads into the whole of {@code dst} from {@code position}.
+     * Reads into the whole of {@code dst} from {@code position}. A native {@code dst}'s arena must stay open until
+     * the future completes (see the class comment: closing it earlier lets the kernel write into freed memory); a heap
+     * segment is read through a bounce buffer and filled on completion.
      *
      * @return the number of bytes read; 0 at end of file
      * @throws IllegalArgumentException if {@code dst} is read-only, larger than 2 GiB, its scope closed, or
@@ -288,7 +305,10 @@ public final class AsyncFile implements AutoCloseable {
         return transfer(FileOp.Kind.READ, dst, position);
     }
 
-    /** Writes the whole of {@code src} at {@code position}; the count written. */
+    /**
+     * Writes the whole of {@code src} at {@code position}; the count written. A native {@code src}'s arena must stay
+     * open until the future completes; a heap segment is copied into a bounce buffer before this returns.
+     */
     public CompletableFuture<Integer> write(MemorySegment src, long position) {
         Objects.requireNonNull(src, "src");
         return transfer(FileOp.Kind.WRITE, src, position);
@@ -304,6 +324,9 @@ public final class AsyncFile implements AutoCloseable {
             throw new IllegalArgumentException("segment's arena is closed");
         }
         int length = (int) segment.byteSize();
+        if (!segment.isNative()) {
+            checkBounceSize(length);
+        }
         boolean isRead = kind == FileOp.Kind.READ;
         CompletableFuture<Object> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
@@ -321,11 +344,13 @@ public final class AsyncFile implements AutoCloseable {
         if (segment.isNative()) {
             address = segment.address();
         } else {
-            BouncePool.Bounce bounce = engine.bouncePool.acquire(length);
+            BouncePool.Bounce bounce = bounce(op, length);
+            if (bounce == null) {
+                return (CompletableFuture<T>) future;
+            }
             if (!isRead) {
                 MemorySegment.copy(segment, 0, MemorySegment.ofBuffer(bounce.buffer), 0, length);
             }
-            op.bounce = bounce;
             address = bounce.address;
         }
         op.request.attach(segment);
@@ -340,7 +365,9 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     /**
-     * Scatter read ({@code preadv}) into {@code dsts} in order, each from its position to its limit.
+     * Scatter read ({@code preadv}) into {@code dsts} in order, each from its position to its limit. The engine
+     * keeps the buffers reachable until the future completes (it copies the array; the caller must not use the buffers
+     * meanwhile).
      *
      * @return the total read, or -1 if {@code position} is at or past the end of file and the buffers had room
      */
@@ -367,6 +394,9 @@ public final class AsyncFile implements AutoCloseable {
             if (isRead && b.isReadOnly()) {
                 throw new IllegalArgumentException("read into a read-only buffer");
             }
+            if (!b.isDirect()) {
+                checkBounceSize(b.remaining());
+            }
             total += b.remaining();
         }
         if (total > Uapi.MAX_RW_COUNT) {
@@ -379,9 +409,11 @@ public final class AsyncFile implements AutoCloseable {
         FileOp op = FileOp.acquire(this, kind, future);
         op.buffers = buffers.clone();
         op.requested = (int) total;
-        BouncePool.Bounce iovecs = engine.bouncePool.acquire(buffers.length * Uapi.IOVEC_SIZE);
-        op.bounce = iovecs;
         op.bounces = new BouncePool.Bounce[buffers.length];
+        BouncePool.Bounce iovecs = bounce(op, buffers.length * Uapi.IOVEC_SIZE);
+        if (iovecs == null) {
+            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        }
         int[] starts = new int[buffers.length];
         for (int i = 0; i < buffers.length; i++) {
             ByteBuffer b = op.buffers[i];
@@ -390,7 +422,11 @@ public final class AsyncFile implements AutoCloseable {
             if (b.isDirect()) {
                 address = MemorySegment.ofBuffer(b).address();
             } else {
-                BouncePool.Bounce bounce = engine.bouncePool.acquire(Math.max(1, b.remaining()));
+                BouncePool.Bounce bounce = allocateBounce(Math.max(1, b.remaining()));
+                if (bounce == null) {
+                    op.abort(outOfBounceMemory(kind, b.remaining()));
+                    return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+                }
                 if (!isRead) {
                     bounce.buffer.put(0, b, b.position(), b.remaining());
                 }
@@ -469,7 +505,9 @@ public final class AsyncFile implements AutoCloseable {
             return (CompletableFuture<Long>) (CompletableFuture<?>) future;
         }
         FileOp op = FileOp.acquire(this, FileOp.Kind.SIZE, future);
-        op.bounce = engine.bouncePool.acquire(Uapi.STATX_STRUCT_SIZE);
+        if (bounce(op, Uapi.STATX_STRUCT_SIZE) == null) {
+            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        }
         op.request.prepStatx(fd, EMPTY_PATH.address(), Uapi.AT_EMPTY_PATH, Uapi.STATX_SIZE, op.bounce.address)
                 .attach(op.bounce);
         submit(op, op.request);
@@ -542,6 +580,45 @@ public final class AsyncFile implements AutoCloseable {
             default -> {
                 return null;
             }
+        }
+    }
+
+    /**
+     * The bounce buffer of a counted operation, kept in {@code op.bounce}; null when direct memory ran out, and then
+     * the operation is already undone (counted out, its future failed with ENOMEM), so the file still closes.
+     */
+    private BouncePool.Bounce bounce(FileOp op, int size) {
+        BouncePool.Bounce bounce = allocateBounce(size);
+        if (bounce == null) {
+            op.abort(outOfBounceMemory(op.kind, size));
+            return null;
+        }
+        op.bounce = bounce;
+        return bounce;
+    }
+
+    /** A bounce buffer, or null when direct memory ran out ({@code -XX:MaxDirectMemorySize}). */
+    private BouncePool.Bounce allocateBounce(int size) {
+        try {
+            return engine.bouncePool.acquire(size);
+        } catch (OutOfMemoryError e) {
+            // Direct memory ran out (ByteBuffer.allocateDirect throws this when its reservation fails): fail this one
+            // operation, as the kernel would with ENOMEM, rather than throw an Error out of the API.
+            return null;
+        }
+    }
+
+    private UringIOException outOfBounceMemory(FileOp.Kind kind, int size) {
+        return new UringIOException(ErrnoTable.ENOMEM, kind.opName, pathString,
+                "ENOMEM (no direct memory for a " + size + "-byte bounce buffer of a heap buffer)");
+    }
+
+    /** A heap buffer goes through one bounce buffer: refuse one too large for it before anything is counted. */
+    private static void checkBounceSize(long length) {
+        if (length > BouncePool.MAX_CAPACITY) {
+            throw new IllegalArgumentException("heap buffer of " + length + " bytes; at most " + BouncePool.MAX_CAPACITY
+                    + " per call (heap buffers are copied through a direct buffer; use a direct buffer or a smaller"
+                    + " one)");
         }
     }
 

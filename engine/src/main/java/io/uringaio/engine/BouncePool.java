@@ -2,6 +2,7 @@ package io.uringaio.engine;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.function.IntFunction;
 
 /**
  * Pooled direct buffers for heap-buffer I/O, 4096-aligned (so they also serve O_DIRECT). Power-of-two size classes
@@ -12,6 +13,11 @@ final class BouncePool {
     private static final int MIN_SHIFT = 12;
     private static final int MAX_SHIFT = 20;
     private static final int PER_CLASS = 256;
+    /**
+     * The largest bounce buffer: its allocation (whole pages plus one page to align the start) must fit an int. A heap
+     * buffer larger than this cannot go through one bounce buffer.
+     */
+    static final int MAX_CAPACITY = (Integer.MAX_VALUE / ALIGNMENT - 1) * ALIGNMENT;
 
     /** A direct, aligned buffer and its native address. */
     static final class Bounce {
@@ -19,10 +25,10 @@ final class BouncePool {
         final long address;
         final int sizeClass;
 
-        Bounce(int capacity, int sizeClass) {
+        Bounce(int capacity, int sizeClass, IntFunction<ByteBuffer> allocator) {
             // alignedSlice rounds the end down to the alignment too: allocate whole pages plus one to align the start.
             long pages = ((long) capacity + ALIGNMENT - 1) / ALIGNMENT;
-            this.buffer = ByteBuffer.allocateDirect(Math.toIntExact((pages + 1) * ALIGNMENT)).alignedSlice(ALIGNMENT)
+            this.buffer = allocator.apply(Math.toIntExact((pages + 1) * ALIGNMENT)).alignedSlice(ALIGNMENT)
                     .limit(capacity)
                     .order(java.nio.ByteOrder.nativeOrder());
             this.address = MemorySegment.ofBuffer(buffer).address();
@@ -34,6 +40,9 @@ final class BouncePool {
         }
     }
 
+    /** Where direct memory comes from; a test may replace it (to run out of memory on purpose). */
+    IntFunction<ByteBuffer> allocator = ByteBuffer::allocateDirect;
+
     @SuppressWarnings("unchecked")
     private final ObjectPool<Bounce>[] classes = new ObjectPool[MAX_SHIFT - MIN_SHIFT + 1];
 
@@ -43,16 +52,25 @@ final class BouncePool {
         }
     }
 
-    /** A buffer of at least {@code size} bytes, cleared. */
+    /**
+     * A buffer of at least {@code size} bytes, cleared.
+     *
+     * @throws IllegalArgumentException if {@code size} is negative or above {@link #MAX_CAPACITY}
+     * @throws OutOfMemoryError         if direct memory ran out ({@code -XX:MaxDirectMemorySize}); callers turn it
+     *                                  into a failed operation (ENOMEM)
+     */
     Bounce acquire(int size) {
+        if (size < 0 || size > MAX_CAPACITY) {
+            throw new IllegalArgumentException("bounce buffer of " + size + " bytes; 0.." + MAX_CAPACITY);
+        }
         int shift = Math.max(MIN_SHIFT, 32 - Integer.numberOfLeadingZeros(Math.max(size, 1) - 1));
         if (shift > MAX_SHIFT) {
-            return new Bounce(size, -1);
+            return new Bounce(size, -1, allocator);
         }
         int sizeClass = shift - MIN_SHIFT;
         Bounce bounce = classes[sizeClass].poll();
         if (bounce == null) {
-            bounce = new Bounce(1 << shift, sizeClass);
+            bounce = new Bounce(1 << shift, sizeClass, allocator);
         }
         bounce.buffer.clear();
         return bounce;

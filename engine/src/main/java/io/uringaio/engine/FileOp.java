@@ -123,6 +123,22 @@ final class FileOp implements Completion {
         }
     }
 
+    /**
+     * Undoes an operation that failed before it was submitted (no request of it reached the engine): frees what it
+     * holds, counts it out of its file and fails its future with {@code failure}.
+     */
+    void abort(Throwable failure) {
+        AsyncFile f = file;
+        CompletableFuture<Object> fut = future;
+        WriteBarrier.Epoch e = epoch;
+        recycle();
+        if (e != null) {
+            f.barrier.exitWrite(e);
+        }
+        f.release();
+        fut.completeExceptionally(failure);
+    }
+
     private void recycle() {
         BouncePool pool = file.engine.bouncePool;
         pool.release(bounce);

@@ -1,5 +1,7 @@
 package io.uringaio.engine;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -11,9 +13,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (the POSIX facade). A request is owned by its caller: prepare it with one of the {@code prep*} methods, submit it
  * with {@link RingEngine#submit(Request)}, and reuse it once its completion ran. Nothing is allocated per submission.
  *
- * <p>The engine does not check the address and length of a raw request: the caller guarantees that the memory stays
- * valid until the completion. {@link #attach(Object)} keeps an object (a buffer, a segment) strongly reachable until
- * then. The engine does refuse a negative offset, which the kernel would read as "the current file position".
+ * <p><b>Memory.</b> Two ways to say where the bytes go. The raw methods ({@link #prepRead(int, long, int, long)} and
+ * the other {@code long address} forms) are not checked: the caller guarantees that {@code [address, address +
+ * length)} (and, for the vectored forms, the iovec array and every range it names) stays allocated and unused by
+ * anything else until the completion ran; {@link #attach(Object)} keeps an object strongly reachable until then. The
+ * {@code MemorySegment} forms ({@link #prepRead(int, MemorySegment, long)}, {@link #prepWrite(int, MemorySegment,
+ * long)}, {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}, {@link #prepWritev(int, MemorySegment,
+ * MemorySegment[], long)}) let safe code never touch an address: they check that each segment is native, alive and
+ * of a size the kernel can take, take the length from the segment, and keep the segments reachable until the
+ * completion. What no check can do: the segment's arena must stay open until the completion ran. Closing a shared
+ * arena while a read is in flight frees memory the kernel then still writes into (Java offers no way for the engine
+ * to hold an arena open on the caller's behalf). An automatic arena ({@code Arena.ofAuto()}) is safe: the request
+ * keeps the segment reachable, so its memory is not freed before the completion.
+ *
+ * <p>The engine refuses a negative offset, which the kernel would read as "the current file position".
  *
  * <p>Not thread-safe while idle; the engine publishes it safely between the submitting thread and the ring thread.
  */
@@ -46,6 +59,14 @@ public final class Request {
     volatile Lane ring;
     int slot = -1;
     long userData;
+    /** Thread-pool backend: the worker polling this request's descriptor, for a cancel to wake. */
+    volatile Object poller;
+    /** Thread-pool backend: the result is final (set before the waiting cancels are read; reset on submission). */
+    volatile boolean poolDone;
+    /** Thread-pool backend: cancels waiting for this running request's result (guarded by this request's lock). */
+    ThreadPoolLane.CancelWaiter poolWaiters;
+    /** io_uring: the caller cancels waiting for this request's result, newest first (ring thread only). */
+    Ring.KernelCancel cancelWatch;
     long seq;
     int heapIndex = -1;
     volatile boolean cancelRequested;
@@ -125,24 +146,134 @@ public final class Request {
         return this;
     }
 
-    /** {@code IORING_OP_READ}: read {@code length} bytes at {@code offset} into native memory at {@code address}. */
+    /**
+     * {@code IORING_OP_READ}: read {@code length} bytes at {@code offset} into native memory at {@code address}.
+     * Unchecked: the {@code length} bytes at {@code address} must stay allocated, and untouched, until the completion
+     * ran. Prefer {@link #prepRead(int, MemorySegment, long)}.
+     */
     public Request prepRead(int fd, long address, int length, long offset) {
         return prep(Uapi.IORING_OP_READ, fd, address, length, offset, 0);
     }
 
-    /** {@code IORING_OP_WRITE}: write {@code length} bytes from native memory at {@code address} at {@code offset}. */
+    /**
+     * {@code IORING_OP_WRITE}: write {@code length} bytes from native memory at {@code address} at {@code offset}.
+     * Unchecked: the bytes must stay allocated until the completion ran. Prefer
+     * {@link #prepWrite(int, MemorySegment, long)}.
+     */
     public Request prepWrite(int fd, long address, int length, long offset) {
         return prep(Uapi.IORING_OP_WRITE, fd, address, length, offset, 0);
     }
 
-    /** {@code IORING_OP_READV} over {@code iovecCount} {@code struct iovec}s at {@code iovecAddress}. */
+    /**
+     * {@code IORING_OP_READV} over {@code iovecCount} {@code struct iovec}s at {@code iovecAddress}. Unchecked: the
+     * iovec array and every range it names must stay allocated until the completion ran. Prefer
+     * {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}.
+     */
     public Request prepReadv(int fd, long iovecAddress, int iovecCount, long offset) {
         return prep(Uapi.IORING_OP_READV, fd, iovecAddress, iovecCount, offset, 0);
     }
 
-    /** {@code IORING_OP_WRITEV} over {@code iovecCount} {@code struct iovec}s at {@code iovecAddress}. */
+    /**
+     * {@code IORING_OP_WRITEV} over {@code iovecCount} {@code struct iovec}s at {@code iovecAddress}. Unchecked, as
+     * {@link #prepReadv(int, long, int, long)}. Prefer {@link #prepWritev(int, MemorySegment, MemorySegment[], long)}.
+     */
     public Request prepWritev(int fd, long iovecAddress, int iovecCount, long offset) {
         return prep(Uapi.IORING_OP_WRITEV, fd, iovecAddress, iovecCount, offset, 0);
+    }
+
+    /**
+     * {@code IORING_OP_READ} of {@code dst.byteSize()} bytes at {@code offset} into {@code dst}, checked: the request
+     * keeps {@code dst} reachable until the completion (it replaces any {@link #attach attachment}). {@code dst}'s
+     * arena must stay open until the completion ran (see the class comment).
+     *
+     * @throws IllegalArgumentException if {@code dst} is not native, read-only, its arena closed, or larger than
+     *                                  {@code Integer.MAX_VALUE} bytes; the request is left as it was
+     * @throws IllegalStateException    if the request is queued or in flight
+     */
+    public Request prepRead(int fd, MemorySegment dst, long offset) {
+        int length = checkedLength(dst, true, "dst");
+        return prep(Uapi.IORING_OP_READ, fd, dst.address(), length, offset, 0).attach(dst);
+    }
+
+    /**
+     * {@code IORING_OP_WRITE} of the whole of {@code src} at {@code offset}, checked as
+     * {@link #prepRead(int, MemorySegment, long)} (a read-only segment is fine).
+     */
+    public Request prepWrite(int fd, MemorySegment src, long offset) {
+        int length = checkedLength(src, false, "src");
+        return prep(Uapi.IORING_OP_WRITE, fd, src.address(), length, offset, 0).attach(src);
+    }
+
+    /**
+     * {@code IORING_OP_READV} into {@code dsts} in order, each whole, checked: the request writes the
+     * {@code struct iovec}s into {@code iovecs} (native, at least {@code 16 * dsts.length} bytes: caller-provided, so
+     * that a reused request allocates nothing) and keeps {@code iovecs} and every segment reachable until the
+     * completion. Do not change {@code dsts} or {@code iovecs} while the request is in flight; every arena must stay
+     * open until the completion ran.
+     *
+     * @throws IllegalArgumentException if a segment is not native, read-only, closed, or too large, if
+     *                                  {@code iovecs} is too small, if {@code dsts} is empty or longer than 1024, or if
+     *                                  the total exceeds {@code Integer.MAX_VALUE}; the request is left as it was
+     */
+    public Request prepReadv(int fd, MemorySegment iovecs, MemorySegment[] dsts, long offset) {
+        fillIovecs(iovecs, dsts, true);
+        return prep(Uapi.IORING_OP_READV, fd, iovecs.address(), dsts.length, offset, 0)
+                .attach(new Object[] {iovecs, dsts});
+    }
+
+    /** {@code IORING_OP_WRITEV} of {@code srcs} in order, checked as {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}. */
+    public Request prepWritev(int fd, MemorySegment iovecs, MemorySegment[] srcs, long offset) {
+        fillIovecs(iovecs, srcs, false);
+        return prep(Uapi.IORING_OP_WRITEV, fd, iovecs.address(), srcs.length, offset, 0)
+                .attach(new Object[] {iovecs, srcs});
+    }
+
+    /** Checks a segment the kernel will read ({@code intoIt} false) or write, and returns its size as the length. */
+    private static int checkedLength(MemorySegment segment, boolean intoIt, String name) {
+        Objects.requireNonNull(segment, name);
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException(name + " is a heap segment; the kernel needs native memory");
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalArgumentException(name + "'s arena is closed");
+        }
+        if (intoIt && segment.isReadOnly()) {
+            throw new IllegalArgumentException(name + " is read-only");
+        }
+        if (segment.byteSize() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(name + " of " + segment.byteSize() + " bytes; at most "
+                    + Integer.MAX_VALUE + " per request");
+        }
+        return (int) segment.byteSize();
+    }
+
+    private static final int IOV_MAX = 1024;
+
+    /** Checks every segment, then writes their iovecs: all checks first, so a refusal changes nothing. */
+    private void fillIovecs(MemorySegment iovecs, MemorySegment[] segments, boolean intoThem) {
+        if (state.get() != IDLE) {
+            throw new IllegalStateException("prep on a request in flight: " + this);
+        }
+        Objects.requireNonNull(segments, "segments");
+        if (segments.length == 0 || segments.length > IOV_MAX) {
+            throw new IllegalArgumentException(segments.length + " segments; 1.." + IOV_MAX + " allowed");
+        }
+        checkedLength(iovecs, true, "iovecs");
+        if (iovecs.byteSize() < (long) segments.length * Uapi.IOVEC_SIZE) {
+            throw new IllegalArgumentException("iovecs of " + iovecs.byteSize() + " bytes; " + segments.length
+                    + " iovecs need " + (long) segments.length * Uapi.IOVEC_SIZE);
+        }
+        long total = 0;
+        for (int i = 0; i < segments.length; i++) {
+            total += checkedLength(segments[i], intoThem, "segment " + i);
+        }
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(total + " bytes in one vectored request; at most " + Integer.MAX_VALUE);
+        }
+        for (int i = 0; i < segments.length; i++) {
+            iovecs.set(ValueLayout.JAVA_LONG_UNALIGNED, (long) i * Uapi.IOVEC_SIZE, segments[i].address());
+            iovecs.set(ValueLayout.JAVA_LONG_UNALIGNED, (long) i * Uapi.IOVEC_SIZE + 8, segments[i].byteSize());
+        }
     }
 
     /** {@code IORING_OP_FSYNC}: {@code fsync(fd)}, or {@code fdatasync(fd)} when {@code dataOnly}. */

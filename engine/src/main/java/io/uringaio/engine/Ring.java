@@ -245,11 +245,7 @@ final class Ring implements IoUringIoHandle, Lane {
             }
         }
         while (!controlWaiting.isEmpty() && controlInFlight < CONTROL_SLOTS) {
-            Request control = controlWaiting.poll();
-            if (control.cancelRequested) {
-                continue;
-            }
-            writeSqe(control, (byte) 0);
+            writeControl(controlWaiting.poll());
         }
     }
 
@@ -262,7 +258,7 @@ final class Ring implements IoUringIoHandle, Lane {
 
     /** The one place an SQE is written. */
     private void writeSqe(Request r, byte extraFlags) {
-        int slot = table.acquire(r);
+        int tag = table.acquire(r);
         if (r.control) {
             controlInFlight++;
         } else {
@@ -271,10 +267,10 @@ final class Ring implements IoUringIoHandle, Lane {
         assert userInFlight <= maxInFlight : "in flight " + userInFlight + " > " + maxInFlight;
         r.state.set(Request.IN_KERNEL);
         long userData = registration.submit(new IoUringIoOps(r.opcode, (byte) (r.sqeFlags | extraFlags), r.ioPrio,
-                r.fd, r.offset, r.address, r.length, r.opFlags, (short) slot, (short) 0, (short) 0, 0, 0L));
+                r.fd, r.offset, r.address, r.length, r.opFlags, (short) tag, (short) 0, (short) 0, 0, 0L));
         if (userData == 0) {
             // The registration is gone (the loop shut down under us): the kernel will never see this one.
-            table.release(slot);
+            table.release(tag);
             onSlotFreed(r);
             finish(r, -ErrnoTable.ECANCELED, true);
             return;
@@ -312,6 +308,14 @@ final class Ring implements IoUringIoHandle, Lane {
     private void finish(Request r, int res, boolean byClose) {
         r.result = res;
         r.closedByEngine = byClose;
+        if (r.cancelWatch != null) {
+            KernelCancel.targetFinished(r, res);
+        }
+        completed(r);
+    }
+
+    /** Queues {@code r}'s completion (its result already set) for delivery after the drain. */
+    private void completed(Request r) {
         if (completedCount == completed.length) {
             completed = Arrays.copyOf(completed, completedCount * 2);
         }
@@ -347,7 +351,10 @@ final class Ring implements IoUringIoHandle, Lane {
 
     private void cancelOnRing(Request target, CompletableFuture<CancelOutcome> outcome) {
         drainIncoming();
-        if (target.ring != this || target.state.get() == Request.IDLE) {
+        if (target.ring != this || target.state.get() == Request.IDLE
+                || (target.state.get() != Request.QUEUED && !inKernelHere(target))) {
+            // Idle, on another ring, or its CQE already reaped and its completion not yet delivered: the request
+            // finished before this cancel; its slot may already serve a newer request, which must not be hit.
             outcome.complete(CancelOutcome.ALREADY_DONE);
         } else if (target.state.get() == Request.QUEUED) {
             if (waiting.remove(target)) {
@@ -363,12 +370,25 @@ final class Ring implements IoUringIoHandle, Lane {
         scheduleTurnFromRing();
     }
 
+    /** True while {@code target}'s SQE is in the kernel on this ring: it holds its slot, with the tag it went in with. */
+    private boolean inKernelHere(Request target) {
+        int slot = target.slot;
+        return slot >= 0 && slot < table.capacity() && table.get(slot) == target
+                && (int) (target.userData & 0xFFFF) == table.tagOf(slot);
+    }
+
+    /**
+     * Sends an {@code IORING_OP_ASYNC_CANCEL} for {@code target}, keyed by the user data of the target's current
+     * submission (its slot's tag differs from every other use of the slot). {@code outcome}, if any, is decided by what
+     * the target ended with, not by the cancel's own result alone.
+     */
     private void issueKernelCancel(Request target, CompletableFuture<CancelOutcome> outcome) {
-        Request cancel = new Request((r, res) -> {
-            if (outcome != null) {
-                outcome.complete(CancelOutcome.ofCancelResult(res));
-            }
-        });
+        KernelCancel watch = new KernelCancel(target, outcome);
+        if (outcome != null) {
+            watch.next = target.cancelWatch;
+            target.cancelWatch = watch;
+        }
+        Request cancel = watch.request;
         cancel.prep(Uapi.IORING_OP_ASYNC_CANCEL, -1, target.userData, 0, 0, 0);
         cancel.control = true;
         cancel.ring = this;
@@ -377,6 +397,95 @@ final class Ring implements IoUringIoHandle, Lane {
             writeSqe(cancel, (byte) 0);
         } else {
             controlWaiting.add(cancel);
+        }
+    }
+
+    /** Writes a waiting cancel, unless its target finished meanwhile (then its key may belong to another request). */
+    private void writeControl(Request control) {
+        KernelCancel watch = (KernelCancel) control.completion();
+        if (inKernelHere(watch.target) && watch.target.userData == watch.targetUserData) {
+            writeSqe(control, (byte) 0);
+        } else {
+            control.result = -ErrnoTable.ENOENT;
+            completed(control);
+        }
+    }
+
+    /**
+     * One kernel cancel and, when a caller waits for its outcome, the decision by what the target ended with: after 0
+     * or {@code -EALREADY}, CANCELED if the target ends {@code -ECANCELED}, else NOT_CANCELED (decided when the target
+     * ends); after {@code -ENOENT}, ALREADY_DONE. Ring thread only.
+     */
+    static final class KernelCancel implements Completion {
+        private static final int PENDING = Integer.MIN_VALUE;
+
+        final Request request = new Request(this);
+        final Request target;
+        final long targetUserData;
+        private final CompletableFuture<CancelOutcome> outcome;
+        KernelCancel next;
+        private int cancelResult = PENDING;
+        private int targetResult = PENDING;
+
+        KernelCancel(Request target, CompletableFuture<CancelOutcome> outcome) {
+            this.target = target;
+            this.targetUserData = target.userData;
+            this.outcome = outcome;
+        }
+
+        /** The target's result is final: every watching cancel learns it. */
+        static void targetFinished(Request target, int res) {
+            KernelCancel w = target.cancelWatch;
+            target.cancelWatch = null;
+            for (; w != null; w = w.next) {
+                w.targetResult = res;
+                w.decide();
+            }
+        }
+
+        @Override
+        public void complete(Request r, int res) {
+            cancelResult = res;
+            if (!awaitsTarget() && target.cancelWatch != null) {
+                unwatch();
+            }
+            decide();
+        }
+
+        /**
+         * Whether the outcome depends on how the target ends: after 0 (canceled) and also after {@code -EALREADY}
+         * (running in an io-wq worker: flagged, it may still end -ECANCELED if the worker had not issued it yet).
+         */
+        private boolean awaitsTarget() {
+            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY;
+        }
+
+        private void unwatch() {
+            KernelCancel prev = null;
+            for (KernelCancel w = target.cancelWatch; w != null; prev = w, w = w.next) {
+                if (w == this) {
+                    if (prev == null) {
+                        target.cancelWatch = next;
+                    } else {
+                        prev.next = next;
+                    }
+                    return;
+                }
+            }
+        }
+
+        private void decide() {
+            if (outcome == null || outcome.isDone() || cancelResult == PENDING) {
+                return;
+            }
+            if (awaitsTarget()) {
+                if (targetResult != PENDING) {
+                    outcome.complete(targetResult == -ErrnoTable.ECANCELED
+                            ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED);
+                }
+            } else {
+                outcome.complete(CancelOutcome.ofCancelResult(cancelResult));
+            }
         }
     }
 

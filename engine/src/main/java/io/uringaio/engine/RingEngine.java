@@ -364,8 +364,11 @@ public final class RingEngine implements AutoCloseable {
 
     /**
      * Cancels a request: at once if it still waits in the engine, else in the kernel with
-     * {@code IORING_OP_ASYNC_CANCEL}. The future completes with the kernel's answer; a canceled request's own completion
-     * runs with {@code -ECANCELED}.
+     * {@code IORING_OP_ASYNC_CANCEL} keyed to this submission of it only (never to a later request that reuses its
+     * slot). The outcome is what the request ended with: {@link CancelOutcome#CANCELED} only if its completion runs
+     * with {@code -ECANCELED}; {@link CancelOutcome#NOT_CANCELED} if it was already running and ends with its own
+     * result (the future then completes when it ends); {@link CancelOutcome#ALREADY_DONE} if it had finished (or was
+     * never submitted).
      */
     public CompletableFuture<CancelOutcome> cancel(Request request) {
         Objects.requireNonNull(request, "request");

@@ -24,9 +24,11 @@ import java.util.concurrent.atomic.LongAdder;
  * demand up to the bound and exit after the idle time. A linked chain runs on one worker, in order; a failed or short
  * member completes the rest with {@code -ECANCELED}, as the kernel does.
  *
- * <p>Cancel: a queued request is canceled at once. A read that would block (an empty pipe) waits for readiness with
- * {@code poll} and stays cancelable; any other running request completes normally ({@code NOT_CANCELED}). A read
- * first tries {@code RWF_NOWAIT}, so page-cached data costs one system call.
+ * <p>Cancel: a queued request is canceled at once. A read or write that would block (an empty or full pipe, a
+ * socket) waits for readiness with {@code poll} and stays cancelable: each worker polls its request's descriptor
+ * together with its own eventfd, which a cancel (or close) signals, so a cancel takes effect at once rather than at
+ * the next poll timeout. Any other running request completes normally ({@code NOT_CANCELED}). A read first tries
+ * {@code RWF_NOWAIT}, so page-cached data costs one system call.
  */
 final class ThreadPoolLane implements Lane {
     private static final long POLL_SLICE_MILLIS = 20;
@@ -80,7 +82,16 @@ final class ThreadPoolLane implements Lane {
     }
 
     private void enqueue(Request head) {
-        head.seq = nextSeq.getAndIncrement();
+        long seq = nextSeq.getAndIncrement();
+        for (Request r = head; r != null; r = r.linkNext) {
+            // Under the request's lock, so that a late cancel of its previous submission cannot mark this one
+            // (see cancelRunning). Uncontended: the queue below takes a lock anyway.
+            synchronized (r) {
+                r.seq = seq;
+                r.poolDone = false;
+                r.cancelRequested = false;
+            }
+        }
         if (closing) {
             completeChain(head, -ErrnoTable.ECANCELED, true);
             return;
@@ -128,6 +139,31 @@ final class ThreadPoolLane implements Lane {
         volatile Request current;
         /** One struct iovec for single-buffer reads and writes. */
         private final MemorySegment iovec = Arena.ofAuto().allocate(Uapi.IOVEC_SIZE, 8);
+        /**
+         * Polled beside the request's descriptor; a cancel or close signals it. Negative if eventfd failed (out of
+         * descriptors): then the worker polls in slices and notices a cancel at the end of its slice.
+         */
+        private final int wakeFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        /** Set (under this worker's lock) when {@link #wakeFd} is closed, so no signal goes to a reused number. */
+        private boolean wakeClosed;
+
+        /** Ends this worker's poll now, if it polls. Any thread. */
+        void wake() {
+            synchronized (this) {
+                if (!wakeClosed && wakeFd >= 0) {
+                    Libc.eventfdSignal(wakeFd);
+                }
+            }
+        }
+
+        private void closeWake() {
+            synchronized (this) {
+                wakeClosed = true;
+                if (wakeFd >= 0) {
+                    Libc.close(wakeFd);
+                }
+            }
+        }
 
         @Override
         public void run() {
@@ -159,6 +195,7 @@ final class ThreadPoolLane implements Lane {
                 }
             } finally {
                 live.remove(this);
+                closeWake();
                 workers.decrementAndGet();
                 if (!queue.isEmpty() && !closing) {
                     ensureWorker(); // an offer may have counted on this worker while it was leaving
@@ -236,7 +273,7 @@ final class ThreadPoolLane implements Lane {
             if (res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EOPNOTSUPP) {
                 return res;
             }
-            if (!awaitReadable(r)) {
+            if (!awaitReady(r, Libc.POLLIN)) {
                 return -ErrnoTable.ECANCELED;
             }
             return Libc.preadv2(r.fd, iov, count, offset, 0);
@@ -254,37 +291,74 @@ final class ThreadPoolLane implements Lane {
         private long write(Request r, long iov, int count) {
             long res = Libc.pwritev2(r.fd, iov, count, r.offset, 0);
             if (res == -ErrnoTable.ESPIPE) {
-                res = Libc.pwritev2(r.fd, iov, count, -1, 0);
+                return streamWrite(r, iov, count);
             }
             return res;
         }
 
         /**
-         * Polls until the descriptor is readable; false if a cancel claimed the request meanwhile, or the lane began
-         * closing (a close that swept the workers just before this read started polling did not see it polling).
+         * A write to a pipe or socket: {@code RWF_NOWAIT}, and while there is no room, a cancelable wait for it. As with
+         * io_uring on a non-regular file, a write that finds some room returns the (possibly short) count written.
          */
-        private boolean awaitReadable(Request r) {
-            r.state.set(Request.POLLING);
+        private long streamWrite(Request r, long iov, int count) {
             while (true) {
-                if (closing) {
-                    r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
+                long res = Libc.pwritev2(r.fd, iov, count, -1, Libc.RWF_NOWAIT);
+                if (res == -ErrnoTable.EOPNOTSUPP) {
+                    // This descriptor cannot write without blocking: wait (cancelably) for room, then write blocking.
+                    if (!awaitReady(r, Libc.POLLOUT)) {
+                        return -ErrnoTable.ECANCELED;
+                    }
+                    return Libc.pwritev2(r.fd, iov, count, -1, 0);
                 }
-                if (r.state.get() == Request.CANCEL_CLAIMED) {
-                    return false;
+                if (res != -ErrnoTable.EAGAIN) {
+                    return res;
                 }
-                int ev = Libc.pollOne(r.fd, Libc.POLLIN, (int) POLL_SLICE_MILLIS);
-                if (ev != 0 && ev != -ErrnoTable.EINTR) {
-                    // Ready (or an error the read itself will report): leave the cancelable phase, unless a cancel won.
-                    return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL);
+                if (!awaitReady(r, Libc.POLLOUT)) {
+                    return -ErrnoTable.ECANCELED;
                 }
             }
         }
-    }
 
-    private static final long SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
-
-    private static boolean isRead(Request r) {
-        return r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_READV;
+        /**
+         * Polls until the descriptor is ready for {@code events}; false if a cancel claimed the request meanwhile, or
+         * the lane began closing (a close that swept the workers just before this request started polling did not see
+         * it polling). A cancel or close signals {@link #wakeFd}, so the poll has no timeout.
+         */
+        private boolean awaitReady(Request r, short events) {
+            r.poller = this; // published by the volatile state write below, read by a cancel after its CAS
+            r.state.set(Request.POLLING);
+            try {
+                while (true) {
+                    if (closing || r.cancelRequested) {
+                        // Closing, or a cancel came while the request was running its first attempt.
+                        r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
+                    }
+                    if (r.state.get() == Request.CANCEL_CLAIMED) {
+                        return false;
+                    }
+                    int ev;
+                    if (wakeFd >= 0) {
+                        ev = Libc.pollWithWake(r.fd, events, wakeFd, -1);
+                        if (ev > 0 && (ev & Libc.POLL_WOKEN) != 0) {
+                            Libc.eventfdDrain(wakeFd);
+                            ev &= ~Libc.POLL_WOKEN;
+                        }
+                    } else {
+                        ev = Libc.pollOne(r.fd, events, (int) POLL_SLICE_MILLIS);
+                    }
+                    if (ev > 0) {
+                        // Ready (or an error the call itself will report): leave the cancelable phase, unless a
+                        // cancel won.
+                        return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL);
+                    }
+                    if (ev < 0 && ev != -ErrnoTable.EINTR) {
+                        return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL);
+                    }
+                }
+            } finally {
+                r.poller = null;
+            }
+        }
     }
 
     private static boolean isTransfer(Request r) {
@@ -297,8 +371,20 @@ final class ThreadPoolLane implements Lane {
     private void deliver(Request r, int res, boolean byClose) {
         r.result = res;
         r.closedByEngine = byClose;
+        r.poolDone = true;
+        CancelWaiter waiters = null;
+        if (r.cancelRequested) {
+            // Only when a cancel marked this request: see cancelRunning for the handshake.
+            synchronized (r) {
+                waiters = r.poolWaiters;
+                r.poolWaiters = null;
+            }
+        }
         completed.increment();
         r.deliver();
+        for (CancelWaiter w = waiters; w != null; w = w.next) {
+            w.outcome.complete(res == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED);
+        }
         Request.runAfterBatch(afterCompletionBatch);
     }
 
@@ -320,14 +406,16 @@ final class ThreadPoolLane implements Lane {
             return;
         }
         // Decide with a CAS against the worker: QUEUED (just taken, or behind the head of a chain) and POLLING (a read
-        // waiting for data) can still be claimed; the worker then completes the request with -ECANCELED. A read just
-        // taken is IN_KERNEL for the microseconds of its RWF_NOWAIT attempt: wait for it to settle rather than call
-        // a soon-cancelable read NOT_CANCELED.
-        long settle = System.nanoTime() + SETTLE_NANOS;
+        // or write waiting for its descriptor) can still be claimed; the worker then completes the request with
+        // -ECANCELED. A request IN_KERNEL is running a system call: it is marked, so that it gives up if it comes to
+        // wait for its descriptor, and the outcome is what it ends with.
         while (true) {
             int s = target.state.get();
             if (s == Request.QUEUED || s == Request.POLLING) {
                 if (target.state.compareAndSet(s, Request.CANCEL_CLAIMED)) {
+                    if (s == Request.POLLING) {
+                        wakePoller(target);
+                    }
                     outcome.complete(CancelOutcome.CANCELED);
                     return;
                 }
@@ -337,12 +425,59 @@ final class ThreadPoolLane implements Lane {
             } else if (s == Request.IDLE) {
                 outcome.complete(CancelOutcome.ALREADY_DONE);
                 return;
-            } else if (isRead(target) && System.nanoTime() - settle < 0) {
-                Thread.onSpinWait();
             } else {
-                outcome.complete(CancelOutcome.NOT_CANCELED);
+                cancelRunning(target, target.seq, outcome); // seq: read after the state, which published it
                 return;
             }
+        }
+    }
+
+    /**
+     * Cancels a request a worker is running (submission {@code seq}): marks it (a worker about to wait for the
+     * descriptor then gives up), wakes its worker if it already waits, and leaves the outcome to the end of the request
+     * (see {@link #deliver}). The mark and {@link Request#poolDone} are a handshake of two volatile writes, each
+     * followed by a read of the other's: either the worker sees the mark and takes the waiters under the request's
+     * lock, or this thread sees the request done and decides at once. The lock also keeps a cancel of an earlier
+     * submission from marking a later one ({@link #enqueue} resets the mark under it).
+     */
+    private static void cancelRunning(Request target, long seq, CompletableFuture<CancelOutcome> outcome) {
+        CancelOutcome decided;
+        synchronized (target) {
+            if (target.seq != seq) {
+                decided = CancelOutcome.ALREADY_DONE; // that submission ended and the request was submitted again
+            } else {
+                target.cancelRequested = true;
+                if (!target.poolDone) {
+                    target.poolWaiters = new CancelWaiter(outcome, target.poolWaiters);
+                    decided = null;
+                } else {
+                    decided = target.result == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED
+                            : CancelOutcome.ALREADY_DONE;
+                }
+            }
+        }
+        if (decided != null) {
+            outcome.complete(decided);
+        } else {
+            wakePoller(target);
+        }
+    }
+
+    /** A cancel waiting for the result of the running request it targets. */
+    static final class CancelWaiter {
+        final CompletableFuture<CancelOutcome> outcome;
+        final CancelWaiter next;
+
+        CancelWaiter(CompletableFuture<CancelOutcome> outcome, CancelWaiter next) {
+            this.outcome = outcome;
+            this.next = next;
+        }
+    }
+
+    /** Wakes the worker that polls {@code target}, which a cancel just claimed, so it completes it now. */
+    private static void wakePoller(Request target) {
+        if (target.poller instanceof Worker w) {
+            w.wake();
         }
     }
 
@@ -360,6 +495,7 @@ final class ThreadPoolLane implements Lane {
             if (r != null) {
                 r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
             }
+            w.wake(); // a worker polling sees `closing` (and its claimed request) at once
             w.thread.interrupt(); // wakes idle workers; a worker in a system call is not affected
         }
         checkDrained();

@@ -3,6 +3,7 @@ package io.uringaio.engine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
@@ -45,5 +46,21 @@ class BouncePoolTest {
         pool.release(big);
         assertNotSame(big, pool.acquire((1 << 20) + 1), "beyond the largest class: not pooled");
         pool.release(null); // harmless
+    }
+
+    @Test
+    void theLargestBounceBufferIsAllocatableArithmeticallyAndBeyondItIsRefused() {
+        // The allocation for MAX_CAPACITY (whole pages plus one) fits an int; one byte more would not.
+        long pages = ((long) BouncePool.MAX_CAPACITY + BouncePool.ALIGNMENT - 1) / BouncePool.ALIGNMENT;
+        assertTrue((pages + 1) * BouncePool.ALIGNMENT <= Integer.MAX_VALUE);
+        long over = ((long) BouncePool.MAX_CAPACITY + 1 + BouncePool.ALIGNMENT - 1) / BouncePool.ALIGNMENT;
+        assertTrue((over + 1) * BouncePool.ALIGNMENT > Integer.MAX_VALUE);
+        BouncePool pool = new BouncePool();
+        pool.allocator = size -> {
+            throw new AssertionError("nothing may be allocated for a refused size, asked " + size);
+        };
+        assertThrows(IllegalArgumentException.class, () -> pool.acquire(BouncePool.MAX_CAPACITY + 1));
+        assertThrows(IllegalArgumentException.class, () -> pool.acquire(Integer.MAX_VALUE));
+        assertThrows(IllegalArgumentException.class, () -> pool.acquire(-1));
     }
 }

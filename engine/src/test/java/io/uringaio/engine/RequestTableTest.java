@@ -35,8 +35,27 @@ class RequestTableTest {
         assertNull(table.release(4));
         assertNull(table.release(65_535), "a CQE's 16-bit data beyond the table");
         assertEquals(1, table.used());
-        int again = table.acquire(new Request());
-        assertEquals(sa, again, "a freed slot is reused");
+        Request c = new Request();
+        int again = table.acquire(c);
+        assertEquals(sa, table.slotOf(again), "a freed slot is reused");
+        assertEquals(sa, c.slot);
+        assertTrue(again != sa, "with a new tag");
+        assertNull(table.release(sa), "the earlier use's tag does not free the new use");
+        assertSame(c, table.get(sa));
+        assertSame(c, table.release(again));
+    }
+
+    @Test
+    void everyUseOfASlotHasADifferentTagUntilTheGenerationWraps() {
+        RequestTable table = new RequestTable(1000); // 10 slot bits: 64 generations in 16 bits
+        Set<Integer> tags = new HashSet<>();
+        for (int i = 0; i < 64; i++) {
+            int tag = table.acquire(new Request());
+            assertEquals(0, table.slotOf(tag), "LIFO: the same slot every time");
+            assertTrue(tag >= 0 && tag <= 0xFFFF, "fits the SQE's 16-bit data: " + tag);
+            assertTrue(tags.add(tag), "tag " + tag + " reused after " + i + " uses");
+            table.release(tag);
+        }
     }
 
     @Test
@@ -54,7 +73,7 @@ class RequestTableTest {
         assertEquals(capacity, table.used());
         assertThrows(AssertionError.class, () -> table.acquire(new Request()), "full (asserts on with -ea)");
         for (Request r : requests) {
-            assertSame(r, table.release(r.slot));
+            assertSame(r, table.release(table.tagOf(r.slot)));
         }
         assertEquals(0, table.used());
     }

@@ -103,6 +103,11 @@ public final class Libc {
     /** {@code poll} events. */
     public static final short POLLIN = 0x1;
     public static final short POLLOUT = 0x4;
+    /** {@link #pollWithWake}: set in the result when the wake descriptor was readable. */
+    public static final int POLL_WOKEN = 1 << 16;
+    /** {@code eventfd} flags. */
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final int EFD_NONBLOCK = 0x800;
 
     /** {@code fallocate}: allocate without changing the file size. */
     public static final int FALLOC_FL_KEEP_SIZE = 1;
@@ -161,6 +166,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle POLL = capturing("poll",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle EVENTFD = capturing("eventfd",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(symbol("strerror"),
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -473,6 +480,69 @@ public final class Libc {
         } catch (Throwable t) {
             throw rethrow("poll", t);
         }
+    }
+
+    private static final ThreadLocal<MemorySegment> POLLFDS =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+    /** Eight bytes per thread for eventfd counters: written with 1 to signal, read into to drain. */
+    private static final ThreadLocal<MemorySegment> COUNTER =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(8, 8));
+
+    /**
+     * {@code poll(2)} on one descriptor and a wake descriptor (an eventfd): returns when {@code fd} is ready or someone
+     * signaled {@code wakeFd} ({@link #eventfdSignal}).
+     *
+     * @return {@code fd}'s {@code revents}, with {@link #POLL_WOKEN} added when {@code wakeFd} was readable (0 on
+     *         timeout), or {@code -errno}
+     */
+    public static int pollWithWake(int fd, short events, int wakeFd, int timeoutMillis) {
+        MemorySegment state = CALL_STATE.get();
+        MemorySegment pfds = POLLFDS.get();
+        pfds.set(JAVA_INT, 0, fd);
+        pfds.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 4, events);
+        pfds.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 6, (short) 0);
+        pfds.set(JAVA_INT, 8, wakeFd);
+        pfds.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 12, POLLIN);
+        pfds.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 14, (short) 0);
+        try {
+            int res = intResult((int) POLL.invokeExact(state, pfds.address(), 2L, timeoutMillis), state);
+            if (res <= 0) {
+                return res;
+            }
+            int revents = pfds.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
+            if (pfds.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 14) != 0) {
+                revents |= POLL_WOKEN;
+            }
+            return revents;
+        } catch (Throwable t) {
+            throw rethrow("poll", t);
+        }
+    }
+
+    /**
+     * {@code eventfd(2)}.
+     *
+     * @return the new descriptor, or {@code -errno}
+     */
+    public static int eventfd(int initialValue, int flags) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) EVENTFD.invokeExact(state, initialValue, flags), state);
+        } catch (Throwable t) {
+            throw rethrow("eventfd", t);
+        }
+    }
+
+    /** Adds one to an eventfd's counter (makes it readable); 8, or {@code -errno}. */
+    public static long eventfdSignal(int fd) {
+        MemorySegment one = COUNTER.get();
+        one.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1L);
+        return write(fd, one.address(), 8);
+    }
+
+    /** Resets a non-blocking eventfd's counter to zero; 8, or {@code -errno} ({@code -EAGAIN} if it was zero). */
+    public static long eventfdDrain(int fd) {
+        return read(fd, COUNTER.get().address(), 8);
     }
 
     /**
