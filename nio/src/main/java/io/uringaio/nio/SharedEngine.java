@@ -29,15 +29,17 @@ final class SharedEngine {
     }
 
     /**
-     * The shared engine, started if need be; null while it is being started by this very thread (the engine's
-     * start-up may itself open files through the default provider: those get the JDK's channels).
+     * The shared engine, started if need be; null (the caller then uses the JDK's channel) when it cannot be started
+     * from here: while this thread is starting it, or from inside a class initializer or Netty's code. Netty reads
+     * files through {@code java.nio.file.Files} in its static initializers ({@code /etc/os-release}); starting the
+     * engine there would re-enter a class initialization that is still running and fail it.
      */
     static RingEngine get() {
         RingEngine e = engine;
         if (e != null) {
             return e;
         }
-        if (LOCK.isHeldByCurrentThread()) {
+        if (LOCK.isHeldByCurrentThread() || insideInitializer()) {
             return null;
         }
         LOCK.lock();
@@ -51,5 +53,11 @@ final class SharedEngine {
         } finally {
             LOCK.unlock();
         }
+    }
+
+    /** Whether a static initializer or Netty's code is on this thread's stack (only asked before the start). */
+    private static boolean insideInitializer() {
+        return StackWalker.getInstance().walk(frames -> frames.anyMatch(
+                f -> f.getMethodName().equals("<clinit>") || f.getClassName().startsWith("io.netty.")));
     }
 }

@@ -122,9 +122,13 @@ final class UringPath implements Path {
         return wrap(delegate.toRealPath(options));
     }
 
+    /**
+     * A {@code File} for this path. Not the delegate's {@code toFile()}: that refuses a path whose file system is
+     * not the JVM's default, which the wrapped JDK path is not when this provider is installed as the default.
+     */
     @Override
     public File toFile() {
-        return delegate.toFile();
+        return new File(delegate.toString());
     }
 
     @Override
