@@ -42,6 +42,19 @@ public final class UringFiles {
     }
 
     /**
+     * The backend of the provider's shared engine (starting it if need be): {@code IO_URING}, or {@code THREAD_POOL}
+     * where io_uring is unavailable or {@code -Duringaio.backend=THREAD_POOL} asks for it; null when the provider is
+     * turned off ({@code -Duringaio.nio.enabled=false}).
+     */
+    public static io.uringaio.engine.Backend backend() {
+        if (!SharedEngine.enabled()) {
+            return null;
+        }
+        io.uringaio.engine.RingEngine engine = SharedEngine.get();
+        return engine == null ? null : engine.backend();
+    }
+
+    /**
      * {@code path} as a path of the uring provider's file system, so that {@code Files.newByteChannel},
      * {@code FileChannel.open}, {@code Files.newInputStream} (and libraries using them) on it and on every path
      * resolved from it go through the engine.

@@ -43,6 +43,21 @@ class InstalledProviderTest {
     }
 
     @Test
+    void nettysIoUringStartsUnderTheProvider() {
+        // Netty's io_uring start-up reads files and takes Path.toFile() while the provider is the default; a failure
+        // there would silently land the engine on the thread pool.
+        Throwable cause = io.netty.channel.uring.IoUring.unavailabilityCause();
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            for (StackTraceElement frame : t.getStackTrace()) {
+                assertTrue(!frame.getClassName().startsWith("io.uringaio.nio"), "io_uring failed in the provider: "
+                        + cause);
+            }
+        }
+        assertEquals(cause == null ? io.uringaio.engine.Backend.IO_URING : io.uringaio.engine.Backend.THREAD_POOL,
+                io.uringaio.nio.UringFiles.backend());
+    }
+
+    @Test
     void unchangedJdkCallsOpenTheEnginesChannels() throws Exception {
         Path p = dir.resolve("a.txt");
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
