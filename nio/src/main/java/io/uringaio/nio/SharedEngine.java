@@ -55,6 +55,11 @@ final class SharedEngine {
         }
     }
 
+    /** The engine if it was started, else null (does not start it). */
+    static RingEngine started() {
+        return engine;
+    }
+
     /** Whether a static initializer or Netty's code is on this thread's stack (only asked before the start). */
     private static boolean insideInitializer() {
         return StackWalker.getInstance().walk(frames -> frames.anyMatch(

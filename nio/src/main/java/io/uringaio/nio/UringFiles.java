@@ -55,6 +55,18 @@ public final class UringFiles {
     }
 
     /**
+     * The counters of the provider's shared engine (requests submitted and completed, page-cache hits...), or null
+     * when the provider is turned off or the engine not started yet.
+     */
+    public static io.uringaio.engine.EngineStats stats() {
+        if (!SharedEngine.enabled()) {
+            return null;
+        }
+        io.uringaio.engine.RingEngine engine = SharedEngine.started();
+        return engine == null ? null : engine.stats();
+    }
+
+    /**
      * {@code path} as a path of the uring provider's file system, so that {@code Files.newByteChannel},
      * {@code FileChannel.open}, {@code Files.newInputStream} (and libraries using them) on it and on every path
      * resolved from it go through the engine.

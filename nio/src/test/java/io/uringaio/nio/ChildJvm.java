@@ -7,15 +7,15 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a main class of the test class path in a child JVM and returns its standard output. */
-final class ChildJvm {
+public final class ChildJvm {
     private ChildJvm() {
     }
 
-    static String run(Class<?> main, String... args) throws IOException, InterruptedException {
+    public static String run(Class<?> main, String... args) throws IOException, InterruptedException {
         return run(List.of(), main, args);
     }
 
-    static String run(List<String> jvmOptions, Class<?> main, String... args)
+    public static String run(List<String> jvmOptions, Class<?> main, String... args)
             throws IOException, InterruptedException {
         Process process = start(jvmOptions, main, args);
         byte[] out = process.getInputStream().readAllBytes();
@@ -30,7 +30,7 @@ final class ChildJvm {
         return new String(out, StandardCharsets.UTF_8);
     }
 
-    static Process start(List<String> jvmOptions, Class<?> main, String... args) throws IOException {
+    public static Process start(List<String> jvmOptions, Class<?> main, String... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("--enable-native-access=ALL-UNNAMED");
