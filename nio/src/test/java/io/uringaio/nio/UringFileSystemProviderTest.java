@@ -1,0 +1,106 @@
+package io.uringaio.nio;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.ProviderMismatchException;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The provider used explicitly (no JVM flag): wrapped paths route the JDK's own calls to the engine. */
+class UringFileSystemProviderTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void wrappedPathsRouteFilesCallsToTheEngine() throws IOException {
+        Path root = UringFiles.path(dir);
+        assertInstanceOf(UringFileSystemProvider.class, root.getFileSystem().provider());
+        Path file = root.resolve("a").resolve("b.txt");
+        assertSame(root.getFileSystem(), file.getFileSystem());
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, "through the ring");
+        try (SeekableByteChannel ch = Files.newByteChannel(file)) {
+            assertInstanceOf(UringFileChannel.class, ch);
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            assertInstanceOf(UringFileChannel.class, ch);
+        }
+        try (AsynchronousFileChannel ch = AsynchronousFileChannel.open(file)) {
+            assertInstanceOf(UringAsynchronousFileChannel.class, ch);
+        }
+        assertEquals("through the ring", Files.readString(file));
+        assertEquals(dir.resolve("a/b.txt").toFile(), file.toFile());
+        assertEquals(file, root.getFileSystem().getPath(dir.resolve("a/b.txt").toString()));
+        assertNotEquals(file, dir.resolve("a/b.txt"), "a wrapped path is not the JDK's");
+        assertEquals(root.relativize(file).toString(), "a/b.txt");
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(file.getParent())) {
+            List<Path> list = new ArrayList<>();
+            entries.forEach(list::add);
+            assertEquals(List.of(file), list);
+        }
+        assertThrows(ProviderMismatchException.class, () -> root.resolve(dir));
+    }
+
+    @Test
+    void creationAttributesAreApplied() throws IOException {
+        Path file = dir.resolve("perm");
+        Set<PosixFilePermission> perms = PosixFilePermissions.fromString("rw-------");
+        try (FileChannel ch = UringFiles.newFileChannel(file, Set.of(StandardOpenOption.WRITE,
+                StandardOpenOption.CREATE_NEW), PosixFilePermissions.asFileAttribute(perms))) {
+            assertInstanceOf(UringFileChannel.class, ch);
+            ch.write(ByteBuffer.wrap(new byte[3]));
+        }
+        assertEquals(perms, Files.getPosixFilePermissions(file));
+        assertEquals(3, Files.size(file));
+    }
+
+    @Test
+    void thePropertyTurnsTheEngineOff() throws IOException {
+        Path file = Files.writeString(dir.resolve("off"), "x");
+        System.setProperty("uringaio.nio.enabled", "false");
+        try {
+            try (FileChannel ch = UringFiles.newFileChannel(file, StandardOpenOption.READ)) {
+                assertFalse(ch instanceof UringFileChannel, "the JDK's channel: " + ch);
+                assertEquals(1, ch.size());
+            }
+            try (AsynchronousFileChannel ch = UringFiles.newAsynchronousFileChannel(file,
+                    StandardOpenOption.READ)) {
+                assertFalse(ch instanceof UringAsynchronousFileChannel);
+            }
+            assertEquals(null, UringFiles.backend());
+        } finally {
+            System.clearProperty("uringaio.nio.enabled");
+        }
+        try (FileChannel ch = UringFiles.newFileChannel(file, StandardOpenOption.READ)) {
+            assertInstanceOf(UringFileChannel.class, ch);
+        }
+    }
+
+    @Test
+    void defaultFileSystemIsUntouchedWithoutTheFlag() {
+        assertFalse(FileSystems.getDefault().provider() instanceof UringFileSystemProvider);
+        assertTrue(UringFiles.path(dir).isAbsolute());
+    }
+}
