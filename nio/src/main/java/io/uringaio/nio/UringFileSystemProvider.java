@@ -118,7 +118,7 @@ public final class UringFileSystemProvider extends FileSystemProvider {
             throws IOException {
         Path p = unwrap(path);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
-        if (engine == null) {
+        if (engine == null || !regularOrAbsent(p, options)) {
             return delegate.newFileChannel(p, options, attrs);
         }
         return UringFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), attrs);
@@ -136,10 +136,22 @@ public final class UringFileSystemProvider extends FileSystemProvider {
             throws IOException {
         Path p = unwrap(path);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
-        if (engine == null) {
+        if (engine == null || !regularOrAbsent(p, options)) {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
         }
         return UringAsynchronousFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), executor, attrs);
+    }
+
+    /**
+     * Whether {@code p} is a regular file (or does not exist yet): FIFOs, devices and directories get the JDK's
+     * channel. A read of a FIFO can wait forever, and the engine's file lets requests in flight finish before it
+     * closes: an interrupt (which closes the channel) would hang; the JDK signals the blocked thread instead.
+     */
+    private boolean regularOrAbsent(Path p, Set<? extends OpenOption> options) throws IOException {
+        LinkOption[] links = options.contains(LinkOption.NOFOLLOW_LINKS) ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS}
+                : new LinkOption[0];
+        BasicFileAttributes attributes = delegate.readAttributesIfExists(p, BasicFileAttributes.class, links);
+        return attributes == null || attributes.isRegularFile();
     }
 
     // ---------------------------------------------------------------- everything else: the JDK

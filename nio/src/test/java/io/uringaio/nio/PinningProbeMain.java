@@ -38,7 +38,10 @@ public final class PinningProbeMain {
         for (int i = 0; i < readers; i++) {
             int index = i;
             threads.add(Thread.ofVirtual().start(() -> {
-                try (FileChannel ch = UringFiles.newFileChannel(fifos.get(index), StandardOpenOption.READ)) {
+                // Straight to UringFileChannel: the provider gives FIFOs the JDK's channel.
+                UringFileSystemProvider provider = UringFileSystemProvider.instance();
+                try (FileChannel ch = UringFileChannel.open(SharedEngine.get(), provider.jdkProvider(),
+                        fifos.get(index), OpenSpec.of(java.util.Set.of(StandardOpenOption.READ), true))) {
                     reading.countDown();
                     ByteBuffer b = ByteBuffer.allocate(1);
                     got.set(index, ch.read(b) == 1 ? b.get(0) : -1);

@@ -99,6 +99,39 @@ class UringFileSystemProviderTest {
     }
 
     @Test
+    void aFifoGetsTheJdksChannelSoAnInterruptEndsABlockedRead() throws Exception {
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        Path directory = Files.createDirectory(dir.resolve("d"));
+        try (FileChannel ch = UringFiles.newFileChannel(directory, StandardOpenOption.READ)) {
+            assertFalse(ch instanceof UringFileChannel, "a directory: " + ch);
+            ch.force(true);
+        }
+        java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CountDownLatch opened = new java.util.concurrent.CountDownLatch(1);
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try (FileChannel ch = UringFiles.newFileChannel(fifo, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                assertFalse(ch instanceof UringFileChannel, "a FIFO: " + ch);
+                opened.countDown();
+                ch.read(ByteBuffer.allocate(1));
+                outcome.complete(null);
+            } catch (Throwable e) {
+                outcome.complete(e);
+            }
+        });
+        assertTrue(opened.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        // The read is blocked (nothing writes); interrupting it must close the channel and end the read.
+        while (reader.getState() != Thread.State.RUNNABLE && reader.isAlive()) {
+            Thread.onSpinWait();
+        }
+        reader.interrupt();
+        assertInstanceOf(java.nio.channels.ClosedByInterruptException.class,
+                outcome.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        reader.join();
+    }
+
+    @Test
     void defaultFileSystemIsUntouchedWithoutTheFlag() {
         assertFalse(FileSystems.getDefault().provider() instanceof UringFileSystemProvider);
         assertTrue(UringFiles.path(dir).isAbsolute());
