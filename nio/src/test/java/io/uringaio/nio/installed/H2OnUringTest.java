@@ -109,6 +109,7 @@ class H2OnUringTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     void everyCommittedTransactionSurvivesSigkill() throws Exception {
         String url = url("crash");
         Process child = ChildJvm.start(List.of("-Djava.nio.file.spi.DefaultFileSystemProvider="
@@ -135,6 +136,8 @@ class H2OnUringTest {
                     lastCommitted = Integer.parseInt(line.substring("COMMITTED ".length()));
                 }
             }
+        } finally {
+            child.toHandle().destroyForcibly(); // never leave the child behind, whatever failed
         }
         assertNotNull(ready);
         assertEquals("READY " + UringFiles.backend(), ready, "the child runs on the same backend");
