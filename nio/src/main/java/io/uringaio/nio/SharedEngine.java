@@ -18,6 +18,16 @@ final class SharedEngine {
     static final String ENABLED_PROPERTY = "uringaio.nio.enabled";
 
     private static final ReentrantLock LOCK = new ReentrantLock();
+    /**
+     * Closes the files of channels that became unreachable without being closed, as the JDK's channels do; one
+     * daemon thread, named like the engine's so thread-leak checkers that accept those accept it too.
+     */
+    static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create(
+            r -> {
+                Thread t = new Thread(r, "uring-aio-nio-cleaner");
+                t.setDaemon(true);
+                return t;
+            });
     private static volatile RingEngine engine;
 
     private SharedEngine() {

@@ -55,8 +55,11 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     private volatile boolean open = true;
     private final ReentrantLock companionLock = new ReentrantLock();
     private volatile FileChannel companion;
+    /** Closes the file if this channel becomes unreachable unclosed; run by close too. */
+    private final java.lang.ref.Cleaner.Cleanable cleanable;
 
     private UringAsynchronousFileChannel(AsyncFile file, FileSystemProvider jdk, OpenSpec spec, Executor executor) {
+        this.cleanable = SharedEngine.CLEANER.register(this, UringFileChannel.closer(file));
         this.file = file;
         this.jdk = jdk;
         this.spec = spec;
@@ -280,6 +283,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         if (c != null) {
             c.close();
         }
+        cleanable.clean();
         UringFileChannel.await(file.closeAsync());
     }
 

@@ -53,8 +53,11 @@ public final class UringFileChannel extends FileChannel {
     private volatile long position;
     private final ReentrantLock companionLock = new ReentrantLock();
     private volatile FileChannel companion;
+    /** Closes the file if this channel becomes unreachable unclosed; run by close too. */
+    private final java.lang.ref.Cleaner.Cleanable cleanable;
 
     private UringFileChannel(AsyncFile file, Path path, FileSystemProvider jdk, OpenSpec spec, int alignment) {
+        this.cleanable = SharedEngine.CLEANER.register(this, closer(file));
         this.file = file;
         this.path = path;
         this.jdk = jdk;
@@ -399,6 +402,7 @@ public final class UringFileChannel extends FileChannel {
                 failure = e;
             }
         }
+        cleanable.clean();
         try {
             file.closeAsync().join();
         } catch (CompletionException e) {
@@ -412,6 +416,11 @@ public final class UringFileChannel extends FileChannel {
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /** The cleaning action: must not capture the channel. */
+    static Runnable closer(AsyncFile file) {
+        return file::closeAsync;
     }
 
     /** The path this channel was opened on (of the JDK's file system). */

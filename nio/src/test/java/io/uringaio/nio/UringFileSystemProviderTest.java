@@ -132,6 +132,39 @@ class UringFileSystemProviderTest {
     }
 
     @Test
+    void anUnreachableUnclosedChannelClosesItsFile() throws Exception {
+        Path file = Files.writeString(dir.resolve("leaked"), "x");
+        openAndDrop(file);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (descriptorsOn(file) > 0) {
+            assertTrue(System.nanoTime() < deadline, "the leaked channel's descriptors are still open");
+            System.gc();
+            Thread.sleep(20);
+        }
+    }
+
+    private static void openAndDrop(Path file) throws IOException {
+        FileChannel ch = UringFiles.newFileChannel(file, StandardOpenOption.READ);
+        AsynchronousFileChannel afc = UringFiles.newAsynchronousFileChannel(file, StandardOpenOption.READ);
+        assertInstanceOf(UringFileChannel.class, ch);
+        assertInstanceOf(UringAsynchronousFileChannel.class, afc);
+        assertEquals(2, descriptorsOn(file));
+    }
+
+    private static long descriptorsOn(Path file) throws IOException {
+        Path real = file.toRealPath();
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).equals(real);
+                } catch (IOException gone) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+
+    @Test
     void defaultFileSystemIsUntouchedWithoutTheFlag() {
         assertFalse(FileSystems.getDefault().provider() instanceof UringFileSystemProvider);
         assertTrue(UringFiles.path(dir).isAbsolute());
