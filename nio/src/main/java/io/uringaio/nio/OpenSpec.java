@@ -1,0 +1,157 @@
+package io.uringaio.nio;
+
+import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.UringIOException;
+import io.uringaio.engine.UringOpenOption;
+
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A channel's open options, checked the way the JDK checks them ({@code READ + APPEND} and
+ * {@code APPEND + TRUNCATE_EXISTING} are refused, {@code APPEND} implies {@code WRITE}, neither read nor write means
+ * read), and turned into the engine's options.
+ */
+record OpenSpec(boolean read, boolean write, boolean append, boolean create, boolean createNew, boolean truncate,
+                boolean deleteOnClose, boolean sync, boolean dsync, boolean direct, boolean noFollow) {
+
+    /** ExtendedOpenOption.DIRECT is in jdk.unsupported; matched by name so that module stays optional. */
+    private static final String DIRECT_NAME = "DIRECT";
+
+    static OpenSpec of(Set<? extends OpenOption> options, boolean defaultRead) {
+        boolean read = false;
+        boolean write = false;
+        boolean append = false;
+        boolean create = false;
+        boolean createNew = false;
+        boolean truncate = false;
+        boolean deleteOnClose = false;
+        boolean sync = false;
+        boolean dsync = false;
+        boolean direct = false;
+        boolean noFollow = false;
+        for (OpenOption o : options) {
+            Objects.requireNonNull(o, "open option");
+            if (o instanceof StandardOpenOption so) {
+                switch (so) {
+                    case READ -> read = true;
+                    case WRITE -> write = true;
+                    case APPEND -> append = true;
+                    case CREATE -> create = true;
+                    case CREATE_NEW -> createNew = true;
+                    case TRUNCATE_EXISTING -> truncate = true;
+                    case DELETE_ON_CLOSE -> deleteOnClose = true;
+                    case SPARSE -> { }
+                    case SYNC -> sync = true;
+                    case DSYNC -> dsync = true;
+                    default -> throw new UnsupportedOperationException(o + " not supported");
+                }
+            } else if (o == LinkOption.NOFOLLOW_LINKS) {
+                noFollow = true;
+            } else if (o == UringOpenOption.DIRECT || isJdkDirect(o)) {
+                direct = true;
+            } else {
+                throw new UnsupportedOperationException(o + " not supported");
+            }
+        }
+        if (read && append) {
+            throw new IllegalArgumentException("READ + APPEND not allowed");
+        }
+        if (append && truncate) {
+            throw new IllegalArgumentException("APPEND + TRUNCATE_EXISTING not allowed");
+        }
+        if (append) {
+            write = true;
+        }
+        if (!read && !write && defaultRead) {
+            read = true;
+        }
+        return new OpenSpec(read, write, append, create, createNew, truncate, deleteOnClose, sync, dsync, direct,
+                noFollow);
+    }
+
+    private static boolean isJdkDirect(OpenOption o) {
+        return o instanceof Enum<?> e && DIRECT_NAME.equals(e.name())
+                && "com.sun.nio.file.ExtendedOpenOption".equals(e.getDeclaringClass().getName());
+    }
+
+    /**
+     * The engine's options. {@code APPEND} is left out (the engine's writes are positional; appends go through the
+     * channel's JDK companion) and so is {@code DELETE_ON_CLOSE} (the channel unlinks at open, as the JDK does).
+     */
+    OpenOption[] engineOptions(boolean withCreate) {
+        List<OpenOption> list = new ArrayList<>();
+        if (read) {
+            list.add(StandardOpenOption.READ);
+        }
+        if (write) {
+            list.add(StandardOpenOption.WRITE);
+            if (withCreate && createNew) {
+                list.add(StandardOpenOption.CREATE_NEW);
+            } else if (withCreate && create) {
+                list.add(StandardOpenOption.CREATE);
+            }
+            if (truncate) {
+                list.add(StandardOpenOption.TRUNCATE_EXISTING);
+            }
+        }
+        if (sync) {
+            list.add(StandardOpenOption.SYNC);
+        }
+        if (dsync) {
+            list.add(StandardOpenOption.DSYNC);
+        }
+        if (direct) {
+            list.add(UringOpenOption.DIRECT);
+        }
+        // The JDK opens with O_NOFOLLOW for DELETE_ON_CLOSE, so it never unlinks a link's target by surprise.
+        if (noFollow || deleteOnClose) {
+            list.add(LinkOption.NOFOLLOW_LINKS);
+        }
+        return list.toArray(OpenOption[]::new);
+    }
+
+    /** The options for the JDK companion channel on the same open file: access mode only (and APPEND). */
+    Set<OpenOption> companionOptions() {
+        Set<OpenOption> set = new java.util.HashSet<>();
+        if (read) {
+            set.add(StandardOpenOption.READ);
+        }
+        if (write) {
+            set.add(append ? StandardOpenOption.APPEND : StandardOpenOption.WRITE);
+        }
+        return set;
+    }
+
+    /** An open failure as the JDK reports it: NoSuchFileException, FileAlreadyExistsException... */
+    static IOException translate(Throwable failure, Path path) {
+        if (failure instanceof UringIOException u) {
+            String file = path.toString();
+            return switch (u.errno()) {
+                case ErrnoTable.ENOENT -> new NoSuchFileException(file);
+                case ErrnoTable.EEXIST -> new FileAlreadyExistsException(file);
+                case ErrnoTable.EACCES, ErrnoTable.EPERM -> new AccessDeniedException(file);
+                default -> {
+                    FileSystemException e = new FileSystemException(file, null, u.errnoName());
+                    e.initCause(u);
+                    yield e;
+                }
+            };
+        }
+        if (failure instanceof IOException io) {
+            return io;
+        }
+        return new IOException(failure);
+    }
+}

@@ -1,0 +1,370 @@
+package io.uringaio.nio;
+
+import io.uringaio.engine.AsyncFile;
+import io.uringaio.engine.RingEngine;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.CompletionHandler;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.spi.FileSystemProvider;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An {@link AsynchronousFileChannel} on a {@link RingEngine}: reads, writes and syncs are engine requests.
+ *
+ * <p><b>Handlers</b> run on the executor given to {@code open}, else on a virtual thread of their own; never on a
+ * ring's thread. A {@code Future} result is a plain {@link Future} (not a {@code CompletableFuture}), so no code
+ * chained on it can run on a ring's thread either.
+ *
+ * <p><b>Close</b> lets the requests in the kernel finish, then closes the descriptor; an operation that had not
+ * completed when {@link #close()} was called completes with {@link AsynchronousCloseException}, as the JDK documents.
+ *
+ * <p>Locks, {@link #truncate} and {@code APPEND}-free {@link #size} work as in {@link UringFileChannel}: locks and
+ * truncate through a companion JDK {@code FileChannel} on the same open file.
+ */
+public final class UringAsynchronousFileChannel extends AsynchronousFileChannel {
+    /** Handlers of channels opened without an executor: each on a virtual thread of its own. */
+    private static final Executor DEFAULT_HANDLER_EXECUTOR =
+            command -> Thread.ofVirtual().name("uring-aio-nio-handler").start(command);
+
+    private final AsyncFile file;
+    private final FileSystemProvider jdk;
+    private final OpenSpec spec;
+    private final Executor executor;
+    private volatile boolean open = true;
+    private final ReentrantLock companionLock = new ReentrantLock();
+    private volatile FileChannel companion;
+    /** Closes the file if this channel becomes unreachable unclosed; run by close too. */
+    private final java.lang.ref.Cleaner.Cleanable cleanable;
+
+    private UringAsynchronousFileChannel(AsyncFile file, FileSystemProvider jdk, OpenSpec spec, Executor executor) {
+        this.cleanable = SharedEngine.CLEANER.register(this, UringFileChannel.closer(file));
+        this.file = file;
+        this.jdk = jdk;
+        this.spec = spec;
+        this.executor = executor != null ? executor : DEFAULT_HANDLER_EXECUTOR;
+    }
+
+    static UringAsynchronousFileChannel open(RingEngine engine, FileSystemProvider jdk, Path path, OpenSpec spec,
+                                             ExecutorService executor, FileAttribute<?>... attrs) throws IOException {
+        if (spec.append()) {
+            throw new UnsupportedOperationException("APPEND not allowed");
+        }
+        if (attrs.length > 0 && spec.write() && (spec.create() || spec.createNew())) {
+            // The engine creates files with a fixed mode: let the JDK create the file with the attributes.
+            java.util.Set<java.nio.file.OpenOption> create = new java.util.HashSet<>();
+            create.add(java.nio.file.StandardOpenOption.WRITE);
+            create.add(spec.createNew() ? java.nio.file.StandardOpenOption.CREATE_NEW
+                    : java.nio.file.StandardOpenOption.CREATE);
+            jdk.newByteChannel(path, create, attrs).close();
+        }
+        AsyncFile file;
+        try {
+            file = AsyncFile.open(engine, path, spec.engineOptions(attrs.length == 0)).join();
+        } catch (CompletionException e) {
+            throw OpenSpec.translate(e.getCause(), path);
+        }
+        if (spec.deleteOnClose()) {
+            try {
+                jdk.deleteIfExists(path);
+            } catch (IOException ignored) {
+                // best effort, as in the JDK
+            }
+        }
+        return new UringAsynchronousFileChannel(file, jdk, spec, executor);
+    }
+
+    // ---------------------------------------------------------------- read, write
+
+    @Override
+    public Future<Integer> read(ByteBuffer dst, long position) {
+        return view(startRead(dst, position));
+    }
+
+    @Override
+    public <A> void read(ByteBuffer dst, long position, A attachment,
+                         CompletionHandler<Integer, ? super A> handler) {
+        Objects.requireNonNull(handler, "handler");
+        dispatch(startRead(dst, position), attachment, handler);
+    }
+
+    @Override
+    public Future<Integer> write(ByteBuffer src, long position) {
+        return view(startWrite(src, position));
+    }
+
+    @Override
+    public <A> void write(ByteBuffer src, long position, A attachment,
+                          CompletionHandler<Integer, ? super A> handler) {
+        Objects.requireNonNull(handler, "handler");
+        dispatch(startWrite(src, position), attachment, handler);
+    }
+
+    private CompletableFuture<Integer> startRead(ByteBuffer dst, long position) {
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
+        }
+        if (position < 0) {
+            throw new IllegalArgumentException("Negative position");
+        }
+        if (!spec.read()) {
+            throw new NonReadableChannelException();
+        }
+        if (!open) {
+            return CompletableFuture.failedFuture(new ClosedChannelException());
+        }
+        return closeAware(file.read(dst, position));
+    }
+
+    private CompletableFuture<Integer> startWrite(ByteBuffer src, long position) {
+        Objects.requireNonNull(src, "src");
+        if (position < 0) {
+            throw new IllegalArgumentException("Negative position");
+        }
+        if (!spec.write()) {
+            throw new NonWritableChannelException();
+        }
+        if (!open) {
+            return CompletableFuture.failedFuture(new ClosedChannelException());
+        }
+        return closeAware(file.write(src, position));
+    }
+
+    /** An operation that was still running when the channel was closed fails with AsynchronousCloseException. */
+    private <T> CompletableFuture<T> closeAware(CompletableFuture<T> op) {
+        if (op.isDone()) {
+            return op;
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        op.whenComplete((value, failure) -> {
+            if (!open) {
+                result.completeExceptionally(new AsynchronousCloseException());
+            } else if (failure != null) {
+                result.completeExceptionally(unwrap(failure));
+            } else {
+                result.complete(value);
+            }
+        });
+        return result;
+    }
+
+    /** Runs the handler on the executor once {@code op} is done; never on the completing (ring) thread. */
+    private <V, A> void dispatch(CompletableFuture<V> op, A attachment, CompletionHandler<V, ? super A> handler) {
+        op.whenComplete((value, failure) -> {
+            Runnable call = failure == null ? () -> handler.completed(value, attachment)
+                    : () -> handler.failed(unwrap(failure), attachment);
+            try {
+                executor.execute(call);
+            } catch (RejectedExecutionException shutDown) {
+                // The JDK drops handlers of a shut-down executor too.
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- size, truncate, force
+
+    @Override
+    public long size() throws IOException {
+        ensureOpen();
+        return UringFileChannel.await(file.size());
+    }
+
+    @Override
+    public AsynchronousFileChannel truncate(long size) throws IOException {
+        if (size < 0) {
+            throw new IllegalArgumentException("Negative size");
+        }
+        ensureOpen();
+        if (!spec.write()) {
+            throw new NonWritableChannelException();
+        }
+        companion().truncate(size);
+        return this;
+    }
+
+    @Override
+    public void force(boolean metaData) throws IOException {
+        ensureOpen();
+        UringFileChannel.await(metaData ? file.fsync() : file.fdatasync());
+    }
+
+    // ---------------------------------------------------------------- locks
+
+    @Override
+    public Future<FileLock> lock(long position, long size, boolean shared) {
+        return view(startLock(position, size, shared));
+    }
+
+    @Override
+    public <A> void lock(long position, long size, boolean shared, A attachment,
+                         CompletionHandler<FileLock, ? super A> handler) {
+        Objects.requireNonNull(handler, "handler");
+        dispatch(startLock(position, size, shared), attachment, handler);
+    }
+
+    private CompletableFuture<FileLock> startLock(long position, long size, boolean shared) {
+        checkLock(shared);
+        if (!open) {
+            return CompletableFuture.failedFuture(new ClosedChannelException());
+        }
+        try {
+            // Uncontended (the usual case): at once, and overlaps throw here as in the JDK.
+            FileLock lock = companion().tryLock(position, size, shared);
+            if (lock != null) {
+                return CompletableFuture.completedFuture(new CompanionLock(this, lock));
+            }
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(open ? e : new AsynchronousCloseException());
+        }
+        CompletableFuture<FileLock> result = new CompletableFuture<>();
+        Thread.ofVirtual().name("uring-aio-nio-lock").start(() -> {
+            try {
+                result.complete(new CompanionLock(this, companion().lock(position, size, shared)));
+            } catch (Throwable t) {
+                result.completeExceptionally(open ? t : new AsynchronousCloseException());
+            }
+        });
+        return result;
+    }
+
+    @Override
+    public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+        checkLock(shared);
+        ensureOpen();
+        FileLock lock = companion().tryLock(position, size, shared);
+        return lock == null ? null : new CompanionLock(this, lock);
+    }
+
+    private void checkLock(boolean shared) {
+        if (shared && !spec.read()) {
+            throw new NonReadableChannelException();
+        }
+        if (!shared && !spec.write()) {
+            throw new NonWritableChannelException();
+        }
+    }
+
+    // ---------------------------------------------------------------- open, close
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (!open) {
+            return;
+        }
+        open = false;
+        FileChannel c = companion;
+        if (c != null) {
+            c.close();
+        }
+        cleanable.clean();
+        UringFileChannel.await(file.closeAsync());
+    }
+
+    private void ensureOpen() throws ClosedChannelException {
+        if (!open) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    private FileChannel companion() throws IOException {
+        FileChannel c = companion;
+        if (c != null) {
+            return c;
+        }
+        companionLock.lock();
+        try {
+            if (companion == null) {
+                ensureOpen();
+                Path self = jdk.getPath(URI.create("file:///proc/self/fd/" + file.fd()));
+                companion = jdk.newFileChannel(self, spec.companionOptions());
+            }
+            return companion;
+        } finally {
+            companionLock.unlock();
+        }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+
+    /** A read-only view of a future: no completion stage to chain code onto a ring's thread. */
+    private static <T> Future<T> view(CompletableFuture<T> future) {
+        return new Future<>() {
+            @Override
+            public boolean cancel(boolean mayInterruptIfRunning) {
+                return false;
+            }
+
+            @Override
+            public boolean isCancelled() {
+                return false;
+            }
+
+            @Override
+            public boolean isDone() {
+                return future.isDone();
+            }
+
+            @Override
+            public T get() throws InterruptedException, ExecutionException {
+                return future.get();
+            }
+
+            @Override
+            public T get(long timeout, TimeUnit unit)
+                    throws InterruptedException, ExecutionException, TimeoutException {
+                return future.get(timeout, unit);
+            }
+        };
+    }
+
+    /** A lock taken through the companion, reported as a lock of this channel. */
+    private static final class CompanionLock extends FileLock {
+        private final FileLock lock;
+
+        CompanionLock(UringAsynchronousFileChannel channel, FileLock lock) {
+            super(channel, lock.position(), lock.size(), lock.isShared());
+            this.lock = lock;
+        }
+
+        @Override
+        public boolean isValid() {
+            return lock.isValid() && acquiredBy().isOpen();
+        }
+
+        @Override
+        public void release() throws IOException {
+            if (!acquiredBy().isOpen()) {
+                throw new ClosedChannelException();
+            }
+            lock.release();
+        }
+    }
+}

@@ -1,0 +1,572 @@
+package io.uringaio.nio;
+
+import io.uringaio.engine.AsyncFile;
+import io.uringaio.engine.RingEngine;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.nio.file.spi.FileSystemProvider;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A {@link FileChannel} whose reads, writes and syncs go through a {@link RingEngine}: io_uring, or the engine's thread
+ * pool where io_uring is unavailable. Behaves as the JDK's {@code FileChannel} documents (positions, limits, end of
+ * file, {@link ClosedChannelException}, {@link java.nio.channels.AsynchronousCloseException},
+ * {@link ClosedByInterruptException}).
+ *
+ * <p>Reads of a file opened without {@code DIRECT} take the engine's page-cache fast path: cached bytes are copied on
+ * the calling thread without a ring round trip. A thread waiting for the ring parks on a {@code CompletableFuture}, so
+ * a virtual thread unmounts from its carrier instead of pinning it. Unlike the JDK's channel there is no monitor around
+ * positional reads: they run in parallel.
+ *
+ * <p>What the ring does not do goes to a companion JDK {@code FileChannel} on the same open file (opened on first
+ * need through {@code /proc/self/fd}): {@link #lock}/{@link #tryLock} (POSIX record locks, seen by other processes),
+ * {@link #map} (mmap), {@link #truncate}, {@link #transferTo}/{@link #transferFrom} and the writes of an
+ * {@code APPEND} channel (which must be atomic appends, {@code O_APPEND}).
+ */
+public final class UringFileChannel extends FileChannel {
+    private final AsyncFile file;
+    private final Path path;
+    private final FileSystemProvider jdk;
+    private final OpenSpec spec;
+    /** O_DIRECT block size, 0 when not direct. */
+    private final int alignment;
+    /** Serializes relative reads and writes with position changes; never held by positional I/O. */
+    private final ReentrantLock positionLock = new ReentrantLock();
+    private volatile long position;
+    private final ReentrantLock companionLock = new ReentrantLock();
+    private volatile FileChannel companion;
+    /** Closes the file if this channel becomes unreachable unclosed; run by close too. */
+    private final java.lang.ref.Cleaner.Cleanable cleanable;
+
+    private UringFileChannel(AsyncFile file, Path path, FileSystemProvider jdk, OpenSpec spec, int alignment) {
+        this.cleanable = SharedEngine.CLEANER.register(this, closer(file));
+        this.file = file;
+        this.path = path;
+        this.jdk = jdk;
+        this.spec = spec;
+        this.alignment = alignment;
+    }
+
+    /**
+     * Opens {@code path} (a path of {@code jdk}'s file system) on {@code engine}.
+     *
+     * @param attrs file attributes for a file this call creates (applied by creating it through the JDK first)
+     */
+    static UringFileChannel open(RingEngine engine, FileSystemProvider jdk, Path path, OpenSpec spec,
+                                 java.nio.file.attribute.FileAttribute<?>... attrs) throws IOException {
+        boolean createHere = true;
+        if (attrs.length > 0 && spec.write() && (spec.create() || spec.createNew())) {
+            // The engine creates files with a fixed mode: let the JDK create the file with the attributes.
+            java.util.Set<java.nio.file.OpenOption> create = new java.util.HashSet<>();
+            create.add(java.nio.file.StandardOpenOption.WRITE);
+            create.add(spec.createNew() ? java.nio.file.StandardOpenOption.CREATE_NEW
+                    : java.nio.file.StandardOpenOption.CREATE);
+            jdk.newByteChannel(path, create, attrs).close();
+            createHere = false;
+        }
+        int alignment = spec.direct() ? (int) jdk.getFileStore(path).getBlockSize() : 0;
+        AsyncFile file;
+        try {
+            file = AsyncFile.open(engine, path, spec.engineOptions(createHere)).join();
+        } catch (CompletionException e) {
+            throw OpenSpec.translate(e.getCause(), path);
+        }
+        if (spec.deleteOnClose()) {
+            // As the JDK does on Unix: unlink right after opening, so the name is gone and the data with the channel.
+            try {
+                jdk.deleteIfExists(path);
+            } catch (IOException ignored) {
+                // best effort, as in the JDK
+            }
+        }
+        return new UringFileChannel(file, path, jdk, spec, alignment);
+    }
+
+    // ---------------------------------------------------------------- relative reads and writes
+
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        ensureOpen();
+        checkReadable();
+        checkReadOnlyDst(dst);
+        positionLock.lock();
+        try {
+            checkDirect(position, dst);
+            int n = 0;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return 0;
+                }
+                n = await(file.read(dst, position));
+                if (n > 0) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        } finally {
+            positionLock.unlock();
+        }
+    }
+
+    @Override
+    public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, dsts.length);
+        ensureOpen();
+        checkReadable();
+        ByteBuffer[] slice = slice(dsts, offset, length);
+        for (ByteBuffer b : slice) {
+            checkReadOnlyDst(b);
+        }
+        positionLock.lock();
+        try {
+            checkDirect(position, slice);
+            long n = 0;
+            try {
+                begin();
+                if (!isOpen() || slice.length == 0) {
+                    return 0;
+                }
+                n = await(file.readv(slice, position));
+                if (n > 0) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        } finally {
+            positionLock.unlock();
+        }
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+        Objects.requireNonNull(src, "src");
+        ensureOpen();
+        checkWritable();
+        if (spec.append()) {
+            return guardCompanion(() -> companion().write(src));
+        }
+        positionLock.lock();
+        try {
+            checkDirect(position, src);
+            int n = 0;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return 0;
+                }
+                n = await(file.write(src, position));
+                if (n > 0) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        } finally {
+            positionLock.unlock();
+        }
+    }
+
+    @Override
+    public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, srcs.length);
+        ensureOpen();
+        checkWritable();
+        if (spec.append()) {
+            return guardCompanion(() -> companion().write(srcs, offset, length));
+        }
+        ByteBuffer[] slice = slice(srcs, offset, length);
+        positionLock.lock();
+        try {
+            checkDirect(position, slice);
+            long n = 0;
+            try {
+                begin();
+                if (!isOpen() || slice.length == 0) {
+                    return 0;
+                }
+                n = await(file.writev(slice, position));
+                if (n > 0) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        } finally {
+            positionLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- positional reads and writes
+
+    @Override
+    public int read(ByteBuffer dst, long position) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        if (position < 0) {
+            throw new IllegalArgumentException("Negative position");
+        }
+        ensureOpen();
+        checkReadable();
+        checkReadOnlyDst(dst);
+        checkDirect(position, dst);
+        int n = 0;
+        try {
+            begin();
+            if (!isOpen()) {
+                return 0;
+            }
+            n = await(file.read(dst, position));
+            return n;
+        } finally {
+            end(n > 0);
+        }
+    }
+
+    @Override
+    public int write(ByteBuffer src, long position) throws IOException {
+        Objects.requireNonNull(src, "src");
+        if (position < 0) {
+            throw new IllegalArgumentException("Negative position");
+        }
+        ensureOpen();
+        checkWritable();
+        if (spec.append()) {
+            return guardCompanion(() -> companion().write(src, position));
+        }
+        checkDirect(position, src);
+        int n = 0;
+        try {
+            begin();
+            if (!isOpen()) {
+                return 0;
+            }
+            n = await(file.write(src, position));
+            return n;
+        } finally {
+            end(n > 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- position, size, truncate, force
+
+    @Override
+    public long position() throws IOException {
+        ensureOpen();
+        if (spec.append()) {
+            return size();
+        }
+        return position;
+    }
+
+    @Override
+    public FileChannel position(long newPosition) throws IOException {
+        if (newPosition < 0) {
+            throw new IllegalArgumentException();
+        }
+        ensureOpen();
+        positionLock.lock();
+        try {
+            position = newPosition;
+        } finally {
+            positionLock.unlock();
+        }
+        return this;
+    }
+
+    @Override
+    public long size() throws IOException {
+        ensureOpen();
+        long size = -1;
+        try {
+            begin();
+            if (!isOpen()) {
+                return -1;
+            }
+            size = await(file.size());
+            return size;
+        } finally {
+            end(size >= 0);
+        }
+    }
+
+    @Override
+    public FileChannel truncate(long size) throws IOException {
+        if (size < 0) {
+            throw new IllegalArgumentException("Negative size");
+        }
+        ensureOpen();
+        checkWritable();
+        positionLock.lock();
+        try {
+            guardCompanion(() -> companion().truncate(size));
+            if (position > size) {
+                position = size;
+            }
+        } finally {
+            positionLock.unlock();
+        }
+        return this;
+    }
+
+    @Override
+    public void force(boolean metaData) throws IOException {
+        ensureOpen();
+        boolean done = false;
+        try {
+            begin();
+            if (!isOpen()) {
+                return;
+            }
+            await(metaData ? file.fsync() : file.fdatasync());
+            done = true;
+        } finally {
+            end(done);
+        }
+    }
+
+    // ---------------------------------------------------------------- transfers, locks, map: the JDK companion
+
+    @Override
+    public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
+        ensureOpen();
+        return guardCompanion(() -> companion().transferTo(position, count, target));
+    }
+
+    @Override
+    public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
+        ensureOpen();
+        return guardCompanion(() -> companion().transferFrom(src, position, count));
+    }
+
+    @Override
+    public FileLock lock(long position, long size, boolean shared) throws IOException {
+        ensureOpen();
+        FileLock lock = guardCompanion(() -> companion().lock(position, size, shared));
+        return new CompanionLock(this, lock);
+    }
+
+    @Override
+    public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+        ensureOpen();
+        FileLock lock = guardCompanion(() -> companion().tryLock(position, size, shared));
+        return lock == null ? null : new CompanionLock(this, lock);
+    }
+
+    @Override
+    public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException {
+        ensureOpen();
+        return guardCompanion(() -> companion().map(mode, position, size));
+    }
+
+    @Override
+    public MemorySegment map(MapMode mode, long offset, long size, Arena arena) throws IOException {
+        ensureOpen();
+        return guardCompanion(() -> companion().map(mode, offset, size, arena));
+    }
+
+    // ---------------------------------------------------------------- close
+
+    @Override
+    protected void implCloseChannel() throws IOException {
+        FileChannel c = companion;
+        IOException failure = null;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
+        cleanable.clean();
+        try {
+            file.closeAsync().join();
+        } catch (CompletionException e) {
+            IOException io = OpenSpec.translate(e.getCause(), path);
+            if (failure == null) {
+                failure = io;
+            } else {
+                failure.addSuppressed(io);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** The cleaning action: must not capture the channel. */
+    static Runnable closer(AsyncFile file) {
+        return file::closeAsync;
+    }
+
+    /** The path this channel was opened on (of the JDK's file system). */
+    Path path() {
+        return path;
+    }
+
+    @Override
+    public String toString() {
+        return "UringFileChannel[" + path + "]";
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Waits for an engine result without pinning a virtual thread's carrier; failures as they would be thrown. */
+    static <T> T await(CompletableFuture<T> future) throws IOException {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(cause);
+        }
+    }
+
+    /** The companion JDK channel on the same open file description's file, opened on first need. */
+    private FileChannel companion() throws IOException {
+        FileChannel c = companion;
+        if (c != null) {
+            return c;
+        }
+        companionLock.lock();
+        try {
+            if (companion == null) {
+                ensureOpen();
+                Path self = jdk.getPath(URI.create("file:///proc/self/fd/" + file.fd()));
+                companion = jdk.newFileChannel(self, spec.companionOptions());
+            }
+            return companion;
+        } finally {
+            companionLock.unlock();
+        }
+    }
+
+    private interface CompanionCall<T> {
+        T call() throws IOException;
+    }
+
+    /**
+     * Runs a call on the companion: when the companion was closed by an interrupt, this channel closes too, so the
+     * caller sees what the JDK's channel would have done to itself.
+     */
+    private <T> T guardCompanion(CompanionCall<T> call) throws IOException {
+        try {
+            return call.call();
+        } catch (ClosedByInterruptException e) {
+            try {
+                close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private void ensureOpen() throws ClosedChannelException {
+        if (!isOpen()) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    private void checkReadable() {
+        if (!spec.read()) {
+            throw new NonReadableChannelException();
+        }
+    }
+
+    private void checkWritable() {
+        if (!spec.write()) {
+            throw new NonWritableChannelException();
+        }
+    }
+
+    private static void checkReadOnlyDst(ByteBuffer dst) {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
+        }
+    }
+
+    private static ByteBuffer[] slice(ByteBuffer[] buffers, int offset, int length) {
+        ByteBuffer[] slice = Arrays.copyOfRange(buffers, offset, offset + Math.min(length, 1024));
+        for (ByteBuffer b : slice) {
+            Objects.requireNonNull(b, "buffer");
+        }
+        return slice;
+    }
+
+    /** The JDK's O_DIRECT checks, with its messages. */
+    private void checkDirect(long position, ByteBuffer... buffers) throws IOException {
+        if (alignment == 0) {
+            return;
+        }
+        if (position % alignment != 0) {
+            throw new IOException("Channel position (" + position + ") is not a multiple of the block size ("
+                    + alignment + ")");
+        }
+        for (ByteBuffer b : buffers) {
+            if (b.isDirect()) {
+                long address = MemorySegment.ofBuffer(b).address();
+                if (address % alignment != 0) {
+                    throw new IOException("Current location of the bytebuffer (" + b.position()
+                            + ") is not a multiple of the block size (" + alignment + ")");
+                }
+            }
+            if (b.remaining() % alignment != 0) {
+                throw new IOException("Number of remaining bytes (" + b.remaining()
+                        + ") is not a multiple of the block size (" + alignment + ")");
+            }
+        }
+    }
+
+    /** A lock taken through the companion, reported as a lock of this channel. */
+    private static final class CompanionLock extends FileLock {
+        private final FileLock lock;
+
+        CompanionLock(UringFileChannel channel, FileLock lock) {
+            super(channel, lock.position(), lock.size(), lock.isShared());
+            this.lock = lock;
+        }
+
+        @Override
+        public boolean isValid() {
+            return lock.isValid() && channel().isOpen();
+        }
+
+        @Override
+        public void release() throws IOException {
+            if (!channel().isOpen()) {
+                throw new ClosedChannelException();
+            }
+            lock.release();
+        }
+    }
+}

@@ -1,0 +1,306 @@
+package io.uringaio.nio;
+
+import io.uringaio.engine.RingEngine;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.AccessMode;
+import java.nio.file.CopyOption;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.ProviderMismatchException;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.FileAttributeView;
+import java.nio.file.spi.FileSystemProvider;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * A {@code file:} provider that wraps the JDK's default one and opens {@link FileChannel}s, byte channels and
+ * {@link AsynchronousFileChannel}s on the uring-aio engine ({@link UringFileChannel},
+ * {@link UringAsynchronousFileChannel}); everything else (directories, attributes, copy, move, watch, file stores)
+ * is the JDK's.
+ *
+ * <p>Installed as the JVM's default with
+ * {@code -Djava.nio.file.spi.DefaultFileSystemProvider=io.uringaio.nio.UringFileSystemProvider} (the class on the
+ * class path), an unchanged application's {@code FileChannel.open}, {@code Files.newByteChannel},
+ * {@code Files.newInputStream}/{@code newOutputStream} and {@code AsynchronousFileChannel.open} run on the engine.
+ * Without the property, {@link UringFiles} opens channels explicitly.
+ *
+ * <p>The engine is one shared instance, started on first open (io_uring, else the engine's thread pool where io_uring
+ * is blocked). {@code -Duringaio.nio.enabled=false} makes this provider hand out the JDK's own channels.
+ */
+public final class UringFileSystemProvider extends FileSystemProvider {
+    private static volatile UringFileSystemProvider explicit;
+
+    private final FileSystemProvider delegate;
+    private final UringFileSystem fileSystem;
+
+    /**
+     * The constructor the JDK calls when this class is named by {@code java.nio.file.spi.DefaultFileSystemProvider}.
+     *
+     * @param delegate the JDK's built-in default provider
+     */
+    public UringFileSystemProvider(FileSystemProvider delegate) {
+        if (delegate instanceof UringFileSystemProvider u) {
+            delegate = u.delegate;
+        }
+        this.delegate = delegate;
+        this.fileSystem = new UringFileSystem(this, delegate.getFileSystem(URI.create("file:///")));
+    }
+
+    /** A provider over the current default one (for explicit use; see {@link UringFiles}). */
+    public UringFileSystemProvider() {
+        this(FileSystems.getDefault().provider());
+    }
+
+    /** The provider {@link UringFiles} uses: the installed default if it is this class, else one made once. */
+    static UringFileSystemProvider instance() {
+        if (FileSystems.getDefault().provider() instanceof UringFileSystemProvider installed) {
+            return installed;
+        }
+        UringFileSystemProvider p = explicit;
+        if (p == null) {
+            synchronized (UringFileSystemProvider.class) {
+                if (explicit == null) {
+                    explicit = new UringFileSystemProvider();
+                }
+                p = explicit;
+            }
+        }
+        return p;
+    }
+
+    /** The wrapped JDK provider. */
+    FileSystemProvider jdkProvider() {
+        return delegate;
+    }
+
+    /** This provider's file system (the default one when installed). */
+    UringFileSystem fileSystem() {
+        return fileSystem;
+    }
+
+    /** {@code path} as a path of the JDK's file system: unwrapped, or as it is if it already is one. */
+    Path unwrap(Path path) {
+        if (path instanceof UringPath u) {
+            return u.delegate();
+        }
+        if (path == null) {
+            throw new NullPointerException("path");
+        }
+        if (path.getFileSystem().provider() == delegate) {
+            return path;
+        }
+        throw new ProviderMismatchException(path.getClass().getName());
+    }
+
+    /** {@code path} as a path of this provider's file system. */
+    Path wrap(Path path) {
+        return fileSystem.wrap(path);
+    }
+
+    // ---------------------------------------------------------------- channels: the engine
+
+    @Override
+    public FileChannel newFileChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
+            throws IOException {
+        Path p = unwrap(path);
+        RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
+        if (engine == null || !regularOrAbsent(p, options)) {
+            return delegate.newFileChannel(p, options, attrs);
+        }
+        return UringFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), attrs);
+    }
+
+    @Override
+    public SeekableByteChannel newByteChannel(Path path, Set<? extends OpenOption> options,
+                                              FileAttribute<?>... attrs) throws IOException {
+        return newFileChannel(path, options, attrs);
+    }
+
+    @Override
+    public AsynchronousFileChannel newAsynchronousFileChannel(Path path, Set<? extends OpenOption> options,
+                                                              ExecutorService executor, FileAttribute<?>... attrs)
+            throws IOException {
+        Path p = unwrap(path);
+        RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
+        if (engine == null || !regularOrAbsent(p, options)) {
+            return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
+        }
+        return UringAsynchronousFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), executor, attrs);
+    }
+
+    /**
+     * Whether {@code p} is a regular file (or does not exist yet): FIFOs, devices and directories get the JDK's
+     * channel. A read of a FIFO can wait forever, and the engine's file lets requests in flight finish before it
+     * closes: an interrupt (which closes the channel) would hang; the JDK signals the blocked thread instead.
+     */
+    private boolean regularOrAbsent(Path p, Set<? extends OpenOption> options) throws IOException {
+        LinkOption[] links = options.contains(LinkOption.NOFOLLOW_LINKS) ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS}
+                : new LinkOption[0];
+        BasicFileAttributes attributes = delegate.readAttributesIfExists(p, BasicFileAttributes.class, links);
+        return attributes == null || attributes.isRegularFile();
+    }
+
+    // ---------------------------------------------------------------- everything else: the JDK
+
+    @Override
+    public String getScheme() {
+        return delegate.getScheme();
+    }
+
+    @Override
+    public FileSystem newFileSystem(URI uri, Map<String, ?> env) throws IOException {
+        return delegate.newFileSystem(uri, env);
+    }
+
+    @Override
+    public FileSystem newFileSystem(Path path, Map<String, ?> env) throws IOException {
+        return delegate.newFileSystem(unwrap(path), env);
+    }
+
+    @Override
+    public FileSystem getFileSystem(URI uri) {
+        delegate.getFileSystem(uri);
+        return fileSystem;
+    }
+
+    @Override
+    public Path getPath(URI uri) {
+        return wrap(delegate.getPath(uri));
+    }
+
+    @Override
+    public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
+            throws IOException {
+        DirectoryStream<Path> stream = delegate.newDirectoryStream(unwrap(dir),
+                entry -> filter.accept(wrap(entry)));
+        return new DirectoryStream<>() {
+            @Override
+            public Iterator<Path> iterator() {
+                Iterator<Path> it = stream.iterator();
+                return new Iterator<>() {
+                    @Override
+                    public boolean hasNext() {
+                        return it.hasNext();
+                    }
+
+                    @Override
+                    public Path next() {
+                        return wrap(it.next());
+                    }
+                };
+            }
+
+            @Override
+            public void close() throws IOException {
+                stream.close();
+            }
+        };
+    }
+
+    @Override
+    public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
+        delegate.createDirectory(unwrap(dir), attrs);
+    }
+
+    @Override
+    public void createSymbolicLink(Path link, Path target, FileAttribute<?>... attrs) throws IOException {
+        delegate.createSymbolicLink(unwrap(link), unwrap(target), attrs);
+    }
+
+    @Override
+    public void createLink(Path link, Path existing) throws IOException {
+        delegate.createLink(unwrap(link), unwrap(existing));
+    }
+
+    @Override
+    public Path readSymbolicLink(Path link) throws IOException {
+        return wrap(delegate.readSymbolicLink(unwrap(link)));
+    }
+
+    @Override
+    public void delete(Path path) throws IOException {
+        delegate.delete(unwrap(path));
+    }
+
+    @Override
+    public boolean deleteIfExists(Path path) throws IOException {
+        return delegate.deleteIfExists(unwrap(path));
+    }
+
+    @Override
+    public void copy(Path source, Path target, CopyOption... options) throws IOException {
+        delegate.copy(unwrap(source), unwrap(target), options);
+    }
+
+    @Override
+    public void move(Path source, Path target, CopyOption... options) throws IOException {
+        delegate.move(unwrap(source), unwrap(target), options);
+    }
+
+    @Override
+    public boolean isSameFile(Path path, Path path2) throws IOException {
+        return delegate.isSameFile(unwrap(path), unwrap(path2));
+    }
+
+    @Override
+    public boolean isHidden(Path path) throws IOException {
+        return delegate.isHidden(unwrap(path));
+    }
+
+    @Override
+    public FileStore getFileStore(Path path) throws IOException {
+        return delegate.getFileStore(unwrap(path));
+    }
+
+    @Override
+    public void checkAccess(Path path, AccessMode... modes) throws IOException {
+        delegate.checkAccess(unwrap(path), modes);
+    }
+
+    @Override
+    public boolean exists(Path path, LinkOption... options) {
+        return delegate.exists(unwrap(path), options);
+    }
+
+    @Override
+    public <V extends FileAttributeView> V getFileAttributeView(Path path, Class<V> type, LinkOption... options) {
+        return delegate.getFileAttributeView(unwrap(path), type, options);
+    }
+
+    @Override
+    public <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
+            throws IOException {
+        return delegate.readAttributes(unwrap(path), type, options);
+    }
+
+    @Override
+    public <A extends BasicFileAttributes> A readAttributesIfExists(Path path, Class<A> type, LinkOption... options)
+            throws IOException {
+        return delegate.readAttributesIfExists(unwrap(path), type, options);
+    }
+
+    @Override
+    public Map<String, Object> readAttributes(Path path, String attributes, LinkOption... options)
+            throws IOException {
+        return delegate.readAttributes(unwrap(path), attributes, options);
+    }
+
+    @Override
+    public void setAttribute(Path path, String attribute, Object value, LinkOption... options) throws IOException {
+        delegate.setAttribute(unwrap(path), attribute, value, options);
+    }
+}
