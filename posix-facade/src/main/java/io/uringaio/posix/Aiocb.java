@@ -2,6 +2,8 @@ package io.uringaio.posix;
 
 import io.uringaio.engine.Request;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
@@ -40,13 +42,18 @@ public final class Aiocb {
     static final int WAITING = 1;     // accepted, held back in the facade (ordering)
     static final int IN_KERNEL = 2;   // handed to the engine
     static final int DONE = 3;        // final; aio_return not yet called
+    static final int SUBMITTING = 4;  // claimed by one submitting call, being checked and queued
 
     static final byte OP_READ = 0;
     static final byte OP_WRITE = 1;
     static final byte OP_FSYNC = 2;
     static final byte OP_FDATASYNC = 3;
 
-    /** Published last on completion: readers of {@code DONE} see {@link #error} and {@link #result}. */
+    /**
+     * Published last on completion: readers of {@code DONE} see {@link #error} and {@link #result}. A submitting call
+     * takes the block with a compare-and-set from IDLE or DONE to SUBMITTING ({@link #claim}) before it reads or writes
+     * anything else, so of two calls racing on one block exactly one proceeds and the other sees EBUSY.
+     */
     volatile int state = IDLE;
     int error;
     long result;
@@ -62,7 +69,6 @@ public final class Aiocb {
     int nbytes;
     ByteBuffer buffer;
     int priority;
-    long seq;
     boolean append;
     int notify;
     int signo;
@@ -71,9 +77,19 @@ public final class Aiocb {
     Executor executor;
     ListIo list;
 
-    // The per-fildes list, in call order (guarded by its FdState).
+    // The per-fildes lists, in call order (guarded by its FdState; see there).
+    long fdOrder;
     Aiocb fdPrev;
     Aiocb fdNext;
+    Aiocb rwPrev;
+    Aiocb rwNext;
+    Aiocb wPrev;
+    Aiocb wNext;
+    Aiocb qPrev;
+    Aiocb qNext;
+    FdState.Chain waitQueue;
+    /** The next request released by the same completion (a short chain in dispatch order). */
+    Aiocb releasedNext;
     FdState fdState;
 
     // Reused native memory: the bounce buffer for heap buffers, the cached address of a direct one.
@@ -87,7 +103,42 @@ public final class Aiocb {
     }
 
     boolean inProgress() {
-        int s = state;
-        return s == WAITING || s == IN_KERNEL;
+        return inProgress(state);
+    }
+
+    private static boolean inProgress(int s) {
+        return s == WAITING || s == IN_KERNEL || s == SUBMITTING;
+    }
+
+    /** Takes this block for one submitting call: true for exactly one of any number of racing calls. */
+    boolean claim() {
+        while (true) {
+            int s = state;
+            if (inProgress(s)) {
+                return false;
+            }
+            if (STATE.compareAndSet(this, s, SUBMITTING)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Collects a final result once: DONE to IDLE; false if the block was not DONE (or another call collected it
+     * first). The caller read {@link #result} just before; collecting while another thread resubmits the same block
+     * is the caller's race, as in C.
+     */
+    boolean collect() {
+        return STATE.compareAndSet(this, DONE, IDLE);
+    }
+
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(Aiocb.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 }
