@@ -35,6 +35,8 @@ public final class AioContext implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.uringaio.posix");
     /** Descriptors below this index a dense array; larger numbers a map that holds only those in use. */
     static final int DENSE_FD_LIMIT = FdTable.DENSE_LIMIT;
+    /** The most worker threads {@code aio_init}'s {@code aio_threads} asks for: the engine's pool bound. */
+    private static final int MAX_AIO_THREADS = 4096;
     private static final ExecutorService THREAD_NOTIFIER = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "uring-aio-sigev-thread");
         t.setDaemon(true);
@@ -336,7 +338,7 @@ public final class AioContext implements AutoCloseable {
         }
     }
 
-    /** Copies {@code n} bytes read into the bounce buffer to {@code dst[0, n)} (a writable heap buffer: it has an array). */
+    /** Copies {@code n} bytes read into the bounce buffer to {@code dst[0, n)}: a writable heap buffer has an array. */
     private static void copyOut(ByteBuffer bounce, ByteBuffer dst, int n) {
         bounce.get(0, dst.array(), dst.arrayOffset(), n);
     }
@@ -913,8 +915,10 @@ public final class AioContext implements AutoCloseable {
                 AioInit i = init;
                 if (i != null) {
                     if (i.aio_threads > 0) {
-                        config.ioWorkers(i.aio_threads, i.aio_threads);
-                        config.poolThreads(i.aio_threads);
+                        // A hint, as in glibc: clamped to what the engine accepts, never a failed first request.
+                        int threads = Math.min(i.aio_threads, MAX_AIO_THREADS);
+                        config.ioWorkers(threads, threads);
+                        config.poolThreads(threads);
                     }
                     if (i.aio_idle_time > 0) {
                         config.poolIdleTime(java.time.Duration.ofSeconds(i.aio_idle_time));
@@ -922,7 +926,8 @@ public final class AioContext implements AutoCloseable {
                     if (i.aio_num > 0) {
                         // aio_num bounds the whole context: one ring (and one waiting queue, so aio_reqprio orders
                         // every waiting request), and no more pool workers than that.
-                        config.rings(1).maxInFlightPerRing(Math.min(i.aio_num, config.ringSize() - 64));
+                        int inFlight = Math.max(1, Math.min(i.aio_num, config.ringSize() - 64));
+                        config.rings(1).maxInFlightPerRing(inFlight);
                         config.poolThreads(Math.min(config.poolThreads(), i.aio_num));
                     }
                 }

@@ -190,7 +190,7 @@ final class FdState {
         return released;
     }
 
-    /** Whether a plain write must wait: an older append, or an older write over an overlapping range, is outstanding. */
+    /** Whether a plain write must wait: an older append, or an older write of an overlapping range, is outstanding. */
     private boolean overlapsOlderWrite(Aiocb cb) {
         for (Aiocb older = writes.head; older != null && older.fdOrder < cb.fdOrder; older = older.wNext) {
             scanSteps++;

@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The transfer uses {@code aio_buf[0, aio_nbytes)} by absolute index whatever the buffer's position and limit, for heap
- * buffers too (copied through a bounce buffer), and neither is changed (issue 11 item 7: a read of 200 bytes into a heap
- * buffer with position 5 and limit 50 stayed EINPROGRESS forever, the copy back having thrown on the completion path).
+ * buffers too (copied through a bounce buffer), and neither is changed (issue 11 item 7: a read of 200 bytes into a
+ * heap buffer with position 5 and limit 50 stayed EINPROGRESS forever, the copy back having thrown on the completion
+ * path).
  */
 class HeapBufferWindowTest extends PosixTestSupport {
 
