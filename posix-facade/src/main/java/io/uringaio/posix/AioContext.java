@@ -223,6 +223,7 @@ public final class AioContext implements AutoCloseable {
     /** Copies the caller's fields into the request; from here on the caller's fields are not read again. */
     private void snapshot(Aiocb cb, byte op, ListIo list) {
         cb.context = this;
+        cb.submission++;
         cb.op = op;
         cb.fd = cb.aio_fildes;
         cb.list = list;
@@ -664,20 +665,22 @@ public final class AioContext implements AutoCloseable {
         if (aiocbp != null && aiocbp.aio_fildes != fildes) {
             return Errno.fail(Errno.EINVAL);
         }
-        Aiocb[] targets;
+        FdState.Outstanding[] targets;
         if (aiocbp != null) {
-            if (!aiocbp.inProgress() || aiocbp.context != this) {
+            int s = aiocbp.state; // the state first: the submission number read after it is at least as new
+            long submission = aiocbp.submission;
+            if (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL || aiocbp.context != this) {
                 return Aio.AIO_ALLDONE;
             }
-            targets = new Aiocb[] {aiocbp};
+            targets = new FdState.Outstanding[] {new FdState.Outstanding(aiocbp, submission)};
         } else {
             FdState state = fildes < 0 ? null : fds.get(fildes);
-            targets = state == null ? new Aiocb[0] : state.snapshot();
+            targets = state == null ? new FdState.Outstanding[0] : state.snapshot();
         }
         boolean anyCanceled = false;
         boolean anyNotCanceled = false;
-        for (Aiocb cb : targets) {
-            switch (cancelOne(cb)) {
+        for (FdState.Outstanding target : targets) {
+            switch (cancelOne(target.cb(), target.submission())) {
                 case CANCELED -> anyCanceled = true;
                 case NOT_CANCELED -> anyNotCanceled = true;
                 case ALREADY_DONE -> { }
@@ -689,27 +692,47 @@ public final class AioContext implements AutoCloseable {
         return anyCanceled ? Aio.AIO_CANCELED : Aio.AIO_ALLDONE;
     }
 
-    private CancelOutcome cancelOne(Aiocb cb) {
-        FdState state = cb.fdState;
-        int fd = cb.fd;
-        if (state != null && state.removeWaiting(cb)) {
+    /**
+     * Cancels submission {@code submission} of {@code cb}, and nothing else: the block may have completed and been
+     * submitted again by its owner since the caller found it (a snapshot of a descriptor's requests, taken by one
+     * thread while others reap and reuse their blocks). The check and the cancel's issue happen under the block's
+     * cancel pin, so the owner's next submission cannot reach the engine in between.
+     */
+    private CancelOutcome cancelOne(Aiocb cb, long submission) {
+        CompletableFuture<CancelOutcome> inEngine = null;
+        FdState removedFrom = null;
+        int fd;
+        cb.pinForCancel();
+        try {
+            int s = cb.state;
+            if (cb.submission != submission || (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL)) {
+                return CancelOutcome.ALREADY_DONE;
+            }
+            FdState state = cb.fdState;
+            fd = cb.fd;
+            if (state != null && state.removeWaiting(cb, submission)) {
+                removedFrom = state; // ours to complete: no one else sees it any more
+            } else {
+                RingEngine e = engine;
+                if (cb.state != Aiocb.IN_KERNEL || e == null) {
+                    return CancelOutcome.ALREADY_DONE;
+                }
+                inEngine = e.cancel(cb.request);
+            }
+        } finally {
+            cb.unpinForCancel();
+        }
+        if (removedFrom != null) {
             cb.state = Aiocb.IN_KERNEL; // leaves WAITING; completed() makes it final
             completed(cb, -Errno.ECANCELED);
             // What the canceled request held back may go now; its state may be dropped if that was all.
-            dispatchReleased(state.releaseAfterCancel());
-            fds.dropIfIdle(fd, state);
+            dispatchReleased(removedFrom.releaseAfterCancel());
+            fds.dropIfIdle(fd, removedFrom);
             return CancelOutcome.CANCELED;
-        }
-        if (cb.state != Aiocb.IN_KERNEL) {
-            return CancelOutcome.ALREADY_DONE;
-        }
-        RingEngine e = engine;
-        if (e == null) {
-            return CancelOutcome.ALREADY_DONE;
         }
         CancelOutcome outcome;
         try {
-            outcome = e.cancel(cb.request).get(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS);
+            outcome = inEngine.get(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
             return CancelOutcome.NOT_CANCELED;
@@ -717,17 +740,17 @@ public final class AioContext implements AutoCloseable {
             return CancelOutcome.NOT_CANCELED;
         }
         if (outcome == CancelOutcome.CANCELED) {
-            awaitFinal(cb);
+            awaitFinal(cb, submission);
         }
         return outcome;
     }
 
     /** Waits (bounded) until a canceled request's -ECANCELED completion has been recorded. */
-    private void awaitFinal(Aiocb cb) {
+    private void awaitFinal(Aiocb cb, long submission) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
         int slot = waiters.register();
         try {
-            while (cb.inProgress() && deadline - System.nanoTime() > 0) {
+            while (cb.inProgress(submission) && deadline - System.nanoTime() > 0) {
                 if (Thread.currentThread().isInterrupted()) {
                     return;
                 }
@@ -953,9 +976,9 @@ public final class AioContext implements AutoCloseable {
         }
         List<Aiocb> waiting = new ArrayList<>();
         fds.forEach(state -> {
-            for (Aiocb cb : state.snapshot()) {
-                if (state.removeWaiting(cb)) {
-                    waiting.add(cb);
+            for (FdState.Outstanding o : state.snapshot()) {
+                if (state.removeWaiting(o.cb(), o.submission())) {
+                    waiting.add(o.cb());
                 }
             }
         });

@@ -61,6 +61,15 @@ public final class Aiocb {
     /** The engine request this control block owns and reuses. */
     final Request request;
 
+    /**
+     * Which submission of this block is current: incremented by each accepted submission before its state is
+     * published (WAITING or IN_KERNEL), so a reader that saw that state sees this number or a newer one. A cancel
+     * compares it with the number it found, so it never cancels a later submission of a reused block.
+     */
+    long submission;
+    /** Cancels inside their check-and-issue step for this block: a claim waits for them (see {@link #claim}). */
+    volatile int cancelPins;
+
     // Snapshot taken at submission: the fields the request runs with.
     AioContext context;
     byte op;
@@ -110,7 +119,15 @@ public final class Aiocb {
         return s == WAITING || s == IN_KERNEL || s == SUBMITTING;
     }
 
-    /** Takes this block for one submitting call: true for exactly one of any number of racing calls. */
+    /**
+     * Takes this block for one submitting call: true for exactly one of any number of racing calls. A cancel that is
+     * between checking a previous submission and issuing its cancel to the engine ({@link #pinForCancel}) finishes
+     * that step first: the new submission must not be handed to the engine before a cancel meant for the old one was.
+     * The pin covers a few field reads and one engine call, never a wait, and it exists only while a cancel runs. The
+     * engine call may complete the canceled request on the canceling thread, whose notification (on a direct
+     * executor) may resubmit the block: a claim on a thread that holds a pin itself does not wait (its own cancel is
+     * past the point it protects: the old submission is complete).
+     */
     boolean claim() {
         while (true) {
             int s = state;
@@ -118,9 +135,33 @@ public final class Aiocb {
                 return false;
             }
             if (STATE.compareAndSet(this, s, SUBMITTING)) {
+                if (cancelPins != 0 && PINNING.get()[0] == 0) {
+                    while (cancelPins != 0) {
+                        Thread.onSpinWait();
+                    }
+                }
                 return true;
             }
         }
+    }
+
+    /** Holds off a new submission's claim while a cancel checks and issues (see {@link #claim}); then unpin. */
+    void pinForCancel() {
+        PINNING.get()[0]++;
+        PINS.getAndAdd(this, 1);
+    }
+
+    void unpinForCancel() {
+        PINS.getAndAdd(this, -1);
+        PINNING.get()[0]--;
+    }
+
+    /** How many cancel pins the current thread holds (on any block). */
+    private static final ThreadLocal<int[]> PINNING = ThreadLocal.withInitial(() -> new int[1]);
+
+    /** Whether submission {@code n} of this block is still in progress. */
+    boolean inProgress(long n) {
+        return inProgress() && submission == n;
     }
 
     /**
@@ -133,10 +174,12 @@ public final class Aiocb {
     }
 
     private static final VarHandle STATE;
+    private static final VarHandle PINS;
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(Aiocb.class, "state", int.class);
+            PINS = MethodHandles.lookup().findVarHandle(Aiocb.class, "cancelPins", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }

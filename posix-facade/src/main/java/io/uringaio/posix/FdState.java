@@ -97,8 +97,8 @@ final class FdState {
      * Removes a waiting request that was canceled; true if it was still waiting here. What it held back may go now:
      * {@link #releaseAfterCancel} hands those out.
      */
-    synchronized boolean removeWaiting(Aiocb cb) {
-        if (cb.fdState != this || cb.state != Aiocb.WAITING) {
+    synchronized boolean removeWaiting(Aiocb cb, long submission) {
+        if (cb.fdState != this || cb.state != Aiocb.WAITING || cb.submission != submission) {
             return false;
         }
         unlink(cb);
@@ -115,12 +115,16 @@ final class FdState {
         return all.isEmpty();
     }
 
-    /** The outstanding requests now, oldest first. */
-    synchronized Aiocb[] snapshot() {
-        Aiocb[] out = new Aiocb[all.size];
+    /** One outstanding request as a cancel sees it: the block and which submission of it. */
+    record Outstanding(Aiocb cb, long submission) {
+    }
+
+    /** The outstanding requests now, oldest first, each with its submission number (a block may be reused after). */
+    synchronized Outstanding[] snapshot() {
+        Outstanding[] out = new Outstanding[all.size];
         int i = 0;
         for (Aiocb a = all.head; a != null; a = a.fdNext) {
-            out[i++] = a;
+            out[i++] = new Outstanding(a, a.submission);
         }
         return out;
     }
