@@ -223,6 +223,7 @@ public final class AioContext implements AutoCloseable {
     /** Copies the caller's fields into the request; from here on the caller's fields are not read again. */
     private void snapshot(Aiocb cb, byte op, ListIo list) {
         cb.context = this;
+        cb.requestForNewSubmission();
         cb.submission++;
         cb.op = op;
         cb.fd = cb.aio_fildes;
@@ -717,7 +718,15 @@ public final class AioContext implements AutoCloseable {
                 if (cb.state != Aiocb.IN_KERNEL || e == null) {
                     return CancelOutcome.ALREADY_DONE;
                 }
-                inEngine = e.cancel(cb.request);
+                cb.cancelIssued();
+                try {
+                    inEngine = e.cancel(cb.request);
+                } catch (RuntimeException notIssued) {
+                    cb.cancelSettled();
+                    LOG.log(System.Logger.Level.ERROR, "engine cancel failed: " + cb.request, notIssued);
+                    return CancelOutcome.NOT_CANCELED;
+                }
+                inEngine.whenComplete((outcome, failure) -> cb.cancelSettled());
             }
         } finally {
             cb.unpinForCancel();

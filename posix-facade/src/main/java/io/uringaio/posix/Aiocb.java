@@ -58,8 +58,11 @@ public final class Aiocb {
     int error;
     long result;
 
-    /** The engine request this control block owns and reuses. */
-    final Request request;
+    /**
+     * The engine request this control block owns and reuses; replaced by a new one for a submission that starts while
+     * an engine cancel aimed at the previous submission may still be pending ({@link #cancelsInEngine}).
+     */
+    Request request;
 
     /**
      * Which submission of this block is current: incremented by each accepted submission before its state is
@@ -69,6 +72,12 @@ public final class Aiocb {
     long submission;
     /** Cancels inside their check-and-issue step for this block: a claim waits for them (see {@link #claim}). */
     volatile int cancelPins;
+    /**
+     * Engine cancels issued for this block whose outcome is not known yet. The engine identifies a cancel's target by
+     * its {@code Request} object and may act on it later, on its ring's thread: a new submission must not reuse that
+     * object meanwhile, or the late cancel would hit it. {@link #requestForNewSubmission} takes a new one then.
+     */
+    volatile int cancelsInEngine;
 
     // Snapshot taken at submission: the fields the request runs with.
     AioContext context;
@@ -108,7 +117,31 @@ public final class Aiocb {
     long cachedAddress;
 
     {
-        request = new Request((r, res) -> context.completedByEngine(this, res));
+        request = newRequest();
+    }
+
+    private Request newRequest() {
+        return new Request((r, res) -> context.completedByEngine(this, res));
+    }
+
+    /**
+     * Called by the claiming thread before a submission is published: the engine request to use, a new one if a
+     * cancel of an earlier submission may still reach the current one. After {@link #claim} no new cancel can be
+     * issued for this block until the submission is published, so the count read here is final for the old request.
+     */
+    void requestForNewSubmission() {
+        if (cancelsInEngine != 0) {
+            request = newRequest(); // rare: only while a cancel is in flight; the old object is idle and dropped
+        }
+    }
+
+    /** Counts an engine cancel issued for the current request (under the cancel pin) until its outcome is known. */
+    void cancelIssued() {
+        IN_ENGINE.getAndAdd(this, 1);
+    }
+
+    void cancelSettled() {
+        IN_ENGINE.getAndAdd(this, -1);
     }
 
     boolean inProgress() {
@@ -175,11 +208,13 @@ public final class Aiocb {
 
     private static final VarHandle STATE;
     private static final VarHandle PINS;
+    private static final VarHandle IN_ENGINE;
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(Aiocb.class, "state", int.class);
             PINS = MethodHandles.lookup().findVarHandle(Aiocb.class, "cancelPins", int.class);
+            IN_ENGINE = MethodHandles.lookup().findVarHandle(Aiocb.class, "cancelsInEngine", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
