@@ -106,6 +106,8 @@ public final class Aiocb {
     Aiocb qPrev;
     Aiocb qNext;
     FdState.Chain waitQueue;
+    /** The plain writes waiting on this one as their youngest blocker (see FdState); made once, reused. */
+    FdState.Chain dependents;
     /** The next request released by the same completion (a short chain in dispatch order). */
     Aiocb releasedNext;
     FdState fdState;

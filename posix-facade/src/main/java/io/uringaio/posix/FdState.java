@@ -10,18 +10,22 @@ package io.uringaio.posix;
  * <li>a write, behind every older O_APPEND write and every older write whose range overlaps its own.</li>
  * </ul>
  *
- * <p>Every step is constant time except the overlap check of a plain (non-append) write, which looks at the older
- * outstanding writes only (not reads or fsyncs), and only while writes are outstanding. That keeps the common deep
- * queues linear: appends, reads, fsyncs, and non-overlapping writes at moderate depth. The structure, per descriptor:
+ * <p>Every step is constant time except the blocker search of a plain (non-append) write, which walks the older
+ * outstanding writes from the youngest back to the first that blocks it: one step when it overwrites the write just
+ * before it, as many as there are outstanding writes when nothing blocks it. The structure, per descriptor:
  * <ul>
  * <li>{@code all}: every outstanding request in call order ({@code fdPrev/fdNext}), for cancel and close;</li>
  * <li>{@code rw}: the outstanding reads and writes in call order ({@code rwPrev/rwNext}): an fsync may go when none
  * older is left, i.e. when the oldest of them is younger than it (or there is none);</li>
  * <li>{@code writes}: the outstanding writes in call order ({@code wPrev/wNext}): an append may go when it is the
  * oldest of them;</li>
- * <li>three waiting queues in call order ({@code qPrev/qNext}): fsyncs and appends leave theirs from the front only
+ * <li>two waiting queues in call order ({@code qPrev/qNext}): fsyncs and appends leave theirs from the front only
  * (each waits for everything older of its kind), so a completion looks at the front and stops at the first that must
- * still wait; waiting plain writes are re-checked on each write completion (they exist only when writes overlap).</li>
+ * still wait;</li>
+ * <li>a waiting plain write waits on its youngest blocker, in that write's {@code dependents} (same links): when the
+ * blocker leaves, its dependents become orphans and each looks again from where it stands for an older blocker, or
+ * goes. A run of writes to one range is then a chain, each waiting on the one before it: constant work per request
+ * however long the run (re-checking every waiting write on every completion made it quadratic).</li>
  * </ul>
  * Order numbers are given under the monitor, so they follow the lists even when threads race to submit.
  *
@@ -36,9 +40,8 @@ final class FdState {
     private final Chain writes = new Chain(Chain.WRITES);
     private final Chain waitingSyncs = new Chain(Chain.QUEUE);
     private final Chain waitingAppends = new Chain(Chain.QUEUE);
-    private final Chain waitingPlain = new Chain(Chain.QUEUE);
-    /** Outstanding O_APPEND writes: a plain write waits while there is one older than it. */
-    private int appendsOutstanding;
+    /** Waiting plain writes whose blocker left: each looks for an older one at the next release, or goes. */
+    private final Chain orphans = new Chain(Chain.QUEUE);
     private long nextOrder;
     private long scanSteps;
 
@@ -56,7 +59,7 @@ final class FdState {
         Chain queue = switch (cb.op) {
             case Aiocb.OP_READ -> null;
             case Aiocb.OP_WRITE -> cb.append ? (writes.isEmpty() ? null : waitingAppends)
-                    : (appendsOutstanding > 0 || overlapsOlderWrite(cb) ? waitingPlain : null);
+                    : dependentsOf(youngestBlocker(cb, writes.tail));
             default -> rw.isEmpty() ? null : waitingSyncs;
         };
         all.addLast(cb);
@@ -65,9 +68,6 @@ final class FdState {
         }
         if (cb.op == Aiocb.OP_WRITE) {
             writes.addLast(cb);
-            if (cb.append) {
-                appendsOutstanding++;
-            }
         }
         if (queue != null) {
             queue.addLast(cb);
@@ -145,13 +145,20 @@ final class FdState {
         }
         if (cb.op == Aiocb.OP_WRITE) {
             writes.remove(cb);
-            if (cb.append) {
-                appendsOutstanding--;
-            }
         }
         if (cb.waitQueue != null) {
             cb.waitQueue.remove(cb);
             cb.waitQueue = null;
+        }
+        Chain dependents = cb.dependents;
+        if (dependents != null) {
+            // Those waiting on cb look again at the next release (this one, for a completion or a cancel).
+            for (Aiocb d = dependents.head; d != null; d = dependents.head) {
+                scanSteps++;
+                dependents.remove(d);
+                orphans.addLast(d);
+                d.waitQueue = orphans;
+            }
         }
         cb.fdState = null;
     }
@@ -182,30 +189,44 @@ final class FdState {
                 released = take(waitingAppends, a, released);
             }
         }
-        // Plain writes waiting behind an overlapping or appending older write (none in an append-only stream).
-        for (Aiocb p = waitingPlain.head; p != null; ) {
-            Aiocb next = p.qNext;
-            scanSteps++;
-            if (!overlapsOlderWrite(p)) {
-                released = take(waitingPlain, p, released);
+        // Plain writes whose blocker left: wait on the next older blocker, or go.
+        for (Aiocb p = orphans.head; p != null; p = orphans.head) {
+            Aiocb blocker = youngestBlocker(p, p.wPrev);
+            if (blocker == null) {
+                released = take(orphans, p, released);
+            } else {
+                orphans.remove(p);
+                Chain dependents = dependentsOf(blocker);
+                dependents.addLast(p);
+                p.waitQueue = dependents;
             }
-            p = next;
         }
         return released;
     }
 
-    /** Whether a plain write must wait: an older append, or an older write of an overlapping range, is outstanding. */
-    private boolean overlapsOlderWrite(Aiocb cb) {
-        for (Aiocb older = writes.head; older != null && older.fdOrder < cb.fdOrder; older = older.wNext) {
+    /**
+     * The youngest write at or before {@code from} (walking toward older ones) that a plain write {@code cb} must
+     * follow: an O_APPEND write, or one whose range overlaps cb's; null when none.
+     */
+    private Aiocb youngestBlocker(Aiocb cb, Aiocb from) {
+        for (Aiocb older = from; older != null; older = older.wPrev) {
             scanSteps++;
-            if (older.append) {
-                return true;
-            }
-            if (older.offset < cb.offset + cb.nbytes && cb.offset < older.offset + older.nbytes) {
-                return true;
+            if (older.append || older.offset < cb.offset + cb.nbytes && cb.offset < older.offset + older.nbytes) {
+                return older;
             }
         }
-        return false;
+        return null;
+    }
+
+    /** The list of writes waiting on {@code blocker} (made once per control block, reused), or null for none. */
+    private static Chain dependentsOf(Aiocb blocker) {
+        if (blocker == null) {
+            return null;
+        }
+        if (blocker.dependents == null) {
+            blocker.dependents = new Chain(Chain.QUEUE);
+        }
+        return blocker.dependents;
     }
 
     /** Takes {@code cb} off its waiting queue, marks it IN_KERNEL and inserts it in {@code chain} by priority. */
@@ -232,8 +253,8 @@ final class FdState {
     }
 
     /**
-     * One intrusive doubly linked list in call order, over one of the {@code Aiocb}'s link pairs. The three queues
-     * share one pair: a request waits in at most one of them.
+     * One intrusive doubly linked list in call order, over one of the {@code Aiocb}'s link pairs. The waiting lists
+     * (queues, dependents, orphans) share one pair: a request waits in at most one of them.
      */
     static final class Chain {
         static final int ALL = 0;
