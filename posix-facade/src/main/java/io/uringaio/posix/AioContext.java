@@ -48,7 +48,7 @@ public final class AioContext implements AutoCloseable {
     private AioInit init;
     private volatile boolean closed;
     private final Object startLock = new Object();
-    private final FdTable fds = new FdTable();
+    private final FdTable fds;
 
     /** Threads in aio_suspend or waiting for a cancel; LIO_WAIT callers wait on their own {@link ListIo}. */
     private final Waiters waiters = new Waiters();
@@ -71,7 +71,13 @@ public final class AioContext implements AutoCloseable {
      * completion batch).
      */
     public AioContext(RingEngineConfig config) {
+        this(config, DENSE_FD_LIMIT);
+    }
+
+    /** For tests: a context whose descriptor table keeps only numbers below {@code denseFdLimit} in its array. */
+    AioContext(RingEngineConfig config, int denseFdLimit) {
         this.baseConfig = config;
+        this.fds = new FdTable(denseFdLimit);
     }
 
     // ---------------------------------------------------------------- submission

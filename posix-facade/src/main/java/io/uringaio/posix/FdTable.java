@@ -17,14 +17,25 @@ final class FdTable {
     /** Descriptors below this index the dense array; the rest the map. */
     static final int DENSE_LIMIT = 1 << 16;
 
-    private volatile FdState[] dense = new FdState[256];
+    /** The dense range of this table: {@link #DENSE_LIMIT}, or less for a test of the map. */
+    private final int denseLimit;
+    private volatile FdState[] dense = new FdState[16];
     private final Object growLock = new Object();
-    /** States of descriptors at or above {@link #DENSE_LIMIT}, present only while they have outstanding requests. */
+    /** States of descriptors at or above the dense range, present only while they have outstanding requests. */
     private final ConcurrentHashMap<Integer, FdState> sparse = new ConcurrentHashMap<>();
+
+    FdTable() {
+        this(DENSE_LIMIT);
+    }
+
+    /** A table whose dense range ends at {@code denseLimit} (tests use a small one to reach the map). */
+    FdTable(int denseLimit) {
+        this.denseLimit = denseLimit;
+    }
 
     /** The state of {@code fd} ({@code fd >= 0}), or null when it has none. */
     FdState get(int fd) {
-        if (fd < DENSE_LIMIT) {
+        if (fd < denseLimit) {
             FdState[] table = dense;
             return fd < table.length ? table[fd] : null;
         }
@@ -36,7 +47,7 @@ final class FdTable {
      * kernel now.
      */
     boolean add(int fd, Aiocb cb) {
-        if (fd < DENSE_LIMIT) {
+        if (fd < denseLimit) {
             return denseState(fd).add(cb);
         }
         // Under the map's lock for this key, so a concurrent dropIfIdle cannot drop the state between lookup and add.
@@ -66,7 +77,7 @@ final class FdTable {
         sparse.values().forEach(action);
     }
 
-    /** The dense array's length now (for tests: it never exceeds {@link #DENSE_LIMIT}). */
+    /** The dense array's length now (for tests: it never exceeds the dense range). */
     int denseSlots() {
         return dense.length;
     }
@@ -87,7 +98,7 @@ final class FdTable {
         synchronized (growLock) {
             table = dense;
             if (fd >= table.length) {
-                table = Arrays.copyOf(table, Math.min(DENSE_LIMIT, Math.max(fd + 1, table.length * 2)));
+                table = Arrays.copyOf(table, Math.min(denseLimit, Math.max(fd + 1, table.length * 2)));
             }
             if (table[fd] == null) {
                 table[fd] = new FdState(false);
