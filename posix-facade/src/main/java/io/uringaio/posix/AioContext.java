@@ -351,17 +351,36 @@ public final class AioContext implements AutoCloseable {
         bounce.get(0, dst.array(), dst.arrayOffset(), n);
     }
 
+    /**
+     * The bounce buffer of at least {@code size} bytes, 4 KiB aligned ({@link #bounceCapacity}).
+     *
+     * @throws OutOfMemoryError when direct memory is exhausted, or {@code size} is too large to bounce at all
+     */
     private static long ensureBounce(Aiocb cb, int size) {
         if (cb.bounce == null || cb.bounce.capacity() < size) {
-            int capacity = Math.max(4096, Integer.highestOneBit(Math.max(1, size - 1)) << 1);
-            if (capacity < size) {
-                capacity = size;
+            int capacity = bounceCapacity(size);
+            if (capacity < 0) {
+                throw new OutOfMemoryError("a bounce buffer of " + size + " bytes does not fit a direct ByteBuffer");
             }
             ByteBuffer b = ByteBuffer.allocateDirect(capacity + 4096).alignedSlice(4096);
             cb.bounce = b;
             cb.bounceAddress = MemorySegment.ofBuffer(b).address();
         }
         return cb.bounceAddress;
+    }
+
+    /**
+     * The capacity of a bounce buffer for {@code size} bytes: the next power of two, at least 4 KiB (so a reused block
+     * rarely reallocates), or exactly {@code size} where the power of two plus the 4 KiB alignment slack would not fit
+     * an int; -1 when not even that fits. Computed in long: the old int arithmetic wrapped for sizes above 2^30 and
+     * asked {@code allocateDirect} for a negative capacity near 2 GiB.
+     */
+    static int bounceCapacity(int size) {
+        long capacity = Math.max(4096, Long.highestOneBit(Math.max(1, size - 1)) << 1);
+        if (capacity + 4096 > Integer.MAX_VALUE) {
+            capacity = Math.max(size, 4096);
+        }
+        return capacity + 4096 > Integer.MAX_VALUE ? -1 : (int) capacity;
     }
 
     /**

@@ -129,4 +129,22 @@ class HeapBufferWindowTest extends PosixTestSupport {
         assertWindowUntouched(dst, 7, 9);
         assertWindowUntouched(src, 90, 95);
     }
+
+    /**
+     * The bounce buffer's size for a heap transfer up to {@code Integer.MAX_VALUE} bytes: a power of two while that
+     * fits with the alignment slack, then the exact size, then "cannot" (the submission fails with EAGAIN rather than
+     * an exception out of aio_read). A 2 GiB heap buffer does not fit the test JVM, so the sizing is checked alone.
+     */
+    @Test
+    void bounceCapacity_neverWraps() {
+        assertEquals(4096, AioContext.bounceCapacity(0));
+        assertEquals(4096, AioContext.bounceCapacity(1));
+        assertEquals(4096, AioContext.bounceCapacity(4096));
+        assertEquals(8192, AioContext.bounceCapacity(4097));
+        assertEquals(1 << 30, AioContext.bounceCapacity(1 << 30));
+        assertEquals((1 << 30) + 1, AioContext.bounceCapacity((1 << 30) + 1));
+        assertEquals(Integer.MAX_VALUE - 4096, AioContext.bounceCapacity(Integer.MAX_VALUE - 4096));
+        assertEquals(-1, AioContext.bounceCapacity(Integer.MAX_VALUE - 4095));
+        assertEquals(-1, AioContext.bounceCapacity(Integer.MAX_VALUE));
+    }
 }
