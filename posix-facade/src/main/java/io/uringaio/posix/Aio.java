@@ -42,8 +42,10 @@ public final class Aio {
      * {@code aio_buf[0, aio_nbytes)}.
      *
      * @return 0 once queued; -1 with errno EINVAL (bad {@code aio_reqprio}, {@code aio_nbytes} or sigevent), EFAULT
-     *         (null or read-only buffer), EBUSY (this {@code Aiocb} is in flight) or EAGAIN (context closed). A bad
-     *         descriptor, a negative offset and kernel errors are reported asynchronously by {@link #aio_error}.
+     *         (null or read-only buffer), EBUSY (this {@code Aiocb} is in flight, or being submitted by another
+     *         thread: of racing calls exactly one proceeds) or EAGAIN (context closed, or no direct memory for a heap
+     *         buffer's bounce copy). A bad descriptor (of any value, negative too), a negative offset and kernel
+     *         errors are reported asynchronously by {@link #aio_error}. No exception leaves this function.
      */
     public static int aio_read(Aiocb aiocbp) {
         return Holder.CONTEXT.aio_read(aiocbp);

@@ -19,7 +19,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -33,6 +32,11 @@ import java.util.function.Consumer;
  */
 public final class AioContext implements AutoCloseable {
     private static final long CANCEL_WAIT_SECONDS = 30;
+    private static final System.Logger LOG = System.getLogger("io.uringaio.posix");
+    /** Descriptors below this index a dense array; larger numbers a map that holds only those in use. */
+    static final int DENSE_FD_LIMIT = FdTable.DENSE_LIMIT;
+    /** The most worker threads {@code aio_init}'s {@code aio_threads} asks for: the engine's pool bound. */
+    private static final int MAX_AIO_THREADS = 4096;
     private static final ExecutorService THREAD_NOTIFIER = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "uring-aio-sigev-thread");
         t.setDaemon(true);
@@ -44,9 +48,7 @@ public final class AioContext implements AutoCloseable {
     private AioInit init;
     private volatile boolean closed;
     private final Object startLock = new Object();
-    private final AtomicLong seq = new AtomicLong();
-    private volatile FdState[] fds = new FdState[256];
-    private final Object fdsLock = new Object();
+    private final FdTable fds;
 
     /** Threads in aio_suspend or waiting for a cancel; LIO_WAIT callers wait on their own {@link ListIo}. */
     private final Waiters waiters = new Waiters();
@@ -69,7 +71,13 @@ public final class AioContext implements AutoCloseable {
      * completion batch).
      */
     public AioContext(RingEngineConfig config) {
+        this(config, DENSE_FD_LIMIT);
+    }
+
+    /** For tests: a context whose descriptor table keeps only numbers below {@code denseFdLimit} in its array. */
+    AioContext(RingEngineConfig config, int denseFdLimit) {
         this.baseConfig = config;
+        this.fds = new FdTable(denseFdLimit);
     }
 
     // ---------------------------------------------------------------- submission
@@ -89,7 +97,7 @@ public final class AioContext implements AutoCloseable {
         if (aiocbp == null) {
             return Errno.fail(Errno.EFAULT);
         }
-        if (aiocbp.inProgress()) {
+        if (!aiocbp.claim()) {
             return Errno.fail(Errno.EBUSY);
         }
         int err;
@@ -101,35 +109,45 @@ public final class AioContext implements AutoCloseable {
                 err = Errno.EBADF;
             }
         }
-        if (err != 0) {
-            return reject(aiocbp, err);
-        }
-        if (closed) {
-            return Errno.fail(Errno.EAGAIN);
-        }
-        snapshot(aiocbp, op == Fcntl.O_SYNC ? Aiocb.OP_FSYNC : Aiocb.OP_FDATASYNC, null);
-        if (enqueue(aiocbp)) {
-            dispatch(aiocbp);
-        }
-        return 0;
+        return start(aiocbp, op == Fcntl.O_SYNC ? Aiocb.OP_FSYNC : Aiocb.OP_FDATASYNC, err);
     }
 
     private int submitOne(Aiocb cb, byte op) {
         if (cb == null) {
             return Errno.fail(Errno.EFAULT);
         }
-        if (cb.inProgress()) {
+        // The claim comes first: until it succeeds nothing of the block is read or written, so of two calls racing on
+        // one block the loser changes nothing and gets EBUSY (issue 11 item 10).
+        if (!cb.claim()) {
             return Errno.fail(Errno.EBUSY);
         }
-        int err = checkTransfer(cb, op);
+        return start(cb, op, checkTransfer(cb, op));
+    }
+
+    /**
+     * The rest of a single submission of a claimed block: reject with {@code err} (or EAGAIN when closed or out of
+     * bounce memory), else snapshot, queue and dispatch. Returns what the call returns.
+     */
+    private int start(Aiocb cb, byte op, int err) {
+        if (err == 0 && closed) {
+            err = Errno.EAGAIN;
+        }
+        if (err == 0) {
+            err = reserveBounce(cb, op);
+        }
         if (err != 0) {
             return reject(cb, err);
         }
-        if (closed) {
-            return Errno.fail(Errno.EAGAIN);
-        }
         snapshot(cb, op, null);
-        if (enqueue(cb)) {
+        boolean goesNow;
+        try {
+            goesNow = enqueue(cb);
+        } catch (Throwable t) { // out of memory for a new descriptor state: nothing was queued
+            LOG.log(System.Logger.Level.WARNING, "aio request not queued", t);
+            releaseSnapshot(cb);
+            return reject(cb, Errno.EAGAIN);
+        }
+        if (goesNow) {
             dispatch(cb);
         }
         return 0;
@@ -170,7 +188,7 @@ public final class AioContext implements AutoCloseable {
         };
     }
 
-    /** A synchronous rejection: the errno becomes the request's status; no notification. */
+    /** A synchronous rejection of a claimed block: the errno becomes the request's status; no notification. */
     private static int reject(Aiocb cb, int err) {
         cb.error = err;
         cb.result = -1;
@@ -178,13 +196,44 @@ public final class AioContext implements AutoCloseable {
         return Errno.fail(err);
     }
 
+    /**
+     * Makes sure a transfer from or to a heap buffer (or of no buffer) has its bounce buffer before anything is
+     * queued: running out of direct memory is then a synchronous EAGAIN (POSIX: "not queued due to system resource
+     * limitations") instead of a failure inside a completion. 0 or EAGAIN.
+     */
+    private static int reserveBounce(Aiocb cb, byte op) {
+        if (op != Aiocb.OP_READ && op != Aiocb.OP_WRITE) {
+            return 0;
+        }
+        ByteBuffer buf = cb.aio_buf;
+        if (buf != null && buf.isDirect()) {
+            return 0;
+        }
+        try {
+            ensureBounce(cb, buf == null ? 1 : (int) cb.aio_nbytes);
+            return 0;
+        } catch (OutOfMemoryError noDirectMemory) {
+            return Errno.EAGAIN;
+        }
+    }
+
+    /** Drops what a snapshot took from the caller, for a request that will not run. */
+    private static void releaseSnapshot(Aiocb cb) {
+        cb.buffer = null;
+        cb.list = null;
+        cb.value = null;
+        cb.function = null;
+        cb.executor = null;
+    }
+
     /** Copies the caller's fields into the request; from here on the caller's fields are not read again. */
     private void snapshot(Aiocb cb, byte op, ListIo list) {
         cb.context = this;
+        cb.requestForNewSubmission();
+        cb.submission++;
         cb.op = op;
         cb.fd = cb.aio_fildes;
         cb.list = list;
-        cb.seq = seq.getAndIncrement();
         SigEvent e = cb.aio_sigevent;
         cb.notify = e == null ? Signals.SIGEV_NONE : e.sigev_notify;
         cb.signo = e == null ? 0 : e.sigev_signo;
@@ -217,36 +266,27 @@ public final class AioContext implements AutoCloseable {
         return flags >= 0 && (flags & Fcntl.O_DIRECT) == 0;
     }
 
-    /** Adds the request to its fildes' list; true when it may go to the kernel now. */
+    /**
+     * Adds the request to its fildes' list (setting WAITING or IN_KERNEL under the fildes' monitor); true when it may
+     * go to the kernel now. A negative fildes has no list: it goes straight to {@link #prepare}, which fails it.
+     */
     private boolean enqueue(Aiocb cb) {
         if (cb.fd < 0) {
-            cb.state = Aiocb.IN_KERNEL; // no descriptor to order on: the kernel answers EBADF
+            cb.state = Aiocb.IN_KERNEL;
             return true;
         }
-        return fdState(cb.fd).add(cb); // sets WAITING or IN_KERNEL under the fildes' monitor
+        return fds.add(cb.fd, cb);
     }
 
-    private FdState fdState(int fd) {
-        FdState[] table = fds;
-        if (fd < table.length && table[fd] != null) {
-            return table[fd];
-        }
-        synchronized (fdsLock) {
-            table = fds;
-            if (fd >= table.length) {
-                table = java.util.Arrays.copyOf(table, Math.max(fd + 1, table.length * 2));
-            }
-            if (table[fd] == null) {
-                table[fd] = new FdState();
-            }
-            fds = table;
-            return table[fd];
-        }
-    }
-
-    /** Prepares the engine request of an IN_KERNEL control block; returns false if it completed without the kernel. */
-    private boolean prepare(Aiocb cb) {
+    /**
+     * Prepares the engine request of an IN_KERNEL control block: 0, or the {@code -errno} it completes with without
+     * the kernel.
+     */
+    private int prepare(Aiocb cb) {
         var r = cb.request;
+        if (cb.fd < 0) {
+            return -Errno.EBADF; // no such descriptor; never handed to the kernel, which reads some negatives specially
+        }
         switch (cb.op) {
             case Aiocb.OP_FSYNC, Aiocb.OP_FDATASYNC -> r.prepFsync(cb.fd, cb.op == Aiocb.OP_FDATASYNC).priority(0);
             default -> {
@@ -256,8 +296,7 @@ public final class AioContext implements AutoCloseable {
                     if (pos == -Errno.ESPIPE) {
                         offset = 0; // a pipe or socket: the offset is ignored
                     } else {
-                        completed(cb, pos < 0 ? (int) pos : -Errno.EINVAL);
-                        return false;
+                        return pos < 0 ? (int) pos : -Errno.EINVAL;
                     }
                 }
                 long address = address(cb);
@@ -269,14 +308,17 @@ public final class AioContext implements AutoCloseable {
                 r.priority(cb.priority).attach(cb.buffer);
             }
         }
-        return true;
+        return 0;
     }
 
-    /** The native address of index 0 of the transfer: the direct buffer's own, or the bounce buffer's. */
+    /**
+     * The native address of index 0 of the transfer: the direct buffer's own, or the bounce buffer's (reserved at
+     * submission), filled from a heap buffer for a write.
+     */
     private static long address(Aiocb cb) {
         ByteBuffer buf = cb.buffer;
         if (buf == null) {
-            return ensureBounce(cb, 1);
+            return cb.bounceAddress;
         }
         if (buf.isDirect()) {
             if (cb.addressOf != buf) {
@@ -285,18 +327,40 @@ public final class AioContext implements AutoCloseable {
             }
             return cb.cachedAddress;
         }
-        long address = ensureBounce(cb, cb.nbytes);
         if (cb.op == Aiocb.OP_WRITE) {
-            cb.bounce.put(0, buf, 0, cb.nbytes);
+            copyIn(cb.bounce, buf, cb.nbytes);
         }
-        return address;
+        return cb.bounceAddress;
     }
 
+    /**
+     * Copies {@code src[0, n)} to the bounce buffer by absolute index, whatever src's position and limit (the spec:
+     * they are never read). A heap buffer's array directly; a read-only one (no array) through a view whose window is
+     * the whole buffer.
+     */
+    private static void copyIn(ByteBuffer bounce, ByteBuffer src, int n) {
+        if (src.hasArray()) {
+            bounce.put(0, src.array(), src.arrayOffset(), n);
+        } else {
+            bounce.put(0, src.duplicate().clear(), 0, n);
+        }
+    }
+
+    /** Copies {@code n} bytes read into the bounce buffer to {@code dst[0, n)}: a writable heap buffer has an array. */
+    private static void copyOut(ByteBuffer bounce, ByteBuffer dst, int n) {
+        bounce.get(0, dst.array(), dst.arrayOffset(), n);
+    }
+
+    /**
+     * The bounce buffer of at least {@code size} bytes, 4 KiB aligned ({@link #bounceCapacity}).
+     *
+     * @throws OutOfMemoryError when direct memory is exhausted, or {@code size} is too large to bounce at all
+     */
     private static long ensureBounce(Aiocb cb, int size) {
         if (cb.bounce == null || cb.bounce.capacity() < size) {
-            int capacity = Math.max(4096, Integer.highestOneBit(Math.max(1, size - 1)) << 1);
-            if (capacity < size) {
-                capacity = size;
+            int capacity = bounceCapacity(size);
+            if (capacity < 0) {
+                throw new OutOfMemoryError("a bounce buffer of " + size + " bytes does not fit a direct ByteBuffer");
             }
             ByteBuffer b = ByteBuffer.allocateDirect(capacity + 4096).alignedSlice(4096);
             cb.bounce = b;
@@ -305,18 +369,64 @@ public final class AioContext implements AutoCloseable {
         return cb.bounceAddress;
     }
 
-    private void dispatch(Aiocb cb) {
-        if (!prepare(cb)) {
-            return;
+    /**
+     * The capacity of a bounce buffer for {@code size} bytes: the next power of two, at least 4 KiB (so a reused block
+     * rarely reallocates), or exactly {@code size} where the power of two plus the 4 KiB alignment slack would not fit
+     * an int; -1 when not even that fits. Computed in long: the old int arithmetic wrapped for sizes above 2^30 and
+     * asked {@code allocateDirect} for a negative capacity near 2 GiB.
+     */
+    static int bounceCapacity(int size) {
+        long capacity = Math.max(4096, Long.highestOneBit(Math.max(1, size - 1)) << 1);
+        if (capacity + 4096 > Integer.MAX_VALUE) {
+            capacity = Math.max(size, 4096);
         }
-        // A read alone (not a lio_listio entry, whose list goes to the kernel as one batch) tries the page cache on
-        // this thread first and then completes inside aio_read; not on O_DIRECT, where it would wait for the device.
-        cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && mayReadInline(cb.fd));
-        RingEngine e = engine();
+        return capacity + 4096 > Integer.MAX_VALUE ? -1 : (int) capacity;
+    }
+
+    /**
+     * Hands an IN_KERNEL block to the engine, or completes it: with the errno {@link #prepare} found, ECANCELED when
+     * the engine is closed, EIO when the facade itself failed. Never throws: it also runs on completion threads, for
+     * requests a completion released.
+     */
+    private void dispatch(Aiocb cb) {
+        int res;
         try {
-            e.submit(cb.request);
+            res = prepare(cb);
+            if (res == 0) {
+                // A read alone (not a lio_listio entry, whose list goes to the kernel as one batch) tries the page
+                // cache on this thread first and then completes inside aio_read; not on O_DIRECT, where it would wait
+                // for the device.
+                cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && mayReadInline(cb.fd));
+                engine().submit(cb.request);
+                return;
+            }
         } catch (EngineRejectedException closedEngine) {
-            completed(cb, -Errno.ECANCELED);
+            res = -Errno.ECANCELED;
+        } catch (Throwable t) {
+            if (!failedBeforeEngine(cb, t)) {
+                return;
+            }
+            res = -Errno.EIO;
+        }
+        completed(cb, res);
+    }
+
+    /**
+     * After the facade's own code threw while handing {@code cb} to the engine: true when the engine does not hold it
+     * (so the facade must complete it, or it would be lost), false when the engine holds it (its completion will come).
+     */
+    private static boolean failedBeforeEngine(Aiocb cb, Throwable t) {
+        LOG.log(System.Logger.Level.ERROR, "aio request failed in the facade: " + cb.request, t);
+        return !cb.request.inFlight() && cb.state == Aiocb.IN_KERNEL;
+    }
+
+    /** Dispatches a chain of requests a completion or a cancel released ({@link FdState#remove}). */
+    private void dispatchReleased(Aiocb released) {
+        while (released != null) {
+            Aiocb next = released.releasedNext;
+            released.releasedNext = null;
+            dispatch(released);
+            released = next;
         }
     }
 
@@ -339,10 +449,21 @@ public final class AioContext implements AutoCloseable {
         }
     }
 
-    /** The result for {@code cb}: make it final, then release, wake and notify. */
+    /**
+     * The result for {@code cb}: make it final, then release, wake and notify. Never throws, and nothing before the
+     * status is published may throw: a failure of the facade's own code here (the copy back from the bounce buffer)
+     * turns the result into EIO; the steps after it (wake-up, notification, list bookkeeping, released requests) are
+     * each guarded, so one failing does not skip the others. A completion callback that threw would be swallowed by
+     * the engine and the request lost (issue 11 item 7).
+     */
     private void completed(Aiocb cb, int res, boolean batched) {
         if (res > 0 && cb.op == Aiocb.OP_READ && cb.buffer != null && !cb.buffer.isDirect()) {
-            cb.buffer.put(0, cb.bounce, 0, res);
+            try {
+                copyOut(cb.bounce, cb.buffer, Math.min(res, cb.nbytes));
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "copy from the bounce buffer failed: " + cb.request, t);
+                res = -Errno.EIO;
+            }
         }
         // Capture what the notification needs before the status is published: after that the caller may reuse cb.
         int notify = cb.notify;
@@ -355,45 +476,118 @@ public final class AioContext implements AutoCloseable {
         // The signal's disposition is taken as the request completes, before its status is published: a handler
         // installed by someone who already saw the final status does not receive this one.
         Consumer<SigInfo> handler = notify == Signals.SIGEV_SIGNAL ? Signals.disposition(signo) : null;
-        Aiocb[] released = fdState == null ? null : fdState.remove(cb);
-        cb.buffer = null;
-        cb.list = null;
-        cb.value = null;
-        cb.function = null;
-        cb.executor = null;
+        int fd = cb.fd;
+        Aiocb released = null;
+        if (fdState != null) {
+            try {
+                released = fdState.remove(cb);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "ordering bookkeeping failed: " + cb.request, t);
+            }
+        }
+        releaseSnapshot(cb);
         cb.request.attach(null);
         cb.error = res < 0 ? -res : 0;
         cb.result = res < 0 ? -1 : res;
         cb.state = Aiocb.DONE;
+        // From here on the status is final; the rest is guarded step by step.
         if (batched) {
             wakePending.set(true); // published after the status: the batch's wake-up sees it
         } else {
             wakeWaiters();
         }
-        if (notify == Signals.SIGEV_SIGNAL) {
-            Signals.deliver(handler, signo, value);
-        } else {
-            notify(notify, signo, value, function, executor);
+        try {
+            if (notify == Signals.SIGEV_SIGNAL) {
+                Signals.deliver(handler, signo, value);
+            } else {
+                notify(notify, signo, value, function, executor);
+            }
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "aio notification failed", t);
         }
         if (list != null) {
-            list.release(res < 0);
-        }
-        if (released != null) {
-            for (Aiocb next : released) {
-                dispatch(next);
+            try {
+                list.release(res < 0);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "lio_listio bookkeeping failed", t);
             }
+        }
+        if (fdState != null) {
+            try {
+                fds.dropIfIdle(fd, fdState);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "descriptor table bookkeeping failed", t);
+            }
+        }
+        dispatchReleased(released);
+    }
+
+    /**
+     * Fires a notification: SIGEV_SIGNAL to the handler installed now, SIGEV_THREAD on its executor (or a facade
+     * thread). Never throws.
+     */
+    void notify(int notify, int signo, Object value, Consumer<Object> function, Executor executor) {
+        if (notify == Signals.SIGEV_SIGNAL) {
+            try {
+                Signals.raise(signo, value);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "signal delivery failed for " + signo, t);
+            }
+        } else if (notify == Signals.SIGEV_THREAD) {
+            runOnce(new ThreadNotification(function, value), executor);
         }
     }
 
-    void notify(int notify, int signo, Object value, Consumer<Object> function, Executor executor) {
-        if (notify == Signals.SIGEV_SIGNAL) {
-            Signals.raise(signo, value);
-        } else if (notify == Signals.SIGEV_THREAD) {
-            Executor where = executor != null ? executor : THREAD_NOTIFIER;
+    /**
+     * Runs a SIGEV_THREAD notification exactly once: on {@code executor} (null: a facade thread); if the executor
+     * throws before the task started, that is a rejection and the task runs on a facade thread instead. The task
+     * catches the function's own exceptions, so a throw seen here is always the executor's (a direct executor such as
+     * {@code Runnable::run} runs the function inside {@code execute}: its throw is not a rejection, issue 11 item 9),
+     * and the task's claim makes a second run impossible even for an executor that queued it and then threw. As a
+     * last resort (no facade thread can be started) the function runs here: once, late and on this thread, rather
+     * than never.
+     */
+    private static void runOnce(ThreadNotification task, Executor executor) {
+        Executor where = executor != null ? executor : THREAD_NOTIFIER;
+        try {
+            where.execute(task);
+            return;
+        } catch (Throwable rejected) {
+            if (task.started()) {
+                LOG.log(System.Logger.Level.WARNING, "sigev_notify_attributes executor threw after running", rejected);
+                return;
+            }
+        }
+        try {
+            THREAD_NOTIFIER.execute(task);
+        } catch (Throwable noThread) {
+            task.run();
+        }
+    }
+
+    /** One SIGEV_THREAD notification: runs its function at most once, whoever calls {@link #run} first. */
+    private static final class ThreadNotification extends AtomicBoolean implements Runnable {
+        private final Consumer<Object> function;
+        private final Object value;
+
+        ThreadNotification(Consumer<Object> function, Object value) {
+            this.function = function;
+            this.value = value;
+        }
+
+        boolean started() {
+            return get();
+        }
+
+        @Override
+        public void run() {
+            if (!compareAndSet(false, true)) {
+                return;
+            }
             try {
-                where.execute(() -> function.accept(value));
-            } catch (RuntimeException rejected) {
-                THREAD_NOTIFIER.execute(() -> function.accept(value));
+                function.accept(value);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.WARNING, "sigev_notify_function threw", t);
             }
         }
     }
@@ -410,7 +604,7 @@ public final class AioContext implements AutoCloseable {
             return Errno.fail(Errno.EINVAL);
         }
         return switch (aiocbp.state) {
-            case Aiocb.WAITING, Aiocb.IN_KERNEL -> Errno.EINPROGRESS;
+            case Aiocb.WAITING, Aiocb.IN_KERNEL, Aiocb.SUBMITTING -> Errno.EINPROGRESS;
             case Aiocb.DONE -> aiocbp.error;
             default -> Errno.EINVAL;
         };
@@ -421,18 +615,11 @@ public final class AioContext implements AutoCloseable {
         if (aiocbp == null) {
             return Errno.fail(Errno.EINVAL);
         }
-        synchronized (aiocbp) {
-            int s = aiocbp.state;
-            if (s == Aiocb.WAITING || s == Aiocb.IN_KERNEL) {
-                return Errno.fail(Errno.EINPROGRESS);
-            }
-            if (s != Aiocb.DONE) {
-                return Errno.fail(Errno.EINVAL);
-            }
-            long result = aiocbp.result;
-            aiocbp.state = Aiocb.IDLE;
-            return result;
+        if (aiocbp.inProgress()) {
+            return Errno.fail(Errno.EINPROGRESS);
         }
+        long result = aiocbp.result; // read before the collect: DONE published it
+        return aiocbp.collect() ? result : Errno.fail(Errno.EINVAL);
     }
 
     /** See {@link Aio#aio_suspend}. */
@@ -504,21 +691,22 @@ public final class AioContext implements AutoCloseable {
         if (aiocbp != null && aiocbp.aio_fildes != fildes) {
             return Errno.fail(Errno.EINVAL);
         }
-        Aiocb[] targets;
+        FdState.Outstanding[] targets;
         if (aiocbp != null) {
-            if (!aiocbp.inProgress() || aiocbp.context != this) {
+            int s = aiocbp.state; // the state first: the submission number read after it is at least as new
+            long submission = aiocbp.submission;
+            if (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL || aiocbp.context != this) {
                 return Aio.AIO_ALLDONE;
             }
-            targets = new Aiocb[] {aiocbp};
+            targets = new FdState.Outstanding[] {new FdState.Outstanding(aiocbp, submission)};
         } else {
-            FdState[] table = fds;
-            FdState state = fildes < table.length ? table[fildes] : null;
-            targets = state == null ? new Aiocb[0] : state.snapshot();
+            FdState state = fildes < 0 ? null : fds.get(fildes);
+            targets = state == null ? new FdState.Outstanding[0] : state.snapshot();
         }
         boolean anyCanceled = false;
         boolean anyNotCanceled = false;
-        for (Aiocb cb : targets) {
-            switch (cancelOne(cb)) {
+        for (FdState.Outstanding target : targets) {
+            switch (cancelOne(target.cb(), target.submission())) {
                 case CANCELED -> anyCanceled = true;
                 case NOT_CANCELED -> anyNotCanceled = true;
                 case ALREADY_DONE -> { }
@@ -530,23 +718,55 @@ public final class AioContext implements AutoCloseable {
         return anyCanceled ? Aio.AIO_CANCELED : Aio.AIO_ALLDONE;
     }
 
-    private CancelOutcome cancelOne(Aiocb cb) {
-        FdState state = cb.fdState;
-        if (state != null && state.removeWaiting(cb)) {
+    /**
+     * Cancels submission {@code submission} of {@code cb}, and nothing else: the block may have completed and been
+     * submitted again by its owner since the caller found it (a snapshot of a descriptor's requests, taken by one
+     * thread while others reap and reuse their blocks). The check and the cancel's issue happen under the block's
+     * cancel pin, so the owner's next submission cannot reach the engine in between.
+     */
+    private CancelOutcome cancelOne(Aiocb cb, long submission) {
+        CompletableFuture<CancelOutcome> inEngine = null;
+        FdState removedFrom = null;
+        int fd;
+        cb.pinForCancel();
+        try {
+            int s = cb.state;
+            if (cb.submission != submission || (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL)) {
+                return CancelOutcome.ALREADY_DONE;
+            }
+            FdState state = cb.fdState;
+            fd = cb.fd;
+            if (state != null && state.removeWaiting(cb, submission)) {
+                removedFrom = state; // ours to complete: no one else sees it any more
+            } else {
+                RingEngine e = engine;
+                if (cb.state != Aiocb.IN_KERNEL || e == null) {
+                    return CancelOutcome.ALREADY_DONE;
+                }
+                cb.cancelIssued();
+                try {
+                    inEngine = e.cancel(cb.request);
+                } catch (RuntimeException notIssued) {
+                    cb.cancelSettled();
+                    LOG.log(System.Logger.Level.ERROR, "engine cancel failed: " + cb.request, notIssued);
+                    return CancelOutcome.NOT_CANCELED;
+                }
+                inEngine.whenComplete((outcome, failure) -> cb.cancelSettled());
+            }
+        } finally {
+            cb.unpinForCancel();
+        }
+        if (removedFrom != null) {
             cb.state = Aiocb.IN_KERNEL; // leaves WAITING; completed() makes it final
             completed(cb, -Errno.ECANCELED);
+            // What the canceled request held back may go now; its state may be dropped if that was all.
+            dispatchReleased(removedFrom.releaseAfterCancel());
+            fds.dropIfIdle(fd, removedFrom);
             return CancelOutcome.CANCELED;
-        }
-        if (cb.state != Aiocb.IN_KERNEL) {
-            return CancelOutcome.ALREADY_DONE;
-        }
-        RingEngine e = engine;
-        if (e == null) {
-            return CancelOutcome.ALREADY_DONE;
         }
         CancelOutcome outcome;
         try {
-            outcome = e.cancel(cb.request).get(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS);
+            outcome = inEngine.get(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
             return CancelOutcome.NOT_CANCELED;
@@ -554,17 +774,17 @@ public final class AioContext implements AutoCloseable {
             return CancelOutcome.NOT_CANCELED;
         }
         if (outcome == CancelOutcome.CANCELED) {
-            awaitFinal(cb);
+            awaitFinal(cb, submission);
         }
         return outcome;
     }
 
     /** Waits (bounded) until a canceled request's -ECANCELED completion has been recorded. */
-    private void awaitFinal(Aiocb cb) {
+    private void awaitFinal(Aiocb cb, long submission) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
         int slot = waiters.register();
         try {
-            while (cb.inProgress() && deadline - System.nanoTime() > 0) {
+            while (cb.inProgress(submission) && deadline - System.nanoTime() > 0) {
                 if (Thread.currentThread().isInterrupted()) {
                     return;
                 }
@@ -599,38 +819,51 @@ public final class AioContext implements AutoCloseable {
             if (cb == null || cb.aio_lio_opcode == Aio.LIO_NOP) {
                 continue;
             }
-            if (cb.inProgress()) {
-                group.failed(); // EBUSY: this entry is someone else's request; leave it alone
+            if (!cb.claim()) {
+                group.failed(); // EBUSY: this entry is someone else's request (or listed twice); leave it alone
                 continue;
             }
             byte op = cb.aio_lio_opcode == Aio.LIO_READ ? Aiocb.OP_READ
                     : cb.aio_lio_opcode == Aio.LIO_WRITE ? Aiocb.OP_WRITE : -1;
             int err = op < 0 ? Errno.EINVAL : checkTransfer(cb, op);
+            if (err == 0) {
+                err = reserveBounce(cb, op);
+            }
             if (err != 0) {
-                cb.error = err;
-                cb.result = -1;
-                cb.state = Aiocb.DONE;
+                failEntry(cb, err);
                 group.failed();
                 continue;
             }
             snapshot(cb, op, group);
             group.add();
-            if (enqueue(cb)) {
-                if (prepare(cb)) {
+            boolean goesNow;
+            try {
+                goesNow = enqueue(cb);
+            } catch (Throwable t) { // out of memory for a new descriptor state: this entry was not queued
+                LOG.log(System.Logger.Level.WARNING, "lio_listio entry not queued", t);
+                cb.state = Aiocb.IN_KERNEL;
+                completed(cb, -Errno.EAGAIN);
+                continue;
+            }
+            if (goesNow) {
+                int res;
+                try {
+                    res = prepare(cb);
+                } catch (Throwable t) { // the facade's own failure, before the engine saw the request
+                    LOG.log(System.Logger.Level.ERROR, "lio_listio entry failed in the facade", t);
+                    res = -Errno.EIO;
+                }
+                if (res == 0) {
                     batch[n] = cb.request;
                     batchCbs[n] = cb;
                     n++;
+                } else {
+                    completed(cb, res);
                 }
             }
         }
         if (n > 0) {
-            try {
-                engine().submitBatch(batch, n);
-            } catch (EngineRejectedException closedEngine) {
-                for (int i = 0; i < n; i++) {
-                    completed(batchCbs[i], -Errno.ECANCELED);
-                }
-            }
+            submitBatch(batch, batchCbs, n);
         }
         java.util.Arrays.fill(batch, 0, n, null);
         java.util.Arrays.fill(batchCbs, 0, n, null);
@@ -644,6 +877,42 @@ public final class AioContext implements AutoCloseable {
             return Errno.fail(Errno.EINTR);
         }
         return group.anyFailed() ? Errno.fail(Errno.EIO) : 0;
+    }
+
+    /**
+     * An entry that failed its own checks: its status is that errno, and, as for any request that fails, its own
+     * notification fires once (issue 11 item 8) when its sigevent is valid (an invalid one cannot be fired). It is
+     * not counted in its list: it is complete before the list's notification can fire.
+     */
+    private void failEntry(Aiocb cb, int err) {
+        SigEvent e = cb.aio_sigevent;
+        reject(cb, err);
+        if (e != null && checkSigevent(e) == 0) {
+            notify(e.sigev_notify, e.sigev_signo, e.sigev_value, e.sigev_notify_function, e.sigev_notify_attributes);
+        }
+    }
+
+    /**
+     * Hands a lio_listio batch to the engine. If the engine refuses it (closed), or the facade's own code throws, no
+     * request of it was accepted (submitBatch is all or nothing): each completes, ECANCELED or EIO.
+     */
+    private void submitBatch(io.uringaio.engine.Request[] batch, Aiocb[] batchCbs, int n) {
+        int res;
+        try {
+            engine().submitBatch(batch, n);
+            return;
+        } catch (EngineRejectedException closedEngine) {
+            res = -Errno.ECANCELED;
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "lio_listio batch failed in the facade", t);
+            res = -Errno.EIO;
+        }
+        for (int i = 0; i < n; i++) {
+            Aiocb cb = batchCbs[i];
+            if (!cb.request.inFlight() && cb.state == Aiocb.IN_KERNEL) {
+                completed(cb, res);
+            }
+        }
     }
 
     /** Per-thread arrays for one lio_listio call's batch, so a call allocates only its {@link ListIo}. */
@@ -703,8 +972,10 @@ public final class AioContext implements AutoCloseable {
                 AioInit i = init;
                 if (i != null) {
                     if (i.aio_threads > 0) {
-                        config.ioWorkers(i.aio_threads, i.aio_threads);
-                        config.poolThreads(i.aio_threads);
+                        // A hint, as in glibc: clamped to what the engine accepts, never a failed first request.
+                        int threads = Math.min(i.aio_threads, MAX_AIO_THREADS);
+                        config.ioWorkers(threads, threads);
+                        config.poolThreads(threads);
                     }
                     if (i.aio_idle_time > 0) {
                         config.poolIdleTime(java.time.Duration.ofSeconds(i.aio_idle_time));
@@ -712,7 +983,8 @@ public final class AioContext implements AutoCloseable {
                     if (i.aio_num > 0) {
                         // aio_num bounds the whole context: one ring (and one waiting queue, so aio_reqprio orders
                         // every waiting request), and no more pool workers than that.
-                        config.rings(1).maxInFlightPerRing(Math.min(i.aio_num, config.ringSize() - 64));
+                        int inFlight = Math.max(1, Math.min(i.aio_num, config.ringSize() - 64));
+                        config.rings(1).maxInFlightPerRing(inFlight);
                         config.poolThreads(Math.min(config.poolThreads(), i.aio_num));
                     }
                 }
@@ -737,15 +1009,13 @@ public final class AioContext implements AutoCloseable {
             closed = true;
         }
         List<Aiocb> waiting = new ArrayList<>();
-        for (FdState state : fds) {
-            if (state != null) {
-                for (Aiocb cb : state.snapshot()) {
-                    if (state.removeWaiting(cb)) {
-                        waiting.add(cb);
-                    }
+        fds.forEach(state -> {
+            for (FdState.Outstanding o : state.snapshot()) {
+                if (state.removeWaiting(o.cb(), o.submission())) {
+                    waiting.add(o.cb());
                 }
             }
-        }
+        });
         for (Aiocb cb : waiting) {
             cb.state = Aiocb.IN_KERNEL;
             completed(cb, -Errno.ECANCELED);
@@ -755,6 +1025,22 @@ public final class AioContext implements AutoCloseable {
             e.close();
         }
         wakeWaiters();
+    }
+
+    /** For tests: the dense descriptor table's slots (at most {@link #DENSE_FD_LIMIT}). */
+    int denseFdSlots() {
+        return fds.denseSlots();
+    }
+
+    /** For tests: descriptor states kept for numbers at or above {@link #DENSE_FD_LIMIT} (only while in use). */
+    int sparseFdStates() {
+        return fds.sparseStates();
+    }
+
+    /** For tests: the list steps the ordering of {@code fd}'s requests took so far (0 if it has no state). */
+    long fdScanSteps(int fd) {
+        FdState state = fd < 0 ? null : fds.get(fd);
+        return state == null ? 0 : state.scanSteps();
     }
 
     /** Future-proofing for tests: whether {@link #close()} ran. */

@@ -7,139 +7,337 @@ package io.uringaio.posix;
  * <ul>
  * <li>an fsync, behind every older read and write (not behind an older fsync);</li>
  * <li>an O_APPEND write, behind every older write;</li>
- * <li>a write, behind every older write whose range overlaps its own.</li>
+ * <li>a write, behind every older O_APPEND write and every older write whose range overlaps its own.</li>
  * </ul>
- * Guarded by its own monitor.
+ *
+ * <p>Every step is constant time except the blocker search of a plain (non-append) write, which walks the older
+ * outstanding writes from the youngest back to the first that blocks it: one step when it overwrites the write just
+ * before it, as many as there are outstanding writes when nothing blocks it. The structure, per descriptor:
+ * <ul>
+ * <li>{@code all}: every outstanding request in call order ({@code fdPrev/fdNext}), for cancel and close;</li>
+ * <li>{@code rw}: the outstanding reads and writes in call order ({@code rwPrev/rwNext}): an fsync may go when none
+ * older is left, i.e. when the oldest of them is younger than it (or there is none);</li>
+ * <li>{@code writes}: the outstanding writes in call order ({@code wPrev/wNext}): an append may go when it is the
+ * oldest of them;</li>
+ * <li>two waiting queues in call order ({@code qPrev/qNext}): fsyncs and appends leave theirs from the front only
+ * (each waits for everything older of its kind), so a completion looks at the front and stops at the first that must
+ * still wait;</li>
+ * <li>a waiting plain write waits on its youngest blocker, in that write's {@code dependents} (same links): when the
+ * blocker leaves, its dependents become orphans and each looks again from where it stands for an older blocker, or
+ * goes. A run of writes to one range is then a chain, each waiting on the one before it: constant work per request
+ * however long the run (re-checking every waiting write on every completion made it quadratic).</li>
+ * </ul>
+ * Order numbers are given under the monitor, so they follow the lists even when threads race to submit.
+ *
+ * <p>Guarded by its own monitor. {@link #scanSteps()} counts the requests looked at, to test that the cost stays
+ * linear.
  */
 final class FdState {
-    private Aiocb head;
-    private Aiocb tail;
-    private int waiting;
+    /** Kept in {@link FdTable}'s map (dropped when idle) rather than its dense array. */
+    final boolean sparse;
+    private final Chain all = new Chain(Chain.ALL);
+    private final Chain rw = new Chain(Chain.RW);
+    private final Chain writes = new Chain(Chain.WRITES);
+    private final Chain waitingSyncs = new Chain(Chain.QUEUE);
+    private final Chain waitingAppends = new Chain(Chain.QUEUE);
+    /** Waiting plain writes whose blocker left: each looks for an older one at the next release, or goes. */
+    private final Chain orphans = new Chain(Chain.QUEUE);
+    private long nextOrder;
+    private long scanSteps;
+
+    FdState(boolean sparse) {
+        this.sparse = sparse;
+    }
 
     /**
      * Appends {@code cb} and sets its state under this monitor (WAITING or IN_KERNEL), so a concurrent {@link #remove}
      * never sees a request that may go now as one it should release; true when it may go to the kernel now.
      */
     synchronized boolean add(Aiocb cb) {
-        boolean blocked = mustWait(cb);
-        cb.state = blocked ? Aiocb.WAITING : Aiocb.IN_KERNEL;
+        cb.fdOrder = nextOrder++;
         cb.fdState = this;
-        cb.fdPrev = tail;
-        cb.fdNext = null;
-        if (tail == null) {
-            head = cb;
-        } else {
-            tail.fdNext = cb;
+        Chain queue = switch (cb.op) {
+            case Aiocb.OP_READ -> null;
+            case Aiocb.OP_WRITE -> cb.append ? (writes.isEmpty() ? null : waitingAppends)
+                    : dependentsOf(youngestBlocker(cb, writes.tail));
+            default -> rw.isEmpty() ? null : waitingSyncs;
+        };
+        all.addLast(cb);
+        if (isTransfer(cb)) {
+            rw.addLast(cb);
         }
-        tail = cb;
-        if (blocked) {
-            waiting++;
+        if (cb.op == Aiocb.OP_WRITE) {
+            writes.addLast(cb);
         }
-        return !blocked;
-    }
-
-    /**
-     * Removes {@code cb}; returns the waiting requests it released, in (priority, call order), marked IN_KERNEL, or null.
-     */
-    synchronized Aiocb[] remove(Aiocb cb) {
-        unlink(cb);
-        if (waiting == 0) {
-            return null;
-        }
-        Aiocb[] released = null;
-        int n = 0;
-        for (Aiocb w = head; w != null; w = w.fdNext) {
-            if (w.state == Aiocb.WAITING && !mustWait(w)) {
-                if (released == null) {
-                    released = new Aiocb[waiting];
-                }
-                released[n++] = w;
-                w.state = Aiocb.IN_KERNEL;
-                waiting--;
-            }
-        }
-        if (released == null) {
-            return null;
-        }
-        Aiocb[] out = java.util.Arrays.copyOf(released, n);
-        java.util.Arrays.sort(out, (a, b) -> a.priority != b.priority ? Integer.compare(a.priority, b.priority)
-                : Long.compare(a.seq, b.seq));
-        return out;
-    }
-
-    /** Removes a waiting request that was canceled; true if it was still waiting here. */
-    synchronized boolean removeWaiting(Aiocb cb) {
-        if (cb.fdState != this || cb.state != Aiocb.WAITING) {
+        if (queue != null) {
+            queue.addLast(cb);
+            cb.waitQueue = queue;
+            cb.state = Aiocb.WAITING;
             return false;
         }
-        unlink(cb);
-        waiting--;
+        cb.state = Aiocb.IN_KERNEL;
         return true;
     }
 
-    /** The outstanding requests now, oldest first. */
-    synchronized Aiocb[] snapshot() {
-        int n = 0;
-        for (Aiocb a = head; a != null; a = a.fdNext) {
-            n++;
+    /**
+     * Removes the completed {@code cb}; returns the waiting requests it released, marked IN_KERNEL, chained through
+     * {@code releasedNext} in (priority, call order), or null.
+     */
+    synchronized Aiocb remove(Aiocb cb) {
+        if (cb.fdState != this) {
+            return null;
         }
-        Aiocb[] out = new Aiocb[n];
+        boolean transfer = isTransfer(cb);
+        boolean write = cb.op == Aiocb.OP_WRITE;
+        unlink(cb);
+        return transfer ? release(write) : null;
+    }
+
+    /**
+     * Removes a waiting request that was canceled; true if it was still waiting here. What it held back may go now:
+     * {@link #releaseAfterCancel} hands those out.
+     */
+    synchronized boolean removeWaiting(Aiocb cb, long submission) {
+        if (cb.fdState != this || cb.state != Aiocb.WAITING || cb.submission != submission) {
+            return false;
+        }
+        unlink(cb);
+        return true;
+    }
+
+    /** After a waiting request was canceled: whatever may go now (as {@link #remove}), or null. */
+    synchronized Aiocb releaseAfterCancel() {
+        return release(true);
+    }
+
+    /** Whether nothing is outstanding: a state kept in a map may then be dropped (under its monitor). */
+    synchronized boolean isEmpty() {
+        return all.isEmpty();
+    }
+
+    /** One outstanding request as a cancel sees it: the block and which submission of it. */
+    record Outstanding(Aiocb cb, long submission) {
+    }
+
+    /** The outstanding requests now, oldest first, each with its submission number (a block may be reused after). */
+    synchronized Outstanding[] snapshot() {
+        Outstanding[] out = new Outstanding[all.size];
         int i = 0;
-        for (Aiocb a = head; a != null; a = a.fdNext) {
-            out[i++] = a;
+        for (Aiocb a = all.head; a != null; a = a.fdNext) {
+            out[i++] = new Outstanding(a, a.submission);
         }
         return out;
     }
 
+    /** How many requests the ordering checks have looked at, over this state's life. */
+    synchronized long scanSteps() {
+        return scanSteps;
+    }
+
+    private static boolean isTransfer(Aiocb cb) {
+        return cb.op == Aiocb.OP_READ || cb.op == Aiocb.OP_WRITE;
+    }
+
     private void unlink(Aiocb cb) {
-        if (cb.fdState != this) {
-            return;
+        all.remove(cb);
+        if (isTransfer(cb)) {
+            rw.remove(cb);
         }
-        if (cb.fdPrev == null) {
-            head = cb.fdNext;
-        } else {
-            cb.fdPrev.fdNext = cb.fdNext;
+        if (cb.op == Aiocb.OP_WRITE) {
+            writes.remove(cb);
         }
-        if (cb.fdNext == null) {
-            tail = cb.fdPrev;
-        } else {
-            cb.fdNext.fdPrev = cb.fdPrev;
+        if (cb.waitQueue != null) {
+            cb.waitQueue.remove(cb);
+            cb.waitQueue = null;
         }
-        cb.fdPrev = null;
-        cb.fdNext = null;
+        Chain dependents = cb.dependents;
+        if (dependents != null) {
+            // Those waiting on cb look again at the next release (this one, for a completion or a cancel).
+            for (Aiocb d = dependents.head; d != null; d = dependents.head) {
+                scanSteps++;
+                dependents.remove(d);
+                orphans.addLast(d);
+                d.waitQueue = orphans;
+            }
+        }
         cb.fdState = null;
     }
 
-    /** Whether an older outstanding request (before {@code cb} in the list, or all of them if cb is new) holds it. */
-    private boolean mustWait(Aiocb cb) {
-        if (cb.op == Aiocb.OP_READ) {
-            return false; // reads wait for nothing: skip the walk
+    /**
+     * The waiting requests that may go now that a read or write (or a waiting request) left. A waiting request is
+     * released here, never elsewhere, so each is handed out once.
+     */
+    private Aiocb release(boolean aWriteLeft) {
+        Aiocb released = null;
+        // fsyncs: each waits for every older read and write; the front one goes when the oldest of those is younger.
+        for (Aiocb f = waitingSyncs.head; f != null; f = waitingSyncs.head) {
+            scanSteps++;
+            Aiocb oldest = rw.head;
+            if (oldest != null && oldest.fdOrder < f.fdOrder) {
+                break;
+            }
+            released = take(waitingSyncs, f, released);
         }
-        for (Aiocb older = head; older != null && older != cb; older = older.fdNext) {
-            if (blocks(older, cb)) {
-                return true;
+        if (!aWriteLeft) {
+            return released;
+        }
+        // Appends: the front one goes when no older write is left, i.e. it is the oldest write.
+        Aiocb a = waitingAppends.head;
+        if (a != null) {
+            scanSteps++;
+            if (writes.head == a) {
+                released = take(waitingAppends, a, released);
             }
         }
-        return false;
+        // Plain writes whose blocker left: wait on the next older blocker, or go.
+        for (Aiocb p = orphans.head; p != null; p = orphans.head) {
+            Aiocb blocker = youngestBlocker(p, p.wPrev);
+            if (blocker == null) {
+                released = take(orphans, p, released);
+            } else {
+                orphans.remove(p);
+                Chain dependents = dependentsOf(blocker);
+                dependents.addLast(p);
+                p.waitQueue = dependents;
+            }
+        }
+        return released;
     }
 
-    private static boolean blocks(Aiocb older, Aiocb cb) {
-        switch (cb.op) {
-            case Aiocb.OP_FSYNC, Aiocb.OP_FDATASYNC -> {
-                // After every earlier read and write; an earlier fsync completes on its own and need not be waited for.
-                return older.op == Aiocb.OP_READ || older.op == Aiocb.OP_WRITE;
+    /**
+     * The youngest write at or before {@code from} (walking toward older ones) that a plain write {@code cb} must
+     * follow: an O_APPEND write, or one whose range overlaps cb's; null when none.
+     */
+    private Aiocb youngestBlocker(Aiocb cb, Aiocb from) {
+        for (Aiocb older = from; older != null; older = older.wPrev) {
+            scanSteps++;
+            if (older.append || older.offset < cb.offset + cb.nbytes && cb.offset < older.offset + older.nbytes) {
+                return older;
             }
-            case Aiocb.OP_WRITE -> {
-                if (older.op != Aiocb.OP_WRITE) {
-                    return false;
-                }
-                if (cb.append || older.append) {
-                    return true;
-                }
-                return older.offset < cb.offset + cb.nbytes && cb.offset < older.offset + older.nbytes;
+        }
+        return null;
+    }
+
+    /** The list of writes waiting on {@code blocker} (made once per control block, reused), or null for none. */
+    private static Chain dependentsOf(Aiocb blocker) {
+        if (blocker == null) {
+            return null;
+        }
+        if (blocker.dependents == null) {
+            blocker.dependents = new Chain(Chain.QUEUE);
+        }
+        return blocker.dependents;
+    }
+
+    /** Takes {@code cb} off its waiting queue, marks it IN_KERNEL and inserts it in {@code chain} by priority. */
+    private static Aiocb take(Chain queue, Aiocb cb, Aiocb chain) {
+        queue.remove(cb);
+        cb.waitQueue = null;
+        cb.state = Aiocb.IN_KERNEL;
+        // Releases are few per completion (usually one): an insertion into a short chain.
+        if (chain == null || before(cb, chain)) {
+            cb.releasedNext = chain;
+            return cb;
+        }
+        Aiocb at = chain;
+        while (at.releasedNext != null && !before(cb, at.releasedNext)) {
+            at = at.releasedNext;
+        }
+        cb.releasedNext = at.releasedNext;
+        at.releasedNext = cb;
+        return chain;
+    }
+
+    private static boolean before(Aiocb a, Aiocb b) {
+        return a.priority != b.priority ? a.priority < b.priority : a.fdOrder < b.fdOrder;
+    }
+
+    /**
+     * One intrusive doubly linked list in call order, over one of the {@code Aiocb}'s link pairs. The waiting lists
+     * (queues, dependents, orphans) share one pair: a request waits in at most one of them.
+     */
+    static final class Chain {
+        static final int ALL = 0;
+        static final int RW = 1;
+        static final int WRITES = 2;
+        static final int QUEUE = 3;
+
+        private final int links;
+        Aiocb head;
+        Aiocb tail;
+        int size;
+
+        Chain(int links) {
+            this.links = links;
+        }
+
+        boolean isEmpty() {
+            return head == null;
+        }
+
+        void addLast(Aiocb cb) {
+            setPrev(cb, tail);
+            setNext(cb, null);
+            if (tail == null) {
+                head = cb;
+            } else {
+                setNext(tail, cb);
             }
-            default -> {
-                return false;
+            tail = cb;
+            size++;
+        }
+
+        void remove(Aiocb cb) {
+            Aiocb prev = prev(cb);
+            Aiocb next = next(cb);
+            if (prev == null) {
+                head = next;
+            } else {
+                setNext(prev, next);
+            }
+            if (next == null) {
+                tail = prev;
+            } else {
+                setPrev(next, prev);
+            }
+            setPrev(cb, null);
+            setNext(cb, null);
+            size--;
+        }
+
+        private Aiocb prev(Aiocb cb) {
+            return switch (links) {
+                case ALL -> cb.fdPrev;
+                case RW -> cb.rwPrev;
+                case WRITES -> cb.wPrev;
+                default -> cb.qPrev;
+            };
+        }
+
+        private Aiocb next(Aiocb cb) {
+            return switch (links) {
+                case ALL -> cb.fdNext;
+                case RW -> cb.rwNext;
+                case WRITES -> cb.wNext;
+                default -> cb.qNext;
+            };
+        }
+
+        private void setPrev(Aiocb cb, Aiocb v) {
+            switch (links) {
+                case ALL -> cb.fdPrev = v;
+                case RW -> cb.rwPrev = v;
+                case WRITES -> cb.wPrev = v;
+                default -> cb.qPrev = v;
+            }
+        }
+
+        private void setNext(Aiocb cb, Aiocb v) {
+            switch (links) {
+                case ALL -> cb.fdNext = v;
+                case RW -> cb.rwNext = v;
+                case WRITES -> cb.wNext = v;
+                default -> cb.qNext = v;
             }
         }
     }

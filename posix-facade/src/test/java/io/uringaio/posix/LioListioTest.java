@@ -396,4 +396,79 @@ class LioListioTest extends PosixTestSupport {
         sleepMillis(QUIET_MILLIS);
         assertEquals(lists, listNotified.get());
     }
+
+    /**
+     * Issue 11 item 8: an entry that fails its own checks is a request that fails, so its own notification fires once
+     * (it never did), and the list notification fires once, after every entry, the failed ones included, is final.
+     */
+    @Test
+    void invalidEntries_areNotifiedOnce_andTheListNotificationCountsThem() throws Exception {
+        int fd = tempFileWith("f", "abcdefgh");
+        AtomicInteger[] seen = new AtomicInteger[6];
+        Aiocb[] list = new Aiocb[6];
+        for (int i = 0; i < list.length; i++) {
+            AtomicInteger count = seen[i] = new AtomicInteger();
+            list[i] = lioCb(LIO_READ, readCb(fd, i, 2));
+            list[i].aio_sigevent = SigEvent.thread(v -> count.incrementAndGet(), i);
+        }
+        list[1].aio_lio_opcode = 7;                 // bad opcode
+        list[2].aio_reqprio = -1;                   // bad priority
+        list[3].aio_nbytes = 3;                     // more than the buffer holds
+        list[4].aio_lio_opcode = LIO_WRITE;
+        list[4].aio_buf = null;                     // EFAULT
+        List<Integer> pendingAtListNotification = new ArrayList<>();
+        SigEvent listSig = SigEvent.thread(v -> {
+            for (Aiocb cb : list) {
+                if (ctx.aio_error(cb) == EINPROGRESS) {
+                    synchronized (pendingAtListNotification) {
+                        pendingAtListNotification.add(ctx.aio_error(cb));
+                    }
+                }
+            }
+            listNotified.incrementAndGet();
+        }, "list");
+        assertEquals(0, ctx.lio_listio(LIO_NOWAIT, list, list.length, listSig));
+        awaitDone(ctx, list);
+        assertEquals(0, ctx.aio_error(list[0]));
+        assertEquals(EINVAL, ctx.aio_error(list[1]));
+        assertEquals(EINVAL, ctx.aio_error(list[2]));
+        assertEquals(EINVAL, ctx.aio_error(list[3]));
+        assertEquals(EFAULT, ctx.aio_error(list[4]));
+        assertEquals(0, ctx.aio_error(list[5]));
+        for (int i = 0; i < seen.length; i++) {
+            AtomicInteger count = seen[i];
+            awaitTrue("notification of entry " + i, () -> count.get() >= 1);
+        }
+        assertListNotifiedExactlyOnce();
+        for (int i = 0; i < seen.length; i++) {
+            assertEquals(1, seen[i].get(), "notifications of entry " + i);
+        }
+        synchronized (pendingAtListNotification) {
+            assertTrue(pendingAtListNotification.isEmpty(), "list notified before its entries were final");
+        }
+        for (int i = 1; i <= 4; i++) {
+            assertEquals(-1, ctx.aio_return(list[i]));
+        }
+        assertEquals(2, ctx.aio_return(list[0]));
+        assertEquals("ab", text(list[0].aio_buf, 2));
+        assertEquals("fg", text(list[5].aio_buf, 2));
+    }
+
+    /** LIO_WAIT: an invalid entry is notified too, and the call reports -1/EIO while the valid ones run. */
+    @Test
+    void invalidEntry_underLioWait_isNotifiedOnce_andTheCallIsEIO() throws Exception {
+        int fd = openTemp("f", 0);
+        AtomicInteger badSeen = new AtomicInteger();
+        Aiocb bad = lioCb(9, writeCb(fd, 0, "no"));
+        bad.aio_sigevent = SigEvent.thread(v -> badSeen.incrementAndGet(), "bad");
+        Aiocb good = lioCb(LIO_WRITE, writeCb(fd, 0, "yes"));
+        assertEquals(-1, ctx.lio_listio(LIO_WAIT, new Aiocb[] {bad, good}, 2, null));
+        assertEquals(EIO, ctx.errno());
+        assertEquals(3, ctx.aio_return(good));
+        assertEquals(EINVAL, ctx.aio_error(bad));
+        awaitTrue("notification of the bad entry", () -> badSeen.get() >= 1);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(1, badSeen.get());
+        assertEquals("yes", fileContent("f"));
+    }
 }

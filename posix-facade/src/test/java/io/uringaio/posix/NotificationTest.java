@@ -335,4 +335,70 @@ class NotificationTest extends PosixTestSupport {
             Signals.sigaction(signo, null);
         }
     }
+
+    /**
+     * Issue 11 item 9: with a direct executor the function runs inside {@code execute}; its throw is the function's,
+     * not a rejection by the executor, so it must not be run a second time on a facade thread.
+     */
+    @Test
+    void sigevThread_directExecutor_throwingFunction_runsOnce() {
+        int fd = tempFileWith("f", "boom");
+        AtomicInteger runs = new AtomicInteger();
+        for (int i = 0; i < 3; i++) {
+            Aiocb r = readCb(fd, 0, 4);
+            SigEvent sev = SigEvent.thread(v -> {
+                runs.incrementAndGet();
+                throw new IllegalStateException("the function's own failure");
+            }, "v");
+            sev.sigev_notify_attributes = Runnable::run;
+            r.aio_sigevent = sev;
+            assertEquals(0, ctx.aio_read(r));
+            awaitDone(ctx, r);
+            int expected = i + 1;
+            awaitTrue("notification", () -> runs.get() >= expected);
+            assertEquals(4, ctx.aio_return(r));
+        }
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(3, runs.get(), "a throwing function ran more than once");
+    }
+
+    /** An executor that rejects: the function still runs exactly once, on a facade thread. */
+    @Test
+    void sigevThread_rejectingExecutor_runsOnceOnAFacadeThread() {
+        int fd = tempFileWith("f", "nope");
+        ConcurrentLinkedQueue<Thread> ranOn = new ConcurrentLinkedQueue<>();
+        Aiocb r = readCb(fd, 0, 4);
+        SigEvent sev = SigEvent.thread(v -> ranOn.add(Thread.currentThread()), "v");
+        sev.sigev_notify_attributes = task -> {
+            throw new java.util.concurrent.RejectedExecutionException("full");
+        };
+        r.aio_sigevent = sev;
+        assertEquals(0, ctx.aio_read(r));
+        awaitTrue("notification", () -> !ranOn.isEmpty());
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(1, ranOn.size());
+        assertEquals("uring-aio-sigev-thread", ranOn.peek().getName());
+        assertEquals(4, ctx.aio_return(r));
+    }
+
+    /**
+     * An executor that runs the task and then throws (a broken executor, not a rejection): once, not again on a
+     * facade thread.
+     */
+    @Test
+    void sigevThread_executorThatRunsThenThrows_runsOnce() {
+        int fd = tempFileWith("f", "twic");
+        AtomicInteger runs = new AtomicInteger();
+        Aiocb r = readCb(fd, 0, 4);
+        SigEvent sev = SigEvent.thread(v -> runs.incrementAndGet(), "v");
+        sev.sigev_notify_attributes = task -> {
+            task.run();
+            throw new java.util.concurrent.RejectedExecutionException("after running it");
+        };
+        r.aio_sigevent = sev;
+        assertEquals(0, ctx.aio_read(r));
+        awaitTrue("notification", () -> runs.get() >= 1);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(1, runs.get());
+    }
 }
