@@ -42,8 +42,8 @@ public final class AsyncFileChannelContender extends InProcessContender {
     @Override
     public String description() {
         return source == ChannelSource.URING
-                ? "uring provider's AsynchronousFileChannel (UringFiles.newAsynchronousFileChannel), handlers on "
-                        + "virtual threads, CompletionHandler per lane"
+                ? "AsynchronousFileChannel on the uring provider (UringFiles.newAsynchronousFileChannel), handlers "
+                        + "on virtual threads, CompletionHandler per lane"
                 : "JDK AsynchronousFileChannel, its default thread pool, CompletionHandler per lane";
     }
 

@@ -46,9 +46,9 @@ public final class FileChannelContender extends InProcessContender {
 
     @Override
     public String description() {
-        return (source == ChannelSource.URING ? "uring provider's FileChannel (UringFiles.newFileChannel)"
-                : "FileChannel") + ".read/write(buf, pos), one " + (virtual ? "virtual" : "platform")
-                + " thread per lane";
+        return "FileChannel.read/write(buf, pos)" + (source == ChannelSource.URING
+                ? " on the uring provider (UringFiles.newFileChannel)" : "") + ", one "
+                + (virtual ? "virtual" : "platform") + " thread per lane";
     }
 
     @Override
