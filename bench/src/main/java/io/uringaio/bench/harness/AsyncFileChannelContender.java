@@ -12,25 +12,44 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * The JDK's {@link AsynchronousFileChannel} with its own default thread pool (on Linux: pread/pwrite on pool
- * threads): each lane's {@link CompletionHandler} records and issues the lane's next operation. It has no
- * asynchronous force, so a write + fdatasync calls {@code force(false)} (fdatasync) in the write's handler, on the
- * pool thread, as an application would.
+ * An {@link AsynchronousFileChannel}: the JDK's with its own default thread pool (on Linux: pread/pwrite on pool
+ * threads), or the uring provider's (requests on its shared engine, handlers each on a virtual thread). Each lane's
+ * {@link CompletionHandler} records and issues the lane's next operation. The channel has no asynchronous force, so
+ * a write + fdatasync calls {@code force(false)} (fdatasync) in the write's handler, as an application would.
  */
 public final class AsyncFileChannelContender extends InProcessContender {
+    /** The JDK's channel. */
+    public static final String JDK = "jdk-afc";
+    /** The uring provider's channel. */
+    public static final String URING = "afc-uring";
+
+    private final ChannelSource source;
+
+    /** The JDK's channel. */
+    public AsyncFileChannelContender() {
+        this(ChannelSource.JDK);
+    }
+
+    AsyncFileChannelContender(ChannelSource source) {
+        this.source = source;
+    }
+
     @Override
     public String name() {
-        return "jdk-afc";
+        return source == ChannelSource.URING ? URING : JDK;
     }
 
     @Override
     public String description() {
-        return "JDK AsynchronousFileChannel, its default thread pool, CompletionHandler per lane";
+        return source == ChannelSource.URING
+                ? "AsynchronousFileChannel on the uring provider (UringFiles.newAsynchronousFileChannel), handlers "
+                        + "on virtual threads, CompletionHandler per lane"
+                : "JDK AsynchronousFileChannel, its default thread pool, CompletionHandler per lane";
     }
 
     @Override
     public String unavailableReason() {
-        return null;
+        return source.unavailableReason();
     }
 
     @Override
@@ -46,12 +65,22 @@ public final class AsyncFileChannelContender extends InProcessContender {
         if (w.direct()) {
             options.add(com.sun.nio.file.ExtendedOpenOption.DIRECT);
         }
-        AsynchronousFileChannel channel = AsynchronousFileChannel.open(context.file(), options, null);
+        AsynchronousFileChannel channel = source.asynchronousFileChannel(context.file(), options);
         for (int i = 0; i < trial.depth(); i++) {
             trial.laneStarted();
             new Lane(trial, channel, i).next();
         }
-        return channel::close;
+        return new Load() {
+            @Override
+            public long enterCalls() {
+                return source.enterCalls();
+            }
+
+            @Override
+            public void close() throws Exception {
+                channel.close();
+            }
+        };
     }
 
     private static final class Lane implements CompletionHandler<Integer, Void> {

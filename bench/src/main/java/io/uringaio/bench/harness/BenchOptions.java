@@ -41,9 +41,9 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
     @CommandLine.Command(name = "./uring-aio bench", usageHelpWidth = 118, sortOptions = false,
             description = {
                 "Runs every workload through every contender (io_uring engine, POSIX facade, thread pools, glibc "
-                        + "POSIX AIO, the JDK's AsynchronousFileChannel and FileChannel, fio, RocksDB's WAL) on one "
-                        + "file, side by side, and writes report.json, report.md (the tables) and chart.svg. "
-                        + "Contenders that cannot run here are listed as skipped with the reason.", ""})
+                        + "POSIX AIO, the JDK's AsynchronousFileChannel and FileChannel, the same channels from the "
+                        + "uring provider, fio, RocksDB's WAL) on one file, side by side, and writes report.json, "
+                        + "report.md (the tables) and chart.svg. Contenders that cannot run here are listed as skipped with the reason.", ""})
     static final class Command {
         @CommandLine.Option(names = "--quick", description = "64 MiB file, 2 s per trial after 0.5 s of warm-up (CI)")
         boolean quick;

@@ -14,28 +14,46 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Blocking {@link FileChannel#read(ByteBuffer, long)}/{@code write} from one thread per lane (queue depth = threads),
- * platform or virtual threads, one shared channel. A write + fdatasync is {@code write} then {@code force(false)}.
+ * platform or virtual threads, one shared channel: the JDK's, or the uring provider's. A write + fdatasync is
+ * {@code write} then {@code force(false)}.
  */
 public final class FileChannelContender extends InProcessContender {
+    /** The lanes on platform threads, on the uring provider's channel. */
+    public static final String URING_PLATFORM = "filechannel-uring";
+    /** The lanes on virtual threads, on the uring provider's channel. */
+    public static final String URING_VIRTUAL = "filechannel-uring-virtual";
+
+    private final ChannelSource source;
     private final boolean virtual;
 
+    /** The lanes on the JDK's channel. */
     public FileChannelContender(boolean virtual) {
+        this(ChannelSource.JDK, virtual);
+    }
+
+    FileChannelContender(ChannelSource source, boolean virtual) {
+        this.source = source;
         this.virtual = virtual;
     }
 
     @Override
     public String name() {
+        if (source == ChannelSource.URING) {
+            return virtual ? URING_VIRTUAL : URING_PLATFORM;
+        }
         return virtual ? "filechannel-virtual" : "filechannel-platform";
     }
 
     @Override
     public String description() {
-        return "FileChannel.read/write(buf, pos), one " + (virtual ? "virtual" : "platform") + " thread per lane";
+        return "FileChannel.read/write(buf, pos)" + (source == ChannelSource.URING
+                ? " on the uring provider (UringFiles.newFileChannel)" : "") + ", one "
+                + (virtual ? "virtual" : "platform") + " thread per lane";
     }
 
     @Override
     public String unavailableReason() {
-        return null;
+        return source.unavailableReason();
     }
 
     @Override
@@ -45,7 +63,7 @@ public final class FileChannelContender extends InProcessContender {
         if (w.direct()) {
             options.add(com.sun.nio.file.ExtendedOpenOption.DIRECT);
         }
-        FileChannel channel = FileChannel.open(context.file(), options);
+        FileChannel channel = source.fileChannel(context.file(), options);
         List<Thread> threads = new ArrayList<>();
         Thread.Builder builder = virtual ? Thread.ofVirtual().name("bench-fc-", 0)
                 : Thread.ofPlatform().name("bench-fc-", 0).daemon();
@@ -54,11 +72,19 @@ public final class FileChannelContender extends InProcessContender {
             trial.laneStarted();
             threads.add(builder.start(() -> runLane(trial, channel, lane)));
         }
-        return () -> {
-            for (Thread t : threads) {
-                t.join(TimeUnit.SECONDS.toMillis(60));
+        return new Load() {
+            @Override
+            public long enterCalls() {
+                return source.enterCalls();
             }
-            channel.close();
+
+            @Override
+            public void close() throws Exception {
+                for (Thread t : threads) {
+                    t.join(TimeUnit.SECONDS.toMillis(60));
+                }
+                channel.close();
+            }
         };
     }
 

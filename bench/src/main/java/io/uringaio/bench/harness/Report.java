@@ -116,17 +116,18 @@ public final class Report {
      * The goals the engine is held to, with the measured ratios (NaN where a side did not run): against glibc, the JDK
      * and fio; the log's group commit over one fdatasync per record; and no thread hand-off on the critical path
      * (the facade against glibc on every workload, the facade and a thread blocked on each future at device latency
-     * and at page-cache speed, the log with a thread per appender against RocksDB's synchronous WAL).
+     * and at page-cache speed, the log with a thread per appender against RocksDB's synchronous WAL); and the uring
+     * provider's {@code java.nio} channels against the JDK's, lane for lane (see {@link #nioGoals}).
      */
     public List<Goal> goals() {
         List<Goal> goals = new ArrayList<>();
         String direct = "randread-direct-qd32";
         goals.add(goal(direct, ENGINE, "fio-io_uring", 0.9));
         goals.add(goal(direct, ENGINE, GLIBC, 4.0));
-        goals.add(goal(direct, ENGINE, "jdk-afc", 3.0));
+        goals.add(goal(direct, ENGINE, AsyncFileChannelContender.JDK, 3.0));
         String cached = "randread-cached-qd32";
         goals.add(goal(cached, ENGINE, GLIBC, 1.0));
-        goals.add(goal(cached, ENGINE, "jdk-afc", 1.5));
+        goals.add(goal(cached, ENGINE, AsyncFileChannelContender.JDK, 1.5));
         goals.add(goal("randwrite-fdatasync-qd32", ENGINE, GLIBC, 1.3));
         goals.add(goal("append-64", AppendLogContender.NAME, ENGINE, 5.0));
         for (Workload w : workloads) {
@@ -145,6 +146,36 @@ public final class Report {
         goals.add(goal(cachedQd1, EngineBlockingContender.NAME, "filechannel-platform", 0.9));
         for (String appenders : List.of("append-8", "append-64")) {
             goals.add(goal(appenders, AppendLogContender.NAME + "-threads", RocksDbWalContender.NAME, 2.0));
+        }
+        goals.addAll(nioGoals());
+        return goals;
+    }
+
+    /**
+     * The uring provider's channels against the JDK's, each on the same lanes: at O_DIRECT QD32 its
+     * AsynchronousFileChannel 2× the JDK's and its FileChannel 1.3× the JDK's on 32 threads; on page-cached reads
+     * from 32 threads no slower than the JDK's FileChannel; and at QD1 (one caller, nothing to overlap) within 10% of
+     * the JDK.
+     */
+    List<Goal> nioGoals() {
+        String fcPlatform = "filechannel-platform";
+        String fcVirtual = "filechannel-virtual";
+        String ourPlatform = FileChannelContender.URING_PLATFORM;
+        String ourVirtual = FileChannelContender.URING_VIRTUAL;
+        String afc = AsyncFileChannelContender.JDK;
+        String ourAfc = AsyncFileChannelContender.URING;
+        List<Goal> goals = new ArrayList<>();
+        String direct = "randread-direct-qd32";
+        goals.add(goal(direct, ourAfc, afc, 2.0));
+        goals.add(goal(direct, ourPlatform, fcPlatform, 1.3));
+        goals.add(goal(direct, ourVirtual, fcVirtual, 1.3));
+        String cached = "randread-cached-qd32";
+        goals.add(goal(cached, ourPlatform, fcPlatform, 1.0));
+        goals.add(goal(cached, ourVirtual, fcVirtual, 1.0));
+        for (String qd1 : List.of("randread-cached-qd1", "randread-direct-qd1")) {
+            goals.add(goal(qd1, ourPlatform, fcPlatform, 0.9));
+            goals.add(goal(qd1, ourVirtual, fcVirtual, 0.9));
+            goals.add(goal(qd1, ourAfc, afc, 0.9));
         }
         return goals;
     }
@@ -350,7 +381,8 @@ public final class Report {
     /** One colour per contender of {@link BenchMain#contenders()} (more would repeat from the start). */
     private static final String[] COLOURS = {
         "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#9467bd", "#8c564b",
-        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#843c39"};
+        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#843c39", "#637939", "#7b4173",
+        "#3182bd", "#e6550d"};
 
     /** One panel per workload, one horizontal IOPS bar per contender (its colour fixed across panels). */
     public String svg() {

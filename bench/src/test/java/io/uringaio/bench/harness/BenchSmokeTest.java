@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -19,9 +20,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CI smoke run: every contender (RocksDB's WAL and the engine's blocking lanes included), four workloads (cached
- * random read QD32, O_DIRECT 128 KiB sequential QD8, random write + fdatasync QD32, durable appends from 8
- * appenders), a 16 MiB file, 0.1 s of warm-up and 0.3 s measured per trial. The report must be complete: each
+ * The CI smoke run: every contender (RocksDB's WAL, the engine's blocking lanes and the uring provider's channels
+ * included), four workloads (cached random read QD32, O_DIRECT 128 KiB sequential QD8, random write + fdatasync
+ * QD32, durable appends from 8 appenders), a 16 MiB file, 0.1 s of warm-up and 0.3 s measured per trial. The report must be complete: each
  * contender either ran every workload it applies to (with numbers) or is skipped with a reason; nothing failed.
  */
 class BenchSmokeTest {
@@ -97,6 +98,15 @@ class BenchSmokeTest {
             }
             // the thread blocked on each AsyncFile future runs every read/write workload beside the engine
             resultOf(workloads.path(i), EngineBlockingContender.NAME);
+            // so do the uring provider's java.nio channels beside the JDK's, ran wherever io_uring does
+            for (String nio : List.of(FileChannelContender.URING_PLATFORM, FileChannelContender.URING_VIRTUAL,
+                    AsyncFileChannelContender.URING)) {
+                JsonNode r = resultOf(workloads.path(i), nio);
+                if (IoUringCheck.unavailableReason() == null) {
+                    assertTrue(r.path("skipped").isNull(), nio + ": " + r);
+                    assertTrue(r.path("entersPerOp").isNumber(), nio + " counts the provider's ring enters: " + r);
+                }
+            }
         }
         resultOf(appendWorkload, RocksDbWalContender.NAME);
         resultOf(appendWorkload, EngineBlockingContender.NAME);

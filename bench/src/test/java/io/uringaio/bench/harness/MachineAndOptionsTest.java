@@ -61,9 +61,12 @@ class MachineAndOptionsTest {
     @Test
     void onlySelectsContendersByName() {
         List<Contender> all = BenchMain.contenders();
-        assertEquals(15, all.size());
+        assertEquals(18, all.size());
         assertEquals(List.of("engine-percore", "glibc-aio"), BenchOptions.selectContenders(all,
                 "glibc-aio,engine-percore").stream().map(Contender::name).toList());
+        assertEquals(List.of("jdk-afc", "afc-uring", "filechannel-platform", "filechannel-uring"),
+                BenchOptions.selectContenders(all, "filechannel-platform,filechannel-uring,jdk-afc,afc-uring")
+                        .stream().map(Contender::name).toList());
         assertThrows(BenchOptions.UsageException.class, () -> BenchOptions.selectContenders(all, "nope"));
     }
 }

@@ -124,6 +124,60 @@ class ReportTest {
                 .orElseThrow(() -> new AssertionError("no goal '" + text + "' in " + goals));
     }
 
+    /** The uring provider's channels against the JDK's, on the same lanes. */
+    static Report nioSample() {
+        List<Workload> workloads = Workload.select("randread-cached-qd1,randread-cached-qd32,randread-direct-qd32");
+        List<Report.Entry> entries = new ArrayList<>();
+        for (String name : List.of(AsyncFileChannelContender.JDK, AsyncFileChannelContender.URING,
+                "filechannel-platform", "filechannel-virtual", FileChannelContender.URING_PLATFORM,
+                FileChannelContender.URING_VIRTUAL)) {
+            entries.add(new Report.Entry(name, name, null));
+        }
+        List<Result> results = new ArrayList<>();
+        String direct = "randread-direct-qd32";
+        results.add(ranWithP50(AsyncFileChannelContender.JDK, direct, 10_000, 3000));
+        results.add(ranWithP50(AsyncFileChannelContender.URING, direct, 25_000, 1200)); // 2.5x: met
+        results.add(ranWithP50("filechannel-platform", direct, 20_000, 1500));
+        results.add(ranWithP50(FileChannelContender.URING_PLATFORM, direct, 24_000, 1300)); // 1.2x: missed
+        String cached = "randread-cached-qd32";
+        results.add(ranWithP50("filechannel-platform", cached, 100_000, 300));
+        results.add(ranWithP50(FileChannelContender.URING_PLATFORM, cached, 150_000, 200)); // 1.5x: met
+        results.add(ranWithP50("filechannel-virtual", cached, 100_000, 300));
+        results.add(Result.skipped(FileChannelContender.URING_VIRTUAL, cached, "failed: EIO"));
+        String qd1 = "randread-cached-qd1";
+        results.add(ranWithP50("filechannel-platform", qd1, 400_000, 2));
+        results.add(ranWithP50(FileChannelContender.URING_PLATFORM, qd1, 380_000, 2)); // 0.95x: met
+        results.add(ranWithP50(AsyncFileChannelContender.JDK, qd1, 50_000, 20));
+        results.add(ranWithP50(AsyncFileChannelContender.URING, qd1, 40_000, 25)); // 0.8x: missed
+        return new Report("2025-01-01T00:00:00Z", new LinkedHashMap<>(), MACHINE, entries, workloads, results,
+                List.of());
+    }
+
+    @Test
+    void nioGoalsCompareTheProvidersChannelsWithTheJdksLaneForLane() {
+        Report report = nioSample();
+        List<Report.Goal> goals = report.goals();
+        Report.Goal afc = goal(goals, "randread-direct-qd32: afc-uring ≥ 2.00× jdk-afc");
+        assertEquals(2.5, afc.measured(), 1e-9);
+        assertTrue(afc.met());
+        Report.Goal fc = goal(goals, "randread-direct-qd32: filechannel-uring ≥ 1.30× filechannel-platform");
+        assertEquals(1.2, fc.measured(), 1e-9);
+        assertFalse(fc.met());
+        assertEquals("24,000 vs 20,000 IOPS", fc.detail());
+        assertTrue(goal(goals, "randread-cached-qd32: filechannel-uring ≥ 1.00× filechannel-platform").met());
+        assertFalse(goal(goals, "randread-cached-qd32: filechannel-uring-virtual ≥ 1.00× filechannel-virtual")
+                .known(), "a failed side is not measured, neither met nor missed");
+        assertTrue(goal(goals, "randread-cached-qd1: filechannel-uring ≥ 0.90× filechannel-platform").met());
+        Report.Goal afcQd1 = goal(goals, "randread-cached-qd1: afc-uring ≥ 0.90× jdk-afc");
+        assertEquals(0.8, afcQd1.measured(), 1e-9);
+        assertFalse(afcQd1.met());
+        assertFalse(goal(goals, "randread-direct-qd1: afc-uring ≥ 0.90× jdk-afc").known());
+        String md = report.markdown();
+        assertTrue(md.contains("| randread-direct-qd32: filechannel-uring ≥ 1.30× filechannel-platform | 1.20× | "
+                + "**missed**: 24,000 vs 20,000 IOPS |"), md);
+        assertTrue(md.contains("| randread-direct-qd32: afc-uring ≥ 2.00× jdk-afc | 2.50× | met |"), md);
+    }
+
     @Test
     void handOffGoalsAreMetOrMissedByTheirOwnDirection() {
         List<Report.Goal> goals = handOffSample().goals();
