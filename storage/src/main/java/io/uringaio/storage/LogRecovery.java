@@ -32,7 +32,8 @@ import java.util.List;
  *   {@link RecordFrame}): then a group that can only have been written after the bad frame's group was durable is on
  *   disk, so the bad frame is damage to a durable, possibly acknowledged group: corruption;</li>
  *   <li>trailing segments without a single complete record (the process died before a new segment's first group was
- *   durable) are deleted, under the same rule; so is the spare segment prepared ahead
+ *   durable) are deleted, under the same rule, if they begin exactly where the records of the segment before them end
+ *   (else they are renamed or foreign files: corruption); so is the spare segment prepared ahead
  *   ({@link LogSegment#SPARE_NAME}).</li>
  * </ul>
  * Corruption fails the recovery with a {@link LogCorruptedException} naming the segment, the offset and the log
@@ -106,8 +107,9 @@ public final class LogRecovery {
     static Result recoverLocked(Path directory, boolean repair) throws IOException {
         Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME)); // prepared ahead, never named: no records
         List<Long> bases = LogSegment.list(directory);
-        int deleted = deleteEmptyTrailingSegments(directory, bases, repair);
-        LogCorruptedException repaired = null;
+        LogCorruptedException[] repairedTrailing = new LogCorruptedException[1];
+        int deleted = deleteEmptyTrailingSegments(directory, bases, repair, repairedTrailing);
+        LogCorruptedException repaired = repairedTrailing[0];
         for (int i = 0; i + 1 < bases.size(); i++) {
             long base = bases.get(i);
             long next = bases.get(i + 1);
@@ -164,10 +166,15 @@ public final class LogRecovery {
 
     /**
      * Deletes, from the end, the segments without a complete record, as long as they hold no proof of durable groups
-     * (then they are corrupt). The first segment stays, even empty: it is the tail.
+     * (then they are corrupt) and begin where the records of the segment before them end: a roll-over names the new
+     * segment at the end of the records, once they are all durable, so that is the only place a crash can leave one.
+     * A segment without a valid record anywhere else is a renamed, foreign or misplaced file (a renamed segment's
+     * frames all fail their position-bound checksums): corruption, reported, not deleted with whatever it holds. The
+     * first segment stays, even empty: it is the tail. Repairing, the first corruption deleted goes to
+     * {@code repaired[0]}.
      */
-    private static int deleteEmptyTrailingSegments(Path directory, List<Long> bases, boolean repair)
-            throws IOException {
+    private static int deleteEmptyTrailingSegments(Path directory, List<Long> bases, boolean repair,
+                                                   LogCorruptedException[] repaired) throws IOException {
         int deleted = 0;
         while (bases.size() > 1) {
             long base = bases.getLast();
@@ -182,12 +189,44 @@ public final class LogRecovery {
                 if (corruption != null && !repair) {
                     throw corruption;
                 }
+                if (repaired[0] == null) {
+                    repaired[0] = corruption;
+                }
+            }
+            LogCorruptedException misplaced = notAtTheEndOfTheRecords(directory, bases.get(bases.size() - 2), path,
+                    base, repair);
+            if (misplaced != null && !repair) {
+                throw misplaced;
+            }
+            if (repaired[0] == null) {
+                repaired[0] = misplaced;
             }
             Files.delete(path);
             bases.removeLast();
             deleted++;
         }
         return deleted;
+    }
+
+    /**
+     * The corruption that the segment {@code emptyPath} without records, the next after the segment at
+     * {@code previousBase}, is when the records of that segment do not end exactly at its base {@code emptyBase}; or
+     * null when they do (a crash just after a roll-over).
+     */
+    private static LogCorruptedException notAtTheEndOfTheRecords(Path directory, long previousBase, Path emptyPath,
+                                                                 long emptyBase, boolean repair) throws IOException {
+        Path previous = directory.resolve(LogSegment.fileName(previousBase));
+        long validEnd;
+        try (FileChannel channel = FileChannel.open(previous, StandardOpenOption.READ)) {
+            validEnd = new SegmentScanner(channel, previousBase).scan(0, emptyBase - previousBase, null).validEnd();
+        }
+        if (validEnd == emptyBase - previousBase) {
+            return null;
+        }
+        return new LogCorruptedException(previous, previousBase, validEnd, "the records end here, but the next segment "
+                + "file, " + emptyPath.getFileName() + ", begins at position " + emptyBase + " and holds no valid "
+                + "record (a crash leaves a segment without records only where the records end): a segment renamed, "
+                + "foreign or missing" + (repair ? "; repaired: " + emptyPath.getFileName() + " deleted" : ""));
     }
 
     /**

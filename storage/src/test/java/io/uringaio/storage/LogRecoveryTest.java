@@ -132,19 +132,68 @@ class LogRecoveryTest {
     }
 
     @Test
-    void trailingSegmentsWithoutRecordsAreDeleted() throws Exception {
+    void aTrailingSegmentWithoutRecordsWhereTheLogEndsIsDeleted() throws Exception {
+        // A crash just after a roll-over: the new segment is named (at the end of the records) but holds no record.
         Path empty = dir.resolve(LogSegment.fileName(end));
-        Files.write(empty, new byte[4096]);
-        Path garbage = dir.resolve(LogSegment.fileName(end + 100_000));
-        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        Files.write(empty, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}); // a torn first group
         Files.writeString(dir.resolve("notes.txt"), "not a segment");
         LogRecovery.Result r = LogRecovery.recover(dir);
-        assertEquals(2, r.deletedSegments());
+        assertEquals(1, r.deletedSegments());
         assertEquals(end, r.tail());
         assertEquals(0, r.tailBase());
         assertEquals(1, r.segments());
         assertFalse(Files.exists(empty));
         assertTrue(Files.exists(dir.resolve("notes.txt")));
+    }
+
+    @Test
+    void aSegmentFileWithoutRecordsPastTheEndOfTheLogIsCorruptionNotDeleted() throws Exception {
+        // No crash names a segment anywhere but at the end of the records: a file past a gap is foreign or renamed.
+        Path garbage = dir.resolve(LogSegment.fileName(end + 100_000));
+        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
+        assertEquals(segment(), e.segment());
+        assertEquals(end, e.position());
+        assertTrue(e.getMessage().contains(garbage.getFileName().toString()), e.getMessage());
+        assertTrue(Files.exists(garbage), "nothing deleted");
+        LogRecovery.Result r = LogRecovery.recover(dir, true);
+        assertEquals(end, r.repaired().position());
+        assertEquals(1, r.deletedSegments());
+        assertFalse(Files.exists(garbage));
+        assertEquals(positions, recovered());
+    }
+
+    @Test
+    void aRenamedLastSegmentIsCorruptionNotDeletedWithItsAcknowledgedRecords() throws Exception {
+        Path multi = dir.resolve("renamed");
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(4096).maxRecordBytes(400);
+        List<Long> written = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, multi, config)) {
+            for (int i = 0; i < 60; i++) {
+                written.add(await(log.append(record(9, i, 400))));
+            }
+        }
+        List<Long> bases = LogSegment.list(multi);
+        assertTrue(bases.size() >= 3, "segments " + bases);
+        long last = bases.getLast();
+        Path renamed = multi.resolve(LogSegment.fileName(last + 8192));
+        Files.move(multi.resolve(LogSegment.fileName(last)), renamed);
+        byte[] before = Files.readAllBytes(renamed);
+        // Before the fix: the renamed segment (every frame fails its position-bound checksum) counted as a segment
+        // without records left by a crash, and was deleted with its acknowledged records; the open succeeded.
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> AppendLog.open(engine, multi, config));
+        assertEquals(last, e.position(), "the log's records end where the renamed segment began");
+        assertEquals(multi.resolve(LogSegment.fileName(bases.get(bases.size() - 2))), e.segment());
+        assertTrue(Files.exists(renamed), "not deleted");
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(renamed)), "not modified");
+        // Named back, the log is whole again.
+        Files.move(renamed, multi.resolve(LogSegment.fileName(last)));
+        List<Long> found = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, multi, config)) {
+            log.read(0, (p, b) -> found.add(p));
+        }
+        assertEquals(written, found);
     }
 
     @Test
