@@ -75,6 +75,37 @@ class AppendLogLockTest {
     }
 
     @Test
+    void theLockFileDeletedWhileHeldStillKeepsASecondWriterOut() throws Exception {
+        List<Long> acknowledged = new ArrayList<>();
+        try (AppendLog first = AppendLog.open(engine, dir)) {
+            acknowledged.add(await(first.append(record(4, 0, 100))));
+            // Someone cleans the directory up. Before the fix, the second open created a new LOCK file (a new inode),
+            // locked that one, and two writers wrote at the same positions.
+            Files.delete(dir.resolve(DirectoryLock.FILE_NAME));
+            assertThrows(LogLockedException.class, () -> AppendLog.open(engine, dir));
+            assertThrows(LogLockedException.class, () -> LogRecovery.recover(dir));
+            acknowledged.add(await(first.append(record(4, 1, 100))));
+        }
+        assertEquals(acknowledged, positions());
+        try (AppendLog again = AppendLog.open(engine, dir)) {
+            assertEquals(2, again.recovery().tailRecords());
+        }
+    }
+
+    @Test
+    void theSameDirectoryByASymlinkOrARelativePathIsTheSameLock() throws Exception {
+        Path link = Files.createSymbolicLink(dir.resolveSibling(dir.getFileName() + "-link"), dir);
+        try (AppendLog first = AppendLog.open(engine, dir)) {
+            await(first.append(record(5, 0, 100)));
+            assertThrows(LogLockedException.class, () -> AppendLog.open(engine, link));
+            Path relative = Path.of("").toAbsolutePath().relativize(dir.toAbsolutePath());
+            assertThrows(LogLockedException.class, () -> AppendLog.open(engine, relative));
+        } finally {
+            Files.delete(link);
+        }
+    }
+
+    @Test
     void anOpenThatFailsMidwayReleasesTheLock() throws Exception {
         try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().segmentBytes(64 << 10))) {
             for (int i = 0; i < 10; i++) {
