@@ -258,10 +258,14 @@ public final class LogRecovery {
      * reported) to the end of the valid data, in position order. Reads with {@code pread}; does not modify the log.
      * Never skips: a bad frame before the end of the data is a {@link LogCorruptedException}, after the records
      * before it were visited. (The end of the last segment's data is where its frames stop; on a log that crashed and
-     * was not recovered since, a torn tail ends the data there.)
+     * was not recovered since, a torn tail ends the data there, under {@link LogRecovery}'s rule: a bad frame in the
+     * last segment followed by as many commit groups as can be in flight is corruption.) Meant for a log that is not
+     * open: the rest of the last segment is read to apply that rule, and on a log being written, its groups may land
+     * between this method's reads; read an open log with {@link AppendLog#read}, which stops at its durable position.
      *
      * @throws IllegalArgumentException if no record starts at {@code from}
-     * @throws LogCorruptedException    if a segment before the last does not run to the next one
+     * @throws LogCorruptedException    if a segment before the last does not run to the next one, or the last one
+     *                                  holds a bad frame that is not a torn tail
      */
     public static void read(Path directory, long from, RecordVisitor visitor) throws IOException {
         read(directory, from, Long.MAX_VALUE, visitor);
@@ -294,7 +298,8 @@ public final class LogRecovery {
             long offset = Math.max(0, from - base);
             Path path = directory.resolve(LogSegment.fileName(base));
             try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                SegmentScanner.Result scan = new SegmentScanner(channel, base).scan(offset, limit, visitor);
+                SegmentScanner scanner = new SegmentScanner(channel, base);
+                SegmentScanner.Result scan = scanner.scan(offset, limit, visitor);
                 if (checkStart && scan.records() == 0 && scan.end() == SegmentScanner.End.TORN) {
                     throw new IllegalArgumentException("no record at position " + from + " in " + directory);
                 }
@@ -306,6 +311,13 @@ public final class LogRecovery {
                     throw new LogCorruptedException(path, base, scan.validEnd(),
                             (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
                                     + " where the records must continue to position " + stop);
+                }
+                if (last && end == Long.MAX_VALUE) {
+                    // No known end: the data ends at the first bad frame only if recovery would call it a torn tail.
+                    LogCorruptedException corruption = corruptTail(scanner, path, base, scan.validEnd(), false);
+                    if (corruption != null) {
+                        throw corruption;
+                    }
                 }
                 if (last || stop == end) {
                     return;

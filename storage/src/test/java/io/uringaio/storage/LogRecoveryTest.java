@@ -253,6 +253,30 @@ class LogRecoveryTest {
     }
 
     @Test
+    void readToTheEndOfTheLogStopsLoudlyAtCorruptionInTheLastSegment() throws Exception {
+        // The same damage as above, read without a known end (the log not open, not recovered). Before the fix the
+        // read ended quietly at the bad frame: an empty log, nine acknowledged records after it unreported.
+        flipBit(segment(), positions.get(0) + RecordFrame.HEADER_BYTES + 3);
+        List<Long> seen = new ArrayList<>();
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> LogRecovery.read(dir, 0, (p, b) -> seen.add(p)));
+        assertEquals(positions.get(0), e.position());
+        assertEquals(List.of(), seen);
+        // A torn tail (a bad last frame, nothing after it) still just ends the data.
+        Path torn = dir.resolve("torn");
+        List<Long> written = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, torn)) {
+            for (int i = 0; i < 3; i++) {
+                written.add(await(log.append(record(7, i, 500))));
+            }
+        }
+        flipBit(torn.resolve(LogSegment.fileName(0)), written.get(2) + RecordFrame.HEADER_BYTES);
+        List<Long> fromTorn = new ArrayList<>();
+        LogRecovery.read(torn, 0, (p, b) -> fromTorn.add(p));
+        assertEquals(written.subList(0, 2), fromTorn);
+    }
+
+    @Test
     void aZeroedHeaderFollowedByAcknowledgedGroupsIsCorruption() throws Exception {
         overwrite(positions.get(4), new byte[RecordFrame.HEADER_BYTES]);
         LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
