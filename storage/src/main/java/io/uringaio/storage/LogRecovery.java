@@ -30,7 +30,10 @@ import java.util.List;
  *   <li>in the last segment, the first bad frame is a torn tail, cut off with everything after it, unless valid frames
  *   after it open G or more commit groups (each group's first frame carries a mark and the writer's G, see
  *   {@link RecordFrame}): then a group that can only have been written after the bad frame's group was durable is on
- *   disk, so the bad frame is damage to a durable, possibly acknowledged group: corruption;</li>
+ *   disk, so the bad frame is damage to a durable, possibly acknowledged group: corruption. The same holds when the
+ *   frames from the bad one on, checksums aside, chain by their lengths through G or more group starts: a crash
+ *   leaves each in-flight frame as written or zeros, so only damage (or a segment under a wrong name, whose every
+ *   checksum fails) makes such a chain;</li>
  *   <li>trailing segments without a single complete record (the process died before a new segment's first group was
  *   durable) are deleted, under the same rule, if they begin exactly where the records of the segment before them end
  *   (else they are renamed or foreign files: corruption); so is the spare segment prepared ahead
@@ -185,21 +188,18 @@ public final class LogRecovery {
                 if (scan.records() > 0) {
                     return deleted;
                 }
-                LogCorruptedException corruption = corruptTail(scanner, path, base, 0, repair);
+                // Where it is first: a misplaced file's own frames say nothing about the log.
+                LogCorruptedException corruption = notAtTheEndOfTheRecords(directory, bases.get(bases.size() - 2),
+                        path, base, repair);
+                if (corruption == null) {
+                    corruption = corruptTail(scanner, path, base, 0, repair);
+                }
                 if (corruption != null && !repair) {
                     throw corruption;
                 }
                 if (repaired[0] == null) {
                     repaired[0] = corruption;
                 }
-            }
-            LogCorruptedException misplaced = notAtTheEndOfTheRecords(directory, bases.get(bases.size() - 2), path,
-                    base, repair);
-            if (misplaced != null && !repair) {
-                throw misplaced;
-            }
-            if (repaired[0] == null) {
-                repaired[0] = misplaced;
             }
             Files.delete(path);
             bases.removeLast();
@@ -238,15 +238,28 @@ public final class LogRecovery {
         if (offset >= scanner.fileSize()) {
             return null;
         }
+        String cut = repair ? "; repaired: cut from here, " + (scanner.fileSize() - offset) + " bytes" : "";
         SegmentScanner.Groups after = scanner.groupsAfter(offset);
-        if (after.groups() == 0 || after.groups() < after.maxGroupsInFlight()) {
-            return null;
+        if (tooMany(after)) {
+            return new LogCorruptedException(path, base, offset, "a bad frame followed by " + after.groups()
+                    + " valid commit groups (from offset " + after.firstValid() + "), more than the "
+                    + (after.maxGroupsInFlight() - 1) + " a crash can leave after a torn group (maxGroupsInFlight "
+                    + after.maxGroupsInFlight() + "): durable records were damaged" + cut);
         }
-        return new LogCorruptedException(path, base, offset, "a bad frame followed by " + after.groups()
-                + " valid commit groups (from offset " + after.firstValid() + "), more than the "
-                + (after.maxGroupsInFlight() - 1) + " a crash can leave after a torn group (maxGroupsInFlight "
-                + after.maxGroupsInFlight() + "): durable records were damaged"
-                + (repair ? "; repaired: cut from here, " + (scanner.fileSize() - offset) + " bytes" : ""));
+        SegmentScanner.Groups chained = scanner.chainedGroupsAfter(offset);
+        if (tooMany(chained)) {
+            return new LogCorruptedException(path, base, offset, "a bad frame from which frames, their checksums "
+                    + "failing, chain by their lengths through " + chained.groups() + " more commit groups (to offset "
+                    + chained.lastValidEnd() + "), more than the " + (chained.maxGroupsInFlight() - 1) + " a crash "
+                    + "can leave after a torn group: durable records were damaged, or the segment is not at its "
+                    + "position (renamed or foreign)" + cut);
+        }
+        return null;
+    }
+
+    /** Whether {@code groups} after a bad frame are more than a crash can leave after a torn group. */
+    private static boolean tooMany(SegmentScanner.Groups groups) {
+        return groups.groups() > 0 && groups.groups() >= groups.maxGroupsInFlight();
     }
 
     private static String segmentsCut(int later, boolean repair) {

@@ -164,6 +164,24 @@ class LogRecoveryTest {
     }
 
     @Test
+    void aRenamedOnlySegmentIsCorruptionNotCutToNothing() throws Exception {
+        // Every frame of a segment under a wrong name fails its position-bound checksum, so no valid group follows the
+        // first bad frame; but its frames still chain by their lengths through ten commit groups, more than the
+        // in-flight window, and a crash leaves each frame of the in-flight groups either as written or zeros. Before
+        // the fix: a torn tail at offset 0, the file truncated to nothing with its ten acknowledged records.
+        Path renamed = dir.resolve(LogSegment.fileName(1_000_000));
+        Files.move(segment(), renamed);
+        byte[] before = Files.readAllBytes(renamed);
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> AppendLog.open(engine, dir, new AppendLogConfig().segmentBytes(64 << 10)));
+        assertEquals(renamed, e.segment());
+        assertEquals(0, e.offset());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(renamed)), "not truncated");
+        Files.move(renamed, segment());
+        assertEquals(positions, recovered());
+    }
+
+    @Test
     void aRenamedLastSegmentIsCorruptionNotDeletedWithItsAcknowledgedRecords() throws Exception {
         Path multi = dir.resolve("renamed");
         AppendLogConfig config = new AppendLogConfig().segmentBytes(4096).maxRecordBytes(400);
