@@ -163,6 +163,57 @@ class LogRecoveryTest {
         assertEquals(positions, recovered());
     }
 
+    /** The damages to a segment before the last that a crash cannot leave; each must fail the open, changing nothing. */
+    private enum MiddleDamage { MISSING, ZERO_LENGTH, SHORTENED_AT_A_FRAME, LAST_FRAME_FLIPPED, LAST_FRAME_TORN }
+
+    @Test
+    void everyDamageToASegmentBeforeTheLastIsCorruption() throws Exception {
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(4096).maxRecordBytes(400);
+        for (MiddleDamage damage : MiddleDamage.values()) {
+            Path multi = dir.resolve("middle-" + damage);
+            List<Long> written = new ArrayList<>();
+            try (AppendLog log = AppendLog.open(engine, multi, config)) {
+                for (int i = 0; i < 60; i++) {
+                    written.add(await(log.append(record(11, i, 400))));
+                }
+            }
+            List<Long> bases = LogSegment.list(multi);
+            assertTrue(bases.size() >= 4, "segments " + bases);
+            long base = bases.get(1);
+            Path middle = multi.resolve(LogSegment.fileName(base));
+            long lastInMiddle = written.stream().filter(p -> p >= base && p < bases.get(2)).reduce((a, b) -> b)
+                    .orElseThrow();
+            switch (damage) {
+                case MISSING -> Files.delete(middle);
+                case ZERO_LENGTH -> Files.write(middle, new byte[0]);
+                case SHORTENED_AT_A_FRAME -> {
+                    try (FileChannel ch = FileChannel.open(middle, StandardOpenOption.WRITE)) {
+                        ch.truncate(lastInMiddle - base);
+                    }
+                }
+                case LAST_FRAME_FLIPPED -> flipBit(middle, lastInMiddle - base + RecordFrame.HEADER_BYTES);
+                case LAST_FRAME_TORN -> {
+                    try (FileChannel ch = FileChannel.open(middle, StandardOpenOption.WRITE)) {
+                        ch.write(ByteBuffer.wrap(new byte[RecordFrame.HEADER_BYTES]), lastInMiddle - base);
+                    }
+                }
+            }
+            List<Long> filesBefore = LogSegment.list(multi);
+            long tailSize = Files.size(multi.resolve(LogSegment.fileName(bases.getLast())));
+            LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                    () -> AppendLog.open(engine, multi, config), damage.toString());
+            assertTrue(e.position() <= lastInMiddle, damage + ": " + e.getMessage());
+            assertEquals(filesBefore, LogSegment.list(multi), damage + ": nothing deleted");
+            assertEquals(tailSize, Files.size(multi.resolve(LogSegment.fileName(bases.getLast()))),
+                    damage + ": tail not truncated");
+            List<Long> seen = new ArrayList<>();
+            assertThrows(LogCorruptedException.class, () -> LogRecovery.read(multi, 0, (p, b) -> seen.add(p)),
+                    damage + ": read never skips");
+            assertEquals(written.subList(0, seen.size()), seen, damage.toString());
+            assertTrue(seen.size() <= written.indexOf(lastInMiddle), damage + ": " + seen.size());
+        }
+    }
+
     @Test
     void aRenamedOnlySegmentIsCorruptionNotCutToNothing() throws Exception {
         // Every frame of a segment under a wrong name fails its position-bound checksum, so no valid group follows the
