@@ -156,8 +156,8 @@ public final class AppendLog implements AutoCloseable {
      * data, {@code fsync}, directory {@code fsync}) and opens it through the engine. Blocks until done. The engine
      * must stay open while the log is.
      *
-     * <p>A log has one writer: the open takes an exclusive lock on the directory ({@code flock} on its {@code LOCK}
-     * file, see {@link LogLockedException}) for the log's life; {@link #close()} releases it once the last write is
+     * <p>A log has one writer: the open takes an exclusive lock on the directory ({@code flock} on the directory
+     * itself, its {@code LOCK} file naming the holder's pid; see {@link LogLockedException}) for the log's life; {@link #close()} releases it once the last write is
      * done, and a failed open releases it before it throws.
      *
      * @throws LogLockedException    if the log is already open, in this process or another

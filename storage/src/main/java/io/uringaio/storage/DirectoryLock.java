@@ -18,9 +18,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The exclusive lock of a log directory: {@code flock(LOCK_EX | LOCK_NB)} on its {@value #FILE_NAME} file, held from
- * {@link AppendLog#open} until the log is closed (or the process dies: the kernel drops the lock with the last
- * descriptor).
+ * The exclusive lock of a log directory: {@code flock(LOCK_EX | LOCK_NB)} on the directory itself (a descriptor opened
+ * {@code O_RDONLY | O_DIRECTORY}), held from {@link AppendLog#open} until the log is closed (or the process dies: the
+ * kernel drops the lock with the last descriptor). The holder writes its pid into the directory's {@value #FILE_NAME}
+ * file, for the message of a refused open.
+ *
+ * <p>Why the directory and not the {@value #FILE_NAME} file: a lock on a file is a lock on its inode, and a file can be
+ * deleted while locked (a clean-up script, an operator): the next open would create a new file, lock that, and two
+ * writers would share the log. The directory cannot be replaced under the log's segments, and reaching it by a
+ * symbolic link or a relative path opens the same inode.
  *
  * <p>Why {@code flock} and not {@code FileChannel.lock}: a JDK file lock is a POSIX record lock ({@code fcntl}), which
  * belongs to the process and is dropped when <em>any</em> descriptor of the file in the process is closed (a second,
@@ -44,6 +50,7 @@ final class DirectoryLock implements AutoCloseable {
             Linker.Option.captureCallState("errno"));
 
     private final Path directory;
+    /** The directory's descriptor, which holds the lock; -1 once released. */
     private int fd;
 
     private DirectoryLock(Path directory, int fd) {
@@ -59,9 +66,9 @@ final class DirectoryLock implements AutoCloseable {
      */
     static DirectoryLock acquire(Path directory) throws IOException {
         Path file = directory.resolve(FILE_NAME);
-        int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        int fd = Libc.open(directory.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         if (fd < 0) {
-            throw new UringIOException(-fd, "open", file.toString());
+            throw new UringIOException(-fd, "open", directory.toString());
         }
         int res = flock(fd, LOCK_EX | LOCK_NB);
         if (res < 0) {
@@ -69,22 +76,33 @@ final class DirectoryLock implements AutoCloseable {
             if (-res == ErrnoTable.EAGAIN) {
                 throw new LogLockedException(directory, holder(file));
             }
-            throw new UringIOException(-res, "flock", file.toString());
+            throw new UringIOException(-res, "flock", directory.toString());
         }
-        writePid(fd);
+        try {
+            writePid(file);
+        } catch (IOException e) {
+            Libc.close(fd); // a directory we cannot create a file in cannot hold a log either
+            throw e;
+        }
         return new DirectoryLock(directory, fd);
     }
 
-    /** Records this process's pid in the lock file, for the message of a refused open; best effort, never synced. */
-    private static void writePid(int fd) {
-        byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
-        if (Libc.ftruncate(fd, 0) < 0) {
-            return;
+    /** Records this process's pid in the lock file, for the message of a refused open; never synced. */
+    private static void writePid(Path file) throws IOException {
+        int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        if (fd < 0) {
+            throw new UringIOException(-fd, "open", file.toString());
         }
+        byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
         try (Arena arena = Arena.ofConfined()) {
+            if (Libc.ftruncate(fd, 0) < 0) {
+                return; // only the message of a refused open would miss it
+            }
             MemorySegment bytes = arena.allocate(pid.length);
             MemorySegment.copy(pid, 0, bytes, ValueLayout.JAVA_BYTE, 0, pid.length);
             Libc.pwrite(fd, bytes.address(), pid.length, 0);
+        } finally {
+            Libc.close(fd);
         }
     }
 

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 
 /**
  * A log directory is already open for writing, in this process or in another one: {@link AppendLog#open} (and
- * {@link LogRecovery#recover}) take an exclusive lock on its {@value DirectoryLock#FILE_NAME} file for the log's life,
+ * {@link LogRecovery#recover}) take an exclusive lock ({@code flock}) on the directory itself for the log's life,
  * because two writers would interleave their records at the same positions and lose acknowledged ones.
  */
 public final class LogLockedException extends IOException {
@@ -14,7 +14,7 @@ public final class LogLockedException extends IOException {
     private final transient Path directory;
 
     LogLockedException(Path directory, String holder) {
-        super("log directory " + directory + " is locked: " + holder + " has it open (lock file "
+        super("log directory " + directory + " is locked: " + holder + " has it open (its pid is in "
                 + directory.resolve(DirectoryLock.FILE_NAME) + "); a log has one writer");
         this.directory = directory;
     }

@@ -30,9 +30,13 @@ import java.util.List;
  *   <li>in the last segment, the first bad frame is a torn tail, cut off with everything after it, unless valid frames
  *   after it open G or more commit groups (each group's first frame carries a mark and the writer's G, see
  *   {@link RecordFrame}): then a group that can only have been written after the bad frame's group was durable is on
- *   disk, so the bad frame is damage to a durable, possibly acknowledged group: corruption;</li>
+ *   disk, so the bad frame is damage to a durable, possibly acknowledged group: corruption. The same holds when the
+ *   frames from the bad one on, checksums aside, chain by their lengths through G or more group starts: a crash
+ *   leaves each in-flight frame as written or zeros, so only damage (or a segment under a wrong name, whose every
+ *   checksum fails) makes such a chain;</li>
  *   <li>trailing segments without a single complete record (the process died before a new segment's first group was
- *   durable) are deleted, under the same rule; so is the spare segment prepared ahead
+ *   durable) are deleted, under the same rule, if they begin exactly where the records of the segment before them end
+ *   (else they are renamed or foreign files: corruption); so is the spare segment prepared ahead
  *   ({@link LogSegment#SPARE_NAME}).</li>
  * </ul>
  * Corruption fails the recovery with a {@link LogCorruptedException} naming the segment, the offset and the log
@@ -106,8 +110,9 @@ public final class LogRecovery {
     static Result recoverLocked(Path directory, boolean repair) throws IOException {
         Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME)); // prepared ahead, never named: no records
         List<Long> bases = LogSegment.list(directory);
-        int deleted = deleteEmptyTrailingSegments(directory, bases, repair);
-        LogCorruptedException repaired = null;
+        LogCorruptedException[] repairedTrailing = new LogCorruptedException[1];
+        int deleted = deleteEmptyTrailingSegments(directory, bases, repair, repairedTrailing);
+        LogCorruptedException repaired = repairedTrailing[0];
         for (int i = 0; i + 1 < bases.size(); i++) {
             long base = bases.get(i);
             long next = bases.get(i + 1);
@@ -164,10 +169,15 @@ public final class LogRecovery {
 
     /**
      * Deletes, from the end, the segments without a complete record, as long as they hold no proof of durable groups
-     * (then they are corrupt). The first segment stays, even empty: it is the tail.
+     * (then they are corrupt) and begin where the records of the segment before them end: a roll-over names the new
+     * segment at the end of the records, once they are all durable, so that is the only place a crash can leave one.
+     * A segment without a valid record anywhere else is a renamed, foreign or misplaced file (a renamed segment's
+     * frames all fail their position-bound checksums): corruption, reported, not deleted with whatever it holds. The
+     * first segment stays, even empty: it is the tail. Repairing, the first corruption deleted goes to
+     * {@code repaired[0]}.
      */
-    private static int deleteEmptyTrailingSegments(Path directory, List<Long> bases, boolean repair)
-            throws IOException {
+    private static int deleteEmptyTrailingSegments(Path directory, List<Long> bases, boolean repair,
+                                                   LogCorruptedException[] repaired) throws IOException {
         int deleted = 0;
         while (bases.size() > 1) {
             long base = bases.getLast();
@@ -178,9 +188,17 @@ public final class LogRecovery {
                 if (scan.records() > 0) {
                     return deleted;
                 }
-                LogCorruptedException corruption = corruptTail(scanner, path, base, 0, repair);
+                // Where it is first: a misplaced file's own frames say nothing about the log.
+                LogCorruptedException corruption = notAtTheEndOfTheRecords(directory, bases.get(bases.size() - 2),
+                        path, base, repair);
+                if (corruption == null) {
+                    corruption = corruptTail(scanner, path, base, 0, repair);
+                }
                 if (corruption != null && !repair) {
                     throw corruption;
+                }
+                if (repaired[0] == null) {
+                    repaired[0] = corruption;
                 }
             }
             Files.delete(path);
@@ -188,6 +206,27 @@ public final class LogRecovery {
             deleted++;
         }
         return deleted;
+    }
+
+    /**
+     * The corruption that the segment {@code emptyPath} without records, the next after the segment at
+     * {@code previousBase}, is when the records of that segment do not end exactly at its base {@code emptyBase}; or
+     * null when they do (a crash just after a roll-over).
+     */
+    private static LogCorruptedException notAtTheEndOfTheRecords(Path directory, long previousBase, Path emptyPath,
+                                                                 long emptyBase, boolean repair) throws IOException {
+        Path previous = directory.resolve(LogSegment.fileName(previousBase));
+        long validEnd;
+        try (FileChannel channel = FileChannel.open(previous, StandardOpenOption.READ)) {
+            validEnd = new SegmentScanner(channel, previousBase).scan(0, emptyBase - previousBase, null).validEnd();
+        }
+        if (validEnd == emptyBase - previousBase) {
+            return null;
+        }
+        return new LogCorruptedException(previous, previousBase, validEnd, "the records end here, but the next segment "
+                + "file, " + emptyPath.getFileName() + ", begins at position " + emptyBase + " and holds no valid "
+                + "record (a crash leaves a segment without records only where the records end): a segment renamed, "
+                + "foreign or missing" + (repair ? "; repaired: " + emptyPath.getFileName() + " deleted" : ""));
     }
 
     /**
@@ -199,15 +238,28 @@ public final class LogRecovery {
         if (offset >= scanner.fileSize()) {
             return null;
         }
+        String cut = repair ? "; repaired: cut from here, " + (scanner.fileSize() - offset) + " bytes" : "";
         SegmentScanner.Groups after = scanner.groupsAfter(offset);
-        if (after.groups() == 0 || after.groups() < after.maxGroupsInFlight()) {
-            return null;
+        if (tooMany(after)) {
+            return new LogCorruptedException(path, base, offset, "a bad frame followed by " + after.groups()
+                    + " valid commit groups (from offset " + after.firstValid() + "), more than the "
+                    + (after.maxGroupsInFlight() - 1) + " a crash can leave after a torn group (maxGroupsInFlight "
+                    + after.maxGroupsInFlight() + "): durable records were damaged" + cut);
         }
-        return new LogCorruptedException(path, base, offset, "a bad frame followed by " + after.groups()
-                + " valid commit groups (from offset " + after.firstValid() + "), more than the "
-                + (after.maxGroupsInFlight() - 1) + " a crash can leave after a torn group (maxGroupsInFlight "
-                + after.maxGroupsInFlight() + "): durable records were damaged"
-                + (repair ? "; repaired: cut from here, " + (scanner.fileSize() - offset) + " bytes" : ""));
+        SegmentScanner.Groups chained = scanner.chainedGroupsAfter(offset);
+        if (tooMany(chained)) {
+            return new LogCorruptedException(path, base, offset, "a bad frame from which frames, their checksums "
+                    + "failing, chain by their lengths through " + chained.groups() + " more commit groups (to offset "
+                    + chained.lastValidEnd() + "), more than the " + (chained.maxGroupsInFlight() - 1) + " a crash "
+                    + "can leave after a torn group: durable records were damaged, or the segment is not at its "
+                    + "position (renamed or foreign)" + cut);
+        }
+        return null;
+    }
+
+    /** Whether {@code groups} after a bad frame are more than a crash can leave after a torn group. */
+    private static boolean tooMany(SegmentScanner.Groups groups) {
+        return groups.groups() > 0 && groups.groups() >= groups.maxGroupsInFlight();
     }
 
     private static String segmentsCut(int later, boolean repair) {
@@ -219,10 +271,14 @@ public final class LogRecovery {
      * reported) to the end of the valid data, in position order. Reads with {@code pread}; does not modify the log.
      * Never skips: a bad frame before the end of the data is a {@link LogCorruptedException}, after the records
      * before it were visited. (The end of the last segment's data is where its frames stop; on a log that crashed and
-     * was not recovered since, a torn tail ends the data there.)
+     * was not recovered since, a torn tail ends the data there, under {@link LogRecovery}'s rule: a bad frame in the
+     * last segment followed by as many commit groups as can be in flight is corruption.) Meant for a log that is not
+     * open: the rest of the last segment is read to apply that rule, and on a log being written, its groups may land
+     * between this method's reads; read an open log with {@link AppendLog#read}, which stops at its durable position.
      *
      * @throws IllegalArgumentException if no record starts at {@code from}
-     * @throws LogCorruptedException    if a segment before the last does not run to the next one
+     * @throws LogCorruptedException    if a segment before the last does not run to the next one, or the last one
+     *                                  holds a bad frame that is not a torn tail
      */
     public static void read(Path directory, long from, RecordVisitor visitor) throws IOException {
         read(directory, from, Long.MAX_VALUE, visitor);
@@ -255,7 +311,8 @@ public final class LogRecovery {
             long offset = Math.max(0, from - base);
             Path path = directory.resolve(LogSegment.fileName(base));
             try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                SegmentScanner.Result scan = new SegmentScanner(channel, base).scan(offset, limit, visitor);
+                SegmentScanner scanner = new SegmentScanner(channel, base);
+                SegmentScanner.Result scan = scanner.scan(offset, limit, visitor);
                 if (checkStart && scan.records() == 0 && scan.end() == SegmentScanner.End.TORN) {
                     throw new IllegalArgumentException("no record at position " + from + " in " + directory);
                 }
@@ -267,6 +324,13 @@ public final class LogRecovery {
                     throw new LogCorruptedException(path, base, scan.validEnd(),
                             (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
                                     + " where the records must continue to position " + stop);
+                }
+                if (last && end == Long.MAX_VALUE) {
+                    // No known end: the data ends at the first bad frame only if recovery would call it a torn tail.
+                    LogCorruptedException corruption = corruptTail(scanner, path, base, scan.validEnd(), false);
+                    if (corruption != null) {
+                        throw corruption;
+                    }
                 }
                 if (last || stop == end) {
                     return;

@@ -168,6 +168,40 @@ final class SegmentScanner {
     }
 
     /**
+     * Follows the frames from the bad frame at {@code bad} by their lengths alone, without their checksums, while each
+     * header is well-formed and in the file, and counts the commit groups opened after the bad frame, up to the largest
+     * window their words record. A crash leaves each frame of the groups in flight as written or as zeros (a header
+     * cut by a missing sector ends the chain), so from a torn frame this chain stays on true frame boundaries and
+     * crosses at most {@code maxGroupsInFlight - 1} group starts; more is damage to durable data that no checksum
+     * shows, e.g. a segment under another name (every frame's position-bound checksum fails). Returned as
+     * {@link Groups} with {@code firstValid} and {@code lastValidEnd} the chain's start and end.
+     */
+    Groups chainedGroupsAfter(long bad) throws IOException {
+        int groups = 0;
+        int window = 0;
+        long offset = bad;
+        boolean first = true;
+        while (offset + RecordFrame.HEADER_BYTES <= fileSize && ensure(offset, RecordFrame.HEADER_BYTES)) {
+            int word = wordAt(offset);
+            int length = word == 0 ? -1 : RecordFrame.length(word);
+            if (length < 1 || offset + RecordFrame.frameBytes(length) > fileSize) {
+                break;
+            }
+            if (!first && RecordFrame.isGroupStart(word)) {
+                groups++;
+                window = Math.max(window, RecordFrame.groupsInFlight(word));
+                if (groups >= window) {
+                    offset += RecordFrame.frameBytes(length);
+                    break;
+                }
+            }
+            first = false;
+            offset += RecordFrame.frameBytes(length);
+        }
+        return new Groups(groups, window, bad, offset);
+    }
+
+    /**
      * The offset of the first non-zero byte at or after {@code offset}, or the file's size: a vectorized compare of the
      * window with zeros, so that the preallocated zeros of a segment cost a read, not a loop per byte.
      */

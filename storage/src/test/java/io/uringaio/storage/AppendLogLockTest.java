@@ -75,6 +75,79 @@ class AppendLogLockTest {
     }
 
     @Test
+    void theLockFileDeletedWhileHeldStillKeepsASecondWriterOut() throws Exception {
+        List<Long> acknowledged = new ArrayList<>();
+        try (AppendLog first = AppendLog.open(engine, dir)) {
+            acknowledged.add(await(first.append(record(4, 0, 100))));
+            // Someone cleans the directory up. Before the fix, the second open created a new LOCK file (a new inode),
+            // locked that one, and two writers wrote at the same positions.
+            Files.delete(dir.resolve(DirectoryLock.FILE_NAME));
+            assertThrows(LogLockedException.class, () -> AppendLog.open(engine, dir));
+            assertThrows(LogLockedException.class, () -> LogRecovery.recover(dir));
+            acknowledged.add(await(first.append(record(4, 1, 100))));
+        }
+        assertEquals(acknowledged, positions());
+        try (AppendLog again = AppendLog.open(engine, dir)) {
+            assertEquals(2, again.recovery().tailRecords());
+        }
+    }
+
+    @Test
+    void theSameDirectoryByASymlinkOrARelativePathIsTheSameLock() throws Exception {
+        Path link = Files.createSymbolicLink(dir.resolveSibling(dir.getFileName() + "-link"), dir);
+        try (AppendLog first = AppendLog.open(engine, dir)) {
+            await(first.append(record(5, 0, 100)));
+            assertThrows(LogLockedException.class, () -> AppendLog.open(engine, link));
+            Path relative = Path.of("").toAbsolutePath().relativize(dir.toAbsolutePath());
+            assertThrows(LogLockedException.class, () -> AppendLog.open(engine, relative));
+        } finally {
+            Files.delete(link);
+        }
+    }
+
+    @Test
+    void twoThreadsOpeningAppendingAndClosingOneLogNeverWriteAtOnce() throws Exception {
+        // Each round: open (or LogLockedException), append, close. A writer's appends land at the tail its open
+        // recovered; two at once would acknowledge the same positions twice.
+        java.util.Set<Long> acknowledged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicInteger opens = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger doubled = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> error = new java.util.concurrent.atomic.AtomicReference<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(256 << 10);
+        Runnable writer = () -> {
+            int i = 0;
+            while (System.nanoTime() < deadline && error.get() == null) {
+                try (AppendLog log = AppendLog.open(engine, dir, config)) {
+                    opens.incrementAndGet();
+                    for (int k = 0; k < 3; k++) {
+                        if (!acknowledged.add(await(log.append(record(8, i++, 50))))) {
+                            doubled.incrementAndGet();
+                        }
+                    }
+                } catch (LogLockedException e) {
+                    refused.incrementAndGet();
+                } catch (Throwable t) {
+                    error.compareAndSet(null, t);
+                }
+            }
+        };
+        Thread a = Thread.ofPlatform().start(writer);
+        Thread b = Thread.ofPlatform().start(writer);
+        a.join();
+        b.join();
+        if (error.get() != null) {
+            throw new AssertionError("a writer failed", error.get());
+        }
+        assertEquals(0, doubled.get(), "positions acknowledged twice");
+        assertTrue(opens.get() >= 2, "opens " + opens.get());
+        List<Long> found = positions();
+        assertEquals(acknowledged.size(), found.size(), "refused " + refused.get());
+        assertEquals(new java.util.TreeSet<>(acknowledged), new java.util.TreeSet<>(found));
+    }
+
+    @Test
     void anOpenThatFailsMidwayReleasesTheLock() throws Exception {
         try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().segmentBytes(64 << 10))) {
             for (int i = 0; i < 10; i++) {

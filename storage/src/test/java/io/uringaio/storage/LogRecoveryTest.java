@@ -132,19 +132,137 @@ class LogRecoveryTest {
     }
 
     @Test
-    void trailingSegmentsWithoutRecordsAreDeleted() throws Exception {
+    void aTrailingSegmentWithoutRecordsWhereTheLogEndsIsDeleted() throws Exception {
+        // A crash just after a roll-over: the new segment is named (at the end of the records) but holds no record.
         Path empty = dir.resolve(LogSegment.fileName(end));
-        Files.write(empty, new byte[4096]);
-        Path garbage = dir.resolve(LogSegment.fileName(end + 100_000));
-        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        Files.write(empty, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}); // a torn first group
         Files.writeString(dir.resolve("notes.txt"), "not a segment");
         LogRecovery.Result r = LogRecovery.recover(dir);
-        assertEquals(2, r.deletedSegments());
+        assertEquals(1, r.deletedSegments());
         assertEquals(end, r.tail());
         assertEquals(0, r.tailBase());
         assertEquals(1, r.segments());
         assertFalse(Files.exists(empty));
         assertTrue(Files.exists(dir.resolve("notes.txt")));
+    }
+
+    @Test
+    void aSegmentFileWithoutRecordsPastTheEndOfTheLogIsCorruptionNotDeleted() throws Exception {
+        // No crash names a segment anywhere but at the end of the records: a file past a gap is foreign or renamed.
+        Path garbage = dir.resolve(LogSegment.fileName(end + 100_000));
+        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
+        assertEquals(segment(), e.segment());
+        assertEquals(end, e.position());
+        assertTrue(e.getMessage().contains(garbage.getFileName().toString()), e.getMessage());
+        assertTrue(Files.exists(garbage), "nothing deleted");
+        LogRecovery.Result r = LogRecovery.recover(dir, true);
+        assertEquals(end, r.repaired().position());
+        assertEquals(1, r.deletedSegments());
+        assertFalse(Files.exists(garbage));
+        assertEquals(positions, recovered());
+    }
+
+    /** The damages to a segment before the last that a crash cannot leave; each must fail the open, changing nothing. */
+    private enum MiddleDamage { MISSING, ZERO_LENGTH, SHORTENED_AT_A_FRAME, LAST_FRAME_FLIPPED, LAST_FRAME_TORN }
+
+    @Test
+    void everyDamageToASegmentBeforeTheLastIsCorruption() throws Exception {
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(4096).maxRecordBytes(400);
+        for (MiddleDamage damage : MiddleDamage.values()) {
+            Path multi = dir.resolve("middle-" + damage);
+            List<Long> written = new ArrayList<>();
+            try (AppendLog log = AppendLog.open(engine, multi, config)) {
+                for (int i = 0; i < 60; i++) {
+                    written.add(await(log.append(record(11, i, 400))));
+                }
+            }
+            List<Long> bases = LogSegment.list(multi);
+            assertTrue(bases.size() >= 4, "segments " + bases);
+            long base = bases.get(1);
+            Path middle = multi.resolve(LogSegment.fileName(base));
+            long lastInMiddle = written.stream().filter(p -> p >= base && p < bases.get(2)).reduce((a, b) -> b)
+                    .orElseThrow();
+            switch (damage) {
+                case MISSING -> Files.delete(middle);
+                case ZERO_LENGTH -> Files.write(middle, new byte[0]);
+                case SHORTENED_AT_A_FRAME -> {
+                    try (FileChannel ch = FileChannel.open(middle, StandardOpenOption.WRITE)) {
+                        ch.truncate(lastInMiddle - base);
+                    }
+                }
+                case LAST_FRAME_FLIPPED -> flipBit(middle, lastInMiddle - base + RecordFrame.HEADER_BYTES);
+                case LAST_FRAME_TORN -> {
+                    try (FileChannel ch = FileChannel.open(middle, StandardOpenOption.WRITE)) {
+                        ch.write(ByteBuffer.wrap(new byte[RecordFrame.HEADER_BYTES]), lastInMiddle - base);
+                    }
+                }
+            }
+            List<Long> filesBefore = LogSegment.list(multi);
+            long tailSize = Files.size(multi.resolve(LogSegment.fileName(bases.getLast())));
+            LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                    () -> AppendLog.open(engine, multi, config), damage.toString());
+            assertTrue(e.position() <= lastInMiddle, damage + ": " + e.getMessage());
+            assertEquals(filesBefore, LogSegment.list(multi), damage + ": nothing deleted");
+            assertEquals(tailSize, Files.size(multi.resolve(LogSegment.fileName(bases.getLast()))),
+                    damage + ": tail not truncated");
+            List<Long> seen = new ArrayList<>();
+            assertThrows(LogCorruptedException.class, () -> LogRecovery.read(multi, 0, (p, b) -> seen.add(p)),
+                    damage + ": read never skips");
+            assertEquals(written.subList(0, seen.size()), seen, damage.toString());
+            assertTrue(seen.size() <= written.indexOf(lastInMiddle), damage + ": " + seen.size());
+        }
+    }
+
+    @Test
+    void aRenamedOnlySegmentIsCorruptionNotCutToNothing() throws Exception {
+        // Every frame of a segment under a wrong name fails its position-bound checksum, so no valid group follows the
+        // first bad frame; but its frames still chain by their lengths through ten commit groups, more than the
+        // in-flight window, and a crash leaves each frame of the in-flight groups either as written or zeros. Before
+        // the fix: a torn tail at offset 0, the file truncated to nothing with its ten acknowledged records.
+        Path renamed = dir.resolve(LogSegment.fileName(1_000_000));
+        Files.move(segment(), renamed);
+        byte[] before = Files.readAllBytes(renamed);
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> AppendLog.open(engine, dir, new AppendLogConfig().segmentBytes(64 << 10)));
+        assertEquals(renamed, e.segment());
+        assertEquals(0, e.offset());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(renamed)), "not truncated");
+        Files.move(renamed, segment());
+        assertEquals(positions, recovered());
+    }
+
+    @Test
+    void aRenamedLastSegmentIsCorruptionNotDeletedWithItsAcknowledgedRecords() throws Exception {
+        Path multi = dir.resolve("renamed");
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(4096).maxRecordBytes(400);
+        List<Long> written = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, multi, config)) {
+            for (int i = 0; i < 60; i++) {
+                written.add(await(log.append(record(9, i, 400))));
+            }
+        }
+        List<Long> bases = LogSegment.list(multi);
+        assertTrue(bases.size() >= 3, "segments " + bases);
+        long last = bases.getLast();
+        Path renamed = multi.resolve(LogSegment.fileName(last + 8192));
+        Files.move(multi.resolve(LogSegment.fileName(last)), renamed);
+        byte[] before = Files.readAllBytes(renamed);
+        // Before the fix: the renamed segment (every frame fails its position-bound checksum) counted as a segment
+        // without records left by a crash, and was deleted with its acknowledged records; the open succeeded.
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> AppendLog.open(engine, multi, config));
+        assertEquals(last, e.position(), "the log's records end where the renamed segment began");
+        assertEquals(multi.resolve(LogSegment.fileName(bases.get(bases.size() - 2))), e.segment());
+        assertTrue(Files.exists(renamed), "not deleted");
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(renamed)), "not modified");
+        // Named back, the log is whole again.
+        Files.move(renamed, multi.resolve(LogSegment.fileName(last)));
+        List<Long> found = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, multi, config)) {
+            log.read(0, (p, b) -> found.add(p));
+        }
+        assertEquals(written, found);
     }
 
     @Test
@@ -201,6 +319,30 @@ class LogRecoveryTest {
         List<Long> seen = new ArrayList<>();
         assertThrows(LogCorruptedException.class, () -> LogRecovery.read(dir, 0, end, (p, b) -> seen.add(p)));
         assertEquals(List.of(), seen);
+    }
+
+    @Test
+    void readToTheEndOfTheLogStopsLoudlyAtCorruptionInTheLastSegment() throws Exception {
+        // The same damage as above, read without a known end (the log not open, not recovered). Before the fix the
+        // read ended quietly at the bad frame: an empty log, nine acknowledged records after it unreported.
+        flipBit(segment(), positions.get(0) + RecordFrame.HEADER_BYTES + 3);
+        List<Long> seen = new ArrayList<>();
+        LogCorruptedException e = assertThrows(LogCorruptedException.class,
+                () -> LogRecovery.read(dir, 0, (p, b) -> seen.add(p)));
+        assertEquals(positions.get(0), e.position());
+        assertEquals(List.of(), seen);
+        // A torn tail (a bad last frame, nothing after it) still just ends the data.
+        Path torn = dir.resolve("torn");
+        List<Long> written = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, torn)) {
+            for (int i = 0; i < 3; i++) {
+                written.add(await(log.append(record(7, i, 500))));
+            }
+        }
+        flipBit(torn.resolve(LogSegment.fileName(0)), written.get(2) + RecordFrame.HEADER_BYTES);
+        List<Long> fromTorn = new ArrayList<>();
+        LogRecovery.read(torn, 0, (p, b) -> fromTorn.add(p));
+        assertEquals(written.subList(0, 2), fromTorn);
     }
 
     @Test

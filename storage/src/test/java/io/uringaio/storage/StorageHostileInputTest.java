@@ -64,6 +64,67 @@ class StorageHostileInputTest {
     // ------------------------------------------------------------------ AppendLog
 
     @Test
+    void aHostileVisitorChangesNothingInTheLog() throws Exception {
+        try (AppendLog log = AppendLog.open(engine, dir)) {
+            List<Long> acknowledged = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                acknowledged.add(await(log.append(record(6, i, 200))));
+            }
+            long durable = log.durablePosition();
+            // Throws: the exception comes out as it is, after the records before it.
+            IllegalStateException boom = new IllegalStateException("visitor");
+            List<Long> seen = new ArrayList<>();
+            assertEquals(boom, assertThrows(IllegalStateException.class, () -> log.read(0, (p, b) -> {
+                seen.add(p);
+                if (seen.size() == 3) {
+                    throw boom;
+                }
+                return true;
+            })));
+            assertEquals(acknowledged.subList(0, 3), seen);
+            // Returns false: stops there.
+            List<Long> one = new ArrayList<>();
+            log.read(acknowledged.get(1), (p, b) -> one.add(p) && false);
+            assertEquals(List.of(acknowledged.get(1)), one);
+            // Appends to the same log and waits for it, from inside: the read stays within the durable position it
+            // started with (no endless read), and the records appended are durable afterwards.
+            List<Long> visited = new ArrayList<>();
+            List<Long> appendedInside = new ArrayList<>();
+            log.read(0, (p, b) -> {
+                visited.add(p);
+                appendedInside.add(log.append(record(6, 100 + visited.size(), 200)).join());
+                return true;
+            });
+            assertEquals(acknowledged, visited);
+            assertEquals(durable, appendedInside.getFirst());
+            acknowledged.addAll(appendedInside);
+            // Keeps the payload past the call and scribbles on a copy: the log's bytes are unchanged.
+            List<ByteBuffer> kept = new ArrayList<>();
+            log.read(0, (p, b) -> kept.add(b));
+            assertTrue(kept.stream().allMatch(ByteBuffer::isReadOnly), "payloads are read-only views");
+            List<Long> after = new ArrayList<>();
+            log.read(0, (p, b) -> after.add(p));
+            assertEquals(acknowledged, after);
+        }
+    }
+
+    @Test
+    void theRecordSizeCapIsTheFramesLengthField() {
+        assertEquals((1 << 27) - 1, RecordFrame.MAX_PAYLOAD_BYTES);
+        assertEquals(RecordFrame.MAX_PAYLOAD_BYTES, new AppendLogConfig().maxRecordBytes(RecordFrame.MAX_PAYLOAD_BYTES)
+                .maxRecordBytes());
+        assertThrows(IllegalArgumentException.class, () -> new AppendLogConfig().maxRecordBytes(1 << 27));
+        assertThrows(IllegalArgumentException.class, () -> new AppendLogConfig().maxRecordBytes(0));
+        // The largest length with the widest window keeps its length, its mark and its window apart.
+        int word = RecordFrame.word(RecordFrame.MAX_PAYLOAD_BYTES, true, 16);
+        assertEquals(RecordFrame.MAX_PAYLOAD_BYTES, RecordFrame.length(word));
+        assertTrue(RecordFrame.isGroupStart(word));
+        assertEquals(16, RecordFrame.groupsInFlight(word));
+        assertEquals(RecordFrame.MAX_PAYLOAD_BYTES, RecordFrame.length(RecordFrame.word(RecordFrame.MAX_PAYLOAD_BYTES,
+                false, 16)));
+    }
+
+    @Test
     void appendRefusesNullEmptyAndOversizedRecordsAndNothingChanges() throws Exception {
         AppendLogConfig config = new AppendLogConfig().maxRecordBytes(1000);
         try (AppendLog log = AppendLog.open(engine, dir, config)) {
