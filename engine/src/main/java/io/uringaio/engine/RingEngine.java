@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -62,7 +63,10 @@ public final class RingEngine implements AutoCloseable {
     private final Set<AsyncFile> openFiles = ConcurrentHashMap.newKeySet();
     final BouncePool bouncePool = new BouncePool();
     private volatile boolean closed;
-    private final Object closeLock = new Object();
+    /** Set by the first {@link #close()}; the close runs once. */
+    private final AtomicBoolean closeBegun = new AtomicBoolean();
+    /** Completes when the close finished, for the closers that came second. */
+    private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
 
     private RingEngine(Lane[] rings, IoEventLoopGroup ownGroup, Backend backend, String backendReason,
                        RingEngineConfig config) {
@@ -463,14 +467,43 @@ public final class RingEngine implements AutoCloseable {
     /**
      * Closes the engine: new submissions are refused; queued requests complete with {@code -ECANCELED}; requests in
      * the kernel are canceled and every CQE is awaited; files still open are closed; then the rings are released (the
-     * engine's own loops shut down; an application's group is left running). Idempotent; blocks until done.
+     * engine's own loops shut down; an application's group is left running). Idempotent; blocks until done, also when
+     * another thread's close is under way.
+     *
+     * <p>From one of the engine's own threads (a completion callback, a future's dependent stage running on a ring or
+     * a pool worker) the close cannot wait for itself: there it begins the close (from then on {@link #isOpen()} is
+     * false and submissions are refused), finishes it on a new thread, and returns at once.
      */
     @Override
     public void close() {
-        synchronized (closeLock) {
-            if (closed) {
-                return;
+        boolean first = closeBegun.compareAndSet(false, true);
+        if (onOwnThread()) {
+            if (first) {
+                closed = true;
+                Thread.ofPlatform().daemon().name("uring-aio-close").start(this::closeNow);
             }
+            return; // waiting here would wait for this very thread
+        }
+        if (first) {
+            closeNow();
+        } else {
+            closeDone.join(); // uninterruptible, as the close itself
+        }
+    }
+
+    /** True on a ring's or pool worker's thread of this engine, where a blocking close would deadlock. */
+    private boolean onOwnThread() {
+        for (Lane lane : rings) {
+            if (lane.isCurrentThread()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The close itself; runs once, on the first closer's thread (or the thread a callback's close started). */
+    private void closeNow() {
+        try {
             closed = true;
             for (AtomicInteger guard : entering) {
                 while (guard.get() != 0) {
@@ -492,6 +525,8 @@ public final class RingEngine implements AutoCloseable {
                 ownGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             }
             bouncePool.clear();
+        } finally {
+            closeDone.complete(null);
         }
     }
 
