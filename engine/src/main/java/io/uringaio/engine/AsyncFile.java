@@ -414,10 +414,13 @@ public final class AsyncFile implements AutoCloseable {
         if (iovecs == null) {
             return (CompletableFuture<Long>) (CompletableFuture<?>) future;
         }
-        int[] starts = new int[buffers.length];
+        // Each buffer's position, then its length, as submitted: the completion hands out bytes by these, not by
+        // whatever the buffers say then (a caller that moved a limit meanwhile gets a failure, not a silent gap).
+        int[] starts = new int[2 * buffers.length];
         for (int i = 0; i < buffers.length; i++) {
             ByteBuffer b = op.buffers[i];
             starts[i] = b.position();
+            starts[buffers.length + i] = b.remaining();
             long address;
             if (b.isDirect()) {
                 address = MemorySegment.ofBuffer(b).address();
@@ -565,7 +568,7 @@ public final class AsyncFile implements AutoCloseable {
                 long left = res;
                 for (int i = 0; i < op.buffers.length && left > 0; i++) {
                     ByteBuffer b = op.buffers[i];
-                    int n = (int) Math.min(left, b.limit() - starts[i]);
+                    int n = (int) Math.min(left, starts[op.buffers.length + i]);
                     if (op.kind == FileOp.Kind.READV && op.bounces[i] != null) {
                         b.put(starts[i], op.bounces[i].buffer, 0, n);
                     }

@@ -1,0 +1,64 @@
+package io.uringaio.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A caller that breaks the "do not touch a buffer in flight" rule gets a failed future, never a lost one: before the
+ * fix the copy out of the bounce buffer (or the position update) threw inside the completion, the future never
+ * completed, the operation was never counted out, and the file (and the engine's close) waited forever.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class AsyncFileMisuseTest extends KernelTest {
+
+    @Test
+    void aHeapBufferShrunkWhileItsReadIsInFlightFailsTheFutureAndTheFileStillCloses() throws Exception {
+        try (Pipe pipe = new Pipe(); RingEngine engine = RingEngine.open(config().rings(1))) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            ByteBuffer heap = ByteBuffer.allocate(64);
+            CompletableFuture<Integer> read = file.read(heap, 0); // waits: the pipe is empty
+            heap.limit(0); // misuse: the read's bytes no longer fit
+            pipe.write(32);
+            Throwable t = failure(read);
+            assertInstanceOf(IllegalStateException.class, t, () -> "failure: " + t);
+            assertTrue(t.getMessage().contains("32 bytes"), t::getMessage);
+            await(file.closeAsync());
+            assertEquals(0, engine.stats().inFlight());
+        }
+    }
+
+    @Test
+    void aDirectBufferWhoseLimitDroppedWhileItsReadIsInFlightFailsTheFuture() throws Exception {
+        try (Pipe pipe = new Pipe(); RingEngine engine = RingEngine.open(config().rings(1))) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            ByteBuffer direct = ByteBuffer.allocateDirect(64);
+            CompletableFuture<Integer> read = file.read(direct, 0);
+            direct.limit(1); // the position cannot advance by the count any more
+            pipe.write(32);
+            assertInstanceOf(IllegalStateException.class, failure(read));
+            await(file.closeAsync());
+        }
+    }
+
+    @Test
+    void aReadvWhoseBufferShrankInFlightFailsTheFuture() throws Exception {
+        try (Pipe pipe = new Pipe(); RingEngine engine = RingEngine.open(config().rings(1))) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            ByteBuffer a = ByteBuffer.allocate(16);
+            ByteBuffer b = ByteBuffer.allocate(16);
+            CompletableFuture<Long> read = file.readv(new ByteBuffer[] {a, b}, 0);
+            a.limit(0);
+            pipe.write(32);
+            assertInstanceOf(IllegalStateException.class, failure(read));
+            await(file.closeAsync());
+        }
+    }
+}
