@@ -373,6 +373,14 @@ public final class RingEngine implements AutoCloseable {
      * with {@code -ECANCELED}; {@link CancelOutcome#NOT_CANCELED} if it was already running and ends with its own
      * result (the future then completes when it ends); {@link CancelOutcome#ALREADY_DONE} if it had finished (or was
      * never submitted).
+     *
+     * <p>A request is known by its object only: a cancel that races with the request's completion and resubmission
+     * acts on whichever submission is current when the cancel runs, and its outcome is about that same submission.
+     * A request in flight on another engine is canceled there (a request belongs to the engine it was submitted to).
+     * A member of a linked chain that the kernel has not started yet (its predecessor still runs) cannot be canceled
+     * in the kernel: on io_uring the outcome is then decided when it ends ({@code NOT_CANCELED}, or {@code CANCELED}
+     * if it ends {@code -ECANCELED} because an earlier member failed); on the thread pool it is canceled with the
+     * members behind it; a chain still waiting in the engine (the ring was full) is canceled whole.
      */
     public CompletableFuture<CancelOutcome> cancel(Request request) {
         Objects.requireNonNull(request, "request");

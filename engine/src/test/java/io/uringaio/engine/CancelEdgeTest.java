@@ -1,0 +1,75 @@
+package io.uringaio.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import io.uringaio.engine.sys.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Cancels at the edges: a linked chain's unstarted member, and a cancel that loses its race with the engine's close. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class CancelEdgeTest extends KernelTest {
+    @TempDir
+    Path dir;
+
+    /**
+     * A chain [read of an empty pipe, write]: the write waits in the kernel behind the read. The kernel's
+     * ASYNC_CANCEL cannot find it (-ENOENT); before the fix the engine reported ALREADY_DONE at once, while the write
+     * had not even started and then ran. The outcome must be about how the member actually ended.
+     */
+    @Test
+    void aCancelOfAnUnstartedChainMemberReportsHowTheMemberEnded() throws Exception {
+        int fd = Libc.open(dir.resolve("f").toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        assertEquals(true, fd >= 0, "open: " + fd);
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder head = new Recorder();
+            Recorder member = new Recorder();
+            Request read = new Request(head).prepRead(pipe.readFd, buf.address(), 1, 0);
+            Request write = new Request(member).prepWrite(fd, buf.address(), 1, 0);
+            engine.submitLinked(read, write);
+            waitUntil(() -> engine.stats().inFlight() >= 1, () -> "chain in flight: " + engine.stats());
+            CompletableFuture<CancelOutcome> outcome = engine.cancel(write);
+            // A round trip through the one ring after the cancel: its task, and its ASYNC_CANCEL, went first. Only
+            // then may the head end (else the member could legitimately be done before the cancel ran).
+            Recorder nop = new Recorder();
+            engine.submit(new Request(nop).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(0, nop.awaitResult());
+            pipe.write(1);
+            assertEquals(1, head.awaitResult(), "the head was not canceled");
+            int memberResult = member.awaitResult();
+            CancelOutcome o = await(outcome);
+            assertNotEquals(CancelOutcome.ALREADY_DONE, o, "the member had not ended when the cancel came");
+            assertEquals(o == CancelOutcome.CANCELED, memberResult == -ErrnoTable.ECANCELED,
+                    () -> "outcome " + o + " vs member result " + memberResult);
+            assertEquals(1, head.calls());
+            assertEquals(1, member.calls());
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    /**
+     * The race of a cancel with close, frozen at its worst point: the caller saw the request in flight on a ring,
+     * then the engine closed and its loop shut down before the cancel reached the ring. Before the fix the loop's
+     * RejectedExecutionException escaped {@code cancel}.
+     */
+    @Test
+    void aCancelThatArrivesAfterTheRingsLoopShutDownAnswersAlreadyDone() throws Exception {
+        assumeRings("the ring's loop rejecting the cancel task");
+        RingEngine engine = engine(1);
+        Lane ring = engine.pickRing();
+        engine.close();
+        Request r = new Request((q, res) -> { });
+        r.ring = ring; // what the canceling thread read before the close
+        r.state.set(Request.IN_KERNEL);
+        assertEquals(CancelOutcome.ALREADY_DONE, await(engine.cancel(r)));
+    }
+}
