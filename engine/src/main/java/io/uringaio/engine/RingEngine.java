@@ -36,7 +36,10 @@ import java.util.concurrent.atomic.LongAdder;
  * <p><b>Threads.</b> Every method may be called from any thread. Submissions from any thread enter a lock-free queue
  * of one ring; the ring thread moves everything queued into SQEs in one task, and the loop enters the kernel once for
  * all of them. A submission from a ring's own thread (a completion callback that submits again) goes straight to that
- * ring. Completions run on the ring thread after the CQE drain.
+ * ring. Completions run on the ring thread after the CQE drain. A completion must not block: while it runs, every
+ * other completion of its ring (or, on the thread pool, its worker) waits; a completion that throws is logged at
+ * WARNING and the engine goes on. {@link #close()} may be called from a completion (it then finishes on another
+ * thread).
  *
  * <p><b>Bounds.</b> Each ring keeps at most {@link RingEngineConfig#maxInFlightPerRing()} requests in the kernel; the
  * excess waits in the engine, lowest {@link Request#priority(int) priority} value first, then FIFO. Submission never
