@@ -98,10 +98,13 @@ public final class RingEngine implements AutoCloseable {
      *
      * @throws UnsupportedOperationException when {@link Backend#IO_URING} was asked for and io_uring is unavailable,
      *                                       with the reason
-     * @throws IllegalArgumentException      for an inconsistent configuration
+     * @throws IllegalArgumentException      for an inconsistent configuration (e.g. a {@code maxInFlightPerRing} that
+     *                                       does not fit the ring size), on every backend
      */
     public static RingEngine open(RingEngineConfig config) {
         Objects.requireNonNull(config, "config");
+        // Checked whatever the backend, so that a config valid on one machine is not refused on another (AUTO).
+        checkInFlightBound(config);
         Backend asked = config.backend();
         RingEngine engine = switch (asked) {
             case THREAD_POOL -> openPool(config, "THREAD_POOL requested");
@@ -143,12 +146,16 @@ public final class RingEngine implements AutoCloseable {
         return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason, config);
     }
 
-    private static RingEngine openRings(RingEngineConfig config, String reason) {
+    private static void checkInFlightBound(RingEngineConfig config) {
         int maxInFlight = config.maxInFlightPerRing();
         if (maxInFlight > config.maxAllowedInFlight()) {
             throw new IllegalArgumentException("maxInFlightPerRing " + maxInFlight + " leaves no room in a ring of "
                     + config.ringSize() + " entries; at most " + config.maxAllowedInFlight());
         }
+    }
+
+    private static RingEngine openRings(RingEngineConfig config, String reason) {
+        int maxInFlight = config.maxInFlightPerRing();
         IoEventLoopGroup group = config.eventLoopGroup();
         IoEventLoopGroup ownGroup = null;
         if (group == null) {
