@@ -240,7 +240,9 @@ public final class RingEngine implements AutoCloseable {
      *
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
-     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position")
+     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
+     *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
+     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)})
      * @throws NullPointerException     if the request has no completion
      */
     public void submit(Request request) {
@@ -352,7 +354,22 @@ public final class RingEngine implements AutoCloseable {
         if (request.offset < 0) {
             throw new IllegalArgumentException("negative offset " + request.offset + " for " + request);
         }
+        if (addressesOtherRequests(request.opcode)) {
+            // The engine owns every SQE's user data: a raw cancel (with IORING_ASYNC_CANCEL_ANY or _FD it needs no
+            // key) would end requests of other callers of the ring, which no cancel of the API ever does.
+            throw new IllegalArgumentException(Uapi.opName(request.opcode) + " acts on other requests of the ring;"
+                    + " use RingEngine.cancel(Request)");
+        }
     }
+
+    /** Opcodes that find other in-flight requests by user data or by descriptor: refused from callers. */
+    private static boolean addressesOtherRequests(byte opcode) {
+        return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == IORING_OP_POLL_REMOVE
+                || opcode == IORING_OP_TIMEOUT_REMOVE;
+    }
+
+    private static final byte IORING_OP_POLL_REMOVE = 7;
+    private static final byte IORING_OP_TIMEOUT_REMOVE = 12;
 
     private void enqueue(Lane ring, Request head) {
         AtomicInteger guard = entering[ring.index()];

@@ -1,6 +1,7 @@
 package io.uringaio.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.uringaio.engine.sys.Libc;
@@ -71,5 +72,34 @@ class CancelEdgeTest extends KernelTest {
         r.ring = ring; // what the canceling thread read before the close
         r.state.set(Request.IN_KERNEL);
         assertEquals(CancelOutcome.ALREADY_DONE, await(engine.cancel(r)));
+    }
+
+    /**
+     * A raw IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_ANY needs no key: before the fix io_uring ran it and it
+     * canceled a bystander's read that nobody canceled (the thread pool answered -EINVAL). Now it is refused up front
+     * on both backends, and the bystander is untouched.
+     */
+    @Test
+    void aRawCancelOpIsRefusedAndTouchesNoBystander() throws Exception {
+        int cancelAny = 1 << 2;
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder bystander = new Recorder();
+            engine.submit(new Request(bystander).prepRead(pipe.readFd, buf.address(), 1, 0));
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "bystander in flight: " + engine.stats());
+            Recorder raw = new Recorder();
+            Request cancel = new Request(raw).prep(Uapi.IORING_OP_ASYNC_CANCEL, -1, 0, 0, 0, cancelAny);
+            try {
+                engine.submit(cancel);
+            } catch (IllegalArgumentException refused) {
+                assertFalse(cancel.inFlight(), "the refused request stays idle");
+            }
+            Recorder nop = new Recorder(); // a round trip: a raw cancel that went in has done its work by then
+            engine.submit(new Request(nop).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(0, nop.awaitResult());
+            pipe.write(1);
+            assertEquals(1, bystander.awaitResult(), "the bystander was not canceled");
+            assertEquals(0, raw.calls(), "the raw cancel was refused, not run");
+        }
     }
 }
