@@ -61,4 +61,41 @@ class AsyncFileMisuseTest extends KernelTest {
             await(file.closeAsync());
         }
     }
+
+    /**
+     * The engine closes while an operation of a file is counted but in no ring (here: held in its bounce allocation;
+     * in real life, a page-cache read on its caller's thread). Before the fix the engine's sweep closed the descriptor
+     * under that operation (a page-cache read could then read whatever file reused the number), and the operation's
+     * own close afterwards was handed back to the sweep that had already passed: the file's close never completed.
+     */
+    @Test
+    void theEnginesCloseNeverClosesADescriptorUnderACountedOperation() throws Exception {
+        java.nio.file.Path path = java.nio.file.Files.createTempFile("misuse", ".dat");
+        try {
+            RingEngine engine = RingEngine.open(config().rings(1));
+            AsyncFile file = await(engine.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE));
+            java.util.concurrent.CountDownLatch allocating = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch proceed = new java.util.concurrent.CountDownLatch(1);
+            engine.bouncePool.allocator = size -> {
+                allocating.countDown();
+                try {
+                    proceed.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return ByteBuffer.allocateDirect(size);
+            };
+            CompletableFuture<CompletableFuture<Integer>> write = new CompletableFuture<>();
+            Thread.ofPlatform().name("writer").start(() -> write.complete(file.write(ByteBuffer.allocate(64 * 1024), 0)));
+            assertTrue(allocating.await(WAIT_SECONDS, TimeUnit.SECONDS));
+            closeWithin(engine);
+            assertTrue(io.uringaio.engine.sys.Libc.fcntl(file.fd(), 1 /* F_GETFD */, 0) >= 0,
+                    "the descriptor is still open under the counted write");
+            proceed.countDown();
+            assertInstanceOf(EngineClosedException.class, failure(await(write)));
+            await(file.closeAsync()); // the write's release closed it (a descriptor number check would race reuse)
+        } finally {
+            java.nio.file.Files.deleteIfExists(path);
+        }
+    }
 }
