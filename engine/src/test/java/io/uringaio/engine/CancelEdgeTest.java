@@ -102,4 +102,63 @@ class CancelEdgeTest extends KernelTest {
             assertEquals(0, raw.calls(), "the raw cancel was refused, not run");
         }
     }
+
+    /**
+     * 400 cancels of one waiting read from 8 threads: the read completes once, with -ECANCELED, and every outcome is
+     * true of it (CANCELED or, for a cancel that came after its end, ALREADY_DONE; never NOT_CANCELED).
+     */
+    @Test
+    void manyConcurrentCancelsOfOneRequestCompleteItOnceAndAllTellTheTruth() throws Exception {
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder done = new Recorder();
+            Request read = new Request(done).prepRead(pipe.readFd, buf.address(), 1, 0);
+            engine.submit(read);
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "read waiting: " + engine.stats());
+            java.util.Queue<CompletableFuture<CancelOutcome>> outcomes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            java.util.List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    for (int k = 0; k < 50; k++) {
+                        outcomes.add(engine.cancel(read));
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertEquals(-ErrnoTable.ECANCELED, done.awaitResult());
+            int canceled = 0;
+            for (CompletableFuture<CancelOutcome> o : outcomes) {
+                CancelOutcome outcome = await(o);
+                assertNotEquals(CancelOutcome.NOT_CANCELED, outcome);
+                canceled += outcome == CancelOutcome.CANCELED ? 1 : 0;
+            }
+            assertEquals(true, canceled >= 1, "at least the first cancel reports CANCELED");
+            assertEquals(1, done.calls());
+        }
+    }
+
+    /** A cancel from inside another request's completion (on the ring or worker thread) cancels its target. */
+    @Test
+    void aCancelFromACompletionCallbackCancelsItsTarget() throws Exception {
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder blocked = new Recorder();
+            Request target = new Request(blocked).prepRead(pipe.readFd, buf.address(), 1, 0);
+            engine.submit(target);
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "read waiting: " + engine.stats());
+            CompletableFuture<CancelOutcome> fromCallback = new CompletableFuture<>();
+            engine.submit(new Request((r, res) -> engine.cancel(target).whenComplete((o, e) -> {
+                if (e != null) {
+                    fromCallback.completeExceptionally(e);
+                } else {
+                    fromCallback.complete(o);
+                }
+            })).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(CancelOutcome.CANCELED, await(fromCallback));
+            assertEquals(-ErrnoTable.ECANCELED, blocked.awaitResult());
+            assertEquals(1, blocked.calls());
+        }
+    }
 }
