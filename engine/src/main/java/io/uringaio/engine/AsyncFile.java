@@ -414,10 +414,13 @@ public final class AsyncFile implements AutoCloseable {
         if (iovecs == null) {
             return (CompletableFuture<Long>) (CompletableFuture<?>) future;
         }
-        int[] starts = new int[buffers.length];
+        // Each buffer's position, then its length, as submitted: the completion hands out bytes by these, not by
+        // whatever the buffers say then (a caller that moved a limit meanwhile gets a failure, not a silent gap).
+        int[] starts = new int[2 * buffers.length];
         for (int i = 0; i < buffers.length; i++) {
             ByteBuffer b = op.buffers[i];
             starts[i] = b.position();
+            starts[buffers.length + i] = b.remaining();
             long address;
             if (b.isDirect()) {
                 address = MemorySegment.ofBuffer(b).address();
@@ -565,7 +568,7 @@ public final class AsyncFile implements AutoCloseable {
                 long left = res;
                 for (int i = 0; i < op.buffers.length && left > 0; i++) {
                     ByteBuffer b = op.buffers[i];
-                    int n = (int) Math.min(left, b.limit() - starts[i]);
+                    int n = (int) Math.min(left, starts[op.buffers.length + i]);
                     if (op.kind == FileOp.Kind.READV && op.bounces[i] != null) {
                         b.put(starts[i], op.bounces[i].buffer, 0, n);
                     }
@@ -704,18 +707,25 @@ public final class AsyncFile implements AutoCloseable {
         try {
             engine.submit(close);
         } catch (EngineRejectedException closedEngine) {
-            // The engine is closing: it closes the descriptor itself once its rings drained.
-            fdState.set(FD_OPEN);
-            if (!engine.isOpen()) {
-                return;
-            }
-            throw closedEngine;
+            // The engine closed: no operation of this file is counted any more (this is the last one's release, or a
+            // close with none), so nothing can use the descriptor: close(2) it here. Handing it back to the engine's
+            // sweep instead lost it when the sweep had already passed this file.
+            fdState.set(FD_CLOSED);
+            Libc.close(fd);
+            closed(0);
         }
     }
 
-    /** Closes the descriptor now with close(2); the engine calls this after its rings drained. */
+    /**
+     * Closes the descriptor with close(2) once no operation is counted; the engine calls this after its rings
+     * drained. An operation still counted then is not in any ring (between its count and its submission, or reading
+     * the page cache on its caller's thread): the descriptor stays open under it, and its release closes it.
+     */
     void closeFdNow() {
-        state.getAndUpdate(s -> s | CLOSING);
+        long previous = state.getAndUpdate(s -> s | CLOSING);
+        if ((previous & ~CLOSING) != 0) {
+            return; // the last release finds CLOSING and closes (submitClose, refused by the closed engine)
+        }
         if (fdState.compareAndSet(FD_OPEN, FD_CLOSED)) {
             Libc.close(fd);
             closed(0);

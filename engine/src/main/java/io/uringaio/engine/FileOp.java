@@ -108,7 +108,15 @@ final class FileOp implements Completion {
             failure = byClose ? new EngineClosedException(kind.opName, f.pathString())
                     : new UringIOException(-res, kind.opName, f.pathString());
         } else {
-            value = f.resultOf(this, res);
+            try {
+                value = f.resultOf(this, res);
+            } catch (RuntimeException e) {
+                // The caller's buffer changed under the operation (its position or limit moved while in flight): the
+                // kernel's bytes cannot be handed over, but the future still completes and the op is counted out,
+                // so the file still closes.
+                failure = new IllegalStateException(kind.opName + " " + f.pathString() + ": " + res + " bytes"
+                        + " transferred, but the buffer changed while the operation was in flight: " + e, e);
+            }
         }
         WriteBarrier.Epoch e = epoch;
         recycle();

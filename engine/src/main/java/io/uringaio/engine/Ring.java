@@ -10,6 +10,7 @@ import io.netty.channel.uring.IoUringIoOps;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -114,8 +115,14 @@ final class Ring implements IoUringIoHandle, Lane {
     public void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
         if (loop.inEventLoop()) {
             cancelOnRing(target, outcome);
-        } else {
+            return;
+        }
+        try {
             loop.execute(() -> cancelOnRing(target, outcome));
+        } catch (RejectedExecutionException loopGone) {
+            // The loop shut down after the caller saw the request in flight: the engine closed meanwhile, and its close
+            // completed every request of this ring before the loop went away.
+            outcome.complete(CancelOutcome.ALREADY_DONE);
         }
     }
 
@@ -426,6 +433,8 @@ final class Ring implements IoUringIoHandle, Lane {
         KernelCancel next;
         private int cancelResult = PENDING;
         private int targetResult = PENDING;
+        /** The kernel answered -ENOENT while the target had not ended (an unstarted member of a linked chain). */
+        private boolean notFoundButRunning;
 
         KernelCancel(Request target, CompletableFuture<CancelOutcome> outcome) {
             this.target = target;
@@ -446,6 +455,8 @@ final class Ring implements IoUringIoHandle, Lane {
         @Override
         public void complete(Request r, int res) {
             cancelResult = res;
+            // Decided once, here: targetResult changes when the target ends.
+            notFoundButRunning = res == -ErrnoTable.ENOENT && outcome != null && targetResult == PENDING;
             if (!awaitsTarget() && target.cancelWatch != null) {
                 unwatch();
             }
@@ -454,10 +465,12 @@ final class Ring implements IoUringIoHandle, Lane {
 
         /**
          * Whether the outcome depends on how the target ends: after 0 (canceled) and also after {@code -EALREADY}
-         * (running in an io-wq worker: flagged, it may still end -ECANCELED if the worker had not issued it yet).
+         * (running in an io-wq worker: flagged, it may still end -ECANCELED if the worker had not issued it yet). Also
+         * after {@code -ENOENT} while the target has not ended: the kernel cannot find a member of a linked chain that
+         * has not started yet, and that member is anything but done (its CQE would have come before this one).
          */
         private boolean awaitsTarget() {
-            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY;
+            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY || notFoundButRunning;
         }
 
         private void unwatch() {

@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -35,7 +36,10 @@ import java.util.concurrent.atomic.LongAdder;
  * <p><b>Threads.</b> Every method may be called from any thread. Submissions from any thread enter a lock-free queue
  * of one ring; the ring thread moves everything queued into SQEs in one task, and the loop enters the kernel once for
  * all of them. A submission from a ring's own thread (a completion callback that submits again) goes straight to that
- * ring. Completions run on the ring thread after the CQE drain.
+ * ring. Completions run on the ring thread after the CQE drain. A completion must not block: while it runs, every
+ * other completion of its ring (or, on the thread pool, its worker) waits; a completion that throws is logged at
+ * WARNING and the engine goes on. {@link #close()} may be called from a completion (it then finishes on another
+ * thread).
  *
  * <p><b>Bounds.</b> Each ring keeps at most {@link RingEngineConfig#maxInFlightPerRing()} requests in the kernel; the
  * excess waits in the engine, lowest {@link Request#priority(int) priority} value first, then FIFO. Submission never
@@ -62,7 +66,10 @@ public final class RingEngine implements AutoCloseable {
     private final Set<AsyncFile> openFiles = ConcurrentHashMap.newKeySet();
     final BouncePool bouncePool = new BouncePool();
     private volatile boolean closed;
-    private final Object closeLock = new Object();
+    /** Set by the first {@link #close()}; the close runs once. */
+    private final AtomicBoolean closeBegun = new AtomicBoolean();
+    /** Completes when the close finished, for the closers that came second. */
+    private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
 
     private RingEngine(Lane[] rings, IoEventLoopGroup ownGroup, Backend backend, String backendReason,
                        RingEngineConfig config) {
@@ -91,10 +98,13 @@ public final class RingEngine implements AutoCloseable {
      *
      * @throws UnsupportedOperationException when {@link Backend#IO_URING} was asked for and io_uring is unavailable,
      *                                       with the reason
-     * @throws IllegalArgumentException      for an inconsistent configuration
+     * @throws IllegalArgumentException      for an inconsistent configuration (e.g. a {@code maxInFlightPerRing} that
+     *                                       does not fit the ring size), on every backend
      */
     public static RingEngine open(RingEngineConfig config) {
         Objects.requireNonNull(config, "config");
+        // Checked whatever the backend, so that a config valid on one machine is not refused on another (AUTO).
+        checkInFlightBound(config);
         Backend asked = config.backend();
         RingEngine engine = switch (asked) {
             case THREAD_POOL -> openPool(config, "THREAD_POOL requested");
@@ -136,12 +146,16 @@ public final class RingEngine implements AutoCloseable {
         return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason, config);
     }
 
-    private static RingEngine openRings(RingEngineConfig config, String reason) {
+    private static void checkInFlightBound(RingEngineConfig config) {
         int maxInFlight = config.maxInFlightPerRing();
         if (maxInFlight > config.maxAllowedInFlight()) {
             throw new IllegalArgumentException("maxInFlightPerRing " + maxInFlight + " leaves no room in a ring of "
                     + config.ringSize() + " entries; at most " + config.maxAllowedInFlight());
         }
+    }
+
+    private static RingEngine openRings(RingEngineConfig config, String reason) {
+        int maxInFlight = config.maxInFlightPerRing();
         IoEventLoopGroup group = config.eventLoopGroup();
         IoEventLoopGroup ownGroup = null;
         if (group == null) {
@@ -226,7 +240,9 @@ public final class RingEngine implements AutoCloseable {
      *
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
-     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position")
+     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
+     *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
+     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)})
      * @throws NullPointerException     if the request has no completion
      */
     public void submit(Request request) {
@@ -338,7 +354,22 @@ public final class RingEngine implements AutoCloseable {
         if (request.offset < 0) {
             throw new IllegalArgumentException("negative offset " + request.offset + " for " + request);
         }
+        if (addressesOtherRequests(request.opcode)) {
+            // The engine owns every SQE's user data: a raw cancel (with IORING_ASYNC_CANCEL_ANY or _FD it needs no
+            // key) would end requests of other callers of the ring, which no cancel of the API ever does.
+            throw new IllegalArgumentException(Uapi.opName(request.opcode) + " acts on other requests of the ring;"
+                    + " use RingEngine.cancel(Request)");
+        }
     }
+
+    /** Opcodes that find other in-flight requests by user data or by descriptor: refused from callers. */
+    private static boolean addressesOtherRequests(byte opcode) {
+        return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == IORING_OP_POLL_REMOVE
+                || opcode == IORING_OP_TIMEOUT_REMOVE;
+    }
+
+    private static final byte IORING_OP_POLL_REMOVE = 7;
+    private static final byte IORING_OP_TIMEOUT_REMOVE = 12;
 
     private void enqueue(Lane ring, Request head) {
         AtomicInteger guard = entering[ring.index()];
@@ -369,6 +400,14 @@ public final class RingEngine implements AutoCloseable {
      * with {@code -ECANCELED}; {@link CancelOutcome#NOT_CANCELED} if it was already running and ends with its own
      * result (the future then completes when it ends); {@link CancelOutcome#ALREADY_DONE} if it had finished (or was
      * never submitted).
+     *
+     * <p>A request is known by its object only: a cancel that races with the request's completion and resubmission
+     * acts on whichever submission is current when the cancel runs, and its outcome is about that same submission.
+     * A request in flight on another engine is canceled there (a request belongs to the engine it was submitted to).
+     * A member of a linked chain that the kernel has not started yet (its predecessor still runs) cannot be canceled
+     * in the kernel: on io_uring the outcome is then decided when it ends ({@code NOT_CANCELED}, or {@code CANCELED}
+     * if it ends {@code -ECANCELED} because an earlier member failed); on the thread pool it is canceled with the
+     * members behind it; a chain still waiting in the engine (the ring was full) is canceled whole.
      */
     public CompletableFuture<CancelOutcome> cancel(Request request) {
         Objects.requireNonNull(request, "request");
@@ -463,14 +502,43 @@ public final class RingEngine implements AutoCloseable {
     /**
      * Closes the engine: new submissions are refused; queued requests complete with {@code -ECANCELED}; requests in
      * the kernel are canceled and every CQE is awaited; files still open are closed; then the rings are released (the
-     * engine's own loops shut down; an application's group is left running). Idempotent; blocks until done.
+     * engine's own loops shut down; an application's group is left running). Idempotent; blocks until done, also when
+     * another thread's close is under way.
+     *
+     * <p>From one of the engine's own threads (a completion callback, a future's dependent stage running on a ring or
+     * a pool worker) the close cannot wait for itself: there it begins the close (from then on {@link #isOpen()} is
+     * false and submissions are refused), finishes it on a new thread, and returns at once.
      */
     @Override
     public void close() {
-        synchronized (closeLock) {
-            if (closed) {
-                return;
+        boolean first = closeBegun.compareAndSet(false, true);
+        if (onOwnThread()) {
+            if (first) {
+                closed = true;
+                Thread.ofPlatform().daemon().name("uring-aio-close").start(this::closeNow);
             }
+            return; // waiting here would wait for this very thread
+        }
+        if (first) {
+            closeNow();
+        } else {
+            closeDone.join(); // uninterruptible, as the close itself
+        }
+    }
+
+    /** True on a ring's or pool worker's thread of this engine, where a blocking close would deadlock. */
+    private boolean onOwnThread() {
+        for (Lane lane : rings) {
+            if (lane.isCurrentThread()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The close itself; runs once, on the first closer's thread (or the thread a callback's close started). */
+    private void closeNow() {
+        try {
             closed = true;
             for (AtomicInteger guard : entering) {
                 while (guard.get() != 0) {
@@ -492,6 +560,8 @@ public final class RingEngine implements AutoCloseable {
                 ownGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             }
             bouncePool.clear();
+        } finally {
+            closeDone.complete(null);
         }
     }
 

@@ -105,7 +105,13 @@ public final class RingEngineConfig {
         return this;
     }
 
-    /** Worker threads of the thread-pool backend (glibc's {@code aio_threads}); default max(4, 2 × cores). */
+    /**
+     * Worker threads of the thread-pool backend (glibc's {@code aio_threads}); default max(4, 2 × cores). A worker
+     * stays with its request until it ends, also while a read of an empty pipe or socket (or a write to a full one)
+     * waits for its descriptor: {@code n} such waiting requests occupy all {@code n} workers, and every other request
+     * queues behind them until one of them ends or is canceled (as with glibc). Size the pool above the number of
+     * stream requests that may wait at once, or cancel them; io_uring has no such limit.
+     */
     public RingEngineConfig poolThreads(int threads) {
         if (threads < 1 || threads > 4096) {
             throw new IllegalArgumentException("poolThreads must be in 1..4096, was " + threads);

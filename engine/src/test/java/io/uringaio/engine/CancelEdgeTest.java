@@ -1,0 +1,164 @@
+package io.uringaio.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import io.uringaio.engine.sys.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Cancels at the edges: a linked chain's unstarted member, and a cancel that loses its race with the engine's close. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class CancelEdgeTest extends KernelTest {
+    @TempDir
+    Path dir;
+
+    /**
+     * A chain [read of an empty pipe, write]: the write waits in the kernel behind the read. The kernel's
+     * ASYNC_CANCEL cannot find it (-ENOENT); before the fix the engine reported ALREADY_DONE at once, while the write
+     * had not even started and then ran. The outcome must be about how the member actually ended.
+     */
+    @Test
+    void aCancelOfAnUnstartedChainMemberReportsHowTheMemberEnded() throws Exception {
+        int fd = Libc.open(dir.resolve("f").toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        assertEquals(true, fd >= 0, "open: " + fd);
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder head = new Recorder();
+            Recorder member = new Recorder();
+            Request read = new Request(head).prepRead(pipe.readFd, buf.address(), 1, 0);
+            Request write = new Request(member).prepWrite(fd, buf.address(), 1, 0);
+            engine.submitLinked(read, write);
+            waitUntil(() -> engine.stats().inFlight() >= 1, () -> "chain in flight: " + engine.stats());
+            CompletableFuture<CancelOutcome> outcome = engine.cancel(write);
+            // A round trip through the one ring after the cancel: its task, and its ASYNC_CANCEL, went first. Only
+            // then may the head end (else the member could legitimately be done before the cancel ran).
+            Recorder nop = new Recorder();
+            engine.submit(new Request(nop).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(0, nop.awaitResult());
+            pipe.write(1);
+            assertEquals(1, head.awaitResult(), "the head was not canceled");
+            int memberResult = member.awaitResult();
+            CancelOutcome o = await(outcome);
+            assertNotEquals(CancelOutcome.ALREADY_DONE, o, "the member had not ended when the cancel came");
+            assertEquals(o == CancelOutcome.CANCELED, memberResult == -ErrnoTable.ECANCELED,
+                    () -> "outcome " + o + " vs member result " + memberResult);
+            assertEquals(1, head.calls());
+            assertEquals(1, member.calls());
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    /**
+     * The race of a cancel with close, frozen at its worst point: the caller saw the request in flight on a ring,
+     * then the engine closed and its loop shut down before the cancel reached the ring. Before the fix the loop's
+     * RejectedExecutionException escaped {@code cancel}.
+     */
+    @Test
+    void aCancelThatArrivesAfterTheRingsLoopShutDownAnswersAlreadyDone() throws Exception {
+        assumeRings("the ring's loop rejecting the cancel task");
+        RingEngine engine = engine(1);
+        Lane ring = engine.pickRing();
+        engine.close();
+        Request r = new Request((q, res) -> { });
+        r.ring = ring; // what the canceling thread read before the close
+        r.state.set(Request.IN_KERNEL);
+        assertEquals(CancelOutcome.ALREADY_DONE, await(engine.cancel(r)));
+    }
+
+    /**
+     * A raw IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_ANY needs no key: before the fix io_uring ran it and it
+     * canceled a bystander's read that nobody canceled (the thread pool answered -EINVAL). Now it is refused up front
+     * on both backends, and the bystander is untouched.
+     */
+    @Test
+    void aRawCancelOpIsRefusedAndTouchesNoBystander() throws Exception {
+        int cancelAny = 1 << 2;
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder bystander = new Recorder();
+            engine.submit(new Request(bystander).prepRead(pipe.readFd, buf.address(), 1, 0));
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "bystander in flight: " + engine.stats());
+            Recorder raw = new Recorder();
+            Request cancel = new Request(raw).prep(Uapi.IORING_OP_ASYNC_CANCEL, -1, 0, 0, 0, cancelAny);
+            try {
+                engine.submit(cancel);
+            } catch (IllegalArgumentException refused) {
+                assertFalse(cancel.inFlight(), "the refused request stays idle");
+            }
+            Recorder nop = new Recorder(); // a round trip: a raw cancel that went in has done its work by then
+            engine.submit(new Request(nop).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(0, nop.awaitResult());
+            pipe.write(1);
+            assertEquals(1, bystander.awaitResult(), "the bystander was not canceled");
+            assertEquals(0, raw.calls(), "the raw cancel was refused, not run");
+        }
+    }
+
+    /**
+     * 400 cancels of one waiting read from 8 threads: the read completes once, with -ECANCELED, and every outcome is
+     * true of it (CANCELED or, for a cancel that came after its end, ALREADY_DONE; never NOT_CANCELED).
+     */
+    @Test
+    void manyConcurrentCancelsOfOneRequestCompleteItOnceAndAllTellTheTruth() throws Exception {
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder done = new Recorder();
+            Request read = new Request(done).prepRead(pipe.readFd, buf.address(), 1, 0);
+            engine.submit(read);
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "read waiting: " + engine.stats());
+            java.util.Queue<CompletableFuture<CancelOutcome>> outcomes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            java.util.List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    for (int k = 0; k < 50; k++) {
+                        outcomes.add(engine.cancel(read));
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertEquals(-ErrnoTable.ECANCELED, done.awaitResult());
+            int canceled = 0;
+            for (CompletableFuture<CancelOutcome> o : outcomes) {
+                CancelOutcome outcome = await(o);
+                assertNotEquals(CancelOutcome.NOT_CANCELED, outcome);
+                canceled += outcome == CancelOutcome.CANCELED ? 1 : 0;
+            }
+            assertEquals(true, canceled >= 1, "at least the first cancel reports CANCELED");
+            assertEquals(1, done.calls());
+        }
+    }
+
+    /** A cancel from inside another request's completion (on the ring or worker thread) cancels its target. */
+    @Test
+    void aCancelFromACompletionCallbackCancelsItsTarget() throws Exception {
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder blocked = new Recorder();
+            Request target = new Request(blocked).prepRead(pipe.readFd, buf.address(), 1, 0);
+            engine.submit(target);
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "read waiting: " + engine.stats());
+            CompletableFuture<CancelOutcome> fromCallback = new CompletableFuture<>();
+            engine.submit(new Request((r, res) -> engine.cancel(target).whenComplete((o, e) -> {
+                if (e != null) {
+                    fromCallback.completeExceptionally(e);
+                } else {
+                    fromCallback.complete(o);
+                }
+            })).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(CancelOutcome.CANCELED, await(fromCallback));
+            assertEquals(-ErrnoTable.ECANCELED, blocked.awaitResult());
+            assertEquals(1, blocked.calls());
+        }
+    }
+}
