@@ -534,7 +534,26 @@ public final class AioContext implements AutoCloseable {
                 LOG.log(System.Logger.Level.ERROR, "signal delivery failed for " + signo, t);
             }
         } else if (notify == Signals.SIGEV_THREAD) {
-            runOnce(new ThreadNotification(function, value), executor);
+            ThreadNotification task = new ThreadNotification(function, value);
+            if (executor == null) {
+                runOnce(task, null);
+            } else {
+                handOff(task, executor);
+            }
+        }
+    }
+
+    /**
+     * Calls the caller's {@code sigev_notify_attributes} executor from a facade thread, never from the completion
+     * path: an {@code execute} that blocks (a full bounded queue with a blocking policy, a direct executor whose
+     * function waits) then holds that one facade thread, not a ring's or pool's completion thread with every other
+     * request behind it. The price is one more thread hand-off for notifications that name an executor.
+     */
+    private static void handOff(ThreadNotification task, Executor executor) {
+        try {
+            THREAD_NOTIFIER.execute(() -> runOnce(task, executor));
+        } catch (Throwable noThread) { // no facade thread can be started: call it here rather than never
+            runOnce(task, executor);
         }
     }
 
@@ -819,10 +838,13 @@ public final class AioContext implements AutoCloseable {
             if (cb == null || cb.aio_lio_opcode == Aio.LIO_NOP) {
                 continue;
             }
-            if (!cb.claim()) {
+            // A block listed twice in this call is taken by its first entry only: an entry that completes at once
+            // (a bad opcode, a bad fildes) is claimable again, and would otherwise run and notify a second time.
+            if (cb.listedIn == group || !cb.claim()) {
                 group.failed(); // EBUSY: this entry is someone else's request (or listed twice); leave it alone
                 continue;
             }
+            cb.listedIn = group;
             byte op = cb.aio_lio_opcode == Aio.LIO_READ ? Aiocb.OP_READ
                     : cb.aio_lio_opcode == Aio.LIO_WRITE ? Aiocb.OP_WRITE : -1;
             int err = op < 0 ? Errno.EINVAL : checkTransfer(cb, op);

@@ -56,4 +56,85 @@ class FacadeSecondPassTest extends PosixTestSupport {
         assertEquals("abcdef", fileContent("ro"));
         assertEquals(0, ro.position());
     }
+
+    // ---------------------------------------------------------------- lio_listio duplicates
+
+    @Test
+    void lio_oneAiocbListedTwice_withABadOpcode_failsAndIsNotifiedOnce() {
+        Aiocb cb = readCb(openTemp("d", 0), 0, 4);
+        cb.aio_lio_opcode = 99;
+        cb.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+        assertEquals(0, ctx.lio_listio(LIO_NOWAIT, new Aiocb[] {cb, cb}, 2, null));
+        assertEquals(EINVAL, ctx.aio_error(cb));
+        assertEquals(-1, ctx.aio_return(cb));
+        assertEquals(-1, ctx.aio_return(cb));
+        assertNotifications(1);
+    }
+
+    @Test
+    void lio_oneAiocbListedTwice_onABadFildes_runsOnce() {
+        Aiocb cb = lioCb(LIO_READ, readCb(-1, 0, 4));
+        cb.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+        assertEquals(-1, ctx.lio_listio(LIO_WAIT, new Aiocb[] {cb, cb}, 2, null));
+        assertEquals(EIO, ctx.errno());
+        assertEquals(EBADF, ctx.aio_error(cb));
+        assertEquals(-1, ctx.aio_return(cb));
+        assertNotifications(1);
+    }
+
+    // ---------------------------------------------------------------- notifications on the completion thread
+
+    @Test
+    void cancel_fromADirectExecutorNotification_ofAnotherRequest_isPrompt() throws Exception {
+        int[] blocked = pipe();
+        int[] trigger = pipe();
+        Aiocb victim = readCb(blocked[0], 0, 4);
+        assertEquals(0, ctx.aio_read(victim));
+        AtomicInteger answer = new AtomicInteger(-99);
+        CountDownLatch ran = new CountDownLatch(1);
+        Aiocb a = readCb(trigger[0], 0, 4);
+        Executor direct = Runnable::run;
+        a.aio_sigevent = SigEvent.thread(v -> {
+            answer.set(ctx.aio_cancel(blocked[0], victim));
+            ran.countDown();
+        }, null);
+        a.aio_sigevent.sigev_notify_attributes = direct;
+        assertEquals(0, ctx.aio_read(a));
+        writeTo(trigger[1], "go");
+        assertTrue(ran.await(5, TimeUnit.SECONDS), "aio_cancel inside the notification did not return in 5 s");
+        assertEquals(AIO_CANCELED, answer.get());
+        assertEquals(ECANCELED, ctx.aio_error(victim));
+    }
+
+    @Test
+    void aNotificationExecutorThatBlocks_doesNotStallOtherCompletions() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            int[] p = pipe();
+            Aiocb stuck = readCb(p[0], 0, 4);
+            stuck.aio_sigevent = SigEvent.thread(v -> { }, null);
+            stuck.aio_sigevent.sigev_notify_attributes = r -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                r.run();
+            };
+            assertEquals(0, ctx.aio_read(stuck));
+            writeTo(p[1], "x");
+            awaitDone(ctx, stuck);
+            // Every later request completes while that executor still blocks.
+            int[] q = pipe();
+            for (int i = 0; i < 8; i++) {
+                Aiocb later = readCb(q[0], 0, 1);
+                assertEquals(0, ctx.aio_read(later));
+                writeTo(q[1], "y");
+                awaitDone(ctx, later);
+                assertEquals(1, ctx.aio_return(later));
+            }
+        } finally {
+            release.countDown();
+        }
+    }
 }
