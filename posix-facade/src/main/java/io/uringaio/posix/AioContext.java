@@ -783,34 +783,64 @@ public final class AioContext implements AutoCloseable {
             fds.dropIfIdle(fd, removedFrom);
             return CancelOutcome.CANCELED;
         }
-        CancelOutcome outcome;
+        // The wait for the engine's answer ignores interrupts (and keeps the status for the caller): the cancel is
+        // issued and will act whatever this thread does, so answering AIO_NOTCANCELED on an interrupt could
+        // contradict the request's final ECANCELED. The wait is short (one ring or pool round trip) and bounded.
+        boolean interrupted = Thread.interrupted();
         try {
-            outcome = inEngine.get(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            return CancelOutcome.NOT_CANCELED;
-        } catch (ExecutionException | TimeoutException ex) {
-            return CancelOutcome.NOT_CANCELED;
+            CancelOutcome outcome = awaitOutcome(inEngine);
+            if (outcome == CancelOutcome.CANCELED) {
+                awaitFinal(cb, submission);
+            }
+            return outcome;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        if (outcome == CancelOutcome.CANCELED) {
-            awaitFinal(cb, submission);
-        }
-        return outcome;
     }
 
-    /** Waits (bounded) until a canceled request's -ECANCELED completion has been recorded. */
+    /** The engine's answer to an issued cancel, waited for without regard to interrupts (bounded); they are kept. */
+    private static CancelOutcome awaitOutcome(CompletableFuture<CancelOutcome> inEngine) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return inEngine.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException ie) {
+                    interrupted = true;
+                } catch (ExecutionException | TimeoutException ex) {
+                    return CancelOutcome.NOT_CANCELED;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Waits (bounded) until a canceled request's -ECANCELED completion has been recorded, so the caller of
+     * {@code aio_cancel} that gets AIO_CANCELED reads ECANCELED at once. Called with the interrupt status clear.
+     */
     private void awaitFinal(Aiocb cb, long submission) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
         int slot = waiters.register();
+        boolean interrupted = false;
         try {
             while (cb.inProgress(submission) && deadline - System.nanoTime() > 0) {
-                if (Thread.currentThread().isInterrupted()) {
-                    return;
+                if (Thread.interrupted()) {
+                    interrupted = true; // parking with it set would spin; kept for the caller
                 }
                 Waiters.park(slot, deadline);
             }
         } finally {
             waiters.unregister(slot);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -137,4 +137,30 @@ class FacadeSecondPassTest extends PosixTestSupport {
             release.countDown();
         }
     }
+
+    // ---------------------------------------------------------------- aio_cancel's answer agrees with the status
+
+    @Test
+    void cancel_withTheInterruptStatusSet_answersWhatHappened_andKeepsTheInterrupt() {
+        int[] p = pipe();
+        Aiocb target = readCb(p[0], 0, 4);
+        target.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+        assertEquals(0, ctx.aio_read(target));
+        int answer;
+        Thread.currentThread().interrupt();
+        try {
+            answer = ctx.aio_cancel(p[0], target);
+        } finally {
+            assertTrue(Thread.interrupted(), "the interrupt status was lost");
+        }
+        awaitDone(ctx, target);
+        int status = ctx.aio_error(target);
+        if (answer == AIO_CANCELED) {
+            assertEquals(ECANCELED, status);
+        } else {
+            assertEquals(Aio.AIO_NOTCANCELED, answer);
+            assertTrue(status != ECANCELED, "aio_cancel said AIO_NOTCANCELED, yet the request was canceled");
+        }
+        assertNotifications(1);
+    }
 }
