@@ -1012,7 +1012,12 @@ public final class AioContext implements AutoCloseable {
         return e == null ? new EngineStats(0, 0, 0, 0, 0, 0) : e.stats();
     }
 
-    /** The engine this context runs on, started if it was not yet. */
+    /**
+     * The engine this context runs on, started if it was not yet.
+     *
+     * @throws EngineRejectedException when the context was closed before its engine started: a closed context never
+     *         starts one (a submission racing with close would otherwise run on an engine nobody closes)
+     */
     public RingEngine engine() {
         RingEngine e = engine;
         if (e != null) {
@@ -1020,6 +1025,9 @@ public final class AioContext implements AutoCloseable {
         }
         synchronized (startLock) {
             if (engine == null) {
+                if (closed) {
+                    throw new EngineRejectedException();
+                }
                 RingEngineConfig config = baseConfig;
                 AioInit i = init;
                 if (i != null) {

@@ -6,6 +6,7 @@ import static io.uringaio.posix.Aio.LIO_READ;
 import static io.uringaio.posix.Aio.LIO_WAIT;
 import static io.uringaio.posix.Errno.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -162,5 +163,22 @@ class FacadeSecondPassTest extends PosixTestSupport {
             assertTrue(status != ECANCELED, "aio_cancel said AIO_NOTCANCELED, yet the request was canceled");
         }
         assertNotifications(1);
+    }
+
+    // ---------------------------------------------------------------- after close
+
+    @Test
+    void afterClose_noEngineIsStarted_andSubmissionsAreEAGAIN() {
+        AioContext fresh = new AioContext(); // closed before its engine ever started
+        fresh.close();
+        assertThrows(io.uringaio.engine.EngineRejectedException.class, fresh::engine,
+                "a closed context started a new engine (never closed: a leak)");
+        Aiocb cb = readCb(openTemp("ac", 0), 0, 4);
+        assertEquals(-1, fresh.aio_read(cb));
+        assertEquals(EAGAIN, fresh.errno());
+        assertEquals(EAGAIN, fresh.aio_error(cb));
+        assertEquals(-1, fresh.aio_return(cb));
+        fresh.close(); // twice: nothing
+        assertThrows(io.uringaio.engine.EngineRejectedException.class, fresh::engine);
     }
 }
