@@ -181,4 +181,91 @@ class FacadeSecondPassTest extends PosixTestSupport {
         fresh.close(); // twice: nothing
         assertThrows(io.uringaio.engine.EngineRejectedException.class, fresh::engine);
     }
+
+    // ---------------------------------------------------------------- aio_suspend boundaries
+
+    @Test
+    void suspend_hugeTimeout_waits_andInterruptOnEntry_isEINTR() throws Exception {
+        int[] p = pipe();
+        Aiocb cb = readCb(p[0], 0, 4);
+        assertEquals(0, ctx.aio_read(cb));
+        Aiocb[] list = {cb, cb};
+        // Set on entry: EINTR at once, cleared.
+        Thread.currentThread().interrupt();
+        assertEquals(-1, ctx.aio_suspend(list, 2, new Timespec(Long.MAX_VALUE, 999_999_999)));
+        assertEquals(EINTR, ctx.errno());
+        assertTrue(!Thread.currentThread().isInterrupted());
+        assertEquals(-1, ctx.aio_suspend(list, 2, new Timespec(0, 0)));
+        assertEquals(EAGAIN, ctx.errno());
+        // Long.MAX_VALUE seconds must not overflow into an immediate return.
+        AtomicInteger rc = new AtomicInteger(-99);
+        Thread waiter = new Thread(() -> rc.set(ctx.aio_suspend(list, 2, new Timespec(Long.MAX_VALUE, 999_999_999))));
+        waiter.start();
+        waiter.join(QUIET_MILLIS);
+        assertTrue(waiter.isAlive(), "aio_suspend with Long.MAX_VALUE seconds returned " + rc.get());
+        writeTo(p[1], "ok");
+        waiter.join(DEADLINE_MILLIS);
+        assertEquals(0, rc.get());
+        assertEquals(2, ctx.aio_return(cb));
+        assertEquals(0, ctx.aio_suspend(list, 2, new Timespec(0, 0)), "a returned request still counts as complete");
+    }
+
+    // ---------------------------------------------------------------- O_APPEND across lio_listio and aio_write
+
+    @Test
+    void append_mixedAioWriteAndLioListio_landInCallOrder() throws Exception {
+        int fd = openTemp("app", Fcntl.O_APPEND);
+        StringBuilder expected = new StringBuilder();
+        java.util.List<Aiocb> all = new java.util.ArrayList<>();
+        for (int round = 0; round < 50; round++) {
+            String a = "a" + round + ";";
+            Aiocb w = writeCb(fd, 0, a);
+            assertEquals(0, ctx.aio_write(w));
+            all.add(w);
+            expected.append(a);
+            Aiocb[] lio = new Aiocb[3];
+            for (int k = 0; k < 3; k++) {
+                String t = "l" + round + "." + k + ";";
+                lio[k] = lioCb(Aio.LIO_WRITE, writeCb(fd, 0, t));
+                all.add(lio[k]);
+                expected.append(t);
+            }
+            assertEquals(0, ctx.lio_listio(LIO_NOWAIT, lio, 3, null));
+        }
+        awaitDone(ctx, all.toArray(new Aiocb[0]));
+        for (Aiocb cb : all) {
+            assertEquals(cb.aio_nbytes, ctx.aio_return(cb));
+        }
+        assertEquals(expected.toString(), fileContent("app"));
+    }
+
+    // ---------------------------------------------------------------- lio_listio at AIO_LISTIO_MAX
+
+    @Test
+    void lio_aFullListOfRealEntries_completesEachOnce_evenWithASmallAioNum() {
+        int fd = tempFileWith("full", "0123456789");
+        for (int aioNum : new int[] {0, 4}) {
+            try (AioContext c = new AioContext()) {
+                if (aioNum > 0) {
+                    AioInit init = new AioInit();
+                    init.aio_num = aioNum;
+                    c.aio_init(init);
+                }
+                AtomicInteger each = new AtomicInteger();
+                Aiocb[] list = new Aiocb[Aio.AIO_LISTIO_MAX];
+                for (int i = 0; i < list.length; i++) {
+                    list[i] = lioCb(LIO_READ, readCb(fd, i % 10, 1));
+                    list[i].aio_sigevent = SigEvent.thread(v -> each.incrementAndGet(), null);
+                }
+                assertEquals(0, c.lio_listio(LIO_WAIT, list, list.length, null), "errno " + c.errno());
+                for (int i = 0; i < list.length; i++) {
+                    assertEquals(1, c.aio_return(list[i]));
+                    assertEquals((char) ('0' + i % 10), (char) list[i].aio_buf.get(0));
+                }
+                awaitTrue("every entry notified", () -> each.get() >= list.length);
+                sleepMillis(QUIET_MILLIS);
+                assertEquals(list.length, each.get());
+            }
+        }
+    }
 }
