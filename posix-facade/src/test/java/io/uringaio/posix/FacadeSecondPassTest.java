@@ -268,4 +268,86 @@ class FacadeSecondPassTest extends PosixTestSupport {
             }
         }
     }
+
+    // ---------------------------------------------------------------- close from a notification
+
+    @Test
+    void close_fromANotification_withARequestBlockedOnAPipe_isBounded() throws Exception {
+        int[] trigger = pipe();
+        int[] blocked = pipe();
+        Aiocb stuckRead = readCb(blocked[0], 0, 4);
+        stuckRead.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+        assertEquals(0, ctx.aio_read(stuckRead));
+        // A write that fills the pipe and then blocks (64 KiB pipe buffer, 1 MiB write).
+        int[] full = pipe();
+        Aiocb stuckWrite = aiocb(full[1], 0, ByteBuffer.allocateDirect(1 << 20), 1 << 20);
+        assertEquals(0, ctx.aio_write(stuckWrite));
+        CountDownLatch closed = new CountDownLatch(1);
+        Aiocb closer = readCb(trigger[0], 0, 1);
+        closer.aio_sigevent = SigEvent.thread(v -> {
+            ctx.close();
+            closed.countDown();
+        }, null);
+        assertEquals(0, ctx.aio_read(closer));
+        writeTo(trigger[1], "c");
+        assertTrue(closed.await(10, TimeUnit.SECONDS), "close() from a notification did not return in 10 s");
+        assertEquals(ECANCELED, ctx.aio_error(stuckRead));
+        int w = ctx.aio_error(stuckWrite);
+        assertTrue(w == ECANCELED || w == 0, "the blocked write: " + w);
+        assertNotifications(1);
+        assertEquals(-1, ctx.aio_read(readCb(trigger[0], 0, 1)));
+        assertEquals(EAGAIN, ctx.errno());
+    }
+
+    // ---------------------------------------------------------------- buffer shapes
+
+    /** Writes bytes [0, 10) of {@code src} at 0 and reads them back into {@code dst}, through aio_write/aio_read. */
+    private void roundTrip(String what, ByteBuffer src, ByteBuffer dst) throws Exception {
+        int fd = openTemp(what, 0);
+        for (int i = 0; i < 10; i++) {
+            if (!src.isReadOnly()) {
+                src.duplicate().clear().put(i, (byte) ('a' + i)); // put(i) alone checks the limit
+            }
+        }
+        int srcPos = src.position();
+        int srcLim = src.limit();
+        Aiocb w = aiocb(fd, 0, src, 10);
+        assertEquals(0, ctx.aio_write(w), what);
+        awaitDone(ctx, w);
+        assertEquals(10, ctx.aio_return(w), what);
+        assertEquals("abcdefghij", fileContent(what), what);
+        int dstPos = dst.position();
+        int dstLim = dst.limit();
+        Aiocb r = aiocb(fd, 0, dst, 10);
+        assertEquals(0, ctx.aio_read(r), what);
+        awaitDone(ctx, r);
+        assertEquals(10, ctx.aio_return(r), what);
+        assertEquals("abcdefghij", text(dst, 10), what);
+        assertEquals(srcPos, src.position(), what);
+        assertEquals(srcLim, src.limit(), what);
+        assertEquals(dstPos, dst.position(), what);
+        assertEquals(dstLim, dst.limit(), what);
+    }
+
+    @Test
+    void buffers_slicesWithAnOffset_readOnlyViews_andSegmentBacked() throws Exception {
+        ByteBuffer heap = ByteBuffer.allocate(64);
+        ByteBuffer heapSlice = heap.slice(7, 20).position(3).limit(5);
+        assertEquals(7, heapSlice.arrayOffset());
+        roundTrip("heapSlice", heapSlice, ByteBuffer.allocate(64).slice(11, 30).position(29));
+        ByteBuffer roSource = ByteBuffer.allocate(64).slice(13, 20);
+        for (int i = 0; i < 10; i++) {
+            roSource.put(i, (byte) ('a' + i));
+        }
+        roundTrip("readOnlySlice", roSource.asReadOnlyBuffer().position(4), ByteBuffer.allocate(10));
+        ByteBuffer direct = ByteBuffer.allocateDirect(128);
+        roundTrip("directSlice", direct.slice(33, 40).position(2).limit(4), direct.slice(77, 40).position(39));
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            ByteBuffer seg = arena.allocate(64).asSlice(5).asByteBuffer();
+            roundTrip("segment", seg, arena.allocate(64).asSlice(9).asByteBuffer().position(3));
+        }
+        ByteBuffer heapSeg = java.lang.foreign.MemorySegment.ofArray(new byte[64]).asSlice(8).asByteBuffer();
+        roundTrip("heapSegment", heapSeg, java.lang.foreign.MemorySegment.ofArray(new byte[64]).asSlice(3)
+                .asByteBuffer());
+    }
 }
