@@ -1050,9 +1050,25 @@ public final class AioContext implements AutoCloseable {
                 }
                 // One wake-up of the waiting threads per completion batch, not per request.
                 config.afterCompletionBatch(this::afterBatch);
-                engine = RingEngine.open(config);
+                engine = openUninterrupted(config);
             }
             return engine;
+        }
+    }
+
+    /**
+     * Opens the engine with the caller's interrupt status put aside: the engine's start waits for its rings to
+     * register, which an interrupt status set by the caller (one that has nothing to do with AIO) would abort, failing
+     * the context's first request with EIO and consuming the status. The status is restored afterwards.
+     */
+    private static RingEngine openUninterrupted(RingEngineConfig config) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            return RingEngine.open(config);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -350,4 +350,66 @@ class FacadeSecondPassTest extends PosixTestSupport {
         roundTrip("heapSegment", heapSeg, java.lang.foreign.MemorySegment.ofArray(new byte[64]).asSlice(3)
                 .asByteBuffer());
     }
+
+    // ---------------------------------------------------------------- LIO_WAIT interrupted
+
+    @Test
+    void lioWait_interrupted_isEINTR_clearsTheStatus_andCancelsNothing() throws Exception {
+        int[] p = pipe();
+        Aiocb entry = lioCb(LIO_READ, readCb(p[0], 0, 4));
+        entry.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+        // Interrupt status set on entry.
+        Thread.currentThread().interrupt();
+        assertEquals(-1, ctx.lio_listio(LIO_WAIT, new Aiocb[] {entry}, 1, null));
+        assertEquals(EINTR, ctx.errno());
+        assertTrue(!Thread.currentThread().isInterrupted(), "the interrupt status was not cleared");
+        assertEquals(EINPROGRESS, ctx.aio_error(entry));
+        // Interrupted while parked.
+        int[] q = pipe();
+        Aiocb second = lioCb(LIO_READ, readCb(q[0], 0, 4));
+        AtomicInteger rc = new AtomicInteger(-99);
+        AtomicInteger err = new AtomicInteger();
+        AtomicInteger stillInterrupted = new AtomicInteger(-1);
+        Thread waiter = new Thread(() -> {
+            rc.set(ctx.lio_listio(LIO_WAIT, new Aiocb[] {second}, 1, null));
+            err.set(ctx.errno());
+            stillInterrupted.set(Thread.currentThread().isInterrupted() ? 1 : 0);
+        });
+        waiter.start();
+        interruptWhenParked(waiter);
+        join(waiter);
+        assertEquals(-1, rc.get());
+        assertEquals(EINTR, err.get());
+        assertEquals(0, stillInterrupted.get());
+        assertEquals(EINPROGRESS, ctx.aio_error(second));
+        writeTo(p[1], "one");
+        writeTo(q[1], "two");
+        awaitDone(ctx, entry, second);
+        assertEquals(3, ctx.aio_return(entry));
+        assertEquals(3, ctx.aio_return(second));
+        assertEquals("two", text(second.aio_buf, 3));
+        assertNotifications(1);
+    }
+
+    // ---------------------------------------------------------------- first request from an interrupted thread
+
+    @Test
+    void firstRequest_fromAThreadWithTheInterruptStatusSet_runs_andKeepsTheStatus() {
+        int fd = tempFileWith("first", "hello");
+        Aiocb cb = readCb(fd, 0, 5);
+        Thread.currentThread().interrupt(); // the engine starts inside this aio_read
+        int rc;
+        boolean kept;
+        try {
+            rc = ctx.aio_read(cb);
+        } finally {
+            kept = Thread.interrupted();
+        }
+        assertEquals(0, rc);
+        assertTrue(kept, "aio_read consumed the caller's interrupt status");
+        awaitDone(ctx, cb);
+        assertEquals(0, ctx.aio_error(cb), "the first request failed because its thread was interrupted");
+        assertEquals(5, ctx.aio_return(cb));
+        assertEquals("hello", text(cb.aio_buf, 5));
+    }
 }
