@@ -412,4 +412,22 @@ class FacadeSecondPassTest extends PosixTestSupport {
         assertEquals(5, ctx.aio_return(cb));
         assertEquals("hello", text(cb.aio_buf, 5));
     }
+
+    @Test
+    void close_fromAThreadWithTheInterruptStatusSet_stillWaitsForEverything() {
+        int[] p = pipe();
+        Aiocb blocked = readCb(p[0], 0, 4);
+        blocked.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+        assertEquals(0, ctx.aio_read(blocked));
+        Thread.currentThread().interrupt();
+        boolean kept;
+        try {
+            ctx.close();
+        } finally {
+            kept = Thread.interrupted();
+        }
+        assertTrue(kept, "close() consumed the caller's interrupt status");
+        assertEquals(ECANCELED, ctx.aio_error(blocked), "close() returned before its requests were final");
+        assertNotifications(1);
+    }
 }
