@@ -430,4 +430,54 @@ class FacadeSecondPassTest extends PosixTestSupport {
         assertEquals(ECANCELED, ctx.aio_error(blocked), "close() returned before its requests were final");
         assertNotifications(1);
     }
+
+    // ---------------------------------------------------------------- cancel racing completion
+
+    /** For 2 s: a pipe read, a byte written to its pipe by another thread, and a cancel, racing; the answers agree. */
+    @Test
+    void cancel_racingCompletion_answerAgreesWithTheFinalStatus() throws Exception {
+        int[] p = pipe();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        int rounds = 0;
+        int canceled = 0;
+        int notCanceledOrDone = 0;
+        Aiocb cb = readCb(p[0], 0, 1);
+        AtomicInteger each = new AtomicInteger();
+        cb.aio_sigevent = SigEvent.thread(v -> each.incrementAndGet(), null);
+        java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            while (System.nanoTime() - end < 0) {
+                assertEquals(0, ctx.aio_read(cb));
+                java.util.concurrent.Future<?> w = writer.submit(() -> writeTo(p[1], "z"));
+                int answer = ctx.aio_cancel(p[0], cb);
+                w.get();
+                awaitDone(ctx, cb);
+                int status = ctx.aio_error(cb);
+                long ret = ctx.aio_return(cb);
+                switch (answer) {
+                    case AIO_CANCELED -> {
+                        assertEquals(ECANCELED, status, "AIO_CANCELED but the status is " + status);
+                        assertEquals(-1, ret);
+                        canceled++;
+                        // the byte written for this round is still in the pipe: drain it
+                        assertEquals(1, Unistd.read(p[0], ByteBuffer.allocateDirect(1), 1));
+                    }
+                    case Aio.AIO_NOTCANCELED, Aio.AIO_ALLDONE -> {
+                        assertEquals(0, status, "answer " + answer + " but the status is " + status);
+                        assertEquals(1, ret);
+                        notCanceledOrDone++;
+                    }
+                    default -> throw new AssertionError("aio_cancel answered " + answer + ", errno " + ctx.errno());
+                }
+                rounds++;
+            }
+        } finally {
+            writer.shutdownNow();
+        }
+        final int total = rounds;
+        awaitTrue("one notification per round", () -> each.get() >= total);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(total, each.get());
+        assertTrue(canceled + notCanceledOrDone == rounds);
+    }
 }
