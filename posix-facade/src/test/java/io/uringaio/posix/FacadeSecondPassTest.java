@@ -480,4 +480,89 @@ class FacadeSecondPassTest extends PosixTestSupport {
         assertEquals(total, each.get());
         assertTrue(canceled + notCanceledOrDone == rounds);
     }
+
+    // ---------------------------------------------------------------- fsync ordering per fildes
+
+    @Test
+    void fsync_waitsForTheWritesOfItsFildesOnly() throws Exception {
+        int[] p = pipe();
+        ByteBuffer fill = ByteBuffer.allocateDirect(1 << 16);
+        assertEquals(1 << 16, Unistd.write(p[1], fill, 1 << 16)); // the pipe is full: the next write waits
+        Aiocb blockedWrite = writeCb(p[1], 0, "w");
+        assertEquals(0, ctx.aio_write(blockedWrite));
+        Aiocb pipeSync = aiocb(p[1], 0, null, 0);
+        assertEquals(0, ctx.aio_fsync(Fcntl.O_SYNC, pipeSync));
+        Aiocb fileSync = aiocb(openTemp("other", 0), 0, null, 0);
+        assertEquals(0, ctx.aio_fsync(Fcntl.O_DSYNC, fileSync));
+        awaitDone(ctx, fileSync); // not behind the other descriptor's blocked write
+        assertEquals(0, ctx.aio_return(fileSync));
+        assertEquals(EINPROGRESS, ctx.aio_error(blockedWrite), "the blocked write");
+        assertStaysInProgress(ctx, pipeSync); // behind its own descriptor's write
+        ByteBuffer sink = ByteBuffer.allocateDirect(1 << 16);
+        long drained = 0;
+        while (drained < (1 << 16) + 1) {
+            long n = Unistd.read(p[0], sink, sink.capacity());
+            assertTrue(n > 0, "read " + n);
+            drained += n;
+        }
+        awaitDone(ctx, blockedWrite, pipeSync);
+        assertEquals(1, ctx.aio_return(blockedWrite));
+        assertEquals(EINVAL, ctx.aio_error(pipeSync)); // fsync on a pipe: the kernel's EINVAL, reported late
+    }
+
+    // ---------------------------------------------------------------- signal handlers
+
+    @Test
+    void signalHandler_thatThrows_keepsReceiving_andOneThatBlocks_stallsNoCompletion() throws Exception {
+        int throwing = Signals.SIGRTMIN + 7;
+        int blocking = Signals.SIGRTMIN + 8;
+        AtomicInteger got = new AtomicInteger();
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch inBlocked = new CountDownLatch(1);
+        assertEquals(0, Signals.sigaction(throwing, info -> {
+            got.incrementAndGet();
+            throw new IllegalStateException("handler throws");
+        }));
+        assertEquals(0, Signals.sigaction(blocking, info -> {
+            inBlocked.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        try {
+            int fd = tempFileWith("sig", "abc");
+            for (int i = 0; i < 3; i++) {
+                Aiocb cb = readCb(fd, 0, 3);
+                cb.aio_sigevent = SigEvent.signal(throwing, i);
+                assertEquals(0, ctx.aio_read(cb));
+                awaitDone(ctx, cb);
+                assertEquals(3, ctx.aio_return(cb));
+            }
+            awaitTrue("three signals", () -> got.get() == 3);
+            Aiocb b = readCb(fd, 0, 3);
+            b.aio_sigevent = SigEvent.signal(blocking, null);
+            assertEquals(0, ctx.aio_read(b));
+            assertTrue(inBlocked.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS));
+            for (int i = 0; i < 5; i++) { // completions (and SIGEV_THREAD) go on while that handler blocks
+                Aiocb c = readCb(fd, 0, 3);
+                c.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+                assertEquals(0, ctx.aio_read(c));
+                awaitDone(ctx, c);
+                assertEquals(3, ctx.aio_return(c));
+            }
+            assertNotifications(5);
+        } finally {
+            release.countDown();
+            Signals.sigaction(throwing, null);
+            Signals.sigaction(blocking, null);
+        }
+        assertEquals(-1, Signals.sigaction(0, null));
+        assertEquals(EINVAL, Aio.errno());
+        assertEquals(-1, Signals.sigaction(Signals.SIGRTMAX + 1, info -> { }));
+        assertEquals(EINVAL, Aio.errno());
+        assertEquals(-1, Signals.sigaction(Integer.MIN_VALUE, null));
+        assertEquals(0, Signals.sigaction(Signals.SIGRTMAX, null)); // removing what is not installed
+    }
 }
