@@ -534,7 +534,26 @@ public final class AioContext implements AutoCloseable {
                 LOG.log(System.Logger.Level.ERROR, "signal delivery failed for " + signo, t);
             }
         } else if (notify == Signals.SIGEV_THREAD) {
-            runOnce(new ThreadNotification(function, value), executor);
+            ThreadNotification task = new ThreadNotification(function, value);
+            if (executor == null) {
+                runOnce(task, null);
+            } else {
+                handOff(task, executor);
+            }
+        }
+    }
+
+    /**
+     * Calls the caller's {@code sigev_notify_attributes} executor from a facade thread, never from the completion
+     * path: an {@code execute} that blocks (a full bounded queue with a blocking policy, a direct executor whose
+     * function waits) then holds that one facade thread, not a ring's or pool's completion thread with every other
+     * request behind it. The price is one more thread hand-off for notifications that name an executor.
+     */
+    private static void handOff(ThreadNotification task, Executor executor) {
+        try {
+            THREAD_NOTIFIER.execute(() -> runOnce(task, executor));
+        } catch (Throwable noThread) { // no facade thread can be started: call it here rather than never
+            runOnce(task, executor);
         }
     }
 
@@ -764,34 +783,64 @@ public final class AioContext implements AutoCloseable {
             fds.dropIfIdle(fd, removedFrom);
             return CancelOutcome.CANCELED;
         }
-        CancelOutcome outcome;
+        // The wait for the engine's answer ignores interrupts (and keeps the status for the caller): the cancel is
+        // issued and will act whatever this thread does, so answering AIO_NOTCANCELED on an interrupt could
+        // contradict the request's final ECANCELED. The wait is short (one ring or pool round trip) and bounded.
+        boolean interrupted = Thread.interrupted();
         try {
-            outcome = inEngine.get(CANCEL_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            return CancelOutcome.NOT_CANCELED;
-        } catch (ExecutionException | TimeoutException ex) {
-            return CancelOutcome.NOT_CANCELED;
+            CancelOutcome outcome = awaitOutcome(inEngine);
+            if (outcome == CancelOutcome.CANCELED) {
+                awaitFinal(cb, submission);
+            }
+            return outcome;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        if (outcome == CancelOutcome.CANCELED) {
-            awaitFinal(cb, submission);
-        }
-        return outcome;
     }
 
-    /** Waits (bounded) until a canceled request's -ECANCELED completion has been recorded. */
+    /** The engine's answer to an issued cancel, waited for without regard to interrupts (bounded); they are kept. */
+    private static CancelOutcome awaitOutcome(CompletableFuture<CancelOutcome> inEngine) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return inEngine.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException ie) {
+                    interrupted = true;
+                } catch (ExecutionException | TimeoutException ex) {
+                    return CancelOutcome.NOT_CANCELED;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Waits (bounded) until a canceled request's -ECANCELED completion has been recorded, so the caller of
+     * {@code aio_cancel} that gets AIO_CANCELED reads ECANCELED at once. Called with the interrupt status clear.
+     */
     private void awaitFinal(Aiocb cb, long submission) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
         int slot = waiters.register();
+        boolean interrupted = false;
         try {
             while (cb.inProgress(submission) && deadline - System.nanoTime() > 0) {
-                if (Thread.currentThread().isInterrupted()) {
-                    return;
+                if (Thread.interrupted()) {
+                    interrupted = true; // parking with it set would spin; kept for the caller
                 }
                 Waiters.park(slot, deadline);
             }
         } finally {
             waiters.unregister(slot);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -819,10 +868,13 @@ public final class AioContext implements AutoCloseable {
             if (cb == null || cb.aio_lio_opcode == Aio.LIO_NOP) {
                 continue;
             }
-            if (!cb.claim()) {
+            // A block listed twice in this call is taken by its first entry only: an entry that completes at once
+            // (a bad opcode, a bad fildes) is claimable again, and would otherwise run and notify a second time.
+            if (cb.listedIn == group || !cb.claim()) {
                 group.failed(); // EBUSY: this entry is someone else's request (or listed twice); leave it alone
                 continue;
             }
+            cb.listedIn = group;
             byte op = cb.aio_lio_opcode == Aio.LIO_READ ? Aiocb.OP_READ
                     : cb.aio_lio_opcode == Aio.LIO_WRITE ? Aiocb.OP_WRITE : -1;
             int err = op < 0 ? Errno.EINVAL : checkTransfer(cb, op);
@@ -960,7 +1012,12 @@ public final class AioContext implements AutoCloseable {
         return e == null ? new EngineStats(0, 0, 0, 0, 0, 0) : e.stats();
     }
 
-    /** The engine this context runs on, started if it was not yet. */
+    /**
+     * The engine this context runs on, started if it was not yet.
+     *
+     * @throws EngineRejectedException when the context was closed before its engine started: a closed context never
+     *         starts one (a submission racing with close would otherwise run on an engine nobody closes)
+     */
     public RingEngine engine() {
         RingEngine e = engine;
         if (e != null) {
@@ -968,6 +1025,9 @@ public final class AioContext implements AutoCloseable {
         }
         synchronized (startLock) {
             if (engine == null) {
+                if (closed) {
+                    throw new EngineRejectedException();
+                }
                 RingEngineConfig config = baseConfig;
                 AioInit i = init;
                 if (i != null) {
@@ -990,9 +1050,25 @@ public final class AioContext implements AutoCloseable {
                 }
                 // One wake-up of the waiting threads per completion batch, not per request.
                 config.afterCompletionBatch(this::afterBatch);
-                engine = RingEngine.open(config);
+                engine = openUninterrupted(config);
             }
             return engine;
+        }
+    }
+
+    /**
+     * Opens the engine with the caller's interrupt status put aside: the engine's start waits for its rings to
+     * register, which an interrupt status set by the caller (one that has nothing to do with AIO) would abort, failing
+     * the context's first request with EIO and consuming the status. The status is restored afterwards.
+     */
+    private static RingEngine openUninterrupted(RingEngineConfig config) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            return RingEngine.open(config);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

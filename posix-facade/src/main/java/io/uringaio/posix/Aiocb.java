@@ -79,6 +79,13 @@ public final class Aiocb {
      */
     volatile int cancelsInEngine;
 
+    /**
+     * The lio_listio call that last claimed this block (written by the claiming thread only): a later entry of the same
+     * call that lists the block again is refused without a claim. Holds that small call object until the block's next
+     * lio_listio.
+     */
+    ListIo listedIn;
+
     // Snapshot taken at submission: the fields the request runs with.
     AioContext context;
     byte op;

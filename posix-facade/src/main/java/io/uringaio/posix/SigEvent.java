@@ -16,7 +16,10 @@ public final class SigEvent {
     public Object sigev_value;
     /** For SIGEV_THREAD: called with {@link #sigev_value} on a thread other than the submitter. */
     public Consumer<Object> sigev_notify_function;
-    /** For SIGEV_THREAD: where the function runs; null means a facade thread. */
+    /**
+     * For SIGEV_THREAD: where the function runs; null means a facade thread. Its {@code execute} is called from a
+     * facade thread (never from a completion thread), so an executor that blocks delays only its own notifications.
+     */
     public Executor sigev_notify_attributes;
 
     /** An empty sigevent: SIGEV_SIGNAL with signal 0, which the facade rejects until you fill it in. */

@@ -90,13 +90,14 @@ public final class Unistd {
         } else {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment tmp = arena.allocate(Math.max(1, n));
-                MemorySegment heap = MemorySegment.ofArray(buf.array()).asSlice(buf.arrayOffset(), buf.capacity());
+                ByteBuffer bounce = tmp.asByteBuffer();
                 if (!isRead) {
-                    MemorySegment.copy(heap, 0, tmp, 0, n);
+                    // By absolute index through a whole-buffer view: a read-only heap buffer has no accessible array.
+                    bounce.put(0, buf.duplicate().clear(), 0, (int) n);
                 }
                 res = io(fd, tmp.address(), n, off, isRead);
                 if (isRead && res > 0) {
-                    MemorySegment.copy(tmp, 0, heap, 0, res);
+                    buf.put(0, bounce, 0, (int) res); // a read's buffer is writable (checked above)
                 }
             }
         }
