@@ -89,7 +89,12 @@ public final class Unistd {
             res = io(fd, address, n, off, isRead);
         } else {
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment tmp = arena.allocate(Math.max(1, n));
+                MemorySegment tmp;
+                try {
+                    tmp = arena.allocate(Math.max(1, n));
+                } catch (OutOfMemoryError noNativeMemory) {
+                    return Errno.fail(Errno.ENOMEM); // the copy of a heap buffer found no native memory: nothing done
+                }
                 ByteBuffer bounce = tmp.asByteBuffer();
                 if (!isRead) {
                     // By absolute index through a whole-buffer view: a read-only heap buffer has no accessible array.
