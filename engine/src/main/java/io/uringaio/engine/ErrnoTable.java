@@ -23,11 +23,20 @@ public final class ErrnoTable {
     /** No such file or directory. */
     public static final int ENOENT = 2;
 
+    /** No such process. */
+    public static final int ESRCH = 3;
+
     /** Interrupted system call. */
     public static final int EINTR = 4;
 
     /** Input/output error. */
     public static final int EIO = 5;
+
+    /** No such device or address. */
+    public static final int ENXIO = 6;
+
+    /** Argument list too long. */
+    public static final int E2BIG = 7;
 
     /** Bad file descriptor. */
     public static final int EBADF = 9;
@@ -50,8 +59,23 @@ public final class ErrnoTable {
     /** File exists. */
     public static final int EEXIST = 17;
 
+    /** No such device. */
+    public static final int ENODEV = 19;
+
+    /** Not a directory. */
+    public static final int ENOTDIR = 20;
+
+    /** Is a directory. */
+    public static final int EISDIR = 21;
+
     /** Invalid argument. */
     public static final int EINVAL = 22;
+
+    /** Too many open files in system. */
+    public static final int ENFILE = 23;
+
+    /** Too many open files. */
+    public static final int EMFILE = 24;
 
     /** File too large. */
     public static final int EFBIG = 27;
@@ -68,6 +92,9 @@ public final class ErrnoTable {
     /** Broken pipe. */
     public static final int EPIPE = 32;
 
+    /** Numerical result out of range. */
+    public static final int ERANGE = 34;
+
     /** Function not implemented. */
     public static final int ENOSYS = 38;
 
@@ -79,6 +106,9 @@ public final class ErrnoTable {
 
     /** Operation not supported. */
     public static final int EOPNOTSUPP = 95;
+
+    /** Connection timed out. */
+    public static final int ETIMEDOUT = 110;
 
     /** Operation already in progress. */
     public static final int EALREADY = 114;
