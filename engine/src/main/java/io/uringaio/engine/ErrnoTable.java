@@ -56,9 +56,9 @@ package io.uringaio.engine;
  *       {@code iovec} points into memory it owns (bounce buffers, its {@code iovec}s) or into a direct buffer the
  *       caller handed it; the facade answers a missing buffer with EFAULT itself, synchronously, before any system
  *       call. {@link #EINVAL} from an SQE the engine built with a valid descriptor and aligned or buffered I/O (a bad
- *       opcode, flag or field: the thread-pool lane answers an opcode it does not know with EINVAL too). {@link #ENOSYS} or {@link #EINVAL} for an
- *       opcode the running kernel lacks are the backend probe's business ({@code IoUringAvailability}), not a
- *       request's.</li>
+ *       opcode, flag or field: the thread-pool lane answers an opcode it does not know with EINVAL too).
+ *       {@link #ENOSYS} or {@link #EINVAL} for an opcode the running kernel lacks are the backend probe's business
+ *       ({@code IoUringAvailability}), not a request's.</li>
  * </ul>
  *
  * <p>Thread safety: immutable; every method may be called from any thread.
