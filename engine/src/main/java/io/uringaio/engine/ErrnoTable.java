@@ -57,8 +57,9 @@ package io.uringaio.engine;
  *       caller handed it; the facade answers a missing buffer with EFAULT itself, synchronously, before any system
  *       call. {@link #EINVAL} from an SQE the engine built with a valid descriptor and aligned or buffered I/O (a bad
  *       opcode, flag or field: the thread-pool lane answers an opcode it does not know with EINVAL too).
- *       {@link #ENOSYS} or {@link #EINVAL} for an opcode the running kernel lacks are the backend probe's business
- *       ({@code IoUringAvailability}), not a request's.</li>
+ *       (An opcode the running kernel lacks also answers EINVAL.) {@link #ENOSYS} from {@code io_uring_setup} is the
+ *       backend choice's business ({@code IoUringAvailability}: the engine falls back to threads), not a
+ *       request's.</li>
  * </ul>
  *
  * <p>Thread safety: immutable; every method may be called from any thread.
