@@ -576,8 +576,4 @@ final class Ring implements IoUringIoHandle, Lane {
     public int inFlight() {
         return inFlightGauge;
     }
-
-    int maxInFlight() {
-        return maxInFlight;
-    }
 }
