@@ -20,7 +20,7 @@ import java.nio.file.Path;
  */
 public final class FileErrors {
     /** Not a directory: the JDK's {@link NotDirectoryException}, or a path component that is a file. */
-    private static final int ENOTDIR = 20;
+    private static final int ENOTDIR = ErrnoTable.ENOTDIR;
 
     private FileErrors() {
     }

@@ -13,6 +13,55 @@ package io.uringaio.engine;
  * <p>Where Linux has two names for one number, the table names it by the canonical one: 11 is {@code EAGAIN}
  * (also {@code EWOULDBLOCK}), 35 {@code EDEADLK} ({@code EDEADLOCK}), 95 {@code EOPNOTSUPP} ({@code ENOTSUP}).
  *
+ * <h2>Which errors are retried, which are the caller's, which are ours</h2>
+ *
+ * <p>The engine retries almost nothing: a {@code -errno} from the kernel is the request's result, handed to the caller
+ * as it came ({@link UringIOException} in {@link AsyncFile}, the {@code aio_error} value in the POSIX facade). What
+ * the code does today, per operation:
+ * <ul>
+ *   <li><b>Retried, never seen by the caller.</b>
+ *     <ul>
+ *       <li>{@link #EAGAIN} (and {@link #EOPNOTSUPP}) from {@code preadv2(RWF_NOWAIT)}: the page-cache fast path
+ *           ({@code PageCacheFastPath}) gives the read to a lane on any result but the full count; the thread-pool
+ *           lane's read then waits (cancelably) for readiness and reads again without {@code RWF_NOWAIT}. A short
+ *           {@code RWF_NOWAIT} read of a regular file is read again in full, allowed to block.</li>
+ *       <li>{@link #EAGAIN} from {@code pwritev2(RWF_NOWAIT)} on a pipe or socket (thread-pool lane): wait for room,
+ *           write again. {@link #ESPIPE} from a positioned read or write there: the call is repeated without an
+ *           offset, as io_uring does for streams.</li>
+ *       <li>{@link #EINTR} from the thread-pool lane's {@code poll}: polled again.</li>
+ *       <li>{@link #ECANCELED} on the fsync linked behind a short durable write ({@code FileOp}): the bytes written
+ *           are synced again before the count is reported.</li>
+ *     </ul>
+ *     On the io_uring backend the kernel itself retries {@code EAGAIN} of regular files (io-wq); {@code Ring} passes
+ *     every CQE result through unchanged. {@link #EINTR} anywhere else is not retried: {@code Libc} returns it (its
+ *     javadoc), and the facade's {@code aio_suspend} and {@code lio_listio(LIO_WAIT)} return -1/EINTR on
+ *     {@code Thread.interrupt()}, as in C.</li>
+ *   <li><b>The caller's: reported, the caller decides.</b> Reads and writes: {@link #EBADF} (descriptor not open, or
+ *       not open for that direction; the facade reports a negative {@code aio_fildes} as EBADF without the kernel),
+ *       {@link #EIO}, {@link #ENOSPC}, {@link #EFBIG}, {@link #EROFS}, {@link #EISDIR}, {@link #EOVERFLOW},
+ *       {@link #EAGAIN} from a pipe or socket the caller made non-blocking, and {@link #EINVAL} for an {@code O_DIRECT}
+ *       transfer whose offset, length or buffer is not aligned ({@link UringOpenOption}) or, in the facade, a negative
+ *       {@code aio_offset} on a seekable file. fsync and fdatasync:
+ *       {@link #EIO}, {@link #ENOSPC}, {@link #EROFS}, {@link #EBADF}; the storage log treats any write or sync failure
+ *       as final and poisons itself ({@code LogPoisonedException}), it never retries a failed fsync. Open:
+ *       {@link #ENOENT}, {@link #EACCES}, {@link #EEXIST}, {@link #EISDIR}, {@link #EROFS}, {@link #EMFILE},
+ *       {@link #ENFILE}, {@link #EINVAL} ({@code O_DIRECT} where the file system has none). fallocate:
+ *       {@link #EOPNOTSUPP}, {@link #ENOSPC}, {@link #EFBIG}. The directory lock: {@link #EAGAIN} from
+ *       {@code flock(LOCK_NB)} means another process holds it ({@code LogLockedException}).</li>
+ *   <li><b>Ours: the engine's own doing, not the caller's.</b> {@link #ECANCELED} means a cancel or
+ *       {@link RingEngine#close()} ended the request (an {@code EngineClosedException} when it was close);
+ *       {@link #ENOENT} / {@link #EALREADY} answer the engine's own {@code IORING_OP_ASYNC_CANCEL} and become a
+ *       {@link CancelOutcome}, never a request's result.</li>
+ *   <li><b>Can only be our bug.</b> {@link #EFAULT} from the kernel: every address the engine puts in an SQE or an
+ *       {@code iovec} points into memory it owns (bounce buffers, its {@code iovec}s) or into a direct buffer the
+ *       caller handed it; the facade answers a missing buffer with EFAULT itself, synchronously, before any system
+ *       call. {@link #EINVAL} from an SQE the engine built with a valid descriptor and aligned or buffered I/O (a bad
+ *       opcode, flag or field: the thread-pool lane answers an opcode it does not know with EINVAL too).
+ *       (An opcode the running kernel lacks also answers EINVAL.) {@link #ENOSYS} from {@code io_uring_setup} is the
+ *       backend choice's business ({@code IoUringAvailability}: the engine falls back to threads), not a
+ *       request's.</li>
+ * </ul>
+ *
  * <p>Thread safety: immutable; every method may be called from any thread.
  */
 public final class ErrnoTable {
@@ -23,11 +72,20 @@ public final class ErrnoTable {
     /** No such file or directory. */
     public static final int ENOENT = 2;
 
+    /** No such process. */
+    public static final int ESRCH = 3;
+
     /** Interrupted system call. */
     public static final int EINTR = 4;
 
     /** Input/output error. */
     public static final int EIO = 5;
+
+    /** No such device or address. */
+    public static final int ENXIO = 6;
+
+    /** Argument list too long. */
+    public static final int E2BIG = 7;
 
     /** Bad file descriptor. */
     public static final int EBADF = 9;
@@ -50,8 +108,23 @@ public final class ErrnoTable {
     /** File exists. */
     public static final int EEXIST = 17;
 
+    /** No such device. */
+    public static final int ENODEV = 19;
+
+    /** Not a directory. */
+    public static final int ENOTDIR = 20;
+
+    /** Is a directory. */
+    public static final int EISDIR = 21;
+
     /** Invalid argument. */
     public static final int EINVAL = 22;
+
+    /** Too many open files in system. */
+    public static final int ENFILE = 23;
+
+    /** Too many open files. */
+    public static final int EMFILE = 24;
 
     /** File too large. */
     public static final int EFBIG = 27;
@@ -68,6 +141,9 @@ public final class ErrnoTable {
     /** Broken pipe. */
     public static final int EPIPE = 32;
 
+    /** Numerical result out of range. */
+    public static final int ERANGE = 34;
+
     /** Function not implemented. */
     public static final int ENOSYS = 38;
 
@@ -79,6 +155,9 @@ public final class ErrnoTable {
 
     /** Operation not supported. */
     public static final int EOPNOTSUPP = 95;
+
+    /** Connection timed out. */
+    public static final int ETIMEDOUT = 110;
 
     /** Operation already in progress. */
     public static final int EALREADY = 114;

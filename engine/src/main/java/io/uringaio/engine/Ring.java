@@ -589,8 +589,4 @@ final class Ring implements IoUringIoHandle, Lane {
     public int inFlight() {
         return inFlightGauge;
     }
-
-    int maxInFlight() {
-        return maxInFlight;
-    }
 }

@@ -563,9 +563,4 @@ final class ThreadPoolLane implements Lane {
     public int inFlight() {
         return running.get();
     }
-
-    /** Workers alive now (for tests: they exit after the idle time and after close). */
-    int liveWorkers() {
-        return workers.get();
-    }
 }

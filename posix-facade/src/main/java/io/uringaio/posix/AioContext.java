@@ -1118,13 +1118,4 @@ public final class AioContext implements AutoCloseable {
         FdState state = fd < 0 ? null : fds.get(fd);
         return state == null ? 0 : state.scanSteps();
     }
-
-    /** Future-proofing for tests: whether {@link #close()} ran. */
-    boolean isClosed() {
-        return closed;
-    }
-
-    static CompletableFuture<Void> done() {
-        return CompletableFuture.completedFuture(null);
-    }
 }

@@ -10,41 +10,41 @@ public final class Errno {
     private Errno() {
     }
 
-    public static final int EPERM = 1;
-    public static final int ENOENT = 2;
-    public static final int ESRCH = 3;
-    public static final int EINTR = 4;
-    public static final int EIO = 5;
-    public static final int ENXIO = 6;
-    public static final int E2BIG = 7;
-    public static final int EBADF = 9;
-    public static final int EAGAIN = 11;
+    public static final int EPERM = ErrnoTable.EPERM;
+    public static final int ENOENT = ErrnoTable.ENOENT;
+    public static final int ESRCH = ErrnoTable.ESRCH;
+    public static final int EINTR = ErrnoTable.EINTR;
+    public static final int EIO = ErrnoTable.EIO;
+    public static final int ENXIO = ErrnoTable.ENXIO;
+    public static final int E2BIG = ErrnoTable.E2BIG;
+    public static final int EBADF = ErrnoTable.EBADF;
+    public static final int EAGAIN = ErrnoTable.EAGAIN;
     public static final int EWOULDBLOCK = EAGAIN;
-    public static final int ENOMEM = 12;
-    public static final int EACCES = 13;
-    public static final int EFAULT = 14;
-    public static final int EBUSY = 16;
-    public static final int EEXIST = 17;
-    public static final int ENODEV = 19;
-    public static final int ENOTDIR = 20;
-    public static final int EISDIR = 21;
-    public static final int EINVAL = 22;
-    public static final int ENFILE = 23;
-    public static final int EMFILE = 24;
-    public static final int EFBIG = 27;
-    public static final int ENOSPC = 28;
-    public static final int ESPIPE = 29;
-    public static final int EROFS = 30;
-    public static final int EPIPE = 32;
-    public static final int ERANGE = 34;
-    public static final int ENOSYS = 38;
-    public static final int EOVERFLOW = 75;
-    public static final int EOPNOTSUPP = 95;
+    public static final int ENOMEM = ErrnoTable.ENOMEM;
+    public static final int EACCES = ErrnoTable.EACCES;
+    public static final int EFAULT = ErrnoTable.EFAULT;
+    public static final int EBUSY = ErrnoTable.EBUSY;
+    public static final int EEXIST = ErrnoTable.EEXIST;
+    public static final int ENODEV = ErrnoTable.ENODEV;
+    public static final int ENOTDIR = ErrnoTable.ENOTDIR;
+    public static final int EISDIR = ErrnoTable.EISDIR;
+    public static final int EINVAL = ErrnoTable.EINVAL;
+    public static final int ENFILE = ErrnoTable.ENFILE;
+    public static final int EMFILE = ErrnoTable.EMFILE;
+    public static final int EFBIG = ErrnoTable.EFBIG;
+    public static final int ENOSPC = ErrnoTable.ENOSPC;
+    public static final int ESPIPE = ErrnoTable.ESPIPE;
+    public static final int EROFS = ErrnoTable.EROFS;
+    public static final int EPIPE = ErrnoTable.EPIPE;
+    public static final int ERANGE = ErrnoTable.ERANGE;
+    public static final int ENOSYS = ErrnoTable.ENOSYS;
+    public static final int EOVERFLOW = ErrnoTable.EOVERFLOW;
+    public static final int EOPNOTSUPP = ErrnoTable.EOPNOTSUPP;
     public static final int ENOTSUP = EOPNOTSUPP;
-    public static final int ETIMEDOUT = 110;
-    public static final int EALREADY = 114;
-    public static final int EINPROGRESS = 115;
-    public static final int ECANCELED = 125;
+    public static final int ETIMEDOUT = ErrnoTable.ETIMEDOUT;
+    public static final int EALREADY = ErrnoTable.EALREADY;
+    public static final int EINPROGRESS = ErrnoTable.EINPROGRESS;
+    public static final int ECANCELED = ErrnoTable.ECANCELED;
 
     /** The message for {@code errnum}, as glibc's {@code strerror} ("Bad file descriptor"). */
     public static String strerror(int errnum) {

@@ -1,5 +1,6 @@
 package io.uringaio.storage;
 
+import io.uringaio.engine.Uapi;
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.sys.Libc;
 
@@ -30,7 +31,6 @@ public final class BlockSize {
     private static final int STX_DEV_MINOR = 140;
     private static final int STX_DIO_MEM_ALIGN = 152;
     private static final int STX_DIO_OFFSET_ALIGN = 156;
-    private static final int STATX_SIZE = 256;
 
     /**
      * The alignment rules for {@code O_DIRECT} on one file system.
@@ -59,8 +59,8 @@ public final class BlockSize {
     public static Alignment of(Path path) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
-            MemorySegment statx = arena.allocate(STATX_SIZE, 8);
-            int res = Libc.statx(Libc.AT_FDCWD, name.address(), 0, STATX_BASIC_STATS | STATX_DIOALIGN,
+            MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
+            int res = Libc.statx(Uapi.AT_FDCWD, name.address(), 0, STATX_BASIC_STATS | STATX_DIOALIGN,
                     statx.address());
             if (res < 0) {
                 throw new UringIOException(-res, "statx", path.toString());

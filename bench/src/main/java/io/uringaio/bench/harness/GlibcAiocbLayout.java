@@ -1,5 +1,7 @@
 package io.uringaio.bench.harness;
 
+import io.uringaio.engine.ErrnoTable;
+
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -52,7 +54,7 @@ public final class GlibcAiocbLayout {
     /** {@code O_DSYNC} on x86-64 Linux: {@code aio_fsync}'s "data only" operation. */
     public static final int O_DSYNC = 010000;
     /** {@code EINPROGRESS} on Linux. */
-    public static final int EINPROGRESS = 115;
+    public static final int EINPROGRESS = ErrnoTable.EINPROGRESS;
 
     /** {@code struct sigevent}: {@code union sigval} (8), {@code sigev_signo}, {@code sigev_notify}, padding. */
     public static final StructLayout SIGEVENT = MemoryLayout.structLayout(

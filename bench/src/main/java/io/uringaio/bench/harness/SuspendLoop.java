@@ -1,5 +1,7 @@
 package io.uringaio.bench.harness;
 
+import io.uringaio.engine.ErrnoTable;
+
 /**
  * The POSIX AIO way of keeping {@code queueDepth} operations in flight from one thread: submit one control block per
  * lane, then loop on {@code aio_suspend} over the list, collect each finished block with {@code aio_error} and
@@ -7,7 +9,7 @@ package io.uringaio.bench.harness;
  * {@code aio_fsync(O_DSYNC)} on the same block. Shared by the facade and glibc contenders, which fill in the calls.
  */
 abstract class SuspendLoop implements Runnable {
-    static final int EINPROGRESS = 115;
+    static final int EINPROGRESS = ErrnoTable.EINPROGRESS;
 
     final Trial trial;
     final Workload workload;

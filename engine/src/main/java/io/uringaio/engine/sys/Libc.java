@@ -1,5 +1,6 @@
 package io.uringaio.engine.sys;
 
+import static io.uringaio.engine.ErrnoTable.EINVAL;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -77,9 +78,6 @@ public final class Libc {
     /** A descriptor for the path only: no read or write through it. */
     public static final int O_PATH = 010000000;
 
-    /** The {@code dirfd} of the {@code *at} calls (and of {@code IORING_OP_OPENAT}) meaning the current directory. */
-    public static final int AT_FDCWD = -100;
-
     /** {@code fcntl}: get the descriptor flags ({@link #FD_CLOEXEC}). */
     public static final int F_GETFD = 1;
     /** {@code fcntl}: set the descriptor flags. */
@@ -113,8 +111,6 @@ public final class Libc {
     public static final int FALLOC_FL_KEEP_SIZE = 1;
     /** {@code fallocate}: deallocate the range (must be combined with {@link #FALLOC_FL_KEEP_SIZE}). */
     public static final int FALLOC_FL_PUNCH_HOLE = 2;
-
-    private static final int EINVAL = 22;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
