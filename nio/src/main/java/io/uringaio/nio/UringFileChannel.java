@@ -285,10 +285,10 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     public FileChannel position(long newPosition) throws IOException {
+        ensureOpen(); // before the argument check, as the JDK: a closed channel wins over -1
         if (newPosition < 0) {
             throw new IllegalArgumentException();
         }
-        ensureOpen();
         positionLock.lock();
         try {
             position = newPosition;
@@ -316,10 +316,10 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     public FileChannel truncate(long size) throws IOException {
+        ensureOpen(); // before the argument check, as the JDK: a closed channel wins over -1
         if (size < 0) {
             throw new IllegalArgumentException("Negative size");
         }
-        ensureOpen();
         checkWritable();
         positionLock.lock();
         try {
@@ -354,12 +354,22 @@ public final class UringFileChannel extends FileChannel {
     @Override
     public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
         ensureOpen();
+        // The companion sees a uring target as an arbitrary channel and would only find it read-only when it writes:
+        // never for a transfer of nothing. The JDK checks a file channel target's mode up front, in this order.
+        if (target instanceof UringFileChannel u && u.isOpen()) {
+            checkReadable();
+            u.checkWritable();
+        }
         return guardCompanion(() -> companion().transferTo(position, count, target));
     }
 
     @Override
     public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
         ensureOpen();
+        // As in transferTo: the JDK refuses a write-only file channel source up front, whatever the count.
+        if (src instanceof UringFileChannel u && u.isOpen()) {
+            u.checkReadable();
+        }
         return guardCompanion(() -> companion().transferFrom(src, position, count));
     }
 
