@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.spi.FileSystemProvider;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -122,14 +123,15 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
 
     private CompletableFuture<Integer> startRead(ByteBuffer dst, long position) {
         Objects.requireNonNull(dst, "dst");
-        if (dst.isReadOnly()) {
-            throw new IllegalArgumentException("Read-only buffer");
-        }
+        // The JDK's order: the position, the channel's mode, then the buffer.
         if (position < 0) {
             throw new IllegalArgumentException("Negative position");
         }
         if (!spec.read()) {
             throw new NonReadableChannelException();
+        }
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
         }
         if (!open) {
             return CompletableFuture.failedFuture(new ClosedChannelException());
@@ -195,10 +197,10 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         if (size < 0) {
             throw new IllegalArgumentException("Negative size");
         }
-        ensureOpen();
         if (!spec.write()) {
             throw new NonWritableChannelException();
         }
+        ensureOpen(); // after the mode check, as the JDK
         companion().truncate(size);
         return this;
     }
@@ -240,7 +242,10 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         CompletableFuture<FileLock> result = new CompletableFuture<>();
         Thread.ofVirtual().name("uring-aio-nio-lock").start(() -> {
             try {
-                result.complete(new CompanionLock(this, companion().lock(position, size, shared)));
+                FileLock lock = companion().lock(position, size, shared);
+                if (!result.complete(new CompanionLock(this, lock))) {
+                    lock.release(); // the future was cancelled: nobody can ever release this lock
+                }
             } catch (Throwable t) {
                 result.completeExceptionally(open ? t : new AsynchronousCloseException());
             }
@@ -314,17 +319,32 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
-    /** A read-only view of a future: no completion stage to chain code onto a ring's thread. */
-    private static <T> Future<T> view(CompletableFuture<T> future) {
+    /**
+     * A view of a future with no completion stage to chain code onto a ring's thread. Cancel is the JDK's: a pending
+     * operation's future becomes cancelled (get throws CancellationException; the I/O itself may still happen), and
+     * with {@code mayInterruptIfRunning} the channel is closed.
+     */
+    private <T> Future<T> view(CompletableFuture<T> future) {
         return new Future<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                return false;
+                // completeExceptionally, not cancel: it says whether this call, and only this one, ended the future.
+                if (!future.completeExceptionally(new CancellationException())) {
+                    return false;
+                }
+                if (mayInterruptIfRunning) {
+                    try {
+                        close();
+                    } catch (IOException ignored) {
+                        // as the JDK: the cancel happened; the close failure has nobody to go to
+                    }
+                }
+                return true;
             }
 
             @Override
             public boolean isCancelled() {
-                return false;
+                return future.isCancelled();
             }
 
             @Override
