@@ -280,7 +280,19 @@ public final class UringFileChannel extends FileChannel {
         if (spec.append()) {
             return size();
         }
-        return position;
+        // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
+        boolean done = false;
+        try {
+            begin();
+            if (!isOpen()) {
+                return 0;
+            }
+            long p = position;
+            done = true;
+            return p;
+        } finally {
+            end(done);
+        }
     }
 
     @Override
@@ -291,7 +303,18 @@ public final class UringFileChannel extends FileChannel {
         }
         positionLock.lock();
         try {
-            position = newPosition;
+            // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
+            boolean done = false;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return this;
+                }
+                position = newPosition;
+                done = true;
+            } finally {
+                end(done);
+            }
         } finally {
             positionLock.unlock();
         }

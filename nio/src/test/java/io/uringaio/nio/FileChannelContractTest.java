@@ -405,6 +405,33 @@ class FileChannelContractTest {
 
     @ParameterizedTest
     @EnumSource(Impl.class)
+    void anInterruptPendingAtAPositionCallClosesTheChannel(Impl impl) throws IOException {
+        // The JDK's position() and position(long) are blocking sections (a seek): an interrupted caller closes the
+        // channel, gets ClosedByInterruptException and keeps its interrupt status.
+        Path p = fileWith(HELLO);
+        for (boolean set : new boolean[] {false, true}) {
+            FileChannel ch = impl.open(p, READ, WRITE);
+            ch.position(2);
+            Thread.currentThread().interrupt();
+            try {
+                assertThrows(ClosedByInterruptException.class, () -> {
+                    if (set) {
+                        ch.position(5);
+                    } else {
+                        ch.position();
+                    }
+                });
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt status kept");
+            }
+            assertFalse(ch.isOpen(), "the channel closed");
+            assertThrows(ClosedChannelException.class, ch::position);
+        }
+        assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing changed");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
     void transfersRefuseAReadOnlyTargetAndAWriteOnlySourceWhateverTheCount(Impl impl) throws IOException {
         // The JDK checks the other channel's mode up front: even a transfer of nothing, or from past the end, throws.
         Path p = fileWith(HELLO);
