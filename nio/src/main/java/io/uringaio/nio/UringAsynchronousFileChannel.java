@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.spi.FileSystemProvider;
 import java.util.Objects;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -123,15 +122,14 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
 
     private CompletableFuture<Integer> startRead(ByteBuffer dst, long position) {
         Objects.requireNonNull(dst, "dst");
-        // The JDK's order: the position, the channel's mode, then the buffer.
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
+        }
         if (position < 0) {
             throw new IllegalArgumentException("Negative position");
         }
         if (!spec.read()) {
             throw new NonReadableChannelException();
-        }
-        if (dst.isReadOnly()) {
-            throw new IllegalArgumentException("Read-only buffer");
         }
         if (!open) {
             return CompletableFuture.failedFuture(new ClosedChannelException());
@@ -197,10 +195,10 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         if (size < 0) {
             throw new IllegalArgumentException("Negative size");
         }
+        ensureOpen();
         if (!spec.write()) {
             throw new NonWritableChannelException();
         }
-        ensureOpen(); // after the mode check, as the JDK
         companion().truncate(size);
         return this;
     }
@@ -242,10 +240,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         CompletableFuture<FileLock> result = new CompletableFuture<>();
         Thread.ofVirtual().name("uring-aio-nio-lock").start(() -> {
             try {
-                FileLock lock = companion().lock(position, size, shared);
-                if (!result.complete(new CompanionLock(this, lock))) {
-                    lock.release(); // the future was cancelled: nobody can ever release this lock
-                }
+                result.complete(new CompanionLock(this, companion().lock(position, size, shared)));
             } catch (Throwable t) {
                 result.completeExceptionally(open ? t : new AsynchronousCloseException());
             }
@@ -319,32 +314,17 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
-    /**
-     * A view of a future with no completion stage to chain code onto a ring's thread. Cancel is the JDK's: a pending
-     * operation's future becomes cancelled (get throws CancellationException; the I/O itself may still happen), and
-     * with {@code mayInterruptIfRunning} the channel is closed.
-     */
-    private <T> Future<T> view(CompletableFuture<T> future) {
+    /** A read-only view of a future: no completion stage to chain code onto a ring's thread. */
+    private static <T> Future<T> view(CompletableFuture<T> future) {
         return new Future<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                // completeExceptionally, not cancel: it says whether this call, and only this one, ended the future.
-                if (!future.completeExceptionally(new CancellationException())) {
-                    return false;
-                }
-                if (mayInterruptIfRunning) {
-                    try {
-                        close();
-                    } catch (IOException ignored) {
-                        // as the JDK: the cancel happened; the close failure has nobody to go to
-                    }
-                }
-                return true;
+                return false;
             }
 
             @Override
             public boolean isCancelled() {
-                return future.isCancelled();
+                return false;
             }
 
             @Override

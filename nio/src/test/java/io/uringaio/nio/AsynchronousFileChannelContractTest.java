@@ -4,9 +4,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.AsynchronousFileChannel;
@@ -20,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -33,7 +30,6 @@ import java.util.concurrent.TimeUnit;
 import static java.nio.file.StandardOpenOption.CREATE_NEW;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -243,76 +239,6 @@ class AsynchronousFileChannelContractTest {
             assertFalse(again.isValid());
         }
         assertEquals("LOCKED", ChildJvm.run(LockHolderMain.class, p.toString()).trim());
-    }
-
-    @ParameterizedTest
-    @EnumSource(Impl.class)
-    void cancelOfAPendingFutureCancelsItAndWithInterruptClosesTheChannel(Impl impl) throws Exception {
-        // The JDK's futures: cancel of a pending operation returns true, the future is cancelled and done, get throws
-        // CancellationException; cancel(true) also closes the channel. A lock held by another process keeps
-        // our lock requests pending for as long as the test needs.
-        Path p = fileWith(HELLO);
-        Process keeper = ChildJvm.start(List.of(), LockKeeperMain.class, p.toString());
-        try (AsynchronousFileChannel ch = impl.openAsync(p, null, READ, WRITE)) {
-            BufferedReader out = new BufferedReader(new InputStreamReader(keeper.getInputStream(),
-                    StandardCharsets.US_ASCII));
-            assertEquals("LOCKED", CompletableFuture.supplyAsync(() -> {
-                try {
-                    return out.readLine();
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }).get(60, TimeUnit.SECONDS));
-
-            Future<FileLock> first = ch.lock(0, 10, false);
-            assertFalse(first.isDone(), "the other process holds the file");
-            assertTrue(first.cancel(false));
-            assertTrue(first.isCancelled());
-            assertTrue(first.isDone());
-            assertThrows(CancellationException.class, first::get);
-            assertFalse(first.cancel(false), "a second cancel finds it done");
-            assertTrue(ch.isOpen(), "cancel(false) leaves the channel open");
-            assertEquals(HELLO.length, ch.size(), "and working");
-
-            Future<FileLock> second = ch.lock(20, 10, false);
-            assertFalse(second.isDone());
-            assertTrue(second.cancel(true));
-            assertTrue(second.isCancelled());
-            assertThrows(CancellationException.class, () -> second.get(10, TimeUnit.SECONDS));
-            assertFalse(ch.isOpen(), "cancel(true) closed the channel");
-
-            try (AsynchronousFileChannel reader = impl.openAsync(p, null, READ)) {
-                Future<Integer> done = reader.read(ByteBuffer.allocate(4), 0);
-                assertEquals(4, done.get(10, TimeUnit.SECONDS));
-                assertFalse(done.cancel(true), "a completed future cannot be cancelled");
-                assertFalse(done.isCancelled());
-                assertTrue(reader.isOpen(), "nor close its channel");
-            }
-        } finally {
-            keeper.getOutputStream().close();
-            if (!keeper.waitFor(60, TimeUnit.SECONDS)) {
-                keeper.destroyForcibly();
-            }
-        }
-        assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing written");
-    }
-
-    @ParameterizedTest
-    @EnumSource(Impl.class)
-    void modeChecksComeInTheJdksOrder(Impl impl) throws Exception {
-        Path p = fileWith(HELLO);
-        ByteBuffer readOnly = ByteBuffer.allocate(4).asReadOnlyBuffer();
-        try (AsynchronousFileChannel wo = impl.openAsync(p, null, WRITE)) {
-            // position, then the channel's mode, then the buffer
-            assertThrows(IllegalArgumentException.class, () -> wo.read(readOnly, -1));
-            assertThrows(NonReadableChannelException.class, () -> wo.read(readOnly, 0));
-        }
-        AsynchronousFileChannel ro = impl.openAsync(p, null, READ);
-        ro.close();
-        // truncate: the size, then the mode, then "open"
-        assertThrows(IllegalArgumentException.class, () -> ro.truncate(-1));
-        assertThrows(NonWritableChannelException.class, () -> ro.truncate(1));
-        assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing changed");
     }
 
     @ParameterizedTest
