@@ -280,18 +280,41 @@ public final class UringFileChannel extends FileChannel {
         if (spec.append()) {
             return size();
         }
-        return position;
+        // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
+        boolean done = false;
+        try {
+            begin();
+            if (!isOpen()) {
+                return 0;
+            }
+            long p = position;
+            done = true;
+            return p;
+        } finally {
+            end(done);
+        }
     }
 
     @Override
     public FileChannel position(long newPosition) throws IOException {
+        ensureOpen(); // before the argument check, as the JDK: a closed channel wins over -1
         if (newPosition < 0) {
             throw new IllegalArgumentException();
         }
-        ensureOpen();
         positionLock.lock();
         try {
-            position = newPosition;
+            // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
+            boolean done = false;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return this;
+                }
+                position = newPosition;
+                done = true;
+            } finally {
+                end(done);
+            }
         } finally {
             positionLock.unlock();
         }
@@ -316,10 +339,10 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     public FileChannel truncate(long size) throws IOException {
+        ensureOpen(); // before the argument check, as the JDK: a closed channel wins over -1
         if (size < 0) {
             throw new IllegalArgumentException("Negative size");
         }
-        ensureOpen();
         checkWritable();
         positionLock.lock();
         try {
@@ -354,12 +377,22 @@ public final class UringFileChannel extends FileChannel {
     @Override
     public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
         ensureOpen();
+        // The companion sees a uring target as an arbitrary channel and would only find it read-only when it writes:
+        // never for a transfer of nothing. The JDK checks a file channel target's mode up front, in this order.
+        if (target instanceof UringFileChannel u && u.isOpen()) {
+            checkReadable();
+            u.checkWritable();
+        }
         return guardCompanion(() -> companion().transferTo(position, count, target));
     }
 
     @Override
     public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
         ensureOpen();
+        // As in transferTo: the JDK refuses a write-only file channel source up front, whatever the count.
+        if (src instanceof UringFileChannel u && u.isOpen()) {
+            u.checkReadable();
+        }
         return guardCompanion(() -> companion().transferFrom(src, position, count));
     }
 

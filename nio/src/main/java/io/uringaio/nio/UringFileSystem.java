@@ -92,6 +92,6 @@ final class UringFileSystem extends FileSystem {
 
     @Override
     public WatchService newWatchService() throws IOException {
-        return delegate.newWatchService();
+        return new UringWatchService(delegate.newWatchService(), this);
     }
 }

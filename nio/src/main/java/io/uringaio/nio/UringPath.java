@@ -9,6 +9,7 @@ import java.nio.file.ProviderMismatchException;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.util.Objects;
 
 /**
  * A path of the {@link UringFileSystem}: a JDK path wrapped so that {@code Files.*} calls on it reach the
@@ -84,12 +85,12 @@ final class UringPath implements Path {
 
     @Override
     public boolean startsWith(Path other) {
-        return other instanceof UringPath u && delegate.startsWith(u.delegate);
+        return Objects.requireNonNull(other) instanceof UringPath u && delegate.startsWith(u.delegate);
     }
 
     @Override
     public boolean endsWith(Path other) {
-        return other instanceof UringPath u && delegate.endsWith(u.delegate);
+        return Objects.requireNonNull(other) instanceof UringPath u && delegate.endsWith(u.delegate);
     }
 
     @Override
@@ -134,12 +135,20 @@ final class UringPath implements Path {
     @Override
     public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers)
             throws IOException {
-        return delegate.register(watcher, events, modifiers);
+        if (watcher instanceof UringWatchService ws) {
+            return ws.wrap(delegate.register(ws.delegate(), events, modifiers));
+        }
+        return delegate.register(watcher, events, modifiers); // the JDK refuses a foreign watcher its own way
+
     }
 
     @Override
     public int compareTo(Path other) {
-        return delegate.compareTo(unwrap(other));
+        if (!(other instanceof UringPath u)) {
+            // Path.compareTo's contract for another provider's path (the JDK's paths cast, as this does)
+            throw new ClassCastException(other.getClass().getName() + " is not a " + UringPath.class.getName());
+        }
+        return delegate.compareTo(u.delegate);
     }
 
     @Override

@@ -386,6 +386,74 @@ class FileChannelContractTest {
 
     @ParameterizedTest
     @EnumSource(Impl.class)
+    void aClosedChannelIsReportedBeforeABadPositionOrSize(Impl impl) throws IOException {
+        // The JDK checks "open" first in position(long) and truncate(long): a closed channel wins over -1.
+        Path p = fileWith(HELLO);
+        FileChannel ch = impl.open(p, READ, WRITE);
+        ch.close();
+        assertThrows(ClosedChannelException.class, () -> ch.position(-1));
+        assertThrows(ClosedChannelException.class, () -> ch.truncate(-1));
+        assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing changed");
+        try (FileChannel open = impl.open(p, READ, WRITE)) {
+            open.position(2);
+            assertThrows(IllegalArgumentException.class, () -> open.position(-1));
+            assertThrows(IllegalArgumentException.class, () -> open.truncate(-1));
+            assertEquals(2, open.position(), "the position unchanged");
+            assertEquals(HELLO.length, open.size(), "the size unchanged");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void anInterruptPendingAtAPositionCallClosesTheChannel(Impl impl) throws IOException {
+        // The JDK's position() and position(long) are blocking sections (a seek): an interrupted caller closes the
+        // channel, gets ClosedByInterruptException and keeps its interrupt status.
+        Path p = fileWith(HELLO);
+        for (boolean set : new boolean[] {false, true}) {
+            FileChannel ch = impl.open(p, READ, WRITE);
+            ch.position(2);
+            Thread.currentThread().interrupt();
+            try {
+                assertThrows(ClosedByInterruptException.class, () -> {
+                    if (set) {
+                        ch.position(5);
+                    } else {
+                        ch.position();
+                    }
+                });
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt status kept");
+            }
+            assertFalse(ch.isOpen(), "the channel closed");
+            assertThrows(ClosedChannelException.class, ch::position);
+        }
+        assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing changed");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void transfersRefuseAReadOnlyTargetAndAWriteOnlySourceWhateverTheCount(Impl impl) throws IOException {
+        // The JDK checks the other channel's mode up front: even a transfer of nothing, or from past the end, throws.
+        Path p = fileWith(HELLO);
+        Path q = dir.resolve("other");
+        Files.write(q, HELLO);
+        try (FileChannel src = impl.open(p, READ, WRITE); FileChannel readOnly = impl.open(q, READ);
+             FileChannel writeOnly = impl.open(q, WRITE)) {
+            assertThrows(NonWritableChannelException.class, () -> src.transferTo(0, 0, readOnly));
+            assertThrows(NonWritableChannelException.class, () -> src.transferTo(100, 5, readOnly));
+            assertThrows(NonWritableChannelException.class, () -> src.transferTo(0, 5, readOnly));
+            assertThrows(NonReadableChannelException.class, () -> src.transferFrom(writeOnly, 0, 0));
+            assertThrows(NonReadableChannelException.class, () -> src.transferFrom(writeOnly, 0, 5));
+            assertEquals(0, src.position(), "the source's position unchanged");
+            assertEquals(0, readOnly.position(), "the target's position unchanged");
+            assertEquals(0, writeOnly.position(), "the other source's position unchanged");
+        }
+        assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing written");
+        assertArrayEquals(HELLO, Files.readAllBytes(q), "nothing written");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
     void mapReadsAndWritesThroughTheSameFile(Impl impl) throws IOException {
         Path p = fileWith(HELLO);
         try (FileChannel ch = impl.open(p, READ, WRITE)) {

@@ -169,4 +169,40 @@ class UringFileSystemProviderTest {
         assertFalse(FileSystems.getDefault().provider() instanceof UringFileSystemProvider);
         assertTrue(UringFiles.path(dir).isAbsolute());
     }
+
+    @Test
+    void watchEventsAndKeysNameWrappedPaths() throws Exception {
+        // On the JDK's file system dir.resolve((Path) event.context()) works; with unwrapped contexts a wrapped dir
+        // would refuse them as foreign paths (ProviderMismatchException).
+        Path root = UringFiles.path(dir);
+        try (java.nio.file.WatchService ws = root.getFileSystem().newWatchService()) {
+            java.nio.file.WatchKey key = root.register(ws, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
+            assertEquals(root, key.watchable());
+            Files.createFile(root.resolve("new"));
+            java.nio.file.WatchKey taken = ws.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertSame(key, taken, "the key register returned");
+            List<java.nio.file.WatchEvent<?>> events = taken.pollEvents();
+            assertFalse(events.isEmpty());
+            for (java.nio.file.WatchEvent<?> e : events) {
+                assertEquals(java.nio.file.StandardWatchEventKinds.ENTRY_CREATE, e.kind());
+                Path name = (Path) e.context();
+                assertEquals(root.resolve("new"), root.resolve(name));
+                assertInstanceOf(UringFileSystemProvider.class, name.getFileSystem().provider());
+            }
+            assertTrue(taken.reset());
+            taken.cancel();
+            assertFalse(taken.isValid());
+        }
+    }
+
+    @Test
+    void comparingWithAForeignPathThrowsClassCastExceptionAsPathSays() {
+        Path root = UringFiles.path(dir);
+        assertThrows(ClassCastException.class, () -> root.compareTo(dir));
+        assertThrows(ClassCastException.class, () -> dir.compareTo(root), "the JDK's path, the other way round");
+        assertThrows(NullPointerException.class, () -> root.startsWith((Path) null));
+        assertThrows(NullPointerException.class, () -> root.endsWith((Path) null));
+        assertFalse(root.startsWith(dir), "a foreign path never starts one of ours");
+        assertEquals(0, root.compareTo(UringFiles.path(dir)));
+    }
 }
