@@ -344,27 +344,4 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
             }
         };
     }
-
-    /** A lock taken through the companion, reported as a lock of this channel. */
-    private static final class CompanionLock extends FileLock {
-        private final FileLock lock;
-
-        CompanionLock(UringAsynchronousFileChannel channel, FileLock lock) {
-            super(channel, lock.position(), lock.size(), lock.isShared());
-            this.lock = lock;
-        }
-
-        @Override
-        public boolean isValid() {
-            return lock.isValid() && acquiredBy().isOpen();
-        }
-
-        @Override
-        public void release() throws IOException {
-            if (!acquiredBy().isOpen()) {
-                throw new ClosedChannelException();
-            }
-            lock.release();
-        }
-    }
 }

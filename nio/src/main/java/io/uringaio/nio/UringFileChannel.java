@@ -108,26 +108,7 @@ public final class UringFileChannel extends FileChannel {
         ensureOpen();
         checkReadable();
         checkReadOnlyDst(dst);
-        positionLock.lock();
-        try {
-            checkDirect(position, dst);
-            int n = 0;
-            try {
-                begin();
-                if (!isOpen()) {
-                    return 0;
-                }
-                n = await(file.read(dst, position));
-                if (n > 0) {
-                    position += n;
-                }
-                return n;
-            } finally {
-                end(n > 0);
-            }
-        } finally {
-            positionLock.unlock();
-        }
+        return (int) atPosition(new ByteBuffer[] {dst}, false, at -> file.read(dst, at));
     }
 
     @Override
@@ -139,26 +120,7 @@ public final class UringFileChannel extends FileChannel {
         for (ByteBuffer b : slice) {
             checkReadOnlyDst(b);
         }
-        positionLock.lock();
-        try {
-            checkDirect(position, slice);
-            long n = 0;
-            try {
-                begin();
-                if (!isOpen() || slice.length == 0) {
-                    return 0;
-                }
-                n = await(file.readv(slice, position));
-                if (n > 0) {
-                    position += n;
-                }
-                return n;
-            } finally {
-                end(n > 0);
-            }
-        } finally {
-            positionLock.unlock();
-        }
+        return atPosition(slice, slice.length == 0, at -> file.readv(slice, at));
     }
 
     @Override
@@ -169,26 +131,7 @@ public final class UringFileChannel extends FileChannel {
         if (spec.append()) {
             return guardCompanion(() -> companion().write(src));
         }
-        positionLock.lock();
-        try {
-            checkDirect(position, src);
-            int n = 0;
-            try {
-                begin();
-                if (!isOpen()) {
-                    return 0;
-                }
-                n = await(file.write(src, position));
-                if (n > 0) {
-                    position += n;
-                }
-                return n;
-            } finally {
-                end(n > 0);
-            }
-        } finally {
-            positionLock.unlock();
-        }
+        return (int) atPosition(new ByteBuffer[] {src}, false, at -> file.write(src, at));
     }
 
     @Override
@@ -200,16 +143,34 @@ public final class UringFileChannel extends FileChannel {
             return guardCompanion(() -> companion().write(srcs, offset, length));
         }
         ByteBuffer[] slice = slice(srcs, offset, length);
+        return atPosition(slice, slice.length == 0, at -> file.writev(slice, at));
+    }
+
+    /** A transfer of the engine's, started at a file position. */
+    @FunctionalInterface
+    private interface Transfer {
+        CompletableFuture<? extends Number> at(long position);
+    }
+
+    /**
+     * One relative transfer: under the position lock, at the channel's position, which then advances by the count.
+     * A blocking section as in the JDK ({@code begin}/{@code end}): an interrupt or an asynchronous close during it
+     * closes the channel and throws {@code ClosedByInterruptException} / {@code AsynchronousCloseException}.
+     *
+     * @param buffers the buffers, checked against the O_DIRECT alignment at the position
+     * @param nothing true when there is nothing to transfer (no buffers): 0 without a request
+     */
+    private long atPosition(ByteBuffer[] buffers, boolean nothing, Transfer transfer) throws IOException {
         positionLock.lock();
         try {
-            checkDirect(position, slice);
+            checkDirect(position, buffers);
             long n = 0;
             try {
                 begin();
-                if (!isOpen() || slice.length == 0) {
+                if (!isOpen() || nothing) {
                     return 0;
                 }
-                n = await(file.writev(slice, position));
+                n = await(transfer.at(position)).longValue();
                 if (n > 0) {
                     position += n;
                 }
@@ -577,29 +538,6 @@ public final class UringFileChannel extends FileChannel {
                 throw new IOException("Number of remaining bytes (" + b.remaining()
                         + ") is not a multiple of the block size (" + alignment + ")");
             }
-        }
-    }
-
-    /** A lock taken through the companion, reported as a lock of this channel. */
-    private static final class CompanionLock extends FileLock {
-        private final FileLock lock;
-
-        CompanionLock(UringFileChannel channel, FileLock lock) {
-            super(channel, lock.position(), lock.size(), lock.isShared());
-            this.lock = lock;
-        }
-
-        @Override
-        public boolean isValid() {
-            return lock.isValid() && channel().isOpen();
-        }
-
-        @Override
-        public void release() throws IOException {
-            if (!channel().isOpen()) {
-                throw new ClosedChannelException();
-            }
-            lock.release();
         }
     }
 }
