@@ -364,12 +364,9 @@ public final class RingEngine implements AutoCloseable {
 
     /** Opcodes that find other in-flight requests by user data or by descriptor: refused from callers. */
     private static boolean addressesOtherRequests(byte opcode) {
-        return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == IORING_OP_POLL_REMOVE
-                || opcode == IORING_OP_TIMEOUT_REMOVE;
+        return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == Uapi.IORING_OP_POLL_REMOVE
+                || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE;
     }
-
-    private static final byte IORING_OP_POLL_REMOVE = 7;
-    private static final byte IORING_OP_TIMEOUT_REMOVE = 12;
 
     private void enqueue(Lane ring, Request head) {
         AtomicInteger guard = entering[ring.index()];

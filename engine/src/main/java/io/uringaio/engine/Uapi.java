@@ -16,6 +16,8 @@ public final class Uapi {
     public static final byte IORING_OP_READV = 1;
     public static final byte IORING_OP_WRITEV = 2;
     public static final byte IORING_OP_FSYNC = 3;
+    public static final byte IORING_OP_POLL_REMOVE = 7;
+    public static final byte IORING_OP_TIMEOUT_REMOVE = 12;
     public static final byte IORING_OP_ASYNC_CANCEL = 14;
     public static final byte IORING_OP_FALLOCATE = 17;
     public static final byte IORING_OP_OPENAT = 18;
@@ -56,6 +58,8 @@ public final class Uapi {
             case IORING_OP_READV -> "IORING_OP_READV";
             case IORING_OP_WRITEV -> "IORING_OP_WRITEV";
             case IORING_OP_FSYNC -> "IORING_OP_FSYNC";
+            case IORING_OP_POLL_REMOVE -> "IORING_OP_POLL_REMOVE";
+            case IORING_OP_TIMEOUT_REMOVE -> "IORING_OP_TIMEOUT_REMOVE";
             case IORING_OP_ASYNC_CANCEL -> "IORING_OP_ASYNC_CANCEL";
             case IORING_OP_FALLOCATE -> "IORING_OP_FALLOCATE";
             case IORING_OP_OPENAT -> "IORING_OP_OPENAT";
