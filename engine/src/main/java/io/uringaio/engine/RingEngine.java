@@ -523,6 +523,15 @@ public final class RingEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * True when the calling thread is one of this engine's own threads (a ring's event loop or a pool worker): the
+     * thread completions run on. Code that may be called from a completion uses it to avoid waiting for this engine
+     * there, which would wait for itself.
+     */
+    public boolean isEngineThread() {
+        return onOwnThread();
+    }
+
     /** True on a ring's or pool worker's thread of this engine, where a blocking close would deadlock. */
     private boolean onOwnThread() {
         for (Lane lane : rings) {

@@ -738,6 +738,59 @@ public final class AioContext implements AutoCloseable {
     }
 
     /**
+     * {@link Unistd#close}'s step in this context, before {@code fd} is closed. POSIX: an outstanding request on a
+     * descriptor being closed "may be canceled; one that is not canceled completes as if the close had not yet
+     * occurred". The kernel resolves a descriptor number when a request starts, so a request still queued (held back
+     * by the descriptor's ordering, or in a ring's queue) would otherwise start on whatever file takes the number
+     * next: read its data, or write into it. So every outstanding request on {@code fd} is canceled, and one that could
+     * not be (already running) is waited for (bounded, {@link #CANCEL_WAIT_SECONDS}) before the close goes ahead.
+     *
+     * <p>On one of the engine's own threads (a SIGEV_SIGNAL handler runs there) nothing is waited for, since the wait
+     * would wait for that very thread: requests still held back by the ordering are canceled, the rest are left to
+     * finish as they go.
+     */
+    void beforeClose(int fd) {
+        FdState state = fds.get(fd);
+        if (state == null) {
+            return;
+        }
+        RingEngine e = engine;
+        boolean mayWait = e == null || !e.isEngineThread();
+        for (FdState.Outstanding o : state.snapshot()) {
+            if (mayWait) {
+                if (cancelOne(o.cb(), o.submission()) == CancelOutcome.NOT_CANCELED) {
+                    awaitFinal(o.cb(), o.submission());
+                }
+            } else {
+                cancelIfHeldBack(o.cb(), o.submission());
+            }
+        }
+    }
+
+    /** Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip). */
+    private void cancelIfHeldBack(Aiocb cb, long submission) {
+        FdState removedFrom = null;
+        int fd;
+        cb.pinForCancel();
+        try {
+            FdState state = cb.fdState;
+            fd = cb.fd;
+            if (cb.submission == submission && cb.state == Aiocb.WAITING && state != null
+                    && state.removeWaiting(cb, submission)) {
+                removedFrom = state;
+            }
+        } finally {
+            cb.unpinForCancel();
+        }
+        if (removedFrom != null) {
+            cb.state = Aiocb.IN_KERNEL;
+            completed(cb, -Errno.ECANCELED);
+            dispatchReleased(removedFrom.releaseAfterCancel());
+            fds.dropIfIdle(fd, removedFrom);
+        }
+    }
+
+    /**
      * Cancels submission {@code submission} of {@code cb}, and nothing else: the block may have completed and been
      * submitted again by its owner since the caller found it (a snapshot of a descriptor's requests, taken by one
      * thread while others reap and reuse their blocks). The check and the cancel's issue happen under the block's
@@ -1051,6 +1104,7 @@ public final class AioContext implements AutoCloseable {
                 // One wake-up of the waiting threads per completion batch, not per request.
                 config.afterCompletionBatch(this::afterBatch);
                 engine = openUninterrupted(config);
+                LiveContexts.add(this);
             }
             return engine;
         }
@@ -1100,6 +1154,7 @@ public final class AioContext implements AutoCloseable {
         if (e != null) {
             e.close();
         }
+        LiveContexts.remove(this);
         wakeWaiters();
     }
 

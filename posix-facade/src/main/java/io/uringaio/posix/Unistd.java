@@ -16,7 +16,14 @@ public final class Unistd {
     private Unistd() {
     }
 
+    /**
+     * {@code close(fd)}. Requests of any {@link AioContext} still outstanding on {@code fd} are settled first, as
+     * POSIX allows: each is canceled, and one already running (which cannot be) completes before the descriptor is
+     * closed, so no request ever starts on the file that takes the number next. Returns once that is done; called
+     * from an engine thread (a SIGEV_SIGNAL handler), it cancels only what is still held back and does not wait.
+     */
     public static int close(int fd) {
+        LiveContexts.beforeClose(fd);
         return check(Libc.close(fd));
     }
 

@@ -1,0 +1,39 @@
+package io.uringaio.posix;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The contexts whose engine is running: {@link Unistd#close} asks each of them to settle the descriptor's outstanding
+ * requests before the number is given back to the kernel (see {@link AioContext#beforeClose}). A context joins when its
+ * engine starts and leaves when it is closed; one that never submitted anything has no request to settle.
+ */
+final class LiveContexts {
+    private static final Set<AioContext> LIVE = ConcurrentHashMap.newKeySet();
+
+    private LiveContexts() {
+    }
+
+    static void add(AioContext context) {
+        LIVE.add(context);
+    }
+
+    static void remove(AioContext context) {
+        LIVE.remove(context);
+    }
+
+    /** Runs {@link AioContext#beforeClose} for {@code fd} in every live context. Never throws. */
+    static void beforeClose(int fd) {
+        if (fd < 0 || LIVE.isEmpty()) {
+            return;
+        }
+        for (AioContext context : LIVE) {
+            try {
+                context.beforeClose(fd);
+            } catch (RuntimeException e) {
+                System.getLogger(LiveContexts.class.getName()).log(System.Logger.Level.ERROR,
+                        "settling the requests of descriptor " + fd + " before its close failed", e);
+            }
+        }
+    }
+}
