@@ -745,8 +745,8 @@ public final class AioContext implements AutoCloseable {
      * next: read its data, or write into it. So every outstanding request on {@code fd} is canceled, and one that could
      * not be (already running) is waited for (bounded, {@link #CANCEL_WAIT_SECONDS}) before the close goes ahead.
      *
-     * <p>On one of the engine's own threads (a SIGEV_SIGNAL handler runs there) nothing is waited for, since the wait
-     * would wait for that very thread: requests still held back by the ordering are canceled, the rest are left to
+     * <p>On one of the engine's own threads (an engine completion callback that calls {@code Unistd.close}; the
+     * facade's notifications run elsewhere) nothing is waited for, since the wait would wait for that very thread: requests still held back by the ordering are canceled, the rest are left to
      * finish as they go.
      */
     void beforeClose(int fd) {
