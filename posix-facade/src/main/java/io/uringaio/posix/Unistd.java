@@ -19,8 +19,10 @@ public final class Unistd {
     /**
      * {@code close(fd)}. Requests of any {@link AioContext} still outstanding on {@code fd} are settled first, as
      * POSIX allows: each is canceled, and one already running (which cannot be) completes before the descriptor is
-     * closed, so no request ever starts on the file that takes the number next. Returns once that is done; called
-     * from an engine thread (a SIGEV_SIGNAL handler), it cancels only what is still held back and does not wait.
+     * closed, so no request ever starts on the file that takes the number next. Returns once that is done. Called
+     * from one of an engine's own threads (a raw engine completion callback), it cancels only what is still held back
+     * by the descriptor's ordering and does not wait. A descriptor closed by other means (a JDK channel, JNI) gets
+     * none of this: as with glibc, a request not yet started may then run on the file that takes the number next.
      */
     public static int close(int fd) {
         LiveContexts.beforeClose(fd);
