@@ -39,7 +39,7 @@ final class Dispatcher {
                 // A read alone (not a lio_listio entry, whose list goes to the kernel as one batch) tries the page
                 // cache on this thread first and then completes inside aio_read; not on O_DIRECT, where it would wait
                 // for the device.
-                cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && RequestPrep.mayReadInline(cb.fd));
+                cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && RequestPrep.mayReadInline(cb));
                 context.engine().submit(cb.request);
                 return;
             }

@@ -50,6 +50,10 @@ final class RequestPrep {
         cb.executor = null;
     }
 
+    /**
+     * Whether the descriptor is O_APPEND now: asked per write (one fcntl), never cached, because the answer orders the
+     * write (an append waits for every older write) and F_SETFL may change it between two calls.
+     */
     private static boolean isAppend(int fd) {
         int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
         return flags >= 0 && (flags & Fcntl.O_APPEND) != 0;
@@ -88,8 +92,17 @@ final class RequestPrep {
         return 0;
     }
 
-    /** Whether a read on {@code fd} may try the page cache on this thread: not O_DIRECT (nor an unknown descriptor). */
-    static boolean mayReadInline(int fd) {
+    /**
+     * Whether the read {@code cb} may try the page cache on this thread: not O_DIRECT, as its descriptor's state
+     * last found it while requests were outstanding ({@link FdState#readsInline}).
+     */
+    static boolean mayReadInline(Aiocb cb) {
+        FdState state = cb.fdState;
+        return state != null ? state.readsInline(cb.fd) : readsInlineNow(cb.fd);
+    }
+
+    /** Whether a read on {@code fd} may try the page cache, asked now: not O_DIRECT (nor an unknown descriptor). */
+    static boolean readsInlineNow(int fd) {
         int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
         return flags >= 0 && (flags & Fcntl.O_DIRECT) == 0;
     }
