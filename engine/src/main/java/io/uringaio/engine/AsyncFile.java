@@ -234,24 +234,23 @@ public final class AsyncFile implements AutoCloseable {
         return transfer(FileOp.Kind.DURABLE_WRITE, src, position);
     }
 
-    @SuppressWarnings("unchecked")
-    private <T> CompletableFuture<T> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
+    private CompletableFuture<Integer> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
         checkPosition(position);
         int length = buffer.remaining();
         if (!buffer.isDirect()) {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Integer> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
-            return (CompletableFuture<T>) future;
+            return future;
         }
         if (length == 0 && kind != FileOp.Kind.DURABLE_WRITE) {
             release();
             future.complete(0);
-            return (CompletableFuture<T>) future;
+            return future;
         }
-        FileOp op = FileOp.acquire(this, kind, future);
+        FileOp op = FileOp.acquireInt(this, kind, future);
         op.buffer = buffer;
         op.bufferResult = true;
         op.bufferStart = buffer.position();
@@ -263,7 +262,7 @@ public final class AsyncFile implements AutoCloseable {
         } else {
             BouncePool.Bounce bounce = bounce(op, length);
             if (bounce == null) {
-                return (CompletableFuture<T>) future;
+                return future;
             }
             if (!isRead) {
                 bounce.buffer.put(0, buffer, buffer.position(), length);
@@ -284,7 +283,7 @@ public final class AsyncFile implements AutoCloseable {
         } else {
             submit(op, op.request);
         }
-        return (CompletableFuture<T>) future;
+        return future;
     }
 
     /**
@@ -313,8 +312,7 @@ public final class AsyncFile implements AutoCloseable {
         return transfer(FileOp.Kind.WRITE, src, position);
     }
 
-    @SuppressWarnings("unchecked")
-    private <T> CompletableFuture<T> transfer(FileOp.Kind kind, MemorySegment segment, long position) {
+    private CompletableFuture<Integer> transfer(FileOp.Kind kind, MemorySegment segment, long position) {
         checkPosition(position);
         if (segment.byteSize() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes; at most 2 GiB per call");
@@ -327,16 +325,16 @@ public final class AsyncFile implements AutoCloseable {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Integer> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
-            return (CompletableFuture<T>) future;
+            return future;
         }
         if (length == 0) {
             release();
             future.complete(0);
-            return (CompletableFuture<T>) future;
+            return future;
         }
-        FileOp op = FileOp.acquire(this, kind, future);
+        FileOp op = FileOp.acquireInt(this, kind, future);
         op.keepAlive = segment;
         op.requested = length;
         long address;
@@ -345,7 +343,7 @@ public final class AsyncFile implements AutoCloseable {
         } else {
             BouncePool.Bounce bounce = bounce(op, length);
             if (bounce == null) {
-                return (CompletableFuture<T>) future;
+                return future;
             }
             if (!isRead) {
                 MemorySegment.copy(segment, 0, MemorySegment.ofBuffer(bounce.buffer), 0, length);
@@ -360,7 +358,7 @@ public final class AsyncFile implements AutoCloseable {
             op.epoch = barrier.enterWrite();
         }
         submit(op, op.request);
-        return (CompletableFuture<T>) future;
+        return future;
     }
 
     /**
@@ -379,7 +377,6 @@ public final class AsyncFile implements AutoCloseable {
         return vectored(FileOp.Kind.WRITEV, srcs, position);
     }
 
-    @SuppressWarnings("unchecked")
     private CompletableFuture<Long> vectored(FileOp.Kind kind, ByteBuffer[] buffers, long position) {
         Objects.requireNonNull(buffers, "buffers");
         checkPosition(position);
@@ -401,17 +398,17 @@ public final class AsyncFile implements AutoCloseable {
         if (total > Uapi.MAX_RW_COUNT) {
             throw new IllegalArgumentException(total + " bytes in one vectored call; at most " + Uapi.MAX_RW_COUNT);
         }
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Long> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
-            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+            return future;
         }
-        FileOp op = FileOp.acquire(this, kind, future);
+        FileOp op = FileOp.acquireLong(this, kind, future);
         op.buffers = buffers.clone();
         op.requested = (int) total;
         op.bounces = new BouncePool.Bounce[buffers.length];
         BouncePool.Bounce iovecs = bounce(op, buffers.length * Uapi.IOVEC_SIZE);
         if (iovecs == null) {
-            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+            return future;
         }
         // Each buffer's position, then its length, as submitted: the completion hands out bytes by these, not by
         // whatever the buffers say then (a caller that moved a limit meanwhile gets a failure, not a silent gap).
@@ -427,7 +424,7 @@ public final class AsyncFile implements AutoCloseable {
                 BouncePool.Bounce bounce = allocateBounce(Math.max(1, b.remaining()));
                 if (bounce == null) {
                     op.abort(outOfBounceMemory(kind, b.remaining()));
-                    return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+                    return future;
                 }
                 if (!isRead) {
                     bounce.buffer.put(0, b, b.position(), b.remaining());
@@ -447,7 +444,7 @@ public final class AsyncFile implements AutoCloseable {
             op.epoch = barrier.enterWrite();
         }
         submit(op, op.request);
-        return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        return future;
     }
 
     // ---------------------------------------------------------------- sync, allocate, size
@@ -462,15 +459,14 @@ public final class AsyncFile implements AutoCloseable {
         return sync(FileOp.Kind.FDATASYNC, true);
     }
 
-    @SuppressWarnings("unchecked")
     private CompletableFuture<Void> sync(FileOp.Kind kind, boolean dataOnly) {
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Void> future = new CompletableFuture<>();
         if (!acquire(future, kind)) {
-            return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+            return future;
         }
-        FileOp op = FileOp.acquire(this, kind, future);
+        FileOp op = FileOp.acquireVoid(this, kind, future);
         barrier.afterWrites(() -> submitSync(op, op.request, dataOnly));
-        return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+        return future;
     }
 
     void submitSync(FileOp op, Request request, boolean dataOnly) {
@@ -482,38 +478,36 @@ public final class AsyncFile implements AutoCloseable {
      * {@code fallocate(fd, mode, position, length)}: mode 0 allocates (and extends the size), {@code
      * FALLOC_FL_KEEP_SIZE} allocates without extending, {@code FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE} frees.
      */
-    @SuppressWarnings("unchecked")
     public CompletableFuture<Void> fallocate(int mode, long position, long length) {
         checkPosition(position);
         if (length <= 0) {
             throw new IllegalArgumentException("fallocate length must be positive, was " + length);
         }
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Void> future = new CompletableFuture<>();
         if (!acquire(future, FileOp.Kind.FALLOCATE)) {
-            return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+            return future;
         }
-        FileOp op = FileOp.acquire(this, FileOp.Kind.FALLOCATE, future);
+        FileOp op = FileOp.acquireVoid(this, FileOp.Kind.FALLOCATE, future);
         op.epoch = barrier.enterWrite();
         op.request.prepFallocate(fd, mode, position, length);
         submit(op, op.request);
-        return (CompletableFuture<Void>) (CompletableFuture<?>) future;
+        return future;
     }
 
     /** The file's size in bytes, by {@code statx} through the ring. */
-    @SuppressWarnings("unchecked")
     public CompletableFuture<Long> size() {
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Long> future = new CompletableFuture<>();
         if (!acquire(future, FileOp.Kind.SIZE)) {
-            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+            return future;
         }
-        FileOp op = FileOp.acquire(this, FileOp.Kind.SIZE, future);
+        FileOp op = FileOp.acquireLong(this, FileOp.Kind.SIZE, future);
         if (bounce(op, Uapi.STATX_STRUCT_SIZE) == null) {
-            return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+            return future;
         }
         op.request.prepStatx(fd, EMPTY_PATH.address(), Uapi.AT_EMPTY_PATH, Uapi.STATX_SIZE, op.bounce.address)
                 .attach(op.bounce);
         submit(op, op.request);
-        return (CompletableFuture<Long>) (CompletableFuture<?>) future;
+        return future;
     }
 
     // ---------------------------------------------------------------- submission plumbing
@@ -535,53 +529,6 @@ public final class AsyncFile implements AutoCloseable {
             tail.closedByEngine = true;
             op.complete(head, -ErrnoTable.ECANCELED);
             op.complete(tail, -ErrnoTable.ECANCELED);
-        }
-    }
-
-    /** The value a successful op's future completes with; runs on the ring thread before the op is recycled. */
-    Object resultOf(FileOp op, int res) {
-        switch (op.kind) {
-            case READ -> {
-                if (op.bounce != null && res > 0) {
-                    if (op.bufferResult) {
-                        op.buffer.put(op.bufferStart, op.bounce.buffer, 0, res);
-                    } else {
-                        MemorySegment.copy(MemorySegment.ofBuffer(op.bounce.buffer), 0, (MemorySegment) op.keepAlive,
-                                0, res);
-                    }
-                }
-                if (op.bufferResult) {
-                    op.buffer.position(op.bufferStart + res);
-                    return res == 0 && op.requested > 0 ? -1 : res;
-                }
-                return res;
-            }
-            case WRITE, DURABLE_WRITE -> {
-                if (op.bufferResult) {
-                    op.buffer.position(op.bufferStart + res);
-                }
-                return res;
-            }
-            case READV, WRITEV -> {
-                int[] starts = (int[]) op.keepAlive;
-                long left = res;
-                for (int i = 0; i < op.buffers.length && left > 0; i++) {
-                    ByteBuffer b = op.buffers[i];
-                    int n = (int) Math.min(left, starts[op.buffers.length + i]);
-                    if (op.kind == FileOp.Kind.READV && op.bounces[i] != null) {
-                        b.put(starts[i], op.bounces[i].buffer, 0, n);
-                    }
-                    b.position(starts[i] + n);
-                    left -= n;
-                }
-                return op.kind == FileOp.Kind.READV && res == 0 && op.requested > 0 ? -1L : (long) res;
-            }
-            case SIZE -> {
-                return op.bounce.buffer.getLong(Uapi.STATX_SIZE_OFFSET);
-            }
-            default -> {
-                return null;
-            }
         }
     }
 
@@ -631,7 +578,7 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     /** Counts one more operation in flight, unless the file or engine is closed (then fails {@code future}). */
-    private boolean acquire(CompletableFuture<Object> future, FileOp.Kind kind) {
+    private boolean acquire(CompletableFuture<?> future, FileOp.Kind kind) {
         if (!engine.isOpen()) {
             future.completeExceptionally(new EngineClosedException(kind.opName, pathString));
             return false;

@@ -1,5 +1,6 @@
 package io.uringaio.engine;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 
@@ -27,7 +28,13 @@ final class FileOp implements Completion {
 
     AsyncFile file;
     Kind kind;
-    CompletableFuture<Object> future;
+    // The op's future, typed by what its kind completes with: exactly one is set while the op is in use.
+    /** READ, WRITE, DURABLE_WRITE: the byte count. */
+    private CompletableFuture<Integer> countFuture;
+    /** READV, WRITEV: the total byte count; SIZE: the file's size. */
+    private CompletableFuture<Long> longFuture;
+    /** FSYNC, FDATASYNC, FALLOCATE: done. */
+    private CompletableFuture<Void> doneFuture;
     /** The caller's buffer whose position advances on completion. */
     ByteBuffer buffer;
     ByteBuffer[] buffers;
@@ -44,14 +51,34 @@ final class FileOp implements Completion {
     private int syncResult;
     private boolean resyncing;
 
-    static FileOp acquire(AsyncFile file, Kind kind, CompletableFuture<Object> future) {
+    /** An op of a kind that completes with a byte count (READ, WRITE, DURABLE_WRITE). */
+    static FileOp acquireInt(AsyncFile file, Kind kind, CompletableFuture<Integer> future) {
+        FileOp op = acquire(file, kind);
+        op.countFuture = future;
+        return op;
+    }
+
+    /** An op of a kind that completes with a long (READV, WRITEV, SIZE). */
+    static FileOp acquireLong(AsyncFile file, Kind kind, CompletableFuture<Long> future) {
+        FileOp op = acquire(file, kind);
+        op.longFuture = future;
+        return op;
+    }
+
+    /** An op of a kind that completes with nothing (FSYNC, FDATASYNC, FALLOCATE). */
+    static FileOp acquireVoid(AsyncFile file, Kind kind, CompletableFuture<Void> future) {
+        FileOp op = acquire(file, kind);
+        op.doneFuture = future;
+        return op;
+    }
+
+    private static FileOp acquire(AsyncFile file, Kind kind) {
         FileOp op = POOL.poll();
         if (op == null) {
             op = new FileOp();
         }
         op.file = file;
         op.kind = kind;
-        op.future = future;
         op.pending = 1;
         return op;
     }
@@ -101,15 +128,24 @@ final class FileOp implements Completion {
 
     private void finish(int res, boolean byClose) {
         AsyncFile f = file;
-        CompletableFuture<Object> fut = future;
-        Object value = null;
+        CompletableFuture<Integer> counts = countFuture;
+        CompletableFuture<Long> longs = longFuture;
+        CompletableFuture<Void> dones = doneFuture;
+        int count = 0;
+        long value = 0;
         Throwable failure = null;
         if (res < 0) {
             failure = byClose ? new EngineClosedException(kind.opName, f.pathString())
                     : new UringIOException(-res, kind.opName, f.pathString());
         } else {
             try {
-                value = f.resultOf(this, res);
+                switch (kind) {
+                    case READ -> count = readResult(res);
+                    case WRITE, DURABLE_WRITE -> count = writeResult(res);
+                    case READV, WRITEV -> value = vectoredResult(res);
+                    case SIZE -> value = bounce.buffer.getLong(Uapi.STATX_SIZE_OFFSET);
+                    default -> { }
+                }
             } catch (RuntimeException e) {
                 // The caller's buffer changed under the operation (its position or limit moved while in flight): the
                 // kernel's bytes cannot be handed over, but the future still completes and the op is counted out,
@@ -125,10 +161,67 @@ final class FileOp implements Completion {
         }
         f.release();
         if (failure != null) {
-            fut.completeExceptionally(failure);
+            anyOf(counts, longs, dones).completeExceptionally(failure);
+        } else if (counts != null) {
+            counts.complete(count);
+        } else if (longs != null) {
+            longs.complete(value);
         } else {
-            fut.complete(value);
+            dones.complete(null);
         }
+    }
+
+    /**
+     * A successful read's count: the bytes copied from a bounce buffer to the caller's heap buffer or segment, and a
+     * buffer's position advanced; -1 (buffers only) for end of file when there was room. Runs before recycling.
+     */
+    private int readResult(int res) {
+        if (bounce != null && res > 0) {
+            if (bufferResult) {
+                buffer.put(bufferStart, bounce.buffer, 0, res);
+            } else {
+                MemorySegment.copy(MemorySegment.ofBuffer(bounce.buffer), 0, (MemorySegment) keepAlive, 0, res);
+            }
+        }
+        if (bufferResult) {
+            buffer.position(bufferStart + res);
+            return res == 0 && requested > 0 ? -1 : res;
+        }
+        return res;
+    }
+
+    /** A successful write's count, with a buffer's position advanced by it. */
+    private int writeResult(int res) {
+        if (bufferResult) {
+            buffer.position(bufferStart + res);
+        }
+        return res;
+    }
+
+    /**
+     * A successful readv or writev's total: handed out over the buffers by the positions and lengths they had at
+     * submission (copied from their bounce buffers for a readv), each position advanced; -1 for a readv at end of file
+     * when there was room.
+     */
+    private long vectoredResult(int res) {
+        int[] starts = (int[]) keepAlive;
+        long left = res;
+        for (int i = 0; i < buffers.length && left > 0; i++) {
+            ByteBuffer b = buffers[i];
+            int n = (int) Math.min(left, starts[buffers.length + i]);
+            if (kind == Kind.READV && bounces[i] != null) {
+                b.put(starts[i], bounces[i].buffer, 0, n);
+            }
+            b.position(starts[i] + n);
+            left -= n;
+        }
+        return kind == Kind.READV && res == 0 && requested > 0 ? -1L : (long) res;
+    }
+
+    /** The one future of the three that is set. */
+    private static CompletableFuture<?> anyOf(CompletableFuture<Integer> counts, CompletableFuture<Long> longs,
+            CompletableFuture<Void> dones) {
+        return counts != null ? counts : longs != null ? longs : dones;
     }
 
     /**
@@ -137,7 +230,7 @@ final class FileOp implements Completion {
      */
     void abort(Throwable failure) {
         AsyncFile f = file;
-        CompletableFuture<Object> fut = future;
+        CompletableFuture<?> fut = anyOf(countFuture, longFuture, doneFuture);
         WriteBarrier.Epoch e = epoch;
         recycle();
         if (e != null) {
@@ -157,7 +250,9 @@ final class FileOp implements Completion {
         }
         file = null;
         kind = null;
-        future = null;
+        countFuture = null;
+        longFuture = null;
+        doneFuture = null;
         buffer = null;
         buffers = null;
         bounce = null;

@@ -44,6 +44,16 @@ final class FdState {
     private final Chain orphans = new Chain(Chain.QUEUE);
     private long nextOrder;
     private long scanSteps;
+    /**
+     * Where a read of this descriptor runs, asked of the kernel once per run of outstanding requests
+     * ({@link #readsInline}): {@link #PATH_UNKNOWN} while nothing is outstanding. A plain field: it is written by a
+     * submitting thread whose own read is outstanding here, and reset under the monitor when the last request leaves,
+     * which happens after every such write (the write precedes its read's submission, which precedes its completion).
+     */
+    private byte readPath;
+    private static final byte PATH_UNKNOWN = 0;
+    private static final byte PATH_INLINE = 1;
+    private static final byte PATH_RING = 2;
 
     FdState(boolean sparse) {
         this.sparse = sparse;
@@ -129,6 +139,25 @@ final class FdState {
         return out;
     }
 
+    /**
+     * Whether a read of descriptor {@code fd} (this state's, with the calling read outstanding here) may try the page
+     * cache on the submitting thread: not O_DIRECT. One {@code fcntl(F_GETFL)} per run of outstanding requests, not
+     * per read: the answer is kept until the last outstanding request leaves, so a number that is closed and reused,
+     * or whose flags change with F_SETFL, while nothing is outstanding is asked again. A change while requests are
+     * outstanding (POSIX leaves closing a descriptor with outstanding AIO to the implementation) is seen from the next
+     * idle point on. Either answer gives the right result: it only chooses where a read runs, as the fast path takes a
+     * read only when RWF_NOWAIT returned all of it and hands anything else to a ring. Writes do not use this: their
+     * O_APPEND is read per call, because a stale one would break the call order of appends.
+     */
+    boolean readsInline(int fd) {
+        byte path = readPath;
+        if (path == PATH_UNKNOWN) {
+            path = RequestPrep.readsInlineNow(fd) ? PATH_INLINE : PATH_RING;
+            readPath = path;
+        }
+        return path == PATH_INLINE;
+    }
+
     /** How many requests the ordering checks have looked at, over this state's life. */
     synchronized long scanSteps() {
         return scanSteps;
@@ -140,6 +169,9 @@ final class FdState {
 
     private void unlink(Aiocb cb) {
         all.remove(cb);
+        if (all.isEmpty()) {
+            readPath = PATH_UNKNOWN; // nothing outstanding: the number may be closed and reused from here on
+        }
         if (isTransfer(cb)) {
             rw.remove(cb);
         }

@@ -43,6 +43,19 @@ final class FdTable {
     }
 
     /**
+     * Puts a snapshot request in its descriptor's order (setting WAITING or IN_KERNEL under the descriptor's monitor);
+     * true when it may go to the kernel now. A negative fildes has no order: it goes at once, and
+     * {@link RequestPrep#prepare} fails it with EBADF.
+     */
+    boolean enqueue(Aiocb cb) {
+        if (cb.fd < 0) {
+            cb.state = Aiocb.IN_KERNEL;
+            return true;
+        }
+        return add(cb.fd, cb);
+    }
+
+    /**
      * Adds {@code cb} to the state of its descriptor {@code fd >= 0} ({@link FdState#add}); true when it may go to the
      * kernel now.
      */

@@ -7,7 +7,6 @@ import java.util.concurrent.locks.LockSupport;
 final class ListIo {
     /** Starts at 1, the caller's own hold, released once every entry was accepted. */
     private final AtomicInteger remaining = new AtomicInteger(1);
-    private final AioContext context;
     private final SigEvent sig;
     private final Object sigValue;
     private volatile boolean failed;
@@ -15,8 +14,7 @@ final class ListIo {
     /** The LIO_WAIT caller, woken once when the count reaches zero. */
     private volatile Thread waiter;
 
-    ListIo(AioContext context, SigEvent sig) {
-        this.context = context;
+    ListIo(SigEvent sig) {
         this.sig = sig;
         this.sigValue = sig == null ? null : sig.sigev_value;
     }
@@ -64,7 +62,7 @@ final class ListIo {
                 LockSupport.unpark(w);
             }
             if (sig != null) {
-                context.notify(sig.sigev_notify, sig.sigev_signo, sigValue, sig.sigev_notify_function,
+                Notifier.notify(sig.sigev_notify, sig.sigev_signo, sigValue, sig.sigev_notify_function,
                         sig.sigev_notify_attributes);
             }
         }

@@ -137,14 +137,14 @@ class HeapBufferWindowTest extends PosixTestSupport {
      */
     @Test
     void bounceCapacity_neverWraps() {
-        assertEquals(4096, AioContext.bounceCapacity(0));
-        assertEquals(4096, AioContext.bounceCapacity(1));
-        assertEquals(4096, AioContext.bounceCapacity(4096));
-        assertEquals(8192, AioContext.bounceCapacity(4097));
-        assertEquals(1 << 30, AioContext.bounceCapacity(1 << 30));
-        assertEquals((1 << 30) + 1, AioContext.bounceCapacity((1 << 30) + 1));
-        assertEquals(Integer.MAX_VALUE - 4096, AioContext.bounceCapacity(Integer.MAX_VALUE - 4096));
-        assertEquals(-1, AioContext.bounceCapacity(Integer.MAX_VALUE - 4095));
-        assertEquals(-1, AioContext.bounceCapacity(Integer.MAX_VALUE));
+        assertEquals(4096, Bounce.capacity(0));
+        assertEquals(4096, Bounce.capacity(1));
+        assertEquals(4096, Bounce.capacity(4096));
+        assertEquals(8192, Bounce.capacity(4097));
+        assertEquals(1 << 30, Bounce.capacity(1 << 30));
+        assertEquals((1 << 30) + 1, Bounce.capacity((1 << 30) + 1));
+        assertEquals(Integer.MAX_VALUE - 4096, Bounce.capacity(Integer.MAX_VALUE - 4096));
+        assertEquals(-1, Bounce.capacity(Integer.MAX_VALUE - 4095));
+        assertEquals(-1, Bounce.capacity(Integer.MAX_VALUE));
     }
 }

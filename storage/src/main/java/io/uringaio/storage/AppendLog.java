@@ -323,10 +323,7 @@ public final class AppendLog implements AutoCloseable {
                     group = open;
                 }
                 if (group == null) {
-                    finishClose = closing && flying.isEmpty() && !closeStarted;
-                    if (finishClose) {
-                        closeStarted = true;
-                    }
+                    finishClose = startCloseIfIdleLocked();
                 } else if (flying.size() >= maxInFlight) {
                     return;
                 } else if (group.segmentBase != active.base) {
@@ -362,21 +359,7 @@ public final class AppendLog implements AutoCloseable {
                 return;
             }
             if (roll) {
-                CommitGroup first = group;
-                roll(first.segmentBase).whenComplete((segment, failure) -> {
-                    if (failure != null) {
-                        groupDone(first, null, failure);
-                        return;
-                    }
-                    lock.lock();
-                    try {
-                        rolling = false;
-                    } finally {
-                        lock.unlock();
-                    }
-                    submit(first);
-                    pump();
-                });
+                rollThenSubmit(group);
                 return;
             }
             submit(group);
@@ -392,6 +375,27 @@ public final class AppendLog implements AutoCloseable {
             io = CompletableFuture.failedFuture(e);
         }
         io.whenComplete((written, failure) -> groupDone(group, written, failure));
+    }
+
+    /**
+     * The segment roller's step in the pipeline: rolls over to {@code first}'s segment (nothing is in flight), then
+     * submits it and pumps the groups behind it; a failed roll fails {@code first}, which poisons the log.
+     */
+    private void rollThenSubmit(CommitGroup first) {
+        roll(first.segmentBase).whenComplete((segment, failure) -> {
+            if (failure != null) {
+                groupDone(first, null, failure);
+                return;
+            }
+            lock.lock();
+            try {
+                rolling = false;
+            } finally {
+                lock.unlock();
+            }
+            submit(first);
+            pump();
+        });
     }
 
     /**
@@ -424,15 +428,17 @@ public final class AppendLog implements AutoCloseable {
         });
     }
 
+    /**
+     * The end of one group's write+fdatasync: the commit pipeline's completion. Under the lock: its slot is freed,
+     * a failure poisons the log (every group not yet acknowledged fails), and the groups now durable in order leave
+     * the pipeline. Outside it: the failed groups fail, a waiting close finishes, the durable groups are acknowledged.
+     */
     private void groupDone(CommitGroup group, Integer written, Throwable failure) {
-        if (failure == null && written != group.bytes()) {
-            failure = new IOException("write+fdatasync " + active.path + ": short write, " + written + " of "
-                    + group.bytes() + " bytes");
-        }
-        List<CommitGroup> acknowledged = null;
+        failure = shortWriteAsFailure(group, written, failure);
+        List<CommitGroup> acknowledged;
         List<CommitGroup> failed = null;
-        LogPoisonedException failure2 = null;
-        boolean finishClose = false;
+        LogPoisonedException poisonedNow = null;
+        boolean finishClose;
         lock.lock();
         try {
             if (group.slot >= 0) {
@@ -440,60 +446,104 @@ public final class AppendLog implements AutoCloseable {
             }
             group.done = true;
             if (failure != null && poison == null) {
-                Throwable cause = unwrap(failure);
-                int errno = cause instanceof UringIOException u ? u.errno() : ErrnoTable.EIO;
-                String operation = cause instanceof UringIOException u ? u.operation() : "write+fdatasync";
-                // Everything not yet acknowledged fails from here on: the first unacknowledged group is the head.
-                long failedPosition = flying.isEmpty() ? group.start : flying.peekFirst().start;
-                poison = new LogPoisonedException(errno, operation, active.path.toString(), failedPosition, cause);
-                failed = new ArrayList<>(flying);
-                failed.addAll(sealed);
-                sealed.clear();
-                if (open != null) {
-                    failed.add(open);
-                    open = null;
-                }
-                pendingBytes = 0;
-                rolling = false;
-                drained.signalAll();
-                failure2 = poison;
+                failed = poisonLocked(group, failure);
+                poisonedNow = poison;
             }
-            if (poison != null) {
-                // Failed already (now or when the poison came); the I/O is over, so the group leaves the pipeline,
-                // and so do the groups whose I/O ended earlier, successfully, behind one not yet done: no completion
-                // is left to remove them (close would wait for them forever).
-                flying.removeIf(g -> g.done);
-            } else {
-                while (!flying.isEmpty() && flying.peekFirst().done) {
-                    CommitGroup g = flying.pollFirst();
-                    if (acknowledged == null) {
-                        acknowledged = new ArrayList<>(2);
-                    }
-                    acknowledged.add(g);
-                    durable = g.end();
-                }
-            }
-            if (acknowledged != null) {
-                acking++;
-            }
-            if (poison != null && closing && flying.isEmpty() && !closeStarted) {
-                closeStarted = true;
-                finishClose = true;
-            }
+            acknowledged = poison != null ? dropEndedLocked() : takeDurableLocked();
+            finishClose = poison != null && startCloseIfIdleLocked();
         } finally {
             lock.unlock();
         }
         if (failed != null) {
             for (CommitGroup g : failed) {
-                g.fail(failure2);
+                g.fail(poisonedNow);
             }
         }
         if (finishClose) {
             finishClose();
         }
-        if (acknowledged == null) {
-            return;
+        if (acknowledged != null) {
+            acknowledge(acknowledged);
         }
+    }
+
+    /** A write+fdatasync that wrote fewer bytes than its group holds is a failure too. */
+    private Throwable shortWriteAsFailure(CommitGroup group, Integer written, Throwable failure) {
+        if (failure == null && written != group.bytes()) {
+            return new IOException("write+fdatasync " + active.path + ": short write, " + written + " of "
+                    + group.bytes() + " bytes");
+        }
+        return failure;
+    }
+
+    /**
+     * Poisons the log with {@code failure} of {@code group}'s I/O (lock held): every group not yet acknowledged
+     * (in flight, sealed, open) is taken out and returned, to fail with the poison outside the lock.
+     */
+    private List<CommitGroup> poisonLocked(CommitGroup group, Throwable failure) {
+        Throwable cause = unwrap(failure);
+        int errno = cause instanceof UringIOException u ? u.errno() : ErrnoTable.EIO;
+        String operation = cause instanceof UringIOException u ? u.operation() : "write+fdatasync";
+        // Everything not yet acknowledged fails from here on: the first unacknowledged group is the head.
+        long failedPosition = flying.isEmpty() ? group.start : flying.peekFirst().start;
+        poison = new LogPoisonedException(errno, operation, active.path.toString(), failedPosition, cause);
+        List<CommitGroup> failed = new ArrayList<>(flying);
+        failed.addAll(sealed);
+        sealed.clear();
+        if (open != null) {
+            failed.add(open);
+            open = null;
+        }
+        pendingBytes = 0;
+        rolling = false;
+        drained.signalAll();
+        return failed;
+    }
+
+    /**
+     * On a poisoned log (lock held): the groups whose I/O has ended leave the pipeline, this one and those that ended
+     * earlier, successfully, behind one not yet done: no completion is left to remove them (close would wait for them
+     * forever). Nothing is acknowledged: null.
+     */
+    private List<CommitGroup> dropEndedLocked() {
+        flying.removeIf(g -> g.done);
+        return null;
+    }
+
+    /**
+     * The groups at the head of the pipeline whose I/O is done, in order (lock held): they leave it, the durable
+     * position moves past them, and an acknowledgement starts ({@code acking}); null when the head is not done.
+     */
+    private List<CommitGroup> takeDurableLocked() {
+        List<CommitGroup> acknowledged = null;
+        while (!flying.isEmpty() && flying.peekFirst().done) {
+            CommitGroup g = flying.pollFirst();
+            if (acknowledged == null) {
+                acknowledged = new ArrayList<>(2);
+            }
+            acknowledged.add(g);
+            durable = g.end();
+        }
+        if (acknowledged != null) {
+            acking++;
+        }
+        return acknowledged;
+    }
+
+    /** Whether a requested close may finish now, nothing being in flight; it is then started (lock held). */
+    private boolean startCloseIfIdleLocked() {
+        if (closing && flying.isEmpty() && !closeStarted) {
+            closeStarted = true;
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Acknowledges durable groups, in order: counters, then each group's appenders; then the appends those made
+     * are submitted as one group ({@link #pump}), and the groups' bytes and objects are returned.
+     */
+    private void acknowledge(List<CommitGroup> acknowledged) {
         long ackedBytes = 0;
         try {
             for (CommitGroup g : acknowledged) {
@@ -512,6 +562,11 @@ public final class AppendLog implements AutoCloseable {
             }
             pump(); // the appends made from those completions, as one group
         }
+        releaseAcknowledged(acknowledged, ackedBytes);
+    }
+
+    /** Returns acknowledged groups' bytes to the backpressure budget and keeps a few groups for reuse. */
+    private void releaseAcknowledged(List<CommitGroup> acknowledged, long ackedBytes) {
         lock.lock();
         try {
             pendingBytes -= ackedBytes;

@@ -1,9 +1,11 @@
-package io.uringaio.posix;
+package io.uringaio.posix.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
-import io.uringaio.posix.examples.AioExample;
+import io.uringaio.posix.Aio;
+import io.uringaio.posix.Unistd;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -14,17 +16,75 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The aio(7) example port, run in-process: reads of regular files complete; a read of an empty pipe stays in progress
  * until a quit request (a "quit" line on stdin, or --quit-after) cancels it.
  */
-class AioExampleTest extends PosixTestSupport {
+class AioExampleTest {
+    /** How long a wait for the program may take before the test fails. */
+    private static final long DEADLINE_MILLIS = 20_000;
+    /** How long the output must stay unchanged to count as "nothing more happens". */
+    private static final long QUIET_MILLIS = 150;
+
+    @TempDir
+    Path dir;
+
+    private final List<Integer> fdsToClose = new ArrayList<>();
+
+    @AfterEach
+    void closeFds() {
+        // The write end after the read end was registered: closed first, so a pending pipe read sees EOF.
+        for (int i = fdsToClose.size() - 1; i >= 0; i--) {
+            Unistd.close(fdsToClose.get(i));
+        }
+        fdsToClose.clear();
+    }
+
+    /** {@code int[]{readEnd, writeEnd}} of a new pipe; both closed after the test. */
+    private int[] pipe() {
+        int[] fds = new int[2];
+        assertEquals(0, Unistd.pipe(fds), () -> "pipe failed, errno " + Aio.errno());
+        fdsToClose.add(fds[0]);
+        fdsToClose.add(fds[1]);
+        return fds;
+    }
+
+    /** Polls {@code cond} until true or the deadline (the program's output has no completion to wait on). */
+    private static void awaitTrue(String what, BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                fail("timed out waiting for: " + what);
+            }
+            sleepMillis(2);
+        }
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private static void join(Thread t) throws InterruptedException {
+        t.join(DEADLINE_MILLIS);
+        assertTrue(!t.isAlive(), "thread did not finish before the deadline");
+    }
 
     /** A PrintStream over a buffer that other threads may read while the program runs. */
     private static final class Capture {

@@ -1,0 +1,229 @@
+package io.uringaio.posix;
+
+import io.uringaio.engine.CancelOutcome;
+import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.sys.Libc;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * {@code aio_cancel}: a request still waiting in the facade is taken off its descriptor's order and completed with
+ * ECANCELED here; one in the engine gets an engine cancel, whose answer (and, when canceled, the request's final
+ * ECANCELED) is waited for, bounded. A cancel acts only on the submission it found, never on a later one of a reused
+ * block.
+ */
+final class Canceller {
+    private static final System.Logger LOG = System.getLogger("io.uringaio.posix");
+    private static final long CANCEL_WAIT_SECONDS = 30;
+
+    private final AioContext context;
+    private final FdTable fds;
+    private final Waiters waiters;
+    private final Dispatcher dispatcher;
+    private final Completion completion;
+
+    Canceller(AioContext context, FdTable fds, Waiters waiters, Dispatcher dispatcher) {
+        this.context = context;
+        this.fds = fds;
+        this.waiters = waiters;
+        this.dispatcher = dispatcher;
+        this.completion = dispatcher.completion();
+    }
+
+    /** See {@link Aio#aio_cancel}. */
+    int cancel(int fildes, Aiocb aiocbp) {
+        if (Libc.fcntl(fildes, Libc.F_GETFD, 0) < 0) {
+            return Errno.fail(Errno.EBADF);
+        }
+        if (aiocbp != null && aiocbp.aio_fildes != fildes) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        FdState.Outstanding[] targets;
+        if (aiocbp != null) {
+            int s = aiocbp.state; // the state first: the submission number read after it is at least as new
+            long submission = aiocbp.submission;
+            if (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL || aiocbp.context != context) {
+                return Aio.AIO_ALLDONE;
+            }
+            targets = new FdState.Outstanding[] {new FdState.Outstanding(aiocbp, submission)};
+        } else {
+            FdState state = fildes < 0 ? null : fds.get(fildes);
+            targets = state == null ? new FdState.Outstanding[0] : state.snapshot();
+        }
+        boolean anyCanceled = false;
+        boolean anyNotCanceled = false;
+        for (FdState.Outstanding target : targets) {
+            switch (cancelOne(target.cb(), target.submission())) {
+                case CANCELED -> anyCanceled = true;
+                case NOT_CANCELED -> anyNotCanceled = true;
+                case ALREADY_DONE -> { }
+            }
+        }
+        if (anyNotCanceled) {
+            return Aio.AIO_NOTCANCELED;
+        }
+        return anyCanceled ? Aio.AIO_CANCELED : Aio.AIO_ALLDONE;
+    }
+
+    /**
+     * {@link Unistd#close}'s step in this context, before {@code fd} is closed. POSIX: an outstanding request on a
+     * descriptor being closed "may be canceled; one that is not canceled completes as if the close had not yet
+     * occurred". The kernel resolves a descriptor number when a request starts, so a request still queued (held back
+     * by the descriptor's ordering, or in a ring's queue) would otherwise start on whatever file takes the number
+     * next: read its data, or write into it. So every outstanding request on {@code fd} is canceled, and one that could
+     * not be (already running) is waited for (bounded, {@link #CANCEL_WAIT_SECONDS}) before the close goes ahead.
+     *
+     * <p>On one of the engine's own threads (an engine completion callback that calls {@code Unistd.close}; the
+     * facade's notifications run elsewhere) nothing is waited for, since the wait would wait for that very thread:
+     * requests still held back by the ordering are canceled, the rest are left to finish as they go.
+     */
+    void beforeClose(int fd, RingEngine e) {
+        FdState state = fds.get(fd);
+        if (state == null) {
+            return;
+        }
+        boolean mayWait = e == null || !e.isEngineThread();
+        for (FdState.Outstanding o : state.snapshot()) {
+            if (mayWait) {
+                if (cancelOne(o.cb(), o.submission()) == CancelOutcome.NOT_CANCELED) {
+                    awaitFinal(o.cb(), o.submission());
+                }
+            } else {
+                cancelIfHeldBack(o.cb(), o.submission());
+            }
+        }
+    }
+
+    /** Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip). */
+    private void cancelIfHeldBack(Aiocb cb, long submission) {
+        FdState removedFrom = null;
+        int fd;
+        cb.pinForCancel();
+        try {
+            FdState state = cb.fdState;
+            fd = cb.fd;
+            if (cb.submission == submission && cb.state == Aiocb.WAITING && state != null
+                    && state.removeWaiting(cb, submission)) {
+                removedFrom = state;
+            }
+        } finally {
+            cb.unpinForCancel();
+        }
+        if (removedFrom != null) {
+            cb.state = Aiocb.IN_KERNEL;
+            completion.completed(cb, -Errno.ECANCELED);
+            dispatcher.dispatchReleased(removedFrom.releaseAfterCancel());
+            fds.dropIfIdle(fd, removedFrom);
+        }
+    }
+
+    /**
+     * Cancels submission {@code submission} of {@code cb}, and nothing else: the block may have completed and been
+     * submitted again by its owner since the caller found it (a snapshot of a descriptor's requests, taken by one
+     * thread while others reap and reuse their blocks). The check and the cancel's issue happen under the block's
+     * cancel pin, so the owner's next submission cannot reach the engine in between.
+     */
+    private CancelOutcome cancelOne(Aiocb cb, long submission) {
+        CompletableFuture<CancelOutcome> inEngine = null;
+        FdState removedFrom = null;
+        int fd;
+        cb.pinForCancel();
+        try {
+            int s = cb.state;
+            if (cb.submission != submission || (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL)) {
+                return CancelOutcome.ALREADY_DONE;
+            }
+            FdState state = cb.fdState;
+            fd = cb.fd;
+            if (state != null && state.removeWaiting(cb, submission)) {
+                removedFrom = state; // ours to complete: no one else sees it any more
+            } else {
+                RingEngine e = context.startedEngine();
+                if (cb.state != Aiocb.IN_KERNEL || e == null) {
+                    return CancelOutcome.ALREADY_DONE;
+                }
+                cb.cancelIssued();
+                try {
+                    inEngine = e.cancel(cb.request);
+                } catch (RuntimeException notIssued) {
+                    cb.cancelSettled();
+                    LOG.log(System.Logger.Level.ERROR, "engine cancel failed: " + cb.request, notIssued);
+                    return CancelOutcome.NOT_CANCELED;
+                }
+                inEngine.whenComplete((outcome, failure) -> cb.cancelSettled());
+            }
+        } finally {
+            cb.unpinForCancel();
+        }
+        if (removedFrom != null) {
+            cb.state = Aiocb.IN_KERNEL; // leaves WAITING; completed() makes it final
+            completion.completed(cb, -Errno.ECANCELED);
+            // What the canceled request held back may go now; its state may be dropped if that was all.
+            dispatcher.dispatchReleased(removedFrom.releaseAfterCancel());
+            fds.dropIfIdle(fd, removedFrom);
+            return CancelOutcome.CANCELED;
+        }
+        // The wait for the engine's answer ignores interrupts (and keeps the status for the caller): the cancel is
+        // issued and will act whatever this thread does, so answering AIO_NOTCANCELED on an interrupt could
+        // contradict the request's final ECANCELED. The wait is short (one ring or pool round trip) and bounded.
+        boolean interrupted = Thread.interrupted();
+        try {
+            CancelOutcome outcome = awaitOutcome(inEngine);
+            if (outcome == CancelOutcome.CANCELED) {
+                awaitFinal(cb, submission);
+            }
+            return outcome;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The engine's answer to an issued cancel, waited for without regard to interrupts (bounded); they are kept. */
+    private static CancelOutcome awaitOutcome(CompletableFuture<CancelOutcome> inEngine) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return inEngine.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException ie) {
+                    interrupted = true;
+                } catch (ExecutionException | TimeoutException ex) {
+                    return CancelOutcome.NOT_CANCELED;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Waits (bounded) until a canceled request's -ECANCELED completion has been recorded, so the caller of
+     * {@code aio_cancel} that gets AIO_CANCELED reads ECANCELED at once. Called with the interrupt status clear.
+     */
+    private void awaitFinal(Aiocb cb, long submission) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS);
+        int slot = waiters.register();
+        boolean interrupted = false;
+        try {
+            while (cb.inProgress(submission) && deadline - System.nanoTime() > 0) {
+                if (Thread.interrupted()) {
+                    interrupted = true; // parking with it set would spin; kept for the caller
+                }
+                Waiters.park(slot, deadline);
+            }
+        } finally {
+            waiters.unregister(slot);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.uringaio.posix;
+
+import io.uringaio.engine.EngineRejectedException;
+import io.uringaio.engine.Request;
+
+/**
+ * Hands requests that may go to the kernel to the engine: one at a time ({@link #dispatch}, from a submitting call or
+ * for the requests a completion released), or a lio_listio batch ({@link #submitBatch}). A request the engine does not
+ * take completes here, through this context's {@link Completion}: with the errno {@link RequestPrep#prepare} found,
+ * ECANCELED when the engine is closed, EIO when the facade itself failed. Nothing here throws: it also runs on
+ * completion threads.
+ */
+final class Dispatcher {
+    private static final System.Logger LOG = System.getLogger("io.uringaio.posix");
+
+    private final AioContext context;
+    private final Completion completion;
+
+    /** A dispatcher for {@code context}'s engine, with the completion path (made here: each calls the other). */
+    Dispatcher(AioContext context, FdTable fds, Waiters waiters) {
+        this.context = context;
+        this.completion = new Completion(fds, waiters, this);
+    }
+
+    Completion completion() {
+        return completion;
+    }
+
+    /**
+     * Hands an IN_KERNEL block to the engine, or completes it: with the errno {@link RequestPrep#prepare} found,
+     * ECANCELED when the engine is closed, EIO when the facade itself failed. Never throws: it also runs on completion
+     * threads, for requests a completion released.
+     */
+    void dispatch(Aiocb cb) {
+        int res;
+        try {
+            res = RequestPrep.prepare(cb);
+            if (res == 0) {
+                // A read alone (not a lio_listio entry, whose list goes to the kernel as one batch) tries the page
+                // cache on this thread first and then completes inside aio_read; not on O_DIRECT, where it would wait
+                // for the device.
+                cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && RequestPrep.mayReadInline(cb));
+                context.engine().submit(cb.request);
+                return;
+            }
+        } catch (EngineRejectedException closedEngine) {
+            res = -Errno.ECANCELED;
+        } catch (Throwable t) {
+            if (!failedBeforeEngine(cb, t)) {
+                return;
+            }
+            res = -Errno.EIO;
+        }
+        completion.completed(cb, res);
+    }
+
+    /** Dispatches a chain of requests a completion or a cancel released ({@link FdState#remove}). */
+    void dispatchReleased(Aiocb released) {
+        while (released != null) {
+            Aiocb next = released.releasedNext;
+            released.releasedNext = null;
+            dispatch(released);
+            released = next;
+        }
+    }
+
+    /**
+     * Hands a lio_listio batch to the engine. If the engine refuses it (closed), or the facade's own code throws, no
+     * request of it was accepted (submitBatch is all or nothing): each completes, ECANCELED or EIO.
+     */
+    void submitBatch(Request[] batch, Aiocb[] batchCbs, int n) {
+        int res;
+        try {
+            context.engine().submitBatch(batch, n);
+            return;
+        } catch (EngineRejectedException closedEngine) {
+            res = -Errno.ECANCELED;
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "lio_listio batch failed in the facade", t);
+            res = -Errno.EIO;
+        }
+        for (int i = 0; i < n; i++) {
+            Aiocb cb = batchCbs[i];
+            if (!cb.request.inFlight() && cb.state == Aiocb.IN_KERNEL) {
+                completion.completed(cb, res);
+            }
+        }
+    }
+
+    /**
+     * After the facade's own code threw while handing {@code cb} to the engine: true when the engine does not hold it
+     * (so the facade must complete it, or it would be lost), false when the engine holds it (its completion will come).
+     */
+    private static boolean failedBeforeEngine(Aiocb cb, Throwable t) {
+        LOG.log(System.Logger.Level.ERROR, "aio request failed in the facade: " + cb.request, t);
+        return !cb.request.inFlight() && cb.state == Aiocb.IN_KERNEL;
+    }
+}

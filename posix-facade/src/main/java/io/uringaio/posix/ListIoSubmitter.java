@@ -1,0 +1,140 @@
+package io.uringaio.posix;
+
+import io.uringaio.engine.Request;
+
+import java.util.Arrays;
+
+/**
+ * {@code lio_listio}: each entry is claimed, checked, snapshot and put in its descriptor's order like a single
+ * submission, but fails on its own (with its own notification), and every entry that may go at once reaches the
+ * engine in one batch. The list's {@link ListIo} counts the entries down and fires the list's notification (or wakes
+ * the LIO_WAIT caller).
+ */
+final class ListIoSubmitter {
+    private static final System.Logger LOG = System.getLogger("io.uringaio.posix");
+    private static final ThreadLocal<LioScratch> LIO_SCRATCH = ThreadLocal.withInitial(LioScratch::new);
+
+    private final AioContext context;
+    private final FdTable fds;
+    private final Dispatcher dispatcher;
+    private final Completion completion;
+
+    ListIoSubmitter(AioContext context, FdTable fds, Dispatcher dispatcher) {
+        this.context = context;
+        this.fds = fds;
+        this.dispatcher = dispatcher;
+        this.completion = dispatcher.completion();
+    }
+
+    /** See {@link Aio#lio_listio}. */
+    int submit(int mode, Aiocb[] list, int nent, SigEvent sig) {
+        if ((mode != Aio.LIO_WAIT && mode != Aio.LIO_NOWAIT) || nent < 0 || nent > Aio.AIO_LISTIO_MAX
+                || (list == null ? nent > 0 : nent > list.length)) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        if (mode == Aio.LIO_NOWAIT && SubmitChecks.sigevent(sig) != 0) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        if (context.isClosed()) {
+            return Errno.fail(Errno.EAGAIN);
+        }
+        ListIo group = new ListIo(mode == Aio.LIO_NOWAIT ? sig : null);
+        LioScratch scratch = LIO_SCRATCH.get().ensure(nent);
+        Request[] batch = scratch.requests;
+        Aiocb[] batchCbs = scratch.aiocbs;
+        int n = 0;
+        for (int i = 0; i < nent; i++) {
+            Aiocb cb = list[i];
+            if (cb == null || cb.aio_lio_opcode == Aio.LIO_NOP) {
+                continue;
+            }
+            // A block listed twice in this call is taken by its first entry only: an entry that completes at once
+            // (a bad opcode, a bad fildes) is claimable again, and would otherwise run and notify a second time.
+            if (cb.listedIn == group || !cb.claim()) {
+                group.failed(); // EBUSY: this entry is someone else's request (or listed twice); leave it alone
+                continue;
+            }
+            cb.listedIn = group;
+            byte op = cb.aio_lio_opcode == Aio.LIO_READ ? Aiocb.OP_READ
+                    : cb.aio_lio_opcode == Aio.LIO_WRITE ? Aiocb.OP_WRITE : -1;
+            int err = op < 0 ? Errno.EINVAL : SubmitChecks.transfer(cb, op);
+            if (err == 0) {
+                err = Bounce.reserve(cb, op);
+            }
+            if (err != 0) {
+                failEntry(cb, err);
+                group.failed();
+                continue;
+            }
+            RequestPrep.snapshot(cb, op, group, context);
+            group.add();
+            boolean goesNow;
+            try {
+                goesNow = fds.enqueue(cb);
+            } catch (Throwable t) { // out of memory for a new descriptor state: this entry was not queued
+                LOG.log(System.Logger.Level.WARNING, "lio_listio entry not queued", t);
+                cb.state = Aiocb.IN_KERNEL;
+                completion.completed(cb, -Errno.EAGAIN);
+                continue;
+            }
+            if (goesNow) {
+                int res;
+                try {
+                    res = RequestPrep.prepare(cb);
+                } catch (Throwable t) { // the facade's own failure, before the engine saw the request
+                    LOG.log(System.Logger.Level.ERROR, "lio_listio entry failed in the facade", t);
+                    res = -Errno.EIO;
+                }
+                if (res == 0) {
+                    batch[n] = cb.request;
+                    batchCbs[n] = cb;
+                    n++;
+                } else {
+                    completion.completed(cb, res);
+                }
+            }
+        }
+        if (n > 0) {
+            dispatcher.submitBatch(batch, batchCbs, n);
+        }
+        Arrays.fill(batch, 0, n, null);
+        Arrays.fill(batchCbs, 0, n, null);
+        group.release(false);
+        if (mode == Aio.LIO_NOWAIT) {
+            return 0;
+        }
+        try {
+            group.await();
+        } catch (InterruptedException e) {
+            return Errno.fail(Errno.EINTR);
+        }
+        return group.anyFailed() ? Errno.fail(Errno.EIO) : 0;
+    }
+
+    /**
+     * An entry that failed its own checks: its status is that errno, and, as for any request that fails, its own
+     * notification fires once when its sigevent is valid (an invalid one cannot be fired). It is not counted in its
+     * list: it is complete before the list's notification can fire.
+     */
+    private static void failEntry(Aiocb cb, int err) {
+        SigEvent e = cb.aio_sigevent;
+        SubmitChecks.reject(cb, err);
+        if (e != null && SubmitChecks.sigevent(e) == 0) {
+            Notifier.notify(e);
+        }
+    }
+
+    /** Per-thread arrays for one lio_listio call's batch, so a call allocates only its {@link ListIo}. */
+    private static final class LioScratch {
+        Request[] requests = new Request[32];
+        Aiocb[] aiocbs = new Aiocb[32];
+
+        LioScratch ensure(int n) {
+            if (requests.length < n) {
+                requests = new Request[n];
+                aiocbs = new Aiocb[n];
+            }
+            return this;
+        }
+    }
+}

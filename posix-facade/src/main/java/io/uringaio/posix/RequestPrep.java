@@ -1,0 +1,109 @@
+package io.uringaio.posix;
+
+import io.uringaio.engine.Request;
+import io.uringaio.engine.sys.Libc;
+
+/**
+ * Preparing an accepted request: the snapshot of the caller's fields at submission ({@link #snapshot}), and, once the
+ * request may go to the kernel, its engine {@link Request} ({@link #prepare}). After the snapshot the caller's public
+ * fields are not read again.
+ */
+final class RequestPrep {
+    private RequestPrep() {
+    }
+
+    /** Copies the caller's fields into the request; from here on the caller's fields are not read again. */
+    static void snapshot(Aiocb cb, byte op, ListIo list, AioContext context) {
+        cb.context = context;
+        cb.requestForNewSubmission();
+        cb.submission++;
+        cb.op = op;
+        cb.fd = cb.aio_fildes;
+        cb.list = list;
+        SigEvent e = cb.aio_sigevent;
+        cb.notify = e == null ? Signals.SIGEV_NONE : e.sigev_notify;
+        cb.signo = e == null ? 0 : e.sigev_signo;
+        cb.value = e == null ? null : e.sigev_value;
+        cb.function = e == null ? null : e.sigev_notify_function;
+        cb.executor = e == null ? null : e.sigev_notify_attributes;
+        if (op == Aiocb.OP_READ || op == Aiocb.OP_WRITE) {
+            cb.offset = cb.aio_offset;
+            cb.nbytes = (int) cb.aio_nbytes;
+            cb.buffer = cb.aio_buf;
+            cb.priority = cb.aio_reqprio;
+            cb.append = op == Aiocb.OP_WRITE && isAppend(cb.fd);
+        } else {
+            cb.offset = 0;
+            cb.nbytes = 0;
+            cb.buffer = null;
+            cb.priority = 0;
+            cb.append = false;
+        }
+    }
+
+    /** Drops what a snapshot took from the caller, for a request that will not run or has completed. */
+    static void releaseSnapshot(Aiocb cb) {
+        cb.buffer = null;
+        cb.list = null;
+        cb.value = null;
+        cb.function = null;
+        cb.executor = null;
+    }
+
+    /**
+     * Whether the descriptor is O_APPEND now: asked per write (one fcntl), never cached, because the answer orders the
+     * write (an append waits for every older write) and F_SETFL may change it between two calls.
+     */
+    private static boolean isAppend(int fd) {
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        return flags >= 0 && (flags & Fcntl.O_APPEND) != 0;
+    }
+
+    /**
+     * Prepares the engine request of an IN_KERNEL control block: 0, or the {@code -errno} it completes with without
+     * the kernel.
+     */
+    static int prepare(Aiocb cb) {
+        var r = cb.request;
+        if (cb.fd < 0) {
+            return -Errno.EBADF; // no such descriptor; never handed to the kernel, which reads some negatives specially
+        }
+        switch (cb.op) {
+            case Aiocb.OP_FSYNC, Aiocb.OP_FDATASYNC -> r.prepFsync(cb.fd, cb.op == Aiocb.OP_FDATASYNC).priority(0);
+            default -> {
+                long offset = cb.offset;
+                if (offset < 0) {
+                    long pos = Libc.lseek(cb.fd, 0, Libc.SEEK_CUR);
+                    if (pos == -Errno.ESPIPE) {
+                        offset = 0; // a pipe or socket: the offset is ignored
+                    } else {
+                        return pos < 0 ? (int) pos : -Errno.EINVAL;
+                    }
+                }
+                long address = Bounce.address(cb);
+                if (cb.op == Aiocb.OP_READ) {
+                    r.prepRead(cb.fd, address, cb.nbytes, offset);
+                } else {
+                    r.prepWrite(cb.fd, address, cb.nbytes, offset);
+                }
+                r.priority(cb.priority).attach(cb.buffer);
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Whether the read {@code cb} may try the page cache on this thread: not O_DIRECT, as its descriptor's state
+     * last found it while requests were outstanding ({@link FdState#readsInline}).
+     */
+    static boolean mayReadInline(Aiocb cb) {
+        FdState state = cb.fdState;
+        return state != null ? state.readsInline(cb.fd) : readsInlineNow(cb.fd);
+    }
+
+    /** Whether a read on {@code fd} may try the page cache, asked now: not O_DIRECT (nor an unknown descriptor). */
+    static boolean readsInlineNow(int fd) {
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        return flags >= 0 && (flags & Fcntl.O_DIRECT) == 0;
+    }
+}
