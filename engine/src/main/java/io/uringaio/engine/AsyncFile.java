@@ -242,7 +242,7 @@ public final class AsyncFile implements AutoCloseable {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Object> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return (CompletableFuture<T>) future;
         }
@@ -327,7 +327,7 @@ public final class AsyncFile implements AutoCloseable {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Object> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return (CompletableFuture<T>) future;
         }
@@ -401,7 +401,7 @@ public final class AsyncFile implements AutoCloseable {
         if (total > Uapi.MAX_RW_COUNT) {
             throw new IllegalArgumentException(total + " bytes in one vectored call; at most " + Uapi.MAX_RW_COUNT);
         }
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Object> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return (CompletableFuture<Long>) (CompletableFuture<?>) future;
         }
@@ -464,7 +464,7 @@ public final class AsyncFile implements AutoCloseable {
 
     @SuppressWarnings("unchecked")
     private CompletableFuture<Void> sync(FileOp.Kind kind, boolean dataOnly) {
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Object> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return (CompletableFuture<Void>) (CompletableFuture<?>) future;
         }
@@ -488,7 +488,7 @@ public final class AsyncFile implements AutoCloseable {
         if (length <= 0) {
             throw new IllegalArgumentException("fallocate length must be positive, was " + length);
         }
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Object> future = new LaneFuture<>();
         if (!acquire(future, FileOp.Kind.FALLOCATE)) {
             return (CompletableFuture<Void>) (CompletableFuture<?>) future;
         }
@@ -502,7 +502,7 @@ public final class AsyncFile implements AutoCloseable {
     /** The file's size in bytes, by {@code statx} through the ring. */
     @SuppressWarnings("unchecked")
     public CompletableFuture<Long> size() {
-        CompletableFuture<Object> future = new CompletableFuture<>();
+        CompletableFuture<Object> future = new LaneFuture<>();
         if (!acquire(future, FileOp.Kind.SIZE)) {
             return (CompletableFuture<Long>) (CompletableFuture<?>) future;
         }
@@ -519,8 +519,12 @@ public final class AsyncFile implements AutoCloseable {
     // ---------------------------------------------------------------- submission plumbing
 
     private void submit(FileOp op, Request request) {
+        CompletableFuture<Object> future = op.future; // read first: the op may be recycled before submit returns
         try {
-            engine.submit(request);
+            Lane lane = engine.submitRouted(request);
+            if (lane instanceof CallerRing caller && future instanceof LaneFuture<Object> waitable) {
+                waitable.waitIn(caller);
+            }
         } catch (EngineRejectedException closedEngine) {
             request.closedByEngine = true;
             op.complete(request, -ErrnoTable.ECANCELED);
