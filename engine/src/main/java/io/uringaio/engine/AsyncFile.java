@@ -40,7 +40,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Where futures complete.</b> On a ring's thread, except reads served from the page cache: a
  * {@code read(ByteBuffer|MemorySegment, position)} of a file opened without {@link UringOpenOption#DIRECT} is first
  * tried with {@code preadv2(RWF_NOWAIT)} on the calling thread, and when every byte is cached its future is already
- * complete when {@code read} returns ({@link RingEngineConfig#pageCacheFastPath(boolean)} turns this off).
+ * complete when {@code read} returns ({@link RingEngineConfig#pageCacheFastPath(boolean)} turns this off). With
+ * {@link RingEngineConfig#callerRings(int)} on, an operation called from an application thread (other than
+ * {@code writeDurable}, which links two requests) goes to that thread's caller ring: {@code join()}, {@code get()} and
+ * {@code get(timeout)} of its future then wait inside that ring's {@code io_uring_enter} and complete the future on
+ * the waiting thread (no wake-up by another thread); a future nobody waits for completes on the engine's reaper
+ * thread. Dependent stages ({@code thenApply}…) run on whichever thread completes the future, as usual.
  *
  * <p><b>Errors.</b> Bad arguments throw at once ({@code NullPointerException}, {@code IllegalArgumentException}) and
  * submit nothing. A closed file or engine gives a future that has already failed ({@link ClosedChannelException},

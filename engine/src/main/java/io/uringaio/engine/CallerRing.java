@@ -213,7 +213,8 @@ final class CallerRing implements Lane {
      */
     boolean tryAccept(Request r) {
         assert r.linkNext == null : "linked chains go to a Netty ring";
-        Batch batch = SCRATCH.get().openBatch();
+        Scratch s = SCRATCH.get();
+        Batch batch = s.openBatch();
         try {
             lock.lock();
             try {
@@ -233,10 +234,10 @@ final class CallerRing implements Lane {
             } finally {
                 lock.unlock();
             }
-            deliver(batch, false);
+            deliver(batch, s.waiting > 0);
             return true;
         } finally {
-            SCRATCH.get().closeBatch();
+            s.closeBatch();
         }
     }
 
@@ -789,13 +790,32 @@ final class CallerRing implements Lane {
 
     // ---------------------------------------------------------------- Lane
 
-    /** Submits {@code head}; when the ring is full, waits inside it for room (the engine uses {@link #tryAccept}). */
+    /**
+     * Submits {@code head}; when the ring is full, waits inside it for room; once the ring is closing, completes it with
+     * {@code -ECANCELED} as canceled by the close. (The engine itself uses {@link #tryAccept}, and sends the request to
+     * a Netty ring when full.)
+     */
     @Override
     public void accept(Request head) {
         while (!tryAccept(head)) {
+            if (isClosing()) {
+                head.result = -ErrnoTable.ECANCELED;
+                head.closedByEngine = true;
+                head.deliver();
+                return;
+            }
             if (!await(head, SLICE_NANOS)) {
                 LockSupport.parkNanos(SLICE_NANOS / 10);
             }
+        }
+    }
+
+    private boolean isClosing() {
+        lock.lock();
+        try {
+            return closing;
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -176,7 +176,11 @@ public final class RingEngineConfig {
      * loop. Exactly-once completion, cancel in the kernel and close behave as on the Netty rings. Linked chains
      * ({@link RingEngine#submitLinked}), batches ({@link RingEngine#submitBatch}) and requests submitted from the
      * engine's own threads keep using the Netty rings, as does a request whose caller ring is full. Each caller ring has
-     * {@link #ringSize(int)} SQ entries and the same in-flight bound.
+     * {@link #ringSize(int)} SQ entries and its own {@link #maxInFlightPerRing(int)} bound, so the engine's total
+     * bound grows by {@code count ×} that. A caller ring has no waiting queue: a request enters the kernel at once
+     * ({@link Request#priority(int)} plays no part) or, when its ring is full, waits in a Netty ring's queue. Each
+     * submission costs its own {@code io_uring_enter} (on the submitting thread): many small requests from one thread
+     * that nobody waits for batch better on the Netty rings.
      *
      * <p>0 (the default, unless the system property {@value #CALLER_RINGS_PROPERTY} says otherwise) turns them off.
      * No effect on the thread-pool backend; on io_uring, a kernel that cannot set them up (it lacks
