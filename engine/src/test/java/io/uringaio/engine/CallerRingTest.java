@@ -257,6 +257,38 @@ class CallerRingTest extends KernelTest {
         }
     }
 
+    /**
+     * A cancel reaches only the submission it was made for: after a request completed, its slot serves the next
+     * request (same slot, next generation); canceling the finished one answers ALREADY_DONE and leaves the new one in
+     * flight.
+     */
+    @Test
+    void cancelOfAFinishedRequestLeavesTheSlotsNextUserAlone() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(32);
+            Recorder first = new Recorder();
+            Request a = new Request(first).prepRead(pipe.readFd, buf.address(), 16, 0);
+            engine.submit(a);
+            int slotOfA = a.slot;
+            pipe.write(2);
+            while (a.inFlight()) {
+                engine.awaitInLane(a, LONG_WAIT_NANOS);
+            }
+            assertEquals(2, first.awaitResult());
+            Recorder second = new Recorder();
+            Request b = new Request(second).prepRead(pipe.readFd, buf.address() + 16, 16, 0);
+            engine.submit(b);
+            assertEquals(slotOfA, b.slot, "the slot is reused (else this test checks nothing)");
+            assertEquals(CancelOutcome.ALREADY_DONE, await(engine.cancel(a)));
+            assertTrue(b.inFlight(), "the slot's new request is untouched");
+            pipe.write(3);
+            assertEquals(3, second.awaitResult());
+            assertEquals(1, first.calls());
+            assertEquals(1, second.calls());
+            assertEquals(engine.stats().submitted(), engine.stats().completed(), () -> "" + engine.stats());
+        }
+    }
+
     /** Close with pipe reads in flight from several threads: each ends -ECANCELED by close, once, and close returns. */
     @Test
     void closeCancelsPipeReadsInFlight() throws Exception {
