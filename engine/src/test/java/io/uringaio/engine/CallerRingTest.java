@@ -403,6 +403,42 @@ class CallerRingTest extends KernelTest {
         }
     }
 
+    /**
+     * The lane's hot path allocates nothing: once warm, a loop of raw submit + {@link RingEngine#awaitInLane} on one
+     * thread (which reaps and delivers its own completions) allocates no bytes on that thread.
+     */
+    @Test
+    void submitAndWaitAllocateNothingOnceWarm() throws Exception {
+        Path path = patternFile(16);
+        java.lang.management.ThreadMXBean bean = java.lang.management.ManagementFactory.getThreadMXBean();
+        Assumptions.assumeTrue(bean instanceof com.sun.management.ThreadMXBean tb && tb.isThreadAllocatedMemorySupported(),
+                "per-thread allocation counter unavailable");
+        com.sun.management.ThreadMXBean counter = (com.sun.management.ThreadMXBean) bean;
+        try (RingEngine engine = callerEngine(1); Arena arena = Arena.ofShared()) {
+            int fd = (int) await(engine.open(path, READ)).fd();
+            MemorySegment buf = arena.allocate(BLOCK);
+            int[] completions = new int[1];
+            Request read = new Request((r, res) -> completions[0]++);
+            long tid = Thread.currentThread().threadId();
+            long before = 0;
+            int warm = 20_000;
+            int measured = 5_000;
+            for (int i = 0; i < warm + measured; i++) {
+                if (i == warm) {
+                    before = counter.getThreadAllocatedBytes(tid);
+                }
+                read.prepRead(fd, buf.address(), BLOCK, (long) (i % 16) * BLOCK);
+                engine.submit(read);
+                while (read.inFlight()) {
+                    engine.awaitInLane(read, LONG_WAIT_NANOS);
+                }
+            }
+            long allocated = counter.getThreadAllocatedBytes(tid) - before;
+            assertEquals(warm + measured, completions[0]);
+            assertTrue(allocated < measured, () -> allocated + " bytes allocated in " + measured + " submit+wait");
+        }
+    }
+
     /** O_DIRECT reads through the lane return the right bytes (skips where the file system refuses O_DIRECT). */
     @Test
     void directReadsAreCorrect() throws Exception {
