@@ -251,9 +251,9 @@ public final class RingEngine implements AutoCloseable {
      * engine closed first. It runs on a ring's thread, except for a read marked
      * {@link Request#pageCacheFirst(boolean)} whose bytes were all in the page cache: that one completes on this
      * thread before {@code submit} returns (not on the thread of a ring with other reads in flight: that ring reads it
-     * with them) With caller rings on (see the class comment), a request submitted from
-     * a thread other than the engine's own completes on the thread that reaps it, possibly this one before
-     * {@code submit} returns (when the kernel refuses the submission outright).
+     * with them). With caller rings on (see the class comment), a request submitted from a thread other than the
+     * engine's own completes on the thread that reaps it, possibly this one before {@code submit} returns (when the
+     * kernel refuses the submission outright).
      *
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
@@ -350,9 +350,10 @@ public final class RingEngine implements AutoCloseable {
      * Waits, on this thread, for a request in flight on a caller ring ({@link RingEngineConfig#callerRings(int)}):
      * the thread waits inside that ring's {@code io_uring_enter} for at most {@code maxNanos}, reaping and running
      * every completion it finds there (this request's and other threads' requests of the same ring, whose callbacks
-     * then run on this thread). Returns at the latest after {@code maxNanos} plus one kernel wait slice (at most
-     * 10 ms), or soon after the request completed, the thread was interrupted (the status stays set) or the engine
-     * began to close. Loop on your own condition: {@code while (!done) if (!engine.awaitInLane(r, slice)) park...}.
+     * then run on this thread). Returns once {@code r} completed, after {@code maxNanos} (plus the time to run what
+     * it reaped), or within one kernel wait slice (10 ms) of the thread being interrupted (the status stays set) or
+     * the engine beginning to close. Loop on your own condition:
+     * {@code while (!done) if (!engine.awaitInLane(r, slice)) park...}.
      *
      * @return true if {@code r} was on a caller ring and this thread waited there (whether or not {@code r} completed
      *         meanwhile); false at once when {@code r} is not in flight on a caller ring (idle, on a Netty ring or the
