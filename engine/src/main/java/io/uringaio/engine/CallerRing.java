@@ -387,7 +387,7 @@ final class CallerRing implements Lane {
      * one reaper), each decided cancel's outcome, then the after-batch hook. When other threads wait inside the kernel
      * for requests this thread just delivered, they may have entered after their CQE was reaped; a NOP wakes them.
      */
-    private void deliver(Batch batch, boolean selfInside) {
+    private int deliver(Batch batch, boolean selfInside) {
         int users = 0;
         for (int i = 0; i < batch.count; i++) {
             Request r = batch.items[i];
@@ -414,6 +414,7 @@ final class CallerRing implements Lane {
                 kick();
             }
         }
+        return users;
     }
 
     /** Posts a NOP whose CQE wakes every thread waiting in the kernel on this ring. */
@@ -433,8 +434,8 @@ final class CallerRing implements Lane {
         }
     }
 
-    /** Reaps whatever is present and delivers it; the reaper thread's step. */
-    void reapAndDeliver() {
+    /** Reaps whatever is present and delivers it; returns how many request completions ran. */
+    int reapAndDeliver() {
         Scratch s = SCRATCH.get();
         Batch batch = s.openBatch();
         try {
@@ -444,7 +445,7 @@ final class CallerRing implements Lane {
             } finally {
                 lock.unlock();
             }
-            deliver(batch, s.waiting > 0);
+            return deliver(batch, s.waiting > 0);
         } finally {
             s.closeBatch();
         }
@@ -455,8 +456,9 @@ final class CallerRing implements Lane {
     /**
      * Waits inside this ring until {@code what} is done (a {@link java.util.concurrent.Future}, or a {@link Request}
      * no longer in flight here), for at most {@code maxNanos}, reaping and delivering every completion it meets,
-     * including other threads' requests. Returns early when the thread is interrupted (its status is left set) or
-     * the ring closes. False without waiting on a virtual thread (a wait in the kernel would pin its carrier) or once
+     * including other threads' requests. Returns early once it ran at least one completion (the caller re-checks its
+     * own condition: one of several requests it waits for may be done), when the thread is interrupted (its status
+     * is left set), or when the ring closes. False without waiting on a virtual thread (a wait in the kernel would pin its carrier) or once
      * the ring closed: the caller then waits as it would without the lane.
      */
     boolean await(Object what, long maxNanos) {
@@ -476,7 +478,9 @@ final class CallerRing implements Lane {
                     break;
                 }
                 int res = enterForEvents(s, Math.min(left, SLICE_NANOS));
-                reapAndDeliver();
+                if (reapAndDeliver() > 0) {
+                    break; // the caller's condition may hold now (a completion of any of its requests ran)
+                }
                 if (res < 0 && res != -ErrnoTable.ETIME && res != -ErrnoTable.EINTR && res != -ErrnoTable.EAGAIN
                         && res != -ErrnoTable.EBUSY) {
                     RingEngine.LOG.log(System.Logger.Level.WARNING, "caller ring " + index + ": io_uring_enter: "

@@ -350,9 +350,10 @@ public final class RingEngine implements AutoCloseable {
      * Waits, on this thread, for a request in flight on a caller ring ({@link RingEngineConfig#callerRings(int)}):
      * the thread waits inside that ring's {@code io_uring_enter} for at most {@code maxNanos}, reaping and running
      * every completion it finds there (this request's and other threads' requests of the same ring, whose callbacks
-     * then run on this thread). Returns once {@code r} completed, after {@code maxNanos} (plus the time to run what
-     * it reaped), or within one kernel wait slice (10 ms) of the thread being interrupted (the status stays set) or
-     * the engine beginning to close. Loop on your own condition:
+     * then run on this thread). Returns as soon as it ran at least one completion ({@code r}'s or another's: a caller
+     * waiting for any of several requests re-checks them), after {@code maxNanos} (plus the time to run what it
+     * reaped), or within one kernel wait slice (10 ms) of the thread being interrupted (the status stays set) or the
+     * engine beginning to close. Loop on your own condition:
      * {@code while (!done) if (!engine.awaitInLane(r, slice)) park...}.
      *
      * @return true if {@code r} was on a caller ring and this thread waited there (whether or not {@code r} completed

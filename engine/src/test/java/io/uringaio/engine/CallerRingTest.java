@@ -144,6 +144,35 @@ class CallerRingTest extends KernelTest {
         }
     }
 
+    /**
+     * A thread waiting for any of several requests (aio_suspend) waits on one of them: the wait returns when another
+     * one completes, so the caller can re-check them all. (With an unbounded wait, a wait that only returned for its
+     * own request would never return here.)
+     */
+    @Test
+    void waitReturnsWhenAnyCompletionRan() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe silent = new Pipe(); Pipe fed = new Pipe();
+             Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(32);
+            Recorder waitedOn = new Recorder();
+            Recorder other = new Recorder();
+            Request a = new Request(waitedOn).prepRead(silent.readFd, buf.address(), 16, 0);
+            Request b = new Request(other).prepRead(fed.readFd, buf.address() + 16, 16, 0);
+            engine.submit(a);
+            engine.submit(b);
+            CompletableFuture<Boolean> waited = new CompletableFuture<>();
+            Thread waiter = Thread.ofPlatform().start(() -> waited.complete(engine.awaitInLane(a, Long.MAX_VALUE)));
+            waitUntil(() -> callerRingOf(a).waiters() == 1, () -> "waiter inside");
+            fed.write(6);
+            assertTrue(await(waited), "a caller-ring request");
+            waiter.join();
+            assertEquals(6, other.awaitResult());
+            assertTrue(a.inFlight(), "the request waited on is still in flight");
+            assertEquals(CancelOutcome.CANCELED, await(engine.cancel(a)));
+            assertEquals(1, waitedOn.calls());
+        }
+    }
+
     @Test
     void awaitInLaneRefusesWhatIsNotOnACallerRing() throws Exception {
         try (RingEngine engine = callerEngine(1); Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
