@@ -40,7 +40,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Where futures complete.</b> On a ring's thread, except reads served from the page cache: a
  * {@code read(ByteBuffer|MemorySegment, position)} of a file opened without {@link UringOpenOption#DIRECT} is first
  * tried with {@code preadv2(RWF_NOWAIT)} on the calling thread, and when every byte is cached its future is already
- * complete when {@code read} returns ({@link RingEngineConfig#pageCacheFastPath(boolean)} turns this off).
+ * complete when {@code read} returns ({@link RingEngineConfig#pageCacheFastPath(boolean)} turns this off). With
+ * {@link RingEngineConfig#callerRings(int)} on, an operation called from an application thread (other than
+ * {@code writeDurable}, which links two requests) goes to that thread's caller ring: {@code join()}, {@code get()} and
+ * {@code get(timeout)} of its future then wait inside that ring's {@code io_uring_enter} and complete the future on
+ * the waiting thread (no wake-up by another thread); a future nobody waits for completes on the engine's reaper
+ * thread. Dependent stages ({@code thenApply}…) run on whichever thread completes the future, as usual.
  *
  * <p><b>Errors.</b> Bad arguments throw at once ({@code NullPointerException}, {@code IllegalArgumentException}) and
  * submit nothing. A closed file or engine gives a future that has already failed ({@link ClosedChannelException},
@@ -241,7 +246,7 @@ public final class AsyncFile implements AutoCloseable {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Integer> future = new CompletableFuture<>();
+        CompletableFuture<Integer> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return future;
         }
@@ -325,7 +330,7 @@ public final class AsyncFile implements AutoCloseable {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Integer> future = new CompletableFuture<>();
+        CompletableFuture<Integer> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return future;
         }
@@ -398,7 +403,7 @@ public final class AsyncFile implements AutoCloseable {
         if (total > Uapi.MAX_RW_COUNT) {
             throw new IllegalArgumentException(total + " bytes in one vectored call; at most " + Uapi.MAX_RW_COUNT);
         }
-        CompletableFuture<Long> future = new CompletableFuture<>();
+        CompletableFuture<Long> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return future;
         }
@@ -460,7 +465,7 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     private CompletableFuture<Void> sync(FileOp.Kind kind, boolean dataOnly) {
-        CompletableFuture<Void> future = new CompletableFuture<>();
+        CompletableFuture<Void> future = new LaneFuture<>();
         if (!acquire(future, kind)) {
             return future;
         }
@@ -483,7 +488,7 @@ public final class AsyncFile implements AutoCloseable {
         if (length <= 0) {
             throw new IllegalArgumentException("fallocate length must be positive, was " + length);
         }
-        CompletableFuture<Void> future = new CompletableFuture<>();
+        CompletableFuture<Void> future = new LaneFuture<>();
         if (!acquire(future, FileOp.Kind.FALLOCATE)) {
             return future;
         }
@@ -496,7 +501,7 @@ public final class AsyncFile implements AutoCloseable {
 
     /** The file's size in bytes, by {@code statx} through the ring. */
     public CompletableFuture<Long> size() {
-        CompletableFuture<Long> future = new CompletableFuture<>();
+        CompletableFuture<Long> future = new LaneFuture<>();
         if (!acquire(future, FileOp.Kind.SIZE)) {
             return future;
         }
@@ -513,8 +518,12 @@ public final class AsyncFile implements AutoCloseable {
     // ---------------------------------------------------------------- submission plumbing
 
     private void submit(FileOp op, Request request) {
+        CompletableFuture<?> future = op.future(); // read first: the op may be recycled before submit returns
         try {
-            engine.submit(request);
+            Lane lane = engine.submitRouted(request);
+            if (lane instanceof CallerRing caller && future instanceof LaneFuture<?> waitable) {
+                waitable.waitIn(caller);
+            }
         } catch (EngineRejectedException closedEngine) {
             request.closedByEngine = true;
             op.complete(request, -ErrnoTable.ECANCELED);

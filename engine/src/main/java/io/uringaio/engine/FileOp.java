@@ -218,6 +218,11 @@ final class FileOp implements Completion {
         return kind == Kind.READV && res == 0 && requested > 0 ? -1L : (long) res;
     }
 
+    /** This op's future, whatever it completes with. */
+    CompletableFuture<?> future() {
+        return anyOf(countFuture, longFuture, doneFuture);
+    }
+
     /** The one future of the three that is set. */
     private static CompletableFuture<?> anyOf(CompletableFuture<Integer> counts, CompletableFuture<Long> longs,
             CompletableFuture<Void> dones) {

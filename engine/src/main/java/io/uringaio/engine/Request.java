@@ -67,6 +67,8 @@ public final class Request {
     ThreadPoolLane.CancelWaiter poolWaiters;
     /** io_uring: the caller cancels waiting for this request's result, newest first (ring thread only). */
     Ring.KernelCancel cancelWatch;
+    /** Caller ring: the cancels waiting for this request's result, newest first (under that ring's lock). */
+    CallerRing.LaneCancel laneCancels;
     long seq;
     int heapIndex = -1;
     volatile boolean cancelRequested;

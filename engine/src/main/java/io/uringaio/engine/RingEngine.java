@@ -41,6 +41,13 @@ import java.util.concurrent.atomic.LongAdder;
  * WARNING and the engine goes on. {@link #close()} may be called from a completion (it then finishes on another
  * thread).
  *
+ * <p><b>Caller rings.</b> With {@link RingEngineConfig#callerRings(int)} on, a request submitted by a thread that is
+ * not one of the engine's own goes instead to a caller-driven ring: the submitting thread writes the SQE and enters
+ * the kernel itself, and a thread that then waits for it ({@link #awaitInLane(Request, long)}, or {@code join}/{@code
+ * get} of an {@link AsyncFile} future) reaps it inside {@code io_uring_enter}, with no hand-off to another thread.
+ * Completions of those requests run on the thread that reaped them: a waiting thread, or the engine's reaper thread
+ * ({@code uring-aio-caller-reaper}) for requests nobody waits for.
+ *
  * <p><b>Bounds.</b> Each ring keeps at most {@link RingEngineConfig#maxInFlightPerRing()} requests in the kernel; the
  * excess waits in the engine, lowest {@link Request#priority(int) priority} value first, then FIFO. Submission never
  * fails for lack of room and the completion queue never overflows.
@@ -54,6 +61,8 @@ public final class RingEngine implements AutoCloseable {
     private static final long CLOSE_WARN_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final Lane[] rings;
+    /** The caller-driven rings ({@link RingEngineConfig#callerRings(int)}); null when off. */
+    private final CallerLanes callerLanes;
     private final Backend backend;
     private final String backendReason;
     private final AtomicInteger[] entering;
@@ -71,16 +80,18 @@ public final class RingEngine implements AutoCloseable {
     /** Completes when the close finished, for the closers that came second. */
     private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
 
-    private RingEngine(Lane[] rings, IoEventLoopGroup ownGroup, Backend backend, String backendReason,
-                       RingEngineConfig config) {
+    private RingEngine(Lane[] rings, CallerLanes callerLanes, IoEventLoopGroup ownGroup, Backend backend,
+                       String backendReason, RingEngineConfig config) {
         this.rings = rings;
+        this.callerLanes = callerLanes;
         this.pageCacheFastPath = config.pageCacheFastPath();
         this.afterBatch = config.afterCompletionBatch();
         this.ownGroup = ownGroup;
         this.backend = backend;
         this.backendReason = backendReason;
-        this.entering = new AtomicInteger[rings.length];
-        for (int i = 0; i < rings.length; i++) {
+        int lanes = rings.length + (callerLanes == null ? 0 : callerLanes.rings().length);
+        this.entering = new AtomicInteger[lanes];
+        for (int i = 0; i < lanes; i++) {
             entering[i] = new AtomicInteger();
         }
     }
@@ -143,7 +154,7 @@ public final class RingEngine implements AutoCloseable {
         String name = prefix.endsWith("ring") ? prefix.substring(0, prefix.length() - 4) + "pool" : prefix + "-pool";
         ThreadPoolLane pool = new ThreadPoolLane(0, config.poolThreads(), config.poolIdleNanos(), name,
                 config.afterCompletionBatch());
-        return new RingEngine(new Lane[] {pool}, null, Backend.THREAD_POOL, reason, config);
+        return new RingEngine(new Lane[] {pool}, null, null, Backend.THREAD_POOL, reason, config);
     }
 
     private static void checkInFlightBound(RingEngineConfig config) {
@@ -196,7 +207,11 @@ public final class RingEngine implements AutoCloseable {
         if (rings.isEmpty()) {
             throw new IllegalArgumentException("the event loop group has no loops");
         }
-        return new RingEngine(rings.toArray(Lane[]::new), ownGroup, Backend.IO_URING, reason, config);
+        RingEngine[] self = new RingEngine[1]; // the rings need the engine to rehome, the engine needs the rings
+        CallerLanes callerLanes = config.callerRings() > 0
+                ? CallerLanes.open(config.callerRings(), rings.size(), config, r -> self[0].rehome(r)) : null;
+        self[0] = new RingEngine(rings.toArray(Lane[]::new), callerLanes, ownGroup, Backend.IO_URING, reason, config);
+        return self[0];
     }
 
     /** Runs an {@code IORING_OP_NOP} on every ring; null when all answered 0, else what went wrong. */
@@ -236,7 +251,9 @@ public final class RingEngine implements AutoCloseable {
      * engine closed first. It runs on a ring's thread, except for a read marked
      * {@link Request#pageCacheFirst(boolean)} whose bytes were all in the page cache: that one completes on this
      * thread before {@code submit} returns (not on the thread of a ring with other reads in flight: that ring reads it
-     * with them).
+     * with them). With caller rings on (see the class comment), a request submitted from a thread other than the
+     * engine's own completes on the thread that reaps it, possibly this one before {@code submit} returns (when the
+     * kernel refuses the submission outright).
      *
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
@@ -246,6 +263,14 @@ public final class RingEngine implements AutoCloseable {
      * @throws NullPointerException     if the request has no completion
      */
     public void submit(Request request) {
+        submitRouted(request);
+    }
+
+    /**
+     * {@link #submit(Request)}, returning where the request went: its lane, or null when it completed on this thread
+     * (page-cache fast path). A request sent to a caller ring may already have completed when this returns.
+     */
+    Lane submitRouted(Request request) {
         validate(request);
         if (!request.state.compareAndSet(Request.IDLE, Request.QUEUED)) {
             throw new IllegalStateException("request already in flight: " + request);
@@ -253,9 +278,98 @@ public final class RingEngine implements AutoCloseable {
         request.closedByEngine = false;
         if (pageCacheFastPath && !closed && PageCacheFastPath.eligible(request) && !onBusyRingThread()
                 && PageCacheFastPath.tryComplete(request, afterBatch, pageCacheHits)) {
-            return; // every byte was in the page cache: completed on this thread
+            return null; // every byte was in the page cache: completed on this thread
         }
-        enqueue(pickRing(), request);
+        if (callerLanes != null && !onLaneThread()) {
+            CallerRing caller = callerLanes.forCurrentThread();
+            if (enqueueCaller(caller, request)) {
+                return caller;
+            }
+        }
+        Lane ring = pickRing();
+        enqueue(ring, request);
+        return ring;
+    }
+
+    /** True on a Netty ring's thread or a pool worker of this engine: its submissions stay on its own lane. */
+    private boolean onLaneThread() {
+        for (Lane r : rings) {
+            if (r.isCurrentThread()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Submits {@code request} on this thread to its caller ring. False when that ring is full: nothing happened to
+     * the request, which then goes to a Netty ring.
+     */
+    private boolean enqueueCaller(CallerRing caller, Request request) {
+        AtomicInteger guard = entering[caller.index()];
+        guard.incrementAndGet();
+        try {
+            if (closed) {
+                request.state.set(Request.IDLE);
+                throw new EngineRejectedException();
+            }
+            request.ring = caller;
+            if (caller.tryAccept(request)) {
+                return true;
+            }
+            request.ring = null;
+            return false;
+        } finally {
+            guard.decrementAndGet();
+        }
+    }
+
+    /**
+     * Takes a QUEUED request back from a caller ring whose kernel canceled it unstarted (its submitting thread exited)
+     * and sends it to a Netty ring, or, once the engine closed, completes it as canceled by the close.
+     */
+    private void rehome(Request request) {
+        Lane ring = rings[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length];
+        AtomicInteger guard = entering[ring.index()];
+        guard.incrementAndGet();
+        try {
+            if (closed) {
+                request.result = -ErrnoTable.ECANCELED;
+                request.closedByEngine = true;
+                request.deliver();
+                return;
+            }
+            request.ring = ring;
+            ring.accept(request);
+        } finally {
+            guard.decrementAndGet();
+        }
+    }
+
+    /**
+     * Waits, on this thread, for a request in flight on a caller ring ({@link RingEngineConfig#callerRings(int)}):
+     * the thread waits inside that ring's {@code io_uring_enter} for at most {@code maxNanos}, reaping and running
+     * every completion it finds there (this request's and other threads' requests of the same ring, whose callbacks
+     * then run on this thread). Returns as soon as it ran at least one completion ({@code r}'s or another's: a caller
+     * waiting for any of several requests re-checks them), after {@code maxNanos} (plus the time to run what it
+     * reaped), or within one kernel wait slice (10 ms) of the thread being interrupted (the status stays set) or the
+     * engine beginning to close. Loop on your own condition:
+     * {@code while (!done) if (!engine.awaitInLane(r, slice)) park...}.
+     *
+     * @return true if {@code r} was on a caller ring and this thread waited there (whether or not {@code r} completed
+     *         meanwhile); false at once when {@code r} is not in flight on a caller ring (idle, on a Netty ring or the
+     *         thread pool, completed already), on a virtual thread (a kernel wait would pin its carrier), or once the
+     *         engine closed its caller rings: the caller then waits as it would otherwise (e.g. parks until the
+     *         completion wakes it)
+     */
+    public boolean awaitInLane(Request r, long maxNanos) {
+        Objects.requireNonNull(r, "r");
+        return r.ring instanceof CallerRing caller && r.state.get() != Request.IDLE && caller.await(r, maxNanos);
+    }
+
+    /** Number of caller rings in use: 0 when {@link RingEngineConfig#callerRings(int)} is off or unavailable. */
+    public int callerRingCount() {
+        return callerLanes == null ? 0 : callerLanes.rings().length;
     }
 
     /**
@@ -477,6 +591,15 @@ public final class RingEngine implements AutoCloseable {
         return !closed;
     }
 
+    /** Every lane: the Netty rings (or the pool), then the caller rings. */
+    private List<Lane> allLanes() {
+        List<Lane> all = new ArrayList<>(List.of(rings));
+        if (callerLanes != null) {
+            all.addAll(List.of(callerLanes.rings()));
+        }
+        return all;
+    }
+
     /** The counters, summed over the rings. */
     public EngineStats stats() {
         long submitted = 0;
@@ -484,7 +607,7 @@ public final class RingEngine implements AutoCloseable {
         long inFlight = 0;
         long enters = 0;
         long sqes = 0;
-        for (Lane r : rings) {
+        for (Lane r : allLanes()) {
             completed += r.completedTotal();
             inFlight += r.inFlight();
             enters += r.enters();
@@ -534,6 +657,9 @@ public final class RingEngine implements AutoCloseable {
 
     /** True on a ring's or pool worker's thread of this engine, where a blocking close would deadlock. */
     private boolean onOwnThread() {
+        if (callerLanes != null && callerLanes.isOwnThread()) {
+            return true;
+        }
         for (Lane lane : rings) {
             if (lane.isCurrentThread()) {
                 return true;
@@ -555,12 +681,18 @@ public final class RingEngine implements AutoCloseable {
             for (Lane ring : rings) {
                 drained.add(ring.beginClose());
             }
+            if (callerLanes != null) {
+                callerLanes.closeRings(); // on this thread: it reaps them until empty
+            }
             awaitAll(drained);
             for (AsyncFile file : List.copyOf(openFiles)) {
                 file.closeFdNow();
             }
             for (Lane ring : rings) {
                 ring.deregister();
+            }
+            if (callerLanes != null) {
+                callerLanes.release();
             }
             if (ownGroup != null) {
                 ownGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

@@ -9,6 +9,9 @@ import io.netty.channel.IoEventLoopGroup;
  * (the rest wait in the engine's queue), io-wq bounds left to the kernel, a private Netty event loop group.
  */
 public final class RingEngineConfig {
+    /** System property giving the default of {@link #callerRings(int)} (0 when unset). */
+    public static final String CALLER_RINGS_PROPERTY = "uringaio.callerRings";
+
     private int rings = Runtime.getRuntime().availableProcessors();
     private int ringSize = 1024;
     private int maxInFlightPerRing = -1;
@@ -22,6 +25,7 @@ public final class RingEngineConfig {
     private long poolIdleNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private Runnable afterCompletionBatch;
     private boolean pageCacheFastPath = true;
+    private int callerRings = Integer.getInteger(CALLER_RINGS_PROPERTY, 0);
 
     /** A config with the defaults. */
     public RingEngineConfig() {
@@ -155,6 +159,45 @@ public final class RingEngineConfig {
 
     public boolean pageCacheFastPath() {
         return pageCacheFastPath;
+    }
+
+    /**
+     * Caller-driven rings: {@code count} extra io_uring instances, set up by the engine without a thread of their own,
+     * for requests submitted by threads that are not the engine's (neither a ring thread nor a pool worker). Such a
+     * thread writes its request's SQE and enters the kernel itself; when it (or any thread) then waits for the request
+     * through {@link RingEngine#awaitInLane(Request, long)} or an {@link AsyncFile} future's {@code join}/{@code get},
+     * it waits inside {@code io_uring_enter} and reaps the completion itself: no wake-up of a ring thread, no wake-up
+     * back. Threads get rings in turn on their first submission (the first {@code count} threads one each, then
+     * shared); a thread keeps its ring.
+     *
+     * <p>Contract changes for those requests: their completion callbacks run on the thread that reaps them: a thread
+     * waiting in that ring (which may be another submitter sharing it) or the engine's reaper thread
+     * {@code uring-aio-caller-reaper} (woken through an eventfd) for completions nobody waits for; never on a Netty
+     * loop. Exactly-once completion, cancel in the kernel and close behave as on the Netty rings. Linked chains
+     * ({@link RingEngine#submitLinked}), batches ({@link RingEngine#submitBatch}) and requests submitted from the
+     * engine's own threads keep using the Netty rings, as does a request whose caller ring is full. Each caller ring has
+     * {@link #ringSize(int)} SQ entries and its own {@link #maxInFlightPerRing(int)} bound, so the engine's total
+     * bound grows by {@code count ×} that. A caller ring has no waiting queue: a request enters the kernel at once
+     * ({@link Request#priority(int)} plays no part) or, when its ring is full, waits in a Netty ring's queue. Each
+     * submission costs its own {@code io_uring_enter} (on the submitting thread): many small requests from one thread
+     * that nobody waits for batch better on the Netty rings.
+     *
+     * <p>0 (the default, unless the system property {@value #CALLER_RINGS_PROPERTY} says otherwise) turns them off.
+     * No effect on the thread-pool backend; on io_uring, a kernel that cannot set them up (it lacks
+     * {@code IORING_FEAT_SINGLE_MMAP}, {@code NODROP} or {@code EXT_ARG}) leaves them off with a WARNING, see
+     * {@link RingEngine#callerRingCount()}.
+     */
+    public RingEngineConfig callerRings(int count) {
+        if (count < 0 || count > 1024) {
+            throw new IllegalArgumentException("callerRings must be in 0..1024, was " + count);
+        }
+        this.callerRings = count;
+        return this;
+    }
+
+    /** The number of caller rings asked for; 0 when off. */
+    public int callerRings() {
+        return callerRings;
     }
 
     /** The backend asked for: the configured one, else the system property's. */

@@ -45,7 +45,22 @@ public final class AioContext implements AutoCloseable {
 
     /** A context with its own engine and default settings. */
     public AioContext() {
-        this(new RingEngineConfig());
+        this(defaultConfig());
+    }
+
+    /**
+     * The no-argument context's engine settings: the engine's defaults, plus caller rings (one per core) so that a
+     * thread that waits for its own request ({@code aio_suspend}, a one-entry {@code LIO_WAIT}) reaps it itself, with
+     * no hand-off to a ring thread and back; unless the system property
+     * {@value RingEngineConfig#CALLER_RINGS_PROPERTY} chose a count (0 turns them off). A context built from a config
+     * takes the config's choice.
+     */
+    static RingEngineConfig defaultConfig() {
+        RingEngineConfig config = new RingEngineConfig();
+        if (System.getProperty(RingEngineConfig.CALLER_RINGS_PROPERTY) == null) {
+            config.callerRings(Runtime.getRuntime().availableProcessors());
+        }
+        return config;
     }
 
     /**
@@ -167,7 +182,23 @@ public final class AioContext implements AutoCloseable {
 
     /** See {@link Aio#aio_suspend}. */
     public int aio_suspend(Aiocb[] list, int nent, Timespec timeout) {
-        return Suspension.suspend(waiters, list, nent, timeout);
+        return Suspension.suspend(waiters, engine, list, nent, timeout);
+    }
+
+    /**
+     * Waits on this thread, inside the caller ring that holds {@code cb}'s request
+     * ({@link RingEngineConfig#callerRings(int)}), until {@code cb} is no longer in progress. Returns at once when the
+     * request is not on a caller ring (the caller then waits as usual), and on an interrupt (status kept) or once the
+     * engine closes; see {@link RingEngine#awaitInLane}.
+     */
+    void awaitInLane(Aiocb cb) {
+        RingEngine e = engine;
+        if (e == null) {
+            return;
+        }
+        while (cb.inProgress() && !Thread.currentThread().isInterrupted() && e.awaitInLane(cb.request, Long.MAX_VALUE)) {
+            // each return ran at least one completion of that ring: look again
+        }
     }
 
     /** See {@link Aio#aio_cancel}. */
@@ -250,12 +281,20 @@ public final class AioContext implements AutoCloseable {
                         config.poolThreads(Math.min(config.poolThreads(), i.aio_num));
                     }
                 }
+                callerRings(config, i);
                 // One wake-up of the waiting threads per completion batch, not per request.
                 config.afterCompletionBatch(completion::afterBatch);
                 engine = openUninterrupted(config);
                 LiveContexts.add(this);
             }
             return engine;
+        }
+    }
+
+    /** {@code aio_num} bounds the whole context: its one ring and that ring's priority queue, no caller rings. */
+    private static void callerRings(RingEngineConfig config, AioInit init) {
+        if (init != null && init.aio_num > 0) {
+            config.callerRings(0);
         }
     }
 

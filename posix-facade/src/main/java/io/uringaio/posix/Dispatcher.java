@@ -35,14 +35,31 @@ final class Dispatcher {
         int res;
         try {
             res = RequestPrep.prepare(cb);
-            if (res == 0) {
-                // A read alone (not a lio_listio entry, whose list goes to the kernel as one batch) tries the page
-                // cache on this thread first and then completes inside aio_read; not on O_DIRECT, where it would wait
-                // for the device.
-                cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && RequestPrep.mayReadInline(cb));
-                context.engine().submit(cb.request);
+        } catch (Throwable t) {
+            if (!failedBeforeEngine(cb, t)) {
                 return;
             }
+            res = -Errno.EIO;
+        }
+        if (res == 0) {
+            submitPrepared(cb);
+        } else {
+            completion.completed(cb, res);
+        }
+    }
+
+    /**
+     * Hands one prepared IN_KERNEL block to the engine on its own. A read tries the page cache on this thread first
+     * and then completes inside the call (not on O_DIRECT, where it would wait for the device); with caller rings on
+     * ({@link io.uringaio.engine.RingEngineConfig#callerRings(int)}) the request goes into the submitting thread's own
+     * ring, where a later {@code aio_suspend} of that thread reaps it without a hand-off. Never throws.
+     */
+    void submitPrepared(Aiocb cb) {
+        int res;
+        try {
+            cb.request.pageCacheFirst(cb.op == Aiocb.OP_READ && RequestPrep.mayReadInline(cb));
+            context.engine().submit(cb.request);
+            return;
         } catch (EngineRejectedException closedEngine) {
             res = -Errno.ECANCELED;
         } catch (Throwable t) {

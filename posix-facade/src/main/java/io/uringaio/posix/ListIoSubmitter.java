@@ -94,7 +94,12 @@ final class ListIoSubmitter {
                 }
             }
         }
-        if (n > 0) {
+        Aiocb single = n == 1 ? batchCbs[0] : null;
+        if (single != null) {
+            // A list of one is one batch either way: it takes the one-request path (the page cache first for a
+            // read, the caller's own ring), which a batch cannot.
+            dispatcher.submitPrepared(single);
+        } else if (n > 0) {
             dispatcher.submitBatch(batch, batchCbs, n);
         }
         Arrays.fill(batch, 0, n, null);
@@ -102,6 +107,9 @@ final class ListIoSubmitter {
         group.release(false);
         if (mode == Aio.LIO_NOWAIT) {
             return 0;
+        }
+        if (single != null) {
+            context.awaitInLane(single);
         }
         try {
             group.await();

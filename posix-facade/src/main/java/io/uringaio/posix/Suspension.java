@@ -1,5 +1,7 @@
 package io.uringaio.posix;
 
+import io.uringaio.engine.RingEngine;
+
 /**
  * {@code aio_suspend}: waits until one of a list's requests is no longer in progress, a timeout passes or the thread is
  * interrupted, parked among its context's {@link Waiters} (woken by each completion, or once per completion batch).
@@ -9,7 +11,7 @@ final class Suspension {
     }
 
     /** See {@link Aio#aio_suspend}. */
-    static int suspend(Waiters waiters, Aiocb[] list, int nent, Timespec timeout) {
+    static int suspend(Waiters waiters, RingEngine engine, Aiocb[] list, int nent, Timespec timeout) {
         if (nent < 0 || (list == null ? nent > 0 : nent > list.length)) {
             return Errno.fail(Errno.EINVAL);
         }
@@ -38,28 +40,43 @@ final class Suspension {
         }
         long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
         try {
-            return awaitAny(waiters, list, nent, timeoutNanos, deadline) ? 0 : Errno.fail(Errno.EAGAIN);
+            return awaitAny(waiters, engine, list, nent, timeoutNanos, deadline) ? 0 : Errno.fail(Errno.EAGAIN);
         } catch (InterruptedException e) {
             return Errno.fail(Errno.EINTR);
         }
     }
 
-    private static boolean awaitAny(Waiters waiters, Aiocb[] list, int nent, long timeoutNanos, long deadline)
-            throws InterruptedException {
+    /**
+     * Parks until one of the list is done. When exactly one entry is in progress and its request is in a caller ring
+     * (the submitting thread's own io_uring), this thread waits inside that ring instead and reaps the completion
+     * itself: no ring thread to wake, no unpark back.
+     */
+    private static boolean awaitAny(Waiters waiters, RingEngine engine, Aiocb[] list, int nent, long timeoutNanos,
+            long deadline) throws InterruptedException {
         int slot = waiters.register();
         try {
             while (true) {
+                Aiocb only = null;
+                int pending = 0;
                 for (int i = 0; i < nent; i++) {
                     Aiocb cb = list[i];
-                    if (cb != null && !cb.inProgress()) {
-                        return true;
+                    if (cb != null) {
+                        if (!cb.inProgress()) {
+                            return true;
+                        }
+                        only = cb;
+                        pending++;
                     }
                 }
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
-                if (timeoutNanos >= 0 && deadline - System.nanoTime() <= 0) {
+                long left = timeoutNanos < 0 ? Long.MAX_VALUE : deadline - System.nanoTime();
+                if (left <= 0) {
                     return false;
+                }
+                if (pending == 1 && engine != null && engine.awaitInLane(only.request, left)) {
+                    continue;
                 }
                 Waiters.park(slot, timeoutNanos < 0 ? 0 : deadline);
             }

@@ -19,9 +19,12 @@ import java.util.concurrent.TimeUnit;
  * The engine the way most applications call it: one platform thread per lane submits through {@link AsyncFile}
  * ({@code read}, {@code write}, {@code writeDurable} for a write + fdatasync) and blocks in {@code join()} on each
  * future before the next operation. Unlike {@link EngineContender}, whose lanes resubmit from the completion callback
- * on the ring thread, every operation here pays the hand-off to the ring thread and the wake-up of the waiting thread
- * (on page-cached reads the engine's fast path reads on the calling thread instead). Same engine configuration as
- * {@code engine-percore}: io_uring, one ring per core.
+ * on the ring thread, every operation here is waited for by the thread that submitted it: without caller rings it pays
+ * the hand-off to a ring thread and the wake-up of the waiting thread (on page-cached reads the engine's fast path
+ * reads on the calling thread instead). Same engine configuration as
+ * {@code engine-percore} (io_uring, one ring per core), plus one caller ring per lane thread
+ * ({@link RingEngineConfig#callerRings(int)}): a thread then submits in its own ring and waits for its completion
+ * inside {@code io_uring_enter}; {@code -Duringaio.callerRings=0} measures without them.
  */
 public final class EngineBlockingContender extends InProcessContender {
     static final String NAME = "engine-blocking";
@@ -57,7 +60,8 @@ public final class EngineBlockingContender extends InProcessContender {
     @Override
     protected Load start(Trial trial, TrialContext context) throws Exception {
         Workload w = trial.workload();
-        RingEngine engine = RingEngine.open(new RingEngineConfig().rings(rings).threadNamePrefix("bench-" + NAME));
+        RingEngine engine = RingEngine.open(new RingEngineConfig().rings(rings).threadNamePrefix("bench-" + NAME)
+                .callerRings(callerRings(trial.depth())));
         AsyncFile file;
         try {
             List<OpenOption> options = new ArrayList<>(List.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
@@ -95,6 +99,19 @@ public final class EngineBlockingContender extends InProcessContender {
                 }
             }
         };
+    }
+
+    /**
+     * Caller rings for the engine: one per lane thread (each thread then submits and reaps in its own ring, no
+     * hand-off), unless {@code -D}{@value RingEngineConfig#CALLER_RINGS_PROPERTY}{@code =0} turns them off for an A/B
+     * run (a positive value there is used as given).
+     */
+    private static int callerRings(int lanes) {
+        Integer asked = Integer.getInteger(RingEngineConfig.CALLER_RINGS_PROPERTY);
+        if (asked != null) {
+            return asked;
+        }
+        return Math.min(lanes, 64);
     }
 
     /** One lane: submit, join, record, while the trial runs. */

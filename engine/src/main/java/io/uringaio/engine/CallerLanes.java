@@ -1,0 +1,143 @@
+package io.uringaio.engine;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * An engine's caller rings ({@link CallerRing}), the eventfd registered on all of them, and the one daemon thread
+ * that reaps what no waiter reaps ({@code uring-aio-caller-reaper}).
+ *
+ * <p>Threads are given rings in turn on their first submission: the first {@code count} submitting threads each get
+ * a ring of their own, later ones share. A thread keeps its ring, so a thread that submits and then waits finds its
+ * request in the ring it waits in.
+ *
+ * <p>The reaper sleeps in {@code poll} on the eventfd, which the kernel signals for each CQE posted while no thread
+ * waits inside that ring. It also wakes every {@link #REAPER_POLL_MILLIS} ms and reaps: a safety net for an eventfd
+ * signal the kernel skipped while a leaving waiter was turning it back on (the kernel posts the CQE, then reads the
+ * flag, with no barrier between: the waiter's last reap and the kernel's flag check can miss each other).
+ */
+final class CallerLanes {
+    static final int REAPER_POLL_MILLIS = 100;
+    private static final long REAPER_JOIN_MILLIS = TimeUnit.SECONDS.toMillis(10);
+
+    private final CallerRing[] rings;
+    private final int eventFd;
+    private final Thread reaper;
+    private volatile boolean stopping;
+    private final AtomicInteger nextRing = new AtomicInteger();
+    private final ThreadLocal<CallerRing> assigned;
+
+    private CallerLanes(CallerRing[] rings, int eventFd, String threadName) {
+        this.rings = rings;
+        this.eventFd = eventFd;
+        this.assigned = ThreadLocal.withInitial(
+                () -> rings[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length]);
+        this.reaper = Thread.ofPlatform().daemon().name(threadName).unstarted(this::reapLoop);
+    }
+
+    /**
+     * Opens {@code count} caller rings with lane indices from {@code firstIndex}, and starts the reaper; {@code rehome}
+     * takes requests the kernel canceled because their submitter exited ({@link CallerRing}). Null, with
+     * the reason logged, when the kernel cannot give them (the engine then runs without caller rings).
+     */
+    static CallerLanes open(int count, int firstIndex, RingEngineConfig config, Consumer<Request> rehome) {
+        int eventFd = UringSyscalls.eventfd();
+        if (eventFd < 0) {
+            RingEngine.LOG.log(System.Logger.Level.WARNING, "caller rings off: eventfd: "
+                    + ErrnoTable.describe(-eventFd));
+            return null;
+        }
+        CallerRing[] rings = new CallerRing[count];
+        try {
+            for (int i = 0; i < count; i++) {
+                rings[i] = CallerRing.open(firstIndex + i, config.ringSize(), config.maxInFlightPerRing(), eventFd,
+                        config.afterCompletionBatch(), rehome);
+            }
+        } catch (UnsupportedOperationException e) {
+            for (CallerRing r : rings) {
+                if (r != null) {
+                    r.deregister();
+                }
+            }
+            UringSyscalls.close(eventFd);
+            RingEngine.LOG.log(System.Logger.Level.WARNING, "caller rings off: " + e.getMessage());
+            return null;
+        }
+        CallerLanes lanes = new CallerLanes(rings, eventFd, "uring-aio-caller-reaper");
+        lanes.reaper.start();
+        return lanes;
+    }
+
+    /** The calling thread's ring. */
+    CallerRing forCurrentThread() {
+        return assigned.get();
+    }
+
+    CallerRing[] rings() {
+        return rings;
+    }
+
+    /** True on the reaper, or on a thread waiting inside a caller ring: there a blocking close would wait for itself. */
+    boolean isOwnThread() {
+        return Thread.currentThread() == reaper || CallerRing.waitingOnThisThread();
+    }
+
+    private void reapLoop() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pollFd = arena.allocate(8, 8);
+            pollFd.set(JAVA_INT, 0, eventFd);
+            pollFd.set(JAVA_SHORT, 4, UringSyscalls.POLLIN);
+            MemorySegment counter = arena.allocate(JAVA_LONG);
+            while (!stopping) {
+                pollFd.set(JAVA_SHORT, 6, (short) 0);
+                int ready = UringSyscalls.poll(pollFd.address(), 1, REAPER_POLL_MILLIS);
+                if (ready > 0) {
+                    UringSyscalls.read(eventFd, counter.address(), 8); // resets the counter
+                }
+                if (stopping) {
+                    break;
+                }
+                for (CallerRing ring : rings) {
+                    ring.reapAndDeliver();
+                }
+            }
+        } catch (Throwable t) {
+            RingEngine.LOG.log(System.Logger.Level.ERROR, "caller-ring reaper died; waiters still reap", t);
+        }
+    }
+
+    /** Closes every ring (cancel, reap until empty, wait for waiters to leave), then stops the reaper. */
+    void closeRings() {
+        for (CallerRing ring : rings) {
+            ring.beginClose();
+        }
+        stopping = true;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment one = arena.allocate(JAVA_LONG);
+            one.set(JAVA_LONG, 0, 1L);
+            UringSyscalls.write(eventFd, one.address(), 8);
+        }
+        if (Thread.currentThread() != reaper) {
+            try {
+                reaper.join(REAPER_JOIN_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Releases the rings and the eventfd; after {@link #closeRings()}. */
+    void release() {
+        for (CallerRing ring : rings) {
+            ring.deregister();
+        }
+        UringSyscalls.close(eventFd);
+    }
+}

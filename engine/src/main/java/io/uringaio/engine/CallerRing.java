@@ -1,0 +1,938 @@
+package io.uringaio.engine;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * A caller-driven io_uring: a ring set up through FFM, with no thread of its own. The thread that submits writes the
+ * SQE and enters the kernel itself; a thread that waits for a request of this ring waits inside
+ * {@code io_uring_enter} and reaps every CQE it finds, so a thread that waits for its own I/O never hands it to
+ * another thread. Completions nobody waits for are reaped by the engine's reaper thread ({@link CallerLanes}), woken
+ * through an eventfd registered on this ring.
+ *
+ * <p><b>Locking.</b> One {@link ReentrantLock} guards the SQ, the CQ head, the slot table and the counts: any thread
+ * may submit, cancel or reap. Nothing blocks under it except {@code io_uring_enter(to_submit=1)} (no GETEVENTS).
+ * Waiting in the kernel happens outside the lock, so many threads may wait at once. Completions are delivered outside
+ * the lock, on the thread that reaped them, each exactly once (its slot is released under the lock by exactly one
+ * reaper).
+ *
+ * <p><b>Eventfd.</b> While at least one thread waits inside, {@code IORING_CQ_EVENTFD_DISABLED} is set: the waiter
+ * reaps, the reaper need not wake. The last waiter to leave clears the flag and reaps once more, so a CQE posted while
+ * the flag was set is not stranded.
+ *
+ * <p><b>Bounds.</b> At most {@code maxInFlight} requests in the kernel plus {@link #CONTROL_SLOTS} cancels; the CQ has
+ * twice the SQ's entries, so it never overflows. A submission that finds the ring full is refused
+ * ({@link #tryAccept}), and the engine sends it to a Netty ring instead.
+ */
+final class CallerRing implements Lane {
+    /** Slots kept for cancels, as in {@link Ring}. */
+    static final int CONTROL_SLOTS = 32;
+    /**
+     * Longest single wait in the kernel. An FFM call cannot be interrupted, so a waiter comes back at least this often
+     * to look at its interrupt status, the close, and its own deadline.
+     */
+    static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** User data of a wake-up NOP: outside every tag (tags are 16 bits). */
+    private static final long KICK_USER_DATA = 1L << 32;
+    /** Unreaped wake-up NOPs at most; more would wake nobody new. */
+    private static final int MAX_KICKS = 4;
+    private static final int SUBMIT_ATTEMPTS = 64;
+    private static final int SQE_SIZE = 64;
+    private static final int CQE_SIZE = 16;
+    private static final int PARAMS_SIZE = 120;
+    private static final int GETEVENTS_ARG_SIZE = 24;
+
+    private static final VarHandle INT = JAVA_INT.varHandle();
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private final int index;
+    private final int ringFd;
+    private final long ringAddress;
+    private final long ringLength;
+    private final long sqesAddress;
+    private final long sqesLength;
+    private final MemorySegment ring;
+    private final MemorySegment sqes;
+    private final Runnable afterBatch;
+    private final Consumer<Request> rehome;
+    private final int maxInFlight;
+
+    // Offsets into the ring mapping (io_sqring_offsets / io_cqring_offsets).
+    private final long sqHeadOffset;
+    private final long sqTailOffset;
+    private final int sqMask;
+    private final long cqHeadOffset;
+    private final long cqTailOffset;
+    private final int cqMask;
+    private final long cqFlagsOffset;
+    private final long cqesOffset;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    // Guarded by lock.
+    private final RequestTable table;
+    private final ArrayDeque<LaneCancel> controlWaiting = new ArrayDeque<>();
+    private int sqTail;
+    private int cqHead;
+    private int userInFlight;
+    private int controlInFlight;
+    private int kicksInFlight;
+    private int waitersInside;
+    private boolean closing;
+    private boolean closedForWaiters;
+    private boolean released;
+
+    /** {@link #waitersInside}, readable without the lock (the kick decision). */
+    private volatile int waitersGauge;
+    private volatile int inFlightGauge;
+    private final LongAdder submitted = new LongAdder();
+    private final LongAdder completed = new LongAdder();
+    private final LongAdder enters = new LongAdder();
+    private final LongAdder sqeCount = new LongAdder();
+
+    private CallerRing(int index, int ringFd, long ringAddress, long ringLength, long sqesAddress, long sqesLength,
+                       MemorySegment params, int maxInFlight, Runnable afterBatch, Consumer<Request> rehome) {
+        this.index = index;
+        this.ringFd = ringFd;
+        this.ringAddress = ringAddress;
+        this.ringLength = ringLength;
+        this.sqesAddress = sqesAddress;
+        this.sqesLength = sqesLength;
+        this.ring = MemorySegment.ofAddress(ringAddress).reinterpret(ringLength);
+        this.sqes = MemorySegment.ofAddress(sqesAddress).reinterpret(sqesLength);
+        this.maxInFlight = maxInFlight;
+        this.afterBatch = afterBatch;
+        this.rehome = rehome;
+        this.sqHeadOffset = params.get(JAVA_INT, 40);
+        this.sqTailOffset = params.get(JAVA_INT, 44);
+        this.sqMask = ring.get(JAVA_INT, params.get(JAVA_INT, 48));
+        this.cqHeadOffset = params.get(JAVA_INT, 80);
+        this.cqTailOffset = params.get(JAVA_INT, 84);
+        this.cqMask = ring.get(JAVA_INT, params.get(JAVA_INT, 88));
+        this.cqesOffset = params.get(JAVA_INT, 100);
+        this.cqFlagsOffset = params.get(JAVA_INT, 104);
+        this.table = new RequestTable(maxInFlight + CONTROL_SLOTS);
+        this.sqTail = (int) INT.getAcquire(ring, sqTailOffset);
+        this.cqHead = (int) INT.getAcquire(ring, cqHeadOffset);
+        // Slot i of the SQ array always names SQE i: SQEs are written in ring order, so the indirection is identity.
+        long arrayOffset = params.get(JAVA_INT, 64);
+        int sqEntries = params.get(JAVA_INT, 0);
+        for (int i = 0; i < sqEntries; i++) {
+            ring.set(JAVA_INT, arrayOffset + 4L * i, i);
+        }
+    }
+
+    /**
+     * Sets up a ring of {@code entries} SQ entries (CQ twice that) and registers {@code eventFd} on it.
+     * {@code rehome} takes the requests the kernel canceled because their submitting thread exited (see
+     * {@link #finishLocked}).
+     *
+     * @throws UnsupportedOperationException with the reason, when the kernel refuses or lacks a needed feature
+     *                                       (single mmap, no-drop CQ, extended enter arguments); nothing is left open
+     */
+    static CallerRing open(int index, int entries, int maxInFlight, int eventFd, Runnable afterBatch,
+                           Consumer<Request> rehome) {
+        if (maxInFlight + CONTROL_SLOTS > entries) {
+            maxInFlight = entries - CONTROL_SLOTS;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = arena.allocate(PARAMS_SIZE, 8);
+            int fd = UringSyscalls.ioUringSetup(entries, params.address());
+            if (fd < 0) {
+                throw new UnsupportedOperationException("io_uring_setup: " + ErrnoTable.describe(-fd));
+            }
+            long ringAddress = 0;
+            long ringLength = 0;
+            long sqesAddress = 0;
+            long sqesLength = 0;
+            try {
+                int features = params.get(JAVA_INT, 20);
+                int needed = UringSyscalls.IORING_FEAT_SINGLE_MMAP | UringSyscalls.IORING_FEAT_NODROP
+                        | UringSyscalls.IORING_FEAT_EXT_ARG;
+                if ((features & needed) != needed) {
+                    throw new UnsupportedOperationException("io_uring lacks SINGLE_MMAP, NODROP or EXT_ARG (features 0x"
+                            + Integer.toHexString(features) + ")");
+                }
+                int sqEntries = params.get(JAVA_INT, 0);
+                int cqEntries = params.get(JAVA_INT, 4);
+                ringLength = Math.max(params.get(JAVA_INT, 64) + 4L * sqEntries,
+                        params.get(JAVA_INT, 100) + (long) CQE_SIZE * cqEntries);
+                ringAddress = mapOrThrow(ringLength, fd, UringSyscalls.IORING_OFF_SQ_RING, "rings");
+                sqesLength = (long) SQE_SIZE * sqEntries;
+                sqesAddress = mapOrThrow(sqesLength, fd, UringSyscalls.IORING_OFF_SQES, "SQEs");
+                MemorySegment efd = arena.allocate(JAVA_INT);
+                efd.set(JAVA_INT, 0, eventFd);
+                int res = UringSyscalls.ioUringRegister(fd, UringSyscalls.IORING_REGISTER_EVENTFD, efd.address(), 1);
+                if (res < 0) {
+                    throw new UnsupportedOperationException("IORING_REGISTER_EVENTFD: " + ErrnoTable.describe(-res));
+                }
+                return new CallerRing(index, fd, ringAddress, ringLength, sqesAddress, sqesLength, params,
+                        Math.min(maxInFlight, sqEntries - CONTROL_SLOTS), afterBatch, rehome);
+            } catch (RuntimeException e) {
+                if (sqesAddress > 0) {
+                    UringSyscalls.munmap(sqesAddress, sqesLength);
+                }
+                if (ringAddress > 0) {
+                    UringSyscalls.munmap(ringAddress, ringLength);
+                }
+                UringSyscalls.close(fd);
+                throw e;
+            }
+        }
+    }
+
+    private static long mapOrThrow(long length, int fd, long offset, String what) {
+        long address = UringSyscalls.mmapShared(length, fd, offset);
+        if (address < 0 && address > -4096) {
+            throw new UnsupportedOperationException("mmap of the io_uring " + what + ": "
+                    + ErrnoTable.describe((int) -address));
+        }
+        return address;
+    }
+
+    // ---------------------------------------------------------------- submission (any thread)
+
+    /**
+     * Submits a single QUEUED request ({@code linkNext == null}) whose {@code ring} is this one: writes its SQE and
+     * enters the kernel once, on this thread. False when the ring is full or closing: nothing happened to the request
+     * and the caller sends it elsewhere. A request the kernel refuses to take (an enter error that persists) completes
+     * here with that {@code -errno}, before this returns.
+     */
+    boolean tryAccept(Request r) {
+        assert r.linkNext == null : "linked chains go to a Netty ring";
+        Scratch s = SCRATCH.get();
+        Batch batch = s.openBatch();
+        try {
+            lock.lock();
+            try {
+                if (closing || userInFlight >= maxInFlight) {
+                    return false;
+                }
+                submitted.increment();
+                if (r.cancelRequested) {
+                    // A cancel ran between the engine's hand-off and this lock: it answered CANCELED.
+                    finishLocked(r, -ErrnoTable.ECANCELED, batch);
+                } else {
+                    int res = submitLocked(r);
+                    if (res < 0) {
+                        finishLocked(r, res, batch);
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            deliver(batch, s.waiting > 0);
+            return true;
+        } finally {
+            s.closeBatch();
+        }
+    }
+
+    /**
+     * Takes a slot for {@code r}, writes its SQE and submits it. 0 once the kernel took it; else {@code -errno} with
+     * the slot released and the SQE withdrawn (the kernel never saw it).
+     */
+    private int submitLocked(Request r) {
+        int tag = table.acquire(r);
+        if (r.control) {
+            controlInFlight++;
+        } else {
+            inFlightGauge = ++userInFlight;
+        }
+        r.userData = tag;
+        r.state.set(Request.IN_KERNEL);
+        writeSqe(r.opcode, r.sqeFlags, r.ioPrio, r.fd, r.offset, r.address, r.length, r.opFlags, tag);
+        int res = enterSubmitted();
+        if (res < 0) {
+            table.release(tag);
+            if (r.control) {
+                controlInFlight--;
+            } else {
+                inFlightGauge = --userInFlight;
+            }
+        }
+        return res;
+    }
+
+    /** The one place an SQE is written: at the SQ tail, published with a release store the kernel reads. */
+    private void writeSqe(byte opcode, byte flags, short ioPrio, int fd, long offset, long address, int length,
+                          int opFlags, long userData) {
+        long base = (long) (sqTail & sqMask) * SQE_SIZE;
+        sqes.set(JAVA_BYTE, base, opcode);
+        sqes.set(JAVA_BYTE, base + 1, flags);
+        sqes.set(JAVA_SHORT, base + 2, ioPrio);
+        sqes.set(JAVA_INT, base + 4, fd);
+        sqes.set(JAVA_LONG, base + 8, offset);
+        sqes.set(JAVA_LONG, base + 16, address);
+        sqes.set(JAVA_INT, base + 24, length);
+        sqes.set(JAVA_INT, base + 28, opFlags);
+        sqes.set(JAVA_LONG, base + 32, userData);
+        sqes.set(JAVA_LONG, base + 40, 0L); // buf_index, personality, splice_fd_in
+        sqes.set(JAVA_LONG, base + 48, 0L); // addr3
+        sqes.set(JAVA_LONG, base + 56, 0L);
+        sqTail++;
+        // Release: the SQE's bytes are visible to the kernel before the tail that hands it over.
+        INT.setRelease(ring, sqTailOffset, sqTail);
+    }
+
+    /**
+     * Hands the one SQE at the tail to the kernel. Retries what is transient (EINTR, EAGAIN, EBUSY); on a persistent
+     * error withdraws the SQE (the kernel did not consume it: the head did not move) and returns the error.
+     */
+    private int enterSubmitted() {
+        int res = 0;
+        for (int attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
+            res = UringSyscalls.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
+            enters.increment();
+            if (res == 1 || (int) INT.getAcquire(ring, sqHeadOffset) == sqTail) {
+                sqeCount.increment();
+                return 0;
+            }
+            if (res < 0 && res != -ErrnoTable.EINTR && res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EBUSY) {
+                break;
+            }
+            Thread.onSpinWait();
+        }
+        sqTail--;
+        INT.setRelease(ring, sqTailOffset, sqTail);
+        return res < 0 ? res : -ErrnoTable.EAGAIN;
+    }
+
+    // ---------------------------------------------------------------- completion (any thread, under the lock)
+
+    /** Reaps every CQE present into {@code batch}; returns how many. */
+    private int reapLocked(Batch batch) {
+        assert lock.isHeldByCurrentThread();
+        if (released) {
+            return 0;
+        }
+        int head = cqHead;
+        // Acquire: the CQE's bytes written by the kernel are visible once its tail is.
+        int tail = (int) INT.getAcquire(ring, cqTailOffset);
+        int n = 0;
+        while (head != tail) {
+            long base = cqesOffset + (long) (head & cqMask) * CQE_SIZE;
+            long userData = ring.get(JAVA_LONG, base);
+            int res = ring.get(JAVA_INT, base + 8);
+            head++;
+            n++;
+            onCqe(userData, res, batch);
+        }
+        if (n > 0) {
+            cqHead = head;
+            // Release: the kernel may reuse these CQE slots only after we read them.
+            INT.setRelease(ring, cqHeadOffset, head);
+            writeWaitingControls(batch);
+        }
+        return n;
+    }
+
+    private void onCqe(long userData, int res, Batch batch) {
+        if (userData == KICK_USER_DATA) {
+            kicksInFlight--;
+            return;
+        }
+        Request r = table.release((int) userData);
+        if (r == null) {
+            return; // not a current tag: cannot happen, every SQE with a tag holds its slot until its CQE
+        }
+        if (r.control) {
+            controlInFlight--;
+            ((LaneCancel) r.completion()).cancelAnswered(res, batch);
+            return;
+        }
+        inFlightGauge = --userInFlight;
+        finishLocked(r, res, batch);
+    }
+
+    /**
+     * Makes {@code r}'s result final and queues its delivery; the cancels watching it learn how it ended.
+     *
+     * <p>One exception: {@code -ECANCELED} that no cancel of ours asked for (none watches the request, the ring is not
+     * closing). The kernel ties a request to the thread that submitted it, and when that thread exits before the
+     * request ends, the kernel cancels what it has not started (its io-wq work, and a poll-driven read whose data
+     * arrives later). The request never ran, so it is handed to a Netty ring instead of failing: a request nobody
+     * canceled never ends {@code -ECANCELED}.
+     */
+    private void finishLocked(Request r, int res, Batch batch) {
+        if (res == -ErrnoTable.ECANCELED && r.laneCancels == null && !r.cancelRequested && !closing) {
+            submitted.decrement(); // counted again where it goes
+            batch.addOrphan(r);
+            return;
+        }
+        r.result = res;
+        // close() marked what it canceled; a request that still ran to its own result was not canceled by close.
+        r.closedByEngine = r.closedByEngine && res == -ErrnoTable.ECANCELED;
+        if (r.laneCancels != null) {
+            LaneCancel.targetEnded(r, res, batch);
+        }
+        batch.add(r);
+    }
+
+    /**
+     * Runs what a reap gathered, outside the lock: each request's completion (once: its slot was released by exactly
+     * one reaper), each decided cancel's outcome, then the after-batch hook. When other threads wait inside the kernel
+     * for requests this thread just delivered, they may have entered after their CQE was reaped; a NOP wakes them.
+     */
+    private int deliver(Batch batch, boolean selfInside) {
+        int users = 0;
+        for (int i = 0; i < batch.count; i++) {
+            Request r = batch.items[i];
+            batch.items[i] = null;
+            if (r.control) {
+                ((LaneCancel) r.completion()).publish();
+            } else {
+                users++;
+                completed.increment();
+                r.deliver();
+            }
+        }
+        batch.count = 0;
+        for (int i = 0; i < batch.orphanCount; i++) {
+            Request r = batch.orphans[i];
+            batch.orphans[i] = null;
+            r.state.set(Request.QUEUED);
+            rehome.accept(r);
+        }
+        batch.orphanCount = 0;
+        if (users > 0) {
+            Request.runAfterBatch(afterBatch);
+            if (waitersGauge > (selfInside ? 1 : 0)) {
+                kick();
+            }
+        }
+        return users;
+    }
+
+    /** Posts a NOP whose CQE wakes every thread waiting in the kernel on this ring. */
+    private void kick() {
+        lock.lock();
+        try {
+            if (released || kicksInFlight >= MAX_KICKS) {
+                return;
+            }
+            kicksInFlight++;
+            writeSqe(Uapi.IORING_OP_NOP, (byte) 0, (short) 0, -1, 0, 0, 0, 0, KICK_USER_DATA);
+            if (enterSubmitted() < 0) {
+                kicksInFlight--;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Reaps whatever is present and delivers it; returns how many request completions ran. */
+    int reapAndDeliver() {
+        Scratch s = SCRATCH.get();
+        Batch batch = s.openBatch();
+        try {
+            lock.lock();
+            try {
+                reapLocked(batch);
+            } finally {
+                lock.unlock();
+            }
+            return deliver(batch, s.waiting > 0);
+        } finally {
+            s.closeBatch();
+        }
+    }
+
+    // ---------------------------------------------------------------- waiting (any platform thread)
+
+    /**
+     * Waits inside this ring until {@code what} is done (a {@link java.util.concurrent.Future}, or a {@link Request}
+     * no longer in flight here), for at most {@code maxNanos}, reaping and delivering every completion it meets,
+     * including other threads' requests. Returns early once it ran at least one completion (the caller re-checks its
+     * own condition: one of several requests it waits for may be done), when the thread is interrupted (its status
+     * is left set), or when the ring closes. False without waiting on a virtual thread (a wait in the kernel would pin its carrier) or once
+     * the ring closed: the caller then waits as it would without the lane.
+     */
+    boolean await(Object what, long maxNanos) {
+        if (Thread.currentThread().isVirtual()) {
+            return false;
+        }
+        Scratch s = SCRATCH.get();
+        if (!enterWaiters()) {
+            return false;
+        }
+        s.waiting++;
+        try {
+            long deadline = System.nanoTime() + Math.max(0, maxNanos);
+            while (!isDone(what) && !closedForWaiters && !Thread.currentThread().isInterrupted()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                int res = enterForEvents(s, Math.min(left, SLICE_NANOS));
+                if (reapAndDeliver() > 0) {
+                    break; // the caller's condition may hold now (a completion of any of its requests ran)
+                }
+                if (res < 0 && res != -ErrnoTable.ETIME && res != -ErrnoTable.EINTR && res != -ErrnoTable.EAGAIN
+                        && res != -ErrnoTable.EBUSY) {
+                    RingEngine.LOG.log(System.Logger.Level.WARNING, "caller ring " + index + ": io_uring_enter: "
+                            + ErrnoTable.describe(-res));
+                    break;
+                }
+            }
+        } finally {
+            s.waiting--;
+            leaveWaiters(s);
+        }
+        return true;
+    }
+
+    private boolean isDone(Object what) {
+        if (what instanceof java.util.concurrent.Future<?> f) {
+            return f.isDone();
+        }
+        Request r = (Request) what;
+        return r.ring != this || r.state.get() == Request.IDLE;
+    }
+
+    /** {@code io_uring_enter(0, 1, GETEVENTS | EXT_ARG)} with a timeout: returns at the first CQE or the timeout. */
+    private int enterForEvents(Scratch s, long nanos) {
+        MemorySegment arg = s.getEventsArg;
+        arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE, nanos / 1_000_000_000L);
+        arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE + 8, nanos % 1_000_000_000L);
+        enters.increment();
+        return UringSyscalls.ioUringEnter(ringFd, 0, 1,
+                UringSyscalls.IORING_ENTER_GETEVENTS | UringSyscalls.IORING_ENTER_EXT_ARG, arg.address(),
+                GETEVENTS_ARG_SIZE);
+    }
+
+    /** Counts this thread in; the first waiter turns the eventfd off. False once the ring closed. */
+    private boolean enterWaiters() {
+        lock.lock();
+        try {
+            if (closedForWaiters) {
+                return false;
+            }
+            if (waitersInside++ == 0) {
+                INT.setVolatile(ring, cqFlagsOffset, UringSyscalls.IORING_CQ_EVENTFD_DISABLED);
+            }
+            waitersGauge = waitersInside;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Counts this thread out; the last waiter turns the eventfd on again and reaps what came while it was off. */
+    private void leaveWaiters(Scratch s) {
+        Batch batch = s.openBatch();
+        try {
+            lock.lock();
+            try {
+                if (--waitersInside == 0 && !released) {
+                    INT.setVolatile(ring, cqFlagsOffset, 0);
+                }
+                waitersGauge = waitersInside;
+                // The kernel posts a CQE, then reads the flag: after the flag is clear, look at the tail again.
+                VarHandle.fullFence();
+                reapLocked(batch);
+            } finally {
+                lock.unlock();
+            }
+            deliver(batch, s.waiting > 0);
+        } finally {
+            s.closeBatch();
+        }
+    }
+
+    /** True while this thread waits inside a caller ring (of any engine). */
+    static boolean waitingOnThisThread() {
+        return SCRATCH.get().waiting > 0;
+    }
+
+    // ---------------------------------------------------------------- cancel (any thread)
+
+    @Override
+    public void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
+        Scratch s = SCRATCH.get();
+        Batch batch = s.openBatch();
+        CancelOutcome now = null;
+        try {
+            lock.lock();
+            try {
+                if (target.ring != this || target.state.get() == Request.IDLE) {
+                    now = CancelOutcome.ALREADY_DONE;
+                } else if (target.state.get() == Request.QUEUED) {
+                    // Its submitter is between the engine's hand-off and tryAccept: it completes canceled there (or,
+                    // if this ring is full, in the Netty ring it goes to instead).
+                    target.cancelRequested = true;
+                    now = CancelOutcome.CANCELED;
+                } else if (!inKernelHere(target)) {
+                    // Its CQE was reaped and its completion is being delivered: its slot may already serve another.
+                    now = CancelOutcome.ALREADY_DONE;
+                } else {
+                    issueCancelLocked(target, outcome, batch);
+                }
+            } finally {
+                lock.unlock();
+            }
+            deliver(batch, s.waiting > 0);
+        } finally {
+            s.closeBatch();
+        }
+        if (now != null) {
+            outcome.complete(now);
+        }
+    }
+
+    /** True while {@code target}'s SQE is in the kernel on this ring with the tag it went in with. */
+    private boolean inKernelHere(Request target) {
+        int slot = target.slot;
+        return slot >= 0 && slot < table.capacity() && table.get(slot) == target
+                && (int) target.userData == table.tagOf(slot);
+    }
+
+    /** Sends an {@code IORING_OP_ASYNC_CANCEL} keyed by the user data of {@code target}'s current submission. */
+    private void issueCancelLocked(Request target, CompletableFuture<CancelOutcome> outcome, Batch batch) {
+        LaneCancel watch = new LaneCancel(target, outcome);
+        watch.next = target.laneCancels;
+        target.laneCancels = watch;
+        if (controlInFlight < CONTROL_SLOTS && controlWaiting.isEmpty()) {
+            writeControl(watch, batch);
+        } else {
+            controlWaiting.add(watch);
+        }
+    }
+
+    private void writeWaitingControls(Batch batch) {
+        while (!controlWaiting.isEmpty() && controlInFlight < CONTROL_SLOTS) {
+            writeControl(controlWaiting.poll(), batch);
+        }
+    }
+
+    /** Submits a cancel, unless its target finished meanwhile (then its key may belong to another request). */
+    private void writeControl(LaneCancel watch, Batch batch) {
+        if (!inKernelHere(watch.target) || watch.target.userData != watch.targetUserData) {
+            watch.cancelAnswered(-ErrnoTable.ENOENT, batch);
+            return;
+        }
+        Request cancel = watch.request;
+        cancel.prep(Uapi.IORING_OP_ASYNC_CANCEL, -1, watch.targetUserData, 0, 0, 0);
+        cancel.control = true;
+        cancel.ring = this;
+        int res = submitLocked(cancel);
+        if (res < 0) {
+            watch.cancelAnswered(res, batch);
+        }
+    }
+
+    /**
+     * One kernel cancel of a caller-ring request, decided as {@link Ring.KernelCancel} decides: after 0 or
+     * {@code -EALREADY} by how the target ends (CANCELED only if it ends {@code -ECANCELED}), otherwise by the cancel's
+     * own result. State changes under the ring's lock; the outcome future completes outside it ({@link #publish()}).
+     */
+    static final class LaneCancel implements Completion {
+        private static final int PENDING = Integer.MIN_VALUE;
+
+        final Request request = new Request(this);
+        final Request target;
+        final long targetUserData;
+        private final CompletableFuture<CancelOutcome> outcome;
+        LaneCancel next;
+        private int cancelResult = PENDING;
+        private int targetResult = PENDING;
+        private CancelOutcome decided;
+
+        LaneCancel(Request target, CompletableFuture<CancelOutcome> outcome) {
+            this.target = target;
+            this.targetUserData = target.userData;
+            this.outcome = outcome;
+        }
+
+        /** The kernel answered the cancel (or it could not be sent). Under the lock. */
+        void cancelAnswered(int res, Batch batch) {
+            cancelResult = res;
+            if (!awaitsTarget()) {
+                unwatch();
+            }
+            decide(batch);
+        }
+
+        /** {@code target} ended with {@code res}: every cancel watching it learns it. Under the lock. */
+        static void targetEnded(Request target, int res, Batch batch) {
+            LaneCancel w = target.laneCancels;
+            target.laneCancels = null;
+            for (; w != null; w = w.next) {
+                w.targetResult = res;
+                w.decide(batch);
+            }
+        }
+
+        private boolean awaitsTarget() {
+            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY;
+        }
+
+        private void unwatch() {
+            LaneCancel prev = null;
+            for (LaneCancel w = target.laneCancels; w != null; prev = w, w = w.next) {
+                if (w == this) {
+                    if (prev == null) {
+                        target.laneCancels = next;
+                    } else {
+                        prev.next = next;
+                    }
+                    return;
+                }
+            }
+        }
+
+        private void decide(Batch batch) {
+            if (outcome == null || decided != null || cancelResult == PENDING) {
+                return;
+            }
+            if (awaitsTarget()) {
+                if (targetResult == PENDING) {
+                    return;
+                }
+                decided = targetResult == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED;
+            } else {
+                decided = CancelOutcome.ofCancelResult(cancelResult);
+            }
+            batch.add(request); // published by the delivering thread, outside the lock
+        }
+
+        /** Completes the outcome future; outside the lock, once (a decision is queued once). */
+        void publish() {
+            outcome.complete(decided);
+        }
+
+        @Override
+        public void complete(Request r, int res) {
+            publish();
+        }
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /**
+     * Closes this ring for the engine's close, on the closing thread: every request in the kernel gets an
+     * {@code IORING_OP_ASYNC_CANCEL}, then this thread reaps until no CQE is outstanding, then waits until every
+     * waiting thread has left. The returned future is complete.
+     */
+    @Override
+    public CompletableFuture<Void> beginClose() {
+        Scratch s = SCRATCH.get();
+        Batch batch = s.openBatch();
+        try {
+            lock.lock();
+            try {
+                closing = true;
+                for (int slot = 0; slot < table.capacity(); slot++) {
+                    Request r = table.get(slot);
+                    if (r != null && !r.control) {
+                        r.closedByEngine = true;
+                        issueCancelLocked(r, null, batch);
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            deliver(batch, s.waiting > 0);
+        } finally {
+            s.closeBatch();
+        }
+        drainForClose(s);
+        kick(); // threads waiting in the kernel come out and see the close
+        while (waitersGauge > 0) {
+            LockSupport.parkNanos(SLICE_NANOS / 10);
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Reaps until nothing is in the kernel, then refuses new waiters. */
+    private void drainForClose(Scratch s) {
+        while (true) {
+            lock.lock();
+            try {
+                if (userInFlight == 0 && controlInFlight == 0 && controlWaiting.isEmpty()) {
+                    closedForWaiters = true;
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+            enterForEvents(s, SLICE_NANOS);
+            reapAndDeliver();
+        }
+    }
+
+    /** Unregisters the eventfd, unmaps the rings and closes the ring's descriptor; after {@link #beginClose()}. */
+    @Override
+    public void deregister() {
+        lock.lock();
+        try {
+            if (released) {
+                return;
+            }
+            released = true;
+            UringSyscalls.ioUringRegister(ringFd, UringSyscalls.IORING_UNREGISTER_EVENTFD, 0, 0);
+            UringSyscalls.munmap(sqesAddress, sqesLength);
+            UringSyscalls.munmap(ringAddress, ringLength);
+            UringSyscalls.close(ringFd);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- Lane
+
+    /**
+     * Submits {@code head}; when the ring is full, waits inside it for room; once the ring is closing, completes it with
+     * {@code -ECANCELED} as canceled by the close. (The engine itself uses {@link #tryAccept}, and sends the request to
+     * a Netty ring when full.)
+     */
+    @Override
+    public void accept(Request head) {
+        while (!tryAccept(head)) {
+            if (isClosing()) {
+                head.result = -ErrnoTable.ECANCELED;
+                head.closedByEngine = true;
+                head.deliver();
+                return;
+            }
+            if (!await(head, SLICE_NANOS)) {
+                LockSupport.parkNanos(SLICE_NANOS / 10);
+            }
+        }
+    }
+
+    private boolean isClosing() {
+        lock.lock();
+        try {
+            return closing;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void acceptBatch(Request[] requests, int count) {
+        for (int i = 0; i < count; i++) {
+            accept(requests[i]);
+        }
+    }
+
+    @Override
+    public int index() {
+        return index;
+    }
+
+    /** True while this thread waits inside this ring or another caller ring (where a blocking close would wait for it). */
+    @Override
+    public boolean isCurrentThread() {
+        return waitingOnThisThread();
+    }
+
+    @Override
+    public long submittedCount() {
+        return submitted.sum();
+    }
+
+    @Override
+    public long completedTotal() {
+        return completed.sum();
+    }
+
+    @Override
+    public long enters() {
+        return enters.sum();
+    }
+
+    @Override
+    public long sqes() {
+        return sqeCount.sum();
+    }
+
+    @Override
+    public int inFlight() {
+        return inFlightGauge;
+    }
+
+    /** Threads waiting inside this ring now (for tests). */
+    int waiters() {
+        return waitersGauge;
+    }
+
+    @Override
+    public String toString() {
+        return "caller ring " + index + " (fd " + ringFd + ")";
+    }
+
+    // ---------------------------------------------------------------- per-thread scratch
+
+    /** What one reap gathered, delivered after the lock is released. */
+    static final class Batch {
+        Request[] items = new Request[32];
+        int count;
+        Request[] orphans = new Request[4];
+        int orphanCount;
+
+        void addOrphan(Request r) {
+            if (orphanCount == orphans.length) {
+                orphans = Arrays.copyOf(orphans, orphanCount * 2);
+            }
+            orphans[orphanCount++] = r;
+        }
+
+        void add(Request r) {
+            if (count == items.length) {
+                items = Arrays.copyOf(items, count * 2);
+            }
+            items[count++] = r;
+        }
+    }
+
+    /**
+     * One thread's reusable memory: the {@code io_uring_getevents_arg} and its timespec, and a stack of batches (a
+     * completion delivered on this thread may itself wait in a lane and reap a nested batch).
+     */
+    private static final class Scratch {
+        /** {@code struct io_uring_getevents_arg} (24 bytes), then the {@code struct __kernel_timespec} it points at. */
+        final MemorySegment getEventsArg = Arena.ofAuto().allocate(GETEVENTS_ARG_SIZE + 16, 8);
+        private Batch[] batches = new Batch[4];
+        private int depth;
+        int waiting;
+
+        Scratch() {
+            getEventsArg.set(JAVA_LONG, 0, 0L);          // sigmask: none
+            getEventsArg.set(JAVA_INT, 8, 0);            // sigmask_sz
+            getEventsArg.set(JAVA_INT, 12, 0);           // pad
+            getEventsArg.set(JAVA_LONG, 16, getEventsArg.address() + GETEVENTS_ARG_SIZE); // ts
+        }
+
+        Batch openBatch() {
+            if (depth == batches.length) {
+                batches = Arrays.copyOf(batches, depth * 2);
+            }
+            Batch b = batches[depth];
+            if (b == null) {
+                b = new Batch();
+                batches[depth] = b;
+            }
+            depth++;
+            return b;
+        }
+
+        void closeBatch() {
+            depth--;
+        }
+    }
+}
