@@ -742,8 +742,9 @@ public final class AioContext implements AutoCloseable {
      * descriptor being closed "may be canceled; one that is not canceled completes as if the close had not yet
      * occurred". The kernel resolves a descriptor number when a request starts, so a request still queued (held back
      * by the descriptor's ordering, or in a ring's queue) would otherwise start on whatever file takes the number
-     * next: read its data, or write into it. So every outstanding request on {@code fd} is canceled, and one that could
-     * not be (already running) is waited for (bounded, {@link #CANCEL_WAIT_SECONDS}) before the close goes ahead.
+     * next: read its data, or write into it. So every outstanding request on {@code fd} is canceled, and one that was
+     * not (already running, or released by an older one's completion and on its way to the engine) is waited for
+     * (bounded, {@link #CANCEL_WAIT_SECONDS} each) before the close goes ahead.
      *
      * <p>On one of the engine's own threads (an engine completion callback that calls {@code Unistd.close}; the
      * facade's notifications run elsewhere) nothing is waited for, since the wait would wait for that very thread: requests still held back by the ordering are canceled, the rest are left to
@@ -756,11 +757,19 @@ public final class AioContext implements AutoCloseable {
         }
         RingEngine e = engine;
         boolean mayWait = e == null || !e.isEngineThread();
-        for (FdState.Outstanding o : state.snapshot()) {
+        FdState.Outstanding[] outstanding = state.snapshot();
+        // Youngest first: a held-back request then waits for something older that is still outstanding, so its cancel
+        // releases nothing. Oldest first, each cancel released the next request into the engine, which then needed an
+        // engine cancel of its own: a round trip per request of a long run held back behind a blocked pipe write.
+        for (int i = outstanding.length - 1; i >= 0; i--) {
+            FdState.Outstanding o = outstanding[i];
             if (mayWait) {
-                if (cancelOne(o.cb(), o.submission()) == CancelOutcome.NOT_CANCELED) {
-                    awaitFinal(o.cb(), o.submission());
-                }
+                cancelOne(o.cb(), o.submission());
+                // Whatever the cancel answered, wait until the request is final: one not canceled may be running, or
+                // may have just been released by an older one's completion and not yet reached the engine (its
+                // cancel then finds nothing there and answers "already done"); it would start after the close, on
+                // whatever file takes the number next.
+                awaitFinal(o.cb(), o.submission());
             } else {
                 cancelIfHeldBack(o.cb(), o.submission());
             }
