@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.uringaio.engine.Backend;
 import io.uringaio.engine.EngineStats;
+import io.uringaio.engine.IoUringAvailability;
 import io.uringaio.engine.RingEngineConfig;
 
 import java.lang.reflect.Field;
@@ -142,6 +144,69 @@ class CloseRaceTest extends PosixTestSupport {
             } finally {
                 Unistd.close(p[0]);
             }
+        }
+    }
+
+    /**
+     * The context's first request A starts its engine, which is held while starting; B, on the same range, is held
+     * back behind A and its {@code aio_write} returned. The descriptor is closed meanwhile. Before the fix the context
+     * joined the contexts a close settles only once its engine had started: the close saw nothing, returned, a file
+     * took the number, and A and B then wrote into that file.
+     */
+    @Test
+    void aRequestHeldBehindAnEngineThatIsStillStartingIsSettledByClose() throws Exception {
+        CountDownLatch starting = new CountDownLatch(1);
+        CountDownLatch letStart = new CountDownLatch(1);
+        boolean pool = "THREAD_POOL".equalsIgnoreCase(System.getProperty("uringaio.backend"));
+        RingEngineConfig config = new RingEngineConfig().backend(Backend.AUTO).ioUringAvailability(() -> {
+            starting.countDown();
+            try {
+                letStart.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return pool ? "the test asks for the thread pool" : IoUringAvailability.NETTY.unavailableReason();
+        });
+        try (AioContext ctx = new AioContext(config)) {
+            int fd = Fcntl.open(dir.resolve("closed").toString(), Fcntl.O_RDWR | Fcntl.O_CREAT | Fcntl.O_TRUNC, 0644);
+            assertTrue(fd >= 0);
+            Aiocb a = writeCb(fd, 0, "AAAA");
+            Aiocb b = writeCb(fd, 0, "BBBB");
+            Thread first = Thread.ofPlatform().name("first-request").start(() -> ctx.aio_write(a));
+            CountDownLatch closeReturned = new CountDownLatch(1);
+            Thread closer = null;
+            boolean reused = false;
+            try {
+                assertTrue(starting.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS), "the engine never started");
+                assertEquals(0, ctx.aio_write(b));
+                assertEquals(Aiocb.WAITING, b.state, "B is not held back behind A");
+                closer = Thread.ofPlatform().name("closer").start(() -> {
+                    Unistd.close(fd);
+                    closeReturned.countDown();
+                });
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
+                while (!closeReturned.await(1, TimeUnit.MILLISECONDS)
+                        && LockSupport.getBlocker(closer) != Waiters.class) {
+                    assertTrue(System.nanoTime() < deadline, "close neither returned nor waited for A");
+                }
+                if (closeReturned.getCount() == 0) {
+                    int bystander = tempFileWith("bystander", "untouched");
+                    assumeTrue(bystander == fd, "the bystander did not take the closed number");
+                    reused = true;
+                }
+            } finally {
+                letStart.countDown();
+            }
+            join(first);
+            join(closer);
+            awaitDone(ctx, a, b);
+            if (reused) {
+                assertEquals("untouched", fileContent("bystander"),
+                        "requests accepted before the close ran on the file that took the closed number");
+            }
+            assertEquals(0, ctx.aio_error(a), "A, already on its way when the close began, completes on its file");
+            assertEquals(Errno.ECANCELED, ctx.aio_error(b), "B, held back, is canceled by the close");
+            assertEquals("AAAA", fileContent("closed"));
         }
     }
 
