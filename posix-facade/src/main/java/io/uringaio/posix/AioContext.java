@@ -821,8 +821,11 @@ public final class AioContext implements AutoCloseable {
                 removedFrom = state; // ours to complete: no one else sees it any more
             } else {
                 RingEngine e = engine;
-                if (cb.state != Aiocb.IN_KERNEL || e == null) {
+                if (cb.state != Aiocb.IN_KERNEL) {
                     return CancelOutcome.ALREADY_DONE;
+                }
+                if (e == null) {
+                    return CancelOutcome.NOT_CANCELED; // on its way to an engine that is still starting: it will run
                 }
                 cb.cancelIssued();
                 try {
@@ -853,6 +856,11 @@ public final class AioContext implements AutoCloseable {
             CancelOutcome outcome = awaitOutcome(inEngine);
             if (outcome == CancelOutcome.CANCELED) {
                 awaitFinal(cb, submission);
+            } else if (outcome == CancelOutcome.ALREADY_DONE && cb.inProgress(submission)) {
+                // The engine did not hold it: released by an older request's completion and still on its way there
+                // (or its completion is being recorded). It was not canceled and completes normally; "already done"
+                // would contradict the EINPROGRESS that aio_error reads right after.
+                outcome = CancelOutcome.NOT_CANCELED;
             }
             return outcome;
         } finally {

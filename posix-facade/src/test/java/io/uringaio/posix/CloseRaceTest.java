@@ -100,6 +100,50 @@ class CloseRaceTest extends PosixTestSupport {
     }
 
     /**
+     * {@code aio_cancel} of a request released by an older one's completion but not yet handed to the engine (the
+     * completing thread held as in the close case above). Before the fix the engine, which did not hold it yet,
+     * answered "already done", and aio_cancel returned AIO_ALLDONE for a request whose aio_error was EINPROGRESS and
+     * which then ran. It was not canceled and completes normally: AIO_NOTCANCELED.
+     */
+    @Test
+    void cancelOfAReleasedRequestNotYetInTheEngineIsNotCanceledRatherThanAllDone() throws Exception {
+        try (AioContext ctx = new AioContext(new RingEngineConfig(), 0)) {
+            int[] p = new int[2];
+            assertEquals(0, Unistd.pipe(p));
+            try {
+                assertEquals(PIPE_CAPACITY, Unistd.write(p[1], ByteBuffer.allocateDirect(PIPE_CAPACITY),
+                        PIPE_CAPACITY));
+                Aiocb a = writeCb(p[1], 0, "AAAA");
+                Aiocb b = writeCb(p[1], 0, "BBBB");
+                assertEquals(0, ctx.aio_write(a));
+                assertEquals(0, ctx.aio_write(b));
+                assertEquals(Aiocb.WAITING, b.state, "B is not held back behind A");
+                MapEntryHold hold = MapEntryHold.take(ctx, p[1]);
+                int rc;
+                int errorRightAfter;
+                try {
+                    assertEquals(8192, Unistd.read(p[0], ByteBuffer.allocateDirect(8192), 8192));
+                    awaitDone(ctx, a);
+                    assertEquals(Aiocb.IN_KERNEL, b.state);
+                    rc = ctx.aio_cancel(p[1], b);
+                    errorRightAfter = ctx.aio_error(b);
+                } finally {
+                    hold.release();
+                }
+                awaitDone(ctx, b);
+                assertTrue(rc != Aio.AIO_ALLDONE || errorRightAfter != EINPROGRESS,
+                        "aio_cancel answered AIO_ALLDONE for a request still in progress");
+                assertEquals(Aio.AIO_NOTCANCELED, rc);
+                assertEquals(0, ctx.aio_error(b), "B, not canceled, completes normally");
+                assertEquals(4L, ctx.aio_return(b));
+            } finally {
+                Unistd.close(p[1]);
+                Unistd.close(p[0]);
+            }
+        }
+    }
+
+    /**
      * Thousands of writes to one range of a full pipe: the first is blocked in the engine, each of the others waits on
      * the one before it. Closing the write end cancels them all and returns in bounded time; none reaches the pipe.
      * Before the fix the close canceled them oldest first: each cancel released the next, which went to the engine
