@@ -32,11 +32,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link AppendLog#close()} racing appenders on other threads, with small segments so that segments roll during the
  * race: every append either is acknowledged and then read back at its position with its bytes, or fails with
  * {@link LogClosedException} and is not in the log; nothing else is in the log; a file opened right after the close
- * (which may take a segment's descriptor number) is untouched. Both backends; bounded: 8 rounds each.
+ * (which may take a segment's descriptor number) is untouched. Both backends; bounded: 5 rounds each.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class AppendLogCloseRaceTest {
-    private static final int ROUNDS = 8;
+    private static final int ROUNDS = 5;
     private static final int APPENDERS = 3;
 
     @TempDir
