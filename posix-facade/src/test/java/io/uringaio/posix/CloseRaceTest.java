@@ -255,6 +255,36 @@ class CloseRaceTest extends PosixTestSupport {
     }
 
     /**
+     * Thousands of reads pending on an empty pipe, each in the engine (on the thread pool, most queued behind the
+     * workers, some blocked in read(2)): closing the read end cancels every one, none returns data, and the close is
+     * bounded.
+     */
+    @Test
+    void closeWithThousandsOfPendingPipeReadsCancelsThemAllInBoundedTime() throws Exception {
+        int n = 5000;
+        try (AioContext ctx = new AioContext()) {
+            int[] p = new int[2];
+            assertEquals(0, Unistd.pipe(p));
+            try {
+                Aiocb[] reads = new Aiocb[n];
+                for (int i = 0; i < n; i++) {
+                    reads[i] = readCb(p[0], 0, 1);
+                    assertEquals(0, ctx.aio_read(reads[i]));
+                }
+                long start = System.nanoTime();
+                assertEquals(0, Unistd.close(p[0]));
+                long closeMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                for (Aiocb r : reads) {
+                    assertEquals(Errno.ECANCELED, ctx.aio_error(r));
+                }
+                assertTrue(closeMillis < 30_000, "close took " + closeMillis + " ms for " + n + " pending reads");
+            } finally {
+                Unistd.close(p[1]);
+            }
+        }
+    }
+
+    /**
      * Holds the lock of one key of a context's descriptor map (test-only: the context's dense range is 0, so every
      * descriptor's state lives there) on a thread of its own, until released: a completion that drops or re-checks
      * that descriptor's state stops there.
