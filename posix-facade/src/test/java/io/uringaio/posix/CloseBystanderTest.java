@@ -5,6 +5,7 @@ import static io.uringaio.posix.Errno.EINPROGRESS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -234,6 +235,36 @@ class CloseBystanderTest extends PosixTestSupport {
             for (Aiocb w : run) {
                 assertEquals(ECANCELED, ctx.aio_error(w));
             }
+        }
+    }
+
+    /**
+     * A number closed with an O_APPEND run outstanding and reused by a plain file inherits nothing: no outstanding
+     * request (aio_cancel finds none), no ordering (a write goes at once, at its own offset, not appended).
+     */
+    @Test
+    void aReusedNumberInheritsNoOrderingStateAndNoAppendFlag() throws Exception {
+        try (AioContext ctx = new AioContext()) {
+            int old = Fcntl.open(dir.resolve("old").toString(),
+                    Fcntl.O_RDWR | Fcntl.O_CREAT | Fcntl.O_TRUNC | Fcntl.O_APPEND, 0644);
+            assertTrue(old >= 0);
+            Aiocb[] run = new Aiocb[300];
+            for (int i = 0; i < run.length; i++) {
+                run[i] = writeCb(old, 0, "append");
+                assertEquals(0, ctx.aio_write(run[i]));
+            }
+            assertEquals(0, Unistd.close(old));
+            for (Aiocb w : run) {
+                assertNotEquals(EINPROGRESS, ctx.aio_error(w));
+            }
+            int fresh = tempFileWith("fresh", "0123456789");
+            assumeTrue(fresh == old, "the new file did not reuse the number");
+            assertEquals(Aio.AIO_ALLDONE, ctx.aio_cancel(fresh, null), "a request of the old file is still listed");
+            Aiocb w = writeCb(fresh, 2, "ab");
+            assertEquals(0, ctx.aio_write(w));
+            awaitDone(ctx, w);
+            assertEquals(0, ctx.aio_error(w));
+            assertEquals("01ab456789", fileContent("fresh"), "the write was appended, or held back");
         }
     }
 
