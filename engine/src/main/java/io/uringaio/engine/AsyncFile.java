@@ -719,7 +719,11 @@ public final class AsyncFile implements AutoCloseable {
         return pathString;
     }
 
-    /** The file descriptor; valid until the file is closed. For use with raw {@link Request}s. */
+    /**
+     * The file descriptor; valid until the file is closed. For use with raw {@link Request}s: those are not counted
+     * by the file, so {@link #closeAsync()} does not wait for them, and one still queued when the file closes starts
+     * on whatever file takes the number next. Close the file only after they completed (see {@link Request}).
+     */
     public int fd() {
         return fd;
     }

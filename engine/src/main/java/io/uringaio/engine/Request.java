@@ -28,6 +28,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The engine refuses a negative offset, which the kernel would read as "the current file position".
  *
+ * <p><b>Descriptors.</b> The descriptor is a number, resolved to a file only when the request starts: in the kernel
+ * when a ring hands it over, by a pool worker's system call on the thread-pool backend. A request may wait in the
+ * engine's queue before that, so closing its descriptor before its completion ran is the caller's bug with no error to
+ * show for it: the request then starts on whatever file took the number next (reads its data, writes into it). Close a
+ * descriptor only after every request naming it has completed (or was canceled). The engine does not track raw
+ * requests per descriptor; {@link AsyncFile#closeAsync()} waits only for the file's own operations, not for raw
+ * requests submitted on its {@link AsyncFile#fd()}.
+ *
  * <p>Not thread-safe while idle; the engine publishes it safely between the submitting thread and the ring thread.
  */
 public final class Request {

@@ -278,7 +278,16 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
             return;
         }
         open = false;
-        FileChannel c = companion;
+        // Under the companion's lock: a companion open that passed its open check finishes first and is closed here,
+        // before the descriptor is; else it could open, through /proc/self/fd, whatever file took the number next
+        // (see UringFileChannel#takeCompanion).
+        FileChannel c;
+        companionLock.lock();
+        try {
+            c = companion;
+        } finally {
+            companionLock.unlock();
+        }
         if (c != null) {
             c.close();
         }

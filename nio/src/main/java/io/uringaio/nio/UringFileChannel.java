@@ -387,7 +387,7 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     protected void implCloseChannel() throws IOException {
-        FileChannel c = companion;
+        FileChannel c = takeCompanion();
         IOException failure = null;
         if (c != null) {
             try {
@@ -409,6 +409,22 @@ public final class UringFileChannel extends FileChannel {
         }
         if (failure != null) {
             throw failure;
+        }
+    }
+
+    /**
+     * The companion, if one was opened, for the close; under the companion's lock, so a companion open that passed its
+     * open check finishes first (and is closed here) before the descriptor is closed. Without the lock, a close could
+     * close the descriptor under that open, another file could take the number, and the companion would open that file
+     * through {@code /proc/self/fd}: an APPEND write or a truncate of this channel landed in an unrelated file. One
+     * that starts after the close began sees the channel closed.
+     */
+    private FileChannel takeCompanion() {
+        companionLock.lock();
+        try {
+            return companion;
+        } finally {
+            companionLock.unlock();
         }
     }
 

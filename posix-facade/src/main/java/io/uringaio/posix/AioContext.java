@@ -284,8 +284,11 @@ public final class AioContext implements AutoCloseable {
                 callerRings(config, i);
                 // One wake-up of the waiting threads per completion batch, not per request.
                 config.afterCompletionBatch(completion::afterBatch);
-                engine = openUninterrupted(config);
+                // Joined before the engine starts, not after: requests are outstanding while it starts (the one that
+                // starts it, and others held back behind it whose aio_* already returned), and a close meanwhile
+                // must settle them, or they would run on the file that takes the number next.
                 LiveContexts.add(this);
+                engine = openUninterrupted(config);
             }
             return engine;
         }

@@ -73,8 +73,9 @@ final class Canceller {
      * descriptor being closed "may be canceled; one that is not canceled completes as if the close had not yet
      * occurred". The kernel resolves a descriptor number when a request starts, so a request still queued (held back
      * by the descriptor's ordering, or in a ring's queue) would otherwise start on whatever file takes the number
-     * next: read its data, or write into it. So every outstanding request on {@code fd} is canceled, and one that could
-     * not be (already running) is waited for (bounded, {@link #CANCEL_WAIT_SECONDS}) before the close goes ahead.
+     * next: read its data, or write into it. So every outstanding request on {@code fd} is canceled, and one that was
+     * not (already running, or released by an older one's completion and on its way to the engine) is waited for
+     * (bounded, {@link #CANCEL_WAIT_SECONDS} each) before the close goes ahead.
      *
      * <p>On one of the engine's own threads (an engine completion callback that calls {@code Unistd.close}; the
      * facade's notifications run elsewhere) nothing is waited for, since the wait would wait for that very thread:
@@ -86,11 +87,19 @@ final class Canceller {
             return;
         }
         boolean mayWait = e == null || !e.isEngineThread();
-        for (FdState.Outstanding o : state.snapshot()) {
+        FdState.Outstanding[] outstanding = state.snapshot();
+        // Youngest first: a held-back request then waits for something older that is still outstanding, so its cancel
+        // releases nothing. Oldest first, each cancel released the next request into the engine, which then needed an
+        // engine cancel of its own: a round trip per request of a long run held back behind a blocked pipe write.
+        for (int i = outstanding.length - 1; i >= 0; i--) {
+            FdState.Outstanding o = outstanding[i];
             if (mayWait) {
-                if (cancelOne(o.cb(), o.submission()) == CancelOutcome.NOT_CANCELED) {
-                    awaitFinal(o.cb(), o.submission());
-                }
+                cancelOne(o.cb(), o.submission());
+                // Whatever the cancel answered, wait until the request is final: one not canceled may be running, or
+                // may have just been released by an older one's completion and not yet reached the engine (its
+                // cancel then finds nothing there and answers "already done"); it would start after the close, on
+                // whatever file takes the number next.
+                awaitFinal(o.cb(), o.submission());
             } else {
                 cancelIfHeldBack(o.cb(), o.submission());
             }
@@ -142,8 +151,11 @@ final class Canceller {
                 removedFrom = state; // ours to complete: no one else sees it any more
             } else {
                 RingEngine e = context.startedEngine();
-                if (cb.state != Aiocb.IN_KERNEL || e == null) {
+                if (cb.state != Aiocb.IN_KERNEL) {
                     return CancelOutcome.ALREADY_DONE;
+                }
+                if (e == null) {
+                    return CancelOutcome.NOT_CANCELED; // on its way to an engine that is still starting: it will run
                 }
                 cb.cancelIssued();
                 try {
@@ -174,6 +186,11 @@ final class Canceller {
             CancelOutcome outcome = awaitOutcome(inEngine);
             if (outcome == CancelOutcome.CANCELED) {
                 awaitFinal(cb, submission);
+            } else if (outcome == CancelOutcome.ALREADY_DONE && cb.inProgress(submission)) {
+                // The engine did not hold it: released by an older request's completion and still on its way there
+                // (or its completion is being recorded). It was not canceled and completes normally; "already done"
+                // would contradict the EINPROGRESS that aio_error reads right after.
+                outcome = CancelOutcome.NOT_CANCELED;
             }
             return outcome;
         } finally {

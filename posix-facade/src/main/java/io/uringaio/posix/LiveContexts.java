@@ -4,9 +4,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The contexts whose engine is running: {@link Unistd#close} asks each of them to settle the descriptor's outstanding
- * requests before the number is given back to the kernel (see {@link AioContext#beforeClose}). A context joins when its
- * engine starts and leaves when it is closed; one that never submitted anything has no request to settle.
+ * The contexts whose engine is starting or running: {@link Unistd#close} asks each of them to settle the descriptor's
+ * outstanding requests before the number is given back to the kernel (see {@link AioContext#beforeClose}). A context
+ * joins when its engine begins to start and leaves when it is closed; one that never submitted anything has no request
+ * to settle.
  */
 final class LiveContexts {
     private static final Set<AioContext> LIVE = ConcurrentHashMap.newKeySet();

@@ -18,11 +18,14 @@ public final class Unistd {
 
     /**
      * {@code close(fd)}. Requests of any {@link AioContext} still outstanding on {@code fd} are settled first, as
-     * POSIX allows: each is canceled, and one already running (which cannot be) completes before the descriptor is
-     * closed, so no request ever starts on the file that takes the number next. Returns once that is done. Called
-     * from one of an engine's own threads (a raw engine completion callback), it cancels only what is still held back
-     * by the descriptor's ordering and does not wait. A descriptor closed by other means (a JDK channel, JNI) gets
-     * none of this: as with glibc, a request not yet started may then run on the file that takes the number next.
+     * POSIX allows: each is canceled, and one that was not (already running, or on its way to the engine) completes
+     * before the descriptor is closed, so no request whose {@code aio_*} call returned before this call ever starts on
+     * the file that takes the number next. Returns once that is done. An {@code aio_*} call on {@code fd} running
+     * concurrently on another thread is the caller's race, as in C. Called from one of an engine's own threads (a raw
+     * engine completion callback), it cancels only what is still held back by the descriptor's ordering and does not
+     * wait: a request already in the engine's queue may then start on the next file; close from another thread. A
+     * descriptor closed by other means (a JDK channel, JNI) gets none of this: as with glibc, a request not yet started
+     * may then run on the file that takes the number next.
      */
     public static int close(int fd) {
         LiveContexts.beforeClose(fd);
