@@ -106,7 +106,8 @@ public final class EngineBlockingContender extends InProcessContender {
      * hand-off), unless {@code -D}{@value RingEngineConfig#CALLER_RINGS_PROPERTY}{@code =0} turns them off for an A/B
      * run (a positive value there is used as given).
      */
-    private static int callerRings(int lanes) {
+    /** Caller rings for {@code lanes} waiting threads: one each (at most 64), unless the system property chose. */
+    static int callerRings(int lanes) {
         Integer asked = Integer.getInteger(RingEngineConfig.CALLER_RINGS_PROPERTY);
         if (asked != null) {
             return asked;
