@@ -492,13 +492,16 @@ final class CallerRing implements Lane {
         }
         Scratch s = SCRATCH.get();
         Batch batch = s.openBatch();
+        boolean entered = false;
         try {
-            if (!enterWaiters(batch)) {
-                return false;
+            entered = enterWaiters(batch);
+        } finally {
+            if (!entered) {
+                s.closeBatch();
             }
-        } catch (RuntimeException | Error e) {
-            s.closeBatch();
-            throw e;
+        }
+        if (!entered) {
+            return false;
         }
         s.waiting++;
         try {
