@@ -105,7 +105,7 @@ final class CallerLanes {
                     break;
                 }
                 for (CallerRing ring : rings) {
-                    ring.reapAndDeliver();
+                    ring.reapForReaper();
                 }
             }
         } catch (Throwable t) {

@@ -210,6 +210,12 @@ final class CallerRing implements Lane {
      * enters the kernel once, on this thread. False when the ring is full or closing: nothing happened to the request
      * and the caller sends it elsewhere. A request the kernel refuses to take (an enter error that persists) completes
      * here with that {@code -errno}, before this returns.
+     *
+     * <p>A request the kernel completes during the enter itself (a buffered read of cached pages, a buffered write)
+     * also completes here, on this thread, before this returns: the eventfd is off for the enter and this thread reaps
+     * right after, so such a completion wakes neither the reaper nor anyone else. Not when this thread is already
+     * delivering completions (a callback that submits again): there the nesting would grow with every resubmission,
+     * so those completions take the usual way (a waiter or the reaper).
      */
     boolean tryAccept(Request r) {
         assert r.linkNext == null : "linked chains go to a Netty ring";
@@ -226,9 +232,17 @@ final class CallerRing implements Lane {
                     // A cancel ran between the engine's hand-off and this lock: it answered CANCELED.
                     finishLocked(r, -ErrnoTable.ECANCELED, batch);
                 } else {
+                    boolean reapHere = s.depth == 1; // only this call's batch is open: not inside a delivery
+                    if (reapHere) {
+                        eventfdOff();
+                    }
                     int res = submitLocked(r);
                     if (res < 0) {
                         finishLocked(r, res, batch);
+                    }
+                    if (reapHere) {
+                        eventfdOnUnlessWaiters();
+                        reapLocked(batch);
                     }
                 }
             } finally {
@@ -376,10 +390,10 @@ final class CallerRing implements Lane {
         r.result = res;
         // close() marked what it canceled; a request that still ran to its own result was not canceled by close.
         r.closedByEngine = r.closedByEngine && res == -ErrnoTable.ECANCELED;
+        batch.add(r); // before the cancels' outcomes: a canceler that sees CANCELED finds the callback already run
         if (r.laneCancels != null) {
             LaneCancel.targetEnded(r, res, batch);
         }
-        batch.add(r);
     }
 
     /**
@@ -434,6 +448,17 @@ final class CallerRing implements Lane {
         }
     }
 
+    /**
+     * The reaper's step: reaps and delivers, unless a thread waits inside (it reaps everything itself: its enter returns
+     * at once while a CQE is present, and it reaps again when it leaves), so the reaper does not contend for the lock
+     * nor take the waiter's completion from it.
+     */
+    void reapForReaper() {
+        if (waitersGauge == 0) {
+            reapAndDeliver();
+        }
+    }
+
     /** Reaps whatever is present and delivers it; returns how many request completions ran. */
     int reapAndDeliver() {
         Scratch s = SCRATCH.get();
@@ -466,13 +491,26 @@ final class CallerRing implements Lane {
             return false;
         }
         Scratch s = SCRATCH.get();
-        if (!enterWaiters()) {
+        Batch batch = s.openBatch();
+        boolean entered = false;
+        try {
+            entered = enterWaiters(batch);
+        } finally {
+            if (!entered) {
+                s.closeBatch();
+            }
+        }
+        if (!entered) {
             return false;
         }
         s.waiting++;
         try {
+            // What was already there (a completion posted on this thread's way back from a syscall) needs no wait.
+            boolean ranAny = deliver(batch, true) > 0;
+            s.closeBatch();
+            batch = null;
             long deadline = System.nanoTime() + Math.max(0, maxNanos);
-            while (!isDone(what) && !closedForWaiters && !Thread.currentThread().isInterrupted()) {
+            while (!ranAny && !isDone(what) && !closedForWaiters && !Thread.currentThread().isInterrupted()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     break;
@@ -489,6 +527,9 @@ final class CallerRing implements Lane {
                 }
             }
         } finally {
+            if (batch != null) {
+                s.closeBatch();
+            }
             s.waiting--;
             leaveWaiters(s);
         }
@@ -514,17 +555,20 @@ final class CallerRing implements Lane {
                 GETEVENTS_ARG_SIZE);
     }
 
-    /** Counts this thread in; the first waiter turns the eventfd off. False once the ring closed. */
-    private boolean enterWaiters() {
+    /**
+     * Counts this thread in, turns the eventfd off and reaps what is already there into {@code batch} (the caller
+     * delivers it). False once the ring closed.
+     */
+    private boolean enterWaiters(Batch batch) {
         lock.lock();
         try {
             if (closedForWaiters) {
                 return false;
             }
-            if (waitersInside++ == 0) {
-                INT.setVolatile(ring, cqFlagsOffset, UringSyscalls.IORING_CQ_EVENTFD_DISABLED);
-            }
+            waitersInside++;
+            eventfdOff();
             waitersGauge = waitersInside;
+            reapLocked(batch);
             return true;
         } finally {
             lock.unlock();
@@ -537,12 +581,9 @@ final class CallerRing implements Lane {
         try {
             lock.lock();
             try {
-                if (--waitersInside == 0 && !released) {
-                    INT.setVolatile(ring, cqFlagsOffset, 0);
-                }
+                waitersInside--;
                 waitersGauge = waitersInside;
-                // The kernel posts a CQE, then reads the flag: after the flag is clear, look at the tail again.
-                VarHandle.fullFence();
+                eventfdOnUnlessWaiters();
                 reapLocked(batch);
             } finally {
                 lock.unlock();
@@ -551,6 +592,25 @@ final class CallerRing implements Lane {
         } finally {
             s.closeBatch();
         }
+    }
+
+    /** Sets {@code IORING_CQ_EVENTFD_DISABLED}: CQEs posted from now on do not signal the reaper. Under the lock. */
+    private void eventfdOff() {
+        if (!released) {
+            INT.setVolatile(ring, cqFlagsOffset, UringSyscalls.IORING_CQ_EVENTFD_DISABLED);
+        }
+    }
+
+    /**
+     * Clears {@code IORING_CQ_EVENTFD_DISABLED} unless a thread waits inside (it reaps). Under the lock; the caller
+     * reaps next: the kernel posts a CQE, then reads the flag, so a CQE posted while the flag was set is found by
+     * looking at the tail after the flag is clear.
+     */
+    private void eventfdOnUnlessWaiters() {
+        if (waitersInside == 0 && !released) {
+            INT.setVolatile(ring, cqFlagsOffset, 0);
+        }
+        VarHandle.fullFence();
     }
 
     /** True while this thread waits inside a caller ring (of any engine). */

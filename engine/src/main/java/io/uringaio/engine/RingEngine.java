@@ -45,8 +45,9 @@ import java.util.concurrent.atomic.LongAdder;
  * not one of the engine's own goes instead to a caller-driven ring: the submitting thread writes the SQE and enters
  * the kernel itself, and a thread that then waits for it ({@link #awaitInLane(Request, long)}, or {@code join}/{@code
  * get} of an {@link AsyncFile} future) reaps it inside {@code io_uring_enter}, with no hand-off to another thread.
- * Completions of those requests run on the thread that reaped them: a waiting thread, or the engine's reaper thread
- * ({@code uring-aio-caller-reaper}) for requests nobody waits for.
+ * Completions of those requests run on the thread that reaped them: the submitting thread when the kernel completed
+ * the request during its submission, a waiting thread, or the engine's reaper thread ({@code uring-aio-caller-reaper})
+ * for requests nobody waits for.
  *
  * <p><b>Bounds.</b> Each ring keeps at most {@link RingEngineConfig#maxInFlightPerRing()} requests in the kernel; the
  * excess waits in the engine, lowest {@link Request#priority(int) priority} value first, then FIFO. Submission never
@@ -252,8 +253,8 @@ public final class RingEngine implements AutoCloseable {
      * {@link Request#pageCacheFirst(boolean)} whose bytes were all in the page cache: that one completes on this
      * thread before {@code submit} returns (not on the thread of a ring with other reads in flight: that ring reads it
      * with them). With caller rings on (see the class comment), a request submitted from a thread other than the
-     * engine's own completes on the thread that reaps it, possibly this one before {@code submit} returns (when the
-     * kernel refuses the submission outright).
+     * engine's own completes on the thread that reaps it: this one, before {@code submit} returns, when the kernel
+     * completes it during the submission (a buffered read of cached pages, a buffered write) or refuses it.
      *
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)

@@ -170,8 +170,10 @@ public final class RingEngineConfig {
      * back. Threads get rings in turn on their first submission (the first {@code count} threads one each, then
      * shared); a thread keeps its ring.
      *
-     * <p>Contract changes for those requests: their completion callbacks run on the thread that reaps them: a thread
-     * waiting in that ring (which may be another submitter sharing it) or the engine's reaper thread
+     * <p>Contract changes for those requests: their completion callbacks run on the thread that reaps them: the
+     * submitting thread itself, inside {@code submit}, when the kernel completes the request during the submission (a
+     * buffered read of cached pages, most buffered writes), a thread waiting in that ring (which may be another
+     * submitter sharing it), or the engine's reaper thread
      * {@code uring-aio-caller-reaper} (woken through an eventfd) for completions nobody waits for; never on a Netty
      * loop. Exactly-once completion, cancel in the kernel and close behave as on the Netty rings. Linked chains
      * ({@link RingEngine#submitLinked}), batches ({@link RingEngine#submitBatch}) and requests submitted from the
