@@ -1,5 +1,7 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.ErrnoTable;
+
 /**
  * The engine closed before the request could run: it was still queued, or it was canceled in the kernel by
  * {@link RingEngine#close()}. The errno is {@code ECANCELED}.

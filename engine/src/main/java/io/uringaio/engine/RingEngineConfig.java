@@ -99,8 +99,11 @@ public final class RingEngineConfig {
         return this;
     }
 
-    /** The hook that decides whether io_uring is available (default: Netty's verdict). */
-    public RingEngineConfig ioUringAvailability(IoUringAvailability availability) {
+    /**
+     * The hook that decides whether io_uring is available (default: Netty's verdict). Package-private: the tests of
+     * this package install one to exercise the fallback without touching the kernel; it is no part of the API.
+     */
+    RingEngineConfig ioUringAvailability(IoUringAvailability availability) {
         this.availability = java.util.Objects.requireNonNull(availability, "availability");
         return this;
     }
@@ -162,7 +165,7 @@ public final class RingEngineConfig {
         return backend != null ? backend : Backend.fromSystemProperty();
     }
 
-    public IoUringAvailability ioUringAvailability() {
+    IoUringAvailability ioUringAvailability() {
         return availability;
     }
 

@@ -1,5 +1,7 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.ErrnoTable;
+
 import java.io.IOException;
 
 /**

@@ -1,6 +1,6 @@
 package io.uringaio.posix;
 
-import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 /**
  * {@code <errno.h>}: Linux x86-64 errno values, {@link #strerror(int)}, and the calling thread's {@code errno}, which

@@ -1,6 +1,6 @@
 package io.uringaio.posix;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 /** {@code <fcntl.h>}: {@code open} through libc, so the descriptor is real and shared with any native code. */
 public final class Fcntl {

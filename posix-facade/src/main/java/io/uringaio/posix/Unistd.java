@@ -1,6 +1,6 @@
 package io.uringaio.posix;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,7 +1,7 @@
 package io.uringaio.storage;
 
-import io.uringaio.engine.ErrnoTable;
 import io.uringaio.engine.UringIOException;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 /**
  * A write or {@code fdatasync} of the log failed, so nothing from the failed group on can be trusted to be durable:

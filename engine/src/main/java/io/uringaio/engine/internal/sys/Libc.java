@@ -1,6 +1,6 @@
-package io.uringaio.engine.sys;
+package io.uringaio.engine.internal.sys;
 
-import static io.uringaio.engine.ErrnoTable.EINVAL;
+import static io.uringaio.engine.uapi.ErrnoTable.EINVAL;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

@@ -1,4 +1,4 @@
-package io.uringaio.engine;
+package io.uringaio.engine.uapi;
 
 /**
  * Constants from the Linux io_uring UAPI header ({@code <linux/io_uring.h>}) and the few {@code <fcntl.h>} /
