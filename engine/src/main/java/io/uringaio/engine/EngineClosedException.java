@@ -9,6 +9,12 @@ import io.uringaio.engine.uapi.ErrnoTable;
 public final class EngineClosedException extends UringIOException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * The request of {@code operation} on {@code path} ended because its engine closed first.
+     *
+     * @param operation the operation, e.g. {@code "read"}
+     * @param path      the file's path, or a description such as {@code "fd 12"}
+     */
     public EngineClosedException(String operation, String path) {
         super(ErrnoTable.ECANCELED, operation, path, "engine closed before the request completed (ECANCELED)");
     }

@@ -142,6 +142,7 @@ public final class RingEngineConfig {
         return this;
     }
 
+    /** The hook run after each batch of completions, or null. */
     public Runnable afterCompletionBatch() {
         return afterCompletionBatch;
     }
@@ -156,6 +157,7 @@ public final class RingEngineConfig {
         return this;
     }
 
+    /** Whether the page-cache fast path is on. */
     public boolean pageCacheFastPath() {
         return pageCacheFastPath;
     }
@@ -169,18 +171,22 @@ public final class RingEngineConfig {
         return availability;
     }
 
+    /** Worker threads of the thread-pool backend. */
     public int poolThreads() {
         return poolThreads;
     }
 
+    /** How long an idle thread-pool worker lingers before it exits, in nanoseconds. */
     public long poolIdleNanos() {
         return poolIdleNanos;
     }
 
+    /** The number of rings. */
     public int rings() {
         return rings;
     }
 
+    /** SQ entries per ring. */
     public int ringSize() {
         return ringSize;
     }
@@ -194,18 +200,22 @@ public final class RingEngineConfig {
         return ringSize - Ring.CONTROL_SLOTS - Ring.NETTY_SQ_RESERVE;
     }
 
+    /** The io-wq bound on bounded workers (0: the kernel's default). */
     public int maxBoundedWorkers() {
         return maxBoundedWorkers;
     }
 
+    /** The io-wq bound on unbounded workers (0: the kernel's default). */
     public int maxUnboundedWorkers() {
         return maxUnboundedWorkers;
     }
 
+    /** The caller's event loop group, or null for a private one. */
     public IoEventLoopGroup eventLoopGroup() {
         return eventLoopGroup;
     }
 
+    /** The name prefix of the engine's threads. */
     public String threadNamePrefix() {
         return threadNamePrefix;
     }

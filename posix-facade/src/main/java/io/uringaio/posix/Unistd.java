@@ -16,6 +16,7 @@ public final class Unistd {
     private Unistd() {
     }
 
+    /** {@code close(fd)}: 0, or -1 with {@link Aio#errno()} set (EBADF, EIO ...). */
     public static int close(int fd) {
         return check(Libc.close(fd));
     }
@@ -28,14 +29,31 @@ public final class Unistd {
         return check(Libc.pipe(fds));
     }
 
+    /**
+     * {@code read(fd, buf, n)} at the descriptor's position, into {@code buf} from index 0 (its position and limit are
+     * left alone).
+     *
+     * @return the bytes read (0 at end of file), or -1 with {@link Aio#errno()} set (EINVAL for {@code n} beyond the
+     *         buffer's capacity, EFAULT for a missing or read-only buffer)
+     */
     public static long read(int fd, ByteBuffer buf, long n) {
         return transfer(fd, buf, n, -1, true);
     }
 
+    /**
+     * {@code write(fd, buf, n)} at the descriptor's position, of {@code buf}'s bytes from index 0.
+     *
+     * @return the bytes written, or -1 with {@link Aio#errno()} set
+     */
     public static long write(int fd, ByteBuffer buf, long n) {
         return transfer(fd, buf, n, -1, false);
     }
 
+    /**
+     * {@code pread(fd, buf, n, off)}: as {@link #read} at offset {@code off}, the descriptor's position unchanged.
+     *
+     * @return the bytes read, or -1 with {@link Aio#errno()} set (EINVAL for a negative offset)
+     */
     public static long pread(int fd, ByteBuffer buf, long n, long off) {
         if (off < 0) {
             return Errno.fail(Errno.EINVAL);
@@ -43,6 +61,11 @@ public final class Unistd {
         return transfer(fd, buf, n, off, true);
     }
 
+    /**
+     * {@code pwrite(fd, buf, n, off)}: as {@link #write} at offset {@code off}, the descriptor's position unchanged.
+     *
+     * @return the bytes written, or -1 with {@link Aio#errno()} set (EINVAL for a negative offset)
+     */
     public static long pwrite(int fd, ByteBuffer buf, long n, long off) {
         if (off < 0) {
             return Errno.fail(Errno.EINVAL);
@@ -50,14 +73,17 @@ public final class Unistd {
         return transfer(fd, buf, n, off, false);
     }
 
+    /** {@code fsync(fd)}: 0 once the file's data and metadata are durable, or -1 with {@link Aio#errno()} set. */
     public static int fsync(int fd) {
         return check(Libc.fsync(fd));
     }
 
+    /** {@code ftruncate(fd, length)}: 0, or -1 with {@link Aio#errno()} set. */
     public static int ftruncate(int fd, long length) {
         return check(Libc.ftruncate(fd, length));
     }
 
+    /** {@code unlink(path)}: 0, or -1 with {@link Aio#errno()} set (ENOENT, EACCES ...). */
     public static int unlink(String path) {
         if (path == null) {
             return Errno.fail(Errno.EFAULT);

@@ -16,6 +16,7 @@ import io.uringaio.engine.uapi.ErrnoTable;
 public final class LogPoisonedException extends UringIOException {
     private static final long serialVersionUID = 1L;
 
+    /** The position of the first record of the group that failed. */
     private final long failedPosition;
 
     LogPoisonedException(int errno, String operation, String path, long failedPosition, Throwable cause) {

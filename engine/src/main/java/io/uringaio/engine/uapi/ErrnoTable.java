@@ -42,8 +42,8 @@ package io.uringaio.engine.uapi;
  *       {@link #EIO}, {@link #ENOSPC}, {@link #EFBIG}, {@link #EROFS}, {@link #EISDIR}, {@link #EOVERFLOW},
  *       {@link #EAGAIN} from a pipe or socket the caller made non-blocking, and {@link #EINVAL} for an {@code O_DIRECT}
  *       transfer whose offset, length or buffer is not aligned
- *       ({@link io.uringaio.engine.UringOpenOption UringOpenOption}) or, in the facade, a negative {@code aio_offset} on
- *       a seekable file. fsync and fdatasync:
+ *       ({@link io.uringaio.engine.UringOpenOption UringOpenOption}) or, in the facade, a negative
+ *       {@code aio_offset} on a seekable file. fsync and fdatasync:
  *       {@link #EIO}, {@link #ENOSPC}, {@link #EROFS}, {@link #EBADF}; the storage log treats any write or sync failure
  *       as final and poisons itself ({@code LogPoisonedException}), it never retries a failed fsync. Open:
  *       {@link #ENOENT}, {@link #EACCES}, {@link #EEXIST}, {@link #EISDIR}, {@link #EROFS}, {@link #EMFILE},
