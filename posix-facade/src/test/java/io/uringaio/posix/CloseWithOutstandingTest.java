@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.uringaio.engine.Request;
 import io.uringaio.engine.RingEngine;
-import io.uringaio.engine.Uapi;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;

@@ -96,7 +96,7 @@ class LargeFildesTest extends PrivateContextSupport {
     void aDescriptorAboveTheDenseRange_isOrderedAndThenForgotten() throws Exception {
         int denseLimit = 64;
         int fd = openTemp("log", Fcntl.O_APPEND);
-        int high = io.uringaio.engine.sys.Libc.fcntl(fd, F_DUPFD, denseLimit + 17);
+        int high = io.uringaio.engine.internal.sys.Libc.fcntl(fd, F_DUPFD, denseLimit + 17);
         assertTrue(high >= denseLimit, "F_DUPFD: " + high);
         try (AioContext small = new AioContext(new io.uringaio.engine.RingEngineConfig(), denseLimit)) {
             int n = 50;
