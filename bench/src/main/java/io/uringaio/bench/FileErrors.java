@@ -1,6 +1,6 @@
 package io.uringaio.bench;
 
-import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;

@@ -1,6 +1,8 @@
 package io.uringaio.engine;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,5 +1,6 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.ErrnoTable;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;

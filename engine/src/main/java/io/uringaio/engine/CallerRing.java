@@ -1,5 +1,7 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.Uapi;
+import io.uringaio.engine.uapi.ErrnoTable;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

@@ -1,5 +1,7 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.ErrnoTable;
+
 /**
  * The answer to a cancel, decided by what the request ended with: CANCELED never comes for a request that did not end
  * {@code -ECANCELED}.

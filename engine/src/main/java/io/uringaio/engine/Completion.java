@@ -11,6 +11,8 @@ package io.uringaio.engine;
 @FunctionalInterface
 public interface Completion {
     /**
+     * Called once per completed request, on the thread that completed it.
+     *
      * @param request the request that completed, idle again
      * @param res     the kernel result: {@code >= 0} on success, {@code -errno} on failure ({@code -ECANCELED} when
      *                canceled, also when the engine closed before it ran; see {@link Request#canceledByClose()})

@@ -9,10 +9,11 @@ import java.nio.file.Path;
 /**
  * Decides whether io_uring can be used, and says why not: the hook that backend selection consults. The default asks
  * Netty ({@code IoUring.isAvailable()}, which tried {@code io_uring_setup}) and names the cause; a test can install
- * one that reports io_uring unavailable to exercise the fallback without touching the kernel.
+ * one that reports io_uring unavailable to exercise the fallback without touching the kernel. Package-private: a
+ * test hook, not API.
  */
 @FunctionalInterface
-public interface IoUringAvailability {
+interface IoUringAvailability {
     /** The reason io_uring cannot be used, or null when it can. */
     String unavailableReason();
 

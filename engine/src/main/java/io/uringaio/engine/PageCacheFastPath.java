@@ -2,7 +2,8 @@ package io.uringaio.engine;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

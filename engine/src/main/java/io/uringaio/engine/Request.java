@@ -1,5 +1,7 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.Uapi;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Objects;

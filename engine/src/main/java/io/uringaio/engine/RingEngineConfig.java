@@ -103,8 +103,11 @@ public final class RingEngineConfig {
         return this;
     }
 
-    /** The hook that decides whether io_uring is available (default: Netty's verdict). */
-    public RingEngineConfig ioUringAvailability(IoUringAvailability availability) {
+    /**
+     * The hook that decides whether io_uring is available (default: Netty's verdict). Package-private: the tests of
+     * this package install one to exercise the fallback without touching the kernel; it is no part of the API.
+     */
+    RingEngineConfig ioUringAvailability(IoUringAvailability availability) {
         this.availability = java.util.Objects.requireNonNull(availability, "availability");
         return this;
     }
@@ -143,6 +146,7 @@ public final class RingEngineConfig {
         return this;
     }
 
+    /** The hook run after each batch of completions, or null. */
     public Runnable afterCompletionBatch() {
         return afterCompletionBatch;
     }
@@ -157,6 +161,7 @@ public final class RingEngineConfig {
         return this;
     }
 
+    /** Whether the page-cache fast path is on. */
     public boolean pageCacheFastPath() {
         return pageCacheFastPath;
     }
@@ -207,22 +212,26 @@ public final class RingEngineConfig {
         return backend != null ? backend : Backend.fromSystemProperty();
     }
 
-    public IoUringAvailability ioUringAvailability() {
+    IoUringAvailability ioUringAvailability() {
         return availability;
     }
 
+    /** Worker threads of the thread-pool backend. */
     public int poolThreads() {
         return poolThreads;
     }
 
+    /** How long an idle thread-pool worker lingers before it exits, in nanoseconds. */
     public long poolIdleNanos() {
         return poolIdleNanos;
     }
 
+    /** The number of rings. */
     public int rings() {
         return rings;
     }
 
+    /** SQ entries per ring. */
     public int ringSize() {
         return ringSize;
     }
@@ -236,18 +245,22 @@ public final class RingEngineConfig {
         return ringSize - Ring.CONTROL_SLOTS - Ring.NETTY_SQ_RESERVE;
     }
 
+    /** The io-wq bound on bounded workers (0: the kernel's default). */
     public int maxBoundedWorkers() {
         return maxBoundedWorkers;
     }
 
+    /** The io-wq bound on unbounded workers (0: the kernel's default). */
     public int maxUnboundedWorkers() {
         return maxUnboundedWorkers;
     }
 
+    /** The caller's event loop group, or null for a private one. */
     public IoEventLoopGroup eventLoopGroup() {
         return eventLoopGroup;
     }
 
+    /** The name prefix of the engine's threads. */
     public String threadNamePrefix() {
         return threadNamePrefix;
     }

@@ -1,6 +1,8 @@
 package io.uringaio.engine;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -257,7 +259,12 @@ final class ThreadPoolLane implements Lane {
             return iovec.address();
         }
 
-        /** A read: RWF_NOWAIT first; if it would block, wait for readiness (cancelable), then read. */
+        /**
+         * A read: RWF_NOWAIT first; if it would block, wait for readiness (cancelable), then read. A stream (pipe,
+         * socket) is read again without blocking after each wake-up, and waited for again while it has nothing: another
+         * reader of the same pipe may take the data that woke this one, and a blocking read would then sit in the
+         * kernel where no cancel or close reaches it.
+         */
         private long read(Request r, long iov, int count) {
             long offset = r.offset;
             long res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
@@ -270,9 +277,19 @@ final class ThreadPoolLane implements Lane {
                 // end of file this costs one more call and gives the same count.)
                 return Libc.preadv2(r.fd, iov, count, offset, 0);
             }
+            if (offset < 0) {
+                while (res == -ErrnoTable.EAGAIN) {
+                    if (!awaitReady(r, Libc.POLLIN)) {
+                        return -ErrnoTable.ECANCELED;
+                    }
+                    res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
+                }
+            }
             if (res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EOPNOTSUPP) {
                 return res;
             }
+            // A file being read from the device (RWF_NOWAIT found it uncached), or a descriptor that cannot read
+            // without blocking: wait until it is ready (cancelable), then read, allowed to block.
             if (!awaitReady(r, Libc.POLLIN)) {
                 return -ErrnoTable.ECANCELED;
             }

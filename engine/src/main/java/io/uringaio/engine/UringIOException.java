@@ -1,5 +1,7 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.ErrnoTable;
+
 import java.io.IOException;
 
 /**
@@ -9,11 +11,16 @@ import java.io.IOException;
 public class UringIOException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /** The positive errno. */
     private final int errno;
+    /** The operation that failed. */
     private final String operation;
+    /** The path (or descriptor) the operation acted on. */
     private final String path;
 
     /**
+     * A failure with the errno's message as detail ({@code "read /data/x: EBADF (Bad file descriptor)"}).
+     *
      * @param errno     the positive errno
      * @param operation the operation, e.g. {@code "read"}, {@code "fdatasync"}
      * @param path      the file's path, or a description such as {@code "fd 12"}
@@ -22,6 +29,14 @@ public class UringIOException extends IOException {
         this(errno, operation, path, ErrnoTable.describe(errno));
     }
 
+    /**
+     * A failure with a detail of the subclass's own in place of the errno's message.
+     *
+     * @param errno     the positive errno
+     * @param operation the operation that failed
+     * @param path      the file's path, or a description such as {@code "fd 12"}
+     * @param detail    the text after {@code "operation path: "} in the message
+     */
     protected UringIOException(int errno, String operation, String path, String detail) {
         super(operation + " " + path + ": " + detail);
         this.errno = errno;

@@ -89,7 +89,7 @@ class AsyncFileMisuseTest extends KernelTest {
             Thread.ofPlatform().name("writer").start(() -> write.complete(file.write(ByteBuffer.allocate(64 * 1024), 0)));
             assertTrue(allocating.await(WAIT_SECONDS, TimeUnit.SECONDS));
             closeWithin(engine);
-            assertTrue(io.uringaio.engine.sys.Libc.fcntl(file.fd(), 1 /* F_GETFD */, 0) >= 0,
+            assertTrue(io.uringaio.engine.internal.sys.Libc.fcntl(file.fd(), 1 /* F_GETFD */, 0) >= 0,
                     "the descriptor is still open under the counted write");
             proceed.countDown();
             assertInstanceOf(EngineClosedException.class, failure(await(write)));

@@ -1,5 +1,6 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.uapi.ErrnoTable;
 import static java.nio.file.StandardOpenOption.CREATE;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;

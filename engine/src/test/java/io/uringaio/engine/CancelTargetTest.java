@@ -3,7 +3,9 @@ package io.uringaio.engine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.ErrnoTable;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;

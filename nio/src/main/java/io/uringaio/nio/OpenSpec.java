@@ -1,8 +1,8 @@
 package io.uringaio.nio;
 
-import io.uringaio.engine.ErrnoTable;
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.UringOpenOption;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;

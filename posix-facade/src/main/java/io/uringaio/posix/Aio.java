@@ -14,14 +14,23 @@ public final class Aio {
     private Aio() {
     }
 
+    /** {@link #aio_cancel}: every request asked for was canceled. */
     public static final int AIO_CANCELED = 0;
+    /** {@link #aio_cancel}: at least one request asked for could not be canceled (it is in progress). */
     public static final int AIO_NOTCANCELED = 1;
+    /** {@link #aio_cancel}: every request asked for had already completed. */
     public static final int AIO_ALLDONE = 2;
+    /** {@link Aiocb#aio_lio_opcode}: read. */
     public static final int LIO_READ = 0;
+    /** {@link Aiocb#aio_lio_opcode}: write. */
     public static final int LIO_WRITE = 1;
+    /** {@link Aiocb#aio_lio_opcode}: no operation; the entry is skipped. */
     public static final int LIO_NOP = 2;
+    /** {@link #lio_listio} mode: return once every request of the list completed. */
     public static final int LIO_WAIT = 0;
+    /** {@link #lio_listio} mode: return once the list is queued; notify through the {@link SigEvent}. */
     public static final int LIO_NOWAIT = 1;
+    /** The largest {@link Aiocb#aio_reqprio}: how far a request may lower its priority. */
     public static final int AIO_PRIO_DELTA_MAX = 20;
     /** The most entries one {@link #lio_listio} call takes. */
     public static final int AIO_LISTIO_MAX = 1024;

@@ -1,5 +1,6 @@
 package io.uringaio.posix;
 
+import io.uringaio.engine.Backend;
 import io.uringaio.engine.EngineRejectedException;
 import io.uringaio.engine.EngineStats;
 import io.uringaio.engine.RingEngine;
@@ -246,12 +247,34 @@ public final class AioContext implements AutoCloseable {
     }
 
     /**
-     * The engine this context runs on, started if it was not yet.
+     * The backend this context's engine runs on ({@link Backend#IO_URING}, or {@link Backend#THREAD_POOL} where
+     * io_uring is unavailable), starting the engine if it was not yet.
+     *
+     * @throws EngineRejectedException when the context was closed before its engine started
+     */
+    public Backend backend() {
+        return engine().backend();
+    }
+
+    /**
+     * Why the engine runs on {@link #backend()} (for example {@code "io_uring_setup: EPERM (seccomp?)"} after a
+     * fallback), starting the engine if it was not yet.
+     *
+     * @throws EngineRejectedException when the context was closed before its engine started
+     */
+    public String backendReason() {
+        return engine().backendReason();
+    }
+
+    /**
+     * The engine this context runs on, started if it was not yet. Package-private: the POSIX API does not hand the
+     * engine out (a caller would bypass the per-descriptor order and the notification); {@link #backend()} and
+     * {@link #engineStats()} say what a user needs to know of it.
      *
      * @throws EngineRejectedException when the context was closed before its engine started: a closed context never
      *         starts one (a submission racing with close would otherwise run on an engine nobody closes)
      */
-    public RingEngine engine() {
+    RingEngine engine() {
         RingEngine e = engine;
         if (e != null) {
             return e;

@@ -14,6 +14,7 @@ public final class AioInit {
     /** Seconds an idle thread-pool worker lingers before it exits. */
     public int aio_idle_time;
 
+    /** Tuning with every field 0: the defaults. */
     public AioInit() {
     }
 }

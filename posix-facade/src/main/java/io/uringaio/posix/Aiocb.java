@@ -33,6 +33,7 @@ public final class Aiocb {
     /** {@link Aio#LIO_READ}, {@link Aio#LIO_WRITE} or {@link Aio#LIO_NOP}; read by {@link Aio#lio_listio} only. */
     public int aio_lio_opcode;
 
+    /** A control block with every field zero or null; fill it in before submitting it. */
     public Aiocb() {
     }
 

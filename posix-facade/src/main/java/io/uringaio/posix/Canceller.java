@@ -2,7 +2,7 @@ package io.uringaio.posix;
 
 import io.uringaio.engine.CancelOutcome;
 import io.uringaio.engine.RingEngine;
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;

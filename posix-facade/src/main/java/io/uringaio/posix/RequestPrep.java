@@ -1,7 +1,7 @@
 package io.uringaio.posix;
 
 import io.uringaio.engine.Request;
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 /**
  * Preparing an accepted request: the snapshot of the caller's fields at submission ({@link #snapshot}), and, once the

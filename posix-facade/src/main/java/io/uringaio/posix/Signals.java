@@ -17,17 +17,29 @@ public final class Signals {
     private Signals() {
     }
 
+    /** {@link SigEvent#sigev_notify}: deliver {@link SigEvent#sigev_signo} to its handler. */
     public static final int SIGEV_SIGNAL = 0;
+    /** {@link SigEvent#sigev_notify}: no notification; poll with {@code aio_error} or {@code aio_suspend}. */
     public static final int SIGEV_NONE = 1;
+    /** {@link SigEvent#sigev_notify}: call {@link SigEvent#sigev_notify_function}. */
     public static final int SIGEV_THREAD = 2;
+    /** {@link SigInfo#si_code} of a signal sent for a completed asynchronous request. */
     public static final int SI_ASYNCIO = -4;
+    /** Hangup. */
     public static final int SIGHUP = 1;
+    /** Interrupt. */
     public static final int SIGINT = 2;
+    /** Quit. */
     public static final int SIGQUIT = 3;
+    /** User-defined signal 1. */
     public static final int SIGUSR1 = 10;
+    /** User-defined signal 2. */
     public static final int SIGUSR2 = 12;
+    /** Termination. */
     public static final int SIGTERM = 15;
+    /** The first real-time signal. */
     public static final int SIGRTMIN = 34;
+    /** The last real-time signal. */
     public static final int SIGRTMAX = 64;
 
     private static final AtomicReferenceArray<Consumer<SigInfo>> HANDLERS = new AtomicReferenceArray<>(SIGRTMAX + 1);

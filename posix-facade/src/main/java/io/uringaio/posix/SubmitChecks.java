@@ -1,6 +1,6 @@
 package io.uringaio.posix;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 /**
  * The synchronous checks of a submission, made on a claimed block before anything is queued: each returns 0 or the

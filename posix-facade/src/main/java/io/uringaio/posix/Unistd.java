@@ -1,6 +1,6 @@
 package io.uringaio.posix;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -17,7 +17,7 @@ public final class Unistd {
     }
 
     /**
-     * {@code close(fd)}. Requests of any {@link AioContext} still outstanding on {@code fd} are settled first, as
+     * {@code close(fd)}: 0, or -1 with {@link Aio#errno()} set (EBADF, EIO ...). Requests of any {@link AioContext} still outstanding on {@code fd} are settled first, as
      * POSIX allows: each is canceled, and one that was not (already running, or on its way to the engine) completes
      * before the descriptor is closed, so no request whose {@code aio_*} call returned before this call ever starts on
      * the file that takes the number next. Returns once that is done. An {@code aio_*} call on {@code fd} running
@@ -40,14 +40,31 @@ public final class Unistd {
         return check(Libc.pipe(fds));
     }
 
+    /**
+     * {@code read(fd, buf, n)} at the descriptor's position, into {@code buf} from index 0 (its position and limit are
+     * left alone).
+     *
+     * @return the bytes read (0 at end of file), or -1 with {@link Aio#errno()} set (EINVAL for {@code n} beyond the
+     *         buffer's capacity, EFAULT for a missing or read-only buffer)
+     */
     public static long read(int fd, ByteBuffer buf, long n) {
         return transfer(fd, buf, n, -1, true);
     }
 
+    /**
+     * {@code write(fd, buf, n)} at the descriptor's position, of {@code buf}'s bytes from index 0.
+     *
+     * @return the bytes written, or -1 with {@link Aio#errno()} set
+     */
     public static long write(int fd, ByteBuffer buf, long n) {
         return transfer(fd, buf, n, -1, false);
     }
 
+    /**
+     * {@code pread(fd, buf, n, off)}: as {@link #read} at offset {@code off}, the descriptor's position unchanged.
+     *
+     * @return the bytes read, or -1 with {@link Aio#errno()} set (EINVAL for a negative offset)
+     */
     public static long pread(int fd, ByteBuffer buf, long n, long off) {
         if (off < 0) {
             return Errno.fail(Errno.EINVAL);
@@ -55,6 +72,11 @@ public final class Unistd {
         return transfer(fd, buf, n, off, true);
     }
 
+    /**
+     * {@code pwrite(fd, buf, n, off)}: as {@link #write} at offset {@code off}, the descriptor's position unchanged.
+     *
+     * @return the bytes written, or -1 with {@link Aio#errno()} set (EINVAL for a negative offset)
+     */
     public static long pwrite(int fd, ByteBuffer buf, long n, long off) {
         if (off < 0) {
             return Errno.fail(Errno.EINVAL);
@@ -62,14 +84,17 @@ public final class Unistd {
         return transfer(fd, buf, n, off, false);
     }
 
+    /** {@code fsync(fd)}: 0 once the file's data and metadata are durable, or -1 with {@link Aio#errno()} set. */
     public static int fsync(int fd) {
         return check(Libc.fsync(fd));
     }
 
+    /** {@code ftruncate(fd, length)}: 0, or -1 with {@link Aio#errno()} set. */
     public static int ftruncate(int fd, long length) {
         return check(Libc.ftruncate(fd, length));
     }
 
+    /** {@code unlink(path)}: 0, or -1 with {@link Aio#errno()} set (ENOENT, EACCES ...). */
     public static int unlink(String path) {
         if (path == null) {
             return Errno.fail(Errno.EFAULT);

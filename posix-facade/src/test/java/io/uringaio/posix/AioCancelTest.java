@@ -11,27 +11,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code aio_cancel} on a private context: in progress (a pipe read), queued in the facade, finished and never
  * submitted requests; all of one fildes; the argument errors; ECANCELED / -1 and exactly one notification.
  */
-class AioCancelTest extends PosixTestSupport {
-
-    private static AioContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
+class AioCancelTest extends PrivateContextSupport {
 
     private final AtomicInteger notified = new AtomicInteger();
     private final ConcurrentLinkedQueue<Integer> statusInNotification = new ConcurrentLinkedQueue<>();

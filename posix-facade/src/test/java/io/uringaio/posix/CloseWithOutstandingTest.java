@@ -9,11 +9,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.uringaio.engine.Request;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.RingEngineConfig;
-import io.uringaio.engine.Uapi;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -39,19 +37,7 @@ class CloseWithOutstandingTest extends PosixTestSupport {
         try (AioContext ctx = nettyRingsOnly()) {
             RingEngine engine = ctx.engine();
             int rings = engine.ringCount();
-            CountDownLatch held = new CountDownLatch(rings);
-            CountDownLatch release = new CountDownLatch(1);
-            List<Request> holds = new ArrayList<>();
-            for (int i = 0; i < rings; i++) {
-                Request hold = new Request((r, res) -> {
-                    held.countDown();
-                    awaitQuietly(release);
-                });
-                hold.prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0);
-                holds.add(hold);
-                engine.submit(hold); // round robin: one per ring
-            }
-            assertTrue(held.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS), "ring threads not held");
+            CountDownLatch release = holdEveryRing(engine);
             Thread releaser = new Thread(() -> {
                 sleepMillis(300); // the window in which a close may race the queued read (before the fix)
                 release.countDown();
@@ -100,17 +86,7 @@ class CloseWithOutstandingTest extends PosixTestSupport {
         try (AioContext ctx = nettyRingsOnly()) {
             RingEngine engine = ctx.engine();
             int rings = engine.ringCount();
-            CountDownLatch held = new CountDownLatch(rings);
-            CountDownLatch release = new CountDownLatch(1);
-            for (int i = 0; i < rings; i++) {
-                Request hold = new Request((r, res) -> {
-                    held.countDown();
-                    awaitQuietly(release);
-                });
-                hold.prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0);
-                engine.submit(hold);
-            }
-            assertTrue(held.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS), "ring threads not held");
+            CountDownLatch release = holdEveryRing(engine);
             Thread releaser = new Thread(() -> {
                 sleepMillis(300);
                 release.countDown();
@@ -147,6 +123,26 @@ class CloseWithOutstandingTest extends PosixTestSupport {
      */
     private static AioContext nettyRingsOnly() {
         return new AioContext(new RingEngineConfig().callerRings(0));
+    }
+
+    /**
+     * Holds every ring thread of {@code engine} inside a completion callback (a NOP per ring, round robin) until the
+     * returned latch is counted down; returns once all are held.
+     */
+    private static CountDownLatch holdEveryRing(RingEngine engine) throws InterruptedException {
+        int rings = engine.ringCount();
+        CountDownLatch held = new CountDownLatch(rings);
+        CountDownLatch release = new CountDownLatch(1);
+        for (int i = 0; i < rings; i++) {
+            Request hold = new Request((r, res) -> {
+                held.countDown();
+                awaitQuietly(release);
+            });
+            hold.prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0);
+            engine.submit(hold);
+        }
+        assertTrue(held.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS), "ring threads not held");
+        return release;
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

@@ -15,8 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,22 +23,10 @@ import org.junit.jupiter.api.Test;
  * wins, the other returns -1/EBUSY and changes nothing, no exception ever leaves a facade function, and the request
  * completes and notifies once.
  */
-class ConcurrentSubmitTest extends PosixTestSupport {
+class ConcurrentSubmitTest extends PrivateContextSupport {
 
     private static final int MAX_ROUNDS = 10_000;
     private static final long MAX_MILLIS = 4_000;
-
-    private static AioContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
 
     /** How a thread submits the shared control block. */
     private interface Submit {

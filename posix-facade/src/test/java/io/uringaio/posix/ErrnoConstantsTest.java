@@ -3,7 +3,7 @@ package io.uringaio.posix;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;

@@ -228,7 +228,7 @@ class FacadeHostileInputTest extends PosixTestSupport {
         // A descriptor that was open and is closed, numbered high (F_DUPFD to 5000 or above): the kernel hands out the
         // lowest free number, so no other thread of this JVM (an engine's eventfd, a pipe) takes it back meanwhile.
         int low = openTemp("gone", 0);
-        int gone = io.uringaio.engine.sys.Libc.fcntl(low, 0 /* F_DUPFD */, 5000);
+        int gone = io.uringaio.engine.internal.sys.Libc.fcntl(low, 0 /* F_DUPFD */, 5000);
         assertTrue(gone >= 5000, "F_DUPFD: " + gone);
         assertEquals(0, Unistd.close(gone));
         Aiocb r = readCb(gone, 0, 4);

@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,19 +16,7 @@ import org.junit.jupiter.api.Test;
  * heap buffer with position 5 and limit 50 stayed EINPROGRESS forever, the copy back having thrown on the completion
  * path).
  */
-class HeapBufferWindowTest extends PosixTestSupport {
-
-    private static AioContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
+class HeapBufferWindowTest extends PrivateContextSupport {
 
     private final AtomicInteger notified = new AtomicInteger();
 

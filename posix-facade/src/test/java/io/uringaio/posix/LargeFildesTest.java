@@ -10,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,22 +18,10 @@ import org.junit.jupiter.api.Test;
  * per-descriptor bookkeeping is not sized by the number (issue 11 item 6: fildes 100,000,000 kept ~320 MiB,
  * 400,000,000 threw OutOfMemoryError, Integer.MAX_VALUE threw ArrayIndexOutOfBoundsException).
  */
-class LargeFildesTest extends PosixTestSupport {
+class LargeFildesTest extends PrivateContextSupport {
 
     private static final int[] BAD_FILDES = {100_000_000, 400_000_000, Integer.MAX_VALUE, Integer.MAX_VALUE - 1,
             1 << 20, -1, -2, -100, Integer.MIN_VALUE};
-
-    private static AioContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
 
     private final AtomicInteger notified = new AtomicInteger();
 
@@ -110,7 +96,7 @@ class LargeFildesTest extends PosixTestSupport {
     void aDescriptorAboveTheDenseRange_isOrderedAndThenForgotten() throws Exception {
         int denseLimit = 64;
         int fd = openTemp("log", Fcntl.O_APPEND);
-        int high = io.uringaio.engine.sys.Libc.fcntl(fd, F_DUPFD, denseLimit + 17);
+        int high = io.uringaio.engine.internal.sys.Libc.fcntl(fd, F_DUPFD, denseLimit + 17);
         assertTrue(high >= denseLimit, "F_DUPFD: " + high);
         try (AioContext small = new AioContext(new io.uringaio.engine.RingEngineConfig(), denseLimit)) {
             int n = 50;

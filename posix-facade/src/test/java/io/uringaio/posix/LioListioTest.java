@@ -19,27 +19,13 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.uringaio.engine.EngineStats;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code lio_listio} on a private context: both modes, null and LIO_NOP entries, entries that fail on their own, the
  * list-level errors that start nothing, the list notification, and one kernel batch per call (engine counters).
  */
-class LioListioTest extends PosixTestSupport {
-
-    private static AioContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
+class LioListioTest extends PrivateContextSupport {
 
     private final AtomicInteger listNotified = new AtomicInteger();
 

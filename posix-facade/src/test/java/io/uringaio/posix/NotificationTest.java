@@ -16,8 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,19 +23,7 @@ import org.junit.jupiter.api.Test;
  * on a facade thread or a given executor. Exactly once, never before the status is final, for success, failure and
  * cancel alike.
  */
-class NotificationTest extends PosixTestSupport {
-
-    private static AioContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
+class NotificationTest extends PrivateContextSupport {
 
     /** What one notification saw. */
     private record Seen(Object value, Thread thread, int status, SigInfo info) {

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,23 +16,11 @@ import org.junit.jupiter.api.Test;
  * request; 20,000 overwrites of one block took 364 M steps). The cost is asserted by counting the steps, not by
  * timing.
  */
-class OrderingScaleTest extends PosixTestSupport {
+class OrderingScaleTest extends PrivateContextSupport {
 
     private static final int RECORD = 8;
     /** Steps allowed per request: a constant, whatever the depth (the quadratic walk took ~n/2 each). */
     private static final long STEPS_PER_REQUEST = 8;
-
-    private static AioContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
 
     @Test
     void fortyThousandAppends_landInCallOrder_inLinearBookkeeping() throws Exception {

@@ -9,9 +9,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,21 +18,10 @@ import org.junit.jupiter.api.Test;
  * reused for a file with the other O_DIRECT flag, with nothing outstanding in between, gets the new file's path: the
  * decision is not kept past the requests it was made for.
  */
-class ReadPathCacheTest extends PosixTestSupport {
+class ReadPathCacheTest extends PrivateContextSupport {
     private static final int SIZE = 4096;
 
-    private static AioContext ctx;
     private final List<Integer> open = new ArrayList<>();
-
-    @BeforeAll
-    static void open() {
-        ctx = new AioContext();
-    }
-
-    @AfterAll
-    static void close() {
-        ctx.close();
-    }
 
     @Test
     void reusedNumber_bufferedThenDirect_readsThroughTheRing() {

@@ -29,6 +29,8 @@ public final class AlignedBufferPool {
     private final ArrayBlockingQueue<Integer> free;
 
     /**
+     * A pool of {@code count} direct buffers of {@code bufferBytes} each, allocated now.
+     *
      * @param bufferBytes bytes per buffer, a positive multiple of {@code alignment}
      * @param count       number of buffers
      * @param alignment   a power of two; at least 4096 is used for the addresses (a page), whatever is asked

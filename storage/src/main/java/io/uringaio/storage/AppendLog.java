@@ -1,9 +1,9 @@
 package io.uringaio.storage;
 
 import io.uringaio.engine.AsyncFile;
-import io.uringaio.engine.ErrnoTable;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;

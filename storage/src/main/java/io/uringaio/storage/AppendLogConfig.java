@@ -168,10 +168,12 @@ public final class AppendLogConfig {
         }
     }
 
+    /** Bytes per segment file. */
     public long segmentBytes() {
         return segmentBytes;
     }
 
+    /** The largest payload an append accepts, after defaults. */
     public int maxRecordBytes() {
         if (maxRecordBytes > 0) {
             return maxRecordBytes;
@@ -180,30 +182,37 @@ public final class AppendLogConfig {
         return (int) Math.min(DEFAULT_MAX_RECORD_BYTES, room);
     }
 
+    /** The most records one commit group carries. */
     public int maxGroupRecords() {
         return maxGroupRecords;
     }
 
+    /** The most frame bytes one commit group carries. */
     public int maxGroupBytes() {
         return maxGroupBytes;
     }
 
+    /** The most bytes of appends that may wait for a group before append blocks. */
     public long maxPendingBytes() {
         return maxPendingBytes;
     }
 
+    /** Whether a new segment is preallocated with {@code fallocate}. */
     public boolean preallocate() {
         return preallocate;
     }
 
+    /** Whether a new segment is written with zeros and synced before records go into it. */
     public boolean zeroFill() {
         return zeroFill;
     }
 
+    /** How many commit groups may be in flight at once. */
     public int maxGroupsInFlight() {
         return maxGroupsInFlight;
     }
 
+    /** Whether recovery cuts a corrupt log at the first bad frame instead of refusing it. */
     public boolean repairByTruncation() {
         return repairByTruncation;
     }

@@ -1,8 +1,8 @@
 package io.uringaio.storage;
 
-import io.uringaio.engine.Uapi;
 import io.uringaio.engine.UringIOException;
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

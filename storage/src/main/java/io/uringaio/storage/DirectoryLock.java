@@ -1,8 +1,8 @@
 package io.uringaio.storage;
 
-import io.uringaio.engine.ErrnoTable;
 import io.uringaio.engine.UringIOException;
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

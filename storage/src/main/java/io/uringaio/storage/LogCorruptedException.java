@@ -14,7 +14,9 @@ public final class LogCorruptedException extends IOException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path segment;
+    /** The bad frame's offset in its segment file. */
     private final long offset;
+    /** The bad frame's log position. */
     private final long position;
 
     LogCorruptedException(Path segment, long base, long offset, String detail) {

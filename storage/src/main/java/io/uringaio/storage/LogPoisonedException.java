@@ -1,7 +1,7 @@
 package io.uringaio.storage;
 
-import io.uringaio.engine.ErrnoTable;
 import io.uringaio.engine.UringIOException;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 /**
  * A write or {@code fdatasync} of the log failed, so nothing from the failed group on can be trusted to be durable:
@@ -16,6 +16,7 @@ import io.uringaio.engine.UringIOException;
 public final class LogPoisonedException extends UringIOException {
     private static final long serialVersionUID = 1L;
 
+    /** The position of the first record of the group that failed. */
     private final long failedPosition;
 
     LogPoisonedException(int errno, String operation, String path, long failedPosition, Throwable cause) {

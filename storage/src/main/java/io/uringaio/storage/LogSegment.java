@@ -3,7 +3,7 @@ package io.uringaio.storage;
 import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

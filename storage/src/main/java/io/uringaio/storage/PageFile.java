@@ -27,7 +27,7 @@ import java.util.concurrent.ExecutionException;
  * {@link #pageBytes()}-sized buffers always pass.
  *
  * <p><b>Durability.</b> {@code O_DIRECT} skips the page cache, not the device's write cache or the file's metadata: a
- * page is durable once {@link #writeDurable} completes, or after {@link #fdatasync()}.
+ * page is durable once {@link #writePageDurable} completes, or after {@link #fdatasync()}.
  *
  * <p>Thread-safe; the {@link AsyncFile} rules apply (operations run in parallel, in no particular order; do not touch a
  * buffer while it is in flight). Errors: {@code UringIOException} with the errno, as the engine's.

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.uringaio.engine.Backend;
-import io.uringaio.engine.IoUringAvailability;
+import io.netty.channel.uring.IoUring;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.RingEngineConfig;
 
@@ -46,8 +46,8 @@ class AppendLogCloseRaceTest {
     @ParameterizedTest
     @EnumSource(value = Backend.class, names = {"IO_URING", "THREAD_POOL"})
     void appendsRacingCloseAreAcknowledgedAndReadableOrRefusedAndAbsent(Backend backend) throws Exception {
-        assumeTrue(backend != Backend.IO_URING || IoUringAvailability.NETTY.unavailableReason() == null,
-                "io_uring is not available here");
+        assumeTrue(backend != Backend.IO_URING || IoUring.isAvailable(),
+                () -> "io_uring is not available here: " + IoUring.unavailabilityCause());
         try (RingEngine engine = RingEngine.open(new RingEngineConfig().rings(1).ringSize(256).backend(backend))) {
             for (int round = 0; round < ROUNDS; round++) {
                 Path logDir = Files.createDirectories(dir.resolve(backend + "-log-" + round));

@@ -9,9 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.ErrnoTable;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

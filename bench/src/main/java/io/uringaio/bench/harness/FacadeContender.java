@@ -66,7 +66,7 @@ public final class FacadeContender extends InProcessContender {
         int fd = Fcntl.open(context.file().toString(), Fcntl.O_RDWR | (w.direct() ? Fcntl.O_DIRECT : 0), 0);
         if (fd < 0) {
             throw new IllegalStateException("open " + context.file() + ": "
-                    + io.uringaio.engine.ErrnoTable.describe(Aio.errno()));
+                    + io.uringaio.engine.uapi.ErrnoTable.describe(Aio.errno()));
         }
         // As the no-argument context: caller rings on (the facade's one submitting thread gets one), so aio_suspend
         // reaps its own completions; -Duringaio.callerRings=0 measures without them.
@@ -140,7 +140,7 @@ public final class FacadeContender extends InProcessContender {
                 batched = 0;
                 if (aio.lio_listio(Aio.LIO_NOWAIT, batch, n, null) != 0) {
                     throw new IllegalStateException("lio_listio of " + n + " failed: "
-                            + io.uringaio.engine.ErrnoTable.describe(aio.errno()));
+                            + io.uringaio.engine.uapi.ErrnoTable.describe(aio.errno()));
                 }
             }
         }

@@ -3,7 +3,7 @@ package io.uringaio.bench.harness;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.uringaio.engine.sys.Libc;
+import io.uringaio.engine.internal.sys.Libc;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,7 +41,7 @@ public final class GlibcAioContender extends InProcessContender {
         Workload w = trial.workload();
         int fd = Libc.open(context.file().toString(), Libc.O_RDWR | (w.direct() ? Libc.O_DIRECT : 0), 0);
         if (fd < 0) {
-            throw new IllegalStateException("open " + context.file() + ": " + io.uringaio.engine.ErrnoTable.describe(-fd));
+            throw new IllegalStateException("open " + context.file() + ": " + io.uringaio.engine.uapi.ErrnoTable.describe(-fd));
         }
         Arena arena = Arena.ofShared();
         Loop loop = new Loop(trial, arena, fd);

@@ -1,6 +1,7 @@
 package io.uringaio.bench.harness;
 
-import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.posix.Fcntl;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -51,8 +52,8 @@ public final class GlibcAiocbLayout {
 
     /** {@code SIGEV_NONE}: no notification; completion is polled with {@code aio_error}/{@code aio_suspend}. */
     public static final int SIGEV_NONE = 1;
-    /** {@code O_DSYNC} on x86-64 Linux: {@code aio_fsync}'s "data only" operation. */
-    public static final int O_DSYNC = 010000;
+    /** {@code O_DSYNC} on x86-64 Linux: {@code aio_fsync}'s "data only" operation (the facade's, one table). */
+    public static final int O_DSYNC = Fcntl.O_DSYNC;
     /** {@code EINPROGRESS} on Linux. */
     public static final int EINPROGRESS = ErrnoTable.EINPROGRESS;
 

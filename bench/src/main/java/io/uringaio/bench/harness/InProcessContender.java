@@ -101,7 +101,7 @@ public abstract class InProcessContender implements Contender {
     /** Describes a failed operation: errno name or short transfer. */
     static String describe(String what, int res, long expected, long offset) {
         if (res < 0) {
-            return what + " at offset " + offset + " failed: " + io.uringaio.engine.ErrnoTable.describe(-res);
+            return what + " at offset " + offset + " failed: " + io.uringaio.engine.uapi.ErrnoTable.describe(-res);
         }
         return what + " at offset " + offset + " transferred " + res + " of " + expected + " bytes";
     }

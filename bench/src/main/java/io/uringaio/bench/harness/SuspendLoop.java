@@ -1,6 +1,6 @@
 package io.uringaio.bench.harness;
 
-import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 /**
  * The POSIX AIO way of keeping {@code queueDepth} operations in flight from one thread: submit one control block per
@@ -83,7 +83,7 @@ abstract class SuspendLoop implements Runnable {
         boolean sync = syncing[lane];
         if (err != 0 || (!sync && res != workload.blockBytes())) {
             trial.fail(err != 0 ? (sync ? "aio_fsync" : "aio transfer") + " failed: "
-                    + io.uringaio.engine.ErrnoTable.describe(err)
+                    + io.uringaio.engine.uapi.ErrnoTable.describe(err)
                     : "short transfer: " + res + " of " + workload.blockBytes() + " bytes");
             stop(lane);
             return;
@@ -92,7 +92,7 @@ abstract class SuspendLoop implements Runnable {
             syncing[lane] = true;
             int e = submitFdatasync(lane);
             if (e != 0) {
-                trial.fail("aio_fsync submission failed: " + io.uringaio.engine.ErrnoTable.describe(e));
+                trial.fail("aio_fsync submission failed: " + io.uringaio.engine.uapi.ErrnoTable.describe(e));
                 stop(lane);
             }
             return;
@@ -110,7 +110,7 @@ abstract class SuspendLoop implements Runnable {
         trial.lane(lane).started();
         int e = submitTransfer(lane, workload.op().writes(), trial.offsets(lane).next());
         if (e != 0) {
-            trial.fail("submission failed: " + io.uringaio.engine.ErrnoTable.describe(e));
+            trial.fail("submission failed: " + io.uringaio.engine.uapi.ErrnoTable.describe(e));
             stop(lane);
         }
     }

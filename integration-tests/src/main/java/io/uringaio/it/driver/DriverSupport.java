@@ -1,8 +1,9 @@
 package io.uringaio.it.driver;
 
 import io.uringaio.engine.AsyncFile;
-import io.uringaio.engine.ErrnoTable;
 import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.posix.AioContext;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -56,6 +57,11 @@ final class DriverSupport {
 
     static void backend(RingEngine engine) {
         line("BACKEND " + engine.backend() + " " + engine.backendReason());
+    }
+
+    /** The same line for a facade context, which does not hand its engine out. */
+    static void backend(AioContext context) {
+        line("BACKEND " + context.backend() + " " + context.backendReason());
     }
 
     /** An errno as the report lines print it: {@code 0} for none, else its symbolic name ({@code EROFS}). */

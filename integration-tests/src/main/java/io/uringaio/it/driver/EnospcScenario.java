@@ -79,7 +79,7 @@ final class EnospcScenario {
         String path = dir.resolve("facade.dat").toString();
         int fd = Fcntl.open(path, Fcntl.O_RDWR | Fcntl.O_CREAT | Fcntl.O_TRUNC, 0644);
         check(fd >= 0, "enospc-facade-open", "fd " + fd);
-        backend(Aio.context().engine());
+        backend(Aio.context());
         Filled filled = aioWriteUntilError(fd);
         line("ERRNO enospc-facade " + filled.errno() + " " + errnoName(filled.errno()) + " after " + filled.bytes()
                 + " bytes");

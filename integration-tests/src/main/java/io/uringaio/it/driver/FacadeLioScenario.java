@@ -44,7 +44,7 @@ final class FacadeLioScenario {
     static void run(Path dir) {
         int fd = Fcntl.open(dir.resolve("lio.dat").toString(), Fcntl.O_RDWR | Fcntl.O_CREAT | Fcntl.O_TRUNC, 0644);
         check(fd >= 0, "lio-open", "fd " + fd + " errno " + Aio.errno());
-        backend(Aio.context().engine());
+        backend(Aio.context());
         new FacadeLioScenario(fd).run();
         Aio.context().close();
     }

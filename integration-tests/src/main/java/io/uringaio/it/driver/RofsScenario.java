@@ -80,7 +80,7 @@ public final class RofsScenario {
             engineOnTheReadOnlyFile(engine);
             engineOpensForWriting(engine);
         }
-        backend(Aio.context().engine());
+        backend(Aio.context());
         facadeReads();
         facadeWriteFails();
         facadeListFailsTheWriteOnly();

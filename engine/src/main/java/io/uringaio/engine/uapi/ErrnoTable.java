@@ -1,4 +1,4 @@
-package io.uringaio.engine;
+package io.uringaio.engine.uapi;
 
 /**
  * The errno numbers of Linux on x86-64, with their symbolic names ({@code EBADF}) and glibc's {@code strerror}
@@ -16,8 +16,9 @@ package io.uringaio.engine;
  * <h2>Which errors are retried, which are the caller's, which are ours</h2>
  *
  * <p>The engine retries almost nothing: a {@code -errno} from the kernel is the request's result, handed to the caller
- * as it came ({@link UringIOException} in {@link AsyncFile}, the {@code aio_error} value in the POSIX facade). What
- * the code does today, per operation:
+ * as it came ({@link io.uringaio.engine.UringIOException UringIOException} in
+ * {@link io.uringaio.engine.AsyncFile AsyncFile}, the {@code aio_error} value in the POSIX facade). What the code does
+ * today, per operation:
  * <ul>
  *   <li><b>Retried, never seen by the caller.</b>
  *     <ul>
@@ -40,7 +41,8 @@ package io.uringaio.engine;
  *       not open for that direction; the facade reports a negative {@code aio_fildes} as EBADF without the kernel),
  *       {@link #EIO}, {@link #ENOSPC}, {@link #EFBIG}, {@link #EROFS}, {@link #EISDIR}, {@link #EOVERFLOW},
  *       {@link #EAGAIN} from a pipe or socket the caller made non-blocking, and {@link #EINVAL} for an {@code O_DIRECT}
- *       transfer whose offset, length or buffer is not aligned ({@link UringOpenOption}) or, in the facade, a negative
+ *       transfer whose offset, length or buffer is not aligned
+ *       ({@link io.uringaio.engine.UringOpenOption UringOpenOption}) or, in the facade, a negative
  *       {@code aio_offset} on a seekable file. fsync and fdatasync:
  *       {@link #EIO}, {@link #ENOSPC}, {@link #EROFS}, {@link #EBADF}; the storage log treats any write or sync failure
  *       as final and poisons itself ({@code LogPoisonedException}), it never retries a failed fsync. Open:
@@ -49,9 +51,10 @@ package io.uringaio.engine;
  *       {@link #EOPNOTSUPP}, {@link #ENOSPC}, {@link #EFBIG}. The directory lock: {@link #EAGAIN} from
  *       {@code flock(LOCK_NB)} means another process holds it ({@code LogLockedException}).</li>
  *   <li><b>Ours: the engine's own doing, not the caller's.</b> {@link #ECANCELED} means a cancel or
- *       {@link RingEngine#close()} ended the request (an {@code EngineClosedException} when it was close);
+ *       {@link io.uringaio.engine.RingEngine#close() RingEngine.close()} ended the request (an
+ *       {@code EngineClosedException} when it was close);
  *       {@link #ENOENT} / {@link #EALREADY} answer the engine's own {@code IORING_OP_ASYNC_CANCEL} and become a
- *       {@link CancelOutcome}, never a request's result.</li>
+ *       {@link io.uringaio.engine.CancelOutcome CancelOutcome}, never a request's result.</li>
  *   <li><b>Can only be our bug.</b> {@link #EFAULT} from the kernel: every address the engine puts in an SQE or an
  *       {@code iovec} points into memory it owns (bounce buffers, its {@code iovec}s) or into a direct buffer the
  *       caller handed it; the facade answers a missing buffer with EFAULT itself, synchronously, before any system

@@ -1,15 +1,16 @@
-package io.uringaio.engine.sys;
+package io.uringaio.engine.internal.sys;
 
-import static io.uringaio.engine.sys.Libc.O_CLOEXEC;
-import static io.uringaio.engine.sys.Libc.O_CREAT;
-import static io.uringaio.engine.sys.Libc.O_EXCL;
-import static io.uringaio.engine.sys.Libc.O_RDWR;
+import static io.uringaio.engine.internal.sys.Libc.O_CLOEXEC;
+import static io.uringaio.engine.internal.sys.Libc.O_CREAT;
+import static io.uringaio.engine.internal.sys.Libc.O_EXCL;
+import static io.uringaio.engine.internal.sys.Libc.O_RDWR;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.ErrnoTable;
+import io.uringaio.engine.uapi.ErrnoTable;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;

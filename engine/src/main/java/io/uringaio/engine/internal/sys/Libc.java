@@ -1,6 +1,6 @@
-package io.uringaio.engine.sys;
+package io.uringaio.engine.internal.sys;
 
-import static io.uringaio.engine.ErrnoTable.EINVAL;
+import static io.uringaio.engine.uapi.ErrnoTable.EINVAL;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -98,13 +98,15 @@ public final class Libc {
 
     /** {@code preadv2}/{@code pwritev2}: fail with EAGAIN rather than block. */
     public static final int RWF_NOWAIT = 0x8;
-    /** {@code poll} events. */
+    /** {@code poll} event: readable. */
     public static final short POLLIN = 0x1;
+    /** {@code poll} event: writable. */
     public static final short POLLOUT = 0x4;
     /** {@link #pollWithWake}: set in the result when the wake descriptor was readable. */
     public static final int POLL_WOKEN = 1 << 16;
-    /** {@code eventfd} flags. */
+    /** {@code eventfd} flag: close on {@code exec}. */
     public static final int EFD_CLOEXEC = 0x80000;
+    /** {@code eventfd} flag: non-blocking reads and writes. */
     public static final int EFD_NONBLOCK = 0x800;
 
     /** {@code fallocate}: allocate without changing the file size. */

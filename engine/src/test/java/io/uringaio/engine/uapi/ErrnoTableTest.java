@@ -1,4 +1,4 @@
-package io.uringaio.engine;
+package io.uringaio.engine.uapi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

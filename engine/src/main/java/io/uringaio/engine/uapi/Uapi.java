@@ -1,4 +1,4 @@
-package io.uringaio.engine;
+package io.uringaio.engine.uapi;
 
 /**
  * Constants from the Linux io_uring UAPI header ({@code <linux/io_uring.h>}) and the few {@code <fcntl.h>} /
@@ -12,33 +12,55 @@ public final class Uapi {
     }
 
     // enum io_uring_op
+    /** No operation: completes with 0. */
     public static final byte IORING_OP_NOP = 0;
+    /** {@code preadv}: read into an {@code iovec} array. */
     public static final byte IORING_OP_READV = 1;
+    /** {@code pwritev}: write from an {@code iovec} array. */
     public static final byte IORING_OP_WRITEV = 2;
+    /** {@code fsync}, or {@code fdatasync} with {@link #IORING_FSYNC_DATASYNC}. */
     public static final byte IORING_OP_FSYNC = 3;
+    /** Removes a poll request of the ring (acts on other requests: the engine refuses it raw). */
     public static final byte IORING_OP_POLL_REMOVE = 7;
+    /** Removes a timeout of the ring (acts on other requests: the engine refuses it raw). */
     public static final byte IORING_OP_TIMEOUT_REMOVE = 12;
+    /** Cancels a request of the ring, found by its {@code user_data}. */
     public static final byte IORING_OP_ASYNC_CANCEL = 14;
+    /** {@code fallocate}. */
     public static final byte IORING_OP_FALLOCATE = 17;
+    /** {@code openat}. */
     public static final byte IORING_OP_OPENAT = 18;
+    /** {@code close}. */
     public static final byte IORING_OP_CLOSE = 19;
+    /** {@code statx}. */
     public static final byte IORING_OP_STATX = 21;
+    /** {@code pread} into one buffer. */
     public static final byte IORING_OP_READ = 22;
+    /** {@code pwrite} from one buffer. */
     public static final byte IORING_OP_WRITE = 23;
 
     // sqe->flags
+    /** The SQE's fd is an index into the ring's registered files. */
     public static final byte IOSQE_FIXED_FILE = 1;
+    /** Start only after every earlier SQE completed. */
     public static final byte IOSQE_IO_DRAIN = 1 << 1;
+    /** The next SQE starts after this one succeeds; a failure cancels it. */
     public static final byte IOSQE_IO_LINK = 1 << 2;
+    /** The next SQE starts after this one, whatever its result. */
     public static final byte IOSQE_IO_HARDLINK = 1 << 3;
+    /** Always go to io-wq, without a first non-blocking attempt. */
     public static final byte IOSQE_ASYNC = 1 << 4;
 
     // sqe->fsync_flags
+    /** {@link #IORING_OP_FSYNC} as {@code fdatasync}. */
     public static final int IORING_FSYNC_DATASYNC = 1;
 
     // dirfd and statx
+    /** The dirfd meaning the current directory. */
     public static final int AT_FDCWD = -100;
+    /** {@code statx} of the dirfd itself when the path is empty. */
     public static final int AT_EMPTY_PATH = 0x1000;
+    /** The {@code statx} mask bit asking for {@code stx_size}. */
     public static final int STATX_SIZE = 0x200;
     /** {@code sizeof(struct statx)}. */
     public static final int STATX_STRUCT_SIZE = 256;
