@@ -85,9 +85,12 @@ final class CallerLanes {
         return rings;
     }
 
-    /** True on the reaper, or on a thread waiting inside a caller ring: there a blocking close would wait for itself. */
+    /**
+     * True on the reaper, on a thread waiting inside a caller ring, or on one running completions it reaped from one
+     * (inside {@code submit}): there a blocking close would wait for itself.
+     */
     boolean isOwnThread() {
-        return Thread.currentThread() == reaper || CallerRing.waitingOnThisThread();
+        return Thread.currentThread() == reaper || CallerRing.busyOnThisThread();
     }
 
     private void reapLoop() {

@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -99,6 +100,11 @@ final class CallerRing implements Lane {
 
     /** {@link #waitersInside}, readable without the lock (the kick decision). */
     private volatile int waitersGauge;
+    /**
+     * Waiters inside {@code io_uring_enter} now (not those delivering what they reaped: a callback there may block).
+     * The reaper leaves the ring to them only while one is in the kernel, where a CQE wakes it at once.
+     */
+    private final AtomicInteger waitersInKernel = new AtomicInteger();
     private volatile int inFlightGauge;
     private final LongAdder submitted = new LongAdder();
     private final LongAdder completed = new LongAdder();
@@ -451,12 +457,15 @@ final class CallerRing implements Lane {
     }
 
     /**
-     * The reaper's step: reaps and delivers, unless a thread waits inside (it reaps everything itself: its enter returns
-     * at once while a CQE is present, and it reaps again when it leaves), so the reaper does not contend for the lock
-     * nor take the waiter's completion from it.
+     * The reaper's step: reaps and delivers, unless a thread waits inside the kernel (it reaps everything itself: its
+     * enter returns at once while a CQE is present, and it reaps again when it leaves), so the reaper does not contend
+     * for the lock nor take the waiter's completion from it. A waiter that is running callbacks is not in the kernel:
+     * one of them may block, and the completions nobody waits for must not wait for it (the eventfd stays off while a
+     * waiter is counted in, so those are found by the reaper's periodic pass, within {@link
+     * CallerLanes#REAPER_POLL_MILLIS}).
      */
     void reapForReaper() {
-        if (waitersGauge == 0) {
+        if (waitersInKernel.get() == 0) {
             reapAndDeliver();
         }
     }
@@ -517,7 +526,13 @@ final class CallerRing implements Lane {
                 if (left <= 0) {
                     break;
                 }
-                int res = enterForEvents(s, Math.min(left, SLICE_NANOS));
+                waitersInKernel.incrementAndGet();
+                int res;
+                try {
+                    res = enterForEvents(s, Math.min(left, SLICE_NANOS));
+                } finally {
+                    waitersInKernel.decrementAndGet();
+                }
                 if (reapAndDeliver() > 0) {
                     break; // the caller's condition may hold now (a completion of any of its requests ran)
                 }
@@ -618,6 +633,16 @@ final class CallerRing implements Lane {
     /** True while this thread waits inside a caller ring (of any engine). */
     static boolean waitingOnThisThread() {
         return SCRATCH.get().waiting > 0;
+    }
+
+    /**
+     * True while this thread waits inside a caller ring or runs completions it reaped from one (of any engine), e.g.
+     * a callback running inside {@code submit} because the kernel completed the request during the submission: there
+     * the engine's submission guard is held by this very thread, so a blocking close would wait for itself.
+     */
+    static boolean busyOnThisThread() {
+        Scratch s = SCRATCH.get();
+        return s.waiting > 0 || s.depth > 0;
     }
 
     // ---------------------------------------------------------------- cancel (any thread)
