@@ -785,11 +785,15 @@ final class CallerRing implements Lane {
             if (outcome == null || decided != null || cancelResult == PENDING) {
                 return;
             }
-            if (awaitsTarget()) {
+            if (targetResult == -ErrnoTable.ECANCELED) {
+                // The target ended canceled while this cancel watched it (even if the kernel had canceled it just
+                // before, its submitter exiting, and this cancel then found nothing): answer what its status says.
+                decided = CancelOutcome.CANCELED;
+            } else if (awaitsTarget()) {
                 if (targetResult == PENDING) {
                     return;
                 }
-                decided = targetResult == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED;
+                decided = CancelOutcome.NOT_CANCELED; // it ran to its own end
             } else {
                 decided = CancelOutcome.ofCancelResult(cancelResult);
             }

@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -130,5 +136,112 @@ class CallerRingHostileTest extends KernelTest {
             assertEquals(1, slowDone.calls());
             assertEquals(1, freeRecorder.calls());
         }
+    }
+
+    /**
+     * Many short-lived threads each submit a pipe read (its data comes after the thread exited), an O_DIRECT read, a
+     * buffered write and an fsync, and exit at once. The kernel cancels what an exiting thread left unstarted; none of
+     * these requests was canceled by anybody, so each completes exactly once with its own result: never -ECANCELED,
+     * never -EINTR.
+     */
+    @Test
+    void requestsOfThreadsThatExitAtOnceCompleteWithTheirOwnResults() throws Exception {
+        int threads = 120;
+        int block = 4096;
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "caller-exit-");
+        Path data = dir.resolve("data");
+        Files.write(data, new byte[16 * block]);
+        Path out = dir.resolve("out");
+        List<Pipe> pipes = pipes(threads);
+        try (RingEngine engine = callerEngine(2); Arena arena = Arena.ofShared()) {
+            int directFd;
+            try {
+                directFd = (int) engine.open(data, StandardOpenOption.READ, UringOpenOption.DIRECT)
+                        .get(WAIT_SECONDS, TimeUnit.SECONDS).fd();
+            } catch (ExecutionException e) {
+                Assumptions.assumeFalse(e.getCause() instanceof UringIOException u
+                        && u.errno() == io.uringaio.engine.uapi.ErrnoTable.EINVAL, "the file system refuses O_DIRECT");
+                throw e;
+            }
+            int outFd = (int) await(engine.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE)).fd();
+            MemorySegment buffers = arena.allocate((long) threads * 2 * block, block);
+            List<Recorder> pipeReads = new ArrayList<>();
+            List<Recorder> others = new ArrayList<>();
+            List<Integer> expected = new ArrayList<>();
+            List<Thread> submitters = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Recorder pipeRead = new Recorder();
+                Recorder direct = new Recorder();
+                Recorder write = new Recorder();
+                Recorder fsync = new Recorder();
+                pipeReads.add(pipeRead);
+                others.add(direct);
+                expected.add(block);
+                others.add(write);
+                expected.add(block);
+                others.add(fsync);
+                expected.add(0);
+                long slot = buffers.address() + (long) t * 2 * block;
+                Request[] requests = {
+                    new Request(pipeRead).prepRead(pipes.get(t).readFd, slot, 16, 0),
+                    new Request(direct).prepRead(directFd, slot + block, block, (long) (t % 16) * block),
+                    new Request(write).prepWrite(outFd, slot + block, block, (long) t * block),
+                    new Request(fsync).prepFsync(outFd, true),
+                };
+                Thread submitter = Thread.ofPlatform().start(() -> {
+                    for (Request r : requests) {
+                        engine.submit(r);
+                    }
+                });
+                submitters.add(submitter);
+            }
+            for (Thread submitter : submitters) {
+                submitter.join();
+            }
+            for (int t = 0; t < threads; t++) {
+                pipes.get(t).write(1 + t % 16);
+            }
+            for (int t = 0; t < threads; t++) {
+                int index = t;
+                assertEquals(1 + t % 16, pipeReads.get(t).awaitResult(), () -> "pipe read of thread " + index);
+            }
+            for (int i = 0; i < others.size(); i++) {
+                int index = i;
+                assertEquals(expected.get(i), others.get(i).awaitResult(), () -> "request " + index);
+            }
+            closeWithin(engine);
+            for (Recorder r : pipeReads) {
+                assertEquals(1, r.calls());
+            }
+            for (Recorder r : others) {
+                assertEquals(1, r.calls());
+            }
+        } finally {
+            closeAll(pipes);
+            for (Path p : List.of(data, out, dir)) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /**
+     * The kernel canceled a request because its submitting thread exited (its -ECANCELED CQE posted, not reaped yet)
+     * when an application cancel of it was sent: that cancel finds nothing (-ENOENT), and both CQEs are reaped, the
+     * target's first. A cancel watched the target, so the target ends -ECANCELED (it is not handed on): the cancel's
+     * answer must agree with that end, CANCELED, not ALREADY_DONE (the facade would answer AIO_ALLDONE for a request
+     * whose status is ECANCELED).
+     */
+    @Test
+    void cancelAnswerAgreesWithATargetThatEndedCanceledBeforeTheCancelWasAnswered() throws Exception {
+        Request target = new Request((r, res) -> { });
+        CompletableFuture<CancelOutcome> outcome = new CompletableFuture<>();
+        CallerRing.LaneCancel watch = new CallerRing.LaneCancel(target, outcome);
+        target.laneCancels = watch;
+        CallerRing.Batch batch = new CallerRing.Batch();
+        CallerRing.LaneCancel.targetEnded(target, -io.uringaio.engine.uapi.ErrnoTable.ECANCELED, batch);
+        watch.cancelAnswered(-io.uringaio.engine.uapi.ErrnoTable.ENOENT, batch);
+        assertEquals(1, batch.count, "the decision is queued once");
+        watch.publish();
+        assertEquals(CancelOutcome.CANCELED, outcome.getNow(null));
     }
 }
