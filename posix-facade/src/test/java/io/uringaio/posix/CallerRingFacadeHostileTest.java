@@ -1,0 +1,89 @@
+package io.uringaio.posix;
+
+import static io.uringaio.posix.Errno.ECANCELED;
+import static io.uringaio.posix.Errno.EINPROGRESS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The facade on caller rings, attacked: requests submitted by threads that exit at once (the kernel cancels what an
+ * exiting thread left unstarted), waited for by another thread, some of them canceled by a third; each completes
+ * exactly once, with its data unless it was canceled, and notifies once. Runs on the no-argument context (caller
+ * rings on, where the kernel gives them; on the thread pool the same contract holds without them).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class CallerRingFacadeHostileTest extends PosixTestSupport {
+
+    @Test
+    void readsOfExitedSubmittersCompleteOnceWithTheirDataUnlessCanceled() throws Exception {
+        int threads = 64;
+        try (AioContext ctx = new AioContext()) {
+            List<int[]> pipes = new ArrayList<>();
+            List<Aiocb> cbs = new ArrayList<>();
+            ConcurrentHashMap<Integer, AtomicInteger> notified = new ConcurrentHashMap<>();
+            for (int t = 0; t < threads; t++) {
+                int[] p = pipe();
+                pipes.add(p);
+                Aiocb cb = readCb(p[0], 0, 32);
+                int id = t;
+                notified.put(id, new AtomicInteger());
+                cb.aio_sigevent = SigEvent.thread(v -> notified.get((Integer) v).incrementAndGet(), id);
+                cbs.add(cb);
+            }
+            List<Thread> submitters = new ArrayList<>();
+            AtomicInteger refused = new AtomicInteger();
+            for (Aiocb cb : cbs) {
+                submitters.add(Thread.ofPlatform().start(() -> {
+                    if (ctx.aio_read(cb) != 0) {
+                        refused.incrementAndGet();
+                    }
+                }));
+            }
+            for (Thread s : submitters) {
+                join(s);
+            }
+            assertEquals(0, refused.get());
+            if (ctx.backend() == io.uringaio.engine.Backend.IO_URING) {
+                assertTrue(ctx.engine().callerRingCount() > 0, "the no-argument context runs caller rings");
+            }
+            // Every other request is canceled by this thread; the rest get data, waited for by a third thread.
+            int[] answers = new int[threads];
+            for (int t = 0; t < threads; t += 2) {
+                answers[t] = ctx.aio_cancel(pipes.get(t)[0], cbs.get(t));
+            }
+            for (int t = 0; t < threads; t++) {
+                if (t % 2 == 1 || answers[t] == Aio.AIO_NOTCANCELED) {
+                    assertEquals(EINPROGRESS, ctx.aio_error(cbs.get(t)), "an uncanceled read before its data");
+                    writeTo(pipes.get(t)[1], "x".repeat(1 + t % 20));
+                }
+            }
+            Thread waiter = Thread.ofPlatform().start(() -> awaitDone(ctx, cbs.toArray(Aiocb[]::new)));
+            join(waiter);
+            for (int t = 0; t < threads; t++) {
+                Aiocb cb = cbs.get(t);
+                int id = t;
+                if (t % 2 == 0 && answers[t] != Aio.AIO_NOTCANCELED) {
+                    assertEquals(Aio.AIO_CANCELED, answers[t], () -> "aio_cancel of unread pipe read " + id);
+                    assertEquals(ECANCELED, ctx.aio_error(cb), () -> "canceled read " + id);
+                    assertEquals(-1, ctx.aio_return(cb));
+                } else {
+                    assertEquals(0, ctx.aio_error(cb), () -> "read " + id + " nobody canceled");
+                    assertEquals(1 + t % 20, ctx.aio_return(cb), () -> "bytes of read " + id);
+                }
+            }
+            awaitTrue("every notification", () -> notified.values().stream().allMatch(n -> n.get() >= 1));
+            sleepMillis(QUIET_MILLIS);
+            for (int t = 0; t < threads; t++) {
+                assertEquals(1, notified.get(t).get(), "notifications of request " + t);
+            }
+        }
+    }
+}
