@@ -244,4 +244,54 @@ class CallerRingHostileTest extends KernelTest {
         watch.publish();
         assertEquals(CancelOutcome.CANCELED, outcome.getNow(null));
     }
+
+    /**
+     * A caller ring full (its in-flight bound reached) sends the excess to a Netty ring: every request still completes
+     * once with its own data; a cancel of one in the caller ring and of one in the Netty ring hits only its target.
+     */
+    @Test
+    void fullCallerRingFallsBackAndCancelsHitOnlyTheirTargets() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        int count = 24;
+        List<Pipe> pipes = pipes(count);
+        try (RingEngine engine = RingEngine.open(config().rings(1).ringSize(64).maxInFlightPerRing(8).callerRings(1)
+                .pageCacheFastPath(false)); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 1, "the kernel gave no caller rings");
+            MemorySegment buf = arena.allocate(16L * count);
+            List<Recorder> done = new ArrayList<>();
+            List<Request> reads = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                Recorder r = new Recorder();
+                done.add(r);
+                Request read = new Request(r).prepRead(pipes.get(i).readFd, buf.address() + 16L * i, 16, 0);
+                reads.add(read);
+                engine.submit(read);
+            }
+            int inCaller = (int) reads.stream().filter(r -> r.ring instanceof CallerRing).count();
+            assertEquals(8, inCaller, "the caller ring holds its bound, the rest went to the Netty ring");
+            int callerVictim = 0;
+            int nettyVictim = count - 1;
+            assertTrue(reads.get(callerVictim).ring instanceof CallerRing);
+            assertFalse(reads.get(nettyVictim).ring instanceof CallerRing);
+            assertEquals(CancelOutcome.CANCELED, await(engine.cancel(reads.get(callerVictim))));
+            assertEquals(CancelOutcome.CANCELED, await(engine.cancel(reads.get(nettyVictim))));
+            for (int i = 0; i < count; i++) {
+                if (i != callerVictim && i != nettyVictim) {
+                    pipes.get(i).write(1 + i % 16);
+                }
+            }
+            for (int i = 0; i < count; i++) {
+                int expected = i == callerVictim || i == nettyVictim
+                        ? -io.uringaio.engine.uapi.ErrnoTable.ECANCELED : 1 + i % 16;
+                int index = i;
+                assertEquals(expected, done.get(i).awaitResult(), () -> "read " + index);
+            }
+            closeWithin(engine);
+            for (Recorder r : done) {
+                assertEquals(1, r.calls());
+            }
+        } finally {
+            closeAll(pipes);
+        }
+    }
 }

@@ -86,4 +86,80 @@ class CallerRingFacadeHostileTest extends PosixTestSupport {
             }
         }
     }
+
+    /**
+     * A thread waits in aio_suspend for another thread's pipe read (inside the caller ring holding it); the context
+     * closes: the waiter returns 0 promptly, the read ends ECANCELED once, and a second waiter on the closed context
+     * returns at once.
+     */
+    @Test
+    void closeWithACrossThreadWaiterInsideTheRing() throws Exception {
+        int[] p = pipe();
+        AioContext ctx = new AioContext();
+        Aiocb cb = readCb(p[0], 0, 16);
+        AtomicInteger notified = new AtomicInteger();
+        cb.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+        Thread submitter = Thread.ofPlatform().start(() -> assertEquals(0, ctx.aio_read(cb)));
+        join(submitter);
+        AtomicInteger suspendResult = new AtomicInteger(Integer.MIN_VALUE);
+        Thread waiter = Thread.ofPlatform().start(
+                () -> suspendResult.set(ctx.aio_suspend(new Aiocb[] {cb}, 1, null)));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
+        while (!waitsInCallerRing(waiter) && waiter.getState() != Thread.State.WAITING) {
+            assertTrue(System.nanoTime() < deadline, "the waiter never waited");
+            sleepMillis(1);
+        }
+        Thread closer = Thread.ofPlatform().start(ctx::close);
+        join(closer);
+        join(waiter);
+        assertEquals(0, suspendResult.get());
+        assertEquals(ECANCELED, ctx.aio_error(cb));
+        assertEquals(0, ctx.aio_suspend(new Aiocb[] {cb}, 1, null));
+        awaitTrue("the notification", () -> notified.get() == 1);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(1, notified.get());
+    }
+
+    /**
+     * Virtual threads (which never wait inside a ring: that would pin their carrier) write, wait, read back and wait,
+     * many at once on the no-argument context: every block round-trips, each request completes once.
+     */
+    @Test
+    void virtualThreadsWriteWaitAndReadBack() throws Exception {
+        int threads = 200;
+        int block = 512;
+        try (AioContext ctx = new AioContext()) {
+            int fd = openTemp("virtual", 0);
+            List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Thread> vts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                vts.add(Thread.ofVirtual().start(() -> {
+                    String data = String.valueOf((char) ('a' + id % 26)).repeat(block);
+                    Aiocb w = writeCb(fd, (long) id * block, data);
+                    if (ctx.aio_write(w) != 0) {
+                        problems.add("aio_write " + id + ": errno " + ctx.errno());
+                        return;
+                    }
+                    awaitDone(ctx, w);
+                    if (ctx.aio_return(w) != block) {
+                        problems.add("write " + id);
+                    }
+                    Aiocb r = readCb(fd, (long) id * block, block);
+                    if (ctx.aio_read(r) != 0) {
+                        problems.add("aio_read " + id + ": errno " + ctx.errno());
+                        return;
+                    }
+                    awaitDone(ctx, r);
+                    if (ctx.aio_return(r) != block || !text(r.aio_buf, block).equals(data)) {
+                        problems.add("read back " + id);
+                    }
+                }));
+            }
+            for (Thread vt : vts) {
+                join(vt);
+            }
+            assertEquals(List.of(), problems);
+        }
+    }
 }
