@@ -228,7 +228,7 @@ final class CallerRing implements Lane {
     boolean tryAccept(Request r) {
         assert r.linkNext == null : "linked chains go to a Netty ring";
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -411,9 +411,11 @@ final class CallerRing implements Lane {
      */
     private int deliver(Batch batch, boolean selfInside) {
         int users = 0;
-        for (int i = 0; i < batch.count; i++) {
-            Request r = batch.items[i];
-            batch.items[i] = null;
+        // Cursors, not loop indices: a callback below may wait in a lane, and that wait delivers the rest of this
+        // batch first (drainOuterBatches); this loop then finds it done.
+        while (batch.next < batch.count) {
+            Request r = batch.items[batch.next];
+            batch.items[batch.next++] = null;
             if (r.control) {
                 ((LaneCancel) r.completion()).publish();
             } else {
@@ -422,14 +424,13 @@ final class CallerRing implements Lane {
                 r.deliver();
             }
         }
-        batch.count = 0;
-        for (int i = 0; i < batch.orphanCount; i++) {
-            Request r = batch.orphans[i];
-            batch.orphans[i] = null;
+        while (batch.nextOrphan < batch.orphanCount) {
+            Request r = batch.orphans[batch.nextOrphan];
+            batch.orphans[batch.nextOrphan++] = null;
             r.state.set(Request.QUEUED);
             rehome.accept(r);
         }
-        batch.orphanCount = 0;
+        batch.reset();
         if (users > 0) {
             Request.runAfterBatch(afterBatch);
             if (waitersGauge > (selfInside ? 1 : 0)) {
@@ -473,7 +474,7 @@ final class CallerRing implements Lane {
     /** Reaps whatever is present and delivers it; returns how many request completions ran. */
     int reapAndDeliver() {
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -502,7 +503,8 @@ final class CallerRing implements Lane {
             return false;
         }
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        drainOuterBatches(s);
+        Batch batch = s.openBatch(this);
         boolean entered = false;
         try {
             entered = enterWaiters(batch);
@@ -553,6 +555,20 @@ final class CallerRing implements Lane {
         return true;
     }
 
+    /**
+     * A wait from inside a callback that this thread is delivering: first delivers the rest of the batches this thread
+     * is delivering (what it waits for may be among them, reaped already, behind the callback that now waits: no
+     * other thread and no kernel wait would ever bring it).
+     */
+    private static void drainOuterBatches(Scratch s) {
+        for (int d = 0; d < s.depth; d++) {
+            Batch b = s.batches[d];
+            if (b.owner != null && b.pending()) {
+                b.owner.deliver(b, s.waiting > 0);
+            }
+        }
+    }
+
     private boolean isDone(Object what) {
         if (what instanceof java.util.concurrent.Future<?> f) {
             return f.isDone();
@@ -594,7 +610,7 @@ final class CallerRing implements Lane {
 
     /** Counts this thread out; the last waiter turns the eventfd on again and reaps what came while it was off. */
     private void leaveWaiters(Scratch s) {
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -650,7 +666,7 @@ final class CallerRing implements Lane {
     @Override
     public void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         CancelOutcome now = null;
         try {
             lock.lock();
@@ -821,7 +837,7 @@ final class CallerRing implements Lane {
     @Override
     public CompletableFuture<Void> beginClose() {
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -975,6 +991,22 @@ final class CallerRing implements Lane {
         int count;
         Request[] orphans = new Request[4];
         int orphanCount;
+        /** Delivery cursors: the next item and orphan to deliver. */
+        int next;
+        int nextOrphan;
+        /** The ring that filled this batch (whose {@link #deliver} runs it). */
+        CallerRing owner;
+
+        boolean pending() {
+            return next < count || nextOrphan < orphanCount;
+        }
+
+        void reset() {
+            count = 0;
+            next = 0;
+            orphanCount = 0;
+            nextOrphan = 0;
+        }
 
         void addOrphan(Request r) {
             if (orphanCount == orphans.length) {
@@ -1009,7 +1041,7 @@ final class CallerRing implements Lane {
             getEventsArg.set(JAVA_LONG, 16, getEventsArg.address() + GETEVENTS_ARG_SIZE); // ts
         }
 
-        Batch openBatch() {
+        Batch openBatch(CallerRing owner) {
             if (depth == batches.length) {
                 batches = Arrays.copyOf(batches, depth * 2);
             }
@@ -1018,6 +1050,7 @@ final class CallerRing implements Lane {
                 b = new Batch();
                 batches[depth] = b;
             }
+            b.owner = owner;
             depth++;
             return b;
         }

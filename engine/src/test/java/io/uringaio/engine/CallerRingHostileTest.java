@@ -294,4 +294,61 @@ class CallerRingHostileTest extends KernelTest {
             closeAll(pipes);
         }
     }
+
+    /**
+     * Two completions reaped in one batch, A's then B's; A's callback waits (inside the same ring, on the same thread)
+     * for B. B's completion sits in the batch being delivered, behind A's callback: the nested wait must deliver it
+     * (before, it waited its full bound and then gave up, and a wait without bound, a {@code join}, hung forever).
+     * A standalone ring without a reaper, so the batch is [A, B] by construction: the eventfd tells when each CQE is
+     * posted, and nobody reaps until the test thread waits.
+     */
+    @Test
+    void aCallbackWaitingForALaterCompletionOfItsOwnBatchGetsIt() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        int eventFd = UringSyscalls.eventfd();
+        Assumptions.assumeTrue(eventFd >= 0, "no eventfd");
+        CallerRing ring;
+        try {
+            ring = CallerRing.open(0, 64, 16, eventFd, null, r -> { throw new AssertionError("no thread exits here"); });
+        } catch (UnsupportedOperationException e) {
+            UringSyscalls.close(eventFd);
+            Assumptions.assumeTrue(false, e.getMessage());
+            return;
+        }
+        try (Pipe first = new Pipe(); Pipe second = new Pipe(); Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(32);
+            MemorySegment counter = arena.allocate(8);
+            Recorder bDone = new Recorder();
+            Request b = new Request(bDone).prepRead(second.readFd, buf.address() + 16, 16, 0);
+            AtomicBoolean bDoneInsideA = new AtomicBoolean();
+            Recorder aDone = new Recorder();
+            Request a = new Request((r, res) -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STRANDED_SECONDS);
+                while (b.inFlight() && System.nanoTime() < deadline) {
+                    ring.await(b, deadline - System.nanoTime());
+                }
+                bDoneInsideA.set(!b.inFlight());
+                aDone.complete(r, res);
+            }).prepRead(first.readFd, buf.address(), 16, 0);
+            for (Request r : List.of(a, b)) {
+                r.ring = ring;
+                r.state.set(Request.QUEUED);
+                assertTrue(ring.tryAccept(r));
+            }
+            first.write(3);
+            assertTrue(UringSyscalls.read(eventFd, counter.address(), 8) == 8, "A's CQE signaled");
+            second.write(4);
+            assertTrue(UringSyscalls.read(eventFd, counter.address(), 8) == 8, "B's CQE signaled");
+            assertTrue(ring.await(a, TimeUnit.SECONDS.toNanos(WAIT_SECONDS)));
+            assertEquals(3, aDone.awaitResult());
+            assertEquals(4, bDone.awaitResult());
+            assertTrue(bDoneInsideA.get(), "B completed while A's callback waited for it");
+            assertEquals(1, aDone.calls());
+            assertEquals(1, bDone.calls());
+        } finally {
+            ring.beginClose();
+            ring.deregister();
+            UringSyscalls.close(eventFd);
+        }
+    }
 }
