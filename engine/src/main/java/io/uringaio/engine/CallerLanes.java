@@ -33,13 +33,17 @@ final class CallerLanes {
     private final Thread reaper;
     private volatile boolean stopping;
     private final AtomicInteger nextRing = new AtomicInteger();
-    private final ThreadLocal<CallerRing> assigned;
+    /**
+     * Each thread's ring, as an index: a value that referred to the ring (and through it to the engine, whose
+     * CallerLanes holds this very ThreadLocal) would keep a closed engine reachable from every thread that used it.
+     */
+    private final ThreadLocal<Integer> assigned;
 
     private CallerLanes(CallerRing[] rings, int eventFd, String threadName) {
         this.rings = rings;
         this.eventFd = eventFd;
         this.assigned = ThreadLocal.withInitial(
-                () -> rings[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length]);
+                () -> (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length);
         this.reaper = Thread.ofPlatform().daemon().name(threadName).unstarted(this::reapLoop);
     }
 
@@ -78,7 +82,7 @@ final class CallerLanes {
 
     /** The calling thread's ring. */
     CallerRing forCurrentThread() {
-        return assigned.get();
+        return rings[assigned.get()];
     }
 
     CallerRing[] rings() {

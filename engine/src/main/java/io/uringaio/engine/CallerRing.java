@@ -1057,6 +1057,7 @@ final class CallerRing implements Lane {
 
         void closeBatch() {
             depth--;
+            batches[depth].owner = null; // this thread-local must not keep a (closed) ring and its engine alive
         }
     }
 }

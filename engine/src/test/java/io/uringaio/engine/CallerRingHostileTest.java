@@ -351,4 +351,33 @@ class CallerRingHostileTest extends KernelTest {
             UringSyscalls.close(eventFd);
         }
     }
+
+    /**
+     * A thread that used an engine's caller ring keeps nothing of it once the engine closed: an application that opens
+     * and closes engines (AioContexts) on its long-lived threads must not keep every closed engine alive.
+     */
+    @Test
+    void aClosedEngineIsNotKeptAliveByTheThreadsThatUsedItsCallerRings() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        java.lang.ref.WeakReference<RingEngine> ref = useAndCloseCallerEngine();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STRANDED_SECONDS);
+        while (ref.get() != null && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertTrue(ref.get() == null, "the closed engine is still reachable (from this thread's thread-locals)");
+    }
+
+    private static java.lang.ref.WeakReference<RingEngine> useAndCloseCallerEngine() throws Exception {
+        RingEngine engine = callerEngine(1);
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(8);
+            Recorder done = new Recorder();
+            Request write = new Request(done).prepWrite(pipe.writeFd, buf.address(), 8, 0);
+            engine.submit(write);
+            assertEquals(8, done.awaitResult());
+        }
+        engine.close();
+        return new java.lang.ref.WeakReference<>(engine);
+    }
 }
