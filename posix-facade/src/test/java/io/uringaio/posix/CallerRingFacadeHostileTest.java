@@ -162,4 +162,29 @@ class CallerRingFacadeHostileTest extends PosixTestSupport {
             assertEquals(List.of(), problems);
         }
     }
+
+    /** A closed context (and its engine) is not kept alive by the thread that used it (its caller ring, errno). */
+    @Test
+    void aClosedContextIsNotKeptAliveByTheThreadThatUsedIt() throws Exception {
+        java.lang.ref.WeakReference<AioContext> ref = useAndClose(tempFileWith("leak", "0123456789"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (ref.get() != null && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertTrue(ref.get() == null, "the closed context is still reachable");
+    }
+
+    private static java.lang.ref.WeakReference<AioContext> useAndClose(int fd) {
+        AioContext ctx = new AioContext();
+        Aiocb cb = readCb(fd, 0, 10);
+        assertEquals(0, ctx.aio_read(cb));
+        awaitDone(ctx, cb);
+        assertEquals(10, ctx.aio_return(cb));
+        Aiocb bad = readCb(-1, 0, 1);
+        ctx.aio_read(bad); // sets this thread's errno in the context, or fails asynchronously
+        awaitDone(ctx, bad);
+        ctx.close();
+        return new java.lang.ref.WeakReference<>(ctx);
+    }
 }
