@@ -35,7 +35,12 @@ import java.util.function.Consumer;
  *
  * <p><b>Eventfd.</b> While at least one thread waits inside, {@code IORING_CQ_EVENTFD_DISABLED} is set: the waiter
  * reaps, the reaper need not wake. The last waiter to leave clears the flag and reaps once more, so a CQE posted while
- * the flag was set is not stranded.
+ * the flag was set is not stranded. The reaper leaves a ring alone only while a waiter is in the kernel; a waiter that
+ * is running callbacks (one may block) does not hold back what nobody waits for: the reaper's periodic pass finds it.
+ *
+ * <p><b>Callbacks that block.</b> Completions reaped together are delivered in order on the reaping thread; a callback
+ * that blocks delays the ones behind it in its batch (as on a ring thread), except for what a wait from inside that
+ * callback (a {@code join}, {@code awaitInLane}) needs: that wait delivers the rest of the batch first.
  *
  * <p><b>Bounds.</b> At most {@code maxInFlight} requests in the kernel plus {@link #CONTROL_SLOTS} cancels; the CQ has
  * twice the SQ's entries, so it never overflows. A submission that finds the ring full is refused
