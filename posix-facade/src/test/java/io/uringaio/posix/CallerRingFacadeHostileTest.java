@@ -187,4 +187,123 @@ class CallerRingFacadeHostileTest extends PosixTestSupport {
         ctx.close();
         return new java.lang.ref.WeakReference<>(ctx);
     }
+
+    /**
+     * Bounded storm (about 2 s): submitter threads keep a pipe read each in flight and feed each other's pipes; waiter
+     * threads aio_suspend on single entries of other threads' requests (waiting inside the rings holding them, several
+     * at once in one ring) with timeouts 0, tiny and 50 ms, while a chaos thread interrupts the waiters. aio_suspend
+     * answers only 0, EAGAIN or EINTR; nothing is canceled: every read ends
+     * once, with its data, and notifies once.
+     */
+    @Test
+    void crossThreadWaitersUnderInterruptsSeeEveryReadOnce() throws Exception {
+        int submitters = 4;
+        int waitersCount = 3;
+        long runNanos = TimeUnit.SECONDS.toNanos(2);
+        try (AioContext ctx = new AioContext()) {
+            int[][] pipes = new int[submitters][];
+            for (int i = 0; i < submitters; i++) {
+                pipes[i] = pipe();
+            }
+            java.util.concurrent.atomic.AtomicReferenceArray<Aiocb> current =
+                    new java.util.concurrent.atomic.AtomicReferenceArray<>(submitters);
+            java.util.concurrent.ConcurrentLinkedQueue<String> problems = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            AtomicInteger reads = new AtomicInteger();
+            AtomicInteger eintr = new AtomicInteger();
+            long deadline = System.nanoTime() + runNanos;
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            List<Thread> all = new ArrayList<>();
+            for (int i = 0; i < submitters; i++) {
+                int me = i;
+                all.add(Thread.ofPlatform().name("storm-submitter-" + i).start(() -> {
+                    awaitLatch(start);
+                    java.util.Random random = new java.util.Random(me);
+                    while (System.nanoTime() < deadline && problems.isEmpty()) {
+                        Aiocb cb = readCb(pipes[me][0], 0, 8);
+                        AtomicInteger notes = new AtomicInteger();
+                        cb.aio_sigevent = SigEvent.thread(v -> notes.incrementAndGet(), null);
+                        if (ctx.aio_read(cb) != 0) {
+                            problems.add("aio_read: errno " + ctx.errno());
+                            return;
+                        }
+                        current.set(me, cb);
+                        int n = 1 + random.nextInt(8);
+                        writeTo(pipes[me][1], "y".repeat(n));
+                        awaitDone(ctx, cb);
+                        if (ctx.aio_error(cb) != 0 || ctx.aio_return(cb) != n) {
+                            problems.add("read of " + n + ": error " + ctx.aio_error(cb) + " return "
+                                    + ctx.aio_return(cb));
+                        }
+                        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
+                        while (notes.get() == 0 && System.nanoTime() < until) {
+                            Thread.onSpinWait();
+                        }
+                        if (notes.get() != 1) {
+                            problems.add("notifications: " + notes.get());
+                        }
+                        reads.incrementAndGet();
+                    }
+                }));
+            }
+            List<Thread> waiters = new ArrayList<>();
+            for (int w = 0; w < waitersCount; w++) {
+                int me = w;
+                Thread t = Thread.ofPlatform().name("storm-waiter-" + w).start(() -> {
+                    awaitLatch(start);
+                    java.util.Random random = new java.util.Random(100 + me);
+                    while (System.nanoTime() < deadline && problems.isEmpty()) {
+                        Aiocb cb = current.get(random.nextInt(submitters));
+                        if (cb == null) {
+                            Thread.onSpinWait();
+                            continue;
+                        }
+                        Timespec timeout = switch (random.nextInt(3)) {
+                            case 0 -> new Timespec(0, 0);
+                            case 1 -> new Timespec(0, 1 + random.nextInt(100_000));
+                            default -> new Timespec(0, 50_000_000);
+                        };
+                        int res = ctx.aio_suspend(new Aiocb[] {cb}, 1, timeout);
+                        if (res == -1) {
+                            int e = ctx.errno();
+                            if (e == Errno.EINTR) {
+                                // (Status cleared is AioSuspendTest's: here the interrupter may strike again at once.)
+                                eintr.incrementAndGet();
+                            } else if (e != Errno.EAGAIN) {
+                                problems.add("aio_suspend errno " + e);
+                            }
+                        } else if (res != 0) {
+                            problems.add("aio_suspend returned " + res);
+                        }
+                    }
+                    Thread.interrupted();
+                });
+                waiters.add(t);
+                all.add(t);
+            }
+            Thread chaos = Thread.ofPlatform().name("storm-interrupter").start(() -> {
+                awaitLatch(start);
+                java.util.Random random = new java.util.Random(7);
+                while (System.nanoTime() < deadline) {
+                    waiters.get(random.nextInt(waitersCount)).interrupt();
+                    java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+                }
+            });
+            all.add(chaos);
+            start.countDown();
+            for (Thread t : all) {
+                join(t);
+            }
+            assertEquals(List.of(), List.copyOf(problems), () -> reads + " reads, " + eintr + " EINTR");
+            System.out.println("STORM " + ctx.backend() + ": " + reads + " reads, " + eintr + " EINTR");
+            assertTrue(reads.get() > 0, "reads ran");
+        }
+    }
+
+    private static void awaitLatch(java.util.concurrent.CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }
