@@ -299,6 +299,52 @@ class CallerRingFacadeHostileTest extends PosixTestSupport {
         }
     }
 
+    /**
+     * Unistd.close of a pipe's read end whose aio_read sits in the caller ring of a thread that is still alive (and
+     * waits in that ring for a bystander read of another pipe): the closed one ends ECANCELED once, the bystander is
+     * untouched and still completes with its data, and its waiter returns.
+     */
+    @Test
+    void unistdCloseCancelsTheRequestInACallerRingAndNotItsRingNeighbour() throws Exception {
+        int[] closing = new int[2];
+        assertEquals(0, Unistd.pipe(closing));
+        int[] bystanderPipe = pipe();
+        try (AioContext ctx = new AioContext()) {
+            Aiocb victim = readCb(closing[0], 0, 8);
+            Aiocb bystander = readCb(bystanderPipe[0], 0, 8);
+            AtomicInteger victimNotes = new AtomicInteger();
+            victim.aio_sigevent = SigEvent.thread(v -> victimNotes.incrementAndGet(), null);
+            java.util.concurrent.CountDownLatch submitted = new java.util.concurrent.CountDownLatch(1);
+            AtomicInteger waitResult = new AtomicInteger(Integer.MIN_VALUE);
+            Thread owner = Thread.ofPlatform().start(() -> {
+                assertEquals(0, ctx.aio_read(victim));
+                assertEquals(0, ctx.aio_read(bystander));
+                submitted.countDown();
+                int r;
+                do {
+                    r = ctx.aio_suspend(new Aiocb[] {bystander}, 1, null);
+                } while (r != 0 && ctx.errno() == Errno.EINTR);
+                waitResult.set(r);
+            });
+            assertTrue(submitted.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS));
+            assertEquals(0, Unistd.close(closing[0]));
+            awaitDone(ctx, victim);
+            assertEquals(ECANCELED, ctx.aio_error(victim));
+            assertEquals(EINPROGRESS, ctx.aio_error(bystander), "the bystander in the same ring was touched");
+            assertTrue(owner.isAlive(), "the owner still waits for its bystander");
+            writeTo(bystanderPipe[1], "abc");
+            join(owner);
+            assertEquals(0, waitResult.get());
+            assertEquals(3, ctx.aio_return(bystander));
+            assertEquals(-1, ctx.aio_return(victim));
+            awaitTrue("the victim's notification", () -> victimNotes.get() == 1);
+            sleepMillis(QUIET_MILLIS);
+            assertEquals(1, victimNotes.get());
+        } finally {
+            Unistd.close(closing[1]);
+        }
+    }
+
     private static void awaitLatch(java.util.concurrent.CountDownLatch latch) {
         try {
             latch.await();
