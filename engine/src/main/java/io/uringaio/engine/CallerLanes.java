@@ -33,13 +33,17 @@ final class CallerLanes {
     private final Thread reaper;
     private volatile boolean stopping;
     private final AtomicInteger nextRing = new AtomicInteger();
-    private final ThreadLocal<CallerRing> assigned;
+    /**
+     * Each thread's ring, as an index: a value that referred to the ring (and through it to the engine, whose
+     * CallerLanes holds this very ThreadLocal) would keep a closed engine reachable from every thread that used it.
+     */
+    private final ThreadLocal<Integer> assigned;
 
     private CallerLanes(CallerRing[] rings, int eventFd, String threadName) {
         this.rings = rings;
         this.eventFd = eventFd;
         this.assigned = ThreadLocal.withInitial(
-                () -> rings[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length]);
+                () -> (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length);
         this.reaper = Thread.ofPlatform().daemon().name(threadName).unstarted(this::reapLoop);
     }
 
@@ -78,16 +82,19 @@ final class CallerLanes {
 
     /** The calling thread's ring. */
     CallerRing forCurrentThread() {
-        return assigned.get();
+        return rings[assigned.get()];
     }
 
     CallerRing[] rings() {
         return rings;
     }
 
-    /** True on the reaper, or on a thread waiting inside a caller ring: there a blocking close would wait for itself. */
+    /**
+     * True on the reaper, on a thread waiting inside a caller ring, or on one running completions it reaped from one
+     * (inside {@code submit}): there a blocking close would wait for itself.
+     */
     boolean isOwnThread() {
-        return Thread.currentThread() == reaper || CallerRing.waitingOnThisThread();
+        return Thread.currentThread() == reaper || CallerRing.busyOnThisThread();
     }
 
     private void reapLoop() {

@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -34,7 +35,12 @@ import java.util.function.Consumer;
  *
  * <p><b>Eventfd.</b> While at least one thread waits inside, {@code IORING_CQ_EVENTFD_DISABLED} is set: the waiter
  * reaps, the reaper need not wake. The last waiter to leave clears the flag and reaps once more, so a CQE posted while
- * the flag was set is not stranded.
+ * the flag was set is not stranded. The reaper leaves a ring alone only while a waiter is in the kernel; a waiter that
+ * is running callbacks (one may block) does not hold back what nobody waits for: the reaper's periodic pass finds it.
+ *
+ * <p><b>Callbacks that block.</b> Completions reaped together are delivered in order on the reaping thread; a callback
+ * that blocks delays the ones behind it in its batch (as on a ring thread), except for what a wait from inside that
+ * callback (a {@code join}, {@code awaitInLane}) needs: that wait delivers the rest of the batch first.
  *
  * <p><b>Bounds.</b> At most {@code maxInFlight} requests in the kernel plus {@link #CONTROL_SLOTS} cancels; the CQ has
  * twice the SQ's entries, so it never overflows. A submission that finds the ring full is refused
@@ -99,6 +105,11 @@ final class CallerRing implements Lane {
 
     /** {@link #waitersInside}, readable without the lock (the kick decision). */
     private volatile int waitersGauge;
+    /**
+     * Waiters inside {@code io_uring_enter} now (not those delivering what they reaped: a callback there may block).
+     * The reaper leaves the ring to them only while one is in the kernel, where a CQE wakes it at once.
+     */
+    private final AtomicInteger waitersInKernel = new AtomicInteger();
     private volatile int inFlightGauge;
     private final LongAdder submitted = new LongAdder();
     private final LongAdder completed = new LongAdder();
@@ -222,7 +233,7 @@ final class CallerRing implements Lane {
     boolean tryAccept(Request r) {
         assert r.linkNext == null : "linked chains go to a Netty ring";
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -405,9 +416,11 @@ final class CallerRing implements Lane {
      */
     private int deliver(Batch batch, boolean selfInside) {
         int users = 0;
-        for (int i = 0; i < batch.count; i++) {
-            Request r = batch.items[i];
-            batch.items[i] = null;
+        // Cursors, not loop indices: a callback below may wait in a lane, and that wait delivers the rest of this
+        // batch first (drainOuterBatches); this loop then finds it done.
+        while (batch.next < batch.count) {
+            Request r = batch.items[batch.next];
+            batch.items[batch.next++] = null;
             if (r.control) {
                 ((LaneCancel) r.completion()).publish();
             } else {
@@ -416,14 +429,13 @@ final class CallerRing implements Lane {
                 r.deliver();
             }
         }
-        batch.count = 0;
-        for (int i = 0; i < batch.orphanCount; i++) {
-            Request r = batch.orphans[i];
-            batch.orphans[i] = null;
+        while (batch.nextOrphan < batch.orphanCount) {
+            Request r = batch.orphans[batch.nextOrphan];
+            batch.orphans[batch.nextOrphan++] = null;
             r.state.set(Request.QUEUED);
             rehome.accept(r);
         }
-        batch.orphanCount = 0;
+        batch.reset();
         if (users > 0) {
             Request.runAfterBatch(afterBatch);
             if (waitersGauge > (selfInside ? 1 : 0)) {
@@ -451,12 +463,15 @@ final class CallerRing implements Lane {
     }
 
     /**
-     * The reaper's step: reaps and delivers, unless a thread waits inside (it reaps everything itself: its enter returns
-     * at once while a CQE is present, and it reaps again when it leaves), so the reaper does not contend for the lock
-     * nor take the waiter's completion from it.
+     * The reaper's step: reaps and delivers, unless a thread waits inside the kernel (it reaps everything itself: its
+     * enter returns at once while a CQE is present, and it reaps again when it leaves), so the reaper does not contend
+     * for the lock nor take the waiter's completion from it. A waiter that is running callbacks is not in the kernel:
+     * one of them may block, and the completions nobody waits for must not wait for it (the eventfd stays off while a
+     * waiter is counted in, so those are found by the reaper's periodic pass, within {@link
+     * CallerLanes#REAPER_POLL_MILLIS}).
      */
     void reapForReaper() {
-        if (waitersGauge == 0) {
+        if (waitersInKernel.get() == 0) {
             reapAndDeliver();
         }
     }
@@ -464,7 +479,7 @@ final class CallerRing implements Lane {
     /** Reaps whatever is present and delivers it; returns how many request completions ran. */
     int reapAndDeliver() {
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -493,7 +508,8 @@ final class CallerRing implements Lane {
             return false;
         }
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        drainOuterBatches(s);
+        Batch batch = s.openBatch(this);
         boolean entered = false;
         try {
             entered = enterWaiters(batch);
@@ -517,7 +533,13 @@ final class CallerRing implements Lane {
                 if (left <= 0) {
                     break;
                 }
-                int res = enterForEvents(s, Math.min(left, SLICE_NANOS));
+                waitersInKernel.incrementAndGet();
+                int res;
+                try {
+                    res = enterForEvents(s, Math.min(left, SLICE_NANOS));
+                } finally {
+                    waitersInKernel.decrementAndGet();
+                }
                 if (reapAndDeliver() > 0) {
                     break; // the caller's condition may hold now (a completion of any of its requests ran)
                 }
@@ -536,6 +558,20 @@ final class CallerRing implements Lane {
             leaveWaiters(s);
         }
         return true;
+    }
+
+    /**
+     * A wait from inside a callback that this thread is delivering: first delivers the rest of the batches this thread
+     * is delivering (what it waits for may be among them, reaped already, behind the callback that now waits: no
+     * other thread and no kernel wait would ever bring it).
+     */
+    private static void drainOuterBatches(Scratch s) {
+        for (int d = 0; d < s.depth; d++) {
+            Batch b = s.batches[d];
+            if (b.owner != null && b.pending()) {
+                b.owner.deliver(b, s.waiting > 0);
+            }
+        }
     }
 
     private boolean isDone(Object what) {
@@ -579,7 +615,7 @@ final class CallerRing implements Lane {
 
     /** Counts this thread out; the last waiter turns the eventfd on again and reaps what came while it was off. */
     private void leaveWaiters(Scratch s) {
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -620,12 +656,22 @@ final class CallerRing implements Lane {
         return SCRATCH.get().waiting > 0;
     }
 
+    /**
+     * True while this thread waits inside a caller ring or runs completions it reaped from one (of any engine), e.g.
+     * a callback running inside {@code submit} because the kernel completed the request during the submission: there
+     * the engine's submission guard is held by this very thread, so a blocking close would wait for itself.
+     */
+    static boolean busyOnThisThread() {
+        Scratch s = SCRATCH.get();
+        return s.waiting > 0 || s.depth > 0;
+    }
+
     // ---------------------------------------------------------------- cancel (any thread)
 
     @Override
     public void cancel(Request target, CompletableFuture<CancelOutcome> outcome) {
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         CancelOutcome now = null;
         try {
             lock.lock();
@@ -760,11 +806,15 @@ final class CallerRing implements Lane {
             if (outcome == null || decided != null || cancelResult == PENDING) {
                 return;
             }
-            if (awaitsTarget()) {
+            if (targetResult == -ErrnoTable.ECANCELED) {
+                // The target ended canceled while this cancel watched it (even if the kernel had canceled it just
+                // before, its submitter exiting, and this cancel then found nothing): answer what its status says.
+                decided = CancelOutcome.CANCELED;
+            } else if (awaitsTarget()) {
                 if (targetResult == PENDING) {
                     return;
                 }
-                decided = targetResult == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED;
+                decided = CancelOutcome.NOT_CANCELED; // it ran to its own end
             } else {
                 decided = CancelOutcome.ofCancelResult(cancelResult);
             }
@@ -792,7 +842,7 @@ final class CallerRing implements Lane {
     @Override
     public CompletableFuture<Void> beginClose() {
         Scratch s = SCRATCH.get();
-        Batch batch = s.openBatch();
+        Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
@@ -946,6 +996,22 @@ final class CallerRing implements Lane {
         int count;
         Request[] orphans = new Request[4];
         int orphanCount;
+        /** Delivery cursors: the next item and orphan to deliver. */
+        int next;
+        int nextOrphan;
+        /** The ring that filled this batch (whose {@link #deliver} runs it). */
+        CallerRing owner;
+
+        boolean pending() {
+            return next < count || nextOrphan < orphanCount;
+        }
+
+        void reset() {
+            count = 0;
+            next = 0;
+            orphanCount = 0;
+            nextOrphan = 0;
+        }
 
         void addOrphan(Request r) {
             if (orphanCount == orphans.length) {
@@ -980,7 +1046,7 @@ final class CallerRing implements Lane {
             getEventsArg.set(JAVA_LONG, 16, getEventsArg.address() + GETEVENTS_ARG_SIZE); // ts
         }
 
-        Batch openBatch() {
+        Batch openBatch(CallerRing owner) {
             if (depth == batches.length) {
                 batches = Arrays.copyOf(batches, depth * 2);
             }
@@ -989,12 +1055,14 @@ final class CallerRing implements Lane {
                 b = new Batch();
                 batches[depth] = b;
             }
+            b.owner = owner;
             depth++;
             return b;
         }
 
         void closeBatch() {
             depth--;
+            batches[depth].owner = null; // this thread-local must not keep a (closed) ring and its engine alive
         }
     }
 }

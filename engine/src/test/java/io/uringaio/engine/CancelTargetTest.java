@@ -35,13 +35,24 @@ class CancelTargetTest extends KernelTest {
 
     @Test
     void cancelsHitOnlyTheirOwnTargetAndReportWhatTheTargetEndedWith() throws Exception {
+        cancelStorm(config().rings(1));
+    }
+
+    /** The same storm with caller rings: every thread submits (and cancels) in its own caller ring, two threads per ring. */
+    @Test
+    void onCallerRingsToo() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        cancelStorm(config().rings(1).callerRings(2).pageCacheFastPath(false));
+    }
+
+    private void cancelStorm(RingEngineConfig config) throws Exception {
         ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
         AtomicLong canceledOutcomes = new AtomicLong();
         AtomicLong bystanderWrites = new AtomicLong();
         int fdA = Libc.open(dir.resolve("a").toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
         int fdB = Libc.open(dir.resolve("b").toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
         assertTrue(fdA >= 0 && fdB >= 0);
-        try (Arena arena = Arena.ofShared(); RingEngine engine = RingEngine.open(config().rings(1))) {
+        try (Arena arena = Arena.ofShared(); RingEngine engine = RingEngine.open(config)) {
             long deadline = System.nanoTime() + RUN_NANOS;
             CountDownLatch start = new CountDownLatch(1);
             List<Thread> threads = new ArrayList<>();

@@ -65,6 +65,20 @@ class EngineChaosTest extends KernelTest {
 
     @Test
     void chaos() throws Exception {
+        chaos(config().rings(2).threadNamePrefix(PREFIX).poolThreads(6), false);
+    }
+
+    /**
+     * The same run with caller rings (io_uring): four raw threads share two caller rings, and half the time a worker
+     * with nothing to do waits inside the ring of one of its requests (reaping the others' completions too).
+     */
+    @Test
+    void chaosOnCallerRings() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        chaos(config().rings(2).threadNamePrefix(PREFIX).callerRings(2), true);
+    }
+
+    private void chaos(RingEngineConfig config, boolean waitInLane) throws Exception {
         long seed = Long.getLong("uringaio.chaos.seed", System.nanoTime());
         long seconds = Long.getLong("uringaio.chaos.seconds", DEFAULT_SECONDS);
         long maxOps = Long.getLong("uringaio.chaos.ops", 0);
@@ -83,11 +97,12 @@ class EngineChaosTest extends KernelTest {
         AtomicLong canceled = new AtomicLong();
         RawWorker[] raw = new RawWorker[RAW_THREADS];
         try (Arena arena = Arena.ofShared()) {
-            RingEngine engine = RingEngine.open(config().rings(2).threadNamePrefix(PREFIX).poolThreads(6));
+            RingEngine engine = RingEngine.open(config);
             CountDownLatch start = new CountDownLatch(1);
             List<Thread> threads = new ArrayList<>();
             for (int t = 0; t < RAW_THREADS; t++) {
                 raw[t] = new RawWorker(t, engine, fd, arena, new SplittableRandom(seed + t), problems, ops, canceled);
+                raw[t].waitInLane = waitInLane;
                 RawWorker w = raw[t];
                 threads.add(Thread.ofPlatform().name("chaos-raw-" + t).start(() -> {
                     await(start);
@@ -238,7 +253,17 @@ class EngineChaosTest extends KernelTest {
             }
         }
 
+        /** With caller rings: wait inside the ring of an in-flight request now and then, instead of parking. */
+        boolean waitInLane;
+
         private void awaitAnyCompletion() {
+            if (waitInLane && random.nextBoolean()) {
+                for (Request r : requests) {
+                    if (r.inFlight() && engine.awaitInLane(r, TimeUnit.MILLISECONDS.toNanos(1))) {
+                        return;
+                    }
+                }
+            }
             try {
                 signal.tryAcquire(1, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
