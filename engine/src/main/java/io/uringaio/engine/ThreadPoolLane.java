@@ -183,6 +183,12 @@ final class ThreadPoolLane implements Lane {
                     if (head == null) {
                         return; // idle long enough, or closing with nothing left
                     }
+                    if (!queue.isEmpty()) {
+                        // A submitter that offered while this worker had taken its request but was still counted idle
+                        // relied on it and started no worker: look again now that it no longer counts (else a request
+                        // could wait behind this one for as long as it runs, a pipe read forever).
+                        ensureWorker();
+                    }
                     busy.incrementAndGet();
                     try {
                         if (closing) {
