@@ -1,12 +1,8 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.internal.sys.Libc;
 import io.uringaio.engine.uapi.ErrnoTable;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -53,7 +49,7 @@ final class CallerLanes {
      * the reason logged, when the kernel cannot give them (the engine then runs without caller rings).
      */
     static CallerLanes open(int count, int firstIndex, RingEngineConfig config, Consumer<Request> rehome) {
-        int eventFd = UringSyscalls.eventfd();
+        int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
         if (eventFd < 0) {
             RingEngine.LOG.log(System.Logger.Level.WARNING, "caller rings off: eventfd: "
                     + ErrnoTable.describe(-eventFd));
@@ -71,7 +67,7 @@ final class CallerLanes {
                     r.deregister();
                 }
             }
-            UringSyscalls.close(eventFd);
+            Libc.close(eventFd);
             RingEngine.LOG.log(System.Logger.Level.WARNING, "caller rings off: " + e.getMessage());
             return null;
         }
@@ -98,16 +94,10 @@ final class CallerLanes {
     }
 
     private void reapLoop() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pollFd = arena.allocate(8, 8);
-            pollFd.set(JAVA_INT, 0, eventFd);
-            pollFd.set(JAVA_SHORT, 4, UringSyscalls.POLLIN);
-            MemorySegment counter = arena.allocate(JAVA_LONG);
+        try {
             while (!stopping) {
-                pollFd.set(JAVA_SHORT, 6, (short) 0);
-                int ready = UringSyscalls.poll(pollFd.address(), 1, REAPER_POLL_MILLIS);
-                if (ready > 0) {
-                    UringSyscalls.read(eventFd, counter.address(), 8); // resets the counter
+                if (Libc.pollOne(eventFd, Libc.POLLIN, REAPER_POLL_MILLIS) > 0) {
+                    Libc.eventfdDrain(eventFd); // resets the counter (readable, so this read does not block)
                 }
                 if (stopping) {
                     break;
@@ -127,11 +117,7 @@ final class CallerLanes {
             ring.beginClose();
         }
         stopping = true;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment one = arena.allocate(JAVA_LONG);
-            one.set(JAVA_LONG, 0, 1L);
-            UringSyscalls.write(eventFd, one.address(), 8);
-        }
+        Libc.eventfdSignal(eventFd);
         if (Thread.currentThread() != reaper) {
             try {
                 reaper.join(REAPER_JOIN_MILLIS);
@@ -146,6 +132,6 @@ final class CallerLanes {
         for (CallerRing ring : rings) {
             ring.deregister();
         }
-        UringSyscalls.close(eventFd);
+        Libc.close(eventFd);
     }
 }

@@ -1,11 +1,13 @@
 package io.uringaio.engine;
 
-import io.uringaio.engine.uapi.Uapi;
-import io.uringaio.engine.uapi.ErrnoTable;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -163,7 +165,7 @@ final class CallerRing implements Lane {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = arena.allocate(PARAMS_SIZE, 8);
-            int fd = UringSyscalls.ioUringSetup(entries, params.address());
+            int fd = Libc.ioUringSetup(entries, params.address());
             if (fd < 0) {
                 throw new UnsupportedOperationException("io_uring_setup: " + ErrnoTable.describe(-fd));
             }
@@ -173,8 +175,8 @@ final class CallerRing implements Lane {
             long sqesLength = 0;
             try {
                 int features = params.get(JAVA_INT, 20);
-                int needed = UringSyscalls.IORING_FEAT_SINGLE_MMAP | UringSyscalls.IORING_FEAT_NODROP
-                        | UringSyscalls.IORING_FEAT_EXT_ARG;
+                int needed = Uapi.IORING_FEAT_SINGLE_MMAP | Uapi.IORING_FEAT_NODROP
+                        | Uapi.IORING_FEAT_EXT_ARG;
                 if ((features & needed) != needed) {
                     throw new UnsupportedOperationException("io_uring lacks SINGLE_MMAP, NODROP or EXT_ARG (features 0x"
                             + Integer.toHexString(features) + ")");
@@ -183,12 +185,12 @@ final class CallerRing implements Lane {
                 int cqEntries = params.get(JAVA_INT, 4);
                 ringLength = Math.max(params.get(JAVA_INT, 64) + 4L * sqEntries,
                         params.get(JAVA_INT, 100) + (long) CQE_SIZE * cqEntries);
-                ringAddress = mapOrThrow(ringLength, fd, UringSyscalls.IORING_OFF_SQ_RING, "rings");
+                ringAddress = mapOrThrow(ringLength, fd, Uapi.IORING_OFF_SQ_RING, "rings");
                 sqesLength = (long) SQE_SIZE * sqEntries;
-                sqesAddress = mapOrThrow(sqesLength, fd, UringSyscalls.IORING_OFF_SQES, "SQEs");
+                sqesAddress = mapOrThrow(sqesLength, fd, Uapi.IORING_OFF_SQES, "SQEs");
                 MemorySegment efd = arena.allocate(JAVA_INT);
                 efd.set(JAVA_INT, 0, eventFd);
-                int res = UringSyscalls.ioUringRegister(fd, UringSyscalls.IORING_REGISTER_EVENTFD, efd.address(), 1);
+                int res = Libc.ioUringRegister(fd, Uapi.IORING_REGISTER_EVENTFD, efd.address(), 1);
                 if (res < 0) {
                     throw new UnsupportedOperationException("IORING_REGISTER_EVENTFD: " + ErrnoTable.describe(-res));
                 }
@@ -196,19 +198,19 @@ final class CallerRing implements Lane {
                         Math.min(maxInFlight, sqEntries - CONTROL_SLOTS), afterBatch, rehome);
             } catch (RuntimeException e) {
                 if (sqesAddress > 0) {
-                    UringSyscalls.munmap(sqesAddress, sqesLength);
+                    Libc.munmap(sqesAddress, sqesLength);
                 }
                 if (ringAddress > 0) {
-                    UringSyscalls.munmap(ringAddress, ringLength);
+                    Libc.munmap(ringAddress, ringLength);
                 }
-                UringSyscalls.close(fd);
+                Libc.close(fd);
                 throw e;
             }
         }
     }
 
     private static long mapOrThrow(long length, int fd, long offset, String what) {
-        long address = UringSyscalls.mmapShared(length, fd, offset);
+        long address = Libc.mmapShared(length, fd, offset);
         if (address < 0 && address > -4096) {
             throw new UnsupportedOperationException("mmap of the io_uring " + what + ": "
                     + ErrnoTable.describe((int) -address));
@@ -322,7 +324,7 @@ final class CallerRing implements Lane {
     private int enterSubmitted() {
         int res = 0;
         for (int attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
-            res = UringSyscalls.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
+            res = Libc.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
             enters.increment();
             if (res == 1 || (int) INT.getAcquire(ring, sqHeadOffset) == sqTail) {
                 sqeCount.increment();
@@ -588,8 +590,8 @@ final class CallerRing implements Lane {
         arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE, nanos / 1_000_000_000L);
         arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE + 8, nanos % 1_000_000_000L);
         enters.increment();
-        return UringSyscalls.ioUringEnter(ringFd, 0, 1,
-                UringSyscalls.IORING_ENTER_GETEVENTS | UringSyscalls.IORING_ENTER_EXT_ARG, arg.address(),
+        return Libc.ioUringEnter(ringFd, 0, 1,
+                Uapi.IORING_ENTER_GETEVENTS | Uapi.IORING_ENTER_EXT_ARG, arg.address(),
                 GETEVENTS_ARG_SIZE);
     }
 
@@ -635,7 +637,7 @@ final class CallerRing implements Lane {
     /** Sets {@code IORING_CQ_EVENTFD_DISABLED}: CQEs posted from now on do not signal the reaper. Under the lock. */
     private void eventfdOff() {
         if (!released) {
-            INT.setVolatile(ring, cqFlagsOffset, UringSyscalls.IORING_CQ_EVENTFD_DISABLED);
+            INT.setVolatile(ring, cqFlagsOffset, Uapi.IORING_CQ_EVENTFD_DISABLED);
         }
     }
 
@@ -895,10 +897,10 @@ final class CallerRing implements Lane {
                 return;
             }
             released = true;
-            UringSyscalls.ioUringRegister(ringFd, UringSyscalls.IORING_UNREGISTER_EVENTFD, 0, 0);
-            UringSyscalls.munmap(sqesAddress, sqesLength);
-            UringSyscalls.munmap(ringAddress, ringLength);
-            UringSyscalls.close(ringFd);
+            Libc.ioUringRegister(ringFd, Uapi.IORING_UNREGISTER_EVENTFD, 0, 0);
+            Libc.munmap(sqesAddress, sqesLength);
+            Libc.munmap(ringAddress, ringLength);
+            Libc.close(ringFd);
         } finally {
             lock.unlock();
         }

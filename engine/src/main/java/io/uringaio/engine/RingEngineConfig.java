@@ -26,6 +26,7 @@ public final class RingEngineConfig {
     private Runnable afterCompletionBatch;
     private boolean pageCacheFastPath = true;
     private int callerRings = Integer.getInteger(CALLER_RINGS_PROPERTY, 0);
+    private int callerRingDepth = Integer.MAX_VALUE;
 
     /** A config with the defaults. */
     public RingEngineConfig() {
@@ -175,6 +176,10 @@ public final class RingEngineConfig {
      * back. Threads get rings in turn on their first submission (the first {@code count} threads one each, then
      * shared); a thread keeps its ring.
      *
+     * <p>A caller ring pays one {@code io_uring_enter} per request: right for a thread that waits for its one request,
+     * slower than the Netty rings' batching for one thread that keeps many in flight; see
+     * {@link #callerRingDepth(int)}.
+     *
      * <p>Contract changes for those requests: their completion callbacks run on the thread that reaps them: the
      * submitting thread itself, inside {@code submit}, when the kernel completes the request during the submission (a
      * buffered read of cached pages, most buffered writes), a thread waiting in that ring (which may be another
@@ -205,6 +210,28 @@ public final class RingEngineConfig {
     /** The number of caller rings asked for; 0 when off. */
     public int callerRings() {
         return callerRings;
+    }
+
+    /**
+     * The most requests one caller ring takes at once; a request submitted while its thread's caller ring holds that
+     * many goes to a Netty ring instead, where many requests share one {@code io_uring_enter}. {@code 1} suits threads
+     * that each wait for one request at a time and sometimes keep many in flight (the POSIX facade's contexts: one
+     * thread at a queue depth of 32 then gets its first request into its ring and the other 31 batched). Default: no
+     * limit but the ring's in-flight bound.
+     *
+     * @throws IllegalArgumentException if {@code depth} is below 1
+     */
+    public RingEngineConfig callerRingDepth(int depth) {
+        if (depth < 1) {
+            throw new IllegalArgumentException("callerRingDepth must be at least 1, was " + depth);
+        }
+        this.callerRingDepth = depth;
+        return this;
+    }
+
+    /** See {@link #callerRingDepth(int)}. */
+    public int callerRingDepth() {
+        return callerRingDepth;
     }
 
     /** The backend asked for: the configured one, else the system property's. */

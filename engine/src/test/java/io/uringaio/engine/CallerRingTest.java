@@ -1,5 +1,6 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.internal.sys.Libc;
 import io.uringaio.engine.uapi.ErrnoTable;
 import static java.nio.file.StandardOpenOption.CREATE;
 import static java.nio.file.StandardOpenOption.READ;
@@ -9,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -86,6 +88,41 @@ class CallerRingTest extends KernelTest {
 
     private static CallerRing callerRingOf(Request r) {
         return assertInstanceOf(CallerRing.class, r.ring, () -> "lane of " + r);
+    }
+
+    /**
+     * {@code callerRingDepth(1)}: a thread's second request while its first is in flight goes to a Netty ring (batched
+     * with others there) instead of paying its own enter in the caller ring; both complete once.
+     */
+    @Test
+    void aDepthOfOneSendsTheThreadsNextRequestToANettyRing() throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> new RingEngineConfig().callerRingDepth(0));
+        assumeRings("caller rings are io_uring instances");
+        try (RingEngine engine = RingEngine.open(config().rings(1).callerRings(1).callerRingDepth(1));
+             Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 1, "the kernel gave no caller rings");
+            Recorder first = new Recorder();
+            Recorder second = new Recorder();
+            Request a = new Request(first).prepRead(pipe.readFd, arena.allocate(4).address(), 4, 0);
+            Request b = new Request(second).prepRead(pipe.readFd, arena.allocate(4).address(), 4, 0);
+            engine.submit(a);
+            engine.submit(b);
+            callerRingOf(a);
+            assertInstanceOf(Ring.class, b.ring, "the second request of the thread went to a Netty ring");
+            pipe.write(8);
+            assertEquals(4, first.awaitResult());
+            assertEquals(4, second.awaitResult());
+            assertEquals(1, first.calls());
+            assertEquals(1, second.calls());
+            // With the first done, the ring is free again: the next request of the thread goes to it.
+            Recorder third = new Recorder();
+            Request c = new Request(third).prepRead(pipe.readFd, arena.allocate(4).address(), 4, 0);
+            waitUntil(() -> engine.stats().inFlight() == 0, () -> "idle: " + engine.stats());
+            engine.submit(c);
+            callerRingOf(c);
+            pipe.write(4);
+            assertEquals(4, third.awaitResult());
+        }
     }
 
     @Test
@@ -483,7 +520,7 @@ class CallerRingTest extends KernelTest {
                 while (!stop.get()) {
                     if (armed.get() && ring.waiters() == 1) {
                         armed.set(false);
-                        UringSyscalls.write(pipe.writeFd, oneByte.address(), 1);
+                        Libc.write(pipe.writeFd, oneByte.address(), 1);
                     } else {
                         Thread.onSpinWait();
                     }

@@ -50,18 +50,20 @@ public final class AioContext implements AutoCloseable {
     }
 
     /**
-     * The no-argument context's engine settings: the engine's defaults, plus caller rings (one per core) so that a
-     * thread that waits for its own request ({@code aio_suspend}, a one-entry {@code LIO_WAIT}) reaps it itself, with
-     * no hand-off to a ring thread and back; unless the system property
-     * {@value RingEngineConfig#CALLER_RINGS_PROPERTY} chose a count (0 turns them off). A context built from a config
-     * takes the config's choice.
+     * The no-argument context's engine settings: the engine's defaults, plus caller rings (one per core, one request
+     * each at a time: {@link RingEngineConfig#callerRingDepth(int)}) so that a thread that waits for its own request
+     * ({@code aio_suspend}, a one-entry {@code LIO_WAIT}) reaps it itself, with no hand-off to a ring thread and back;
+     * unless the system property {@value RingEngineConfig#CALLER_RINGS_PROPERTY} chose a count (0 turns them off). A
+     * context built from a config takes the config's choice.
      */
     static RingEngineConfig defaultConfig() {
         RingEngineConfig config = new RingEngineConfig();
         if (System.getProperty(RingEngineConfig.CALLER_RINGS_PROPERTY) == null) {
             config.callerRings(Runtime.getRuntime().availableProcessors());
         }
-        return config;
+        // One request per caller ring at a time: a thread's request it then waits for is reaped in its own ring, the
+        // requests it keeps in flight beyond that are batched on the Netty rings.
+        return config.callerRingDepth(1);
     }
 
     /**

@@ -71,7 +71,7 @@ public final class FacadeContender extends InProcessContender {
         // As the no-argument context: caller rings on (the facade's one submitting thread gets one), so aio_suspend
         // reaps its own completions; -Duringaio.callerRings=0 measures without them.
         AioContext aio = new AioContext(new RingEngineConfig().rings(rings).threadNamePrefix("bench-" + name)
-                .callerRings(EngineBlockingContender.callerRings(1)));
+                .callerRings(EngineBlockingContender.callerRings(1)).callerRingDepth(1));
         Loop loop = new Loop(trial, aio, fd, mode);
         for (int i = 0; i < trial.depth(); i++) {
             trial.laneStarted();

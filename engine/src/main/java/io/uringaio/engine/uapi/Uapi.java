@@ -73,6 +73,33 @@ public final class Uapi {
     /** The kernel's cap on one read or write ({@code MAX_RW_COUNT}). */
     public static final int MAX_RW_COUNT = 0x7ffff000;
 
+    /** {@code io_uring_setup(2)}'s system call number on x86-64. */
+    public static final long SYS_IO_URING_SETUP = 425;
+    /** {@code io_uring_enter(2)}'s system call number on x86-64. */
+    public static final long SYS_IO_URING_ENTER = 426;
+    /** {@code io_uring_register(2)}'s system call number on x86-64. */
+    public static final long SYS_IO_URING_REGISTER = 427;
+    /** {@code io_uring_enter} flag: wait for {@code min_complete} completions. */
+    public static final int IORING_ENTER_GETEVENTS = 1;
+    /** {@code io_uring_enter} flag: {@code arg} is a {@code struct io_uring_getevents_arg} (with a timeout). */
+    public static final int IORING_ENTER_EXT_ARG = 1 << 3;
+    /** {@code io_uring_register} opcode: signal an eventfd on every posted CQE. */
+    public static final int IORING_REGISTER_EVENTFD = 4;
+    /** {@code io_uring_register} opcode: stop signalling the registered eventfd. */
+    public static final int IORING_UNREGISTER_EVENTFD = 5;
+    /** mmap offset of the SQ ring (and, with {@link #IORING_FEAT_SINGLE_MMAP}, the CQ ring). */
+    public static final long IORING_OFF_SQ_RING = 0L;
+    /** mmap offset of the SQE array. */
+    public static final long IORING_OFF_SQES = 0x10000000L;
+    /** {@code io_uring_params.features}: SQ and CQ rings share one mapping. */
+    public static final int IORING_FEAT_SINGLE_MMAP = 1;
+    /** {@code io_uring_params.features}: the kernel never drops a CQE on overflow. */
+    public static final int IORING_FEAT_NODROP = 1 << 1;
+    /** {@code io_uring_params.features}: {@link #IORING_ENTER_EXT_ARG} is understood. */
+    public static final int IORING_FEAT_EXT_ARG = 1 << 8;
+    /** CQ ring flag: the registered eventfd is not signalled while set. */
+    public static final int IORING_CQ_EVENTFD_DISABLED = 1;
+
     /** The name of an opcode, for messages ({@code "IORING_OP_READ"}). */
     public static String opName(byte opcode) {
         return switch (opcode) {

@@ -1,5 +1,7 @@
 package io.uringaio.engine.internal.sys;
 
+import io.uringaio.engine.uapi.Uapi;
+
 import static io.uringaio.engine.uapi.ErrnoTable.EINVAL;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -109,6 +111,15 @@ public final class Libc {
     /** {@code eventfd} flag: non-blocking reads and writes. */
     public static final int EFD_NONBLOCK = 0x800;
 
+    /** {@code mmap} protection: readable. */
+    public static final int PROT_READ = 1;
+    /** {@code mmap} protection: writable. */
+    public static final int PROT_WRITE = 2;
+    /** {@code mmap}: shared with the kernel (and other mappings of the same object). */
+    public static final int MAP_SHARED = 1;
+    /** {@code mmap}: fault the pages in now. */
+    public static final int MAP_POPULATE = 0x8000;
+
     /** {@code fallocate}: allocate without changing the file size. */
     public static final int FALLOC_FL_KEEP_SIZE = 1;
     /** {@code fallocate}: deallocate the range (must be combined with {@link #FALLOC_FL_KEEP_SIZE}). */
@@ -166,6 +177,14 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle EVENTFD = capturing("eventfd",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    // long syscall(long number, ...): the number is the last fixed argument; the rest are variadic longs.
+    private static final MethodHandle SYSCALL6 = capturing("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                    JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle MMAP = capturing("mmap",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = capturing("munmap",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(symbol("strerror"),
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -557,6 +576,59 @@ public final class Libc {
             return message.reinterpret(Long.MAX_VALUE).getString(0);
         } catch (Throwable t) {
             throw rethrow("strerror", t);
+        }
+    }
+
+    /**
+     * {@code io_uring_setup(entries, params)} (no libc wrapper: through {@code syscall(2)}): the ring's descriptor, or
+     * {@code -errno}.
+     */
+    public static int ioUringSetup(int entries, long paramsAddress) {
+        return (int) syscall("io_uring_setup", Uapi.SYS_IO_URING_SETUP, entries, paramsAddress, 0, 0, 0, 0);
+    }
+
+    /** {@code io_uring_enter(fd, toSubmit, minComplete, flags, arg, argSize)}: SQEs consumed, or {@code -errno}. */
+    public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags, long arg, long argSize) {
+        return (int) syscall("io_uring_enter", Uapi.SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, arg,
+                argSize);
+    }
+
+    /** {@code io_uring_register(fd, opcode, arg, nrArgs)}: 0 (or the opcode's result), or {@code -errno}. */
+    public static int ioUringRegister(int fd, int opcode, long arg, int nrArgs) {
+        return (int) syscall("io_uring_register", Uapi.SYS_IO_URING_REGISTER, fd, opcode, arg, nrArgs, 0, 0);
+    }
+
+    /**
+     * {@code mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, fd, offset)}: the address, or
+     * {@code -errno}. The caller owns the mapping and must {@link #munmap} it exactly once, after its last use.
+     */
+    public static long mmapShared(long length, int fd, long offset) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            long address = (long) MMAP.invokeExact(state, 0L, length, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, fd, offset);
+            return address == -1L ? -errno(state) : address;
+        } catch (Throwable t) {
+            throw rethrow("mmap", t);
+        }
+    }
+
+    /** {@code munmap(address, length)}: 0 or {@code -errno}. */
+    public static int munmap(long address, long length) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return intResult((int) MUNMAP.invokeExact(state, address, length), state);
+        } catch (Throwable t) {
+            throw rethrow("munmap", t);
+        }
+    }
+
+    private static long syscall(String call, long number, long a, long b, long c, long d, long e, long f) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) SYSCALL6.invokeExact(state, number, a, b, c, d, e, f), state);
+        } catch (Throwable t) {
+            throw rethrow(call, t);
         }
     }
 
