@@ -190,17 +190,21 @@ public final class AioContext implements AutoCloseable {
 
     /**
      * Waits on this thread, inside the caller ring that holds {@code cb}'s request
-     * ({@link RingEngineConfig#callerRings(int)}), until {@code cb} is no longer in progress. Returns at once when the
-     * request is not on a caller ring (the caller then waits as usual), and on an interrupt (status kept) or once the
-     * engine closes; see {@link RingEngine#awaitInLane}.
+     * ({@link RingEngineConfig#callerRings(int)}), until {@code cb} is no longer in progress or
+     * {@link Suspension#LANE_WAIT_NANOS} passed. Returns at once when the request is not on a caller ring (the caller
+     * then waits as usual), and on an interrupt (status kept) or once the engine closes; see
+     * {@link RingEngine#awaitInLane}.
      */
     void awaitInLane(Aiocb cb) {
         RingEngine e = engine;
         if (e == null) {
             return;
         }
-        while (cb.inProgress() && !Thread.currentThread().isInterrupted() && e.awaitInLane(cb.request, Long.MAX_VALUE)) {
-            // each return ran at least one completion of that ring: look again
+        long until = System.nanoTime() + Suspension.LANE_WAIT_NANOS;
+        long left;
+        while (cb.inProgress() && !Thread.currentThread().isInterrupted()
+                && (left = until - System.nanoTime()) > 0 && e.awaitInLane(cb.request, left)) {
+            // each return ran at least one completion of that ring, or its time is up: look again
         }
     }
 

@@ -47,13 +47,21 @@ final class Suspension {
     }
 
     /**
+     * How long a waiter stays inside a caller ring before it parks like any other waiter (then the reaper delivers):
+     * long enough for a device's I/O (tens to hundreds of microseconds), short enough that a long wait (a pipe, a slow
+     * disk) is an ordinary parked thread, WAITING to tools and to code that watches thread states.
+     */
+    static final long LANE_WAIT_NANOS = 2_000_000;
+
+    /**
      * Parks until one of the list is done. When exactly one entry is in progress and its request is in a caller ring
-     * (the submitting thread's own io_uring), this thread waits inside that ring instead and reaps the completion
-     * itself: no ring thread to wake, no unpark back.
+     * (the submitting thread's own io_uring), this thread first waits inside that ring, for at most
+     * {@link #LANE_WAIT_NANOS}, and reaps the completion itself: no ring thread to wake, no unpark back.
      */
     private static boolean awaitAny(Waiters waiters, RingEngine engine, Aiocb[] list, int nent, long timeoutNanos,
             long deadline) throws InterruptedException {
         int slot = waiters.register();
+        long laneUntil = System.nanoTime() + LANE_WAIT_NANOS;
         try {
             while (true) {
                 Aiocb only = null;
@@ -75,7 +83,8 @@ final class Suspension {
                 if (left <= 0) {
                     return false;
                 }
-                if (pending == 1 && engine != null && engine.awaitInLane(only.request, left)) {
+                long inLane = Math.min(left, laneUntil - System.nanoTime());
+                if (pending == 1 && engine != null && inLane > 0 && engine.awaitInLane(only.request, inLane)) {
                     continue;
                 }
                 Waiters.park(slot, timeoutNanos < 0 ? 0 : deadline);

@@ -352,4 +352,14 @@ class CallerRingFacadeHostileTest extends PosixTestSupport {
             Thread.currentThread().interrupt();
         }
     }
+
+    /** True while {@code t} waits inside a caller ring's {@code io_uring_enter} (a native wait: it shows RUNNABLE). */
+    private static boolean waitsInCallerRing(Thread t) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().equals("io.uringaio.engine.CallerRing") && e.getMethodName().equals("await")) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -215,24 +215,11 @@ abstract class PosixTestSupport {
      * Runs body on a new thread, waits (with a deadline) until that thread parks (WAITING or TIMED_WAITING), interrupts
      * it, and returns the finished thread's outcome. The body reports into the given result holder.
      */
-    /**
-     * True while {@code t} waits inside a caller ring's {@code io_uring_enter} (its own request is in its own ring):
-     * that wait is a native call, so the thread shows RUNNABLE rather than parked.
-     */
-    static boolean waitsInCallerRing(Thread t) {
-        for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().equals("io.uringaio.engine.CallerRing") && e.getMethodName().equals("await")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     static void interruptWhenParked(Thread t) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
         while (true) {
             Thread.State s = t.getState();
-            if (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING || waitsInCallerRing(t)) {
+            if (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING) {
                 break;
             }
             if (s == Thread.State.TERMINATED) {
