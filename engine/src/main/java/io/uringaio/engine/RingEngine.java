@@ -286,7 +286,7 @@ public final class RingEngine implements AutoCloseable {
                 && PageCacheFastPath.tryComplete(request, afterBatch, pageCacheHits)) {
             return null; // every byte was in the page cache: completed on this thread
         }
-        if (callerLanes != null && !onLaneThread()) {
+        if (callerLanes != null && ownLane() == null) {
             CallerRing caller = callerLanes.forCurrentThread();
             // Up to the configured depth: a caller ring pays one io_uring_enter per request; beyond it requests are
             // batched on a Netty ring, many per enter (one thread at queue depth 32 lost a third of its throughput to
@@ -300,14 +300,17 @@ public final class RingEngine implements AutoCloseable {
         return ring;
     }
 
-    /** True on a Netty ring's thread or a pool worker of this engine: its submissions stay on its own lane. */
-    private boolean onLaneThread() {
+    /**
+     * The Netty ring or pool lane whose thread this is (a completion running there), or null on any other thread: its
+     * submissions stay on its own lane.
+     */
+    private Lane ownLane() {
         for (Lane r : rings) {
             if (r.isCurrentThread()) {
-                return true;
+                return r;
             }
         }
-        return false;
+        return null;
     }
 
     /**
@@ -392,12 +395,8 @@ public final class RingEngine implements AutoCloseable {
         if (backend != Backend.IO_URING) {
             return false;
         }
-        for (Lane r : rings) {
-            if (r.isCurrentThread()) {
-                return r.inFlight() > 0;
-            }
-        }
-        return false;
+        Lane own = ownLane();
+        return own != null && own.inFlight() > 0;
     }
 
     /**
@@ -547,10 +546,9 @@ public final class RingEngine implements AutoCloseable {
         if (rs.length == 1) {
             return rs[0];
         }
-        for (Lane r : rs) {
-            if (r.isCurrentThread()) {
-                return r;
-            }
+        Lane own = ownLane();
+        if (own != null) {
+            return own;
         }
         return rs[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rs.length];
     }
@@ -666,15 +664,7 @@ public final class RingEngine implements AutoCloseable {
 
     /** True on a ring's or pool worker's thread of this engine, where a blocking close would deadlock. */
     private boolean onOwnThread() {
-        if (callerLanes != null && callerLanes.isOwnThread()) {
-            return true;
-        }
-        for (Lane lane : rings) {
-            if (lane.isCurrentThread()) {
-                return true;
-            }
-        }
-        return false;
+        return (callerLanes != null && callerLanes.isOwnThread()) || ownLane() != null;
     }
 
     /** The close itself; runs once, on the first closer's thread (or the thread a callback's close started). */

@@ -122,11 +122,19 @@ final class Canceller {
             cb.unpinForCancel();
         }
         if (removedFrom != null) {
-            cb.state = Aiocb.IN_KERNEL;
-            completion.completed(cb, -Errno.ECANCELED);
-            dispatcher.dispatchReleased(removedFrom.releaseAfterCancel());
-            fds.dropIfIdle(fd, removedFrom);
+            completeHeldBack(cb, fd, removedFrom);
         }
+    }
+
+    /**
+     * Completes {@code cb}, just taken out of {@code from}'s waiting queue, with ECANCELED; what it held back may go
+     * now, and its descriptor's state is dropped if that was all.
+     */
+    private void completeHeldBack(Aiocb cb, int fd, FdState from) {
+        cb.state = Aiocb.IN_KERNEL; // leaves WAITING; completed() makes it final
+        completion.completed(cb, -Errno.ECANCELED);
+        dispatcher.dispatchReleased(from.releaseAfterCancel());
+        fds.dropIfIdle(fd, from);
     }
 
     /**
@@ -171,11 +179,7 @@ final class Canceller {
             cb.unpinForCancel();
         }
         if (removedFrom != null) {
-            cb.state = Aiocb.IN_KERNEL; // leaves WAITING; completed() makes it final
-            completion.completed(cb, -Errno.ECANCELED);
-            // What the canceled request held back may go now; its state may be dropped if that was all.
-            dispatcher.dispatchReleased(removedFrom.releaseAfterCancel());
-            fds.dropIfIdle(fd, removedFrom);
+            completeHeldBack(cb, fd, removedFrom);
             return CancelOutcome.CANCELED;
         }
         // The wait for the engine's answer ignores interrupts (and keeps the status for the caller): the cancel is
