@@ -31,7 +31,7 @@ final class RequestPrep {
             cb.nbytes = (int) cb.aio_nbytes;
             cb.buffer = cb.aio_buf;
             cb.priority = cb.aio_reqprio;
-            cb.append = op == Aiocb.OP_WRITE && isAppend(cb.fd);
+            cb.append = false; // a write's O_APPEND: FdState#add, from the descriptor's flags
         } else {
             cb.offset = 0;
             cb.nbytes = 0;
@@ -48,15 +48,6 @@ final class RequestPrep {
         cb.value = null;
         cb.function = null;
         cb.executor = null;
-    }
-
-    /**
-     * Whether the descriptor is O_APPEND now: asked per write (one fcntl), never cached, because the answer orders the
-     * write (an append waits for every older write) and F_SETFL may change it between two calls.
-     */
-    private static boolean isAppend(int fd) {
-        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
-        return flags >= 0 && (flags & Fcntl.O_APPEND) != 0;
     }
 
     /**
@@ -103,7 +94,12 @@ final class RequestPrep {
 
     /** Whether a read on {@code fd} may try the page cache, asked now: not O_DIRECT (nor an unknown descriptor). */
     static boolean readsInlineNow(int fd) {
-        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        int flags = flagsNow(fd);
         return flags >= 0 && (flags & Fcntl.O_DIRECT) == 0;
+    }
+
+    /** The descriptor's file status flags ({@code fcntl(F_GETFL)}) now, or a negative errno. */
+    static int flagsNow(int fd) {
+        return Libc.fcntl(fd, Libc.F_GETFL, 0);
     }
 }
