@@ -86,6 +86,8 @@ public final class Request {
     boolean control;
     int result;
     boolean pageCacheFirst;
+    /** The submitting thread's count this request is in ({@link SubmitterHome#inFlight}), or null when not counted. */
+    SubmitterHome submitter;
 
     /** A request with no completion yet; set one with {@link #completion(Completion)}. */
     public Request() {
@@ -388,6 +390,12 @@ public final class Request {
      */
     void deliver() {
         int res = result;
+        SubmitterHome home = submitter;
+        if (home != null) {
+            // Before the callback: a thread it wakes sees its count down already when it submits again.
+            submitter = null;
+            home.inFlight.decrementAndGet();
+        }
         cancelRequested = false;
         linkNext = null;
         ring = null;

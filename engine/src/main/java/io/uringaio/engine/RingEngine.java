@@ -73,6 +73,8 @@ public final class RingEngine implements AutoCloseable {
     private final AtomicInteger[] entering;
     private final IoEventLoopGroup ownGroup;
     private final AtomicInteger nextRing = new AtomicInteger();
+    /** Each submitting thread's ring and in-flight count ({@link SubmitterHome}), given in turn on first use. */
+    private final ThreadLocal<SubmitterHome> homes = ThreadLocal.withInitial(this::newHome);
     private final boolean pageCacheFastPath;
     private final Runnable afterBatch;
     /** Reads completed on the submitting thread from the page cache (counted as submitted and completed). */
@@ -287,17 +289,40 @@ public final class RingEngine implements AutoCloseable {
             return null; // every byte was in the page cache: completed on this thread
         }
         if (callerLanes != null && ownLane() == null) {
-            CallerRing caller = callerLanes.forCurrentThread();
-            // Up to the configured depth: a caller ring pays one io_uring_enter per request; beyond it requests are
-            // batched on a Netty ring, many per enter (one thread at queue depth 32 lost a third of its throughput to
-            // one enter each).
-            if (caller.inFlight() < callerRingDepth && enqueueCaller(caller, request)) {
-                return caller;
-            }
+            return submitCounted(request);
         }
         Lane ring = pickRing();
         enqueue(ring, request);
         return ring;
+    }
+
+    /**
+     * Submits {@code request} of a thread that is not the engine's, with caller rings on, counted in the thread's
+     * {@link SubmitterHome#inFlight}: into the thread's caller ring while the thread has fewer than
+     * {@link RingEngineConfig#callerRingDepth(int)} other requests in flight and that ring has room (a thread with
+     * nothing else in flight will most likely wait for this one, and reaps it there itself); else to the thread's
+     * Netty ring, where the requests a thread keeps in flight are taken many per {@code io_uring_enter}.
+     */
+    private Lane submitCounted(Request request) {
+        SubmitterHome home = homes.get();
+        request.submitter = home;
+        int mine = home.inFlight.incrementAndGet();
+        try {
+            CallerRing caller = callerLanes.forCurrentThread();
+            if (mine <= callerRingDepth && enqueueCaller(caller, request)) {
+                return caller;
+            }
+            Lane ring = rings[home.ring];
+            enqueue(ring, request);
+            return ring;
+        } catch (RuntimeException | Error e) {
+            // Not accepted (closed engine): not in flight. An accepted request is only uncounted by its delivery.
+            if (request.submitter == home) {
+                request.submitter = null;
+                home.inFlight.decrementAndGet();
+            }
+            throw e;
+        }
     }
 
     /**
@@ -540,7 +565,10 @@ public final class RingEngine implements AutoCloseable {
         return outcome;
     }
 
-    /** The ring for a new request: the caller's own ring when it runs on one, else the next in turn. */
+    /**
+     * The ring for a new request: the caller's own ring when it runs on one, else the submitting thread's ring
+     * ({@link SubmitterHome}: threads are spread over the rings in turn, each keeps its ring).
+     */
     Lane pickRing() {
         Lane[] rs = rings;
         if (rs.length == 1) {
@@ -550,7 +578,12 @@ public final class RingEngine implements AutoCloseable {
         if (own != null) {
             return own;
         }
-        return rs[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rs.length];
+        return rs[homes.get().ring];
+    }
+
+    /** The home of a thread that submits for the first time: the next ring in turn ({@link SubmitterHome}). */
+    private SubmitterHome newHome() {
+        return new SubmitterHome((nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length);
     }
 
     // ---------------------------------------------------------------- files

@@ -213,11 +213,14 @@ public final class RingEngineConfig {
     }
 
     /**
-     * The most requests one caller ring takes at once; a request submitted while its thread's caller ring holds that
-     * many goes to a Netty ring instead, where many requests share one {@code io_uring_enter}. {@code 1} suits threads
-     * that each wait for one request at a time and sometimes keep many in flight (the POSIX facade's contexts: one
-     * thread at a queue depth of 32 then gets its first request into its ring and the other 31 batched). Default: no
-     * limit but the ring's in-flight bound.
+     * How many of a thread's requests may be in flight for its next one to still go into its caller ring: a request
+     * submitted while its thread has {@code depth} or more others in flight (on any lane) goes to the thread's Netty
+     * ring instead, where the requests a thread keeps in flight share one {@code io_uring_enter}. {@code 1} suits
+     * threads that mostly wait for one request at a time and sometimes keep many in flight (the POSIX facade's
+     * contexts): a thread's lone request is reaped by the thread itself in its caller ring, while one thread at a
+     * queue depth of 32 sends its requests to its Netty ring, batched (one enter per request, and a reaper wake-up
+     * per completion nobody waited for in the ring, cost such a thread a third of its throughput). Default: no limit
+     * (every request of a thread goes into its caller ring while that ring has room).
      *
      * @throws IllegalArgumentException if {@code depth} is below 1
      */

@@ -125,6 +125,107 @@ class CallerRingTest extends KernelTest {
         }
     }
 
+    /**
+     * {@code callerRingDepth(1)} counts a thread's own requests, on every lane: while the thread's request is in flight
+     * on its Netty ring, its next goes there too even though its caller ring is empty; once it has nothing in flight,
+     * the next goes to the caller ring again. Failed before the count was per thread (the second request below went to
+     * the empty caller ring).
+     */
+    @Test
+    void aDepthOfOneCountsTheThreadsRequestsOnEveryLane() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        try (RingEngine engine = RingEngine.open(config().rings(1).callerRings(1).callerRingDepth(1));
+             Pipe p1 = new Pipe(); Pipe p2 = new Pipe(); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 1, "the kernel gave no caller rings");
+            Recorder ra = new Recorder();
+            Recorder rb = new Recorder();
+            Recorder rc = new Recorder();
+            Request a = new Request(ra).prepRead(p1.readFd, arena.allocate(4).address(), 4, 0);
+            Request b = new Request(rb).prepRead(p2.readFd, arena.allocate(4).address(), 4, 0);
+            Request c = new Request(rc).prepRead(p2.readFd, arena.allocate(4).address(), 4, 0);
+            engine.submit(a);
+            engine.submit(b);
+            callerRingOf(a);
+            assertInstanceOf(Ring.class, b.ring, "the thread's second request goes to its Netty ring");
+            p1.write(4);
+            assertEquals(4, ra.awaitResult());
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "a done, b in flight: " + engine.stats());
+            engine.submit(c);
+            assertInstanceOf(Ring.class, c.ring, "b of this thread is still in flight: c joins it on the Netty ring");
+            p2.write(8);
+            assertEquals(4, rb.awaitResult());
+            assertEquals(4, rc.awaitResult());
+            Recorder rd = new Recorder();
+            Request d = new Request(rd).prepRead(p1.readFd, arena.allocate(4).address(), 4, 0);
+            engine.submit(d);
+            callerRingOf(d);
+            p1.write(4);
+            assertEquals(4, rd.awaitResult());
+            for (Recorder r : new Recorder[] {ra, rb, rc, rd}) {
+                assertEquals(1, r.calls(), "each completed once");
+            }
+        }
+    }
+
+    /**
+     * Two threads sharing one caller ring with {@code callerRingDepth(1)}: each thread's lone request goes into it
+     * (the depth counts a thread's requests, not the ring's). Failed before: the second thread's went to the Netty
+     * ring because the shared caller ring already held one.
+     */
+    @Test
+    void aDepthOfOneIsPerThreadOnASharedCallerRing() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        try (RingEngine engine = RingEngine.open(config().rings(1).callerRings(1).callerRingDepth(1));
+             Pipe p1 = new Pipe(); Pipe p2 = new Pipe(); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 1, "the kernel gave no caller rings");
+            Recorder ra = new Recorder();
+            Recorder rb = new Recorder();
+            Request a = new Request(ra).prepRead(p1.readFd, arena.allocate(4).address(), 4, 0);
+            Request b = new Request(rb).prepRead(p2.readFd, arena.allocate(4).address(), 4, 0);
+            engine.submit(a);
+            CompletableFuture<Void> other = CompletableFuture.runAsync(() -> engine.submit(b),
+                    r -> Thread.ofPlatform().start(r));
+            other.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertEquals(callerRingOf(a), callerRingOf(b), "both threads' lone requests are in the one caller ring");
+            p1.write(4);
+            p2.write(4);
+            assertEquals(4, ra.awaitResult());
+            assertEquals(4, rb.awaitResult());
+        }
+    }
+
+    /**
+     * A thread keeps its Netty ring: with two rings, every request of one thread goes to the same one, and the next
+     * thread to submit gets the other (threads are spread in turn). Round robin per request (before) sent this thread's
+     * requests to both.
+     */
+    @Test
+    void aThreadKeepsItsNettyRing_andThreadsAreSpreadInTurn() throws Exception {
+        assumeRings("Netty rings");
+        try (RingEngine engine = RingEngine.open(config().rings(2)); Pipe pipe = new Pipe();
+             Arena arena = Arena.ofShared()) {
+            Request[] mine = new Request[6];
+            Recorder[] done = new Recorder[mine.length];
+            for (int i = 0; i < mine.length; i++) {
+                done[i] = new Recorder();
+                mine[i] = new Request(done[i]).prepRead(pipe.readFd, arena.allocate(1).address(), 1, 0);
+                engine.submit(mine[i]);
+            }
+            Lane home = mine[0].ring;
+            for (Request r : mine) {
+                assertEquals(home, r.ring, "every request of this thread on its one ring");
+            }
+            Request theirs = new Request(new Recorder()).prepRead(pipe.readFd, arena.allocate(1).address(), 1, 0);
+            CompletableFuture.runAsync(() -> engine.submit(theirs), r -> Thread.ofPlatform().start(r))
+                    .get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertNotEquals(home, theirs.ring, "the next thread to submit gets the other ring");
+            pipe.write(mine.length + 1);
+            for (Recorder r : done) {
+                assertEquals(1, r.awaitResult());
+            }
+        }
+    }
+
     @Test
     void threadPoolBackendIgnoresTheOption() {
         Assumptions.assumeTrue(BACKEND == Backend.THREAD_POOL, "checks the thread-pool backend");
