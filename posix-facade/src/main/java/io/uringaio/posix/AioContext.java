@@ -50,8 +50,9 @@ public final class AioContext implements AutoCloseable {
     }
 
     /**
-     * The no-argument context's engine settings: the engine's defaults, plus caller rings (one per core, one request
-     * each at a time: {@link RingEngineConfig#callerRingDepth(int)}) so that a thread that waits for its own request
+     * The no-argument context's engine settings: the engine's defaults, plus caller rings (one per core, taking a
+     * thread's request only when the thread has nothing else in flight: {@link RingEngineConfig#callerRingDepth(int)})
+     * so that a thread that waits for its own request
      * ({@code aio_suspend}, a one-entry {@code LIO_WAIT}) reaps it itself, with no hand-off to a ring thread and back;
      * unless the system property {@value RingEngineConfig#CALLER_RINGS_PROPERTY} chose a count (0 turns them off). A
      * context built from a config takes the config's choice.
@@ -61,8 +62,8 @@ public final class AioContext implements AutoCloseable {
         if (System.getProperty(RingEngineConfig.CALLER_RINGS_PROPERTY) == null) {
             config.callerRings(Runtime.getRuntime().availableProcessors());
         }
-        // One request per caller ring at a time: a thread's request it then waits for is reaped in its own ring, the
-        // requests it keeps in flight beyond that are batched on the Netty rings.
+        // A thread's lone request (the one it then waits for) is reaped in its own caller ring; the requests of a
+        // thread that keeps many in flight are batched on its Netty ring.
         return config.callerRingDepth(1);
     }
 
