@@ -20,6 +20,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -40,6 +42,9 @@ class EngineCloseTest extends KernelTest {
         List<Request> requests = new ArrayList<>();
         try (Arena arena = Arena.ofShared()) {
             RingEngine engine = RingEngine.open(bounded(2, 3));
+            // Two submitting threads: a thread keeps one ring, and threads take the rings in turn, so each ring gets
+            // one thread's requests (3 in its kernel, the rest waiting in the engine).
+            ExecutorService[] submitters = {Executors.newSingleThreadExecutor(), Executors.newSingleThreadExecutor()};
             try {
                 MemorySegment buf = arena.allocate(64);
                 for (int i = 0; i < inKernel + queued; i++) {
@@ -47,13 +52,16 @@ class EngineCloseTest extends KernelTest {
                     Request r = new Request(rec).prepRead(pipes.get(i % 2).readFd, buf.address(), 64, 0);
                     recorders.add(rec);
                     requests.add(r);
-                    engine.submit(r);
+                    submitters[i % 2].submit(() -> engine.submit(r)).get(WAIT_SECONDS, TimeUnit.SECONDS);
                 }
                 waitUntil(() -> engine.stats().inFlight() == inKernel && engine.stats().queued() == queued,
                         () -> "6 in the kernel, 5 waiting: " + engine.stats());
                 closeWithin(engine);
             } finally {
                 closeWithin(engine);
+                for (ExecutorService e : submitters) {
+                    e.shutdownNow();
+                }
             }
             for (int i = 0; i < recorders.size(); i++) {
                 Recorder rec = recorders.get(i);
