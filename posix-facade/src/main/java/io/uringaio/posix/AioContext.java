@@ -219,6 +219,14 @@ public final class AioContext implements AutoCloseable {
         canceller.beforeClose(fd, engine);
     }
 
+    /** {@link LiveContexts#forgetFlags}'s step in this context. */
+    void forgetFlags(int fd) {
+        FdState state = fds.get(fd);
+        if (state != null) {
+            state.forgetFlags();
+        }
+    }
+
     /** See {@link Aio#lio_listio}. */
     public int lio_listio(int mode, Aiocb[] list, int nent, SigEvent sig) {
         return listIo.submit(mode, list, nent, sig);
@@ -387,6 +395,12 @@ public final class AioContext implements AutoCloseable {
         }
         LiveContexts.remove(this);
         completion.wakeWaiters();
+    }
+
+    /** For tests: how many times this context asked the kernel for {@code fd}'s flags (0 when it has no state). */
+    long flagQueries(int fd) {
+        FdState state = fds.get(fd);
+        return state == null ? 0 : state.flagQueries();
     }
 
     /** For tests: the dense descriptor table's slots (at most {@link #DENSE_FD_LIMIT}). */

@@ -2,10 +2,24 @@ package io.uringaio.posix;
 
 import io.uringaio.engine.internal.sys.Libc;
 
-/** {@code <fcntl.h>}: {@code open} through libc, so the descriptor is real and shared with any native code. */
+/**
+ * {@code <fcntl.h>}: {@code open} and {@code fcntl} through libc, so the descriptor is real and shared with any native
+ * code.
+ */
 public final class Fcntl {
     private Fcntl() {
     }
+
+    /** {@link #fcntl} command: get the descriptor flags ({@link #FD_CLOEXEC}). */
+    public static final int F_GETFD = Libc.F_GETFD;
+    /** {@link #fcntl} command: set the descriptor flags ({@link #FD_CLOEXEC}). */
+    public static final int F_SETFD = Libc.F_SETFD;
+    /** {@link #fcntl} command: get the file status flags (access mode, {@link #O_APPEND}, {@link #O_DIRECT} ...). */
+    public static final int F_GETFL = Libc.F_GETFL;
+    /** {@link #fcntl} command: set the file status flags ({@link #O_APPEND}, {@link #O_NONBLOCK}, {@link #O_DIRECT}). */
+    public static final int F_SETFL = Libc.F_SETFL;
+    /** The close-on-exec descriptor flag. */
+    public static final int FD_CLOEXEC = Libc.FD_CLOEXEC;
 
     /** Open for reading only. */
     public static final int O_RDONLY = Libc.O_RDONLY;
@@ -42,6 +56,35 @@ public final class Fcntl {
             return Errno.fail(Errno.EFAULT);
         }
         int fd = Libc.open(path, oflag, mode);
-        return fd < 0 ? Errno.fail(-fd) : fd;
+        if (fd < 0) {
+            return Errno.fail(-fd);
+        }
+        LiveContexts.forgetFlags(fd); // a number closed behind the facade's back and reused: a new file
+        return fd;
+    }
+
+    /**
+     * {@code fcntl(fd, cmd, arg)} for {@link #F_GETFD}, {@link #F_SETFD}, {@link #F_GETFL} and {@link #F_SETFL} (other
+     * commands fail with EINVAL). Use this rather than native code to change a descriptor's flags while the facade
+     * uses it: an {@code F_SETFL} here is seen by the next {@code aio_*} request (whether an {@code aio_write} is an
+     * O_APPEND write, which orders it behind every older write of the descriptor, and whether an {@code aio_read} may
+     * be served from the page cache on the calling thread); the facade keeps a descriptor's flags rather than asking
+     * the kernel for every request.
+     *
+     * @return the flags for the {@code F_GET*} commands, 0 for the {@code F_SET*} commands, or -1 with
+     *         {@link Aio#errno()} set (EBADF, EINVAL)
+     */
+    public static int fcntl(int fd, int cmd, int arg) {
+        if (cmd != F_GETFD && cmd != F_SETFD && cmd != F_GETFL && cmd != F_SETFL) {
+            return Errno.fail(Errno.EINVAL);
+        }
+        int res = Libc.fcntl(fd, cmd, arg);
+        if (res < 0) {
+            return Errno.fail(-res);
+        }
+        if (cmd == F_SETFL) {
+            LiveContexts.forgetFlags(fd);
+        }
+        return res;
     }
 }

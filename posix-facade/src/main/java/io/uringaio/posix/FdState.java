@@ -45,14 +45,15 @@ final class FdState {
     private long nextOrder;
     private long scanSteps;
     /**
-     * The descriptor's file status flags ({@code fcntl(F_GETFL)}), asked of the kernel once per run of outstanding
-     * requests ({@link #flags}): {@link #FLAGS_UNKNOWN} while nothing is outstanding. They say where a read runs
-     * (O_DIRECT: in a ring; else the page cache first) and whether a write is an append (O_APPEND orders it behind
-     * every older write). A system call per request cost more than the rest of the submission (a buffered write at
-     * queue depth 32 went from 126k to 217k IOPS without it). Written under the monitor by {@link #add} for a write,
-     * or by a submitting thread whose own read is outstanding here; reset under the monitor when the last request
-     * leaves, which happens after every such write (the write precedes its read's submission, which precedes its
-     * completion), so an answer never outlives the requests it was asked for.
+     * The descriptor's file status flags ({@code fcntl(F_GETFL)}), asked of the kernel once and kept for this number
+     * ({@link #flags}) until the facade sees the number change hands: {@link Unistd#close} (after settling the
+     * requests), {@link Fcntl#open}, {@link Unistd#pipe} and {@link Fcntl#fcntl}'s {@code F_SETFL} forget them
+     * ({@link #forgetFlags}), in every live context. They say where a read runs (O_DIRECT: in a ring; else the page
+     * cache first) and whether a write is an append (O_APPEND orders it behind every older write). A system call per
+     * request cost more than the rest of the submission (a buffered write at queue depth 32 went from 126k to 217k
+     * IOPS without it), and one per busy run still cost one per request at queue depth 1. Written under the monitor
+     * by {@link #add} for a write, or by a submitting thread whose own read was added here (after the monitor, so it
+     * sees every forget made before its add); forgotten under the monitor.
      */
     private int flags = FLAGS_UNKNOWN;
     private static final int FLAGS_UNKNOWN = -1;
@@ -158,14 +159,13 @@ final class FdState {
     }
 
     /**
-     * The descriptor's {@code F_GETFL} flags, or a negative errno: one {@code fcntl} per run of outstanding requests,
-     * not per request. The answer is kept until the last outstanding request leaves, so a number that is closed and
-     * reused ({@link Unistd#close} first settles its requests), or whose flags change with {@code F_SETFL}, while
-     * nothing is outstanding is asked again. A change made with {@code F_SETFL} while requests are outstanding (the
-     * facade has no {@code fcntl}; native code may) is seen from the next idle point on: until then a write keeps the
-     * O_APPEND answer of the run it joined (the kernel still appends or not by the flag it finds; only the facade's
-     * call-order guarantee among appends needs the flag set before the first of them). An error is not kept: the
-     * next request asks again.
+     * The descriptor's {@code F_GETFL} flags, or a negative errno: one {@code fcntl} for as long as the number keeps
+     * its file, not one per request (see the field). A number closed and reopened, or whose flags change with
+     * {@code F_SETFL}, by native code that bypasses the facade keeps the old answer here until the facade next
+     * opens, closes or {@code F_SETFL}s that number. Nothing reads or writes wrong data then: a read only runs in a
+     * ring instead of the page cache first or the other way round (the fast path takes a read only when RWF_NOWAIT
+     * returned all of it), and the kernel appends by the flag it finds; only the facade's call-order guarantee among
+     * O_APPEND writes needs the flag it knows to be current. An error is not kept: the next request asks again.
      */
     int flags(int fd) {
         int f = flags;
@@ -179,7 +179,12 @@ final class FdState {
         return f;
     }
 
-    /** How many times this state asked the kernel for its descriptor's flags (for tests: once per busy run). */
+    /** Drops the kept flags: the number may now refer to another file, or its flags changed. */
+    synchronized void forgetFlags() {
+        flags = FLAGS_UNKNOWN;
+    }
+
+    /** How many times this state asked the kernel for its descriptor's flags (for tests). */
     long flagQueries() {
         return flagQueries;
     }
@@ -195,9 +200,6 @@ final class FdState {
 
     private void unlink(Aiocb cb) {
         all.remove(cb);
-        if (all.isEmpty()) {
-            flags = FLAGS_UNKNOWN; // nothing outstanding: the number may be closed and reused from here on
-        }
         if (isTransfer(cb)) {
             rw.remove(cb);
         }

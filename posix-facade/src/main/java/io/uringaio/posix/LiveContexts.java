@@ -37,4 +37,17 @@ final class LiveContexts {
             }
         }
     }
+
+    /**
+     * Makes every live context forget what it knew of descriptor {@code fd}'s flags ({@link FdState#forgetFlags}):
+     * the number now refers to another file, or its flags changed.
+     */
+    static void forgetFlags(int fd) {
+        if (fd < 0 || LIVE.isEmpty()) {
+            return;
+        }
+        for (AioContext context : LIVE) {
+            context.forgetFlags(fd);
+        }
+    }
 }

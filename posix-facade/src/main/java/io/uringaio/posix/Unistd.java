@@ -37,7 +37,12 @@ public final class Unistd {
         if (fds == null || fds.length < 2) {
             return Errno.fail(Errno.EFAULT);
         }
-        return check(Libc.pipe(fds));
+        int res = Libc.pipe(fds);
+        if (res == 0) {
+            LiveContexts.forgetFlags(fds[0]);
+            LiveContexts.forgetFlags(fds[1]);
+        }
+        return check(res);
     }
 
     /**
