@@ -52,7 +52,7 @@ final class PageCacheFastPath {
         }
         s.iovec.set(JAVA_LONG, 0, r.address);
         s.iovec.set(JAVA_LONG, 8, r.length);
-        long res = Libc.preadv2(r.fd, s.iovec.address(), 1, r.offset, Libc.RWF_NOWAIT);
+        long res = Libc.preadv2NoErrno(r.fd, s.iovec.address(), 1, r.offset, Libc.RWF_NOWAIT);
         if (res != r.length) {
             return false;
         }

@@ -169,6 +169,9 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(3));
     private static final MethodHandle PREADV2 = capturing("preadv2",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    /** {@code preadv2} without errno capture: for callers that only need "all of it, or not" (no per-call state). */
+    private static final MethodHandle PREADV2_PLAIN = LINKER.downcallHandle(symbol("preadv2"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle PWRITEV2 = capturing("pwritev2",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle STATX = capturing("statx",
@@ -446,6 +449,20 @@ public final class Libc {
         MemorySegment state = CALL_STATE.get();
         try {
             return longResult((long) PREADV2.invokeExact(state, fd, iovAddress, iovcnt, offset, flags), state);
+        } catch (Throwable t) {
+            throw rethrow("preadv2", t);
+        }
+    }
+
+    /**
+     * {@link #preadv2} for a caller that needs no error code (the page-cache fast path: anything but every byte sends
+     * the read to a ring): no errno capture, so no per-thread call state is looked up.
+     *
+     * @return the bytes read, or -1 on any error
+     */
+    public static long preadv2NoErrno(int fd, long iovAddress, int iovcnt, long offset, int flags) {
+        try {
+            return (long) PREADV2_PLAIN.invokeExact(fd, iovAddress, iovcnt, offset, flags);
         } catch (Throwable t) {
             throw rethrow("preadv2", t);
         }
