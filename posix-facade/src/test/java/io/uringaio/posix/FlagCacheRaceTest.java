@@ -1,0 +1,108 @@
+package io.uringaio.posix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hostile interleavings of {@link FdState}'s kept flags with {@link FdState#forgetFlags}: a read asks for the flags
+ * outside the state's monitor, so a forget ({@link Fcntl#fcntl} {@code F_SETFL}) may land between its {@code fcntl}
+ * and its keeping the answer. The answer it got is then older than the forget and must not be kept: every later
+ * request (a write's O_APPEND orders it) would see the flags from before the {@code F_SETFL} until the next forget.
+ * Each step is run in a fixed order through {@link FdState#flagSource}, so the race is deterministic.
+ */
+class FlagCacheRaceTest {
+    private Path dir;
+    private int fd = -1;
+
+    @BeforeEach
+    void openFile() throws Exception {
+        Path target = Path.of("target");
+        Files.createDirectories(target);
+        dir = Files.createTempDirectory(target, "flag-race-");
+        fd = Fcntl.open(dir.resolve("f").toString(), Fcntl.O_RDWR | Fcntl.O_CREAT, 0644);
+        assertTrue(fd >= 0, "open: errno " + Aio.errno());
+    }
+
+    @AfterEach
+    void closeFile() throws Exception {
+        if (fd >= 0) {
+            Unistd.close(fd);
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /**
+     * A read's {@code F_GETFL} answers "no O_APPEND"; before it keeps that answer, another thread sets O_APPEND with
+     * {@code Fcntl.fcntl(F_SETFL)}, which forgets the flags. The next write, submitted after that call returned, must
+     * be an append (ordered behind every older write). Failed before: the read kept its answer after the forget, and
+     * every later write of the descriptor was a plain write, out of the O_APPEND call order.
+     */
+    @Test
+    void aForgetBetweenAReadsFcntlAndItsKeeping_isNotLost() {
+        FdState state = new FdState(false);
+        state.flagSource = f -> {
+            int before = RequestPrep.flagsNow(f);
+            // What another thread does now, while this read holds the answer it just got:
+            assertEquals(0, Fcntl.fcntl(f, Fcntl.F_SETFL, Fcntl.O_APPEND));
+            state.forgetFlags(); // Fcntl.fcntl forgot it in every live context; this state is in none
+            return before;
+        };
+        Aiocb read = cb(Aiocb.OP_READ, 0);
+        assertTrue(state.add(read));
+        assertTrue(state.readsInline(fd), "the read itself got the answer from before the F_SETFL: a buffered file");
+        state.flagSource = RequestPrep::flagsNow;
+        Aiocb older = cb(Aiocb.OP_WRITE, 0);
+        assertTrue(state.add(older));
+        assertTrue(older.append, "the F_SETFL returned before this write: it is an O_APPEND write");
+        Aiocb younger = cb(Aiocb.OP_WRITE, 8192);
+        assertFalse(state.add(younger), "an append waits for every older write");
+        assertTrue(younger.append);
+        state.remove(read);
+        Aiocb released = state.remove(older);
+        assertEquals(younger, released, "the younger append goes once the older one left");
+    }
+
+    /** The same with the flag cleared: a forgotten O_APPEND must not come back from a read's older answer. */
+    @Test
+    void aClearedAppendIsNotBroughtBackByARacingRead() {
+        assertEquals(0, Fcntl.fcntl(fd, Fcntl.F_SETFL, Fcntl.O_APPEND));
+        FdState state = new FdState(false);
+        state.flagSource = f -> {
+            int before = RequestPrep.flagsNow(f);
+            assertEquals(0, Fcntl.fcntl(f, Fcntl.F_SETFL, 0));
+            state.forgetFlags();
+            return before;
+        };
+        Aiocb read = cb(Aiocb.OP_READ, 0);
+        assertTrue(state.add(read));
+        state.readsInline(fd);
+        state.flagSource = RequestPrep::flagsNow;
+        Aiocb a = cb(Aiocb.OP_WRITE, 0);
+        Aiocb b = cb(Aiocb.OP_WRITE, 8192);
+        assertTrue(state.add(a));
+        assertTrue(state.add(b), "plain writes to other ranges go at once: O_APPEND was cleared before them");
+        assertFalse(a.append);
+        assertFalse(b.append);
+    }
+
+    private Aiocb cb(byte op, long offset) {
+        Aiocb cb = new Aiocb();
+        cb.op = op;
+        cb.fd = fd;
+        cb.offset = offset;
+        cb.nbytes = 4096;
+        return cb;
+    }
+}
