@@ -440,7 +440,14 @@ public final class RingEngine implements AutoCloseable {
         for (int i = 0; i < chain.length; i++) {
             chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
         }
-        enqueue(pickRing(), chain[0]);
+        Lane ring = pickRing();
+        SubmitterHome home = count(chain, chain.length);
+        try {
+            enqueue(ring, chain[0]);
+        } catch (RuntimeException | Error e) {
+            uncount(home, chain, chain.length); // not accepted (closed engine): not in flight
+            throw e;
+        }
     }
 
     /**
@@ -470,9 +477,43 @@ public final class RingEngine implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 requests[i].ring = ring;
             }
+            count(requests, count); // before the ring has them: a completion may run before acceptBatch returns
             ring.acceptBatch(requests, count);
         } finally {
             guard.decrementAndGet();
+        }
+    }
+
+    /**
+     * Counts {@code requests[0..count)} (claimed, not yet handed to a lane) in the submitting thread's
+     * {@link SubmitterHome#inFlight} when caller rings are on and this is not one of the engine's threads, as
+     * {@link #submitCounted} does for a lone request: a batch or chain in flight is the thread's requests in flight,
+     * which {@link RingEngineConfig#callerRingDepth(int)} counts on every lane. Each is uncounted by its delivery.
+     *
+     * @return the home counted in, or null when not counted
+     */
+    private SubmitterHome count(Request[] requests, int count) {
+        if (callerLanes == null || ownLane() != null) {
+            return null;
+        }
+        SubmitterHome home = homes.get();
+        for (int i = 0; i < count; i++) {
+            requests[i].submitter = home;
+        }
+        home.inFlight.addAndGet(count);
+        return home;
+    }
+
+    /** Undoes {@link #count} for requests the engine refused (idle again, never delivered). */
+    private static void uncount(SubmitterHome home, Request[] requests, int count) {
+        if (home == null) {
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            if (requests[i].submitter == home) {
+                requests[i].submitter = null;
+                home.inFlight.decrementAndGet();
+            }
         }
     }
 

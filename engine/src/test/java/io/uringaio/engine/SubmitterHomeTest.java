@@ -1,12 +1,14 @@
 package io.uringaio.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.lang.foreign.Arena;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -49,6 +51,59 @@ class SubmitterHomeTest extends KernelTest {
             assertEquals(1, rb.awaitResult());
             assertEquals(1, ra.calls());
             assertEquals(1, rb.calls());
+        }
+    }
+
+    /**
+     * {@code callerRingDepth(1)} counts every request of the thread in flight, on every lane: also those of its
+     * {@code submitBatch} (the facade's lio_listio) and {@code submitLinked}. While one of them is in flight, the
+     * thread's next lone request goes to its Netty ring; once they completed, the count is back to zero and the next
+     * goes to the caller ring again (nothing leaked). Failed before: batches and chains were not counted, so the lone
+     * request after a batch went into the caller ring.
+     */
+    @Test
+    void aDepthOfOneCountsTheThreadsBatchesAndChains() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        try (RingEngine engine = RingEngine.open(config().rings(1).callerRings(1).callerRingDepth(1)
+                .pageCacheFastPath(false));
+             Pipe held = new Pipe(); Pipe other = new Pipe(); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 1, "the kernel gave no caller rings");
+            Recorder rBatch = new Recorder();
+            Request inBatch = new Request(rBatch).prepRead(held.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submitBatch(new Request[] {inBatch}, 1);
+            Recorder rLone = new Recorder();
+            Request lone = new Request(rLone).prepRead(other.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(lone);
+            assertInstanceOf(Ring.class, lone.ring, "the thread's batch is in flight: its next request joins it");
+            held.write(1);
+            other.write(1);
+            assertEquals(1, rBatch.awaitResult());
+            assertEquals(1, rLone.awaitResult());
+
+            Recorder rHead = new Recorder();
+            Recorder rTail = new Recorder();
+            Request head = new Request(rHead).prepRead(held.readFd, arena.allocate(1).address(), 1, 0);
+            Request tail = new Request(rTail).prepRead(held.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submitLinked(head, tail);
+            Recorder rNext = new Recorder();
+            Request next = new Request(rNext).prepRead(other.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(next);
+            assertInstanceOf(Ring.class, next.ring, "the thread's chain is in flight: its next request joins it");
+            held.write(2);
+            other.write(1);
+            assertEquals(1, rHead.awaitResult());
+            assertEquals(1, rTail.awaitResult());
+            assertEquals(1, rNext.awaitResult());
+
+            Recorder rLast = new Recorder();
+            Request last = new Request(rLast).prepRead(other.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(last);
+            assertInstanceOf(CallerRing.class, last.ring, "nothing of the thread in flight: its caller ring");
+            other.write(1);
+            assertEquals(1, rLast.awaitResult());
+            for (Recorder r : new Recorder[] {rBatch, rLone, rHead, rTail, rNext, rLast}) {
+                assertEquals(1, r.calls(), "each completed once");
+            }
         }
     }
 }
