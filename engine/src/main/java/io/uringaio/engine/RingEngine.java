@@ -312,7 +312,7 @@ public final class RingEngine implements AutoCloseable {
             if (mine <= callerRingDepth && enqueueCaller(caller, request)) {
                 return caller;
             }
-            Lane ring = rings[home.ring];
+            Lane ring = homeRing(home);
             enqueue(ring, request);
             return ring;
         } catch (RuntimeException | Error e) {
@@ -619,7 +619,28 @@ public final class RingEngine implements AutoCloseable {
         if (own != null) {
             return own;
         }
-        return rs[homes.get().ring];
+        return homeRing(homes.get());
+    }
+
+    /**
+     * The thread's Netty ring: its home, unless that is full while another ring has room; the thread then moves there
+     * (kept from then on). A full ring holds a new request back behind every request that waits there, however long
+     * those take, and a thread that kept a full ring while another idled had all its requests stuck behind them. One
+     * volatile read per submission while the home has room.
+     */
+    private Lane homeRing(SubmitterHome home) {
+        Lane[] rs = rings;
+        Lane ring = rs[home.ring];
+        if (ring.full()) {
+            for (int i = 1; i < rs.length; i++) {
+                int k = (home.ring + i) % rs.length;
+                if (!rs[k].full()) {
+                    home.ring = k;
+                    return rs[k];
+                }
+            }
+        }
+        return ring;
     }
 
     /**

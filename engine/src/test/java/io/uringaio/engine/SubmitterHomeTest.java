@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.lang.foreign.Arena;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
@@ -105,5 +107,83 @@ class SubmitterHomeTest extends KernelTest {
                 assertEquals(1, r.calls(), "each completed once");
             }
         }
+    }
+
+    /**
+     * A thread keeps its ring, but not when that ring is full while another has room. Thread C gets its ring while all
+     * are idle; then a thread on the same ring fills it (every slot taken by pipe reads that wait for data, more
+     * waiting in the engine). C's next request must go to the ring with room, not wait behind requests that may never
+     * end while the other ring idles. Failed before: C's request went to its full ring and waited there (it completed
+     * only once the pipe got data), every request of C after it too.
+     */
+    @Test
+    void aThreadWhoseRingIsFull_isNotStuckBehindItWhileAnotherRingHasRoom() throws Exception {
+        assumeRings("Netty rings");
+        int max = 2;
+        ExecutorService c = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().unstarted(r));
+        ExecutorService filler = null;
+        try (RingEngine engine = RingEngine.open(bounded(2, max).pageCacheFastPath(false));
+             Pipe flood = new Pipe(); Pipe quick = new Pipe(); Arena arena = Arena.ofShared()) {
+            Lane home = c.submit(() -> quickRead(engine, quick, arena)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            // A thread on C's ring: threads that find the rings idle are spread in turn, so one of the next two.
+            for (int i = 0; i < 2 && filler == null; i++) {
+                ExecutorService candidate = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().unstarted(r));
+                if (candidate.submit(() -> quickRead(engine, quick, arena)).get(WAIT_SECONDS, TimeUnit.SECONDS)
+                        == home) {
+                    filler = candidate;
+                } else {
+                    candidate.shutdown();
+                }
+            }
+            Assumptions.assumeTrue(filler != null, "no second thread got C's ring (the rings were not idle)");
+            Recorder[] floods = new Recorder[max + 1];
+            Request[] floodReads = new Request[floods.length];
+            for (int i = 0; i < floods.length; i++) {
+                floods[i] = new Recorder();
+                floodReads[i] = new Request(floods[i]).prepRead(flood.readFd, arena.allocate(1).address(), 1, 0);
+            }
+            filler.submit(() -> {
+                for (Request r : floodReads) {
+                    engine.submit(r);
+                }
+            }).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            for (Request r : floodReads) {
+                assertEquals(home, r.ring, "the filler's requests are on its (C's) ring");
+            }
+            waitUntil(() -> home.inFlight() == max, () -> "C's ring full: " + engine.stats());
+            quick.write(1);
+            Recorder rc = new Recorder();
+            Request mine = new Request(rc).prepRead(quick.readFd, arena.allocate(1).address(), 1, 0);
+            Lane went = c.submit(() -> {
+                engine.submit(mine);
+                return mine.ring;
+            }).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            if (went != null) { // null: it completed already
+                assertNotEquals(home, went, "C's request waits behind its full ring while the other has room");
+            }
+            assertEquals(1, rc.awaitResult(), "C's request completed while its ring stayed full");
+            flood.write(floods.length);
+            for (Recorder r : floods) {
+                assertEquals(1, r.awaitResult());
+                assertEquals(1, r.calls());
+            }
+            assertEquals(1, rc.calls());
+        } finally {
+            c.shutdown();
+            if (filler != null) {
+                filler.shutdown();
+            }
+        }
+    }
+
+    /** Submits a one-byte read of {@code pipe} (the caller wrote a byte first or does next), waits; its ring. */
+    private static Lane quickRead(RingEngine engine, Pipe pipe, Arena arena) throws Exception {
+        Recorder r = new Recorder();
+        Request read = new Request(r).prepRead(pipe.readFd, arena.allocate(1).address(), 1, 0);
+        pipe.write(1);
+        engine.submit(read);
+        Lane lane = read.ring;
+        assertEquals(1, r.awaitResult());
+        return lane == null ? engine.pickRing() : lane;
     }
 }
