@@ -643,6 +643,11 @@ public final class RingEngine implements AutoCloseable {
         return ring;
     }
 
+    /** For tests: the calling thread's requests counted in flight ({@link SubmitterHome#inFlight}). */
+    int countedInFlightOfThisThread() {
+        return homes.get().inFlight.get();
+    }
+
     /**
      * The home of a thread that submits for the first time: the ring with the fewest requests in the kernel now,
      * looking from the next ring in turn (so threads that start together on idle rings are spread in turn). By turn

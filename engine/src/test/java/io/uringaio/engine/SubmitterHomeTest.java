@@ -3,12 +3,17 @@ package io.uringaio.engine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -185,5 +190,83 @@ class SubmitterHomeTest extends KernelTest {
         Lane lane = read.ring;
         assertEquals(1, r.awaitResult());
         return lane == null ? engine.pickRing() : lane;
+    }
+
+    /**
+     * The thread's count (callerRingDepth) after every way a submission can end: refused as already in flight or
+     * invalid (nothing counted), canceled in the caller ring and on the Netty ring, completed inside the submission
+     * and resubmitted from its own callback, refused by the closed engine (single, batch, chain), and canceled by a
+     * close mid-flight. It must come back to exactly zero, neither leak (the thread would lose its caller ring for
+     * good) nor go below (the thread would put a whole queue depth into its caller ring).
+     */
+    @Test
+    void theThreadsCountComesBackToZero_afterRefusalsCancelsResubmissionsAndClose() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        RingEngine engine = RingEngine.open(config().rings(1).callerRings(1).callerRingDepth(1)
+                .pageCacheFastPath(false));
+        try (Pipe p = new Pipe(); Pipe q = new Pipe(); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 1, "the kernel gave no caller rings");
+            Recorder ra = new Recorder();
+            Request a = new Request(ra).prepRead(p.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(a);
+            assertInstanceOf(CallerRing.class, a.ring);
+            assertEquals(1, engine.countedInFlightOfThisThread());
+            assertThrows(IllegalStateException.class, () -> engine.submit(a));
+            Request bad = new Request(new Recorder()).prepRead(p.readFd, arena.allocate(1).address(), 1, 0);
+            bad.offset = -5;
+            assertThrows(IllegalArgumentException.class, () -> engine.submit(bad));
+            assertEquals(1, engine.countedInFlightOfThisThread(), "refused submissions count nothing");
+            Recorder rb = new Recorder();
+            Request b = new Request(rb).prepRead(p.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(b);
+            assertInstanceOf(Ring.class, b.ring);
+            assertEquals(CancelOutcome.CANCELED, engine.cancel(a).get(WAIT_SECONDS, TimeUnit.SECONDS));
+            assertEquals(CancelOutcome.CANCELED, engine.cancel(b).get(WAIT_SECONDS, TimeUnit.SECONDS));
+            assertEquals(-ErrnoTable.ECANCELED, ra.awaitResult());
+            assertEquals(-ErrnoTable.ECANCELED, rb.awaitResult());
+            assertEquals(0, engine.countedInFlightOfThisThread(), "after two cancels");
+
+            // Completed inside its own submission (data already there), resubmitted by its callback three times.
+            q.write(4);
+            AtomicInteger left = new AtomicInteger(4);
+            CompletableFuture<Integer> last = new CompletableFuture<>();
+            MemorySegment one = arena.allocate(1);
+            Request again = new Request((r, res) -> {
+                if (left.decrementAndGet() > 0) {
+                    engine.submit(r);
+                } else {
+                    last.complete(res);
+                }
+            }).prepRead(q.readFd, one.address(), 1, 0);
+            engine.submit(again);
+            assertEquals(1, last.get(WAIT_SECONDS, TimeUnit.SECONDS));
+            waitUntil(() -> !again.inFlight(), () -> "the last resubmission delivered");
+            assertEquals(0, engine.countedInFlightOfThisThread(), "after resubmissions from the callback");
+
+            // Close mid-flight: one in the caller ring, one on the Netty ring.
+            Recorder rc = new Recorder();
+            Recorder rd = new Recorder();
+            Request c = new Request(rc).prepRead(p.readFd, arena.allocate(1).address(), 1, 0);
+            Request d = new Request(rd).prepRead(p.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(c);
+            engine.submit(d);
+            assertEquals(2, engine.countedInFlightOfThisThread());
+            closeWithin(engine);
+            assertEquals(-ErrnoTable.ECANCELED, rc.awaitResult());
+            assertEquals(-ErrnoTable.ECANCELED, rd.awaitResult());
+            assertEquals(0, engine.countedInFlightOfThisThread(), "after the close canceled both");
+
+            Request e = new Request(new Recorder()).prepRead(p.readFd, arena.allocate(1).address(), 1, 0);
+            Request f = new Request(new Recorder()).prepRead(p.readFd, arena.allocate(1).address(), 1, 0);
+            assertThrows(EngineRejectedException.class, () -> engine.submit(e));
+            assertThrows(EngineRejectedException.class, () -> engine.submitBatch(new Request[] {e}, 1));
+            assertThrows(EngineRejectedException.class, () -> engine.submitLinked(e, f));
+            assertEquals(0, engine.countedInFlightOfThisThread(), "the closed engine's refusals count nothing");
+            for (Recorder r : new Recorder[] {ra, rb, rc, rd}) {
+                assertEquals(1, r.calls(), "each completed once");
+            }
+        } finally {
+            engine.close();
+        }
     }
 }
