@@ -61,10 +61,11 @@ final class FdState {
     private int flags = FLAGS_UNKNOWN;
     private static final int FLAGS_UNKNOWN = -1;
     /**
-     * How many times {@link #flags} was forgotten; written under the monitor. A reader that sees an old count only
-     * keeps less ({@link #keep} compares under the monitor), never an answer older than a forget.
+     * How many times {@link #flags} was forgotten; written under the monitor, read by {@link #flags} before it asks
+     * the kernel (volatile: the question may not move ahead of it; only a miss reads it). A reader that sees an old
+     * count only keeps less ({@link #keep} compares under the monitor), never an answer older than a forget.
      */
-    private int forgets;
+    private volatile int forgets;
     /** For tests: the kernel was asked for the flags this many times (racy increments: tests submit from one thread). */
     private long flagQueries;
     /** Where the flags come from: {@code fcntl(F_GETFL)}; tests put a step in between to order a race. */
