@@ -4,14 +4,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One submitting thread's place in one engine: the Netty ring its requests go to, and how many of its requests are in
- * flight. Given in turn on a thread's first submission ({@link RingEngine}), kept for the thread's life.
+ * flight. Made on a thread's first submission ({@link RingEngine}) and kept for the thread's life.
  *
- * <p>The ring is kept by the thread (as a Netty channel belongs to one event loop) while it has room: a thread that keeps many requests in
- * flight wakes one ring thread, which then takes its requests many per {@code io_uring_enter}; sending them round
- * robin woke both ring threads of a 2-core machine for half the batch each (measured: one facade thread at queue depth
- * 32 of buffered writes, 217k IOPS round robin, 289k sticky). Threads are spread over the rings in turn
- * (a new one takes a less busy ring when there is one); a thread whose ring is full while another has room moves to
- * that one, rather than waiting behind requests that may take long (a pipe, a slow device) while that ring idles.
+ * <p>The ring is kept by the thread (as a Netty channel belongs to one event loop) while it has room: a thread that
+ * keeps many requests in flight wakes one ring thread, which then takes its requests many per {@code io_uring_enter};
+ * sending them round robin woke both ring threads of a 2-core machine for half the batch each (measured: one facade
+ * thread at queue depth 32 of buffered writes, 217k IOPS round robin, 289k sticky). A new thread takes the ring with
+ * the fewest requests in the kernel, looking from the next in turn (threads that start together are spread in turn;
+ * the turn of a thread that died is not kept from the living); a thread whose ring is full while another has room
+ * moves to that one, rather than waiting behind requests that may take long (a pipe, a slow device) while it idles.
  *
  * <p>The count chooses a request's lane when caller rings are on: a request of a thread with nothing else in flight
  * (it will most likely wait for that one) goes to the thread's caller ring, where the waiting thread reaps it itself;
