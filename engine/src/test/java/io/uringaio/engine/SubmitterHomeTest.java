@@ -4,14 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.uringaio.engine.internal.sys.Libc;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -116,8 +124,8 @@ class SubmitterHomeTest extends KernelTest {
 
     /**
      * A thread keeps its ring, but not when that ring is full while another has room. Thread C gets its ring while all
-     * are idle; then a thread on the same ring fills it (every slot taken by pipe reads that wait for data, more
-     * waiting in the engine). C's next request must go to the ring with room, not wait behind requests that may never
+     * are idle; then a thread on the same ring fills it (every slot taken by pipe reads that wait for data). C's next
+     * request must go to the ring with room, not wait behind requests that may never
      * end while the other ring idles. Failed before: C's request went to its full ring and waited there (it completed
      * only once the pipe got data), every request of C after it too.
      */
@@ -141,7 +149,7 @@ class SubmitterHomeTest extends KernelTest {
                 }
             }
             Assumptions.assumeTrue(filler != null, "no second thread got C's ring (the rings were not idle)");
-            Recorder[] floods = new Recorder[max + 1];
+            Recorder[] floods = new Recorder[max]; // every slot: any more could rightly go to the other ring
             Request[] floodReads = new Request[floods.length];
             for (int i = 0; i < floods.length; i++) {
                 floods[i] = new Recorder();
@@ -268,5 +276,89 @@ class SubmitterHomeTest extends KernelTest {
         } finally {
             engine.close();
         }
+    }
+
+    /**
+     * Many threads that come and go (a pool whose threads time out after 1 ms, and virtual threads) share two caller
+     * rings and two Netty rings, each task submitting lone requests, a batch and a chain of writes and reads of one
+     * file, and waiting for them. Every completion runs once, and on the task's thread its count is back to zero once
+     * its requests completed (bounded: about a second). Holds.
+     */
+    @Test
+    void threadsThatComeAndGo_eachCountsItsOwnRequestsExactly() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(0, 16, 1, TimeUnit.MILLISECONDS, new SynchronousQueue<>(),
+                r -> Thread.ofPlatform().unstarted(r), new ThreadPoolExecutor.CallerRunsPolicy());
+        java.nio.file.Files.createDirectories(Path.of("target"));
+        Path file = java.nio.file.Files.createTempFile(Path.of("target"), "homes-", ".dat");
+        int fd = Libc.open(file.toString(), Libc.O_RDWR, 0);
+        assertTrue(fd >= 0, "open: " + fd);
+        try (RingEngine engine = RingEngine.open(config().rings(2).callerRings(2).callerRingDepth(1));
+             Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 2, "the kernel gave no caller rings");
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicLong completions = new AtomicLong();
+            AtomicLong submitted = new AtomicLong();
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1000);
+            int tasks = 0;
+            java.util.List<CompletableFuture<Void>> all = new java.util.ArrayList<>();
+            while (System.nanoTime() < end && failure.get() == null) {
+                int id = tasks++;
+                Runnable task = () -> {
+                    try {
+                        oneTask(engine, fd, arena, id, submitted, completions);
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                };
+                all.add(id % 3 == 0 ? CompletableFuture.runAsync(task, r -> Thread.ofVirtual().start(r))
+                        : CompletableFuture.runAsync(task, pool));
+                if (all.size() >= 32) {
+                    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+                    all.clear();
+                }
+            }
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            if (failure.get() != null) {
+                throw new AssertionError("a task failed", failure.get());
+            }
+            assertEquals(submitted.get(), completions.get(), "every request completed exactly once");
+            assertTrue(tasks > 0);
+        } finally {
+            pool.shutdownNow();
+            Libc.close(fd);
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    /** One task: 2 lone writes, a batch of 3 reads, a chain write+read; waits; its count must be zero after. */
+    private static void oneTask(RingEngine engine, int fd, Arena arena, int id, AtomicLong submitted,
+                                AtomicLong completions) throws Exception {
+        int n = 7;
+        CountDownLatch left = new CountDownLatch(n);
+        AtomicInteger[] calls = new AtomicInteger[n];
+        Request[] rs = new Request[n];
+        long base = (id % 64) * 4096L;
+        for (int i = 0; i < n; i++) {
+            AtomicInteger c = calls[i] = new AtomicInteger();
+            MemorySegment buf = arena.allocate(512);
+            Completion done = (r, res) -> {
+                c.incrementAndGet();
+                completions.incrementAndGet();
+                left.countDown();
+            };
+            rs[i] = i % 2 == 0 ? new Request(done).prepWrite(fd, buf.address(), 512, base + i * 512L)
+                    : new Request(done).prepRead(fd, buf.address(), 512, base + i * 512L);
+        }
+        submitted.addAndGet(n);
+        engine.submit(rs[0]);
+        engine.submit(rs[1]);
+        engine.submitBatch(new Request[] {rs[2], rs[3], rs[4]}, 3);
+        engine.submitLinked(rs[5], rs[6]);
+        assertTrue(left.await(WAIT_SECONDS, TimeUnit.SECONDS), "the task's requests completed");
+        for (AtomicInteger c : calls) {
+            assertEquals(1, c.get(), "completed once");
+        }
+        assertEquals(0, engine.countedInFlightOfThisThread(), "the task's thread counts nothing in flight after");
     }
 }
