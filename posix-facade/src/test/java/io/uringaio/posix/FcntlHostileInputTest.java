@@ -75,11 +75,46 @@ class FcntlHostileInputTest extends PrivateContextSupport {
     }
 
     private Aiocb write(int fd, String s, long offset) {
+        return write(ctx, fd, s, offset);
+    }
+
+    private static Aiocb write(AioContext context, int fd, String s, long offset) {
         ByteBuffer data = bytes(s);
         Aiocb cb = aiocb(fd, offset, data, data.capacity());
-        assertEquals(0, ctx.aio_write(cb));
-        awaitDone(ctx, cb);
-        assertEquals(data.capacity(), ctx.aio_return(cb));
+        assertEquals(0, context.aio_write(cb));
+        awaitDone(context, cb);
+        assertEquals(data.capacity(), context.aio_return(cb));
         return cb;
+    }
+
+    /**
+     * A number whose O_APPEND file both of two live contexts have written (each keeps its flags) is closed with
+     * {@link Unistd#close} and taken by {@link Fcntl#open} for a plain file, then by {@link Unistd#pipe}: each context
+     * sees each new file's own flags (plain writes land where they are put; the pipe's write is not an append).
+     * Holds: every live context forgets the number's flags.
+     */
+    @Test
+    void aNumberReusedThroughTheFacade_isANewFileInEveryLiveContext() throws Exception {
+        try (AioContext other = new AioContext()) {
+            int fd = openTemp("first", Fcntl.O_APPEND);
+            assertTrue(write(ctx, fd, "a", 0).append);
+            assertTrue(write(other, fd, "b", 0).append);
+            closeNow(fd);
+            int again = openTemp("second", 0);
+            org.junit.jupiter.api.Assumptions.assumeTrue(again == fd,
+                    () -> "the kernel gave " + again + ", not the closed " + fd + ": the reuse cannot be tested");
+            assertFalse(write(ctx, again, "xx", 2).append);
+            assertFalse(write(other, again, "yy", 0).append);
+            assertEquals("yyxx", fileContent("second"));
+            closeNow(again);
+            int[] p = pipe();
+            org.junit.jupiter.api.Assumptions.assumeTrue(p[1] == fd || p[0] == fd,
+                    () -> "the pipe did not take " + fd + ": the reuse cannot be tested");
+            assertFalse(write(ctx, p[1], "p", 0).append);
+            assertFalse(write(other, p[1], "q", 0).append);
+            ByteBuffer got = ByteBuffer.allocateDirect(2);
+            assertEquals(2, Unistd.read(p[0], got, 2));
+            assertEquals("pq", text(got, 2));
+        }
     }
 }
