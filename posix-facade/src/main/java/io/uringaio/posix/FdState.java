@@ -69,7 +69,9 @@ final class FdState {
     /** For tests: the kernel was asked for the flags this many times (racy increments: tests submit from one thread). */
     private long flagQueries;
     /** Where the flags come from: {@code fcntl(F_GETFL)}; tests put a step in between to order a race. */
-    IntUnaryOperator flagSource = RequestPrep::flagsNow;
+    IntUnaryOperator flagSource = newStatesAsk;
+    /** {@link #flagSource} of states made from now on (read once per state); for tests, which restore it. */
+    static volatile IntUnaryOperator newStatesAsk = RequestPrep::flagsNow;
 
     FdState(boolean sparse) {
         this.sparse = sparse;

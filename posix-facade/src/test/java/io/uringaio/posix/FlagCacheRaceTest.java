@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -103,6 +105,44 @@ class FlagCacheRaceTest {
         cb.fd = fd;
         cb.offset = offset;
         cb.nbytes = 4096;
+        return cb;
+    }
+
+    /**
+     * A context's first request keeps its descriptor's flags before the context's engine starts, which is when the
+     * context joined the live contexts that {@link Fcntl#fcntl}'s forget reaches. An {@code F_SETFL} O_APPEND by
+     * another thread in that window (here: between the first write's {@code F_GETFL} and its keeping the answer) must
+     * still be seen by every write after it returned. Failed before: the context was not live yet, the forget missed
+     * it, and its later writes were plain writes for good.
+     */
+    @Test
+    void anSetflWhileAContextsFirstRequestKeepsTheFlags_isNotLost() throws Exception {
+        AtomicBoolean once = new AtomicBoolean();
+        int target = fd;
+        FdState.newStatesAsk = f -> {
+            int before = RequestPrep.flagsNow(f);
+            if (f == target && once.compareAndSet(false, true)) {
+                assertEquals(0, Fcntl.fcntl(f, Fcntl.F_SETFL, Fcntl.O_APPEND)); // another thread's, at this moment
+            }
+            return before;
+        };
+        try (AioContext fresh = new AioContext()) {
+            Aiocb first = write(fresh, "a", 0);
+            FdState.newStatesAsk = RequestPrep::flagsNow;
+            assertTrue(once.get(), "the first write asked through the hook");
+            assertFalse(first.append, "the first write got the answer from before the F_SETFL");
+            assertTrue(write(fresh, "b", 0).append, "the F_SETFL returned before this write: an O_APPEND write");
+        } finally {
+            FdState.newStatesAsk = RequestPrep::flagsNow;
+        }
+    }
+
+    private Aiocb write(AioContext context, String s, long offset) {
+        ByteBuffer data = PosixTestSupport.bytes(s);
+        Aiocb cb = PosixTestSupport.aiocb(fd, offset, data, data.capacity());
+        assertEquals(0, context.aio_write(cb));
+        PosixTestSupport.awaitDone(context, cb);
+        assertEquals(data.capacity(), context.aio_return(cb));
         return cb;
     }
 }
