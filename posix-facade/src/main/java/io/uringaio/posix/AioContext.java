@@ -242,10 +242,7 @@ public final class AioContext implements AutoCloseable {
 
     /** {@link LiveContexts#forgetFlags}'s step in this context. */
     void forgetFlags(int fd) {
-        FdState state = fds.get(fd);
-        if (state != null) {
-            state.forgetFlags();
-        }
+        fds.forgetFlags(fd);
     }
 
     /** See {@link Aio#lio_listio}. */

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
@@ -144,5 +145,56 @@ class FlagCacheRaceTest {
         PosixTestSupport.awaitDone(context, cb);
         assertEquals(data.capacity(), context.aio_return(cb));
         return cb;
+    }
+
+    /**
+     * A descriptor numbered beyond the dense table keeps its state in a map, made (and its first write's flags kept)
+     * inside the map's compute, before the map shows it. A forget ({@code F_SETFL} O_APPEND on another thread) in
+     * that moment must still reach it. Failed before: the forget looked the number up, found no state yet and did
+     * nothing; the state was then published with the old flags, and the next write, after the F_SETFL returned, was a
+     * plain write. (The other thread's forget waits for the compute once fixed: it is waited for at most 200 ms here.)
+     */
+    @Test
+    void aForgetWhileANewMapStateIsMade_isNotLost() throws Exception {
+        FdTable table = new FdTable(0); // every number in the map
+        CountDownLatch setflDone = new CountDownLatch(1);
+        CountDownLatch forgetDone = new CountDownLatch(1);
+        Thread[] other = new Thread[1];
+        AtomicBoolean once = new AtomicBoolean();
+        int target = fd;
+        FdState.newStatesAsk = f -> {
+            int before = RequestPrep.flagsNow(f);
+            if (f == target && once.compareAndSet(false, true)) {
+                other[0] = Thread.ofPlatform().start(() -> {
+                    Fcntl.fcntl(f, Fcntl.F_SETFL, Fcntl.O_APPEND);
+                    setflDone.countDown();
+                    table.forgetFlags(f); // what LiveContexts.forgetFlags does in the context owning this table
+                    forgetDone.countDown();
+                });
+                awaitQuietly(setflDone, 20_000);
+                awaitQuietly(forgetDone, 200);
+            }
+            return before;
+        };
+        try {
+            Aiocb first = cb(Aiocb.OP_WRITE, 0);
+            assertTrue(table.add(fd, first));
+            assertFalse(first.append, "the first write got the answer from before the F_SETFL");
+            other[0].join(20_000);
+            assertEquals(0, forgetDone.getCount(), "the forget finished");
+            Aiocb second = cb(Aiocb.OP_WRITE, 8192);
+            assertFalse(table.add(fd, second), "an append waits for every older write");
+            assertTrue(second.append, "the F_SETFL and its forget returned before this write: an O_APPEND write");
+        } finally {
+            FdState.newStatesAsk = RequestPrep::flagsNow;
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch, long millis) {
+        try {
+            latch.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
