@@ -361,4 +361,37 @@ class SubmitterHomeTest extends KernelTest {
         }
         assertEquals(0, engine.countedInFlightOfThisThread(), "the task's thread counts nothing in flight after");
     }
+
+    /**
+     * The same for caller rings: thread A keeps a request in flight in its caller ring; a short-lived thread submits
+     * once and exits; thread B then gets the caller ring nobody busy is in, not A's by its place in the turn. Failed
+     * before (caller rings were given by turn alone: B shared A's caller ring while the other stayed empty).
+     */
+    @Test
+    void aThreadThatDied_doesNotPutTheNextThreadInABusyCallerRing() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        try (RingEngine engine = RingEngine.open(config().rings(1).callerRings(2).pageCacheFastPath(false));
+             Pipe held = new Pipe(); Pipe quick = new Pipe(); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 2, "the kernel gave no caller rings");
+            Recorder ra = new Recorder();
+            Request a = new Request(ra).prepRead(held.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(a);
+            Lane busy = assertInstanceOf(CallerRing.class, a.ring);
+            quick.write(1);
+            Recorder rt = new Recorder();
+            Request once = new Request(rt).prepRead(quick.readFd, arena.allocate(1).address(), 1, 0);
+            Thread dead = Thread.ofPlatform().start(() -> engine.submit(once));
+            dead.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+            assertEquals(1, rt.awaitResult());
+            Recorder rb = new Recorder();
+            Request b = new Request(rb).prepRead(held.readFd, arena.allocate(1).address(), 1, 0);
+            CompletableFuture.runAsync(() -> engine.submit(b), r -> Thread.ofPlatform().start(r))
+                    .get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertInstanceOf(CallerRing.class, b.ring);
+            assertNotEquals(busy, b.ring, "B shares the busy caller ring of A while the other is empty");
+            held.write(2);
+            assertEquals(1, ra.awaitResult());
+            assertEquals(1, rb.awaitResult());
+        }
+    }
 }
