@@ -11,8 +11,8 @@ import java.util.function.Consumer;
  * An engine's caller rings ({@link CallerRing}), the eventfd registered on all of them, and the one daemon thread
  * that reaps what no waiter reaps ({@code uring-aio-caller-reaper}).
  *
- * <p>Threads are given rings in turn on their first submission: the first {@code count} submitting threads each get
- * a ring of their own, later ones share. A thread keeps its ring, so a thread that submits and then waits finds its
+ * <p>Threads are given rings on their first submission, in turn but for a ring with fewer requests in flight
+ * ({@link #pick}): the first {@code count} submitting threads each get a ring of their own, later ones share. A thread keeps its ring, so a thread that submits and then waits finds its
  * request in the ring it waits in.
  *
  * <p>The reaper sleeps in {@code poll} on the eventfd, which the kernel signals for each CQE posted while no thread
@@ -38,8 +38,7 @@ final class CallerLanes {
     private CallerLanes(CallerRing[] rings, int eventFd, String threadName) {
         this.rings = rings;
         this.eventFd = eventFd;
-        this.assigned = ThreadLocal.withInitial(
-                () -> (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length);
+        this.assigned = ThreadLocal.withInitial(this::pick);
         this.reaper = Thread.ofPlatform().daemon().name(threadName).unstarted(this::reapLoop);
     }
 
@@ -74,6 +73,28 @@ final class CallerLanes {
         CallerLanes lanes = new CallerLanes(rings, eventFd, "uring-aio-caller-reaper");
         lanes.reaper.start();
         return lanes;
+    }
+
+    /**
+     * A new thread's ring: the one with the fewest requests in flight, looking from the next in turn (threads that
+     * start together are spread in turn). By turn alone, the turns of threads that died stayed taken: a thread pool
+     * that retires and replaces its threads put two busy threads in one ring (one lock, one kernel wait) while another
+     * stayed empty. Once per thread.
+     */
+    private Integer pick() {
+        CallerRing[] rs = rings;
+        int turn = (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rs.length;
+        int best = turn;
+        int least = rs[turn].inFlight();
+        for (int i = 1; i < rs.length && least > 0; i++) {
+            int k = (turn + i) % rs.length;
+            int load = rs[k].inFlight();
+            if (load < least) {
+                best = k;
+                least = load;
+            }
+        }
+        return best;
     }
 
     /** The calling thread's ring. */

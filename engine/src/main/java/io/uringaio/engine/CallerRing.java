@@ -980,6 +980,11 @@ final class CallerRing implements Lane {
         return inFlightGauge;
     }
 
+    @Override
+    public boolean full() {
+        return inFlightGauge >= maxInFlight;
+    }
+
     /** Threads waiting inside this ring now (for tests). */
     int waiters() {
         return waitersGauge;

@@ -38,4 +38,10 @@ interface Lane {
     long sqes();
 
     int inFlight();
+
+    /**
+     * True when every slot for requests in the kernel is taken: a request accepted now waits in the engine until one
+     * ends. Read without a lock (a gauge): for choosing a lane, not for correctness.
+     */
+    boolean full();
 }

@@ -591,4 +591,9 @@ final class Ring implements IoUringIoHandle, Lane {
     public int inFlight() {
         return inFlightGauge;
     }
+
+    @Override
+    public boolean full() {
+        return inFlightGauge >= maxInFlight;
+    }
 }

@@ -312,7 +312,7 @@ public final class RingEngine implements AutoCloseable {
             if (mine <= callerRingDepth && enqueueCaller(caller, request)) {
                 return caller;
             }
-            Lane ring = rings[home.ring];
+            Lane ring = homeRing(home);
             enqueue(ring, request);
             return ring;
         } catch (RuntimeException | Error e) {
@@ -440,7 +440,14 @@ public final class RingEngine implements AutoCloseable {
         for (int i = 0; i < chain.length; i++) {
             chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
         }
-        enqueue(pickRing(), chain[0]);
+        Lane ring = pickRing();
+        SubmitterHome home = count(chain, chain.length);
+        try {
+            enqueue(ring, chain[0]);
+        } catch (RuntimeException | Error e) {
+            uncount(home, chain, chain.length); // not accepted (closed engine): not in flight
+            throw e;
+        }
     }
 
     /**
@@ -470,9 +477,43 @@ public final class RingEngine implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 requests[i].ring = ring;
             }
+            count(requests, count); // before the ring has them: a completion may run before acceptBatch returns
             ring.acceptBatch(requests, count);
         } finally {
             guard.decrementAndGet();
+        }
+    }
+
+    /**
+     * Counts {@code requests[0..count)} (claimed, not yet handed to a lane) in the submitting thread's
+     * {@link SubmitterHome#inFlight} when caller rings are on and this is not one of the engine's threads, as
+     * {@link #submitCounted} does for a lone request: a batch or chain in flight is the thread's requests in flight,
+     * which {@link RingEngineConfig#callerRingDepth(int)} counts on every lane. Each is uncounted by its delivery.
+     *
+     * @return the home counted in, or null when not counted
+     */
+    private SubmitterHome count(Request[] requests, int count) {
+        if (callerLanes == null || ownLane() != null) {
+            return null;
+        }
+        SubmitterHome home = homes.get();
+        for (int i = 0; i < count; i++) {
+            requests[i].submitter = home;
+        }
+        home.inFlight.addAndGet(count);
+        return home;
+    }
+
+    /** Undoes {@link #count} for requests the engine refused (idle again, never delivered). */
+    private static void uncount(SubmitterHome home, Request[] requests, int count) {
+        if (home == null) {
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            if (requests[i].submitter == home) {
+                requests[i].submitter = null;
+                home.inFlight.decrementAndGet();
+            }
         }
     }
 
@@ -578,12 +619,55 @@ public final class RingEngine implements AutoCloseable {
         if (own != null) {
             return own;
         }
-        return rs[homes.get().ring];
+        return homeRing(homes.get());
     }
 
-    /** The home of a thread that submits for the first time: the next ring in turn ({@link SubmitterHome}). */
+    /**
+     * The thread's Netty ring: its home, unless that is full while another ring has room; the thread then moves there
+     * (kept from then on). A full ring holds a new request back behind every request that waits there, however long
+     * those take, and a thread that kept a full ring while another idled had all its requests stuck behind them. One
+     * volatile read per submission while the home has room.
+     */
+    private Lane homeRing(SubmitterHome home) {
+        Lane[] rs = rings;
+        Lane ring = rs[home.ring];
+        if (ring.full()) {
+            for (int i = 1; i < rs.length; i++) {
+                int k = (home.ring + i) % rs.length;
+                if (!rs[k].full()) {
+                    home.ring = k;
+                    return rs[k];
+                }
+            }
+        }
+        return ring;
+    }
+
+    /** For tests: the calling thread's requests counted in flight ({@link SubmitterHome#inFlight}). */
+    int countedInFlightOfThisThread() {
+        return homes.get().inFlight.get();
+    }
+
+    /**
+     * The home of a thread that submits for the first time: the ring with the fewest requests in the kernel now,
+     * looking from the next ring in turn (so threads that start together on idle rings are spread in turn). By turn
+     * alone, the turns of threads that died stayed taken: a thread pool that retires and replaces its threads put two
+     * busy threads on one ring while another idled. Once per thread and engine, not per request.
+     */
     private SubmitterHome newHome() {
-        return new SubmitterHome((nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length);
+        Lane[] rs = rings;
+        int turn = (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rs.length;
+        int best = turn;
+        int least = rs[turn].inFlight();
+        for (int i = 1; i < rs.length && least > 0; i++) {
+            int k = (turn + i) % rs.length;
+            int load = rs[k].inFlight();
+            if (load < least) {
+                best = k;
+                least = load;
+            }
+        }
+        return new SubmitterHome(best);
     }
 
     // ---------------------------------------------------------------- files

@@ -173,8 +173,9 @@ public final class RingEngineConfig {
      * thread writes its request's SQE and enters the kernel itself; when it (or any thread) then waits for the request
      * through {@link RingEngine#awaitInLane(Request, long)} or an {@link AsyncFile} future's {@code join}/{@code get},
      * it waits inside {@code io_uring_enter} and reaps the completion itself: no wake-up of a ring thread, no wake-up
-     * back. Threads get rings in turn on their first submission (the first {@code count} threads one each, then
-     * shared); a thread keeps its ring.
+     * back. Threads get rings on their first submission, in turn unless another ring has fewer requests in flight
+     * (the first {@code count} threads one each, then shared; a thread that died does not keep its turn); a thread
+     * keeps its ring.
      *
      * <p>A caller ring pays one {@code io_uring_enter} per request: right for a thread that waits for its one request,
      * slower than the Netty rings' batching for one thread that keeps many in flight; see

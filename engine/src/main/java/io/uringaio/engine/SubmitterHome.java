@@ -4,12 +4,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One submitting thread's place in one engine: the Netty ring its requests go to, and how many of its requests are in
- * flight. Given in turn on a thread's first submission ({@link RingEngine}), kept for the thread's life.
+ * flight. Made on a thread's first submission ({@link RingEngine}) and kept for the thread's life.
  *
- * <p>The ring is fixed per thread (as a Netty channel belongs to one event loop): a thread that keeps many requests in
- * flight wakes one ring thread, which then takes its requests many per {@code io_uring_enter}; sending them round
- * robin woke both ring threads of a 2-core machine for half the batch each (measured: one facade thread at queue depth
- * 32 of buffered writes, 217k IOPS round robin, 289k sticky). Threads are spread over the rings in turn.
+ * <p>The ring is kept by the thread (as a Netty channel belongs to one event loop) while it has room: a thread that
+ * keeps many requests in flight wakes one ring thread, which then takes its requests many per {@code io_uring_enter};
+ * sending them round robin woke both ring threads of a 2-core machine for half the batch each (measured: one facade
+ * thread at queue depth 32 of buffered writes, 217k IOPS round robin, 289k sticky). A new thread takes the ring with
+ * the fewest requests in the kernel, looking from the next in turn (threads that start together are spread in turn;
+ * the turn of a thread that died is not kept from the living); a thread whose ring is full while another has room
+ * moves to that one, rather than waiting behind requests that may take long (a pipe, a slow device) while it idles.
  *
  * <p>The count chooses a request's lane when caller rings are on: a request of a thread with nothing else in flight
  * (it will most likely wait for that one) goes to the thread's caller ring, where the waiting thread reaps it itself;
@@ -17,8 +20,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * engine, so a thread that outlives the engine does not keep it reachable.
  */
 final class SubmitterHome {
-    /** Index of the thread's Netty ring in the engine's rings. */
-    final int ring;
+    /**
+     * Index of the thread's Netty ring in the engine's rings. Read and written by its thread only: it moves to another
+     * ring when its own is full while that one has room ({@link RingEngine}).
+     */
+    int ring;
     /** The thread's requests in flight: counted up at submission, down when each completes (any thread). */
     final AtomicInteger inFlight = new AtomicInteger();
 

@@ -586,4 +586,10 @@ final class ThreadPoolLane implements Lane {
     public int inFlight() {
         return running.get();
     }
+
+    /** Never: an engine has one pool lane, so there is no other to choose (its queue is unbounded by design). */
+    @Override
+    public boolean full() {
+        return false;
+    }
 }

@@ -36,6 +36,8 @@ public final class AioContext implements AutoCloseable {
     private AioInit init;
     private volatile boolean closed;
     private final Object startLock = new Object();
+    /** In {@link LiveContexts} (from the first request on, until {@link #close}): see {@link #joinLive}. */
+    private volatile boolean live;
     private final FdTable fds;
     /** Threads in aio_suspend or waiting for a cancel; LIO_WAIT callers wait on their own {@link ListIo}. */
     private final Waiters waiters = new Waiters();
@@ -138,6 +140,7 @@ public final class AioContext implements AutoCloseable {
         if (err != 0) {
             return SubmitChecks.reject(cb, err);
         }
+        joinLive();
         RequestPrep.snapshot(cb, op, null, this);
         boolean goesNow;
         try {
@@ -219,12 +222,27 @@ public final class AioContext implements AutoCloseable {
         canceller.beforeClose(fd, engine);
     }
 
+    /**
+     * Joins {@link LiveContexts} before this context's first request enters its descriptor's order, where the
+     * descriptor's flags are kept ({@link FdState#flags}): a forget ({@link Fcntl#fcntl}'s {@code F_SETFL},
+     * {@link Fcntl#open}, {@link Unistd#close}) made after that must reach this context. Joining when the engine
+     * starts (dispatch, after the order) left a window in which the first request kept flags that an
+     * {@code F_SETFL} then changed unseen, for good. Once per context: one volatile read per request after.
+     */
+    void joinLive() {
+        if (!live) {
+            synchronized (startLock) {
+                if (!live && !closed) {
+                    LiveContexts.add(this);
+                    live = true;
+                }
+            }
+        }
+    }
+
     /** {@link LiveContexts#forgetFlags}'s step in this context. */
     void forgetFlags(int fd) {
-        FdState state = fds.get(fd);
-        if (state != null) {
-            state.forgetFlags();
-        }
+        fds.forgetFlags(fd);
     }
 
     /** See {@link Aio#lio_listio}. */
@@ -326,6 +344,7 @@ public final class AioContext implements AutoCloseable {
                 // starts it, and others held back behind it whose aio_* already returned), and a close meanwhile
                 // must settle them, or they would run on the file that takes the number next.
                 LiveContexts.add(this);
+                live = true;
                 engine = openUninterrupted(config);
             }
             return engine;

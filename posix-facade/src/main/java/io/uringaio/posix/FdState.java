@@ -1,5 +1,7 @@
 package io.uringaio.posix;
 
+import java.util.function.IntUnaryOperator;
+
 /**
  * The outstanding requests of one file descriptor, in call order: what {@code aio_cancel(fd, NULL)} cancels, what an
  * {@code aio_fsync} waits for, and what orders O_APPEND and overlapping writes. A request is held back (WAITING) while
@@ -53,12 +55,23 @@ final class FdState {
      * request cost more than the rest of the submission (a buffered write at queue depth 32 went from 126k to 217k
      * IOPS without it), and one per busy run still cost one per request at queue depth 1. Written under the monitor
      * by {@link #add} for a write, or by a submitting thread whose own read was added here (after the monitor, so it
-     * sees every forget made before its add); forgotten under the monitor.
+     * sees every forget made before its add; {@link #keep} drops its answer if a forget came while it asked);
+     * forgotten under the monitor.
      */
     private int flags = FLAGS_UNKNOWN;
     private static final int FLAGS_UNKNOWN = -1;
+    /**
+     * How many times {@link #flags} was forgotten; written under the monitor, read by {@link #flags} before it asks
+     * the kernel (volatile: the question may not move ahead of it; only a miss reads it). A reader that sees an old
+     * count only keeps less ({@link #keep} compares under the monitor), never an answer older than a forget.
+     */
+    private volatile int forgets;
     /** For tests: the kernel was asked for the flags this many times (racy increments: tests submit from one thread). */
     private long flagQueries;
+    /** Where the flags come from: {@code fcntl(F_GETFL)}; tests put a step in between to order a race. */
+    IntUnaryOperator flagSource = newStatesAsk;
+    /** {@link #flagSource} of states made from now on (read once per state); for tests, which restore it. */
+    static volatile IntUnaryOperator newStatesAsk = RequestPrep::flagsNow;
 
     FdState(boolean sparse) {
         this.sparse = sparse;
@@ -170,17 +183,31 @@ final class FdState {
     int flags(int fd) {
         int f = flags;
         if (f == FLAGS_UNKNOWN) {
-            f = RequestPrep.flagsNow(fd);
+            int asked = forgets; // before the question: a forget after it makes the answer too old to keep
+            f = flagSource.applyAsInt(fd);
             flagQueries++;
             if (f >= 0) {
-                flags = f;
+                keep(f, asked);
             }
         }
         return f;
     }
 
+    /**
+     * Keeps {@code f}, asked after {@code asked} forgets, unless a forget came since: a read asks outside the monitor,
+     * and an {@code F_SETFL} made and forgotten while it asked must not be undone by its older answer (a write after
+     * the {@code F_SETFL} returned would otherwise take the old O_APPEND until the next forget). Reentrant from
+     * {@link #add}, where no forget can come in between.
+     */
+    private synchronized void keep(int f, int asked) {
+        if (forgets == asked) {
+            flags = f;
+        }
+    }
+
     /** Drops the kept flags: the number may now refer to another file, or its flags changed. */
     synchronized void forgetFlags() {
+        forgets++;
         flags = FLAGS_UNKNOWN;
     }
 

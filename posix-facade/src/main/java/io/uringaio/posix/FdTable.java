@@ -73,6 +73,26 @@ final class FdTable {
         return goesNow[0];
     }
 
+    /**
+     * Forgets the flags kept for {@code fd} ({@link FdState#forgetFlags}), if it has a state. A map state is made and
+     * keeps its first request's flags inside the map's compute, before a lookup can find it: under the key's lock here,
+     * the forget waits for a compute under way and reaches the state it made (a lookup found none, and the state was
+     * published with flags from before the forget).
+     */
+    void forgetFlags(int fd) {
+        if (fd < denseLimit) {
+            FdState state = get(fd);
+            if (state != null) {
+                state.forgetFlags();
+            }
+            return;
+        }
+        sparse.computeIfPresent(fd, (key, state) -> {
+            state.forgetFlags();
+            return state;
+        });
+    }
+
     /** After a request left {@code state} (of descriptor {@code fd}): a sparse state with nothing left is dropped. */
     void dropIfIdle(int fd, FdState state) {
         if (state.sparse) {

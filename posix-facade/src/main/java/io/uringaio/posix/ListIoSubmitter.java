@@ -38,6 +38,7 @@ final class ListIoSubmitter {
         if (context.isClosed()) {
             return Errno.fail(Errno.EAGAIN);
         }
+        context.joinLive(); // before any entry enters its descriptor's order (see there)
         ListIo group = new ListIo(mode == Aio.LIO_NOWAIT ? sig : null);
         LioScratch scratch = LIO_SCRATCH.get().ensure(nent);
         Request[] batch = scratch.requests;

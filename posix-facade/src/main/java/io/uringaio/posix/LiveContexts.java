@@ -4,10 +4,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The contexts whose engine is starting or running: {@link Unistd#close} asks each of them to settle the descriptor's
- * outstanding requests before the number is given back to the kernel (see {@link AioContext#beforeClose}). A context
- * joins when its engine begins to start and leaves when it is closed; one that never submitted anything has no request
- * to settle.
+ * The contexts that have taken a request: {@link Unistd#close} asks each of them to settle the descriptor's
+ * outstanding requests before the number is given back to the kernel (see {@link AioContext#beforeClose}), and each
+ * forgets a descriptor's kept flags when the facade sees them change ({@link #forgetFlags}). A context joins before its
+ * first request enters its descriptor's order ({@link AioContext#joinLive}; its engine starts after) and leaves when
+ * it is closed; one that never submitted anything has no request to settle and no flags kept.
  */
 final class LiveContexts {
     private static final Set<AioContext> LIVE = ConcurrentHashMap.newKeySet();
