@@ -108,6 +108,42 @@ class CancelEdgeTest extends KernelTest {
     }
 
     /**
+     * A second cancel of a request that a first cancel ended: its -ECANCELED CQE is reaped, and the second cancel runs
+     * (from a completion of the same drain, on the ring thread) before that completion is delivered. Its completion
+     * runs with -ECANCELED, so both cancels say CANCELED; before the fix the second said ALREADY_DONE.
+     */
+    @Test
+    void aCancelThatFindsItsTargetReapedCanceledButUndeliveredReportsCanceled() throws Exception {
+        assumeRings("a CQE reaped but not yet delivered is a ring's state");
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder blocked = new Recorder();
+            Request target = new Request(blocked).prepRead(pipe.readFd, buf.address(), 1, 0);
+            engine.submit(target);
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "read waiting: " + engine.stats());
+            CompletableFuture<CancelOutcome> ofFirst = new CompletableFuture<>();
+            CompletableFuture<CancelOutcome> ofSecond = new CompletableFuture<>();
+            Recorder nop = new Recorder() {
+                @Override
+                public void complete(Request r, int res) {
+                    // One turn: a NOP (whose completion cancels again) and the first cancel go in one enter; the
+                    // NOP's CQE, the cancel's and the read's -ECANCELED come in one drain, the NOP's delivered first.
+                    engine.submit(new Request((q, ignored) -> engine.cancel(target)
+                            .whenComplete((o, e) -> ofSecond.complete(o))).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+                    engine.cancel(target).whenComplete((o, e) -> ofFirst.complete(o));
+                    super.complete(r, res);
+                }
+            };
+            engine.submit(new Request(nop).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(0, nop.awaitResult());
+            assertEquals(-ErrnoTable.ECANCELED, blocked.awaitResult());
+            assertEquals(CancelOutcome.CANCELED, await(ofFirst));
+            assertEquals(CancelOutcome.CANCELED, await(ofSecond), "the read's completion ran with -ECANCELED");
+            assertEquals(1, blocked.calls());
+        }
+    }
+
+    /**
      * The race of a cancel with close, frozen at its worst point: the caller saw the request in flight on a ring,
      * then the engine closed and its loop shut down before the cancel reached the ring. Before the fix the loop's
      * RejectedExecutionException escaped {@code cancel}.
