@@ -745,9 +745,10 @@ final class CallerRing implements Lane {
     }
 
     /**
-     * One kernel cancel of a caller-ring request, decided as {@link Ring.KernelCancel} decides: after 0 or
-     * {@code -EALREADY} by how the target ends (CANCELED only if it ends {@code -ECANCELED}), otherwise by the cancel's
-     * own result. State changes under the ring's lock; the outcome future completes outside it ({@link #publish()}).
+     * One kernel cancel of a caller-ring request, decided as {@link Ring.KernelCancel} decides: CANCELED whenever the
+     * target ends {@code -ECANCELED}; after 0, {@code -EALREADY}, or {@code -ENOENT} while the target has not ended
+     * (the kernel's io-wq race, see {@link Ring.KernelCancel}) by how the target ends; otherwise by the cancel's own
+     * result. State changes under the ring's lock; the outcome future completes outside it ({@link #publish()}).
      */
     static final class LaneCancel implements Completion {
         private static final int PENDING = Integer.MIN_VALUE;
@@ -759,6 +760,8 @@ final class CallerRing implements Lane {
         LaneCancel next;
         private int cancelResult = PENDING;
         private int targetResult = PENDING;
+        /** The kernel answered -ENOENT before the target's CQE: the target is still to end (and may end canceled). */
+        private boolean notFoundButRunning;
         private CancelOutcome decided;
 
         LaneCancel(Request target, CompletableFuture<CancelOutcome> outcome) {
@@ -770,6 +773,9 @@ final class CallerRing implements Lane {
         /** The kernel answered the cancel (or it could not be sent). Under the lock. */
         void cancelAnswered(int res, Batch batch) {
             cancelResult = res;
+            // In CQE order (reaped under the lock): a target that ended before this answer has set targetResult. Kept
+            // watching, a target that ends -ECANCELED is this cancel's doing, not an exited submitter's to hand on.
+            notFoundButRunning = res == -ErrnoTable.ENOENT && outcome != null && targetResult == PENDING;
             if (!awaitsTarget()) {
                 unwatch();
             }
@@ -787,7 +793,7 @@ final class CallerRing implements Lane {
         }
 
         private boolean awaitsTarget() {
-            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY;
+            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY || notFoundButRunning;
         }
 
         private void unwatch() {

@@ -300,6 +300,10 @@ final class Ring implements IoUringIoHandle, Lane {
         }
         onSlotFreed(r);
         int res = cqe.res();
+        if (r.control) {
+            // In CQE order, not at delivery: a target CQE later in this drain must not look as if it came first.
+            ((KernelCancel) r.completion()).answered(res);
+        }
         // closeOnRing marked what it canceled; a request that still ran to its own result was not canceled by close.
         finish(r, res, r.closedByEngine && res == -ErrnoTable.ECANCELED);
         scheduleTurnFromRing();
@@ -363,8 +367,12 @@ final class Ring implements IoUringIoHandle, Lane {
         if (target.ring != this || target.state.get() == Request.IDLE
                 || (target.state.get() != Request.QUEUED && !inKernelHere(target))) {
             // Idle, on another ring, or its CQE already reaped and its completion not yet delivered: the request
-            // finished before this cancel; its slot may already serve a newer request, which must not be hit.
-            outcome.complete(CancelOutcome.ALREADY_DONE);
+            // finished before this cancel; its slot may already serve a newer request, which must not be hit. A
+            // reaped -ECANCELED (canceled by another cancel, the close, or its chain) is what its completion runs
+            // with: the outcome says so.
+            boolean reapedCanceled = target.ring == this && target.state.get() != Request.IDLE
+                    && target.result == -ErrnoTable.ECANCELED;
+            outcome.complete(reapedCanceled ? CancelOutcome.CANCELED : CancelOutcome.ALREADY_DONE);
         } else if (target.state.get() == Request.QUEUED) {
             if (waiting.remove(target)) {
                 completeChainLocally(target, -ErrnoTable.ECANCELED, false);
@@ -421,9 +429,17 @@ final class Ring implements IoUringIoHandle, Lane {
     }
 
     /**
-     * One kernel cancel and, when a caller waits for its outcome, the decision by what the target ended with: after 0
-     * or {@code -EALREADY}, CANCELED if the target ends {@code -ECANCELED}, else NOT_CANCELED (decided when the target
-     * ends); after {@code -ENOENT}, ALREADY_DONE. Ring thread only.
+     * One kernel cancel and, when a caller waits for its outcome, the decision by what the target ended with: CANCELED
+     * whenever the target ends {@code -ECANCELED}, whatever the cancel's own answer; otherwise, after 0 or
+     * {@code -EALREADY}, NOT_CANCELED (decided when the target ends); after {@code -ENOENT}, ALREADY_DONE if the
+     * target's CQE came before the cancel's, else decided when the target ends. Ring thread only.
+     *
+     * <p>Why the cancel's own answer cannot decide: the kernel answers {@code -ENOENT} for a target that it then ends
+     * {@code -ECANCELED}. {@code IORING_OP_ASYNC_CANCEL} of work running in an io-wq worker flags it (the io-wq's
+     * {@code -EALREADY}), then falls through to the poll, waitid, futex and timeout lookups ({@code -ENOENT}) and
+     * searches every io-wq once more; a worker that saw the flag before issuing the work has failed it
+     * {@code -ECANCELED} by then, so the second search finds nothing and the answer is {@code -ENOENT}. The two CQEs
+     * arrive in either order, often in one drain.
      */
     static final class KernelCancel implements Completion {
         private static final int PENDING = Integer.MIN_VALUE;
@@ -454,14 +470,25 @@ final class Ring implements IoUringIoHandle, Lane {
             }
         }
 
-        @Override
-        public void complete(Request r, int res) {
+        /**
+         * Records the kernel's answer when the cancel's CQE is reaped ({@link Ring#handle}), or at delivery for a cancel
+         * that never reached the kernel; once.
+         */
+        void answered(int res) {
+            if (cancelResult != PENDING) {
+                return;
+            }
             cancelResult = res;
-            // Decided once, here: targetResult changes when the target ends.
+            // Decided once, here, in CQE order: targetResult changes when the target's CQE is reaped.
             notFoundButRunning = res == -ErrnoTable.ENOENT && outcome != null && targetResult == PENDING;
             if (!awaitsTarget() && target.cancelWatch != null) {
                 unwatch();
             }
+        }
+
+        @Override
+        public void complete(Request r, int res) {
+            answered(res);
             decide();
         }
 
@@ -493,10 +520,13 @@ final class Ring implements IoUringIoHandle, Lane {
             if (outcome == null || outcome.isDone() || cancelResult == PENDING) {
                 return;
             }
-            if (awaitsTarget()) {
+            if (targetResult == -ErrnoTable.ECANCELED) {
+                // Its completion runs with -ECANCELED, even when the kernel's answer was -ENOENT (see above), or the
+                // target's chain failed, or the close canceled it: the outcome says what its status says.
+                outcome.complete(CancelOutcome.CANCELED);
+            } else if (awaitsTarget()) {
                 if (targetResult != PENDING) {
-                    outcome.complete(targetResult == -ErrnoTable.ECANCELED
-                            ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED);
+                    outcome.complete(CancelOutcome.NOT_CANCELED); // it ran to its own end
                 }
             } else {
                 outcome.complete(CancelOutcome.ofCancelResult(cancelResult));

@@ -582,9 +582,11 @@ public final class RingEngine implements AutoCloseable {
      * Cancels a request: at once if it still waits in the engine, else in the kernel with
      * {@code IORING_OP_ASYNC_CANCEL} keyed to this submission of it only (never to a later request that reuses its
      * slot). The outcome is what the request ended with: {@link CancelOutcome#CANCELED} only if its completion runs
-     * with {@code -ECANCELED}; {@link CancelOutcome#NOT_CANCELED} if it was already running and ends with its own
-     * result (the future then completes when it ends); {@link CancelOutcome#ALREADY_DONE} if it had finished (or was
-     * never submitted).
+     * with {@code -ECANCELED}, and always when the submission this cancel found runs it with {@code -ECANCELED}
+     * (whoever canceled it, and whatever the kernel answered the cancel itself: it can answer "not found" for work it
+     * then ends canceled); {@link CancelOutcome#NOT_CANCELED} if it was already running and ends with its own result
+     * (the future then completes when it ends); {@link CancelOutcome#ALREADY_DONE} if it had finished (or was never
+     * submitted).
      *
      * <p>A request is known by its object only: a cancel that races with the request's completion and resubmission
      * acts on whichever submission is current when the cancel runs, and its outcome is about that same submission.

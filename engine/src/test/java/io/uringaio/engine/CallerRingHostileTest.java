@@ -248,6 +248,44 @@ class CallerRingHostileTest extends KernelTest {
     }
 
     /**
+     * The same two CQEs in the other order, as the kernel's io-wq race makes them (see {@link Ring.KernelCancel}): a
+     * cancel that flagged a write running in an io-wq worker is answered -ENOENT, and the write then ends -ECANCELED.
+     * The cancel must keep watching its target (else the target's -ECANCELED, watched by nobody, is taken for the
+     * kernel's cancel of an exited submitter's work and the write is run again on a Netty ring) and answer CANCELED.
+     * Before the fix it answered ALREADY_DONE at once and stopped watching.
+     */
+    @Test
+    void aCancelAnsweredNotFoundBeforeItsTargetEndedCanceledReportsCanceled() throws Exception {
+        Request target = new Request((r, res) -> { });
+        CompletableFuture<CancelOutcome> outcome = new CompletableFuture<>();
+        CallerRing.LaneCancel watch = new CallerRing.LaneCancel(target, outcome);
+        target.laneCancels = watch;
+        CallerRing.Batch batch = new CallerRing.Batch();
+        watch.cancelAnswered(-io.uringaio.engine.uapi.ErrnoTable.ENOENT, batch);
+        assertEquals(0, batch.count, "nothing decided while the target has not ended");
+        assertEquals(watch, target.laneCancels, "the target is still watched: its -ECANCELED is not handed on");
+        CallerRing.LaneCancel.targetEnded(target, -io.uringaio.engine.uapi.ErrnoTable.ECANCELED, batch);
+        assertEquals(1, batch.count, "the decision is queued once");
+        watch.publish();
+        assertEquals(CancelOutcome.CANCELED, outcome.getNow(null));
+    }
+
+    /** -ENOENT while the target had not ended, and the target then runs to its own result: NOT_CANCELED. */
+    @Test
+    void aCancelAnsweredNotFoundBeforeItsTargetRanToItsEndReportsNotCanceled() throws Exception {
+        Request target = new Request((r, res) -> { });
+        CompletableFuture<CancelOutcome> outcome = new CompletableFuture<>();
+        CallerRing.LaneCancel watch = new CallerRing.LaneCancel(target, outcome);
+        target.laneCancels = watch;
+        CallerRing.Batch batch = new CallerRing.Batch();
+        watch.cancelAnswered(-io.uringaio.engine.uapi.ErrnoTable.ENOENT, batch);
+        CallerRing.LaneCancel.targetEnded(target, 512, batch);
+        assertEquals(1, batch.count, "the decision is queued once");
+        watch.publish();
+        assertEquals(CancelOutcome.NOT_CANCELED, outcome.getNow(null));
+    }
+
+    /**
      * A caller ring full (its in-flight bound reached) sends the excess to a Netty ring: every request still completes
      * once with its own data; a cancel of one in the caller ring and of one in the Netty ring hits only its target.
      */

@@ -61,6 +61,89 @@ class CancelEdgeTest extends KernelTest {
     }
 
     /**
+     * The CI failure of CancelTargetTest (a cancel reported ALREADY_DONE, its target ended -ECANCELED), frozen. The
+     * kernel can answer a cancel -ENOENT for a target that then ends -ECANCELED, and the two CQEs arrive in one drain:
+     * for a buffered write in an io-wq worker, IORING_OP_ASYNC_CANCEL flags the running work (-EALREADY), falls through
+     * to the poll, waitid, futex and timeout lookups (-ENOENT), then searches every io-wq again: if the worker has
+     * meanwhile seen the flag and failed the write -ECANCELED, that second search finds nothing and the cancel's answer
+     * is -ENOENT. Here the same two CQEs come deterministically: a chain [read of an empty pipe, write] and, in one
+     * turn of the ring (from a completion on the ring thread), a cancel of the write (its unstarted member: -ENOENT)
+     * then a cancel of the read, which fails the write -ECANCELED. Before the fix the engine decided the -ENOENT when
+     * it delivered the cancel, after the write's -ECANCELED of the same drain was recorded, and answered ALREADY_DONE.
+     */
+    @Test
+    void aCancelAnsweredNotFoundWhoseTargetEndsCanceledInTheSameDrainReportsCanceled() throws Exception {
+        int fd = Libc.open(dir.resolve("f").toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        assertEquals(true, fd >= 0, "open: " + fd);
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder head = new Recorder();
+            Recorder member = new Recorder();
+            Request read = new Request(head).prepRead(pipe.readFd, buf.address(), 1, 0);
+            Request write = new Request(member).prepWrite(fd, buf.address(), 1, 0);
+            engine.submitLinked(read, write);
+            waitUntil(() -> engine.stats().inFlight() >= 1, () -> "chain in flight: " + engine.stats());
+            CompletableFuture<CancelOutcome> ofWrite = new CompletableFuture<>();
+            CompletableFuture<CancelOutcome> ofRead = new CompletableFuture<>();
+            Recorder nop = new Recorder() {
+                @Override
+                public void complete(Request r, int res) {
+                    // One turn: both ASYNC_CANCELs go to the kernel in one enter, the member's first.
+                    engine.cancel(write).whenComplete((o, e) -> ofWrite.complete(o));
+                    engine.cancel(read).whenComplete((o, e) -> ofRead.complete(o));
+                    super.complete(r, res);
+                }
+            };
+            engine.submit(new Request(nop).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(0, nop.awaitResult());
+            assertEquals(-ErrnoTable.ECANCELED, head.awaitResult(), "the head was canceled");
+            assertEquals(-ErrnoTable.ECANCELED, member.awaitResult(), "the member failed with its head");
+            assertEquals(CancelOutcome.CANCELED, await(ofRead));
+            assertEquals(CancelOutcome.CANCELED, await(ofWrite), "the member's completion ran with -ECANCELED");
+            assertEquals(1, head.calls());
+            assertEquals(1, member.calls());
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    /**
+     * A second cancel of a request that a first cancel ended: its -ECANCELED CQE is reaped, and the second cancel runs
+     * (from a completion of the same drain, on the ring thread) before that completion is delivered. Its completion
+     * runs with -ECANCELED, so both cancels say CANCELED; before the fix the second said ALREADY_DONE.
+     */
+    @Test
+    void aCancelThatFindsItsTargetReapedCanceledButUndeliveredReportsCanceled() throws Exception {
+        assumeRings("a CQE reaped but not yet delivered is a ring's state");
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared(); RingEngine engine = engine(1)) {
+            MemorySegment buf = arena.allocate(16);
+            Recorder blocked = new Recorder();
+            Request target = new Request(blocked).prepRead(pipe.readFd, buf.address(), 1, 0);
+            engine.submit(target);
+            waitUntil(() -> engine.stats().inFlight() == 1, () -> "read waiting: " + engine.stats());
+            CompletableFuture<CancelOutcome> ofFirst = new CompletableFuture<>();
+            CompletableFuture<CancelOutcome> ofSecond = new CompletableFuture<>();
+            Recorder nop = new Recorder() {
+                @Override
+                public void complete(Request r, int res) {
+                    // One turn: a NOP (whose completion cancels again) and the first cancel go in one enter; the
+                    // NOP's CQE, the cancel's and the read's -ECANCELED come in one drain, the NOP's delivered first.
+                    engine.submit(new Request((q, ignored) -> engine.cancel(target)
+                            .whenComplete((o, e) -> ofSecond.complete(o))).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+                    engine.cancel(target).whenComplete((o, e) -> ofFirst.complete(o));
+                    super.complete(r, res);
+                }
+            };
+            engine.submit(new Request(nop).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertEquals(0, nop.awaitResult());
+            assertEquals(-ErrnoTable.ECANCELED, blocked.awaitResult());
+            assertEquals(CancelOutcome.CANCELED, await(ofFirst));
+            assertEquals(CancelOutcome.CANCELED, await(ofSecond), "the read's completion ran with -ECANCELED");
+            assertEquals(1, blocked.calls());
+        }
+    }
+
+    /**
      * The race of a cancel with close, frozen at its worst point: the caller saw the request in flight on a ring,
      * then the engine closed and its loop shut down before the cancel reached the ring. Before the fix the loop's
      * RejectedExecutionException escaped {@code cancel}.
