@@ -75,26 +75,9 @@ final class CallerLanes {
         return lanes;
     }
 
-    /**
-     * A new thread's ring: the one with the fewest requests in flight, looking from the next in turn (threads that
-     * start together are spread in turn). By turn alone, the turns of threads that died stayed taken: a thread pool
-     * that retires and replaces its threads put two busy threads in one ring (one lock, one kernel wait) while another
-     * stayed empty. Once per thread.
-     */
+    /** A new thread's ring: {@link Lane#leastLoaded}, from the next in turn. Once per thread. */
     private Integer pick() {
-        CallerRing[] rs = rings;
-        int turn = (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rs.length;
-        int best = turn;
-        int least = rs[turn].inFlight();
-        for (int i = 1; i < rs.length && least > 0; i++) {
-            int k = (turn + i) % rs.length;
-            int load = rs[k].inFlight();
-            if (load < least) {
-                best = k;
-                least = load;
-            }
-        }
-        return best;
+        return Lane.leastLoaded(rings, (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length);
     }
 
     /** The calling thread's ring. */

@@ -44,4 +44,24 @@ interface Lane {
      * ends. Read without a lock (a gauge): for choosing a lane, not for correctness.
      */
     boolean full();
+
+    /**
+     * The index of the lane for a new thread among {@code lanes}: the one with the fewest requests in flight, looking
+     * from {@code turn} onwards (so threads that start together on idle lanes are spread in turn). By turn alone, the
+     * turns of threads that died stayed taken: a thread pool that retires and replaces its threads put two busy
+     * threads on one lane while another idled. Once per thread, not per request.
+     */
+    static int leastLoaded(Lane[] lanes, int turn) {
+        int best = turn;
+        int least = lanes[turn].inFlight();
+        for (int i = 1; i < lanes.length && least > 0; i++) {
+            int k = (turn + i) % lanes.length;
+            int load = lanes[k].inFlight();
+            if (load < least) {
+                best = k;
+                least = load;
+            }
+        }
+        return best;
+    }
 }

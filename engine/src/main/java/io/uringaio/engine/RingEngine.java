@@ -652,24 +652,11 @@ public final class RingEngine implements AutoCloseable {
 
     /**
      * The home of a thread that submits for the first time: the ring with the fewest requests in the kernel now,
-     * looking from the next ring in turn (so threads that start together on idle rings are spread in turn). By turn
-     * alone, the turns of threads that died stayed taken: a thread pool that retires and replaces its threads put two
-     * busy threads on one ring while another idled. Once per thread and engine, not per request.
+     * from the next in turn ({@link Lane#leastLoaded}). Once per thread and engine, not per request.
      */
     private SubmitterHome newHome() {
-        Lane[] rs = rings;
-        int turn = (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rs.length;
-        int best = turn;
-        int least = rs[turn].inFlight();
-        for (int i = 1; i < rs.length && least > 0; i++) {
-            int k = (turn + i) % rs.length;
-            int load = rs[k].inFlight();
-            if (load < least) {
-                best = k;
-                least = load;
-            }
-        }
-        return new SubmitterHome(best);
+        int turn = (nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length;
+        return new SubmitterHome(Lane.leastLoaded(rings, turn));
     }
 
     // ---------------------------------------------------------------- files
