@@ -47,8 +47,8 @@ import java.util.zip.CRC32C;
  * durable come back one by one after their group is acknowledged, so the first one back, on a thread of its own,
  * <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (100 µs) and a quarter of
  * the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending as that group
- * and the appends waiting behind it held, then the group is cut. A lone appender, an idle log and appends from the
- * engine's threads never wait. Groups are acknowledged strictly in order: a group's futures complete once its own
+ * and the appends waiting behind it held, then the group is cut. A lone appender, an idle log, appends from the
+ * engine's threads and a thread whose previous append is still pending never wait. Groups are acknowledged strictly in order: a group's futures complete once its own
  * {@code fdatasync} and those of all groups before it succeeded.
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
@@ -82,10 +82,15 @@ import java.util.zip.CRC32C;
 public final class AppendLog implements AutoCloseable {
     private static final int SPARE_GROUPS = 4;
 
-    /** An appender's checksum state: the payload is checksummed before the lock, the position under it. */
+    /**
+     * An appender thread's state: its checksum (the payload is checksummed before the lock, the position under it)
+     * and its latest append's future, which tells a thread that waits for its records from one that runs ahead.
+     */
     private static final class Checksum {
         final CRC32C crc = new CRC32C();
         final byte[] scratch = new byte[12];
+        /** This thread's latest accepted append (any log's); null before its first. */
+        CompletableFuture<Long> lastAppend;
     }
 
     private static final ThreadLocal<Checksum> CHECKSUM = ThreadLocal.withInitial(Checksum::new);
@@ -303,6 +308,8 @@ public final class AppendLog implements AutoCloseable {
                 open = group;
             }
             long position = group.add(record, checksum.crc, checksum.scratch, future);
+            CompletableFuture<Long> previous = checksum.lastAppend;
+            checksum.lastAppend = future;
             assert position == tail : "group out of step: " + position + " != " + tail;
             tail += frame;
             pendingBytes += frame;
@@ -313,7 +320,7 @@ public final class AppendLog implements AutoCloseable {
             if (slotFree && held == null) {
                 // Appenders that block until their record is durable come back one by one after an
                 // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
-                long wait = leaderWaitLocked(group);
+                long wait = leaderWaitLocked(group, previous);
                 if (wait > 0) {
                     pump = leadLocked(group, wait);
                 }
@@ -342,11 +349,13 @@ public final class AppendLog implements AutoCloseable {
     /**
      * How long this appender, which just added a record to {@code group} with a slot free, waits as the group's
      * leader before cutting it ({@link GroupWait}); 0 to cut it at once (lock held). Never on one of the engine's
-     * threads (a ring thread must not wait) nor on an interrupted thread.
+     * threads (a ring thread must not wait), on an interrupted thread, or on a thread whose {@code previous} append
+     * is not durable yet: it runs ahead of its acknowledgements, so it is not one of those coming back, and a wait
+     * would only stall it.
      */
-    private long leaderWaitLocked(CommitGroup group) {
+    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous) {
         long max = config.maxGroupWaitNanos();
-        if (max == 0 || group != open || group.count() >= expected) {
+        if (max == 0 || group != open || group.count() >= expected || (previous != null && !previous.isDone())) {
             return 0; // the common cases first, without a clock read: a lone appender never waits
         }
         long wait = GroupWait.nanos(group.count(), expected, System.nanoTime() - lastAckNanos, syncNanos, max);

@@ -143,7 +143,8 @@ public final class AppendLogConfig {
     /**
      * The longest a new commit group's leader waits for the group to fill before it is cut; default 100 µs, 0 to cut
      * every group at once. The leader is the first appender back after a group was acknowledged, when it appends on
-     * a thread of its own (never on one of the engine's threads); it waits only while fewer records are pending than
+     * a thread of its own (never on one of the engine's threads, nor on a thread whose previous append is still
+     * pending: it runs ahead of its acknowledgements); it waits only while fewer records are pending than
      * the last acknowledged group held, only if that group was acknowledged within the recent {@code fdatasync} time
      * (an idle log never waits), and never longer than a quarter of that time. Threads that each append and then
      * block until their record is durable come back one by one after an acknowledgement; without the wait the first

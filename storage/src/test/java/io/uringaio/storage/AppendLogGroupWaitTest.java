@@ -199,6 +199,27 @@ class AppendLogGroupWaitTest {
     }
 
     /**
+     * A thread that appends again before its previous record is durable runs ahead of its acknowledgements: it is not
+     * one of those coming back, and does not wait for them (it would only stall itself).
+     */
+    @Test
+    void aThreadWithAnAppendStillPendingDoesNotWaitAsLeader() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        AppendLog log = AppendLog.open(engine, dir, config(faults)); // two groups in flight: a slot stays free
+        CompletableFuture<Long> first = log.append(record(0));          // write 0, held: not durable
+        StorageTesting.awaitWrites(faults, 1);
+        log.assumeGroupsAcknowledged(APPENDERS, HOUR);
+        CompletableFuture<Long> second = log.append(record(1));         // goes at once, as write 1
+        StorageTesting.awaitWrites(faults, 2);
+        assertEquals(0, log.leaderWaits());
+        gate.complete(null);
+        assertEquals(0, await(first));
+        assertEquals(FRAME, await(second));
+        log.close();
+    }
+
+    /**
      * An append from a completion, on a ring thread, never waits: the ring thread completes everybody's I/O. (It
      * would wait here for an hour, with the acknowledgement it runs in unfinished.)
      */
