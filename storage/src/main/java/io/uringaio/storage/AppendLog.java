@@ -48,8 +48,8 @@ import java.util.zip.CRC32C;
  * <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (100 µs) and a quarter of
  * the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending as that group
  * and the appends waiting behind it held, then the group is cut. A lone appender, an idle log, appends from the
- * engine's threads and a thread whose previous append is still pending never wait. Groups are acknowledged strictly in order: a group's futures complete once its own
- * {@code fdatasync} and those of all groups before it succeeded.
+ * engine's threads and a thread whose previous append is still pending never wait. Groups are acknowledged strictly
+ * in order: a group's futures complete once its own {@code fdatasync} and those of all groups before it succeeded.
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
  * may reuse its buffer at once) and does not wait for I/O, except when {@link AppendLogConfig#maxPendingBytes} are
