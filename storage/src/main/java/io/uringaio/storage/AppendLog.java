@@ -43,13 +43,14 @@ import java.util.zip.CRC32C;
  * to the kernel as one write linked to one {@code fdatasync} ({@code IOSQE_IO_LINK}, both SQEs in one submission).
  * Up to {@link AppendLogConfig#maxGroupsInFlight} groups (default 2) are in flight at once: group k+1 is written and
  * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. An append that finds a
- * free slot is submitted at once, with one exception ({@link GroupWait}): appenders that block until their record is
- * durable come back one by one after their group is acknowledged, so the first one back, on a thread of its own,
- * <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (100 µs) and a quarter of
- * the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending as that group
- * and the appends waiting behind it held, then the group is cut. A lone appender, an idle log, appends from the
- * engine's threads and a thread whose previous append is still pending never wait. Groups are acknowledged strictly
- * in order: a group's futures complete once its own {@code fdatasync} and those of all groups before it succeeded.
+ * free slot is submitted at once, with one opt-in exception ({@link GroupWait}): appenders that block until their
+ * record is durable come back one by one after their group is acknowledged, so the first one back, on a thread of its
+ * own, <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (default 0: off) and
+ * a quarter of the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending
+ * as that group and the appends waiting behind it held, then the group is cut. A lone appender, an idle log,
+ * appends from the engine's threads and a thread whose previous append is still pending never wait. Groups are
+ * acknowledged strictly in order: a group's futures complete once its own {@code fdatasync} and those of all groups
+ * before it succeeded.
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
  * may reuse its buffer at once) and does not wait for I/O, except when {@link AppendLogConfig#maxPendingBytes} are
