@@ -42,14 +42,22 @@ import java.util.zip.CRC32C;
  * {@link AppendLogConfig#maxGroupRecords} records and {@link AppendLogConfig#maxGroupBytes} bytes); each group goes
  * to the kernel as one write linked to one {@code fdatasync} ({@code IOSQE_IO_LINK}, both SQEs in one submission).
  * Up to {@link AppendLogConfig#maxGroupsInFlight} groups (default 2) are in flight at once: group k+1 is written and
- * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. Nothing waits to fill
- * a group: an append that finds a free slot is submitted at once. Groups are acknowledged strictly in order: a
- * group's futures complete once its own {@code fdatasync} and those of all groups before it succeeded.
+ * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. An append that finds a
+ * free slot is submitted at once, with one opt-in exception ({@link GroupWait}): appenders that block until their
+ * record is durable come back one by one after their group is acknowledged, so the first one back, on a thread of its
+ * own, <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (default 0: off) and
+ * a quarter of the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending
+ * as that group and the appends waiting behind it held, then the group is cut. A lone appender, an idle log,
+ * appends from the engine's threads and a thread whose previous append is still pending never wait. Groups are
+ * acknowledged strictly in order: a group's futures complete once its own {@code fdatasync} and those of all groups
+ * before it succeeded.
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
  * may reuse its buffer at once) and does not wait for I/O, except when {@link AppendLogConfig#maxPendingBytes} are
  * already waiting for their group: then it blocks until a group is durable, so never call it from one of the engine's
- * ring threads. Futures complete on a ring thread: hand long work to an executor ({@code thenApplyAsync}).
+ * ring threads. A group's leader returns once its group is cut (the bounded wait above; an interrupt or a close ends
+ * it at once, and the interrupt status stays set). Futures complete on a ring thread: hand long work to an executor
+ * ({@code thenApplyAsync}).
  *
  * <p><b>Failures.</b> Bad input throws at once: {@code NullPointerException}, {@code IllegalArgumentException} for an
  * empty record or one over {@link AppendLogConfig#maxRecordBytes}. An append to a closed log gets a failed future
@@ -75,10 +83,15 @@ import java.util.zip.CRC32C;
 public final class AppendLog implements AutoCloseable {
     private static final int SPARE_GROUPS = 4;
 
-    /** An appender's checksum state: the payload is checksummed before the lock, the position under it. */
+    /**
+     * An appender thread's state: its checksum (the payload is checksummed before the lock, the position under it)
+     * and its latest append's future, which tells a thread that waits for its records from one that runs ahead.
+     */
     private static final class Checksum {
         final CRC32C crc = new CRC32C();
         final byte[] scratch = new byte[12];
+        /** This thread's latest accepted append (any log's); null before its first. */
+        CompletableFuture<Long> lastAppend;
     }
 
     private static final ThreadLocal<Checksum> CHECKSUM = ThreadLocal.withInitial(Checksum::new);
@@ -96,6 +109,8 @@ public final class AppendLog implements AutoCloseable {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
+    /** A new group's leader waits here for the group to fill; signalled when the log closes or is poisoned. */
+    private final Condition leaderWake = lock.newCondition();
     // Guarded by lock.
     private long tail;
     /** Base of the segment that new records are assigned to (ahead of the flusher's segment after a roll). */
@@ -112,6 +127,23 @@ public final class AppendLog implements AutoCloseable {
     private boolean rolling;
     /** Threads completing acknowledged groups' futures now; each pumps when done. */
     private int acking;
+    /** Records of the groups acknowledged last: how many appenders may come back for the next group. */
+    private int expected;
+    /** When those groups were acknowledged ({@link System#nanoTime}). */
+    private long lastAckNanos;
+    /** The moving average of a group's write+fdatasync time, in nanoseconds; 0 before the first group. */
+    private long syncNanos;
+    /** The open group while its leader waits for it to fill ({@link GroupWait}): not cut before then; else null. */
+    private CommitGroup held;
+    /**
+     * When the leader's wait ends ({@link System#nanoTime}); meaningful while {@link #held} is set. It runs from the
+     * later of the leader's arrival and the end of the acknowledgement under way: appenders woken by it need the time.
+     */
+    private long heldUntil;
+    /** The leader's wait, to restart {@link #heldUntil} from the end of an acknowledgement. */
+    private long heldWait;
+    /** How many times an appender waited as a group's leader (for tests). */
+    private long leads;
     private boolean closing;
     private boolean closeStarted;
     private LogPoisonedException poison;
@@ -277,12 +309,23 @@ public final class AppendLog implements AutoCloseable {
                 open = group;
             }
             long position = group.add(record, checksum.crc, checksum.scratch, future);
+            CompletableFuture<Long> previous = checksum.lastAppend;
+            checksum.lastAppend = future;
             assert position == tail : "group out of step: " + position + " != " + tail;
             tail += frame;
             pendingBytes += frame;
             // While a group's appenders are being acknowledged, the acknowledging thread pumps once they all are:
             // appends made from those completions join one group instead of the first going alone.
-            pump = flying.size() < maxInFlight && !rolling && acking == 0;
+            boolean slotFree = flying.size() < maxInFlight && !rolling;
+            pump = slotFree && acking == 0 && !holdingLocked(group);
+            if (slotFree && held == null) {
+                // Appenders that block until their record is durable come back one by one after an
+                // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
+                long wait = leaderWaitLocked(group, previous);
+                if (wait > 0) {
+                    pump = leadLocked(group, wait);
+                }
+            }
         } finally {
             lock.unlock();
         }
@@ -297,8 +340,79 @@ public final class AppendLog implements AutoCloseable {
         assert lock.isHeldByCurrentThread();
         if (open != null) {
             sealed.addLast(open);
+            if (held == open) {
+                releaseLeaderLocked(); // full: it goes at the next free slot; its leader's wait ends
+            }
             open = null;
         }
+    }
+
+    /**
+     * How long this appender, which just added a record to {@code group} with a slot free, waits as the group's
+     * leader before cutting it ({@link GroupWait}); 0 to cut it at once (lock held). Never on one of the engine's
+     * threads (a ring thread must not wait), on an interrupted thread, or on a thread whose {@code previous} append
+     * is not durable yet: it runs ahead of its acknowledgements, so it is not one of those coming back, and a wait
+     * would only stall it.
+     */
+    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous) {
+        long max = config.maxGroupWaitNanos();
+        if (max == 0 || group != open || group.count() >= expected || (previous != null && !previous.isDone())) {
+            return 0; // the common cases first, without a clock read: a lone appender never waits
+        }
+        long wait = GroupWait.nanos(group.count(), expected, System.nanoTime() - lastAckNanos, syncNanos, max);
+        if (wait == 0 || Thread.currentThread().isInterrupted() || engine.isEngineThread()) {
+            return 0;
+        }
+        return wait;
+    }
+
+    /**
+     * The leader's wait (lock held, released while it waits): {@code group} is held open until it has as many records
+     * as {@link #expected}, its wait of {@code waitNanos} ends, the log closes or is poisoned, or the thread is
+     * interrupted (the status stays set). Whoever brings the group to {@code expected} records cuts it; so does any
+     * pump after the deadline.
+     *
+     * @return true if the hold ended with the group still open: the leader cuts it now
+     */
+    private boolean leadLocked(CommitGroup group, long waitNanos) {
+        leads++;
+        held = group;
+        heldWait = waitNanos;
+        heldUntil = System.nanoTime() + waitNanos;
+        try {
+            while (held == group && group.count() < expected && !closing && poison == null) {
+                long left = heldUntil - System.nanoTime();
+                if (left <= 0) {
+                    if (acking == 0) {
+                        break;
+                    }
+                    left = waitNanos; // the acknowledgement's end restarts the wait; look again then
+                }
+                leaderWake.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // cut at once; the caller sees its interrupt
+        }
+        if (held != group) {
+            return false; // already cut (full, or sealed), or the log was poisoned
+        }
+        held = null;
+        return true;
+    }
+
+    /**
+     * The held group was cut or sealed by another thread (lock held): its leader stops waiting at once, so that its
+     * append returns now rather than at its deadline.
+     */
+    private void releaseLeaderLocked() {
+        held = null;
+        leaderWake.signal();
+    }
+
+    /** Whether {@code group} is held open for its leader now: not to be cut yet (lock held). */
+    private boolean holdingLocked(CommitGroup group) {
+        return group == held && group.count() < expected && !closing
+                && (acking > 0 || System.nanoTime() - heldUntil < 0);
     }
 
     // ---------------------------------------------------------------- flush
@@ -321,6 +435,9 @@ public final class AppendLog implements AutoCloseable {
                 group = sealed.peekFirst();
                 if (group == null) {
                     group = open;
+                    if (group != null && holdingLocked(group)) {
+                        return; // its leader cuts it
+                    }
                 }
                 if (group == null) {
                     finishClose = startCloseIfIdleLocked();
@@ -336,6 +453,9 @@ public final class AppendLog implements AutoCloseable {
                 if (group != null) {
                     if (group == open) {
                         open = null;
+                        if (held == group) {
+                            releaseLeaderLocked();
+                        }
                     } else {
                         sealed.pollFirst();
                     }
@@ -347,6 +467,8 @@ public final class AppendLog implements AutoCloseable {
                     }
                     slotBusy[slot] = true;
                     group.slot = slot;
+                    group.submitNanos = System.nanoTime();
+                    expected = Math.max(0, expected - group.count()); // those still to come back
                     flying.addLast(group);
                 }
             } finally {
@@ -445,6 +567,9 @@ public final class AppendLog implements AutoCloseable {
                 slotBusy[group.slot] = false;
             }
             group.done = true;
+            if (failure == null) {
+                syncNanos = GroupWait.average(syncNanos, System.nanoTime() - group.submitNanos);
+            }
             if (failure != null && poison == null) {
                 failed = poisonLocked(group, failure);
                 poisonedNow = poison;
@@ -494,9 +619,11 @@ public final class AppendLog implements AutoCloseable {
             failed.add(open);
             open = null;
         }
+        held = null;
         pendingBytes = 0;
         rolling = false;
         drained.signalAll();
+        leaderWake.signalAll();
         return failed;
     }
 
@@ -516,16 +643,22 @@ public final class AppendLog implements AutoCloseable {
      */
     private List<CommitGroup> takeDurableLocked() {
         List<CommitGroup> acknowledged = null;
+        int count = 0;
         while (!flying.isEmpty() && flying.peekFirst().done) {
             CommitGroup g = flying.pollFirst();
             if (acknowledged == null) {
                 acknowledged = new ArrayList<>(2);
             }
             acknowledged.add(g);
+            count += g.count();
             durable = g.end();
         }
         if (acknowledged != null) {
             acking++;
+            // Their appenders may come back, to join those already waiting in the open group: the next group's
+            // leader waits for all of them.
+            expected = count + (open != null ? open.count() : 0);
+            lastAckNanos = System.nanoTime();
         }
         return acknowledged;
     }
@@ -556,7 +689,10 @@ public final class AppendLog implements AutoCloseable {
         } finally {
             lock.lock();
             try {
-                acking--;
+                if (--acking == 0 && held != null) {
+                    // The appenders just woken come back from now on: a leader waiting for them waits from here.
+                    heldUntil = Math.max(heldUntil, System.nanoTime() + heldWait);
+                }
             } finally {
                 lock.unlock();
             }
@@ -651,6 +787,7 @@ public final class AppendLog implements AutoCloseable {
             }
             closing = true;
             drained.signalAll();
+            leaderWake.signalAll(); // a leader cuts its group now
             idle = flying.isEmpty() && (poison != null || (sealed.isEmpty() && open == null)) && !rolling;
             if (idle) {
                 closeStarted = true;
@@ -692,6 +829,42 @@ public final class AppendLog implements AutoCloseable {
         await(closeAsync(), "close " + name);
     }
 
+    /** How many times an appender waited as a new group's leader ({@link GroupWait}); for tests. */
+    long leaderWaits() {
+        lock.lock();
+        try {
+            return leads;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Test seam: makes the log behave as if groups of {@code expected} records had just been acknowledged and a
+     * write+fdatasync took {@code syncNanos}, so that the next appender with a free slot leads and waits (up to
+     * {@link AppendLogConfig#maxGroupWaitNanos} and a quarter of {@code syncNanos}).
+     */
+    void assumeGroupsAcknowledged(int expected, long syncNanos) {
+        lock.lock();
+        try {
+            this.expected = expected;
+            this.syncNanos = syncNanos;
+            this.lastAckNanos = System.nanoTime();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Test seam: makes the moving average of write+fdatasync times {@code syncNanos} (it moves on from there). */
+    void assumeFdatasyncNanos(long syncNanos) {
+        lock.lock();
+        try {
+            this.syncNanos = syncNanos;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The pipeline's state, for a test's failure message. */
     String pipelineState() {
         lock.lock();
@@ -703,6 +876,7 @@ public final class AppendLog implements AutoCloseable {
             }
             return "active " + active.base + ", flying " + flying.size() + groups + ", sealed " + sealed.size()
                     + ", open " + (open != null) + ", rolling " + rolling + ", acking " + acking
+                    + ", expected " + expected + ", held " + (held != null)
                     + ", closing " + closing + ", closeStarted " + closeStarted + ", poisoned " + (poison != null)
                     + ", closed " + closed.isDone();
         } finally {

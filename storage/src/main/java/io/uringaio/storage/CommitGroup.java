@@ -28,6 +28,8 @@ final class CommitGroup {
     int slot = -1;
     /** Its write and fdatasync are over (guarded by the log's lock). */
     boolean done;
+    /** When it was submitted ({@link System#nanoTime}), for the log's moving average of write+fdatasync times. */
+    long submitNanos;
     /** The log's maxGroupsInFlight, recorded in the group's first frame for recovery. */
     private int groupsInFlight = 1;
 

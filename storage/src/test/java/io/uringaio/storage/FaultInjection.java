@@ -22,6 +22,7 @@ final class FaultInjection {
 
     private final AtomicInteger writes = new AtomicInteger();
     private final Map<Integer, Fault> faults = new ConcurrentHashMap<>();
+    private final Map<Integer, Integer> sizes = new ConcurrentHashMap<>();
 
     FaultInjection at(int write, Fault fault) {
         faults.put(write, fault);
@@ -32,11 +33,18 @@ final class FaultInjection {
         return writes.get();
     }
 
+    /** The bytes group write {@code write} (counted from 0) carried, or -1 if it has not been submitted. */
+    int bytesOf(int write) {
+        return sizes.getOrDefault(write, -1);
+    }
+
     UnaryOperator<SegmentIo> wrapper() {
         return real -> new SegmentIo() {
             @Override
             public CompletableFuture<Integer> writeDurable(ByteBuffer src, long position) {
-                Fault fault = faults.get(writes.getAndIncrement());
+                int write = writes.getAndIncrement();
+                sizes.put(write, src.remaining());
+                Fault fault = faults.get(write);
                 return fault == null ? real.writeDurable(src, position) : fault.write(real, src, position);
             }
 
