@@ -751,7 +751,7 @@ final class CallerRing implements Lane {
      * result. State changes under the ring's lock; the outcome future completes outside it ({@link #publish()}).
      */
     static final class LaneCancel implements Completion {
-        private static final int PENDING = Integer.MIN_VALUE;
+        private static final int PENDING = CancelOutcome.PENDING;
 
         final Request request = new Request(this);
         final Request target;
@@ -775,8 +775,8 @@ final class CallerRing implements Lane {
             cancelResult = res;
             // In CQE order (reaped under the lock): a target that ended before this answer has set targetResult. Kept
             // watching, a target that ends -ECANCELED is this cancel's doing, not an exited submitter's to hand on.
-            notFoundButRunning = res == -ErrnoTable.ENOENT && outcome != null && targetResult == PENDING;
-            if (!awaitsTarget()) {
+            notFoundButRunning = outcome != null && CancelOutcome.notFoundButRunning(res, targetResult);
+            if (!CancelOutcome.awaitsTarget(cancelResult, notFoundButRunning)) {
                 unwatch();
             }
             decide(batch);
@@ -790,10 +790,6 @@ final class CallerRing implements Lane {
                 w.targetResult = res;
                 w.decide(batch);
             }
-        }
-
-        private boolean awaitsTarget() {
-            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY || notFoundButRunning;
         }
 
         private void unwatch() {
@@ -811,22 +807,15 @@ final class CallerRing implements Lane {
         }
 
         private void decide(Batch batch) {
-            if (outcome == null || decided != null || cancelResult == PENDING) {
+            if (outcome == null || decided != null) {
                 return;
             }
-            if (targetResult == -ErrnoTable.ECANCELED) {
-                // The target ended canceled while this cancel watched it (even if the kernel had canceled it just
-                // before, its submitter exiting, and this cancel then found nothing): answer what its status says.
-                decided = CancelOutcome.CANCELED;
-            } else if (awaitsTarget()) {
-                if (targetResult == PENDING) {
-                    return;
-                }
-                decided = CancelOutcome.NOT_CANCELED; // it ran to its own end
-            } else {
-                decided = CancelOutcome.ofCancelResult(cancelResult);
+            // A target that ended canceled while this cancel watched it is CANCELED even if the kernel had canceled it
+            // just before (its submitter exiting) and this cancel then found nothing: answer what its status says.
+            decided = CancelOutcome.ofKernelCancel(cancelResult, targetResult, notFoundButRunning);
+            if (decided != null) {
+                batch.add(request); // published by the delivering thread, outside the lock
             }
-            batch.add(request); // published by the delivering thread, outside the lock
         }
 
         /** Completes the outcome future; outside the lock, once (a decision is queued once). */

@@ -442,7 +442,7 @@ final class Ring implements IoUringIoHandle, Lane {
      * arrive in either order, often in one drain.
      */
     static final class KernelCancel implements Completion {
-        private static final int PENDING = Integer.MIN_VALUE;
+        private static final int PENDING = CancelOutcome.PENDING;
 
         final Request request = new Request(this);
         final Request target;
@@ -480,8 +480,8 @@ final class Ring implements IoUringIoHandle, Lane {
             }
             cancelResult = res;
             // Decided once, here, in CQE order: targetResult changes when the target's CQE is reaped.
-            notFoundButRunning = res == -ErrnoTable.ENOENT && outcome != null && targetResult == PENDING;
-            if (!awaitsTarget() && target.cancelWatch != null) {
+            notFoundButRunning = outcome != null && CancelOutcome.notFoundButRunning(res, targetResult);
+            if (!CancelOutcome.awaitsTarget(cancelResult, notFoundButRunning) && target.cancelWatch != null) {
                 unwatch();
             }
         }
@@ -490,16 +490,6 @@ final class Ring implements IoUringIoHandle, Lane {
         public void complete(Request r, int res) {
             answered(res);
             decide();
-        }
-
-        /**
-         * Whether the outcome depends on how the target ends: after 0 (canceled) and also after {@code -EALREADY}
-         * (running in an io-wq worker: flagged, it may still end -ECANCELED if the worker had not issued it yet). Also
-         * after {@code -ENOENT} while the target has not ended: the kernel cannot find a member of a linked chain that
-         * has not started yet, and that member is anything but done (its CQE would have come before this one).
-         */
-        private boolean awaitsTarget() {
-            return cancelResult == 0 || cancelResult == -ErrnoTable.EALREADY || notFoundButRunning;
         }
 
         private void unwatch() {
@@ -517,19 +507,12 @@ final class Ring implements IoUringIoHandle, Lane {
         }
 
         private void decide() {
-            if (outcome == null || outcome.isDone() || cancelResult == PENDING) {
+            if (outcome == null || outcome.isDone()) {
                 return;
             }
-            if (targetResult == -ErrnoTable.ECANCELED) {
-                // Its completion runs with -ECANCELED, even when the kernel's answer was -ENOENT (see above), or the
-                // target's chain failed, or the close canceled it: the outcome says what its status says.
-                outcome.complete(CancelOutcome.CANCELED);
-            } else if (awaitsTarget()) {
-                if (targetResult != PENDING) {
-                    outcome.complete(CancelOutcome.NOT_CANCELED); // it ran to its own end
-                }
-            } else {
-                outcome.complete(CancelOutcome.ofCancelResult(cancelResult));
+            CancelOutcome decided = CancelOutcome.ofKernelCancel(cancelResult, targetResult, notFoundButRunning);
+            if (decided != null) {
+                outcome.complete(decided);
             }
         }
     }
