@@ -317,10 +317,7 @@ public final class RingEngine implements AutoCloseable {
             return ring;
         } catch (RuntimeException | Error e) {
             // Not accepted (closed engine): not in flight. An accepted request is only uncounted by its delivery.
-            if (request.submitter == home) {
-                request.submitter = null;
-                home.inFlight.decrementAndGet();
-            }
+            uncount(home, request);
             throw e;
         }
     }
@@ -510,10 +507,15 @@ public final class RingEngine implements AutoCloseable {
             return;
         }
         for (int i = 0; i < count; i++) {
-            if (requests[i].submitter == home) {
-                requests[i].submitter = null;
-                home.inFlight.decrementAndGet();
-            }
+            uncount(home, requests[i]);
+        }
+    }
+
+    /** Undoes the count of one request the engine refused, unless its delivery already did. */
+    private static void uncount(SubmitterHome home, Request request) {
+        if (request.submitter == home) {
+            request.submitter = null;
+            home.inFlight.decrementAndGet();
         }
     }
 
