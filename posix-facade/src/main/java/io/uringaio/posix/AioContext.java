@@ -200,16 +200,7 @@ public final class AioContext implements AutoCloseable {
      * {@link RingEngine#awaitInLane}.
      */
     void awaitInLane(Aiocb cb) {
-        RingEngine e = engine;
-        if (e == null) {
-            return;
-        }
-        long until = System.nanoTime() + Suspension.LANE_WAIT_NANOS;
-        long left;
-        while (cb.inProgress() && !Thread.currentThread().isInterrupted()
-                && (left = until - System.nanoTime()) > 0 && e.awaitInLane(cb.request, left)) {
-            // each return ran at least one completion of that ring, or its time is up: look again
-        }
+        Suspension.awaitInLane(engine, cb, System.nanoTime() + Suspension.LANE_WAIT_NANOS);
     }
 
     /** See {@link Aio#aio_cancel}. */
@@ -217,9 +208,13 @@ public final class AioContext implements AutoCloseable {
         return canceller.cancel(fildes, aiocbp);
     }
 
-    /** {@link Unistd#close}'s step in this context, before {@code fd} is closed: see {@link Canceller#beforeClose}. */
+    /**
+     * {@link Unistd#close}'s step in this context, before {@code fd} is closed: settles its requests
+     * ({@link Canceller#beforeClose}), then forgets its kept flags ({@link FdTable#forgetFlags}).
+     */
     void beforeClose(int fd) {
         canceller.beforeClose(fd, engine);
+        fds.forgetFlags(fd); // the number is about to be given back: the next file to take it has flags of its own
     }
 
     /**

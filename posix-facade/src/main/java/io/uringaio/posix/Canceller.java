@@ -104,7 +104,6 @@ final class Canceller {
                 cancelIfHeldBack(o.cb(), o.submission());
             }
         }
-        state.forgetFlags(); // the number is about to be given back: the next file to take it has flags of its own
     }
 
     /** Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip). */

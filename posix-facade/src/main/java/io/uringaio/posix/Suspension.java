@@ -54,6 +54,28 @@ final class Suspension {
     static final long LANE_WAIT_NANOS = 2_000_000;
 
     /**
+     * Waits on this thread inside the caller ring that holds {@code cb}'s request
+     * ({@link io.uringaio.engine.RingEngineConfig#callerRings(int)}) until {@code cb} is no longer in progress, the
+     * thread is interrupted (status kept) or {@code untilNanos} ({@link System#nanoTime}) passes. The one in-ring wait
+     * of the facade: {@code aio_suspend} with one entry in progress and a one-entry {@code LIO_WAIT}.
+     *
+     * @return false at once when there is no engine or the request is not on a caller ring (the caller then waits as
+     *         usual), true when this thread waited there
+     */
+    static boolean awaitInLane(RingEngine engine, Aiocb cb, long untilNanos) {
+        if (engine == null) {
+            return false;
+        }
+        boolean waited = false;
+        long left;
+        while (cb.inProgress() && !Thread.currentThread().isInterrupted()
+                && (left = untilNanos - System.nanoTime()) > 0 && engine.awaitInLane(cb.request, left)) {
+            waited = true; // each return ran at least one completion of that ring, or its time is up: look again
+        }
+        return waited;
+    }
+
+    /**
      * Parks until one of the list is done. When exactly one entry is in progress and its request is in a caller ring
      * (the submitting thread's own io_uring), this thread first waits inside that ring, for at most
      * {@link #LANE_WAIT_NANOS}, and reaps the completion itself: no ring thread to wake, no unpark back.
@@ -83,8 +105,8 @@ final class Suspension {
                 if (left <= 0) {
                     return false;
                 }
-                long inLane = Math.min(left, laneUntil - System.nanoTime());
-                if (pending == 1 && engine != null && inLane > 0 && engine.awaitInLane(only.request, inLane)) {
+                long laneEnd = timeoutNanos < 0 || laneUntil - deadline < 0 ? laneUntil : deadline;
+                if (pending == 1 && awaitInLane(engine, only, laneEnd)) {
                     continue;
                 }
                 Waiters.park(slot, timeoutNanos < 0 ? 0 : deadline);
