@@ -107,6 +107,8 @@ public final class AppendLog implements AutoCloseable {
     /** Prepares the next segment (preallocation, zero-fill) and renames it at a roll; blocking work, off the rings. */
     private final ExecutorService preparer;
 
+    /** Wakes the threads blocked on acknowledged (or failed) records, once per acknowledgement. */
+    private final DurableWakeup wakeup = new DurableWakeup();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
     /** A new group's leader waits here for the group to fill; signalled when the log closes or is poisoned. */
@@ -280,7 +282,7 @@ public final class AppendLog implements AutoCloseable {
         checksum.crc.update(record);
         record.position(start);
         long frame = RecordFrame.frameBytes(length);
-        CompletableFuture<Long> future = new CompletableFuture<>();
+        RecordFuture future = new RecordFuture(wakeup);
         boolean pump;
         lock.lock();
         try {
@@ -583,6 +585,7 @@ public final class AppendLog implements AutoCloseable {
             for (CommitGroup g : failed) {
                 g.fail(poisonedNow);
             }
+            wakeup.wakeAll();
         }
         if (finishClose) {
             finishClose();
@@ -687,6 +690,7 @@ public final class AppendLog implements AutoCloseable {
                 g.succeed();
             }
         } finally {
+            wakeup.wakeAll();
             lock.lock();
             try {
                 if (--acking == 0 && held != null) {

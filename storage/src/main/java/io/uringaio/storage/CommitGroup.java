@@ -3,7 +3,6 @@ package io.uringaio.storage;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
 
 /**
@@ -18,7 +17,7 @@ final class CommitGroup {
     private ByteBuffer buffer = ByteBuffer.allocateDirect(INITIAL_CAPACITY).order(ByteOrder.LITTLE_ENDIAN);
     private long[] positions = new long[16];
     @SuppressWarnings("unchecked")
-    private CompletableFuture<Long>[] futures = new CompletableFuture[16];
+    private RecordFuture[] futures = new RecordFuture[16];
     private int count;
     /** Base position of the segment this group is written to. */
     long segmentBase;
@@ -66,7 +65,7 @@ final class CommitGroup {
      * Frames {@code record} (position to limit, left unchanged) at the end of the group. {@code crc} already holds the
      * payload; the position is {@link #end()}.
      */
-    long add(ByteBuffer record, CRC32C crc, byte[] scratch, CompletableFuture<Long> future) {
+    long add(ByteBuffer record, CRC32C crc, byte[] scratch, RecordFuture future) {
         int length = record.remaining();
         long position = end();
         int needed = buffer.position() + RecordFrame.HEADER_BYTES + length;
@@ -99,21 +98,21 @@ final class CommitGroup {
         return buffer.duplicate().flip();
     }
 
-    /** Completes every append of the group with its position. */
+    /** Completes every append of the group with its position; its waiters are woken by the caller, once. */
     void succeed() {
         for (int i = 0; i < count; i++) {
-            CompletableFuture<Long> f = futures[i];
+            RecordFuture f = futures[i];
             futures[i] = null;
-            f.complete(positions[i]);
+            f.completeQuietly(positions[i]);
         }
     }
 
-    /** Fails every append of the group. */
+    /** Fails every append of the group; its waiters are woken by the caller, once. */
     void fail(Throwable failure) {
         for (int i = 0; i < count; i++) {
-            CompletableFuture<Long> f = futures[i];
+            RecordFuture f = futures[i];
             futures[i] = null;
-            f.completeExceptionally(failure);
+            f.failQuietly(failure);
         }
     }
 

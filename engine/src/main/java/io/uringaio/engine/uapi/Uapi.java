@@ -79,6 +79,15 @@ public final class Uapi {
     public static final long SYS_IO_URING_ENTER = 426;
     /** {@code io_uring_register(2)}'s system call number on x86-64. */
     public static final long SYS_IO_URING_REGISTER = 427;
+    /**
+     * {@code futex(2)}'s number on this machine's architecture (x86-64: 202, arm64: 98); -1 where unknown (callers
+     * then wait without it).
+     */
+    public static final long SYS_FUTEX = switch (System.getProperty("os.arch", "")) {
+        case "amd64", "x86_64" -> 202;
+        case "aarch64", "arm64" -> 98;
+        default -> -1;
+    };
     /** {@code io_uring_enter} flag: wait for {@code min_complete} completions. */
     public static final int IORING_ENTER_GETEVENTS = 1;
     /** {@code io_uring_enter} flag: {@code arg} is a {@code struct io_uring_getevents_arg} (with a timeout). */

@@ -615,6 +615,41 @@ public final class Libc {
         return (int) syscall("io_uring_register", Uapi.SYS_IO_URING_REGISTER, fd, opcode, arg, nrArgs, 0, 0);
     }
 
+    /** {@code FUTEX_WAIT_PRIVATE}: the futex word is shared only by threads of this process. */
+    private static final int FUTEX_WAIT_PRIVATE = 128;
+    /** {@code FUTEX_WAKE_PRIVATE}. */
+    private static final int FUTEX_WAKE_PRIVATE = 129;
+    /** A relative {@code struct timespec} per thread, for {@link #futexWait}. */
+    private static final ThreadLocal<MemorySegment> TIMESPEC =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+
+    /** Whether {@link #futexWait} and {@link #futexWake} are available (the futex system call's number is known). */
+    public static boolean hasFutex() {
+        return Uapi.SYS_FUTEX > 0;
+    }
+
+    /**
+     * {@code futex(address, FUTEX_WAIT_PRIVATE, expected, timeout)}: sleeps while the 32-bit word at {@code address}
+     * holds {@code expected}, for at most {@code timeoutNanos} (at least 1), until a {@link #futexWake} on it. 0 when
+     * woken, else {@code -errno}: {@code EAGAIN} (the word did not hold {@code expected}), {@code ETIMEDOUT},
+     * {@code EINTR}. The word must stay allocated until this returns. Only where {@link #hasFutex}.
+     */
+    public static int futexWait(long address, int expected, long timeoutNanos) {
+        long nanos = Math.max(1, timeoutNanos);
+        MemorySegment ts = TIMESPEC.get();
+        ts.set(JAVA_LONG, 0, nanos / 1_000_000_000L);
+        ts.set(JAVA_LONG, 8, nanos % 1_000_000_000L);
+        return (int) syscall("futex", Uapi.SYS_FUTEX, address, FUTEX_WAIT_PRIVATE, expected, ts.address(), 0, 0);
+    }
+
+    /**
+     * {@code futex(address, FUTEX_WAKE_PRIVATE, count)}: wakes at most {@code count} threads sleeping in
+     * {@link #futexWait} on the word at {@code address}, in one system call; how many woke, or {@code -errno}.
+     */
+    public static int futexWake(long address, int count) {
+        return (int) syscall("futex", Uapi.SYS_FUTEX, address, FUTEX_WAKE_PRIVATE, count, 0, 0, 0);
+    }
+
     /**
      * {@code mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, fd, offset)}: the address, or
      * {@code -errno}. The caller owns the mapping and must {@link #munmap} it exactly once, after its last use.
