@@ -3,6 +3,7 @@ package io.uringaio.storage;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -40,14 +41,21 @@ final class DurableWakeup {
     /** Threads counted in to sleep on {@link #word}. */
     private final AtomicInteger sleepers = new AtomicInteger();
 
-    /** Whether waiting here is possible on this thread: a platform thread, on an architecture with a known futex. */
+    /** Set for good once the kernel refused a futex wait for a reason other than the protocol's own answers. */
+    private static volatile boolean refused;
+
+    /**
+     * Whether waiting here is possible on this thread: a platform thread, on an architecture with a known futex,
+     * which the kernel has not refused.
+     */
     static boolean usableOnThisThread() {
-        return Libc.hasFutex() && !Thread.currentThread().isVirtual();
+        return Libc.hasFutex() && !refused && !Thread.currentThread().isVirtual();
     }
 
     /**
      * Sleeps until {@code future} is done or {@code deadlineNanos} ({@link System#nanoTime}) passes; with
-     * {@code interruptible}, also returns once the thread is interrupted (its status left set). Never throws.
+     * {@code interruptible}, also returns once the thread is interrupted (its status left set), or at once if the
+     * kernel refuses the futex call (then {@link #usableOnThisThread} is false from here on). Never throws.
      */
     void await(RecordFuture future, long deadlineNanos, boolean interruptible) {
         sleepers.incrementAndGet();
@@ -61,7 +69,14 @@ final class DurableWakeup {
                 if (left <= 0) {
                     return;
                 }
-                Libc.futexWait(word.address(), seen, Math.min(left, SLICE_NANOS));
+                int res = Libc.futexWait(word.address(), seen, Math.min(left, SLICE_NANOS));
+                if (res < 0 && res != -ErrnoTable.EAGAIN && res != -ErrnoTable.ETIMEDOUT
+                        && res != -ErrnoTable.EINTR) {
+                    // Not an answer of the protocol (a filter denying futex, say): waiting here would spin. The
+                    // caller then waits as CompletableFuture does, which the quiet completions still wake.
+                    refused = true;
+                    return;
+                }
             }
         } finally {
             sleepers.decrementAndGet();
