@@ -67,7 +67,11 @@ final class RecordFuture extends CompletableFuture<Long> {
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
-                throw new TimeoutException();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException();
+                }
+                return super.get(left, TimeUnit.NANOSECONDS); // the kernel refused the futex: wait as usual
             }
             return super.get();
         }
