@@ -118,6 +118,8 @@ public final class AppendLog implements AutoCloseable {
     /** Base of the segment that new records are assigned to (ahead of the flusher's segment after a roll). */
     private long assignBase;
     private CommitGroup open;
+    /** Sequence number of the next group made, for its wake-up bit. */
+    private long groupSequence;
     private final ArrayDeque<CommitGroup> sealed = new ArrayDeque<>();
     /** Groups submitted and not yet acknowledged or failed, in position order. */
     private final ArrayDeque<CommitGroup> flying = new ArrayDeque<>();
@@ -282,7 +284,7 @@ public final class AppendLog implements AutoCloseable {
         checksum.crc.update(record);
         record.position(start);
         long frame = RecordFrame.frameBytes(length);
-        RecordFuture future = new RecordFuture(wakeup);
+        RecordFuture future;
         boolean pump;
         lock.lock();
         try {
@@ -307,9 +309,10 @@ public final class AppendLog implements AutoCloseable {
             }
             if (group == null) {
                 group = spare.isEmpty() ? new CommitGroup() : spare.pop();
-                group.reset(assignBase, tail, maxInFlight);
+                group.reset(assignBase, tail, maxInFlight, DurableWakeup.bitOf(groupSequence++));
                 open = group;
             }
+            future = new RecordFuture(wakeup, group.wakeBit());
             long position = group.add(record, checksum.crc, checksum.scratch, future);
             CompletableFuture<Long> previous = checksum.lastAppend;
             checksum.lastAppend = future;
@@ -585,7 +588,7 @@ public final class AppendLog implements AutoCloseable {
             for (CommitGroup g : failed) {
                 g.fail(poisonedNow);
             }
-            wakeup.wakeAll();
+            wakeup.wake(-1);
         }
         if (finishClose) {
             finishClose();
@@ -681,16 +684,18 @@ public final class AppendLog implements AutoCloseable {
      */
     private void acknowledge(List<CommitGroup> acknowledged) {
         long ackedBytes = 0;
+        int wakeBits = 0;
         try {
             for (CommitGroup g : acknowledged) {
                 groups.increment();
                 records.add(g.count());
                 bytes.add(g.bytes());
                 ackedBytes += g.bytes();
+                wakeBits |= g.wakeBit();
                 g.succeed();
             }
         } finally {
-            wakeup.wakeAll();
+            wakeup.wake(wakeBits);
             lock.lock();
             try {
                 if (--acking == 0 && held != null) {

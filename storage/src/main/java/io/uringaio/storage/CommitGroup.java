@@ -19,6 +19,7 @@ final class CommitGroup {
     @SuppressWarnings("unchecked")
     private RecordFuture[] futures = new RecordFuture[16];
     private int count;
+    private int wakeBit;
     /** Base position of the segment this group is written to. */
     long segmentBase;
     /** Position of the group's first record. */
@@ -32,8 +33,9 @@ final class CommitGroup {
     /** The log's maxGroupsInFlight, recorded in the group's first frame for recovery. */
     private int groupsInFlight = 1;
 
-    void reset(long segmentBase, long start, int groupsInFlight) {
+    void reset(long segmentBase, long start, int groupsInFlight, int wakeBit) {
         this.groupsInFlight = groupsInFlight;
+        this.wakeBit = wakeBit;
         this.segmentBase = segmentBase;
         this.start = start;
         this.count = 0;
@@ -44,6 +46,11 @@ final class CommitGroup {
 
     int count() {
         return count;
+    }
+
+    /** The wake-up bit of this group's records ({@link DurableWakeup#bitOf}), set at {@link #reset}. */
+    int wakeBit() {
+        return wakeBit;
     }
 
     /** Frame bytes in the group. */

@@ -14,8 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One wake-up for every thread blocked on a log's records: the threads that wait for an appended record to be durable
  * ({@code join}/{@code get} on {@link AppendLog#append}'s future, a thread per appender) sleep on one futex word, and
- * the thread that acknowledges a commit group completes all of the group's futures, then wakes every sleeper with a
- * single {@code FUTEX_WAKE}.
+ * the thread that acknowledges commit groups completes all of their futures, then wakes their sleepers with a single
+ * {@code FUTEX_WAKE}. Each group has a bit ({@link #bitOf} its sequence number); a sleeper waits with its record's
+ * group's bit, and a wake names the bits of the groups acknowledged, so the sleepers of a group still in flight sleep
+ * on (groups 32 apart share a bit: a rare spurious wake-up, which the sleeper survives by looking again).
  *
  * <p>Why: a {@link java.util.concurrent.CompletableFuture} wakes its waiter with an {@code unpark} per future, a system
  * call each, made one after another by the acknowledging (ring) thread; each woken thread is placed on that thread's
@@ -28,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * done, or the word moved before it slept ({@code EAGAIN}), or the waker sees it counted in and wakes it.
  *
  * <p>Sleeps are sliced ({@link #SLICE_NANOS}): a thread in the futex call cannot see an interrupt, nor a completion
- * that bypassed {@link #wakeAll} (a hostile {@code complete} on the future through a path that is not overridden), for
+ * that bypassed {@link #wake} (a hostile {@code complete} on the future through a path that is not overridden), for
  * longer than a slice.
  */
 final class DurableWakeup {
@@ -36,10 +38,15 @@ final class DurableWakeup {
     static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final VarHandle INT = JAVA_INT.varHandle();
 
-    /** The futex word: bumped by every {@link #wakeAll}. Off-heap (the kernel needs its address), freed with this. */
+    /** The futex word: bumped by every {@link #wake}. Off-heap (the kernel needs its address), freed with this. */
     private final MemorySegment word = Arena.ofAuto().allocate(JAVA_INT);
     /** Threads counted in to sleep on {@link #word}. */
     private final AtomicInteger sleepers = new AtomicInteger();
+
+    /** The wake-up bit of the commit group with sequence number {@code sequence}: never 0. */
+    static int bitOf(long sequence) {
+        return 1 << (int) (sequence & 31);
+    }
 
     /** Set for good once the kernel refused a futex wait for a reason other than the protocol's own answers. */
     private static volatile boolean refused;
@@ -53,11 +60,12 @@ final class DurableWakeup {
     }
 
     /**
-     * Sleeps until {@code future} is done or {@code deadlineNanos} ({@link System#nanoTime}) passes; with
+     * Sleeps until {@code future} (of a record whose group has wake-up bit {@code bit}) is done or
+     * {@code deadlineNanos} ({@link System#nanoTime}) passes; with
      * {@code interruptible}, also returns once the thread is interrupted (its status left set), or at once if the
      * kernel refuses the futex call (then {@link #usableOnThisThread} is false from here on). Never throws.
      */
-    void await(RecordFuture future, long deadlineNanos, boolean interruptible) {
+    void await(RecordFuture future, int bit, long deadlineNanos, boolean interruptible) {
         sleepers.incrementAndGet();
         try {
             while (!future.isDone()) {
@@ -69,7 +77,8 @@ final class DurableWakeup {
                 if (left <= 0) {
                     return;
                 }
-                int res = Libc.futexWait(word.address(), seen, Math.min(left, SLICE_NANOS));
+                long until = Libc.monotonicNanos() + Math.min(left, SLICE_NANOS);
+                int res = Libc.futexWait(word.address(), seen, until, bit);
                 if (res < 0 && res != -ErrnoTable.EAGAIN && res != -ErrnoTable.ETIMEDOUT
                         && res != -ErrnoTable.EINTR) {
                     // Not an answer of the protocol (a filter denying futex, say): waiting here would spin. The
@@ -83,11 +92,14 @@ final class DurableWakeup {
         }
     }
 
-    /** Wakes every thread sleeping here; the futures they wait for were completed before this call. */
-    void wakeAll() {
+    /**
+     * Wakes the threads sleeping here for records of the groups whose bits are in {@code bits} (-1: every sleeper);
+     * those records' futures were completed before this call.
+     */
+    void wake(int bits) {
         INT.getAndAdd(word, 0L, 1);
         if (sleepers.get() > 0) {
-            Libc.futexWake(word.address(), Integer.MAX_VALUE);
+            Libc.futexWake(word.address(), Integer.MAX_VALUE, bits);
         }
     }
 }

@@ -16,12 +16,15 @@ import java.util.function.Supplier;
  */
 final class RecordFuture extends CompletableFuture<Long> {
     private final DurableWakeup wakeup;
+    /** The wake-up bit of the record's commit group ({@link DurableWakeup#bitOf}). */
+    private final int bit;
 
-    RecordFuture(DurableWakeup wakeup) {
+    RecordFuture(DurableWakeup wakeup, int bit) {
         this.wakeup = wakeup;
+        this.bit = bit;
     }
 
-    /** The log's completion: no wake-up here; the acknowledging thread wakes everyone once, after the whole group. */
+    /** The log's completion: no wake-up here; the acknowledging thread wakes the group's sleepers once, after all. */
     void completeQuietly(long position) {
         super.complete(position);
     }
@@ -34,7 +37,7 @@ final class RecordFuture extends CompletableFuture<Long> {
     @Override
     public Long join() {
         if (!isDone() && DurableWakeup.usableOnThisThread()) {
-            wakeup.await(this, Long.MAX_VALUE, false);
+            wakeup.await(this, bit, Long.MAX_VALUE, false);
         }
         return super.join();
     }
@@ -45,7 +48,7 @@ final class RecordFuture extends CompletableFuture<Long> {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            wakeup.await(this, Long.MAX_VALUE, true);
+            wakeup.await(this, bit, Long.MAX_VALUE, true);
             if (!isDone() && Thread.interrupted()) {
                 throw new InterruptedException();
             }
@@ -62,7 +65,7 @@ final class RecordFuture extends CompletableFuture<Long> {
             }
             long start = System.nanoTime();
             long deadline = nanos >= Long.MAX_VALUE / 2 ? Long.MAX_VALUE : start + nanos;
-            wakeup.await(this, deadline, true);
+            wakeup.await(this, bit, deadline, true);
             if (!isDone()) {
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
@@ -98,13 +101,13 @@ final class RecordFuture extends CompletableFuture<Long> {
     @Override
     public void obtrudeValue(Long value) {
         super.obtrudeValue(value);
-        wakeup.wakeAll();
+        wakeup.wake(bit);
     }
 
     @Override
     public void obtrudeException(Throwable ex) {
         super.obtrudeException(ex);
-        wakeup.wakeAll();
+        wakeup.wake(bit);
     }
 
     @Override
@@ -116,14 +119,14 @@ final class RecordFuture extends CompletableFuture<Long> {
             try {
                 task.run();
             } finally {
-                wakeup.wakeAll();
+                wakeup.wake(bit);
             }
         }));
     }
 
     private boolean woke(boolean completedNow) {
         if (completedNow) {
-            wakeup.wakeAll();
+            wakeup.wake(bit);
         }
         return completedNow;
     }

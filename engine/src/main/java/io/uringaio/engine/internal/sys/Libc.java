@@ -615,11 +615,14 @@ public final class Libc {
         return (int) syscall("io_uring_register", Uapi.SYS_IO_URING_REGISTER, fd, opcode, arg, nrArgs, 0, 0);
     }
 
-    /** {@code FUTEX_WAIT_PRIVATE}: the futex word is shared only by threads of this process. */
-    private static final int FUTEX_WAIT_PRIVATE = 128;
-    /** {@code FUTEX_WAKE_PRIVATE}. */
-    private static final int FUTEX_WAKE_PRIVATE = 129;
-    /** A relative {@code struct timespec} per thread, for {@link #futexWait}. */
+    /** {@code FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG}: the word is shared only by threads of this process. */
+    private static final int FUTEX_WAIT_BITSET_PRIVATE = 9 | 128;
+    /** {@code FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG}. */
+    private static final int FUTEX_WAKE_BITSET_PRIVATE = 10 | 128;
+    private static final int CLOCK_MONOTONIC = 1;
+    private static final MethodHandle CLOCK_GETTIME = LINKER.downcallHandle(symbol("clock_gettime"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), Linker.Option.critical(false));
+    /** A {@code struct timespec} per thread, for {@link #futexWait} and {@link #monotonicNanos}. */
     private static final ThreadLocal<MemorySegment> TIMESPEC =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
 
@@ -628,26 +631,43 @@ public final class Libc {
         return Uapi.SYS_FUTEX > 0;
     }
 
-    /**
-     * {@code futex(address, FUTEX_WAIT_PRIVATE, expected, timeout)}: sleeps while the 32-bit word at {@code address}
-     * holds {@code expected}, for at most {@code timeoutNanos} (at least 1), until a {@link #futexWake} on it. 0 when
-     * woken, else {@code -errno}: {@code EAGAIN} (the word did not hold {@code expected}), {@code ETIMEDOUT},
-     * {@code EINTR}. The word must stay allocated until this returns. Only where {@link #hasFutex}.
-     */
-    public static int futexWait(long address, int expected, long timeoutNanos) {
-        long nanos = Math.max(1, timeoutNanos);
+    /** {@code clock_gettime(CLOCK_MONOTONIC)} in nanoseconds: the clock of {@link #futexWait}'s deadline. */
+    public static long monotonicNanos() {
         MemorySegment ts = TIMESPEC.get();
-        ts.set(JAVA_LONG, 0, nanos / 1_000_000_000L);
-        ts.set(JAVA_LONG, 8, nanos % 1_000_000_000L);
-        return (int) syscall("futex", Uapi.SYS_FUTEX, address, FUTEX_WAIT_PRIVATE, expected, ts.address(), 0, 0);
+        try {
+            int res = (int) CLOCK_GETTIME.invokeExact(CLOCK_MONOTONIC, ts.address());
+            if (res != 0) {
+                throw new IllegalStateException("clock_gettime(CLOCK_MONOTONIC) failed");
+            }
+        } catch (Throwable t) {
+            throw rethrow("clock_gettime", t);
+        }
+        return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
     }
 
     /**
-     * {@code futex(address, FUTEX_WAKE_PRIVATE, count)}: wakes at most {@code count} threads sleeping in
-     * {@link #futexWait} on the word at {@code address}, in one system call; how many woke, or {@code -errno}.
+     * {@code futex(address, FUTEX_WAIT_BITSET_PRIVATE, expected, deadline, NULL, bitset)}: sleeps while the 32-bit
+     * word at {@code address} holds {@code expected}, until a {@link #futexWake} whose bitset shares a bit with
+     * {@code bitset} (not 0), or until {@code deadlineNanos} on {@link #monotonicNanos}'s clock (an absolute time).
+     * 0 when woken, else {@code -errno}: {@code EAGAIN} (the word did not hold {@code expected}), {@code ETIMEDOUT},
+     * {@code EINTR}. The word must stay allocated until this returns. Only where {@link #hasFutex}.
      */
-    public static int futexWake(long address, int count) {
-        return (int) syscall("futex", Uapi.SYS_FUTEX, address, FUTEX_WAKE_PRIVATE, count, 0, 0, 0);
+    public static int futexWait(long address, int expected, long deadlineNanos, int bitset) {
+        long deadline = Math.max(0, deadlineNanos);
+        MemorySegment ts = TIMESPEC.get();
+        ts.set(JAVA_LONG, 0, deadline / 1_000_000_000L);
+        ts.set(JAVA_LONG, 8, deadline % 1_000_000_000L);
+        return (int) syscall("futex", Uapi.SYS_FUTEX, address, FUTEX_WAIT_BITSET_PRIVATE, expected, ts.address(), 0,
+                bitset);
+    }
+
+    /**
+     * {@code futex(address, FUTEX_WAKE_BITSET_PRIVATE, count, NULL, NULL, bitset)}: wakes, in one system call, at most
+     * {@code count} threads sleeping in {@link #futexWait} on the word at {@code address} with a bitset that shares a
+     * bit with {@code bitset} (not 0); how many woke, or {@code -errno}.
+     */
+    public static int futexWake(long address, int count, int bitset) {
+        return (int) syscall("futex", Uapi.SYS_FUTEX, address, FUTEX_WAKE_BITSET_PRIVATE, count, 0, 0, bitset);
     }
 
     /**
