@@ -16,7 +16,6 @@ final class CommitGroup {
 
     private ByteBuffer buffer = ByteBuffer.allocateDirect(INITIAL_CAPACITY).order(ByteOrder.LITTLE_ENDIAN);
     private long[] positions = new long[16];
-    @SuppressWarnings("unchecked")
     private RecordFuture[] futures = new RecordFuture[16];
     private int count;
     private int wakeBit;
