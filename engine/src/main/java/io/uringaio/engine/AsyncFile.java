@@ -248,7 +248,7 @@ public final class AsyncFile implements AutoCloseable {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Integer> future = new LaneFuture<>();
+        CompletableFuture<Integer> future = new LaneFuture<>(engine.blocked);
         if (!acquire(future, kind)) {
             return future;
         }
@@ -332,7 +332,7 @@ public final class AsyncFile implements AutoCloseable {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
-        CompletableFuture<Integer> future = new LaneFuture<>();
+        CompletableFuture<Integer> future = new LaneFuture<>(engine.blocked);
         if (!acquire(future, kind)) {
             return future;
         }
@@ -405,7 +405,7 @@ public final class AsyncFile implements AutoCloseable {
         if (total > Uapi.MAX_RW_COUNT) {
             throw new IllegalArgumentException(total + " bytes in one vectored call; at most " + Uapi.MAX_RW_COUNT);
         }
-        CompletableFuture<Long> future = new LaneFuture<>();
+        CompletableFuture<Long> future = new LaneFuture<>(engine.blocked);
         if (!acquire(future, kind)) {
             return future;
         }
@@ -467,7 +467,7 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     private CompletableFuture<Void> sync(FileOp.Kind kind, boolean dataOnly) {
-        CompletableFuture<Void> future = new LaneFuture<>();
+        CompletableFuture<Void> future = new LaneFuture<>(engine.blocked);
         if (!acquire(future, kind)) {
             return future;
         }
@@ -490,7 +490,7 @@ public final class AsyncFile implements AutoCloseable {
         if (length <= 0) {
             throw new IllegalArgumentException("fallocate length must be positive, was " + length);
         }
-        CompletableFuture<Void> future = new LaneFuture<>();
+        CompletableFuture<Void> future = new LaneFuture<>(engine.blocked);
         if (!acquire(future, FileOp.Kind.FALLOCATE)) {
             return future;
         }
@@ -503,7 +503,7 @@ public final class AsyncFile implements AutoCloseable {
 
     /** The file's size in bytes, by {@code statx} through the ring. */
     public CompletableFuture<Long> size() {
-        CompletableFuture<Long> future = new LaneFuture<>();
+        CompletableFuture<Long> future = new LaneFuture<>(engine.blocked);
         if (!acquire(future, FileOp.Kind.SIZE)) {
             return future;
         }

@@ -418,18 +418,24 @@ final class CallerRing implements Lane {
      */
     private int deliver(Batch batch, boolean selfInside) {
         int users = 0;
-        // Cursors, not loop indices: a callback below may wait in a lane, and that wait delivers the rest of this
-        // batch first (drainOuterBatches); this loop then finds it done.
-        while (batch.next < batch.count) {
-            Request r = batch.items[batch.next];
-            batch.items[batch.next++] = null;
-            if (r.control) {
-                ((LaneCancel) r.completion()).publish();
-            } else {
-                users++;
-                completed.increment();
-                r.deliver();
+        DeferredWakes.open(); // threads blocked on these completions are woken once, after the batch
+        try {
+            // Cursors, not loop indices: a callback below may wait in a lane, and that wait delivers the rest of this
+            // batch first (drainOuterBatches); this loop then finds it done.
+            while (batch.next < batch.count) {
+                Request r = batch.items[batch.next];
+                batch.items[batch.next++] = null;
+                if (r.control) {
+                    DeferredWakes.flush(); // a cancel's outcome future may have dependents of the user
+                    ((LaneCancel) r.completion()).publish();
+                } else {
+                    users++;
+                    completed.increment();
+                    r.deliver();
+                }
             }
+        } finally {
+            DeferredWakes.close();
         }
         while (batch.nextOrphan < batch.orphanCount) {
             Request r = batch.orphans[batch.nextOrphan];

@@ -1,5 +1,9 @@
 package io.uringaio.engine;
 
+import io.uringaio.engine.internal.sys.FutexBoard;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -7,16 +11,41 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The future of an {@link AsyncFile} operation. When the operation went to a caller ring, a thread that blocks on it
- * ({@link #join()}, {@link #get()}, {@link #get(long, TimeUnit)}) first waits inside that ring's
- * {@code io_uring_enter}, reaping the completion itself instead of being woken by another thread; otherwise (no caller
- * ring, a virtual thread, a {@link ForkJoinWorkerThread}, the ring closed, the thread interrupted) it waits as any
- * {@link CompletableFuture} does.
- * Everything else is {@link CompletableFuture}'s; dependent stages are plain futures.
+ * The future of an {@link AsyncFile} operation, for the threads that block on it ({@link #join()}, {@link #get()},
+ * {@link #get(long, TimeUnit)}):
+ * <ul>
+ * <li>when the operation went to a caller ring, the thread first waits inside that ring's {@code io_uring_enter},
+ *     reaping the completion itself instead of being woken by another thread;</li>
+ * <li>otherwise (a Netty ring, the thread pool), a platform thread sleeps on the engine's {@link FutexBoard} with its
+ *     thread's bit, and the thread that delivers a batch of completions wakes all the threads of that batch with one
+ *     system call at its end ({@link DeferredWakes}), instead of one {@code unpark} per future made in series.</li>
+ * </ul>
+ * A virtual thread, a {@link ForkJoinWorkerThread} (its pool compensates only for the managed block that
+ * {@link CompletableFuture}'s own wait is), or a thread whose wait the kernel refused waits as any
+ * {@link CompletableFuture} does. Results, exceptions, interrupts and timeouts are {@link CompletableFuture}'s;
+ * dependent stages are plain futures.
  */
 final class LaneFuture<T> extends CompletableFuture<T> {
+    private static final VarHandle SLEEPERS;
+
+    static {
+        try {
+            SLEEPERS = MethodHandles.lookup().findVarHandle(LaneFuture.class, "sleeperBits", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final FutexBoard board;
     /** Set once the operation was handed to a caller ring; null while it was not (or not yet). */
     private volatile CallerRing lane;
+    /** The bits of the threads that sleep (or slept) on {@link #board} for this future; 0 when none. */
+    @SuppressWarnings("unused") // through SLEEPERS
+    private volatile int sleeperBits;
+
+    LaneFuture(FutexBoard board) {
+        this.board = board;
+    }
 
     /** Records that the operation went to {@code ring}. */
     void waitIn(CallerRing ring) {
@@ -25,34 +54,39 @@ final class LaneFuture<T> extends CompletableFuture<T> {
 
     @Override
     public T join() {
-        waitInLane(Long.MAX_VALUE);
+        if (!isDone()) {
+            waitInLane(Long.MAX_VALUE);
+            sleep(Long.MAX_VALUE, false);
+        }
         return super.join();
     }
 
     @Override
     public T get() throws InterruptedException, ExecutionException {
-        waitInLane(Long.MAX_VALUE);
-        return super.get();
+        if (!isDone() && !Thread.currentThread().isInterrupted()) {
+            waitInLane(Long.MAX_VALUE);
+            sleep(Long.MAX_VALUE, true);
+        }
+        return super.get(); // done, or interrupted: InterruptedException (the status cleared), as CompletableFuture
     }
 
     @Override
     public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
         long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative, never wraps below
-        if (nanos <= 0) {
-            return super.get(timeout, unit); // no wait at all: done, or TimeoutException
+        if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
+            return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
         }
         long start = System.nanoTime();
         waitInLane(nanos);
+        sleep(nanos - (System.nanoTime() - start), true);
         long left = nanos - (System.nanoTime() - start);
         return super.get(Math.max(0, left), TimeUnit.NANOSECONDS);
     }
 
     /**
-     * Waits in the lane until done or {@code maxNanos} (positive) passed; returns early (leaving the rest to
-     * {@link CompletableFuture}'s own wait) when there is no lane, the lane refuses, or the thread is interrupted.
-     * Never on a {@link ForkJoinWorkerThread}: there {@link CompletableFuture}'s wait is a managed block, which lets
-     * the pool run other tasks meanwhile (one of them may be what this future waits for); a wait in the kernel would
-     * hold the worker without the pool knowing.
+     * Waits in the lane until done or {@code maxNanos} (positive) passed; returns early (leaving the rest to the
+     * other waits) when there is no lane, the lane refuses, or the thread is interrupted. Never on a
+     * {@link ForkJoinWorkerThread}: a wait in the kernel would hold the worker without the pool knowing.
      */
     private void waitInLane(long maxNanos) {
         CallerRing ring = lane;
@@ -66,5 +100,76 @@ final class LaneFuture<T> extends CompletableFuture<T> {
                 return;
             }
         }
+    }
+
+    /**
+     * Sleeps on the engine's board until done, {@code maxNanos} passed, or (with {@code interruptible}) the thread is
+     * interrupted; returns at once where the board cannot be used (see {@link FutexBoard#usableOnThisThread}).
+     */
+    private void sleep(long maxNanos, boolean interruptible) {
+        if (maxNanos <= 0 || isDone() || !FutexBoard.usableOnThisThread()) {
+            return;
+        }
+        // Before the look at isDone in await: a completion that misses this bit is seen done there.
+        SLEEPERS.getAndBitwiseOr(this, FutexBoard.threadBit());
+        board.await(this, FutexBoard.threadBit(), maxNanos, interruptible);
+    }
+
+    // ---------------------------------------------------------------- completion: wake the sleepers
+
+    @Override
+    public boolean complete(T value) {
+        beforeDependents();
+        boolean now = super.complete(value);
+        wakeSleepers(now);
+        return now;
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+        beforeDependents();
+        boolean now = super.completeExceptionally(ex);
+        wakeSleepers(now);
+        return now;
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        beforeDependents();
+        boolean now = super.cancel(mayInterruptIfRunning);
+        wakeSleepers(now);
+        return now;
+    }
+
+    @Override
+    public void obtrudeValue(T value) {
+        super.obtrudeValue(value);
+        wakeSleepers(true);
+    }
+
+    @Override
+    public void obtrudeException(Throwable ex) {
+        super.obtrudeException(ex);
+        wakeSleepers(true);
+    }
+
+    /** Dependents are code of the user and may wait for a thread whose wake is held back: make the wakes first. */
+    private void beforeDependents() {
+        if (getNumberOfDependents() > 0) {
+            DeferredWakes.flush();
+        }
+    }
+
+    /** Wakes the threads asleep on this future: at the end of the delivering thread's batch, if one is open. */
+    private void wakeSleepers(boolean completedNow) {
+        int bits = (int) SLEEPERS.getVolatile(this);
+        if (completedNow && bits != 0) {
+            DeferredWakes.wakeSoon(board, bits);
+        }
+    }
+
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+        return new CompletableFuture<>(); // dependents are plain futures
     }
 }

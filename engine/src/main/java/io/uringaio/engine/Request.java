@@ -401,6 +401,9 @@ public final class Request {
         ring = null;
         state.set(IDLE);
         try {
+            if (!(completion instanceof FileOp)) {
+                DeferredWakes.flush(); // code of the user runs next: it may wait for a thread whose wake is held
+            }
             completion.complete(this, res);
         } catch (Throwable t) {
             RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + this + " threw", t);

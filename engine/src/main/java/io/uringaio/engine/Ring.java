@@ -344,14 +344,20 @@ final class Ring implements IoUringIoHandle, Lane {
     }
 
     private void deliverCompletions() {
-        // A callback may complete more (a cancel of a waiting request): iterate until the list stops growing.
-        for (int i = 0; i < completedCount; i++) {
-            Request r = completed[i];
-            completed[i] = null;
-            if (!r.control) {
-                completedTotal = completedTotal + 1;
+        // Threads blocked on these completions are woken once, after the whole batch (DeferredWakes).
+        DeferredWakes.open();
+        try {
+            // A callback may complete more (a cancel of a waiting request): iterate until the list stops growing.
+            for (int i = 0; i < completedCount; i++) {
+                Request r = completed[i];
+                completed[i] = null;
+                if (!r.control) {
+                    completedTotal = completedTotal + 1;
+                }
+                r.deliver();
             }
-            r.deliver();
+        } finally {
+            DeferredWakes.close();
         }
         boolean any = completedCount > 0;
         completedCount = 0;

@@ -9,6 +9,7 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringIoHandlerConfig;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import io.uringaio.engine.internal.sys.FutexBoard;
 import io.uringaio.engine.uapi.ErrnoTable;
 import io.uringaio.engine.uapi.Uapi;
 
@@ -81,6 +82,8 @@ public final class RingEngine implements AutoCloseable {
     private final LongAdder pageCacheHits = new LongAdder();
     private final Set<AsyncFile> openFiles = ConcurrentHashMap.newKeySet();
     final BouncePool bouncePool = new BouncePool();
+    /** Where platform threads blocked on this engine's {@link AsyncFile} futures sleep ({@link LaneFuture}). */
+    final FutexBoard blocked = new FutexBoard();
     private volatile boolean closed;
     /** Set by the first {@link #close()}; the close runs once. */
     private final AtomicBoolean closeBegun = new AtomicBoolean();

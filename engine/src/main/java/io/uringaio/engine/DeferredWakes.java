@@ -1,0 +1,67 @@
+package io.uringaio.engine;
+
+import io.uringaio.engine.internal.sys.FutexBoard;
+
+/**
+ * The wakes of blocked threads ({@link FutexBoard}) that a thread delivering a batch of completions holds back until
+ * the batch ends, so that the threads whose futures the batch completed are woken with one system call. A batch is
+ * opened around a lane's delivery loop ({@link #open}, {@link #close}); a wake asked outside any batch is made at once.
+ * Held-back wakes are made before any code of the user runs ({@link #flush}: a completion callback, a future's
+ * dependent, the after-batch hook), which might wait for one of the threads still asleep.
+ */
+final class DeferredWakes {
+    private static final ThreadLocal<DeferredWakes> CURRENT = ThreadLocal.withInitial(DeferredWakes::new);
+
+    private int depth;
+    /** The board of the held-back wakes; null when none are held. */
+    private FutexBoard board;
+    private int bits;
+
+    private DeferredWakes() {
+    }
+
+    /** Opens a batch on this thread (batches nest: only the outermost close wakes). */
+    static void open() {
+        CURRENT.get().depth++;
+    }
+
+    /** Closes a batch on this thread; the outermost close makes the held-back wakes. */
+    static void close() {
+        DeferredWakes d = CURRENT.get();
+        if (--d.depth == 0) {
+            d.wakeHeld();
+        }
+    }
+
+    /** Wakes the sleepers of {@code board} with {@code bits}, at the end of this thread's batch if one is open. */
+    static void wakeSoon(FutexBoard board, int bits) {
+        DeferredWakes d = CURRENT.get();
+        if (d.depth == 0) {
+            board.wake(bits);
+        } else if (d.board == board) {
+            d.bits |= bits;
+        } else {
+            d.wakeHeld(); // another engine's wakes: made now, one board is held at a time
+            d.board = board;
+            d.bits = bits;
+        }
+    }
+
+    /** Makes the wakes held back on this thread now (before code of the user runs). */
+    static void flush() {
+        DeferredWakes d = CURRENT.get();
+        if (d.board != null) {
+            d.wakeHeld();
+        }
+    }
+
+    private void wakeHeld() {
+        FutexBoard b = board;
+        if (b != null) {
+            board = null;
+            int held = bits;
+            bits = 0;
+            b.wake(held);
+        }
+    }
+}
