@@ -843,6 +843,11 @@ public final class AppendLog implements AutoCloseable {
         }
     }
 
+    /** How many threads sleep on this log's records now ({@link DurableWakeup}); for tests. */
+    int sleepers() {
+        return wakeup.sleepers();
+    }
+
     /**
      * Test seam: makes the log behave as if groups of {@code expected} records had just been acknowledged and a
      * write+fdatasync took {@code syncNanos}, so that the next appender with a free slot leads and waits (up to

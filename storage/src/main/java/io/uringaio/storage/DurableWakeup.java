@@ -68,6 +68,11 @@ final class DurableWakeup {
         }
     }
 
+    /** How many threads are counted in to sleep here now (for tests: none may be left behind). */
+    int sleepers() {
+        return sleepers.get();
+    }
+
     /** Wakes every thread sleeping here; the futures they wait for were completed before this call. */
     void wakeAll() {
         INT.getAndAdd(word, 0L, 1);
