@@ -55,8 +55,10 @@ final class RecordFuture extends CompletableFuture<Long> {
 
     @Override
     public Long get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-        if (!isDone() && DurableWakeup.usableOnThisThread()) {
-            long nanos = unit.toNanos(timeout); // saturates
+        long nanos = unit.toNanos(timeout); // saturates
+        if (nanos > 0 && !isDone() && DurableWakeup.usableOnThisThread()) {
+            // A timeout of 0 or less waits for nothing: CompletableFuture's own get answers it. (Not through the
+            // deadline below: start + Long.MIN_VALUE, less a later nanoTime, wraps to a distance far in the future.)
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }

@@ -365,7 +365,7 @@ class RecordFutureTest {
             }
             awaitSleepers(log, longWaits.size());
             for (Waiter w : longWaits) {
-                assertFalse(w.outcome().isDone(), w.thread().getName() + " returned early: " + w.outcome().join());
+                assertFalse(w.outcome().isDone(), () -> w.thread().getName() + " returned early: " + w.outcome().join());
             }
             gate.complete(null);
             for (Waiter w : longWaits) {
