@@ -7,6 +7,8 @@ import io.uringaio.engine.internal.sys.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -40,9 +42,16 @@ final class DurableWakeup {
     /** Threads counted in to sleep on {@link #word}. */
     private final AtomicInteger sleepers = new AtomicInteger();
 
-    /** Whether waiting here is possible on this thread: a platform thread, on an architecture with a known futex. */
+    /**
+     * Whether waiting here is possible on this thread: a platform thread, on an architecture with a known futex, and
+     * not a {@link ForkJoinPool} worker. There {@link java.util.concurrent.CompletableFuture}'s own wait is a
+     * {@link ForkJoinPool#managedBlock managed block}: the pool adds a worker while it waits (and the waiter helps run
+     * async tasks), whereas a futex sleep would hold the worker silently and could starve the very task that the
+     * record's durability waits for (a pool of one worker that appends and joins, then is to open the gate).
+     */
     static boolean usableOnThisThread() {
-        return Libc.hasFutex() && !Thread.currentThread().isVirtual();
+        Thread current = Thread.currentThread();
+        return Libc.hasFutex() && !current.isVirtual() && !(current instanceof ForkJoinWorkerThread);
     }
 
     /**

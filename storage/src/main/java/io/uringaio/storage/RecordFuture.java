@@ -9,8 +9,8 @@ import java.util.function.Supplier;
 
 /**
  * The future of one appended record ({@link AppendLog#append}): a {@link CompletableFuture} whose blocking waits
- * ({@link #join}, {@link #get}, {@link #get(long, TimeUnit)}) on a platform thread sleep on the log's
- * {@link DurableWakeup}, so that one system call wakes every thread of an acknowledged group. Its results,
+ * ({@link #join}, {@link #get}, {@link #get(long, TimeUnit)}) on a platform thread (not a fork/join worker) sleep on
+ * the log's {@link DurableWakeup}, so that one system call wakes every thread of an acknowledged group. Its results,
  * exceptions, dependents and interrupt behaviour are {@link CompletableFuture}'s; a completion made through its public
  * methods (by a caller, a timeout) wakes its sleepers too.
  */

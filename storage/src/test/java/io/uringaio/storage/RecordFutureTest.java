@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -718,33 +719,38 @@ class RecordFutureTest {
     // ---------------------------------------------------------------- fork/join workers
 
     @Test
-    void joinOnAForkJoinWorkerIsAManagedBlockAsWithCompletableFuture() throws Exception {
-        // CompletableFuture.join on a ForkJoinPool worker blocks through ForkJoinPool.managedBlock: the pool adds a
-        // spare worker, so a task queued behind the joiner still runs. Here the task behind it is what lets the record
+    void waitsOnAForkJoinWorkerAreManagedBlocksAsWithCompletableFuture() throws Exception {
+        // CompletableFuture's waits on a ForkJoinPool worker block through ForkJoinPool.managedBlock: the pool adds a
+        // spare worker, so a task queued behind the waiter still runs. Here the task behind it is what lets the record
         // become durable (it opens the gate): a wait that does not tell the pool it blocks starves it.
-        CompletableFuture<Void> gate = gate();
-        ForkJoinPool pool = new ForkJoinPool(1);
-        try (AppendLog log = heldLog(dir.resolve("wal"), gate); Release open = () -> gate.complete(null)) {
-            long expected = log.tailPosition();
-            CompletableFuture<Long> f = log.append(record(14, 0, 100));
-            CountDownLatch joining = new CountDownLatch(1);
-            var joined = pool.submit(() -> {
-                joining.countDown();
-                return f.join();
-            });
-            assertTrue(joining.await(HANG_SECONDS, TimeUnit.SECONDS));
-            var opener = pool.submit(() -> gate.complete(null));
-            try {
-                assertEquals(expected, joined.get(HANG_SECONDS, TimeUnit.SECONDS));
-                assertTrue(opener.get(HANG_SECONDS, TimeUnit.SECONDS));
-            } catch (TimeoutException e) {
-                throw new AssertionError("the pool's only worker sleeps in join; the task behind it never ran", e);
+        List<Function<CompletableFuture<Long>, Callable<Long>>> waits = List.of(
+                f -> f::join, f -> f::get, f -> () -> f.get(HANG_SECONDS * 2, TimeUnit.SECONDS));
+        for (int i = 0; i < waits.size(); i++) {
+            CompletableFuture<Void> gate = gate();
+            ForkJoinPool pool = new ForkJoinPool(1);
+            try (AppendLog log = heldLog(dir.resolve("wal-" + i), gate); Release open = () -> gate.complete(null)) {
+                long expected = log.tailPosition();
+                Callable<Long> wait = waits.get(i).apply(log.append(record(14, i, 100)));
+                CountDownLatch waiting = new CountDownLatch(1);
+                var waited = pool.submit(() -> {
+                    waiting.countDown();
+                    return wait.call();
+                });
+                assertTrue(waiting.await(HANG_SECONDS, TimeUnit.SECONDS));
+                var opener = pool.submit(() -> gate.complete(null));
+                try {
+                    assertEquals(expected, waited.get(HANG_SECONDS, TimeUnit.SECONDS), "wait " + i);
+                    assertTrue(opener.get(HANG_SECONDS, TimeUnit.SECONDS));
+                } catch (TimeoutException e) {
+                    throw new AssertionError("wait " + i + ": the pool's only worker sleeps; the task behind it "
+                            + "never ran", e);
+                } finally {
+                    gate.complete(null);
+                }
+                awaitNoSleepers(log);
             } finally {
-                gate.complete(null);
+                pool.shutdownNow();
             }
-            awaitNoSleepers(log);
-        } finally {
-            pool.shutdownNow();
         }
     }
 }
