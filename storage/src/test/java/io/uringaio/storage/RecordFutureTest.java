@@ -670,6 +670,47 @@ class RecordFutureTest {
         assertEquals(6, readBack(where).size());
     }
 
+    @Test
+    void aSleeperWhoseRecordIsCompletedReturnsWhileALaterCallbackOfTheSameAcknowledgementStillRuns()
+            throws Exception {
+        // The acknowledging thread wakes sleepers once, after the whole acknowledgement; a callback of a later record
+        // that waits for an earlier record's joiner (it would return at once with CompletableFuture's unpark per
+        // future) must not deadlock the two: the sleeper notices its completed future by itself (its sliced sleep).
+        CompletableFuture<Void> gate = gate();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        try (AppendLog log = AppendLog.open(engine, dir.resolve("wal"),
+                new AppendLogConfig().maxGroupsInFlight(1).segmentIoWrapper(faults.wrapper()));
+             Release open = () -> gate.complete(null)) {
+            CompletableFuture<Long> held = log.append(record(15, 0, 100));  // group 0, held
+            StorageTesting.awaitWrites(faults, 1);
+            long p1 = log.tailPosition();
+            CompletableFuture<Long> first = log.append(record(15, 1, 100));  // group 1: acknowledged together
+            CompletableFuture<Long> second = log.append(record(15, 2, 100));
+            CountDownLatch firstReturned = new CountDownLatch(1);
+            CompletableFuture<Boolean> callbackSaw = new CompletableFuture<>();
+            second.whenComplete((v, e) -> {
+                try {
+                    callbackSaw.complete(firstReturned.await(HANG_SECONDS, TimeUnit.SECONDS));
+                } catch (InterruptedException ie) {
+                    callbackSaw.completeExceptionally(ie);
+                }
+            });
+            Waiter joiner = waiter("first-joiner", () -> {
+                long position = first.join();
+                firstReturned.countDown();
+                return position;
+            });
+            awaitSleepers(log, 1);
+            gate.complete(null);
+            assertEquals(p1, joiner.end().value());
+            assertTrue(await(callbackSaw), "the joiner returned only after the acknowledgement's callbacks");
+            assertTrue(await(second) > p1);
+            assertTrue(await(held) < p1);
+            assertEquals(log.tailPosition(), log.durablePosition());
+            awaitNoSleepers(log);
+        }
+    }
+
     // ---------------------------------------------------------------- 9. two logs
 
     @Test
