@@ -92,6 +92,11 @@ public final class AppendLog implements AutoCloseable {
         final byte[] scratch = new byte[12];
         /** This thread's latest accepted append (any log's); null before its first. */
         CompletableFuture<Long> lastAppend;
+        /**
+         * How many acknowledgements (any log's) this thread is running now: appends made from their completions
+         * never lead a group, whatever thread this is (see {@code leaderWaitLocked}).
+         */
+        int acknowledging;
     }
 
     private static final ThreadLocal<Checksum> CHECKSUM = ThreadLocal.withInitial(Checksum::new);
@@ -323,7 +328,7 @@ public final class AppendLog implements AutoCloseable {
             if (slotFree && held == null) {
                 // Appenders that block until their record is durable come back one by one after an
                 // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
-                long wait = leaderWaitLocked(group, previous);
+                long wait = leaderWaitLocked(group, previous, checksum.acknowledging > 0);
                 if (wait > 0) {
                     pump = leadLocked(group, wait);
                 }
@@ -352,17 +357,19 @@ public final class AppendLog implements AutoCloseable {
     /**
      * How long this appender, which just added a record to {@code group} with a slot free, waits as the group's
      * leader before cutting it ({@link GroupWait}); 0 to cut it at once (lock held). Never on one of the engine's
-     * threads (a ring thread must not wait), on an interrupted thread, or on a thread whose {@code previous} append
-     * is not durable yet: it runs ahead of its acknowledgements, so it is not one of those coming back, and a wait
-     * would only stall it.
+     * threads (a ring thread must not wait), from a completion run by an acknowledgement on this thread
+     * ({@code inAcknowledgement}: a group's I/O may end on the thread that submitted it or completed its stage, not
+     * only on a ring thread; the wait would hold that acknowledgement open, and with it the end of the wait), on an
+     * interrupted thread, or on a thread whose {@code previous} append is not durable yet: it runs ahead of its
+     * acknowledgements, so it is not one of those coming back, and a wait would only stall it.
      */
-    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous) {
+    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous, boolean inAcknowledgement) {
         long max = config.maxGroupWaitNanos();
         if (max == 0 || group != open || group.count() >= expected || (previous != null && !previous.isDone())) {
             return 0; // the common cases first, without a clock read: a lone appender never waits
         }
         long wait = GroupWait.nanos(group.count(), expected, System.nanoTime() - lastAckNanos, syncNanos, max);
-        if (wait == 0 || Thread.currentThread().isInterrupted() || engine.isEngineThread()) {
+        if (wait == 0 || inAcknowledgement || Thread.currentThread().isInterrupted() || engine.isEngineThread()) {
             return 0;
         }
         return wait;
@@ -680,6 +687,17 @@ public final class AppendLog implements AutoCloseable {
      * are submitted as one group ({@link #pump}), and the groups' bytes and objects are returned.
      */
     private void acknowledge(List<CommitGroup> acknowledged) {
+        Checksum self = CHECKSUM.get(); // once per acknowledgement, not per record
+        self.acknowledging++;
+        try {
+            acknowledgeOnThisThread(acknowledged);
+        } finally {
+            self.acknowledging--;
+        }
+    }
+
+    /** {@link #acknowledge}'s work, with this thread marked as acknowledging. */
+    private void acknowledgeOnThisThread(List<CommitGroup> acknowledged) {
         long ackedBytes = 0;
         try {
             for (CommitGroup g : acknowledged) {

@@ -711,6 +711,35 @@ class RecordFutureTest {
         }
     }
 
+    @Test
+    void anAppendFromACompletionOnAThreadThatIsNotTheEnginesDoesNotLeadInsideItsOwnAcknowledgement() throws Exception {
+        // A group's I/O can end before the log attaches its completion (under load), or on whatever thread completes
+        // it: then the appending (or gate-opening) thread acknowledges, and the appends made from the completions run
+        // on it, not on a ring thread. Such an append must not wait as the next group's leader: the acknowledgement
+        // it runs in (acking > 0) would never end, so the wait never ends either (AppendLogGroupWaitTest's
+        // anAppendOnAnEngineThreadDoesNotWaitAsLeader hung so once, for its whole 60 s).
+        long hour = TimeUnit.HOURS.toNanos(1);
+        CompletableFuture<Void> gate = gate();
+        FaultInjection faults = new FaultInjection()
+                .at(0, (real, src, position) -> gate.thenApply(v -> src.remaining())); // "durable" on the opener
+        try (AppendLog log = AppendLog.open(engine, dir.resolve("wal"),
+                new AppendLogConfig().maxGroupWaitNanos(hour).segmentIoWrapper(faults.wrapper()));
+             Release open = () -> gate.complete(null)) {
+            ByteBuffer r0 = record(16, 0, 100);
+            long p0 = log.tailPosition();
+            CompletableFuture<Long> next = log.append(r0).thenCompose(p -> {
+                log.assumeGroupsAcknowledged(8, hour);
+                return log.append(record(16, 1, 100));
+            });
+            StorageTesting.awaitWrites(faults, 1);
+            Outcome opened = waiter("opener", () -> gate.complete(null)).end();
+            assertNull(opened.thrown());
+            assertEquals(p0 + frame(r0), await(next));
+            assertEquals(0, log.leaderWaits());
+            assertEquals(log.tailPosition(), log.durablePosition());
+        }
+    }
+
     // ---------------------------------------------------------------- 9. two logs
 
     @Test
