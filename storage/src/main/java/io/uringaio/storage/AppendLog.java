@@ -3,6 +3,7 @@ package io.uringaio.storage;
 import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
+import io.uringaio.engine.internal.sys.FutexBoard;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
@@ -92,6 +93,11 @@ public final class AppendLog implements AutoCloseable {
         final byte[] scratch = new byte[12];
         /** This thread's latest accepted append (any log's); null before its first. */
         CompletableFuture<Long> lastAppend;
+        /**
+         * How many acknowledgements (any log's) this thread is running now: appends made from their completions
+         * never lead a group, whatever thread this is (see {@code leaderWaitLocked}).
+         */
+        int acknowledging;
     }
 
     private static final ThreadLocal<Checksum> CHECKSUM = ThreadLocal.withInitial(Checksum::new);
@@ -107,8 +113,11 @@ public final class AppendLog implements AutoCloseable {
     /** Prepares the next segment (preallocation, zero-fill) and renames it at a roll; blocking work, off the rings. */
     private final ExecutorService preparer;
 
-    /** Wakes the threads blocked on acknowledged (or failed) records, once per acknowledgement. */
-    private final DurableWakeup wakeup = new DurableWakeup();
+    /**
+     * Where threads blocked on records sleep ({@link RecordFuture}): each group has a bit ({@link CommitGroup#bitOf}),
+     * and an acknowledgement wakes its groups' sleepers with one system call.
+     */
+    private final FutexBoard board = new FutexBoard();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
     /** A new group's leader waits here for the group to fill; signalled when the log closes or is poisoned. */
@@ -309,10 +318,10 @@ public final class AppendLog implements AutoCloseable {
             }
             if (group == null) {
                 group = spare.isEmpty() ? new CommitGroup() : spare.pop();
-                group.reset(assignBase, tail, maxInFlight, DurableWakeup.bitOf(groupSequence++));
+                group.reset(assignBase, tail, maxInFlight, CommitGroup.bitOf(groupSequence++));
                 open = group;
             }
-            future = new RecordFuture(wakeup, group.wakeBit());
+            future = new RecordFuture(board, group.wakeBit());
             long position = group.add(record, checksum.crc, checksum.scratch, future);
             CompletableFuture<Long> previous = checksum.lastAppend;
             checksum.lastAppend = future;
@@ -326,7 +335,7 @@ public final class AppendLog implements AutoCloseable {
             if (slotFree && held == null) {
                 // Appenders that block until their record is durable come back one by one after an
                 // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
-                long wait = leaderWaitLocked(group, previous);
+                long wait = leaderWaitLocked(group, previous, checksum.acknowledging > 0);
                 if (wait > 0) {
                     pump = leadLocked(group, wait);
                 }
@@ -355,17 +364,19 @@ public final class AppendLog implements AutoCloseable {
     /**
      * How long this appender, which just added a record to {@code group} with a slot free, waits as the group's
      * leader before cutting it ({@link GroupWait}); 0 to cut it at once (lock held). Never on one of the engine's
-     * threads (a ring thread must not wait), on an interrupted thread, or on a thread whose {@code previous} append
-     * is not durable yet: it runs ahead of its acknowledgements, so it is not one of those coming back, and a wait
-     * would only stall it.
+     * threads (a ring thread must not wait), from a completion run by an acknowledgement on this thread
+     * ({@code inAcknowledgement}: a group's I/O may end on the thread that submitted it or completed its stage, not
+     * only on a ring thread; the wait would hold that acknowledgement open, and with it the end of the wait), on an
+     * interrupted thread, or on a thread whose {@code previous} append is not durable yet: it runs ahead of its
+     * acknowledgements, so it is not one of those coming back, and a wait would only stall it.
      */
-    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous) {
+    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous, boolean inAcknowledgement) {
         long max = config.maxGroupWaitNanos();
         if (max == 0 || group != open || group.count() >= expected || (previous != null && !previous.isDone())) {
             return 0; // the common cases first, without a clock read: a lone appender never waits
         }
         long wait = GroupWait.nanos(group.count(), expected, System.nanoTime() - lastAckNanos, syncNanos, max);
-        if (wait == 0 || Thread.currentThread().isInterrupted() || engine.isEngineThread()) {
+        if (wait == 0 || inAcknowledgement || Thread.currentThread().isInterrupted() || engine.isEngineThread()) {
             return 0;
         }
         return wait;
@@ -586,9 +597,9 @@ public final class AppendLog implements AutoCloseable {
         }
         if (failed != null) {
             for (CommitGroup g : failed) {
-                g.fail(poisonedNow);
+                g.fail(poisonedNow, board);
             }
-            wakeup.wake(-1);
+            board.wake(-1);
         }
         if (finishClose) {
             finishClose();
@@ -683,6 +694,17 @@ public final class AppendLog implements AutoCloseable {
      * are submitted as one group ({@link #pump}), and the groups' bytes and objects are returned.
      */
     private void acknowledge(List<CommitGroup> acknowledged) {
+        Checksum self = CHECKSUM.get(); // once per acknowledgement, not per record
+        self.acknowledging++;
+        try {
+            acknowledgeOnThisThread(acknowledged);
+        } finally {
+            self.acknowledging--;
+        }
+    }
+
+    /** {@link #acknowledge}'s work, with this thread marked as acknowledging. */
+    private void acknowledgeOnThisThread(List<CommitGroup> acknowledged) {
         long ackedBytes = 0;
         int wakeBits = 0;
         try {
@@ -692,10 +714,10 @@ public final class AppendLog implements AutoCloseable {
                 bytes.add(g.bytes());
                 ackedBytes += g.bytes();
                 wakeBits |= g.wakeBit();
-                g.succeed();
+                g.succeed(board, wakeBits);
             }
         } finally {
-            wakeup.wake(wakeBits);
+            board.wake(wakeBits);
             lock.lock();
             try {
                 if (--acking == 0 && held != null) {
@@ -846,6 +868,11 @@ public final class AppendLog implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** How many threads sleep on this log's records now ({@link FutexBoard}); for tests. */
+    int sleepers() {
+        return board.sleepers();
     }
 
     /**

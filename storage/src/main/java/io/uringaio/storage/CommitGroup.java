@@ -1,5 +1,7 @@
 package io.uringaio.storage;
 
+import io.uringaio.engine.internal.sys.FutexBoard;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -47,7 +49,7 @@ final class CommitGroup {
         return count;
     }
 
-    /** The wake-up bit of this group's records ({@link DurableWakeup#bitOf}), set at {@link #reset}. */
+    /** The wake-up bit of this group's records ({@link #bitOf}), set at {@link #reset}. */
     int wakeBit() {
         return wakeBit;
     }
@@ -104,22 +106,39 @@ final class CommitGroup {
         return buffer.duplicate().flip();
     }
 
-    /** Completes every append of the group with its position; its waiters are woken by the caller, once. */
-    void succeed() {
+    /**
+     * Completes every append of the group with its position. Their sleepers are woken by the caller, once, after the
+     * whole acknowledgement; but before a future with dependents (code of the user, which may wait for one of the
+     * threads whose record is already complete) the sleepers of {@code heldBits} are woken on {@code board} first.
+     */
+    void succeed(FutexBoard board, int heldBits) {
         for (int i = 0; i < count; i++) {
             RecordFuture f = futures[i];
             futures[i] = null;
+            wakeBeforeDependents(f, board, heldBits);
             f.completeQuietly(positions[i]);
         }
     }
 
-    /** Fails every append of the group; its waiters are woken by the caller, once. */
-    void fail(Throwable failure) {
+    /** Fails every append of the group; sleepers as in {@link #succeed} (every sleeper before a dependent). */
+    void fail(Throwable failure, FutexBoard board) {
         for (int i = 0; i < count; i++) {
             RecordFuture f = futures[i];
             futures[i] = null;
+            wakeBeforeDependents(f, board, -1);
             f.failQuietly(failure);
         }
+    }
+
+    private static void wakeBeforeDependents(RecordFuture f, FutexBoard board, int bits) {
+        if (f.getNumberOfDependents() > 0) {
+            board.wake(bits);
+        }
+    }
+
+    /** The wake-up bit of the group with sequence number {@code sequence}: one of 32, never 0. */
+    static int bitOf(long sequence) {
+        return 1 << (int) (sequence & 31);
     }
 
     /** Bytes of the buffer; a group grown past {@code limit} is not worth keeping. */

@@ -1,5 +1,7 @@
 package io.uringaio.storage;
 
+import io.uringaio.engine.internal.sys.FutexBoard;
+
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -9,18 +11,19 @@ import java.util.function.Supplier;
 
 /**
  * The future of one appended record ({@link AppendLog#append}): a {@link CompletableFuture} whose blocking waits
- * ({@link #join}, {@link #get}, {@link #get(long, TimeUnit)}) on a platform thread sleep on the log's
- * {@link DurableWakeup}, so that one system call wakes every thread of an acknowledged group. Its results,
+ * ({@link #join}, {@link #get}, {@link #get(long, TimeUnit)}) on a platform thread (not a fork/join worker) sleep on
+ * the log's {@link FutexBoard} with their record's group's bit, so that one system call wakes every thread of an
+ * acknowledged group. Its results,
  * exceptions, dependents and interrupt behaviour are {@link CompletableFuture}'s; a completion made through its public
  * methods (by a caller, a timeout) wakes its sleepers too.
  */
 final class RecordFuture extends CompletableFuture<Long> {
-    private final DurableWakeup wakeup;
-    /** The wake-up bit of the record's commit group ({@link DurableWakeup#bitOf}). */
+    private final FutexBoard board;
+    /** The wake-up bit of the record's commit group ({@link CommitGroup#wakeBit}). */
     private final int bit;
 
-    RecordFuture(DurableWakeup wakeup, int bit) {
-        this.wakeup = wakeup;
+    RecordFuture(FutexBoard board, int bit) {
+        this.board = board;
         this.bit = bit;
     }
 
@@ -36,49 +39,41 @@ final class RecordFuture extends CompletableFuture<Long> {
 
     @Override
     public Long join() {
-        if (!isDone() && DurableWakeup.usableOnThisThread()) {
-            wakeup.await(this, bit, Long.MAX_VALUE, false);
+        if (!isDone()) {
+            sleep(Long.MAX_VALUE, false);
         }
         return super.join();
     }
 
     @Override
     public Long get() throws InterruptedException, ExecutionException {
-        if (!isDone() && DurableWakeup.usableOnThisThread()) {
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            wakeup.await(this, bit, Long.MAX_VALUE, true);
-            if (!isDone() && Thread.interrupted()) {
-                throw new InterruptedException();
-            }
+        if (!isDone() && !Thread.currentThread().isInterrupted()) {
+            sleep(Long.MAX_VALUE, true);
         }
-        return super.get();
+        return super.get(); // done, or interrupted: InterruptedException (the status cleared), as CompletableFuture
     }
 
     @Override
     public Long get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-        if (!isDone() && DurableWakeup.usableOnThisThread()) {
-            long nanos = unit.toNanos(timeout); // saturates
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            long start = System.nanoTime();
-            long deadline = nanos >= Long.MAX_VALUE / 2 ? Long.MAX_VALUE : start + nanos;
-            wakeup.await(this, bit, deadline, true);
-            if (!isDone()) {
-                if (Thread.interrupted()) {
-                    throw new InterruptedException();
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new TimeoutException();
-                }
-                return super.get(left, TimeUnit.NANOSECONDS); // the kernel refused the futex: wait as usual
-            }
-            return super.get();
+        long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative, never wraps below
+        if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
+            return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
         }
-        return super.get(timeout, unit);
+        long start = System.nanoTime();
+        sleep(nanos, true);
+        long left = nanos - (System.nanoTime() - start);
+        return super.get(Math.max(0, left), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Sleeps on the log's board until done, {@code maxNanos} passed, or (with {@code interruptible}) the thread is
+     * interrupted; returns at once where the board cannot be used ({@link FutexBoard#usableOnThisThread}: a virtual
+     * thread, a fork/join worker, a refused futex), leaving the wait to {@link CompletableFuture}.
+     */
+    private void sleep(long maxNanos, boolean interruptible) {
+        if (FutexBoard.usableOnThisThread()) {
+            board.await(this, bit, maxNanos, interruptible);
+        }
     }
 
     // A completion through the public API wakes its sleepers (they would otherwise notice only at their next slice).
@@ -101,13 +96,13 @@ final class RecordFuture extends CompletableFuture<Long> {
     @Override
     public void obtrudeValue(Long value) {
         super.obtrudeValue(value);
-        wakeup.wake(bit);
+        board.wake(bit);
     }
 
     @Override
     public void obtrudeException(Throwable ex) {
         super.obtrudeException(ex);
-        wakeup.wake(bit);
+        board.wake(bit);
     }
 
     @Override
@@ -119,14 +114,14 @@ final class RecordFuture extends CompletableFuture<Long> {
             try {
                 task.run();
             } finally {
-                wakeup.wake(bit);
+                board.wake(bit);
             }
         }));
     }
 
     private boolean woke(boolean completedNow) {
         if (completedNow) {
-            wakeup.wake(bit);
+            board.wake(bit);
         }
         return completedNow;
     }
