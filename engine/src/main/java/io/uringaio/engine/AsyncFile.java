@@ -80,7 +80,19 @@ public final class AsyncFile implements AutoCloseable {
     /** In-flight operation count, with the CLOSING bit once close began. */
     private final AtomicLong state = new AtomicLong();
     private final AtomicInteger fdState = new AtomicInteger(FD_OPEN);
+    /**
+     * Operations counted and whose future has not completed yet. {@link #state}'s count drops first (the kernel is
+     * done with the descriptor: it may be closed), this one after the future completed: {@link #closed} completes
+     * only when both are done, so that every operation's future is complete when the close is.
+     */
+    private final AtomicInteger unsettled = new AtomicInteger();
+    /** Completes when the descriptor is closed (or its close failed). */
+    private final CompletableFuture<Void> descriptorClosed = new CompletableFuture<>();
+    /** The public close: the descriptor closed and every operation's future complete. */
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    /** How many operation futures (of any file) this thread is completing now; a blocking close inside one of them
+     * must not wait for the others to settle (its own caller is one). */
+    private static final ThreadLocal<int[]> SETTLING = ThreadLocal.withInitial(() -> new int[1]);
 
     private AsyncFile(RingEngine engine, Path path, int fd, boolean readable, boolean writable, boolean deleteOnClose,
                       boolean direct) {
@@ -254,7 +266,12 @@ public final class AsyncFile implements AutoCloseable {
         }
         if (length == 0 && kind != FileOp.Kind.DURABLE_WRITE) {
             release();
-            future.complete(0);
+            int[] settling = enterSettle();
+            try {
+                future.complete(0);
+            } finally {
+                exitSettle(settling);
+            }
             return future;
         }
         FileOp op = FileOp.acquireInt(this, kind, future);
@@ -338,7 +355,12 @@ public final class AsyncFile implements AutoCloseable {
         }
         if (length == 0) {
             release();
-            future.complete(0);
+            int[] settling = enterSettle();
+            try {
+                future.complete(0);
+            } finally {
+                exitSettle(settling);
+            }
             return future;
         }
         FileOp op = FileOp.acquireInt(this, kind, future);
@@ -604,7 +626,37 @@ public final class AsyncFile implements AutoCloseable {
                 return false;
             }
         } while (!state.compareAndSet(s, s + 1));
+        unsettled.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Marks this thread as completing an operation's future (dependents of the caller run inside): call before
+     * completing it, after {@link #release}, and pass the result to {@link #exitSettle} once it is complete.
+     */
+    static int[] enterSettle() {
+        int[] settling = SETTLING.get();
+        settling[0]++;
+        return settling;
+    }
+
+    /** The operation's future is complete: it is counted settled, and a close waiting only for it completes. */
+    void exitSettle(int[] settling) {
+        settling[0]--;
+        if (unsettled.decrementAndGet() == 0 && descriptorClosed.isDone()) {
+            publishClosed();
+        }
+    }
+
+    /** The close is complete: {@link #closed} takes the descriptor's outcome (once; later calls change nothing). */
+    private void publishClosed() {
+        descriptorClosed.whenComplete((v, failure) -> {
+            if (failure != null) {
+                closed.completeExceptionally(failure);
+            } else {
+                closed.complete(null);
+            }
+        });
     }
 
     void release() {
@@ -619,7 +671,9 @@ public final class AsyncFile implements AutoCloseable {
      * Closes the file: new operations fail at once with {@link ClosedChannelException}; those in flight finish first;
      * then the descriptor is closed through the ring ({@code IORING_OP_CLOSE}). Idempotent.
      *
-     * @return a future that completes when the descriptor is closed
+     * @return a future that completes when the descriptor is closed and the future of every operation of the file has
+     *         completed (with the dependents that completing it ran): once it is done, no operation of the file is
+     *         pending anywhere
      */
     public CompletableFuture<Void> closeAsync() {
         long previous = state.getAndUpdate(s -> s | CLOSING);
@@ -629,11 +683,23 @@ public final class AsyncFile implements AutoCloseable {
         return closed;
     }
 
-    /** Closes the file and waits for it; see {@link #closeAsync()}. */
+    /**
+     * Closes the file and waits for it; see {@link #closeAsync()}. Called from the completion of one of the file's
+     * operations (a dependent of its future), it waits for the descriptor's close only: that operation's completion,
+     * its own caller, cannot end before this returns. Called on one of the engine's threads (a completion callback
+     * on a ring thread or pool worker, a completion run by a caller ring's reaping thread), it starts the close and
+     * returns without waiting: the close needs that thread; {@link #closeAsync()} tells when it is done.
+     */
     @Override
     public void close() throws IOException {
+        CompletableFuture<Void> whole = closeAsync();
+        if (engine.isEngineThread() || CallerRing.busyOnThisThread()) {
+            return; // the close needs this very thread (its ring, its delivery): it finishes after the callback
+        }
         try {
-            closeAsync().get();
+            // Inside the completion of an operation's future (a dependent of the caller's), that operation cannot
+            // settle before this returns: wait for the descriptor only.
+            (SETTLING.get()[0] > 0 ? descriptorClosed : whole).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while closing " + pathString, e);
@@ -700,14 +766,20 @@ public final class AsyncFile implements AutoCloseable {
             }
         }
         if (res < 0) {
-            closed.completeExceptionally(new UringIOException(-res, "close", pathString));
+            descriptorClosed.completeExceptionally(new UringIOException(-res, "close", pathString));
         } else {
-            closed.complete(null);
+            descriptorClosed.complete(null);
+        }
+        if (unsettled.get() == 0) {
+            publishClosed();
         }
     }
 
     private void closedFailed(RuntimeException e) {
-        closed.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+        descriptorClosed.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+        if (unsettled.get() == 0) {
+            publishClosed();
+        }
     }
 
     // ---------------------------------------------------------------- accessors

@@ -163,14 +163,19 @@ final class FileOp implements Completion {
             f.barrier.exitWrite(e);
         }
         f.release();
-        if (failure != null) {
-            anyOf(counts, longs, dones).completeExceptionally(failure);
-        } else if (counts != null) {
-            counts.complete(count);
-        } else if (longs != null) {
-            longs.complete(value);
-        } else {
-            dones.complete(null);
+        int[] settling = AsyncFile.enterSettle();
+        try {
+            if (failure != null) {
+                anyOf(counts, longs, dones).completeExceptionally(failure);
+            } else if (counts != null) {
+                counts.complete(count);
+            } else if (longs != null) {
+                longs.complete(value);
+            } else {
+                dones.complete(null);
+            }
+        } finally {
+            f.exitSettle(settling);
         }
     }
 
@@ -245,7 +250,12 @@ final class FileOp implements Completion {
             f.barrier.exitWrite(e);
         }
         f.release();
-        fut.completeExceptionally(failure);
+        int[] settling = AsyncFile.enterSettle();
+        try {
+            fut.completeExceptionally(failure);
+        } finally {
+            f.exitSettle(settling);
+        }
     }
 
     private void recycle() {
