@@ -55,6 +55,17 @@ final class DeferredWakes {
         }
     }
 
+    /** The bits of the wakes held back on this thread now, 0 when none (for tests). */
+    static int heldOnThisThread() {
+        DeferredWakes d = CURRENT.get();
+        return d.board == null ? 0 : d.bits;
+    }
+
+    /** How many batches are open on this thread (for tests: 0 outside any delivery). */
+    static int depthOnThisThread() {
+        return CURRENT.get().depth;
+    }
+
     private void wakeHeld() {
         FutexBoard b = board;
         if (b != null) {
