@@ -6,8 +6,9 @@ import io.uringaio.engine.internal.sys.FutexBoard;
  * The wakes of blocked threads ({@link FutexBoard}) that a thread delivering a batch of completions holds back until
  * the batch ends, so that the threads whose futures the batch completed are woken with one system call. A batch is
  * opened around a lane's delivery loop ({@link #open}, {@link #close}); a wake asked outside any batch is made at once.
- * Held-back wakes are made before any code of the user runs ({@link #flush}: a completion callback, a future's
- * dependent, the after-batch hook), which might wait for one of the threads still asleep.
+ * Held-back wakes are made before any code of the user runs, and the batch is suspended while it runs ({@link
+ * #suspend}: a completion callback, a future's dependents; the after-batch hook runs after the batch closed): that
+ * code might wait for one of the threads still asleep, or for one whose wake it asks for itself (a cancel).
  */
 final class DeferredWakes {
     private static final ThreadLocal<DeferredWakes> CURRENT = ThreadLocal.withInitial(DeferredWakes::new);
@@ -47,12 +48,22 @@ final class DeferredWakes {
         }
     }
 
-    /** Makes the wakes held back on this thread now (before code of the user runs). */
-    static void flush() {
+    /**
+     * Suspends this thread's batch while code of the user runs (a completion callback, a future's dependents): makes
+     * the held-back wakes now, and until {@link #resume} every wake is made at once, since that code may wait for a
+     * thread whose wake it (or the engine before it) asked for. Returns what {@link #resume} needs.
+     */
+    static int suspend() {
         DeferredWakes d = CURRENT.get();
-        if (d.board != null) {
-            d.wakeHeld();
-        }
+        d.wakeHeld();
+        int depth = d.depth;
+        d.depth = 0;
+        return depth;
+    }
+
+    /** Reopens the batch {@link #suspend} returned {@code depth} for, once the code of the user returned. */
+    static void resume(int depth) {
+        CURRENT.get().depth = depth;
     }
 
     /** The bits of the wakes held back on this thread now, 0 when none (for tests). */

@@ -1,0 +1,515 @@
+package io.uringaio.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Threads blocked on {@link AsyncFile} futures sleep on the engine's futex board ({@link LaneFuture}), and the thread
+ * that delivers completions wakes them, at the end of its batch ({@link DeferredWakes}). Attacked here: wakes that are
+ * held (or not yet made) while code of the user runs and waits for a sleeper, many sleepers sharing bits across two
+ * engines, cancels and closes among sleepers, timed waits of every range, interrupts racing completions.
+ *
+ * <p>Most engines here sleep in slices of {@link #LONG_SLICE_NANOS}: a sleeper that nobody wakes then shows as a wait
+ * past the tests' 10 s bounds, instead of a 10 ms delay that no deterministic test could see.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class FutexBoardHostileTest extends KernelTest {
+    /** Longer than any bound of these tests: a sleeper is only ever woken, never rescued by its slice. */
+    static final long LONG_SLICE_NANOS = TimeUnit.SECONDS.toNanos(120);
+    /** The bound of "does not hang" / "was woken". */
+    static final long BOUND_SECONDS = 10;
+
+    /** One ring (or, on the thread pool, workers enough for every blocked pipe read here to hold one). */
+    private static RingEngine longSliceEngine() {
+        return RingEngine.open(config().rings(1).callerRings(0).poolThreads(64).futexSliceNanos(LONG_SLICE_NANOS));
+    }
+
+    /** A platform thread that joins {@code future} and records what it got (value or exception). */
+    private static final class Joiner {
+        final AtomicReference<Object> got = new AtomicReference<>();
+        final CountDownLatch done = new CountDownLatch(1);
+        final Thread thread;
+
+        Joiner(CompletableFuture<Integer> future) {
+            thread = Thread.ofPlatform().start(() -> {
+                try {
+                    got.set(future.join());
+                } catch (Throwable e) {
+                    got.set(e);
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+
+        boolean awaitDone() throws InterruptedException {
+            return done.await(BOUND_SECONDS, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void awaitSleepers(RingEngine engine, int n) throws InterruptedException {
+        waitUntil(() -> engine.blocked.sleepers() >= n, () -> n + " sleepers, got " + engine.blocked.sleepers());
+    }
+
+    // ---------------------------------------------------------------- user code that waits for a sleeper
+
+    /**
+     * A raw request's callback (code of the user, on the delivering thread, inside its batch) cancels an AsyncFile
+     * future another thread sleeps on, then waits for that thread. Before the fix the cancel's wake was held until the
+     * batch ended, which it could not while the callback waited: the sleeper slept its whole slice.
+     */
+    @Test
+    void aRawCallbackThatCancelsAFutureWakesItsSleeperAtOnce() throws Exception {
+        try (Pipe sleeperPipe = new Pipe(); Pipe rawPipe = new Pipe(); Arena arena = Arena.ofShared();
+                RingEngine engine = longSliceEngine()) {
+            AsyncFile file = await(engine.open(sleeperPipe.readPath(), StandardOpenOption.READ));
+            CompletableFuture<Integer> read = file.read(ByteBuffer.allocateDirect(64), 0);
+            Joiner joiner = new Joiner(read);
+            awaitSleepers(engine, 1);
+            AtomicInteger heldInCallback = new AtomicInteger(-1);
+            CompletableFuture<Boolean> sleeperReturned = new CompletableFuture<>();
+            MemorySegment buf = arena.allocate(16);
+            engine.submit(new Request((r, res) -> {
+                read.cancel(false);
+                heldInCallback.set(DeferredWakes.heldOnThisThread());
+                try {
+                    sleeperReturned.complete(joiner.awaitDone());
+                } catch (InterruptedException e) {
+                    sleeperReturned.completeExceptionally(e);
+                }
+            }).prepRead(rawPipe.readFd, buf.address(), 16, 0));
+            rawPipe.write(3);
+            assertTrue(await(sleeperReturned), "the thread asleep on the canceled future was not woken");
+            assertEquals(0, heldInCallback.get(), "a wake was held while the user's callback ran");
+            assertInstanceOf(CancellationException.class, joiner.got.get());
+            sleeperPipe.write(5); // the read itself still ends
+            await(file.closeAsync());
+            assertEquals(0, engine.blocked.sleepers());
+            assertEquals(0, engine.stats().inFlight());
+        }
+    }
+
+    /**
+     * A dependent of an AsyncFile future waits for the thread that joins that same future. Before the fix the
+     * joiner's wake came after {@code complete} returned, that is after the dependents ran: it slept its slice.
+     */
+    @Test
+    void aDependentThatWaitsForTheJoinerOfItsOwnFutureDoesNotStall() throws Exception {
+        try (Pipe pipe = new Pipe(); RingEngine engine = longSliceEngine()) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            CompletableFuture<Integer> read = file.read(ByteBuffer.allocateDirect(64), 0);
+            Joiner joiner = new Joiner(read);
+            awaitSleepers(engine, 1);
+            CompletableFuture<Boolean> dependent = read.handle((v, e) -> {
+                try {
+                    return joiner.awaitDone();
+                } catch (InterruptedException ie) {
+                    throw new CompletionException(ie);
+                }
+            });
+            pipe.write(7);
+            assertTrue(await(dependent), "the joiner was not woken before the dependent ran");
+            assertEquals(7, joiner.got.get());
+            await(file.closeAsync());
+            assertEquals(0, engine.blocked.sleepers());
+        }
+    }
+
+    /**
+     * A dependent of one AsyncFile future cancels another that a thread sleeps on, then waits for that thread.
+     * Before the fix the dependent ran inside the delivering thread's batch, which held the cancel's wake.
+     */
+    @Test
+    void aDependentThatCancelsAnotherFutureWakesItsSleeperAtOnce() throws Exception {
+        try (Pipe sleeperPipe = new Pipe(); Pipe otherPipe = new Pipe(); RingEngine engine = longSliceEngine()) {
+            AsyncFile sleeperFile = await(engine.open(sleeperPipe.readPath(), StandardOpenOption.READ));
+            AsyncFile otherFile = await(engine.open(otherPipe.readPath(), StandardOpenOption.READ));
+            CompletableFuture<Integer> slept = sleeperFile.read(ByteBuffer.allocateDirect(64), 0);
+            Joiner joiner = new Joiner(slept);
+            awaitSleepers(engine, 1);
+            AtomicInteger held = new AtomicInteger(-1);
+            CompletableFuture<Boolean> dependent = otherFile.read(ByteBuffer.allocateDirect(64), 0).handle((v, e) -> {
+                slept.cancel(false);
+                held.set(DeferredWakes.heldOnThisThread());
+                try {
+                    return joiner.awaitDone();
+                } catch (InterruptedException ie) {
+                    throw new CompletionException(ie);
+                }
+            });
+            otherPipe.write(2);
+            assertTrue(await(dependent), "the thread asleep on the canceled future was not woken");
+            assertEquals(0, held.get(), "a wake was held while the dependent ran");
+            assertInstanceOf(CancellationException.class, joiner.got.get());
+            sleeperPipe.write(1);
+            await(sleeperFile.closeAsync());
+            await(otherFile.closeAsync());
+            assertEquals(0, engine.blocked.sleepers());
+        }
+    }
+
+    /**
+     * Several completions in one delivery (the ring thread is held in a first callback while the others' data comes):
+     * two reads that threads sleep on, bracketing a read with a dependent and a raw request, all of whose data come
+     * while the ring thread is held. The dependent and the raw callback (code of the user, later in the batch than
+     * whichever sleeper's read the kernel put first) and the after-batch hook each wait for every sleeper whose future
+     * is done by then: none may stall, and none may run with a wake held or (the hook) inside a batch.
+     */
+    @Test
+    void userCodeLaterInABatchSeesTheEarlierSleepersWoken() throws Exception {
+        AtomicBoolean hookSawHeldOrBatch = new AtomicBoolean();
+        AtomicReference<List<Sleeper>> watched = new AtomicReference<>(List.of());
+        AtomicInteger stalls = new AtomicInteger();
+        AtomicInteger waitsSeen = new AtomicInteger();
+        Runnable hook = () -> {
+            if (DeferredWakes.heldOnThisThread() != 0 || DeferredWakes.depthOnThisThread() != 0) {
+                hookSawHeldOrBatch.set(true);
+            }
+            waitForDoneSleepers(watched.get(), stalls, new AtomicInteger());
+        };
+        List<Pipe> pipes = pipes(5);
+        try (Arena arena = Arena.ofShared(); RingEngine engine = RingEngine.open(config().rings(1).callerRings(0)
+                .poolThreads(16).futexSliceNanos(LONG_SLICE_NANOS).afterCompletionBatch(hook))) {
+            List<AsyncFile> files = new ArrayList<>();
+            for (int i = 1; i <= 3; i++) {
+                files.add(await(engine.open(pipes.get(i == 3 ? 4 : i).readPath(), StandardOpenOption.READ)));
+            }
+            Sleeper a = new Sleeper(files.get(0).read(ByteBuffer.allocateDirect(64), 0));
+            Sleeper b = new Sleeper(files.get(2).read(ByteBuffer.allocateDirect(64), 0));
+            List<Sleeper> sleepers = List.of(a, b);
+            awaitSleepers(engine, 2);
+
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch gate = new CountDownLatch(1);
+            MemorySegment b0 = arena.allocate(16);
+            MemorySegment b3 = arena.allocate(16);
+            engine.submit(new Request((r, res) -> {
+                entered.countDown();
+                try {
+                    gate.await(BOUND_SECONDS * 2, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).prepRead(pipes.get(0).readFd, b0.address(), 16, 0));
+            AtomicInteger heldInUserCode = new AtomicInteger();
+            CompletableFuture<Void> dependent = files.get(1).read(ByteBuffer.allocateDirect(64), 0).handle((v, e) -> {
+                heldInUserCode.accumulateAndGet(DeferredWakes.heldOnThisThread(), (x, y) -> x | y);
+                waitForDoneSleepers(sleepers, stalls, waitsSeen);
+                return null;
+            });
+            CompletableFuture<Void> raw = new CompletableFuture<>();
+            engine.submit(new Request((r, res) -> {
+                heldInUserCode.accumulateAndGet(DeferredWakes.heldOnThisThread(), (x, y) -> x | y);
+                waitForDoneSleepers(sleepers, stalls, waitsSeen);
+                raw.complete(null);
+            }).prepRead(pipes.get(3).readFd, b3.address(), 16, 0));
+            watched.set(sleepers);
+
+            pipes.get(0).write(1);
+            assertTrue(entered.await(BOUND_SECONDS, TimeUnit.SECONDS), "the first callback never ran");
+            pipes.get(1).write(4); // sleeper a's read
+            pipes.get(2).write(5); // the dependent's read
+            pipes.get(3).write(6); // the raw request
+            pipes.get(4).write(7); // sleeper b's read
+            gate.countDown();
+
+            await(dependent);
+            await(raw);
+            assertTrue(a.awaitDone() && b.awaitDone(), "a sleeper never returned");
+            assertEquals(4, a.got.get());
+            assertEquals(7, b.got.get());
+            watched.set(List.of());
+            assertEquals(0, stalls.get(), "code of the user waited in vain for a sleeper whose future was done");
+            assertEquals(0, heldInUserCode.get(), "a wake was held while code of the user ran");
+            assertFalse(hookSawHeldOrBatch.get(), "the after-batch hook ran inside a batch or with a wake held");
+            org.junit.jupiter.api.Assumptions.assumeTrue(waitsSeen.get() > 0,
+                    "the completions came in an order where no user code ran after a sleeper's: nothing attacked");
+            for (AsyncFile f : files) {
+                await(f.closeAsync());
+            }
+            assertEquals(0, engine.blocked.sleepers());
+        } finally {
+            closeAll(pipes);
+        }
+    }
+
+    /** A thread joining a read, for the batch test. */
+    private static final class Sleeper {
+        final CompletableFuture<Integer> future;
+        final Joiner joiner;
+        final AtomicReference<Object> got;
+
+        Sleeper(CompletableFuture<Integer> future) {
+            this.future = future;
+            this.joiner = new Joiner(future);
+            this.got = joiner.got;
+        }
+
+        boolean awaitDone() throws InterruptedException {
+            return joiner.awaitDone();
+        }
+    }
+
+    /** Waits (bounded) for the joiner of every sleeper whose future is done; counts the waits that ran out. */
+    private static void waitForDoneSleepers(List<Sleeper> sleepers, AtomicInteger stalls, AtomicInteger waits) {
+        for (Sleeper s : sleepers) {
+            if (s.future.isDone()) {
+                waits.incrementAndGet();
+                try {
+                    if (!s.joiner.awaitDone()) {
+                        stalls.incrementAndGet();
+                    }
+                } catch (InterruptedException e) {
+                    stalls.incrementAndGet();
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- bystanders
+
+    /**
+     * 40 platform threads (more than 32 bits: several share one), plus virtual threads and ForkJoinPool workers, block
+     * on reads of two engines at once. Pipes are written or their futures canceled one at a time in a shuffled order:
+     * each waiter returns with its own count (or the cancel), none returns early or wrongly, nobody stays asleep.
+     */
+    @Test
+    void sleepersSharingBitsOnTwoEnginesEachGetTheirOwnOutcome() throws Exception {
+        int platform = 40;
+        int virtual = 4;
+        int pooled = 2;
+        int n = platform + virtual + pooled;
+        List<Pipe> pipes = pipes(n);
+        ForkJoinPool pool = new ForkJoinPool(pooled);
+        try (RingEngine a = longSliceEngine(); RingEngine b = longSliceEngine()) {
+            List<AsyncFile> files = new ArrayList<>();
+            List<CompletableFuture<Integer>> reads = new ArrayList<>();
+            List<AtomicReference<Object>> got = new ArrayList<>();
+            List<CountDownLatch> done = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                RingEngine e = i % 2 == 0 ? a : b;
+                AsyncFile f = await(e.open(pipes.get(i).readPath(), StandardOpenOption.READ));
+                files.add(f);
+                CompletableFuture<Integer> read = f.read(ByteBuffer.allocateDirect(128), 0);
+                reads.add(read);
+                AtomicReference<Object> slot = new AtomicReference<>();
+                CountDownLatch latch = new CountDownLatch(1);
+                got.add(slot);
+                done.add(latch);
+                int kind = i % 4;
+                Runnable waiter = () -> {
+                    try {
+                        slot.set(switch (kind) {
+                            case 0 -> read.join();
+                            case 1 -> read.get();
+                            case 2 -> read.get(1, TimeUnit.DAYS);
+                            default -> read.get(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+                        });
+                    } catch (Throwable t) {
+                        slot.set(t);
+                    } finally {
+                        latch.countDown();
+                    }
+                };
+                if (i < platform) {
+                    Thread.ofPlatform().start(waiter);
+                } else if (i < platform + virtual) {
+                    Thread.ofVirtual().start(waiter);
+                } else {
+                    pool.execute(waiter);
+                }
+            }
+            // Every platform waiter asleep on its engine's board (virtual and pooled ones wait as CompletableFuture).
+            waitUntil(() -> a.blocked.sleepers() + b.blocked.sleepers() == platform,
+                    () -> "sleepers " + a.blocked.sleepers() + " + " + b.blocked.sleepers());
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                order.add(i);
+            }
+            Collections.shuffle(order, new Random(12));
+            List<Integer> canceled = new ArrayList<>();
+            for (int step = 0; step < n; step++) {
+                int i = order.get(step);
+                boolean cancel = i % 7 == 3;
+                if (cancel) {
+                    assertTrue(reads.get(i).cancel(false));
+                    canceled.add(i);
+                } else {
+                    pipes.get(i).write(i + 1);
+                }
+                assertTrue(done.get(i).await(BOUND_SECONDS, TimeUnit.SECONDS), "waiter " + i + " was not woken");
+                Object outcome = got.get(i).get();
+                if (cancel) {
+                    assertInstanceOf(CancellationException.class, outcome, "waiter " + i);
+                } else {
+                    assertEquals(i + 1, outcome, "waiter " + i);
+                }
+                for (int later = step + 1; later < n; later++) {
+                    int j = order.get(later);
+                    assertFalse(reads.get(j).isDone(), "read " + j + " done before its data (step " + step + ")");
+                    assertEquals(1, done.get(j).getCount(), "waiter " + j + " returned before its data");
+                }
+            }
+            for (int i : canceled) {
+                pipes.get(i).write(1); // their reads still run: let them end so the files close
+            }
+            for (AsyncFile f : files) {
+                await(f.closeAsync());
+            }
+            assertEquals(0, a.blocked.sleepers(), "a sleeper is left counted in on a");
+            assertEquals(0, b.blocked.sleepers(), "a sleeper is left counted in on b");
+        } finally {
+            pool.shutdownNow();
+            pool.awaitTermination(BOUND_SECONDS, TimeUnit.SECONDS);
+            closeAll(pipes);
+        }
+    }
+
+    /**
+     * An engine closed while threads sleep on its futures (join, get, timed get; platform and virtual): each ends with
+     * the documented {@link EngineClosedException} within the bound, and none is left counted in on the board.
+     */
+    @Test
+    void closingTheEngineEndsEverySleeperWithEngineClosed() throws Exception {
+        int n = 10;
+        List<Pipe> pipes = pipes(n);
+        RingEngine engine = longSliceEngine();
+        try {
+            List<AtomicReference<Throwable>> thrown = new ArrayList<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                AsyncFile f = await(engine.open(pipes.get(i).readPath(), StandardOpenOption.READ));
+                CompletableFuture<Integer> read = f.read(ByteBuffer.allocateDirect(64), 0);
+                AtomicReference<Throwable> slot = new AtomicReference<>();
+                thrown.add(slot);
+                int kind = i % 3;
+                Runnable waiter = () -> {
+                    try {
+                        switch (kind) {
+                            case 0 -> read.join();
+                            case 1 -> read.get();
+                            default -> read.get(1, TimeUnit.HOURS);
+                        }
+                    } catch (Throwable t) {
+                        slot.set(t);
+                    }
+                };
+                threads.add(i < n - 2 ? Thread.ofPlatform().start(waiter) : Thread.ofVirtual().start(waiter));
+            }
+            awaitSleepers(engine, n - 2);
+            closeWithin(engine);
+            for (int i = 0; i < n; i++) {
+                threads.get(i).join(TimeUnit.SECONDS.toMillis(BOUND_SECONDS));
+                assertFalse(threads.get(i).isAlive(), "waiter " + i + " still waits after the close");
+                Throwable t = thrown.get(i).get();
+                String what = "waiter " + i + ": " + t;
+                assertTrue(t instanceof CompletionException || t instanceof ExecutionException, what);
+                assertInstanceOf(EngineClosedException.class, t.getCause(), "waiter " + i);
+            }
+            assertEquals(0, engine.blocked.sleepers(), "a sleeper is left counted in");
+        } finally {
+            engine.close();
+            closeAll(pipes);
+        }
+    }
+
+    // ---------------------------------------------------------------- timed waits and interrupts
+
+    /**
+     * Timed gets of every range on a read that does not complete: tiny, zero and negative ones time out at once
+     * (no sleep), a short one times out after sleeping and leaves nobody counted in; a huge one returns the count.
+     */
+    @Test
+    void timedGetsOfEveryRangeTimeOutOrReturnAndLeaveTheBoardEmpty() throws Exception {
+        try (Pipe pipe = new Pipe(); RingEngine engine = longSliceEngine()) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            CompletableFuture<Integer> read = file.read(ByteBuffer.allocateDirect(64), 0);
+            for (long t : new long[] {1, 0, -1, Long.MIN_VALUE}) {
+                assertThrows(TimeoutException.class, () -> read.get(t, TimeUnit.NANOSECONDS), "get(" + t + " ns)");
+            }
+            assertThrows(TimeoutException.class, () -> read.get(50, TimeUnit.MILLISECONDS));
+            assertEquals(0, engine.blocked.sleepers(), "a timed-out sleeper is left counted in");
+            assertFalse(read.isDone());
+            CompletableFuture<Integer> huge = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return read.get(Long.MAX_VALUE, TimeUnit.DAYS);
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            }, r -> Thread.ofPlatform().start(r));
+            awaitSleepers(engine, 1);
+            pipe.write(9);
+            assertEquals(9, huge.get(BOUND_SECONDS, TimeUnit.SECONDS));
+            await(file.closeAsync());
+            assertEquals(0, engine.blocked.sleepers());
+        }
+    }
+
+    /**
+     * An interrupt racing the completion of the read a thread sleeps on in get(): the thread either returns the count
+     * or throws InterruptedException, the read completes with its count either way, and nobody stays counted in.
+     * (Default slices: an interrupt is seen at the next slice, the futex sleep does not end on it.)
+     */
+    @Test
+    void anInterruptRacingTheCompletionGivesTheCountOrInterruptedNeverBoth() throws Exception {
+        try (Pipe pipe = new Pipe(); RingEngine engine = RingEngine.open(config().rings(1).callerRings(0))) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            ByteBuffer buf = ByteBuffer.allocateDirect(64);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+            int rounds = 0;
+            while (rounds < 20 || (System.nanoTime() < end && rounds < 200)) {
+                rounds++;
+                buf.clear();
+                CompletableFuture<Integer> read = file.read(buf, 0);
+                AtomicReference<Object> got = new AtomicReference<>();
+                Thread getter = Thread.ofPlatform().start(() -> {
+                    try {
+                        got.set(read.get());
+                    } catch (Throwable t) {
+                        got.set(t);
+                    }
+                });
+                if (rounds % 2 == 0) {
+                    awaitSleepers(engine, 1);
+                }
+                pipe.write(rounds % 50 + 1);
+                getter.interrupt();
+                getter.join(TimeUnit.SECONDS.toMillis(BOUND_SECONDS));
+                assertFalse(getter.isAlive(), "round " + rounds + ": get() hangs");
+                Object outcome = got.get();
+                if (!(outcome instanceof InterruptedException)) {
+                    assertEquals(rounds % 50 + 1, outcome, "round " + rounds);
+                }
+                assertEquals(rounds % 50 + 1, read.get(BOUND_SECONDS, TimeUnit.SECONDS), "round " + rounds);
+                waitUntil(() -> engine.blocked.sleepers() == 0, () -> "sleepers left counted in");
+            }
+            await(file.closeAsync());
+        }
+    }
+}
