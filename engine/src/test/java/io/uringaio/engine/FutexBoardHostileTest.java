@@ -439,6 +439,87 @@ class FutexBoardHostileTest extends KernelTest {
         }
     }
 
+    /**
+     * The race of a sleeper's registration (its bit, its count, its look at the word) with the completion and its
+     * wake, run for two seconds on four pipes at once: each round hands a fresh read to a joiner thread and writes
+     * its data at once or after a short random spin. With slices of 120 s a single lost wake shows as a joiner that
+     * does not return within 10 s; every join returns its round's count.
+     */
+    @Test
+    void aCompletionRacingTheSleepersRegistrationIsNeverLost() throws Exception {
+        int pairs = 4;
+        List<Pipe> pipes = pipes(pairs);
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> joiners = new ArrayList<>();
+        try (RingEngine engine = longSliceEngine()) {
+            List<CompletableFuture<Integer>> drivers = new ArrayList<>();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            for (int p = 0; p < pairs; p++) {
+                Pipe pipe = pipes.get(p);
+                AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+                java.util.concurrent.SynchronousQueue<CompletableFuture<Integer>> handoff =
+                        new java.util.concurrent.SynchronousQueue<>();
+                java.util.concurrent.LinkedBlockingQueue<Object> results = new java.util.concurrent.LinkedBlockingQueue<>();
+                joiners.add(Thread.ofPlatform().start(() -> {
+                    int round = 0;
+                    while (!stop.get()) {
+                        try {
+                            CompletableFuture<Integer> f = handoff.poll(100, TimeUnit.MILLISECONDS);
+                            if (f == null) {
+                                continue;
+                            }
+                            round++;
+                            results.add(round % 2 == 0 ? f.join() : f.get());
+                        } catch (Throwable t) {
+                            results.add(t);
+                        }
+                    }
+                }));
+                int seed = p;
+                drivers.add(CompletableFuture.supplyAsync(() -> {
+                    Random random = new Random(seed);
+                    ByteBuffer buf = ByteBuffer.allocateDirect(64);
+                    int rounds = 0;
+                    try {
+                        while (rounds < 50 || System.nanoTime() < end) {
+                            rounds++;
+                            buf.clear();
+                            CompletableFuture<Integer> read = file.read(buf, 0);
+                            handoff.put(read);
+                            for (int spin = random.nextInt(3) == 0 ? 0 : random.nextInt(20_000); spin > 0; spin--) {
+                                Thread.onSpinWait();
+                            }
+                            int count = rounds % 32 + 1;
+                            pipe.write(count);
+                            Object got = results.poll(BOUND_SECONDS, TimeUnit.SECONDS);
+                            if (got == null) {
+                                throw new AssertionError("round " + rounds + " on pipe " + seed
+                                        + ": the joiner was not woken (a lost wake)");
+                            }
+                            assertEquals(count, got, "round " + rounds + " on pipe " + seed);
+                        }
+                        await(file.closeAsync());
+                        return rounds;
+                    } catch (Exception e) {
+                        throw new CompletionException(e);
+                    }
+                }, r -> Thread.ofPlatform().start(r)));
+            }
+            for (CompletableFuture<Integer> d : drivers) {
+                assertTrue(d.get(40, TimeUnit.SECONDS) >= 50);
+            }
+            stop.set(true);
+            for (Thread t : joiners) {
+                t.join(TimeUnit.SECONDS.toMillis(BOUND_SECONDS));
+                assertFalse(t.isAlive());
+            }
+            assertEquals(0, engine.blocked.sleepers(), "a sleeper is left counted in");
+        } finally {
+            stop.set(true);
+            closeAll(pipes);
+        }
+    }
+
     // ---------------------------------------------------------------- timed waits and interrupts
 
     /**
