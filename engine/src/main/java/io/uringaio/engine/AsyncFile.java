@@ -700,14 +700,32 @@ public final class AsyncFile implements AutoCloseable {
             }
         }
         if (res < 0) {
-            closed.completeExceptionally(new UringIOException(-res, "close", pathString));
+            publishClosed(new UringIOException(-res, "close", pathString));
         } else {
-            closed.complete(null);
+            publishClosed(null);
         }
     }
 
     private void closedFailed(RuntimeException e) {
-        closed.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+        publishClosed(e.getCause() != null ? e.getCause() : e);
+    }
+
+    /**
+     * Completes {@link #closed} ({@code failure} null: normally). Its dependents are code of the user, and this may run
+     * inside a delivery batch (the last operation's release closing the file on the spot once the engine refuses the
+     * close request): the batch is suspended meanwhile, so that code finds no wake held back (see DeferredWakes).
+     */
+    private void publishClosed(Throwable failure) {
+        int batch = DeferredWakes.suspend();
+        try {
+            if (failure == null) {
+                closed.complete(null);
+            } else {
+                closed.completeExceptionally(failure);
+            }
+        } finally {
+            DeferredWakes.resume(batch);
+        }
     }
 
     // ---------------------------------------------------------------- accessors

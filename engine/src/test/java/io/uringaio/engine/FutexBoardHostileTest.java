@@ -275,20 +275,70 @@ class FutexBoardHostileTest extends KernelTest {
         }
     }
 
-    /** Waits (bounded) for the joiner of every sleeper whose future is done; counts the waits that ran out. */
+    /**
+     * Waits (bounded) for the joiner of every sleeper whose future is done; counts the waits that ran out. An
+     * interrupt (the thread pool's close interrupts its workers) does not end a wait; the status is kept.
+     */
     private static void waitForDoneSleepers(List<Sleeper> sleepers, AtomicInteger stalls, AtomicInteger waits) {
+        boolean interrupted = false;
         for (Sleeper s : sleepers) {
             if (s.future.isDone()) {
                 waits.incrementAndGet();
-                try {
-                    if (!s.joiner.awaitDone()) {
-                        stalls.incrementAndGet();
+                while (true) {
+                    try {
+                        if (!s.joiner.awaitDone()) {
+                            stalls.incrementAndGet();
+                        }
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
                     }
-                } catch (InterruptedException e) {
-                    stalls.incrementAndGet();
-                    Thread.currentThread().interrupt();
                 }
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The engine closes while a file's close waits for its last read, and threads sleep on reads of other files. The
+     * close cancels all the reads in one delivery; the last read's release closes the file on the spot (the closed
+     * engine refuses the close request), which completes the file's close future, whose dependent (code of the user,
+     * run inside the delivery) waits for the sleepers whose reads ended before. It must see no wake held, and not stall.
+     */
+    @Test
+    void aFileCloseDependentRunByTheEnginesCloseSeesNoWakeHeld() throws Exception {
+        List<Pipe> pipes = pipes(3);
+        RingEngine engine = longSliceEngine();
+        try {
+            AsyncFile first = await(engine.open(pipes.get(0).readPath(), StandardOpenOption.READ));
+            AsyncFile closing = await(engine.open(pipes.get(1).readPath(), StandardOpenOption.READ));
+            AsyncFile last = await(engine.open(pipes.get(2).readPath(), StandardOpenOption.READ));
+            Sleeper a = new Sleeper(first.read(ByteBuffer.allocateDirect(64), 0));
+            CompletableFuture<Integer> lastRead = closing.read(ByteBuffer.allocateDirect(64), 0);
+            Sleeper b = new Sleeper(last.read(ByteBuffer.allocateDirect(64), 0));
+            List<Sleeper> sleepers = List.of(a, b);
+            awaitSleepers(engine, 2);
+            AtomicInteger held = new AtomicInteger();
+            AtomicInteger stalls = new AtomicInteger();
+            AtomicInteger waits = new AtomicInteger();
+            CompletableFuture<Void> dependent = closing.closeAsync().handle((v, e) -> {
+                held.set(DeferredWakes.heldOnThisThread());
+                waitForDoneSleepers(sleepers, stalls, waits);
+                return null;
+            });
+            assertFalse(dependent.isDone(), "the file closed under its read");
+            closeWithin(engine);
+            await(dependent);
+            assertTrue(a.awaitDone() && b.awaitDone(), "a sleeper still waits after the close");
+            assertInstanceOf(EngineClosedException.class, failure(lastRead));
+            assertEquals(0, stalls.get(), "the close's dependent waited in vain for a sleeper whose read had ended");
+            assertEquals(0, held.get(), "a wake was held while the close's dependent ran");
+            assertEquals(0, engine.blocked.sleepers());
+        } finally {
+            engine.close();
+            closeAll(pipes);
         }
     }
 
