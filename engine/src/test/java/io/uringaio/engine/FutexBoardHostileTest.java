@@ -497,11 +497,26 @@ class FutexBoardHostileTest extends KernelTest {
      */
     @Test
     void aCompletionRacingTheSleepersRegistrationIsNeverLost() throws Exception {
+        raceSleepsWithCompletions(longSliceEngine());
+    }
+
+    /**
+     * The same race when the reads go to the submitting threads' caller rings: the joiner (another thread) waits in
+     * that ring, or on the board, while the driver's thread or the ring's own reaping completes the read.
+     */
+    @Test
+    void aCompletionRacingASleeperOfACallerRingReadIsNeverLost() throws Exception {
+        assumeRings("caller rings are io_uring's");
+        raceSleepsWithCompletions(RingEngine.open(config().rings(1).callerRings(2).poolThreads(64)
+                .futexSliceNanos(LONG_SLICE_NANOS)));
+    }
+
+    private static void raceSleepsWithCompletions(RingEngine opened) throws Exception {
         int pairs = 4;
         List<Pipe> pipes = pipes(pairs);
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> joiners = new ArrayList<>();
-        try (RingEngine engine = longSliceEngine()) {
+        try (RingEngine engine = opened) {
             List<CompletableFuture<Integer>> drivers = new ArrayList<>();
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             for (int p = 0; p < pairs; p++) {
