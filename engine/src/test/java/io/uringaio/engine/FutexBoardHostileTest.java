@@ -447,15 +447,30 @@ class FutexBoardHostileTest extends KernelTest {
      */
     @Test
     void closingTheEngineEndsEverySleeperWithEngineClosed() throws Exception {
+        closeWithSleepers(longSliceEngine());
+    }
+
+    /**
+     * The same with two reads in flight and eight queued in the engine behind them (the in-flight bound): the close
+     * completes the queued ones without the kernel, and their sleepers end the same way.
+     */
+    @Test
+    void closingTheEngineEndsTheSleepersOfQueuedReadsToo() throws Exception {
+        closeWithSleepers(RingEngine.open(bounded(1, 2).callerRings(0).futexSliceNanos(LONG_SLICE_NANOS)));
+    }
+
+    private static void closeWithSleepers(RingEngine engine) throws Exception {
         int n = 10;
         List<Pipe> pipes = pipes(n);
-        RingEngine engine = longSliceEngine();
         try {
             List<AtomicReference<Throwable>> thrown = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
+            List<AsyncFile> files = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                AsyncFile f = await(engine.open(pipes.get(i).readPath(), StandardOpenOption.READ));
-                CompletableFuture<Integer> read = f.read(ByteBuffer.allocateDirect(64), 0);
+                files.add(await(engine.open(pipes.get(i).readPath(), StandardOpenOption.READ)));
+            }
+            for (int i = 0; i < n; i++) {
+                CompletableFuture<Integer> read = files.get(i).read(ByteBuffer.allocateDirect(64), 0);
                 AtomicReference<Throwable> slot = new AtomicReference<>();
                 thrown.add(slot);
                 int kind = i % 3;
