@@ -342,6 +342,87 @@ class FutexBoardHostileTest extends KernelTest {
         }
     }
 
+    /**
+     * Code of the user that throws inside a delivery (raw callbacks throwing a RuntimeException and an Error, a
+     * dependent that throws, an after-batch hook that always throws), in one batch with two reads that threads sleep
+     * on: every sleeper is still woken (120 s slices), the hook always runs outside any batch with nothing held, and a
+     * later callback on the same ring thread finds the batch depth it should (suspended: 0), not one left over.
+     */
+    @Test
+    void userCodeThatThrowsLeavesNoBatchOpenAndNoWakeHeld() throws Exception {
+        AtomicInteger hookViolations = new AtomicInteger();
+        AtomicInteger hookRuns = new AtomicInteger();
+        Runnable hook = () -> {
+            hookRuns.incrementAndGet();
+            if (DeferredWakes.heldOnThisThread() != 0 || DeferredWakes.depthOnThisThread() != 0) {
+                hookViolations.incrementAndGet();
+            }
+            throw new IllegalStateException("hook throws (expected by the test)");
+        };
+        List<Pipe> pipes = pipes(6);
+        try (Arena arena = Arena.ofShared(); RingEngine engine = RingEngine.open(config().rings(1).callerRings(0)
+                .poolThreads(16).futexSliceNanos(LONG_SLICE_NANOS).afterCompletionBatch(hook))) {
+            AsyncFile first = await(engine.open(pipes.get(1).readPath(), StandardOpenOption.READ));
+            AsyncFile middle = await(engine.open(pipes.get(3).readPath(), StandardOpenOption.READ));
+            AsyncFile last = await(engine.open(pipes.get(5).readPath(), StandardOpenOption.READ));
+            Sleeper a = new Sleeper(first.read(ByteBuffer.allocateDirect(64), 0));
+            Sleeper b = new Sleeper(last.read(ByteBuffer.allocateDirect(64), 0));
+            awaitSleepers(engine, 2);
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch gate = new CountDownLatch(1);
+            engine.submit(new Request((r, res) -> {
+                entered.countDown();
+                try {
+                    gate.await(BOUND_SECONDS * 2, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).prepRead(pipes.get(0).readFd, arena.allocate(16).address(), 16, 0));
+            engine.submit(new Request((r, res) -> {
+                throw new IllegalArgumentException("callback throws (expected by the test)");
+            }).prepRead(pipes.get(2).readFd, arena.allocate(16).address(), 16, 0));
+            CompletableFuture<Integer> throwingDependent = middle.read(ByteBuffer.allocateDirect(64), 0)
+                    .thenApply(n -> {
+                        throw new UnsupportedOperationException("dependent throws (expected by the test)");
+                    });
+            engine.submit(new Request((r, res) -> {
+                throw new AssertionError("callback throws an Error (expected by the test)");
+            }).prepRead(pipes.get(4).readFd, arena.allocate(16).address(), 16, 0));
+
+            pipes.get(0).write(1);
+            assertTrue(entered.await(BOUND_SECONDS, TimeUnit.SECONDS), "the first callback never ran");
+            for (int i = 1; i < 6; i++) {
+                pipes.get(i).write(i);
+            }
+            gate.countDown();
+            assertTrue(a.awaitDone() && b.awaitDone(), "a sleeper was not woken after user code threw");
+            assertEquals(1, a.got.get());
+            assertEquals(5, b.got.get());
+            assertInstanceOf(UnsupportedOperationException.class, failure(throwingDependent));
+
+            // A later delivery on the same thread: no batch depth or wake left over from the throwing one.
+            CompletableFuture<Integer> laterDepth = new CompletableFuture<>();
+            Pipe extra = new Pipe();
+            try {
+                engine.submit(new Request((r, res) -> laterDepth.complete(
+                        DeferredWakes.depthOnThisThread() * 1000 + Integer.bitCount(DeferredWakes.heldOnThisThread())))
+                        .prepRead(extra.readFd, arena.allocate(16).address(), 16, 0));
+                extra.write(1);
+                assertEquals(0, await(laterDepth), "depth*1000 + held wakes seen by a later callback");
+            } finally {
+                extra.close();
+            }
+            waitUntil(() -> hookRuns.get() > 0, () -> "the hook never ran");
+            assertEquals(0, hookViolations.get(), "the after-batch hook ran inside a batch or with a wake held");
+            await(first.closeAsync());
+            await(middle.closeAsync());
+            await(last.closeAsync());
+            assertEquals(0, engine.blocked.sleepers());
+        } finally {
+            closeAll(pipes);
+        }
+    }
+
     // ---------------------------------------------------------------- bystanders
 
     /**
