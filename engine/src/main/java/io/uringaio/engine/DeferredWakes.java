@@ -54,16 +54,30 @@ final class DeferredWakes {
      * thread whose wake it (or the engine before it) asked for. Returns what {@link #resume} needs.
      */
     static int suspend() {
-        DeferredWakes d = CURRENT.get();
-        d.wakeHeld();
-        int depth = d.depth;
-        d.depth = 0;
-        return depth;
+        return CURRENT.get().suspendBatch();
     }
 
     /** Reopens the batch {@link #suspend} returned {@code depth} for, once the code of the user returned. */
     static void resume(int depth) {
         CURRENT.get().depth = depth;
+    }
+
+    /** This thread's batch state, for a caller that suspends and resumes with one look-up ({@link #suspendBatch}). */
+    static DeferredWakes current() {
+        return CURRENT.get();
+    }
+
+    /** {@link #suspend} on this thread's state ({@link #current}); reopen with {@link #resumeBatch}. */
+    int suspendBatch() {
+        wakeHeld();
+        int outer = depth;
+        depth = 0;
+        return outer;
+    }
+
+    /** {@link #resume} on this thread's state. */
+    void resumeBatch(int outer) {
+        depth = outer;
     }
 
     /** The bits of the wakes held back on this thread now, 0 when none (for tests). */

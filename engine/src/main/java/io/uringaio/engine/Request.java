@@ -405,11 +405,12 @@ public final class Request {
                 completion.complete(this, res); // the engine's own: its future holds its wakes (LaneFuture)
             } else {
                 // Code of the user: it may wait for a thread whose wake is held, or that it wakes itself (a cancel).
-                int batch = DeferredWakes.suspend();
+                DeferredWakes wakes = DeferredWakes.current(); // one look-up: this is the raw requests' hot path
+                int batch = wakes.suspendBatch();
                 try {
                     completion.complete(this, res);
                 } finally {
-                    DeferredWakes.resume(batch);
+                    wakes.resumeBatch(batch);
                 }
             }
         } catch (Throwable t) {
