@@ -691,6 +691,44 @@ class FutexBoardHostileTest extends KernelTest {
         }
     }
 
+    /**
+     * A completion callback still running while the engine closes is not interrupted by the close: an interrupt there
+     * would end a get() of the user's (or any interruptible wait) with an InterruptedException nobody asked for. Seen
+     * first as a close future's dependent on the thread pool whose wait ended at once. The callback parks in slices for
+     * up to 2 s after the close began, and records any interrupt.
+     */
+    @Test
+    void aCallbackRunningWhileTheEngineClosesIsNotInterrupted() throws Exception {
+        try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
+            RingEngine engine = RingEngine.open(config().rings(1).callerRings(0));
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch closeBegun = new CountDownLatch(1);
+            AtomicBoolean interrupted = new AtomicBoolean();
+            engine.submit(new Request((r, res) -> {
+                entered.countDown();
+                try {
+                    closeBegun.await(BOUND_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    interrupted.set(true);
+                }
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (!Thread.currentThread().isInterrupted() && System.nanoTime() < end) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+                }
+                if (Thread.interrupted()) {
+                    interrupted.set(true);
+                }
+            }).prepRead(pipe.readFd, arena.allocate(16).address(), 16, 0));
+            pipe.write(1);
+            assertTrue(entered.await(BOUND_SECONDS, TimeUnit.SECONDS), "the callback never ran");
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(engine::close, r -> Thread.ofPlatform().start(r));
+            waitUntil(() -> !engine.isOpen(), () -> "the close never began");
+            closeBegun.countDown();
+            closing.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertFalse(interrupted.get(), "the engine's close interrupted a completion callback of the user");
+        }
+    }
+
     // ---------------------------------------------------------------- timed waits and interrupts
 
     /**
