@@ -287,7 +287,7 @@ class FutexBoardHostileTest extends KernelTest {
 
     /**
      * Waits (bounded) for the joiner of every sleeper whose future is done; counts the waits that ran out. An
-     * interrupt (the thread pool's close interrupts its workers) does not end a wait; the status is kept.
+     * interrupt does not end a wait (it would hide a stall as a quick return); the status is kept.
      */
     private static void waitForDoneSleepers(List<Sleeper> sleepers, AtomicInteger stalls, AtomicInteger waits) {
         boolean interrupted = false;
