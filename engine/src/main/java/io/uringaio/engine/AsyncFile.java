@@ -648,13 +648,23 @@ public final class AsyncFile implements AutoCloseable {
         }
     }
 
-    /** The close is complete: {@link #closed} takes the descriptor's outcome (once; later calls change nothing). */
+    /**
+     * The close is complete: {@link #closed} takes the descriptor's outcome (once; later calls change nothing). Its
+     * dependents are code of the user, and this may run inside a delivery batch (the last operation's release closing
+     * the file on the spot once the engine refuses the close request): the batch is suspended meanwhile, so that code
+     * finds no wake held back (see {@link DeferredWakes}).
+     */
     private void publishClosed() {
         descriptorClosed.whenComplete((v, failure) -> {
-            if (failure != null) {
-                closed.completeExceptionally(failure);
-            } else {
-                closed.complete(null);
+            int batch = DeferredWakes.suspend();
+            try {
+                if (failure != null) {
+                    closed.completeExceptionally(failure);
+                } else {
+                    closed.complete(null);
+                }
+            } finally {
+                DeferredWakes.resume(batch);
             }
         });
     }

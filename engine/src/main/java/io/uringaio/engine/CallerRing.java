@@ -426,8 +426,12 @@ final class CallerRing implements Lane {
                 Request r = batch.items[batch.next];
                 batch.items[batch.next++] = null;
                 if (r.control) {
-                    DeferredWakes.flush(); // a cancel's outcome future may have dependents of the user
-                    ((LaneCancel) r.completion()).publish();
+                    int outer = DeferredWakes.suspend(); // a cancel's outcome future may have dependents of the user
+                    try {
+                        ((LaneCancel) r.completion()).publish();
+                    } finally {
+                        DeferredWakes.resume(outer);
+                    }
                 } else {
                     users++;
                     completed.increment();

@@ -6,8 +6,9 @@ import io.uringaio.engine.internal.sys.FutexBoard;
  * The wakes of blocked threads ({@link FutexBoard}) that a thread delivering a batch of completions holds back until
  * the batch ends, so that the threads whose futures the batch completed are woken with one system call. A batch is
  * opened around a lane's delivery loop ({@link #open}, {@link #close}); a wake asked outside any batch is made at once.
- * Held-back wakes are made before any code of the user runs ({@link #flush}: a completion callback, a future's
- * dependent, the after-batch hook), which might wait for one of the threads still asleep.
+ * Held-back wakes are made before any code of the user runs, and the batch is suspended while it runs ({@link
+ * #suspend}: a completion callback, a future's dependents; the after-batch hook runs after the batch closed): that
+ * code might wait for one of the threads still asleep, or for one whose wake it asks for itself (a cancel).
  */
 final class DeferredWakes {
     private static final ThreadLocal<DeferredWakes> CURRENT = ThreadLocal.withInitial(DeferredWakes::new);
@@ -47,12 +48,47 @@ final class DeferredWakes {
         }
     }
 
-    /** Makes the wakes held back on this thread now (before code of the user runs). */
-    static void flush() {
+    /**
+     * Suspends this thread's batch while code of the user runs (a completion callback, a future's dependents): makes
+     * the held-back wakes now, and until {@link #resume} every wake is made at once, since that code may wait for a
+     * thread whose wake it (or the engine before it) asked for. Returns what {@link #resume} needs.
+     */
+    static int suspend() {
+        return CURRENT.get().suspendBatch();
+    }
+
+    /** Reopens the batch {@link #suspend} returned {@code depth} for, once the code of the user returned. */
+    static void resume(int depth) {
+        CURRENT.get().depth = depth;
+    }
+
+    /** This thread's batch state, for a caller that suspends and resumes with one look-up ({@link #suspendBatch}). */
+    static DeferredWakes current() {
+        return CURRENT.get();
+    }
+
+    /** {@link #suspend} on this thread's state ({@link #current}); reopen with {@link #resumeBatch}. */
+    int suspendBatch() {
+        wakeHeld();
+        int outer = depth;
+        depth = 0;
+        return outer;
+    }
+
+    /** {@link #resume} on this thread's state. */
+    void resumeBatch(int outer) {
+        depth = outer;
+    }
+
+    /** The bits of the wakes held back on this thread now, 0 when none (for tests). */
+    static int heldOnThisThread() {
         DeferredWakes d = CURRENT.get();
-        if (d.board != null) {
-            d.wakeHeld();
-        }
+        return d.board == null ? 0 : d.bits;
+    }
+
+    /** How many batches are open on this thread (for tests: 0 outside any delivery). */
+    static int depthOnThisThread() {
+        return CURRENT.get().depth;
     }
 
     private void wakeHeld() {

@@ -119,7 +119,9 @@ final class LaneFuture<T> extends CompletableFuture<T> {
 
     @Override
     public boolean complete(T value) {
-        beforeDependents();
+        if (getNumberOfDependents() > 0) {
+            return completeBeforeDependents(() -> super.complete(value));
+        }
         boolean now = super.complete(value);
         wakeSleepers(now);
         return now;
@@ -127,7 +129,9 @@ final class LaneFuture<T> extends CompletableFuture<T> {
 
     @Override
     public boolean completeExceptionally(Throwable ex) {
-        beforeDependents();
+        if (getNumberOfDependents() > 0) {
+            return completeBeforeDependents(() -> super.completeExceptionally(ex));
+        }
         boolean now = super.completeExceptionally(ex);
         wakeSleepers(now);
         return now;
@@ -135,7 +139,9 @@ final class LaneFuture<T> extends CompletableFuture<T> {
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        beforeDependents();
+        if (getNumberOfDependents() > 0) {
+            return completeBeforeDependents(() -> super.cancel(mayInterruptIfRunning));
+        }
         boolean now = super.cancel(mayInterruptIfRunning);
         wakeSleepers(now);
         return now;
@@ -153,10 +159,26 @@ final class LaneFuture<T> extends CompletableFuture<T> {
         wakeSleepers(true);
     }
 
-    /** Dependents are code of the user and may wait for a thread whose wake is held back: make the wakes first. */
-    private void beforeDependents() {
-        if (getNumberOfDependents() > 0) {
-            DeferredWakes.flush();
+    /**
+     * Completes through {@code completion} a future that has dependents: code of the user, which may wait for a thread
+     * asleep on this future, on one completed earlier in the delivering thread's batch, or on one whose future it
+     * completes itself. So the batch's held wakes are made first, the batch is suspended while the dependents run
+     * (their wakes are made at once), and this future's own sleepers are woken by a dependent pushed last, which the
+     * completion runs first (a future runs its dependents newest first), before any of the user's.
+     */
+    private boolean completeBeforeDependents(java.util.function.BooleanSupplier completion) {
+        int batch = DeferredWakes.suspend();
+        try {
+            if ((int) SLEEPERS.getVolatile(this) != 0) {
+                super.whenComplete((v, e) -> wakeSleepers(true));
+                return completion.getAsBoolean();
+            }
+            // Nobody asleep yet: one who comes while the dependents run is woken after them (or sees it done).
+            boolean now = completion.getAsBoolean();
+            wakeSleepers(now);
+            return now;
+        } finally {
+            DeferredWakes.resume(batch);
         }
     }
 

@@ -401,10 +401,18 @@ public final class Request {
         ring = null;
         state.set(IDLE);
         try {
-            if (!(completion instanceof FileOp)) {
-                DeferredWakes.flush(); // code of the user runs next: it may wait for a thread whose wake is held
+            if (completion instanceof FileOp) {
+                completion.complete(this, res); // the engine's own: its future holds its wakes (LaneFuture)
+            } else {
+                // Code of the user: it may wait for a thread whose wake is held, or that it wakes itself (a cancel).
+                DeferredWakes wakes = DeferredWakes.current(); // one look-up: this is the raw requests' hot path
+                int batch = wakes.suspendBatch();
+                try {
+                    completion.complete(this, res);
+                } finally {
+                    wakes.resumeBatch(batch);
+                }
             }
-            completion.complete(this, res);
         } catch (Throwable t) {
             RingEngine.LOG.log(System.Logger.Level.WARNING, "completion callback of " + this + " threw", t);
         }

@@ -83,7 +83,7 @@ public final class RingEngine implements AutoCloseable {
     private final Set<AsyncFile> openFiles = ConcurrentHashMap.newKeySet();
     final BouncePool bouncePool = new BouncePool();
     /** Where platform threads blocked on this engine's {@link AsyncFile} futures sleep ({@link LaneFuture}). */
-    final FutexBoard blocked = new FutexBoard();
+    final FutexBoard blocked;
     private volatile boolean closed;
     /** Set by the first {@link #close()}; the close runs once. */
     private final AtomicBoolean closeBegun = new AtomicBoolean();
@@ -97,6 +97,7 @@ public final class RingEngine implements AutoCloseable {
         this.callerRingDepth = config.callerRingDepth();
         this.pageCacheFastPath = config.pageCacheFastPath();
         this.afterBatch = config.afterCompletionBatch();
+        this.blocked = new FutexBoard(config.futexSliceNanos());
         this.ownGroup = ownGroup;
         this.backend = backend;
         this.backendReason = backendReason;

@@ -1,6 +1,7 @@
 package io.uringaio.engine;
 
 import io.netty.channel.IoEventLoopGroup;
+import io.uringaio.engine.internal.sys.FutexBoard;
 
 /**
  * How a {@link RingEngine} is built. Mutable builder; {@link RingEngine#open(RingEngineConfig)} copies what it needs.
@@ -27,9 +28,26 @@ public final class RingEngineConfig {
     private boolean pageCacheFastPath = true;
     private int callerRings = Integer.getInteger(CALLER_RINGS_PROPERTY, 0);
     private int callerRingDepth = Integer.MAX_VALUE;
+    private long futexSliceNanos = FutexBoard.SLICE_NANOS;
 
     /** A config with the defaults. */
     public RingEngineConfig() {
+    }
+
+    /**
+     * Longest single sleep of a thread blocked on a future of the engine ({@link FutexBoard}). Package-private, for
+     * tests: a slice far longer than a test's bound turns a wake-up that nobody made into a hang it can see.
+     */
+    RingEngineConfig futexSliceNanos(long nanos) {
+        if (nanos <= 0) {
+            throw new IllegalArgumentException("futex slice must be positive, was " + nanos);
+        }
+        this.futexSliceNanos = nanos;
+        return this;
+    }
+
+    long futexSliceNanos() {
+        return futexSliceNanos;
     }
 
     /** Number of rings (each an event loop thread); default the available processors. Ignored with a group. */

@@ -148,6 +148,29 @@ final class ThreadPoolLane implements Lane {
         private final int wakeFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         /** Set (under this worker's lock) when {@link #wakeFd} is closed, so no signal goes to a reused number. */
         private boolean wakeClosed;
+        /**
+         * True while this worker waits for work in the queue: the only time the close may interrupt it
+         * ({@link #interruptIfWaiting}). Cleared under this worker's lock, with any interrupt that came, before it runs
+         * a request: an interrupt meant to end an idle wait must never reach a request or a callback of the user.
+         */
+        private volatile boolean waitingForWork;
+
+        /** Interrupts this worker if it waits for work (the close: it then sees {@code closing} at once). */
+        void interruptIfWaiting() {
+            synchronized (this) {
+                if (waitingForWork) {
+                    thread.interrupt();
+                }
+            }
+        }
+
+        /** Leaves the wait for work: no interrupt of the close can come after this, and none that came is kept. */
+        private void stopWaitingForWork() {
+            synchronized (this) {
+                waitingForWork = false;
+                Thread.interrupted();
+            }
+        }
 
         /** Ends this worker's poll now, if it polls. Any thread. */
         void wake() {
@@ -173,12 +196,16 @@ final class ThreadPoolLane implements Lane {
                 while (true) {
                     Request head;
                     idle.incrementAndGet();
+                    // Before the look at `closing` (volatile both): either this worker sees it, or the close sees this
+                    // worker waiting and interrupts it.
+                    waitingForWork = true;
                     try {
                         head = closing ? queue.poll() : queue.poll(idleNanos, TimeUnit.NANOSECONDS);
                     } catch (InterruptedException e) {
                         head = null;
                     } finally {
                         idle.decrementAndGet();
+                        stopWaitingForWork();
                     }
                     if (head == null) {
                         return; // idle long enough, or closing with nothing left
@@ -519,7 +546,7 @@ final class ThreadPoolLane implements Lane {
                 r.state.compareAndSet(Request.POLLING, Request.CANCEL_CLAIMED);
             }
             w.wake(); // a worker polling sees `closing` (and its claimed request) at once
-            w.thread.interrupt(); // wakes idle workers; a worker in a system call is not affected
+            w.interruptIfWaiting(); // wakes idle workers; one running a request or callback is left alone
         }
         checkDrained();
         return done;

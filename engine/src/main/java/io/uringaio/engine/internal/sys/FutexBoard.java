@@ -42,6 +42,24 @@ public final class FutexBoard {
     private final MemorySegment word = Arena.ofAuto().allocate(JAVA_INT);
     /** Threads counted in to sleep on {@link #word}. */
     private final AtomicInteger sleepers = new AtomicInteger();
+    /** This board's longest single sleep: {@link #SLICE_NANOS} but for tests that must see a missed wake as a hang. */
+    private final long sliceNanos;
+
+    /** A board whose sleeps are sliced at {@link #SLICE_NANOS}. */
+    public FutexBoard() {
+        this(SLICE_NANOS);
+    }
+
+    /**
+     * A board whose sleeps are sliced at {@code sliceNanos} (positive). For tests: with a slice far longer than their
+     * bounds, a sleeper that nobody wakes shows as a hang instead of a {@link #SLICE_NANOS} delay.
+     */
+    public FutexBoard(long sliceNanos) {
+        if (sliceNanos <= 0) {
+            throw new IllegalArgumentException("slice must be positive, was " + sliceNanos);
+        }
+        this.sliceNanos = sliceNanos;
+    }
 
     /**
      * Whether a thread may sleep here now: a platform thread (a virtual one would pin its carrier), not a
@@ -77,7 +95,7 @@ public final class FutexBoard {
                 if (left <= 0) {
                     return;
                 }
-                long until = Libc.monotonicNanos() + Math.min(left, SLICE_NANOS);
+                long until = Libc.monotonicNanos() + Math.min(left, sliceNanos);
                 int res = Libc.futexWait(word.address(), seen, until, bit);
                 if (res < 0 && res != -ErrnoTable.EAGAIN && res != -ErrnoTable.ETIMEDOUT
                         && res != -ErrnoTable.EINTR) {
