@@ -1,14 +1,13 @@
 package io.uringaio.engine;
 
 import io.uringaio.engine.internal.sys.FutexBoard;
+import io.uringaio.engine.internal.sys.SleepingFuture;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The future of an {@link AsyncFile} operation, for the threads that block on it ({@link #join()}, {@link #get()},
@@ -25,7 +24,7 @@ import java.util.concurrent.TimeoutException;
  * {@link CompletableFuture} does. Results, exceptions, interrupts and timeouts are {@link CompletableFuture}'s;
  * dependent stages are plain futures.
  */
-final class LaneFuture<T> extends CompletableFuture<T> {
+final class LaneFuture<T> extends SleepingFuture<T> {
     private static final VarHandle SLEEPERS;
 
     static {
@@ -52,35 +51,12 @@ final class LaneFuture<T> extends CompletableFuture<T> {
         this.lane = ring;
     }
 
+    /** The caller ring's wait first (the request went there), then the engine's board. */
     @Override
-    public T join() {
-        if (!isDone()) {
-            waitInLane(Long.MAX_VALUE);
-            sleep(Long.MAX_VALUE, false);
-        }
-        return super.join();
-    }
-
-    @Override
-    public T get() throws InterruptedException, ExecutionException {
-        if (!isDone() && !Thread.currentThread().isInterrupted()) {
-            waitInLane(Long.MAX_VALUE);
-            sleep(Long.MAX_VALUE, true);
-        }
-        return super.get(); // done, or interrupted: InterruptedException (the status cleared), as CompletableFuture
-    }
-
-    @Override
-    public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-        long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative, never wraps below
-        if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
-            return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
-        }
+    protected void waitUntilDone(long maxNanos, boolean interruptible) {
         long start = System.nanoTime();
-        waitInLane(nanos);
-        sleep(nanos - (System.nanoTime() - start), true);
-        long left = nanos - (System.nanoTime() - start);
-        return super.get(Math.max(0, left), TimeUnit.NANOSECONDS);
+        waitInLane(maxNanos);
+        sleep(maxNanos == Long.MAX_VALUE ? Long.MAX_VALUE : maxNanos - (System.nanoTime() - start), interruptible);
     }
 
     /**
@@ -190,8 +166,4 @@ final class LaneFuture<T> extends CompletableFuture<T> {
         }
     }
 
-    @Override
-    public <U> CompletableFuture<U> newIncompleteFuture() {
-        return new CompletableFuture<>(); // dependents are plain futures
-    }
 }

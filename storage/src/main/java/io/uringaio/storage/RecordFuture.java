@@ -1,12 +1,11 @@
 package io.uringaio.storage;
 
 import io.uringaio.engine.internal.sys.FutexBoard;
+import io.uringaio.engine.internal.sys.SleepingFuture;
 
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -17,7 +16,7 @@ import java.util.function.Supplier;
  * exceptions, dependents and interrupt behaviour are {@link CompletableFuture}'s; a completion made through its public
  * methods (by a caller, a timeout) wakes its sleepers too.
  */
-final class RecordFuture extends CompletableFuture<Long> {
+final class RecordFuture extends SleepingFuture<Long> {
     private final FutexBoard board;
     /** The wake-up bit of the record's commit group ({@link CommitGroup#wakeBit}). */
     private final int bit;
@@ -37,40 +36,13 @@ final class RecordFuture extends CompletableFuture<Long> {
         super.completeExceptionally(failure);
     }
 
-    @Override
-    public Long join() {
-        if (!isDone()) {
-            sleep(Long.MAX_VALUE, false);
-        }
-        return super.join();
-    }
-
-    @Override
-    public Long get() throws InterruptedException, ExecutionException {
-        if (!isDone() && !Thread.currentThread().isInterrupted()) {
-            sleep(Long.MAX_VALUE, true);
-        }
-        return super.get(); // done, or interrupted: InterruptedException (the status cleared), as CompletableFuture
-    }
-
-    @Override
-    public Long get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-        long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative, never wraps below
-        if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
-            return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
-        }
-        long start = System.nanoTime();
-        sleep(nanos, true);
-        long left = nanos - (System.nanoTime() - start);
-        return super.get(Math.max(0, left), TimeUnit.NANOSECONDS);
-    }
-
     /**
      * Sleeps on the log's board until done, {@code maxNanos} passed, or (with {@code interruptible}) the thread is
      * interrupted; returns at once where the board cannot be used ({@link FutexBoard#usableOnThisThread}: a virtual
      * thread, a fork/join worker, a refused futex), leaving the wait to {@link CompletableFuture}.
      */
-    private void sleep(long maxNanos, boolean interruptible) {
+    @Override
+    protected void waitUntilDone(long maxNanos, boolean interruptible) {
         if (FutexBoard.usableOnThisThread()) {
             board.await(this, bit, maxNanos, interruptible);
         }
@@ -126,8 +98,4 @@ final class RecordFuture extends CompletableFuture<Long> {
         return completedNow;
     }
 
-    @Override
-    public <U> CompletableFuture<U> newIncompleteFuture() {
-        return new CompletableFuture<>(); // dependents are plain futures, not tied to the log
-    }
 }

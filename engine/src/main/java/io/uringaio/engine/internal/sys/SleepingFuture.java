@@ -1,0 +1,57 @@
+package io.uringaio.engine.internal.sys;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A {@link CompletableFuture} whose blocking waits ({@link #join}, {@link #get}, {@link #get(long, TimeUnit)}) first
+ * wait in a way of the subclass's ({@link #waitUntilDone}: a caller ring, a {@link FutexBoard}), then leave the rest,
+ * and every outcome, to {@link CompletableFuture}: results, exceptions, interrupts (get throws
+ * {@link InterruptedException} and clears the status; join keeps waiting and keeps it) and timeouts (0 or less:
+ * answered at once, never a wait; {@link Long#MAX_VALUE} in any unit: no bound). Dependent stages are plain futures.
+ */
+public abstract class SleepingFuture<T> extends CompletableFuture<T> {
+
+    /**
+     * Waits until this future is done, {@code maxNanos} (positive; {@link Long#MAX_VALUE}: no bound) passed, or, with
+     * {@code interruptible}, the thread is interrupted; may return earlier (the rest is {@link CompletableFuture}'s
+     * wait). Must not throw.
+     */
+    protected abstract void waitUntilDone(long maxNanos, boolean interruptible);
+
+    @Override
+    public final T join() {
+        if (!isDone()) {
+            waitUntilDone(Long.MAX_VALUE, false);
+        }
+        return super.join();
+    }
+
+    @Override
+    public final T get() throws InterruptedException, ExecutionException {
+        if (!isDone() && !Thread.currentThread().isInterrupted()) {
+            waitUntilDone(Long.MAX_VALUE, true);
+        }
+        return super.get(); // done, or interrupted: InterruptedException (the status cleared), as CompletableFuture
+    }
+
+    @Override
+    public final T get(long timeout, TimeUnit unit)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative, never wraps below
+        if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
+            return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
+        }
+        long start = System.nanoTime();
+        waitUntilDone(nanos, true);
+        long left = nanos == Long.MAX_VALUE ? Long.MAX_VALUE : nanos - (System.nanoTime() - start);
+        return super.get(Math.max(0, left), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+        return new CompletableFuture<>(); // dependents are plain futures
+    }
+}
