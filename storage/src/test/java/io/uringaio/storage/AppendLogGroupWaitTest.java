@@ -221,16 +221,21 @@ class AppendLogGroupWaitTest {
 
     /**
      * An append from a completion, on a ring thread, never waits: the ring thread completes everybody's I/O. (It
-     * would wait here for an hour, with the acknowledgement it runs in unfinished.)
+     * would wait here for an hour, with the acknowledgement it runs in unfinished.) Record 0's write is held until the
+     * completion is attached: before, a record durable before {@code thenCompose} ran its stage on the test thread,
+     * outside any acknowledgement, which then rightly waited as leader for its hour (seen twice under load in CI).
      */
     @Test
     void anAppendOnAnEngineThreadDoesNotWaitAsLeader() throws Exception {
-        FaultInjection faults = new FaultInjection();
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
         AppendLog log = AppendLog.open(engine, dir, config(faults));
         CompletableFuture<Long> next = log.append(record(0)).thenCompose(p -> {
             log.assumeGroupsAcknowledged(APPENDERS, HOUR);
             return log.append(record(1));
         });
+        StorageTesting.awaitWrites(faults, 1);
+        gate.complete(null); // the acknowledgement runs on the ring thread or on this one, inside the gate's completion
         assertEquals(FRAME, await(next));
         assertEquals(0, log.leaderWaits());
         log.close();
