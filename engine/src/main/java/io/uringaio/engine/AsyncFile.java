@@ -656,7 +656,8 @@ public final class AsyncFile implements AutoCloseable {
      */
     private void publishClosed() {
         descriptorClosed.whenComplete((v, failure) -> {
-            int batch = DeferredWakes.suspend();
+            DeferredWakes wakes = DeferredWakes.current();
+            int batch = wakes.suspendBatch();
             try {
                 if (failure != null) {
                     closed.completeExceptionally(failure);
@@ -664,7 +665,7 @@ public final class AsyncFile implements AutoCloseable {
                     closed.complete(null);
                 }
             } finally {
-                DeferredWakes.resume(batch);
+                wakes.resumeBatch(batch);
             }
         });
     }

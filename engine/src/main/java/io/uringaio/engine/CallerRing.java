@@ -426,11 +426,12 @@ final class CallerRing implements Lane {
                 Request r = batch.items[batch.next];
                 batch.items[batch.next++] = null;
                 if (r.control) {
-                    int outer = DeferredWakes.suspend(); // a cancel's outcome future may have dependents of the user
+                    DeferredWakes wakes = DeferredWakes.current();
+                    int outer = wakes.suspendBatch(); // a cancel's outcome future may have dependents of the user
                     try {
                         ((LaneCancel) r.completion()).publish();
                     } finally {
-                        DeferredWakes.resume(outer);
+                        wakes.resumeBatch(outer);
                     }
                 } else {
                     users++;

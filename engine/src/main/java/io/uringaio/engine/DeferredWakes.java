@@ -7,7 +7,7 @@ import io.uringaio.engine.internal.sys.FutexBoard;
  * the batch ends, so that the threads whose futures the batch completed are woken with one system call. A batch is
  * opened around a lane's delivery loop ({@link #open}, {@link #close}); a wake asked outside any batch is made at once.
  * Held-back wakes are made before any code of the user runs, and the batch is suspended while it runs ({@link
- * #suspend}: a completion callback, a future's dependents; the after-batch hook runs after the batch closed): that
+ * #suspendBatch}: a completion callback, a future's dependents; the after-batch hook runs after the batch closed): that
  * code might wait for one of the threads still asleep, or for one whose wake it asks for itself (a cancel).
  */
 final class DeferredWakes {
@@ -48,26 +48,16 @@ final class DeferredWakes {
         }
     }
 
-    /**
-     * Suspends this thread's batch while code of the user runs (a completion callback, a future's dependents): makes
-     * the held-back wakes now, and until {@link #resume} every wake is made at once, since that code may wait for a
-     * thread whose wake it (or the engine before it) asked for. Returns what {@link #resume} needs.
-     */
-    static int suspend() {
-        return CURRENT.get().suspendBatch();
-    }
-
-    /** Reopens the batch {@link #suspend} returned {@code depth} for, once the code of the user returned. */
-    static void resume(int depth) {
-        CURRENT.get().depth = depth;
-    }
-
-    /** This thread's batch state, for a caller that suspends and resumes with one look-up ({@link #suspendBatch}). */
+    /** This thread's batch state: {@link #suspendBatch} and {@link #resumeBatch} with one look-up. */
     static DeferredWakes current() {
         return CURRENT.get();
     }
 
-    /** {@link #suspend} on this thread's state ({@link #current}); reopen with {@link #resumeBatch}. */
+    /**
+     * Suspends this thread's batch while code of the user runs (a completion callback, a future's dependents): makes
+     * the held-back wakes now, and until {@link #resumeBatch} every wake is made at once, since that code may wait for
+     * a thread whose wake it (or the engine before it) asked for. Returns what {@link #resumeBatch} needs.
+     */
     int suspendBatch() {
         wakeHeld();
         int outer = depth;
@@ -75,7 +65,7 @@ final class DeferredWakes {
         return outer;
     }
 
-    /** {@link #resume} on this thread's state. */
+    /** Reopens the batch {@link #suspendBatch} returned {@code outer} for, once the code of the user returned. */
     void resumeBatch(int outer) {
         depth = outer;
     }

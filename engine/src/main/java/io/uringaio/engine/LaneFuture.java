@@ -143,7 +143,8 @@ final class LaneFuture<T> extends SleepingFuture<T> {
      * completion runs first (a future runs its dependents newest first), before any of the user's.
      */
     private boolean completeBeforeDependents(java.util.function.BooleanSupplier completion) {
-        int batch = DeferredWakes.suspend();
+        DeferredWakes wakes = DeferredWakes.current();
+        int batch = wakes.suspendBatch();
         try {
             if ((int) SLEEPERS.getVolatile(this) != 0) {
                 super.whenComplete((v, e) -> wakeSleepers(true));
@@ -154,7 +155,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
             wakeSleepers(now);
             return now;
         } finally {
-            DeferredWakes.resume(batch);
+            wakes.resumeBatch(batch);
         }
     }
 
