@@ -224,6 +224,35 @@ class ReportTest {
     }
 
     @Test
+    void aMissedRowWhereFioMissesTheSameBarIsReportedDeviceBound() {
+        // fio reaches 1.10x glibc: a 1.30x bar over glibc is above what the device gives the minimal C loop
+        List<Workload> workloads = Workload.select("randread-direct-qd1");
+        List<Report.Entry> entries = new ArrayList<>();
+        for (String name : List.of(Report.ENGINE, "facade", Report.GLIBC, "fio-io_uring")) {
+            entries.add(new Report.Entry(name, name, null));
+        }
+        String direct = "randread-direct-qd1";
+        List<Result> results = List.of(ranWithP50(Report.ENGINE, direct, 12_000, 70),
+                ranWithP50("facade", direct, 11_500, 72), ranWithP50(Report.GLIBC, direct, 10_000, 80),
+                ranWithP50("fio-io_uring", direct, 11_000, 68));
+        Report report = new Report("2025-01-01T00:00:00Z", new LinkedHashMap<>(), MACHINE, entries, workloads,
+                results, List.of());
+        Report.Goal glibc = goal(report.goals(), "randread-direct-qd1: facade ≥ 1.30× glibc-aio");
+        assertFalse(glibc.met());
+        assertTrue(glibc.deviceBound());
+        assertEquals(1.1, glibc.ceiling(), 1e-9);
+        String md = report.markdown();
+        assertTrue(md.contains("| randread-direct-qd1: facade ≥ 1.30× glibc-aio | 1.15× | **missed**: 11,500 vs 10,000 "
+                + "IOPS; device-bound: fio-io_uring, the C reference, reaches 1.10× glibc-aio in the same run |"), md);
+        // a met row, and a missed row that fio clears, carry no ceiling
+        assertFalse(goal(report.goals(), "randread-direct-qd1: facade ≥ 0.85× engine-percore").deviceBound());
+        Report.Goal missedAlone = goal(handOffSample().goals(), "randread-direct-qd1: facade ≥ 1.30× glibc-aio");
+        assertFalse(missedAlone.met());
+        assertFalse(missedAlone.deviceBound(), "fio reaches 1.91x glibc there: the facade's own miss");
+        assertTrue(Double.isNaN(missedAlone.ceiling()));
+    }
+
+    @Test
     void writesJsonMarkdownAndSvg(@TempDir Path dir) throws Exception {
         sample().write(dir);
         JsonNode json = ReportJson.tree(Files.readString(dir.resolve("report.json")));
