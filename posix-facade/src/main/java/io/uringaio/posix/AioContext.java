@@ -189,7 +189,7 @@ public final class AioContext implements AutoCloseable {
 
     /** See {@link Aio#aio_suspend}. */
     public int aio_suspend(Aiocb[] list, int nent, Timespec timeout) {
-        return Suspension.suspend(waiters, engine, list, nent, timeout);
+        return Suspension.suspend(this, waiters, engine, list, nent, timeout);
     }
 
     /**
@@ -201,6 +201,11 @@ public final class AioContext implements AutoCloseable {
      */
     void awaitInLane(Aiocb cb) {
         Suspension.awaitInLane(engine, cb, System.nanoTime() + Suspension.LANE_WAIT_NANOS);
+    }
+
+    /** This context's waiting threads: a wait for one of its requests from another context registers here too. */
+    Waiters waiters() {
+        return waiters;
     }
 
     /** See {@link Aio#aio_cancel}. */
