@@ -45,8 +45,14 @@ final class Canceller {
         if (aiocbp != null) {
             int s = aiocbp.state; // the state first: the submission number read after it is at least as new
             long submission = aiocbp.submission;
-            if (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL || aiocbp.context != context) {
+            AioContext owner = aiocbp.context;
+            if (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL) {
                 return Aio.AIO_ALLDONE;
+            }
+            if (owner != context) {
+                // Another context runs it (aio_error reads EINPROGRESS here too): "all done" would be false. Its own
+                // context cancels it, with its own checks and waits.
+                return owner.aio_cancel(fildes, aiocbp);
             }
             targets = new FdState.Outstanding[] {new FdState.Outstanding(aiocbp, submission)};
         } else {

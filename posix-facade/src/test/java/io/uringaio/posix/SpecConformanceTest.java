@@ -97,6 +97,31 @@ class SpecConformanceTest extends PrivateContextSupport {
 
     // ---------------------------------------------------------------- aio_cancel
 
+    /**
+     * aio_cancel answers AIO_ALLDONE only "when none was outstanding". A request of another context is outstanding
+     * (aio_error reads EINPROGRESS through this context too): canceling it here cancels it, it does not answer
+     * "all done" while it runs on.
+     */
+    @Test
+    void cancel_ofARequestOfAnotherContext_cancelsIt() {
+        try (AioContext other = new AioContext()) {
+            int[] p = pipe();
+            Aiocb r = readCb(p[0], 0, 5);
+            Aiocb bystander = readCb(p[0], 0, 5);
+            assertEquals(0, other.aio_read(r));
+            assertEquals(0, other.aio_read(bystander));
+            assertEquals(EINPROGRESS, ctx.aio_error(r));
+            assertEquals(AIO_CANCELED, ctx.aio_cancel(p[0], r));
+            assertEquals(ECANCELED, ctx.aio_error(r));
+            assertEquals(-1, ctx.aio_return(r));
+            assertEquals(EINPROGRESS, other.aio_error(bystander), "only the one asked for was canceled");
+            assertEquals(AIO_ALLDONE, ctx.aio_cancel(p[0], r));
+            writeTo(p[1], "after");
+            awaitDone(other, bystander);
+            assertEquals(5, other.aio_return(bystander));
+        }
+    }
+
     // ---------------------------------------------------------------- aio_init
 
     // ---------------------------------------------------------------- aio_error
