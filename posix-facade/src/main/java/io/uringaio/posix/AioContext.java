@@ -252,13 +252,17 @@ public final class AioContext implements AutoCloseable {
 
     // ---------------------------------------------------------------- init, errno, engine
 
-    /** See {@link Aio#aio_init}: effective only before this context's first request. */
+    /**
+     * See {@link Aio#aio_init}: effective only before this context's first request. The first request is the first
+     * one accepted ({@link #joinLive}, under the same lock), not the first to start the engine: one the facade
+     * completes itself (a negative descriptor or offset) never starts it.
+     */
     public void aio_init(AioInit init) {
         if (init == null) {
             return;
         }
         synchronized (startLock) {
-            if (engine == null && !closed) {
+            if (engine == null && !live && !closed) {
                 AioInit copy = new AioInit();
                 copy.aio_threads = init.aio_threads;
                 copy.aio_num = init.aio_num;

@@ -124,6 +124,44 @@ class SpecConformanceTest extends PrivateContextSupport {
 
     // ---------------------------------------------------------------- aio_init
 
+    /**
+     * "aio_init: takes effect only before the first request of its context; later calls change nothing." A first
+     * request that the facade completes itself (a bad descriptor: asynchronous EBADF) is still the first request.
+     */
+    @Test
+    void aioInit_afterAFirstRequestThatNeverReachedTheKernel_changesNothing() {
+        try (AioContext fresh = new AioContext()) {
+            Aiocb first = readCb(-1, 0, 4);
+            assertEquals(0, fresh.aio_read(first));
+            awaitDone(fresh, first);
+            assertEquals(EBADF, fresh.aio_error(first));
+            assertEquals(-1, fresh.aio_return(first));
+
+            AioInit oneSlot = new AioInit();
+            oneSlot.aio_num = 1;
+            oneSlot.aio_threads = 1;
+            fresh.aio_init(oneSlot); // too late: must change nothing
+
+            int[] p = pipe();
+            int[] q = pipe();
+            writeTo(q[1], "free");
+            Aiocb blocker = readCb(p[0], 0, 4);
+            assertEquals(0, fresh.aio_read(blocker));
+            Aiocb notHeld = readCb(q[0], 0, 4); // would wait behind blocker if aio_num were 1
+            assertEquals(0, fresh.aio_read(notHeld));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (fresh.aio_error(notHeld) == EINPROGRESS && System.nanoTime() - deadline < 0) {
+                fresh.aio_suspend(new Aiocb[] {notHeld}, 1, new Timespec(0, 50_000_000));
+            }
+            assertEquals(0, fresh.aio_error(notHeld), "a late aio_init bounded the context to one request");
+            assertEquals(4, fresh.aio_return(notHeld));
+            assertEquals(EINPROGRESS, fresh.aio_error(blocker));
+            writeTo(p[1], "done");
+            awaitDone(fresh, blocker);
+            assertEquals(4, fresh.aio_return(blocker));
+        }
+    }
+
     // ---------------------------------------------------------------- aio_error
 
     // ---------------------------------------------------------------- Unistd
