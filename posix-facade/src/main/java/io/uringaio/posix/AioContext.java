@@ -171,8 +171,17 @@ public final class AioContext implements AutoCloseable {
         return switch (aiocbp.state) {
             case Aiocb.WAITING, Aiocb.IN_KERNEL, Aiocb.SUBMITTING -> Errno.EINPROGRESS;
             case Aiocb.DONE -> aiocbp.error;
-            default -> Errno.EINVAL;
+            default -> noStatus();
         };
+    }
+
+    /**
+     * aio_error of a block with no status (never submitted, or its result taken): EINVAL, returned as the spec pins,
+     * and set as errno too, as POSIX's "may fail [EINVAL]" has it, so a caller that checks either finds it.
+     */
+    private static int noStatus() {
+        Errno.fail(Errno.EINVAL);
+        return Errno.EINVAL;
     }
 
     /** See {@link Aio#aio_return}. */

@@ -164,6 +164,23 @@ class SpecConformanceTest extends PrivateContextSupport {
 
     // ---------------------------------------------------------------- aio_error
 
+    /** "For an Aiocb never submitted, or whose result aio_return already took, it returns EINVAL" (errno too, as C's). */
+    @Test
+    void error_ofNeverSubmittedOrReturned_isEINVAL_andSetsErrno() {
+        Aiocb never = new Aiocb();
+        assertEquals(EINVAL, ctx.aio_error(never));
+        assertEquals(EINVAL, ctx.errno());
+        int fd = tempFileWith("f", "ab");
+        Aiocb r = readCb(fd, 0, 2);
+        assertEquals(0, ctx.aio_read(r));
+        awaitDone(ctx, r);
+        assertEquals(2, ctx.aio_return(r));
+        assertEquals(EINVAL, ctx.aio_error(r));
+        assertEquals(EINVAL, ctx.errno());
+        assertEquals(-1, ctx.aio_return(r));
+        assertEquals(EINVAL, ctx.errno());
+    }
+
     // ---------------------------------------------------------------- Unistd
 
     // ---------------------------------------------------------------- helpers
