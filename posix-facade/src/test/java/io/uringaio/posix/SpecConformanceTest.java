@@ -183,6 +183,27 @@ class SpecConformanceTest extends PrivateContextSupport {
 
     // ---------------------------------------------------------------- Unistd
 
+    /** read/write of zero bytes with no buffer still check the descriptor, as read(2)/write(2) with (NULL, 0) do. */
+    @Test
+    void unistd_zeroBytesWithNoBuffer_onABadDescriptor_isEBADF() {
+        int fd = tempFileWith("z", "keep");
+        int closed = openTemp("closed", 0);
+        closeNow(closed);
+        for (int bad : new int[] {-1, closed, 1_000_000}) {
+            assertEquals(-1, Unistd.read(bad, null, 0), "read fd " + bad);
+            assertEquals(EBADF, Aio.errno());
+            assertEquals(-1, Unistd.write(bad, null, 0), "write fd " + bad);
+            assertEquals(EBADF, Aio.errno());
+        }
+        assertEquals(0, Unistd.read(fd, null, 0));
+        assertEquals(0, Unistd.write(fd, null, 0));
+        assertEquals(0, Unistd.pread(fd, null, 0, 0));
+        assertEquals(0, Unistd.pwrite(fd, null, 0, 0));
+        ByteBuffer b = ByteBuffer.allocate(4);
+        assertEquals(4, Unistd.pread(fd, b, 4, 0));
+        assertEquals("keep", text(b, 4));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static void waitUntilParked(Thread t) {
