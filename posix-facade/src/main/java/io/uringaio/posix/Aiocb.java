@@ -158,7 +158,8 @@ public final class Aiocb {
         return inProgress(state);
     }
 
-    private static boolean inProgress(int s) {
+    /** Whether state {@code s} is one of a request in progress (claimed, waiting or in the engine). */
+    static boolean inProgress(int s) {
         return s == WAITING || s == IN_KERNEL || s == SUBMITTING;
     }
 

@@ -103,12 +103,18 @@ final class Suspension {
                 Aiocb only = null;
                 int pending = 0;
                 boolean newlyRegistered = false;
+                boolean submitting = false;
                 for (int i = 0; i < nent; i++) {
                     Aiocb cb = list[i];
                     if (cb != null) {
-                        if (!cb.inProgress()) {
+                        int state = cb.state; // read once: the checks below must be of the same state
+                        if (!Aiocb.inProgress(state)) {
                             return true;
                         }
+                        // Claimed by a submitting call on another thread: it may yet be refused, which publishes
+                        // its status without waking anyone (a refusal is no completion). The state is transient
+                        // (a few checks), so this waiter polls until it settled.
+                        submitting |= state == Aiocb.SUBMITTING;
                         AioContext owner = cb.context; // after the state: the running submission's context or newer
                         if (owner != self && owner != null) {
                             if (foreign == null) {
@@ -134,7 +140,8 @@ final class Suspension {
                 if (pending == 1 && awaitInLane(engine, only, laneEnd)) {
                     continue;
                 }
-                Waiters.park(foreign != null && foreign.overflowed ? -1 : slot, timeoutNanos < 0 ? 0 : deadline);
+                boolean poll = submitting || foreign != null && foreign.overflowed;
+                Waiters.park(poll ? -1 : slot, timeoutNanos < 0 ? 0 : deadline);
             }
         } finally {
             waiters.unregister(slot);

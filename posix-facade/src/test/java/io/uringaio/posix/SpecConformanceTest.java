@@ -8,11 +8,14 @@ import static io.uringaio.posix.Errno.ECANCELED;
 import static io.uringaio.posix.Errno.EINPROGRESS;
 import static io.uringaio.posix.Errno.EINTR;
 import static io.uringaio.posix.Errno.EINVAL;
+import static io.uringaio.posix.Fcntl.O_SYNC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
@@ -93,6 +96,107 @@ class SpecConformanceTest extends PrivateContextSupport {
             assertEquals(5, ctx.aio_return(r));
             assertEquals("other", text(r.aio_buf, 5));
         }
+    }
+
+    /**
+     * A waiter that finds an entry in the middle of another thread's submission (claimed, not yet checked) must
+     * return once that submission is refused: the refusal is the entry's final status (spec: "Every other synchronous
+     * rejection leaves that errno as the Aiocb's status"), so the entry is no longer in progress. Hostile: one thread
+     * submits a block over and over with a refused fsync (a closed descriptor: EBADF after a system call), another
+     * waits for it with no timeout each time; after the submitter stops, the waiter must return.
+     */
+    @Test
+    void suspend_onABlockWhoseConcurrentSubmissionIsRefused_returns() throws Exception {
+        int closed = openTemp("gone", 0);
+        closeNow(closed);
+        Aiocb cb = new Aiocb();
+        cb.aio_fildes = closed;
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger waits = new AtomicInteger();
+        int[] bad = {0, 0};
+        Thread waiter = new Thread(() -> {
+            while (!stop.get()) {
+                int r = ctx.aio_suspend(new Aiocb[] {cb}, 1, null);
+                if (r != 0) {
+                    bad[0] = r;
+                    bad[1] = ctx.errno();
+                    return;
+                }
+                waits.incrementAndGet();
+            }
+        });
+        waiter.start();
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+        int refusals = 0;
+        while (System.nanoTime() - end < 0) {
+            assertEquals(-1, ctx.aio_fsync(O_SYNC, cb));
+            assertEquals(EBADF, ctx.errno());
+            refusals++;
+        }
+        stop.set(true);
+        waiter.join(5_000);
+        boolean stuck = waiter.isAlive();
+        String where = stuck ? Arrays.toString(waiter.getStackTrace()) : "";
+        if (stuck) {
+            waiter.interrupt();
+            waiter.join(DEADLINE_MILLIS);
+        }
+        assertTrue(!stuck, "aio_suspend stayed parked on a block whose submission was refused (" + waits.get()
+                + " waits returned over " + refusals + " refusals), at " + where);
+        assertEquals(0, bad[0], "aio_suspend failed, errno " + bad[1]);
+        assertEquals(EBADF, ctx.aio_error(cb));
+        assertEquals(-1, ctx.aio_return(cb));
+    }
+
+    /** An interrupt pending when aio_suspend need not wait is left alone: the call returns 0 and keeps the status. */
+    @Test
+    void suspend_withOneEntryComplete_andAnInterruptPending_returnsZero_andKeepsTheStatus() {
+        int fd = tempFileWith("f", "ok");
+        Aiocb done = readCb(fd, 0, 2);
+        assertEquals(0, ctx.aio_read(done));
+        awaitDone(ctx, done);
+        Thread.currentThread().interrupt();
+        try {
+            assertEquals(0, ctx.aio_suspend(new Aiocb[] {done}, 1, null));
+            assertTrue(Thread.currentThread().isInterrupted(), "aio_suspend consumed an interrupt it did not act on");
+        } finally {
+            Thread.interrupted();
+        }
+        assertEquals(2, ctx.aio_return(done));
+    }
+
+    /**
+     * Two threads in aio_suspend on the same in-flight block both return 0 when it completes; neither takes its
+     * result (aio_return works once after).
+     */
+    @Test
+    void suspend_fromTwoThreadsOnOneBlock_bothReturn_andTheResultIsTakenOnce() throws Exception {
+        int[] p = pipe();
+        Aiocb r = readCb(p[0], 0, 3);
+        assertEquals(0, ctx.aio_read(r));
+        int[][] got = new int[2][2];
+        Thread[] ts = new Thread[2];
+        for (int i = 0; i < 2; i++) {
+            int k = i;
+            ts[i] = new Thread(() -> {
+                got[k][0] = ctx.aio_suspend(new Aiocb[] {r}, 1, null);
+                got[k][1] = ctx.errno();
+            });
+            ts[i].start();
+        }
+        for (Thread t : ts) {
+            waitUntilParked(t);
+        }
+        writeTo(p[1], "two");
+        for (int i = 0; i < 2; i++) {
+            join(ts[i]);
+            assertEquals(0, got[i][0], "waiter " + i + " errno " + got[i][1]);
+        }
+        assertEquals(0, ctx.aio_error(r));
+        assertEquals(3, ctx.aio_return(r));
+        assertEquals(-1, ctx.aio_return(r));
+        assertEquals(EINVAL, ctx.errno());
+        assertEquals("two", text(r.aio_buf, 3));
     }
 
     // ---------------------------------------------------------------- aio_cancel
