@@ -2,6 +2,10 @@ package io.uringaio.posix;
 
 import static io.uringaio.posix.Aio.AIO_ALLDONE;
 import static io.uringaio.posix.Aio.AIO_CANCELED;
+import static io.uringaio.posix.Aio.LIO_NOWAIT;
+import static io.uringaio.posix.Aio.LIO_READ;
+import static io.uringaio.posix.Aio.LIO_WAIT;
+import static io.uringaio.posix.Aio.LIO_WRITE;
 import static io.uringaio.posix.Errno.EAGAIN;
 import static io.uringaio.posix.Errno.EBADF;
 import static io.uringaio.posix.Errno.ECANCELED;
@@ -14,6 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -226,6 +233,168 @@ class SpecConformanceTest extends PrivateContextSupport {
         }
     }
 
+    // ---------------------------------------------------------------- notifications
+
+    /**
+     * A SIGEV_THREAD function that blocks for ever (on a facade thread: no executor given) and one that throws stall
+     * nothing else: later requests complete, their own notifications fire once each, and an aio_suspend of another
+     * thread on one of them returns. The blocked function is released at the end.
+     */
+    @Test
+    void notifications_thatBlockForEverOrThrow_stallNoOtherCompletionNotificationOrSuspend() throws Exception {
+        int fd = tempFileWith("f", "0123456789");
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch blocked = new CountDownLatch(1);
+        AtomicInteger thrown = new AtomicInteger();
+        try {
+            Aiocb blocker = readCb(fd, 0, 2);
+            blocker.aio_sigevent = SigEvent.thread(v -> {
+                blocked.countDown();
+                awaitUninterruptibly(release);
+            }, null);
+            Aiocb thrower = readCb(fd, 2, 2);
+            thrower.aio_sigevent = SigEvent.thread(v -> {
+                thrown.incrementAndGet();
+                throw new IllegalStateException("hostile notification");
+            }, null);
+            assertEquals(0, ctx.aio_read(blocker));
+            assertEquals(0, ctx.aio_read(thrower));
+            assertTrue(blocked.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS));
+            awaitTrue("the throwing function ran", () -> thrown.get() == 1);
+
+            int[] p = pipe();
+            AtomicInteger[] counts = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
+            Aiocb[] later = new Aiocb[3];
+            for (int i = 0; i < 3; i++) {
+                AtomicInteger c = counts[i];
+                later[i] = readCb(p[0], 0, 1);
+                later[i].aio_sigevent = SigEvent.thread(v -> c.incrementAndGet(), i);
+                assertEquals(0, ctx.aio_read(later[i]));
+            }
+            int[] suspended = {Integer.MIN_VALUE};
+            Thread waiter = new Thread(() -> suspended[0] = ctx.aio_suspend(new Aiocb[] {later[2]}, 1, null));
+            waiter.start();
+            writeTo(p[1], "abc");
+            join(waiter);
+            assertEquals(0, suspended[0]);
+            awaitDone(ctx, later);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(1, ctx.aio_return(later[i]));
+            }
+            sleepMillis(QUIET_MILLIS);
+            for (AtomicInteger c : counts) {
+                assertEquals(1, c.get(), "each later request notified exactly once");
+            }
+            assertEquals(1, thrown.get(), "a function that threw is not called again");
+            assertEquals(2, ctx.aio_return(blocker), "the status of the blocked notification's request is final");
+            assertEquals(2, ctx.aio_return(thrower));
+            assertEquals("23", text(thrower.aio_buf, 2));
+        } finally {
+            release.countDown();
+        }
+    }
+
+    /**
+     * A SIGEV_THREAD function that calls back into the facade for its own block: aio_error and aio_suspend see the
+     * final status, aio_return takes the result once (a second call is -1/EINVAL), and an aio_read of the same block
+     * from inside the function runs and is notified exactly once more.
+     */
+    @Test
+    void sigevThread_reentrantCallsOnItsOwnBlock_seeAFinalStatus_andAResubmissionIsNotifiedOnce() {
+        int fd = tempFileWith("f", "abcdef");
+        ConcurrentLinkedQueue<String> seen = new ConcurrentLinkedQueue<>();
+        AtomicInteger calls = new AtomicInteger();
+        AtomicInteger resubmitted = new AtomicInteger(Integer.MIN_VALUE);
+        Aiocb cb = readCb(fd, 0, 3);
+        cb.aio_sigevent = SigEvent.thread(v -> {
+            int n = calls.incrementAndGet();
+            int err = ctx.aio_error(cb);
+            int sus = ctx.aio_suspend(new Aiocb[] {cb}, 1, new Timespec(0, 0));
+            long ret = ctx.aio_return(cb);
+            long again = ctx.aio_return(cb);
+            int againErrno = ctx.errno();
+            String data = text(cb.aio_buf, 3);
+            seen.add(n + ":" + err + "/" + sus + "/" + ret + "/" + again + "/" + againErrno + "/" + data);
+            if (n == 1) {
+                cb.aio_offset = 3;
+                resubmitted.set(ctx.aio_read(cb)); // may complete and notify before this line returns
+            }
+        }, "v");
+        assertEquals(0, ctx.aio_read(cb));
+        awaitTrue("two notifications", () -> calls.get() >= 2);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(2, calls.get(), "one notification per completion");
+        assertEquals(List.of("1:0/0/3/-1/" + EINVAL + "/abc", "2:0/0/3/-1/" + EINVAL + "/def"), List.copyOf(seen));
+        assertEquals(0, resubmitted.get());
+        assertEquals(EINVAL, ctx.aio_error(cb), "the function took the result");
+    }
+
+    // ---------------------------------------------------------------- lio_listio
+
+    /**
+     * One valid block listed twice in one call runs once: on an O_APPEND file its data lands once, its own
+     * notification fires once and the list's once; the second listing is the block in flight (EBUSY), an entry that
+     * failed on its own, so LIO_WAIT answers -1/EIO while the block itself succeeded.
+     */
+    @Test
+    void lio_oneValidBlockListedTwice_runsOnce_andIsNotifiedOnce() throws Exception {
+        int fd = openTemp("app", Fcntl.O_APPEND);
+        AtomicInteger own = new AtomicInteger();
+        AtomicInteger list = new AtomicInteger();
+        Aiocb w = lioCb(LIO_WRITE, writeCb(fd, 0, "once|"));
+        w.aio_sigevent = SigEvent.thread(v -> own.incrementAndGet(), null);
+        assertEquals(0, ctx.lio_listio(LIO_NOWAIT, new Aiocb[] {w, w}, 2, SigEvent.thread(v -> list.incrementAndGet(),
+                null)));
+        awaitDone(ctx, w);
+        awaitTrue("the list's notification", () -> list.get() == 1);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(1, own.get());
+        assertEquals(1, list.get());
+        assertEquals(5, ctx.aio_return(w));
+        assertEquals("once|", fileContent("app"));
+
+        Aiocb w2 = lioCb(LIO_WRITE, writeCb(fd, 0, "twice?|"));
+        assertEquals(-1, ctx.lio_listio(LIO_WAIT, new Aiocb[] {w2, null, w2}, 3, null));
+        assertEquals(Errno.EIO, ctx.errno());
+        assertEquals(0, ctx.aio_error(w2));
+        assertEquals(7, ctx.aio_return(w2));
+        assertEquals("once|twice?|", fileContent("app"));
+    }
+
+    /**
+     * LIO_WAIT with one entry canceled by another thread while the call waits: -1/EIO once every entry is complete,
+     * the canceled one reads ECANCELED/-1, the others complete with their data.
+     */
+    @Test
+    void lioWait_anEntryCanceledMeanwhile_isEIO_andTheOthersComplete() throws Exception {
+        int[] p = pipe();
+        int[] q = pipe();
+        int fd = tempFileWith("f", "file");
+        Aiocb victim = lioCb(LIO_READ, readCb(p[0], 0, 4));
+        Aiocb slow = lioCb(LIO_READ, readCb(q[0], 0, 4));
+        Aiocb quick = lioCb(LIO_READ, readCb(fd, 0, 4));
+        int[] got = {Integer.MIN_VALUE, 0};
+        Thread caller = new Thread(() -> {
+            got[0] = ctx.lio_listio(LIO_WAIT, new Aiocb[] {victim, slow, quick}, 3, null);
+            got[1] = ctx.errno();
+        });
+        caller.start();
+        waitUntilParked(caller);
+        assertEquals(EINPROGRESS, ctx.aio_error(victim));
+        assertEquals(AIO_CANCELED, ctx.aio_cancel(p[0], victim));
+        assertTrue(caller.isAlive(), "LIO_WAIT returned with an entry still in progress");
+        writeTo(q[1], "slow");
+        join(caller);
+        assertEquals(-1, got[0]);
+        assertEquals(Errno.EIO, got[1]);
+        assertEquals(ECANCELED, ctx.aio_error(victim));
+        assertEquals(-1, ctx.aio_return(victim));
+        assertEquals(4, ctx.aio_return(slow));
+        assertEquals("slow", text(slow.aio_buf, 4));
+        assertEquals(4, ctx.aio_return(quick));
+        assertEquals("file", text(quick.aio_buf, 4));
+    }
+
     // ---------------------------------------------------------------- aio_init
 
     /**
@@ -309,6 +478,17 @@ class SpecConformanceTest extends PrivateContextSupport {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        while (true) {
+            try {
+                latch.await();
+                return;
+            } catch (InterruptedException e) {
+                // a hostile notification: it ignores interrupts and waits on
+            }
+        }
+    }
 
     private static void waitUntilParked(Thread t) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
