@@ -362,6 +362,38 @@ class SpecConformanceTest extends PrivateContextSupport {
     }
 
     /**
+     * The list's sigevent is read when lio_listio is called, as C copies its struct sigevent and as the SigEvent class
+     * says ("the facade reads it once, when the request is submitted"): a caller that reuses one SigEvent for its next
+     * list, changing the function, the kind or the value, does not change the notification of a list already queued.
+     */
+    @Test
+    void lioNoWait_theListSigeventIsReadAtTheCall_notWhenTheListCompletes() {
+        int[] p = pipe();
+        ConcurrentLinkedQueue<String> fired = new ConcurrentLinkedQueue<>();
+        SigEvent sig = SigEvent.thread(v -> fired.add("first:" + v), "a");
+        Aiocb r = lioCb(LIO_READ, readCb(p[0], 0, 1));
+        assertEquals(0, ctx.lio_listio(LIO_NOWAIT, new Aiocb[] {r}, 1, sig));
+        // The caller reuses its SigEvent for something else while the list is in flight.
+        sig.sigev_notify_function = v -> fired.add("second:" + v);
+        sig.sigev_value = "b";
+        writeTo(p[1], "x");
+        awaitDone(ctx, r);
+        awaitTrue("the list's notification", () -> !fired.isEmpty());
+        sig.sigev_notify = Signals.SIGEV_NONE;
+        Aiocb r2 = lioCb(LIO_READ, readCb(p[0], 0, 1));
+        SigEvent sig2 = SigEvent.thread(v -> fired.add("third:" + v), "c");
+        assertEquals(0, ctx.lio_listio(LIO_NOWAIT, new Aiocb[] {r2}, 1, sig2));
+        sig2.sigev_notify = 12345; // not a kind at all: the queued list must still notify as it was asked to
+        writeTo(p[1], "y");
+        awaitDone(ctx, r2);
+        awaitTrue("the second list's notification", () -> fired.size() >= 2);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(List.of("first:a", "third:c"), List.copyOf(fired));
+        assertEquals(1, ctx.aio_return(r));
+        assertEquals(1, ctx.aio_return(r2));
+    }
+
+    /**
      * LIO_WAIT with one entry canceled by another thread while the call waits: -1/EIO once every entry is complete,
      * the canceled one reads ECANCELED/-1, the others complete with their data.
      */
