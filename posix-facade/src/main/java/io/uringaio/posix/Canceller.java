@@ -150,6 +150,16 @@ final class Canceller {
      * cancel pin, so the owner's next submission cannot reach the engine in between.
      */
     private CancelOutcome cancelOne(Aiocb cb, long submission) {
+        // One cancel of a block at a time, to its end (the engine's answer, and the final ECANCELED when canceled).
+        // Two at once each asked the engine: the second found the request already ended by the first (the engine then
+        // answers "not in flight") before the facade had recorded its ECANCELED, and answered AIO_NOTCANCELED for a
+        // request that ended canceled. In turn, the second finds the status final and answers AIO_ALLDONE.
+        synchronized (cb.cancelTurn()) {
+            return cancelOneInTurn(cb, submission);
+        }
+    }
+
+    private CancelOutcome cancelOneInTurn(Aiocb cb, long submission) {
         CompletableFuture<CancelOutcome> inEngine = null;
         FdState removedFrom = null;
         int fd;

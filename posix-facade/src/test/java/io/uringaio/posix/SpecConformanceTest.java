@@ -19,8 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -425,6 +430,51 @@ class SpecConformanceTest extends PrivateContextSupport {
         assertEquals("slow", text(slow.aio_buf, 4));
         assertEquals(4, ctx.aio_return(quick));
         assertEquals("file", text(quick.aio_buf, 4));
+    }
+
+    /**
+     * Two threads cancel the same in-flight request at once: it is canceled once (ECANCELED/-1, one notification), and
+     * neither answer contradicts that: each is AIO_CANCELED or AIO_ALLDONE, never AIO_NOTCANCELED ("could not be
+     * canceled") for a request that ends canceled. Bounded rounds on a pipe read.
+     */
+    @Test
+    void cancel_fromTwoThreadsAtOnce_cancelsOnce_andNeitherAnswerContradictsIt() throws Exception {
+        int[] p = pipe();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        AtomicInteger notified = new AtomicInteger();
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            int rounds = 0;
+            while (System.nanoTime() - end < 0 && rounds < 500) {
+                Aiocb r = readCb(p[0], 0, 1);
+                r.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+                assertEquals(0, ctx.aio_read(r));
+                CyclicBarrier both = new CyclicBarrier(2);
+                Callable<Integer> cancel = () -> {
+                    both.await();
+                    return ctx.aio_cancel(p[0], r);
+                };
+                Future<Integer> a = pool.submit(cancel);
+                Future<Integer> b = pool.submit(cancel);
+                int ra = a.get(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                int rb = b.get(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                awaitDone(ctx, r);
+                assertEquals(ECANCELED, ctx.aio_error(r), "round " + rounds);
+                assertEquals(-1, ctx.aio_return(r));
+                for (int answer : new int[] {ra, rb}) {
+                    assertTrue(answer == AIO_CANCELED || answer == AIO_ALLDONE,
+                            "round " + rounds + ": answers " + ra + " and " + rb + " for a request that ended canceled");
+                }
+                assertTrue(ra == AIO_CANCELED || rb == AIO_CANCELED, "round " + rounds + ": nobody canceled it");
+                rounds++;
+            }
+            int total = rounds;
+            awaitTrue("one notification per request", () -> notified.get() >= total);
+            sleepMillis(QUIET_MILLIS);
+            assertEquals(total, notified.get());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     // ---------------------------------------------------------------- aio_init
