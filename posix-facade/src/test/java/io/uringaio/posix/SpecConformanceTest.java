@@ -477,6 +477,69 @@ class SpecConformanceTest extends PrivateContextSupport {
         }
     }
 
+    // ---------------------------------------------------------------- AioContext.close
+
+    /**
+     * close() "cancels what is outstanding, waits for it, releases the engine": a thread in LIO_WAIT on that context
+     * returns -1/EIO (its entries were canceled), one in aio_suspend returns 0, every request reads ECANCELED (or its
+     * own result) and is notified once, a LIO_NOWAIT list's notification fires once, and later calls fail with EAGAIN.
+     */
+    @Test
+    void contextClose_endsLioWaitAndSuspend_notifiesEachOnce_andRefusesLaterCalls() throws Exception {
+        AioContext c = new AioContext();
+        int[] p = pipe();
+        AtomicInteger entries = new AtomicInteger();
+        AtomicInteger lists = new AtomicInteger();
+        Aiocb[] waited = new Aiocb[3];
+        for (int i = 0; i < waited.length; i++) {
+            waited[i] = lioCb(LIO_READ, readCb(p[0], 0, 4));
+            waited[i].aio_sigevent = SigEvent.thread(v -> entries.incrementAndGet(), null);
+        }
+        Aiocb listed = lioCb(LIO_READ, readCb(p[0], 0, 4));
+        listed.aio_sigevent = SigEvent.thread(v -> entries.incrementAndGet(), null);
+        Aiocb single = readCb(p[0], 0, 4);
+        single.aio_sigevent = SigEvent.thread(v -> entries.incrementAndGet(), null);
+        assertEquals(0, c.lio_listio(LIO_NOWAIT, new Aiocb[] {listed}, 1,
+                SigEvent.thread(v -> lists.incrementAndGet(), null)));
+        assertEquals(0, c.aio_read(single));
+        int[] lio = {Integer.MIN_VALUE, 0};
+        Thread lioWaiter = new Thread(() -> {
+            lio[0] = c.lio_listio(LIO_WAIT, waited, waited.length, null);
+            lio[1] = c.errno();
+        });
+        int[] sus = {Integer.MIN_VALUE};
+        Thread suspender = new Thread(() -> sus[0] = c.aio_suspend(new Aiocb[] {single}, 1, null));
+        lioWaiter.start();
+        suspender.start();
+        waitUntilParked(lioWaiter);
+        waitUntilParked(suspender);
+        c.close();
+        join(lioWaiter);
+        join(suspender);
+        assertEquals(-1, lio[0]);
+        assertEquals(Errno.EIO, lio[1]);
+        assertEquals(0, sus[0]);
+        for (Aiocb cb : new Aiocb[] {waited[0], waited[1], waited[2], listed, single}) {
+            assertEquals(ECANCELED, c.aio_error(cb));
+            assertEquals(-1, c.aio_return(cb));
+        }
+        awaitTrue("five entry notifications and one list notification", () -> entries.get() >= 5 && lists.get() >= 1);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(5, entries.get());
+        assertEquals(1, lists.get());
+        Aiocb late = readCb(p[0], 0, 4);
+        assertEquals(-1, c.aio_read(late));
+        assertEquals(EAGAIN, c.errno());
+        assertEquals(EAGAIN, c.aio_error(late));
+        assertEquals(-1, c.lio_listio(LIO_WAIT, new Aiocb[] {lioCb(LIO_READ, readCb(p[0], 0, 4))}, 1, null));
+        assertEquals(EAGAIN, c.errno());
+        // The pipe is untouched: data written now is all there for a plain read.
+        writeTo(p[1], "kept");
+        ByteBuffer b = ByteBuffer.allocate(4);
+        assertEquals(4, Unistd.read(p[0], b, 4));
+        assertEquals("kept", text(b, 4));
+    }
+
     // ---------------------------------------------------------------- aio_init
 
     /**
