@@ -582,6 +582,44 @@ class SpecConformanceTest extends PrivateContextSupport {
 
     // ---------------------------------------------------------------- aio_error
 
+    /**
+     * aio_return takes a result "exactly once" also when two threads ask at the same moment: one gets the count, the
+     * other -1/EINVAL; never both, never neither. Bounded rounds.
+     */
+    @Test
+    void return_fromTwoThreadsAtOnce_givesTheResultToExactlyOne() throws Exception {
+        int fd = tempFileWith("f", "abcd");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            int rounds = 0;
+            while (System.nanoTime() - end < 0 && rounds < 2000) {
+                Aiocb r = readCb(fd, 0, 4);
+                assertEquals(0, ctx.aio_read(r));
+                awaitDone(ctx, r);
+                CyclicBarrier both = new CyclicBarrier(2);
+                Callable<long[]> take = () -> {
+                    both.await();
+                    long v = ctx.aio_return(r);
+                    return new long[] {v, ctx.errno()};
+                };
+                Future<long[]> a = pool.submit(take);
+                Future<long[]> b = pool.submit(take);
+                long[] ra = a.get(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                long[] rb = b.get(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                long[] winner = ra[0] == 4 ? ra : rb;
+                long[] loser = ra[0] == 4 ? rb : ra;
+                assertEquals(4, winner[0], "round " + rounds + ": nobody got the result");
+                assertEquals(-1, loser[0], "round " + rounds + ": both got the result");
+                assertEquals(EINVAL, loser[1]);
+                assertEquals(EINVAL, ctx.aio_error(r));
+                rounds++;
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** "For an Aiocb never submitted, or whose result aio_return already took, it returns EINVAL" (errno too, as C's). */
     @Test
     void error_ofNeverSubmittedOrReturned_isEINVAL_andSetsErrno() {
