@@ -178,18 +178,19 @@ final class Canceller {
                 if (cb.state != Aiocb.IN_KERNEL) {
                     return CancelOutcome.ALREADY_DONE;
                 }
-                if (e == null) {
-                    return CancelOutcome.NOT_CANCELED; // on its way to an engine that is still starting: it will run
+                if (e != null) { // else on its way to an engine that is still starting: it will run
+                    cb.cancelIssued();
+                    try {
+                        inEngine = e.cancel(cb.request);
+                        inEngine.whenComplete((outcome, failure) -> cb.cancelSettled());
+                    } catch (RuntimeException notIssued) {
+                        cb.cancelSettled();
+                        inEngine = null;
+                        if (!context.isClosed()) { // a closed engine refusing is the close's race, not a failure
+                            LOG.log(System.Logger.Level.ERROR, "engine cancel failed: " + cb.request, notIssued);
+                        }
+                    }
                 }
-                cb.cancelIssued();
-                try {
-                    inEngine = e.cancel(cb.request);
-                } catch (RuntimeException notIssued) {
-                    cb.cancelSettled();
-                    LOG.log(System.Logger.Level.ERROR, "engine cancel failed: " + cb.request, notIssued);
-                    return CancelOutcome.NOT_CANCELED;
-                }
-                inEngine.whenComplete((outcome, failure) -> cb.cancelSettled());
             }
         } finally {
             cb.unpinForCancel();
@@ -203,7 +204,7 @@ final class Canceller {
         // contradict the request's final ECANCELED. The wait is short (one ring or pool round trip) and bounded.
         boolean interrupted = Thread.interrupted();
         try {
-            CancelOutcome outcome = awaitOutcome(inEngine);
+            CancelOutcome outcome = inEngine == null ? CancelOutcome.NOT_CANCELED : awaitOutcome(inEngine);
             if (outcome == CancelOutcome.CANCELED) {
                 awaitFinal(cb, submission);
             } else if (outcome == CancelOutcome.ALREADY_DONE && cb.inProgress(submission)) {
@@ -212,12 +213,28 @@ final class Canceller {
                 // would contradict the EINPROGRESS that aio_error reads right after.
                 outcome = CancelOutcome.NOT_CANCELED;
             }
-            return outcome;
+            return outcome == CancelOutcome.NOT_CANCELED ? unlessTheCloseCanceledIt(cb, submission) : outcome;
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * AIO_NOTCANCELED's answer, unless this context's {@link AioContext#close} is under way: the close cancels every
+     * request it holds, so one this cancel could not reach (the closing engine refused the cancel, or had already
+     * ended the request) is waited for (bounded) and, when it ended ECANCELED, answered as canceled; "could not be
+     * canceled" would contradict the ECANCELED that aio_error reads right after. Called with the interrupt status
+     * clear.
+     */
+    private CancelOutcome unlessTheCloseCanceledIt(Aiocb cb, long submission) {
+        if (!context.isClosed()) {
+            return CancelOutcome.NOT_CANCELED;
+        }
+        awaitFinal(cb, submission);
+        boolean endedCanceled = cb.submission == submission && !cb.inProgress() && cb.error == Errno.ECANCELED;
+        return endedCanceled ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED;
     }
 
     /** The engine's answer to an issued cancel, waited for without regard to interrupts (bounded); they are kept. */

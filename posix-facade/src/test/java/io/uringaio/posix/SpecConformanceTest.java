@@ -540,6 +540,46 @@ class SpecConformanceTest extends PrivateContextSupport {
         assertEquals("kept", text(b, 4));
     }
 
+    /**
+     * aio_cancel racing AioContext.close on another thread: the close cancels every request, so the request ends
+     * ECANCELED, and the cancel's answer must agree: AIO_CANCELED or AIO_ALLDONE, never AIO_NOTCANCELED ("could not be
+     * canceled") for a request that ended canceled. Bounded rounds, a context each.
+     */
+    @Test
+    void cancel_racingTheContextsClose_neverAnswersNotCanceledForACanceledRequest() throws Exception {
+        int[] p = pipe();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            for (int round = 0; round < 100 && System.nanoTime() - end < 0; round++) {
+                AioContext c = new AioContext();
+                AtomicInteger notified = new AtomicInteger();
+                Aiocb r = readCb(p[0], 0, 1);
+                r.aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(), null);
+                assertEquals(0, c.aio_read(r));
+                CyclicBarrier both = new CyclicBarrier(2);
+                Future<Integer> cancel = pool.submit(() -> {
+                    both.await();
+                    return c.aio_cancel(p[0], r);
+                });
+                Future<?> close = pool.submit(() -> {
+                    both.await();
+                    c.close();
+                    return null;
+                });
+                int answer = cancel.get(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                close.get(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                assertEquals(ECANCELED, c.aio_error(r), "round " + round);
+                assertTrue(answer == AIO_CANCELED || answer == AIO_ALLDONE,
+                        "round " + round + ": aio_cancel answered " + answer + " for a request that ended canceled");
+                awaitTrue("one notification", () -> notified.get() >= 1);
+                assertEquals(1, notified.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     // ---------------------------------------------------------------- aio_init
 
     /**
