@@ -119,10 +119,8 @@ class SpecConformanceTest extends PrivateContextSupport {
      */
     @Test
     void suspend_onABlockWhoseConcurrentSubmissionIsRefused_returns() throws Exception {
-        int closed = openTemp("gone", 0);
-        closeNow(closed);
         Aiocb cb = new Aiocb();
-        cb.aio_fildes = closed;
+        cb.aio_fildes = closedHighFd();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger waits = new AtomicInteger();
         int[] bad = {0, 0};
@@ -683,8 +681,7 @@ class SpecConformanceTest extends PrivateContextSupport {
     @Test
     void unistd_zeroBytesWithNoBuffer_onABadDescriptor_isEBADF() {
         int fd = tempFileWith("z", "keep");
-        int closed = openTemp("closed", 0);
-        closeNow(closed);
+        int closed = closedHighFd();
         for (int bad : new int[] {-1, closed, 1_000_000}) {
             assertEquals(-1, Unistd.read(bad, null, 0), "read fd " + bad);
             assertEquals(EBADF, Aio.errno());
@@ -701,6 +698,18 @@ class SpecConformanceTest extends PrivateContextSupport {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * A descriptor number that was open and is closed, at 5000 or above (F_DUPFD): the kernel hands out the lowest
+     * free number, so no other thread of this JVM (an engine's eventfd, a pipe) takes it back during the test.
+     */
+    private int closedHighFd() {
+        int low = openTemp("gone" + System.nanoTime(), 0);
+        int high = io.uringaio.engine.internal.sys.Libc.fcntl(low, 0 /* F_DUPFD */, 5000);
+        assertTrue(high >= 5000, "F_DUPFD: " + high);
+        assertEquals(0, Unistd.close(high));
+        return high;
+    }
 
     private static void awaitUninterruptibly(CountDownLatch latch) {
         while (true) {
