@@ -89,7 +89,8 @@ public final class Aio {
     /**
      * Waits until one of {@code list[0, nent)} is complete (null entries skipped), at most {@code timeout} (null:
      * forever). 0, or -1 with EAGAIN (timed out), EINTR ({@code Thread.interrupt()}: interrupt status cleared, nothing
-     * canceled), EINVAL (bad nent or tv_nsec).
+     * canceled), EINVAL (bad nent or tv_nsec). A call that need not wait (an entry complete, none listed) returns 0
+     * whatever the timeout holds, as POSIX has it. Entries may belong to any context.
      */
     public static int aio_suspend(Aiocb[] list, int nent, Timespec timeout) {
         return Holder.CONTEXT.aio_suspend(list, nent, timeout);
@@ -97,7 +98,8 @@ public final class Aio {
 
     /**
      * Cancels {@code aiocbp}, or every outstanding request on {@code fildes} when null: AIO_CANCELED, AIO_NOTCANCELED
-     * (one was running and could not be), AIO_ALLDONE (none outstanding); -1 with EBADF or EINVAL.
+     * (one was running and could not be), AIO_ALLDONE (none outstanding); -1 with EBADF or EINVAL. An
+     * {@code aiocbp} that another context runs is canceled by that context.
      */
     public static int aio_cancel(int fildes, Aiocb aiocbp) {
         return Holder.CONTEXT.aio_cancel(fildes, aiocbp);

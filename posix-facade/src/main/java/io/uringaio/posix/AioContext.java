@@ -171,8 +171,17 @@ public final class AioContext implements AutoCloseable {
         return switch (aiocbp.state) {
             case Aiocb.WAITING, Aiocb.IN_KERNEL, Aiocb.SUBMITTING -> Errno.EINPROGRESS;
             case Aiocb.DONE -> aiocbp.error;
-            default -> Errno.EINVAL;
+            default -> noStatus();
         };
+    }
+
+    /**
+     * aio_error of a block with no status (never submitted, or its result taken): EINVAL, returned as the spec pins,
+     * and set as errno too, as POSIX's "may fail [EINVAL]" has it, so a caller that checks either finds it.
+     */
+    private static int noStatus() {
+        Errno.fail(Errno.EINVAL);
+        return Errno.EINVAL;
     }
 
     /** See {@link Aio#aio_return}. */
@@ -189,7 +198,7 @@ public final class AioContext implements AutoCloseable {
 
     /** See {@link Aio#aio_suspend}. */
     public int aio_suspend(Aiocb[] list, int nent, Timespec timeout) {
-        return Suspension.suspend(waiters, engine, list, nent, timeout);
+        return Suspension.suspend(this, waiters, engine, list, nent, timeout);
     }
 
     /**
@@ -201,6 +210,11 @@ public final class AioContext implements AutoCloseable {
      */
     void awaitInLane(Aiocb cb) {
         Suspension.awaitInLane(engine, cb, System.nanoTime() + Suspension.LANE_WAIT_NANOS);
+    }
+
+    /** This context's waiting threads: a wait for one of its requests from another context registers here too. */
+    Waiters waiters() {
+        return waiters;
     }
 
     /** See {@link Aio#aio_cancel}. */
@@ -247,13 +261,17 @@ public final class AioContext implements AutoCloseable {
 
     // ---------------------------------------------------------------- init, errno, engine
 
-    /** See {@link Aio#aio_init}: effective only before this context's first request. */
+    /**
+     * See {@link Aio#aio_init}: effective only before this context's first request. The first request is the first
+     * one accepted ({@link #joinLive}, under the same lock), not the first to start the engine: one the facade
+     * completes itself (a negative descriptor or offset) never starts it.
+     */
     public void aio_init(AioInit init) {
         if (init == null) {
             return;
         }
         synchronized (startLock) {
-            if (engine == null && !closed) {
+            if (engine == null && !live && !closed) {
                 AioInit copy = new AioInit();
                 copy.aio_threads = init.aio_threads;
                 copy.aio_num = init.aio_num;

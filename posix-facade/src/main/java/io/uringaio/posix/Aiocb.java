@@ -81,6 +81,13 @@ public final class Aiocb {
     volatile int cancelsInEngine;
 
     /**
+     * The lock that puts the cancels of this block in turn ({@link Canceller}), made by the first cancel: not the
+     * block itself, which the caller may synchronize on, and nothing for a block never canceled. A cancel holds it
+     * for its engine round trip; no code of the user runs under it.
+     */
+    private volatile Object cancelTurn;
+
+    /**
      * The lio_listio call that last claimed this block (written by the claiming thread only): a later entry of the same
      * call that lists the block again is refused without a claim. Holds that small call object until the block's next
      * lio_listio.
@@ -158,7 +165,8 @@ public final class Aiocb {
         return inProgress(state);
     }
 
-    private static boolean inProgress(int s) {
+    /** Whether state {@code s} is one of a request in progress (claimed, waiting or in the engine). */
+    static boolean inProgress(int s) {
         return s == WAITING || s == IN_KERNEL || s == SUBMITTING;
     }
 
@@ -202,6 +210,18 @@ public final class Aiocb {
     /** How many cancel pins the current thread holds (on any block). */
     private static final ThreadLocal<int[]> PINNING = ThreadLocal.withInitial(() -> new int[1]);
 
+    /** This block's cancel lock ({@link #cancelTurn}), made on first use. */
+    Object cancelTurn() {
+        Object turn = cancelTurn;
+        if (turn == null) {
+            turn = new Object();
+            if (!TURN.compareAndSet(this, null, turn)) {
+                turn = cancelTurn;
+            }
+        }
+        return turn;
+    }
+
     /** Whether submission {@code n} of this block is still in progress. */
     boolean inProgress(long n) {
         return inProgress() && submission == n;
@@ -219,12 +239,14 @@ public final class Aiocb {
     private static final VarHandle STATE;
     private static final VarHandle PINS;
     private static final VarHandle IN_ENGINE;
+    private static final VarHandle TURN;
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(Aiocb.class, "state", int.class);
             PINS = MethodHandles.lookup().findVarHandle(Aiocb.class, "cancelPins", int.class);
             IN_ENGINE = MethodHandles.lookup().findVarHandle(Aiocb.class, "cancelsInEngine", int.class);
+            TURN = MethodHandles.lookup().findVarHandle(Aiocb.class, "cancelTurn", Object.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }

@@ -45,8 +45,14 @@ final class Canceller {
         if (aiocbp != null) {
             int s = aiocbp.state; // the state first: the submission number read after it is at least as new
             long submission = aiocbp.submission;
-            if (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL || aiocbp.context != context) {
+            AioContext owner = aiocbp.context;
+            if (s != Aiocb.WAITING && s != Aiocb.IN_KERNEL) {
                 return Aio.AIO_ALLDONE;
+            }
+            if (owner != context) {
+                // Another context runs it (aio_error reads EINPROGRESS here too): "all done" would be false. Its own
+                // context cancels it, with its own checks and waits.
+                return owner.aio_cancel(fildes, aiocbp);
             }
             targets = new FdState.Outstanding[] {new FdState.Outstanding(aiocbp, submission)};
         } else {
@@ -144,6 +150,16 @@ final class Canceller {
      * cancel pin, so the owner's next submission cannot reach the engine in between.
      */
     private CancelOutcome cancelOne(Aiocb cb, long submission) {
+        // One cancel of a block at a time, to its end (the engine's answer, and the final ECANCELED when canceled).
+        // Two at once each asked the engine: the second found the request already ended by the first (the engine then
+        // answers "not in flight") before the facade had recorded its ECANCELED, and answered AIO_NOTCANCELED for a
+        // request that ended canceled. In turn, the second finds the status final and answers AIO_ALLDONE.
+        synchronized (cb.cancelTurn()) {
+            return cancelOneInTurn(cb, submission);
+        }
+    }
+
+    private CancelOutcome cancelOneInTurn(Aiocb cb, long submission) {
         CompletableFuture<CancelOutcome> inEngine = null;
         FdState removedFrom = null;
         int fd;
@@ -162,18 +178,19 @@ final class Canceller {
                 if (cb.state != Aiocb.IN_KERNEL) {
                     return CancelOutcome.ALREADY_DONE;
                 }
-                if (e == null) {
-                    return CancelOutcome.NOT_CANCELED; // on its way to an engine that is still starting: it will run
+                if (e != null) { // else on its way to an engine that is still starting: it will run
+                    cb.cancelIssued();
+                    try {
+                        inEngine = e.cancel(cb.request);
+                        inEngine.whenComplete((outcome, failure) -> cb.cancelSettled());
+                    } catch (RuntimeException notIssued) {
+                        cb.cancelSettled();
+                        inEngine = null;
+                        if (!context.isClosed()) { // a closed engine refusing is the close's race, not a failure
+                            LOG.log(System.Logger.Level.ERROR, "engine cancel failed: " + cb.request, notIssued);
+                        }
+                    }
                 }
-                cb.cancelIssued();
-                try {
-                    inEngine = e.cancel(cb.request);
-                } catch (RuntimeException notIssued) {
-                    cb.cancelSettled();
-                    LOG.log(System.Logger.Level.ERROR, "engine cancel failed: " + cb.request, notIssued);
-                    return CancelOutcome.NOT_CANCELED;
-                }
-                inEngine.whenComplete((outcome, failure) -> cb.cancelSettled());
             }
         } finally {
             cb.unpinForCancel();
@@ -187,7 +204,7 @@ final class Canceller {
         // contradict the request's final ECANCELED. The wait is short (one ring or pool round trip) and bounded.
         boolean interrupted = Thread.interrupted();
         try {
-            CancelOutcome outcome = awaitOutcome(inEngine);
+            CancelOutcome outcome = inEngine == null ? CancelOutcome.NOT_CANCELED : awaitOutcome(inEngine);
             if (outcome == CancelOutcome.CANCELED) {
                 awaitFinal(cb, submission);
             } else if (outcome == CancelOutcome.ALREADY_DONE && cb.inProgress(submission)) {
@@ -196,12 +213,28 @@ final class Canceller {
                 // would contradict the EINPROGRESS that aio_error reads right after.
                 outcome = CancelOutcome.NOT_CANCELED;
             }
-            return outcome;
+            return outcome == CancelOutcome.NOT_CANCELED ? unlessTheCloseCanceledIt(cb, submission) : outcome;
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * AIO_NOTCANCELED's answer, unless this context's {@link AioContext#close} is under way: the close cancels every
+     * request it holds, so one this cancel could not reach (the closing engine refused the cancel, or had already
+     * ended the request) is waited for (bounded) and, when it ended ECANCELED, answered as canceled; "could not be
+     * canceled" would contradict the ECANCELED that aio_error reads right after. Called with the interrupt status
+     * clear.
+     */
+    private CancelOutcome unlessTheCloseCanceledIt(Aiocb cb, long submission) {
+        if (!context.isClosed()) {
+            return CancelOutcome.NOT_CANCELED;
+        }
+        awaitFinal(cb, submission);
+        boolean endedCanceled = cb.submission == submission && !cb.inProgress() && cb.error == Errno.ECANCELED;
+        return endedCanceled ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED;
     }
 
     /** The engine's answer to an issued cancel, waited for without regard to interrupts (bounded); they are kept. */

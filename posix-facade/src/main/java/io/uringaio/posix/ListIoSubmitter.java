@@ -38,7 +38,6 @@ final class ListIoSubmitter {
         if (context.isClosed()) {
             return Errno.fail(Errno.EAGAIN);
         }
-        context.joinLive(); // before any entry enters its descriptor's order (see there)
         ListIo group = new ListIo(mode == Aio.LIO_NOWAIT ? sig : null);
         LioScratch scratch = LIO_SCRATCH.get().ensure(nent);
         Request[] batch = scratch.requests;
@@ -67,6 +66,7 @@ final class ListIoSubmitter {
                 group.failed();
                 continue;
             }
+            context.joinLive(); // before the entry enters its descriptor's order (see there); an accepted request
             RequestPrep.snapshot(cb, op, group, context);
             group.add();
             boolean goesNow;

@@ -117,7 +117,13 @@ public final class Unistd {
             return Errno.fail(Errno.EINVAL);
         }
         if (buf == null) {
-            return n == 0 ? 0 : Errno.fail(Errno.EFAULT);
+            if (n != 0) {
+                return Errno.fail(Errno.EFAULT);
+            }
+            // Zero bytes still go to the kernel, which checks the descriptor: read(2)/write(2) with (NULL, 0) on a bad
+            // one fail with EBADF, they do not return 0.
+            long res = io(fd, 0, 0, off, isRead);
+            return res < 0 ? Errno.fail((int) -res) : res;
         }
         if (n > buf.capacity()) {
             return Errno.fail(Errno.EINVAL);
