@@ -13,6 +13,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.FileLockInterruptionException;
 import java.nio.channels.NonReadableChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.ReadableByteChannel;
@@ -42,6 +43,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code APPEND} channel (which must be atomic appends, {@code O_APPEND}).
  */
 public final class UringFileChannel extends FileChannel {
+    /** The most buffers one scatter or gather passes to the kernel (Linux's UIO_MAXIOV, the JDK's IOV_MAX). */
+    private static final int IOV_MAX = 1024;
+
     private final AsyncFile file;
     private final Path path;
     private final FileSystemProvider jdk;
@@ -116,10 +120,11 @@ public final class UringFileChannel extends FileChannel {
         Objects.checkFromIndexSize(offset, length, dsts.length);
         ensureOpen();
         checkReadable();
-        ByteBuffer[] slice = slice(dsts, offset, length);
-        for (ByteBuffer b : slice) {
-            checkReadOnlyDst(b);
+        // Every buffer in the range, as the JDK: also one with no room, which the scatter then leaves out.
+        for (int i = offset; i < offset + length; i++) {
+            checkReadOnlyDst(Objects.requireNonNull(dsts[i], "buffer"));
         }
+        ByteBuffer[] slice = slice(dsts, offset, length);
         return atPosition(slice, slice.length == 0, at -> file.readv(slice, at));
     }
 
@@ -486,12 +491,13 @@ public final class UringFileChannel extends FileChannel {
 
     /**
      * Runs a call on the companion: when the companion was closed by an interrupt, this channel closes too, so the
-     * caller sees what the JDK's channel would have done to itself.
+     * caller sees what the JDK's channel would have done to itself. A lock reports that interrupt as
+     * {@code FileLockInterruptionException} (the JDK's lock closes its channel too, then throws that).
      */
     private <T> T guardCompanion(CompanionCall<T> call) throws IOException {
         try {
             return call.call();
-        } catch (ClosedByInterruptException e) {
+        } catch (ClosedByInterruptException | FileLockInterruptionException e) {
             try {
                 close();
             } catch (IOException suppressed) {
@@ -525,12 +531,21 @@ public final class UringFileChannel extends FileChannel {
         }
     }
 
+    /**
+     * The buffers of {@code buffers[offset..offset+length)} that have bytes remaining, at most {@link #IOV_MAX}, as
+     * the JDK picks them: a buffer with nothing remaining takes no iovec. Counting the first {@code IOV_MAX} array
+     * slots instead would make a gather of more buffers write 0 once those are done, and a write-until-done loop spin.
+     */
     private static ByteBuffer[] slice(ByteBuffer[] buffers, int offset, int length) {
-        ByteBuffer[] slice = Arrays.copyOfRange(buffers, offset, offset + Math.min(length, 1024));
-        for (ByteBuffer b : slice) {
-            Objects.requireNonNull(b, "buffer");
+        ByteBuffer[] slice = new ByteBuffer[Math.min(length, IOV_MAX)];
+        int n = 0;
+        for (int i = offset; i < offset + length && n < slice.length; i++) {
+            ByteBuffer b = Objects.requireNonNull(buffers[i], "buffer");
+            if (b.hasRemaining()) {
+                slice[n++] = b;
+            }
         }
-        return slice;
+        return n == slice.length ? slice : Arrays.copyOf(slice, n);
     }
 
     /** The JDK's O_DIRECT checks, with its messages. */
