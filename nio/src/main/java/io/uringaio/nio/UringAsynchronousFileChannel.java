@@ -121,15 +121,16 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     }
 
     private CompletableFuture<Integer> startRead(ByteBuffer dst, long position) {
-        Objects.requireNonNull(dst, "dst");
-        if (dst.isReadOnly()) {
-            throw new IllegalArgumentException("Read-only buffer");
-        }
+        // In the JDK's order: the position, the channel's mode, then the buffer.
         if (position < 0) {
             throw new IllegalArgumentException("Negative position");
         }
         if (!spec.read()) {
             throw new NonReadableChannelException();
+        }
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
         }
         if (!open) {
             return CompletableFuture.failedFuture(new ClosedChannelException());
@@ -169,17 +170,35 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         return result;
     }
 
-    /** Runs the handler on the executor once {@code op} is done; never on the completing (ring) thread. */
+    /**
+     * Runs the handler on the executor once {@code op} is done; never on the completing (ring) thread. An executor
+     * that refuses it (saturated, shut down) does not lose the completion: the operation already happened, so the
+     * handler runs on a thread of its own instead. (The JDK runs the operation itself on the executor, so a refusal
+     * there is thrown to the caller before anything is done; ours is in the kernel before the handler needs it.)
+     *
+     * <p>An application's executor is not asked from a ring's thread: its {@code execute} is code of the application
+     * too, which may run the task right there (caller-runs) or wait for room in a bounded queue, and that ring's
+     * thread serves every channel of the process. From there the hand-over itself goes to a virtual thread.
+     */
     private <V, A> void dispatch(CompletableFuture<V> op, A attachment, CompletionHandler<V, ? super A> handler) {
         op.whenComplete((value, failure) -> {
             Runnable call = failure == null ? () -> handler.completed(value, attachment)
                     : () -> handler.failed(unwrap(failure), attachment);
-            try {
-                executor.execute(call);
-            } catch (RejectedExecutionException shutDown) {
-                // The JDK drops handlers of a shut-down executor too.
+            if (executor != DEFAULT_HANDLER_EXECUTOR && file.engine().isEngineThread()) {
+                DEFAULT_HANDLER_EXECUTOR.execute(() -> handOver(call));
+            } else {
+                handOver(call);
             }
         });
+    }
+
+    /** Gives a handler's call to the executor, or runs it on a thread of its own if the executor refuses it. */
+    private void handOver(Runnable call) {
+        try {
+            executor.execute(call);
+        } catch (RejectedExecutionException refused) {
+            DEFAULT_HANDLER_EXECUTOR.execute(call);
+        }
     }
 
     // ---------------------------------------------------------------- size, truncate, force
