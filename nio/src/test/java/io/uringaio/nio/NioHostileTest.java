@@ -3,6 +3,7 @@ package io.uringaio.nio;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.util.stream.Stream;
 import static java.nio.file.StandardOpenOption.APPEND;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -513,5 +515,134 @@ class NioHostileTest {
         String jdk = observe(Impl.JDK, options, scenario);
         String uring = observe(Impl.URING, options, scenario);
         assertEquals(jdk, uring, name);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void aScatterOfMoreThanTheKernelTakesInOneCallReadsWhatThereIs(Impl impl) throws Exception {
+        // Three 1 GiB buffers (private mappings of a sparse file: nothing is allocated until written): the kernel
+        // takes at most MAX_RW_COUNT bytes per call and reads what the file has; the JDK's scatter does the same.
+        Path sparse = dir.resolve("sparse");
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(sparse.toFile(), "rw")) {
+            raf.setLength(1L << 30);
+        }
+        Path f = dir.resolve("f");
+        Files.write(f, HELLO);
+        try (FileChannel backing = FileChannel.open(sparse, READ, WRITE); FileChannel ch = impl.open(f, READ, WRITE)) {
+            ByteBuffer[] huge = new ByteBuffer[3];
+            for (int k = 0; k < huge.length; k++) {
+                huge[k] = backing.map(FileChannel.MapMode.PRIVATE, 0, 1L << 30);
+            }
+            assertEquals(12, ch.read(huge), "the file's 12 bytes");
+            assertEquals(12, huge[0].position());
+            assertEquals(0, huge[1].position());
+            assertEquals(12, ch.position());
+            huge[0].position(0);
+            ch.position(0);
+            assertEquals(12, ch.read(huge, 0, 3));
+            huge[0].flip();
+            ch.position(12);
+            assertEquals(12, ch.write(new ByteBuffer[] {huge[0]}, 0, 1));
+            assertEquals(24, ch.size());
+            assertEquals("hello, uringhello, uring", Files.readString(f));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void directIoCreatesAFileThatDoesNotExistYet(Impl impl) throws Exception {
+        Path f = dir.resolve("new-direct");
+        OpenOption direct = com.sun.nio.file.ExtendedOpenOption.DIRECT;
+        FileChannel ch;
+        try {
+            ch = impl.open(f, READ, WRITE, java.nio.file.StandardOpenOption.CREATE_NEW, direct);
+        } catch (IOException e) {
+            // the JDK's own channel fails the same way where the file system refuses O_DIRECT
+            org.junit.jupiter.api.Assumptions.assumeFalse(impl == Impl.JDK, "O_DIRECT unsupported here: " + e);
+            FileChannel.open(dir.resolve("probe"), READ, WRITE, java.nio.file.StandardOpenOption.CREATE_NEW, direct)
+                    .close();
+            throw e;
+        }
+        try (ch) {
+            int block = (int) Files.getFileStore(f).getBlockSize();
+            ByteBuffer b = ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
+            b.limit(block);
+            assertEquals(block, ch.write(b, 0));
+            assertEquals(block, ch.size());
+        }
+    }
+
+    /** What opening {@code path} with {@code options} gives: the outcome, and the file after a write if it opened. */
+    private static String openOutcome(Impl impl, Path path, OpenOption... options) {
+        return outcome(() -> {
+            try (FileChannel ch = impl == Impl.JDK ? FileChannel.open(path, options)
+                    : UringFiles.newFileChannel(path, options)) {
+                String kind = ch instanceof UringFileChannel ? "uring " : "jdk ";
+                return kind + (ch.isOpen() ? "open" : "closed");
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void foreignRelativeAndOddPathsOpenAsTheJdksDo(Impl impl) throws Exception {
+        Path base = Files.createDirectory(dir.resolve(impl.name()));
+        Files.write(base.resolve("f"), HELLO);
+        Files.createDirectory(base.resolve("sub"));
+        Files.createSymbolicLink(base.resolve("link"), base.resolve("f"));
+        Files.createSymbolicLink(base.resolve("dangling"), base.resolve("made-through-link"));
+        String uring = "uring open";
+        // (where this provider is installed as the default, the JDK's FileChannel.open gives ours too)
+        String jdkKind = java.nio.file.FileSystems.getDefault().provider() instanceof UringFileSystemProvider
+                ? uring : "jdk open";
+        String opened = impl == Impl.JDK ? jdkKind : uring;
+        // non-normalised: . and .. and doubled separators
+        assertEquals("= " + opened, openOutcome(impl, Path.of(base + "/./sub/..//f"), READ));
+        assertEquals("! java.nio.file.NoSuchFileException",
+                openOutcome(impl, Path.of(base + "/missing/../f"), READ), "the kernel resolves .. after the name");
+        // relative to the working directory
+        Path relative = Path.of("").toAbsolutePath().relativize(base.resolve("f"));
+        assertEquals(false, relative.isAbsolute());
+        assertEquals("= " + opened, openOutcome(impl, relative, READ));
+        // a directory, a link, a dangling link created through
+        assertEquals("= jdk open", openOutcome(impl, base.resolve("sub"), READ), "a directory: the JDK's channel");
+        assertEquals("! java.nio.file.FileSystemException", openOutcome(impl, base.resolve("sub"), READ, WRITE));
+        assertEquals("= " + opened, openOutcome(impl, base.resolve("link"), READ, WRITE));
+        assertEquals("! java.io.IOException",
+                openOutcome(impl, base.resolve("link"), READ, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertEquals("= " + opened, openOutcome(impl, base.resolve("dangling"), WRITE,
+                java.nio.file.StandardOpenOption.CREATE));
+        assertEquals(true, Files.exists(base.resolve("made-through-link")));
+        assertEquals("= jdk open", openOutcome(impl, Path.of(""), READ), "the empty path: the working directory");
+        assertArrayEquals(HELLO, Files.readAllBytes(base.resolve("f")), "nothing written");
+    }
+
+    @org.junit.jupiter.api.Test
+    void aForeignProvidersPathIsRefusedAsTheJdkRefusesIt() throws Exception {
+        Path zip = dir.resolve("z.zip");
+        try (java.nio.file.FileSystem zfs = java.nio.file.FileSystems.newFileSystem(zip,
+                java.util.Map.of("create", "true"))) {
+            Path inZip = zfs.getPath("/inside");
+            java.nio.file.spi.FileSystemProvider jdk = java.nio.file.FileSystems.getDefault().provider();
+            UringFileSystemProvider ours = UringFileSystemProvider.instance();
+            java.util.Set<OpenOption> rw = java.util.Set.of(READ, WRITE, java.nio.file.StandardOpenOption.CREATE);
+            for (java.nio.file.spi.FileSystemProvider p : List.of(jdk, ours)) {
+                org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.ProviderMismatchException.class,
+                        () -> p.newFileChannel(inZip, rw), p.toString());
+                org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.ProviderMismatchException.class,
+                        () -> p.newAsynchronousFileChannel(inZip, rw, null), p.toString());
+                org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.ProviderMismatchException.class,
+                        () -> p.newByteChannel(inZip, rw), p.toString());
+                org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.ProviderMismatchException.class,
+                        () -> p.delete(inZip), p.toString());
+                org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class,
+                        () -> p.newFileChannel(null, rw), p.toString());
+            }
+            org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.ProviderMismatchException.class,
+                    () -> UringFiles.path(inZip));
+            org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.ProviderMismatchException.class,
+                    () -> UringFiles.path(dir).resolve(inZip));
+            assertEquals(false, Files.exists(inZip), "nothing created in the zip");
+        }
     }
 }
