@@ -257,9 +257,15 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
             return CompletableFuture.failedFuture(open ? e : new AsynchronousCloseException());
         }
         CompletableFuture<FileLock> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("uring-aio-nio-lock").start(() -> {
+        // A platform thread: the wait is in fcntl(F_SETLKW), which a close ends by signalling the waiting thread
+        // (the JDK channel's NativeThreadSet). A virtual thread there cannot be signalled, and the close would wait
+        // for the lock's holder to let go, possibly forever.
+        Thread.ofPlatform().daemon().name("uring-aio-nio-lock").start(() -> {
             try {
-                result.complete(new CompanionLock(this, companion().lock(position, size, shared)));
+                FileLock lock = companion().lock(position, size, shared);
+                if (!result.complete(new CompanionLock(this, lock))) {
+                    lock.release(); // its future was cancelled: nobody will ever release it
+                }
             } catch (Throwable t) {
                 result.completeExceptionally(open ? t : new AsynchronousCloseException());
             }
@@ -342,17 +348,34 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
-    /** A read-only view of a future: no completion stage to chain code onto a ring's thread. */
-    private static <T> Future<T> view(CompletableFuture<T> future) {
+    /**
+     * A view of a future without a completion stage to chain code onto a ring's thread. Its {@code cancel} is the
+     * JDK's: a pending operation's future completes with {@code CancellationException} (the operation itself still
+     * runs to its end; its buffer must not be used meanwhile), and {@code cancel(true)} closes the channel.
+     */
+    private <T> Future<T> view(CompletableFuture<T> future) {
         return new Future<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                return false;
+                // Only a future of this channel's is pending here (closeAware, startLock): the engine's own futures
+                // reach a view only when already done, where cancel changes nothing.
+                // (Not CompletableFuture.cancel: that says true again to a second cancel, Future says false.)
+                if (!future.completeExceptionally(new java.util.concurrent.CancellationException())) {
+                    return false;
+                }
+                if (mayInterruptIfRunning) {
+                    try {
+                        close();
+                    } catch (IOException ignored) {
+                        // as the JDK's cancel: the close's failure is not the caller's
+                    }
+                }
+                return true;
             }
 
             @Override
             public boolean isCancelled() {
-                return false;
+                return future.isCancelled();
             }
 
             @Override
