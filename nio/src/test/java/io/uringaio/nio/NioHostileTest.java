@@ -645,4 +645,36 @@ class NioHostileTest {
             assertEquals(false, Files.exists(inZip), "nothing created in the zip");
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void theWatchServiceForgetsTheKeysOfDirectoriesThatAreGone() throws Exception {
+        Path root = UringFiles.path(dir);
+        int n = 20;
+        try (java.nio.file.WatchService ws = root.getFileSystem().newWatchService()) {
+            for (int k = 0; k < n; k++) {
+                Files.createDirectory(root.resolve("d" + k)).register(ws,
+                        java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
+            }
+            assertEquals(n, ((UringWatchService) ws).keysHeld());
+            for (int k = 0; k < n; k++) {
+                Files.delete(root.resolve("d" + k));
+            }
+            int invalid = 0;
+            while (invalid < n) {
+                java.nio.file.WatchKey key = ws.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+                org.junit.jupiter.api.Assertions.assertNotNull(key, "a deleted directory's key is signalled");
+                key.pollEvents();
+                if (!key.reset()) {
+                    invalid++;
+                }
+            }
+            assertEquals(0, ((UringWatchService) ws).keysHeld(), "no wrapper kept for an invalid key");
+            Path live = Files.createDirectory(root.resolve("live"));
+            java.nio.file.WatchKey kept = live.register(ws, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
+            Files.createFile(live.resolve("x"));
+            assertEquals(kept, ws.poll(10, java.util.concurrent.TimeUnit.SECONDS), "a live key keeps its identity");
+            ws.close();
+            assertEquals(0, ((UringWatchService) ws).keysHeld(), "none after close");
+        }
+    }
 }
