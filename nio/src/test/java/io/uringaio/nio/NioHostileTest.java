@@ -76,6 +76,14 @@ class NioHostileTest {
         return s.toString();
     }
 
+    /** A direct buffer over memory of an arena that is closed already. */
+    static ByteBuffer closedArenaBuffer() {
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+        ByteBuffer b = arena.allocate(1 << 20).asByteBuffer();
+        arena.close();
+        return b;
+    }
+
     private static ByteBuffer[] many(int n, int each) {
         ByteBuffer[] bs = new ByteBuffer[n];
         for (int i = 0; i < n; i++) {
@@ -180,6 +188,13 @@ class NioHostileTest {
                     ByteBuffer b = ByteBuffer.wrap("abcdefgh".getBytes(StandardCharsets.US_ASCII), 2, 3);
                     return ch.write(b) + show(b);
                 }),
+                // (1 MiB: memory the allocator maps and unmaps, so a use after the close faults instead of corrupting)
+                c("read into a buffer of a closed arena", RW, (ch, f, i) -> ch.read(closedArenaBuffer(), 0)),
+                c("relative write from a buffer of a closed arena", RW, (ch, f, i) -> ch.write(closedArenaBuffer())),
+                c("scatter into a buffer of a closed arena", RW, (ch, f, i) -> ch.read(new ByteBuffer[] {
+                    ByteBuffer.allocate(2), closedArenaBuffer()})),
+                c("gather from a buffer of a closed arena", RW, (ch, f, i) -> ch.write(new ByteBuffer[] {
+                    bytes("ab"), closedArenaBuffer()})),
                 // ------------------------------------------------ scatter / gather
                 c("scatter with a negative offset", RW, (ch, f, i) -> ch.read(many(2, 2), -1, 1)),
                 c("scatter with offset + length past the array", RW, (ch, f, i) -> ch.read(many(2, 2), 1, 2)),
