@@ -394,4 +394,22 @@ class NioAsyncHostileTest {
             assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void aBufferOfAClosedArenaIsRefusedAtTheCall() throws Exception {
+        // The JDK's channel here never completes the future nor calls the handler (its task dies in the executor
+        // with the IllegalStateException); ours refuses the call, as its FileChannel does, and submits nothing.
+        Path f = dir.resolve("f");
+        Files.write(f, HELLO);
+        try (AsynchronousFileChannel ch = Impl.URING.openAsync(f, null, READ, WRITE)) {
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> ch.read(NioHostileTest.closedArenaBuffer(), 0));
+            Outcome<Integer> h = new Outcome<>();
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> ch.write(NioHostileTest.closedArenaBuffer(), 0, "w", h));
+            assertEquals("value = 1", await(ch.write(ByteBuffer.wrap(new byte[] {'J'}), 0)), "the channel works");
+            assertEquals(false, h.first.isDone(), "no handler call for a refused call");
+        }
+        assertEquals("Jello, uring", Files.readString(f));
+    }
 }
