@@ -225,6 +225,7 @@ public final class AsyncFile implements AutoCloseable {
      *         or past the end of file and {@code dst} had room
      * @throws IllegalArgumentException if {@code dst} is read-only or {@code position} negative
      * @throws IllegalStateException    if {@code dst} is a direct buffer of an arena already closed
+     * @throws WrongThreadException     if {@code dst} is a direct buffer of another thread's confined arena
      */
     public CompletableFuture<Integer> read(ByteBuffer dst, long position) {
         Objects.requireNonNull(dst, "dst");
@@ -613,12 +614,17 @@ public final class AsyncFile implements AutoCloseable {
     /**
      * A direct buffer's memory, refused if it is gone: a buffer of an arena closed already
      * ({@code Arena.asByteBuffer()}) still has its address, and the kernel would read or write memory freed, maybe
-     * given to something else since. As the JDK's channels: {@code IllegalStateException}.
+     * given to something else since. As the JDK's channels: {@code IllegalStateException}; and
+     * {@code WrongThreadException} for a buffer of another thread's confined arena, which its owner could close
+     * while the kernel uses it.
      */
     private static MemorySegment liveMemory(ByteBuffer buffer) {
         MemorySegment memory = MemorySegment.ofBuffer(buffer);
         if (!memory.scope().isAlive()) {
             throw new IllegalStateException("Already closed: the buffer's arena");
+        }
+        if (!memory.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException("the buffer's arena is confined to another thread");
         }
         return memory;
     }

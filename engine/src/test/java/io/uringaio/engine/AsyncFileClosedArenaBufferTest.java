@@ -56,4 +56,30 @@ class AsyncFileClosedArenaBufferTest extends KernelTest {
         }
         assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing written");
     }
+
+    @Test
+    void aBufferOfAnotherThreadsConfinedArenaIsRefused() throws Exception {
+        Path p = dir.resolve("f");
+        Files.write(p, HELLO);
+        try (RingEngine engine = RingEngine.open(config().rings(1)); Arena confined = Arena.ofConfined()) {
+            AsyncFile file = await(engine.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
+            ByteBuffer owned = confined.allocate(64).asByteBuffer();
+            java.util.concurrent.CompletableFuture<Throwable> thrown = new java.util.concurrent.CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try {
+                    file.read(owned, 0);
+                    file.writev(new ByteBuffer[] {owned}, 0);
+                    thrown.complete(null);
+                } catch (Throwable t) {
+                    thrown.complete(t);
+                }
+            });
+            org.junit.jupiter.api.Assertions.assertInstanceOf(WrongThreadException.class,
+                    thrown.get(10, TimeUnit.SECONDS));
+            assertEquals(HELLO.length, await(file.read(owned, 0)), "its owner may");
+            assertEquals(0, engine.stats().inFlight());
+            await(file.closeAsync());
+        }
+        assertArrayEquals(HELLO, Files.readAllBytes(p), "nothing written");
+    }
 }

@@ -195,6 +195,14 @@ class NioHostileTest {
                     ByteBuffer.allocate(2), closedArenaBuffer()})),
                 c("gather from a buffer of a closed arena", RW, (ch, f, i) -> ch.write(new ByteBuffer[] {
                     bytes("ab"), closedArenaBuffer()})),
+                c("read into another thread's confined-arena buffer", RW, (ch, f, i) -> {
+                    try (java.lang.foreign.Arena confined = java.lang.foreign.Arena.ofConfined()) {
+                        ByteBuffer b = confined.allocate(16).asByteBuffer();
+                        java.util.concurrent.CompletableFuture<String> r = new java.util.concurrent.CompletableFuture<>();
+                        Thread.ofPlatform().start(() -> r.complete(outcome(() -> ch.read(b, 0))));
+                        return r.get(10, java.util.concurrent.TimeUnit.SECONDS) + " then owner " + ch.read(b, 0);
+                    }
+                }),
                 // ------------------------------------------------ scatter / gather
                 c("scatter with a negative offset", RW, (ch, f, i) -> ch.read(many(2, 2), -1, 1)),
                 c("scatter with offset + length past the array", RW, (ch, f, i) -> ch.read(many(2, 2), 1, 2)),
