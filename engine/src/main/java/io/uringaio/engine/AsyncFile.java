@@ -224,6 +224,8 @@ public final class AsyncFile implements AutoCloseable {
      * @return the number of bytes read, possibly fewer than asked (at end of file), or -1 if {@code position} is at
      *         or past the end of file and {@code dst} had room
      * @throws IllegalArgumentException if {@code dst} is read-only or {@code position} negative
+     * @throws IllegalStateException    if {@code dst} is a direct buffer of an arena already closed
+     * @throws WrongThreadException     if {@code dst} is a direct buffer of another thread's confined arena
      */
     public CompletableFuture<Integer> read(ByteBuffer dst, long position) {
         Objects.requireNonNull(dst, "dst");
@@ -256,7 +258,10 @@ public final class AsyncFile implements AutoCloseable {
     private CompletableFuture<Integer> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
         checkPosition(position);
         int length = buffer.remaining();
-        if (!buffer.isDirect()) {
+        MemorySegment memory = null;
+        if (buffer.isDirect()) {
+            memory = liveMemory(buffer);
+        } else {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
@@ -281,7 +286,7 @@ public final class AsyncFile implements AutoCloseable {
         op.requested = length;
         long address;
         if (buffer.isDirect()) {
-            address = MemorySegment.ofBuffer(buffer).address();
+            address = memory.address();
             op.request.attach(buffer);
         } else {
             BouncePool.Bounce bounce = bounce(op, length);
@@ -419,7 +424,9 @@ public final class AsyncFile implements AutoCloseable {
             if (isRead && b.isReadOnly()) {
                 throw new IllegalArgumentException("read into a read-only buffer");
             }
-            if (!b.isDirect()) {
+            if (b.isDirect()) {
+                liveMemory(b);
+            } else {
                 checkBounceSize(b.remaining());
             }
             total += b.remaining();
@@ -602,6 +609,24 @@ public final class AsyncFile implements AutoCloseable {
                     + " per call (heap buffers are copied through a direct buffer; use a direct buffer or a smaller"
                     + " one)");
         }
+    }
+
+    /**
+     * A direct buffer's memory, refused if it is gone: a buffer of an arena closed already
+     * ({@code Arena.asByteBuffer()}) still has its address, and the kernel would read or write memory freed, maybe
+     * given to something else since. As the JDK's channels: {@code IllegalStateException}; and
+     * {@code WrongThreadException} for a buffer of another thread's confined arena, which its owner could close
+     * while the kernel uses it.
+     */
+    private static MemorySegment liveMemory(ByteBuffer buffer) {
+        MemorySegment memory = MemorySegment.ofBuffer(buffer);
+        if (!memory.scope().isAlive()) {
+            throw new IllegalStateException("Already closed: the buffer's arena");
+        }
+        if (!memory.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException("the buffer's arena is confined to another thread");
+        }
+        return memory;
     }
 
     private static void checkPosition(long position) {

@@ -121,15 +121,16 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     }
 
     private CompletableFuture<Integer> startRead(ByteBuffer dst, long position) {
-        Objects.requireNonNull(dst, "dst");
-        if (dst.isReadOnly()) {
-            throw new IllegalArgumentException("Read-only buffer");
-        }
+        // In the JDK's order: the position, the channel's mode, then the buffer.
         if (position < 0) {
             throw new IllegalArgumentException("Negative position");
         }
         if (!spec.read()) {
             throw new NonReadableChannelException();
+        }
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
         }
         if (!open) {
             return CompletableFuture.failedFuture(new ClosedChannelException());
@@ -169,17 +170,35 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         return result;
     }
 
-    /** Runs the handler on the executor once {@code op} is done; never on the completing (ring) thread. */
+    /**
+     * Runs the handler on the executor once {@code op} is done; never on the completing (ring) thread. An executor
+     * that refuses it (saturated, shut down) does not lose the completion: the operation already happened, so the
+     * handler runs on a thread of its own instead. (The JDK runs the operation itself on the executor, so a refusal
+     * there is thrown to the caller before anything is done; ours is in the kernel before the handler needs it.)
+     *
+     * <p>An application's executor is not asked from a ring's thread: its {@code execute} is code of the application
+     * too, which may run the task right there (caller-runs) or wait for room in a bounded queue, and that ring's
+     * thread serves every channel of the process. From there the hand-over itself goes to a virtual thread.
+     */
     private <V, A> void dispatch(CompletableFuture<V> op, A attachment, CompletionHandler<V, ? super A> handler) {
         op.whenComplete((value, failure) -> {
             Runnable call = failure == null ? () -> handler.completed(value, attachment)
                     : () -> handler.failed(unwrap(failure), attachment);
-            try {
-                executor.execute(call);
-            } catch (RejectedExecutionException shutDown) {
-                // The JDK drops handlers of a shut-down executor too.
+            if (executor != DEFAULT_HANDLER_EXECUTOR && file.engine().isEngineThread()) {
+                DEFAULT_HANDLER_EXECUTOR.execute(() -> handOver(call));
+            } else {
+                handOver(call);
             }
         });
+    }
+
+    /** Gives a handler's call to the executor, or runs it on a thread of its own if the executor refuses it. */
+    private void handOver(Runnable call) {
+        try {
+            executor.execute(call);
+        } catch (RejectedExecutionException refused) {
+            DEFAULT_HANDLER_EXECUTOR.execute(call);
+        }
     }
 
     // ---------------------------------------------------------------- size, truncate, force
@@ -238,9 +257,15 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
             return CompletableFuture.failedFuture(open ? e : new AsynchronousCloseException());
         }
         CompletableFuture<FileLock> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("uring-aio-nio-lock").start(() -> {
+        // A platform thread: the wait is in fcntl(F_SETLKW), which a close ends by signalling the waiting thread
+        // (the JDK channel's NativeThreadSet). A virtual thread there cannot be signalled, and the close would wait
+        // for the lock's holder to let go, possibly forever.
+        Thread.ofPlatform().daemon().name("uring-aio-nio-lock").start(() -> {
             try {
-                result.complete(new CompanionLock(this, companion().lock(position, size, shared)));
+                FileLock lock = companion().lock(position, size, shared);
+                if (!result.complete(new CompanionLock(this, lock))) {
+                    lock.release(); // its future was cancelled: nobody will ever release it
+                }
             } catch (Throwable t) {
                 result.completeExceptionally(open ? t : new AsynchronousCloseException());
             }
@@ -323,17 +348,34 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
-    /** A read-only view of a future: no completion stage to chain code onto a ring's thread. */
-    private static <T> Future<T> view(CompletableFuture<T> future) {
+    /**
+     * A view of a future without a completion stage to chain code onto a ring's thread. Its {@code cancel} is the
+     * JDK's: a pending operation's future completes with {@code CancellationException} (the operation itself still
+     * runs to its end; its buffer must not be used meanwhile), and {@code cancel(true)} closes the channel.
+     */
+    private <T> Future<T> view(CompletableFuture<T> future) {
         return new Future<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                return false;
+                // Only a future of this channel's is pending here (closeAware, startLock): the engine's own futures
+                // reach a view only when already done, where cancel changes nothing.
+                // (Not CompletableFuture.cancel: that says true again to a second cancel, Future says false.)
+                if (!future.completeExceptionally(new java.util.concurrent.CancellationException())) {
+                    return false;
+                }
+                if (mayInterruptIfRunning) {
+                    try {
+                        close();
+                    } catch (IOException ignored) {
+                        // as the JDK's cancel: the close's failure is not the caller's
+                    }
+                }
+                return true;
             }
 
             @Override
             public boolean isCancelled() {
-                return false;
+                return future.isCancelled();
             }
 
             @Override

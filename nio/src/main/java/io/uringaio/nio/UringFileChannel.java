@@ -2,6 +2,7 @@ package io.uringaio.nio;
 
 import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -13,6 +14,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.FileLockInterruptionException;
 import java.nio.channels.NonReadableChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.ReadableByteChannel;
@@ -42,6 +44,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code APPEND} channel (which must be atomic appends, {@code O_APPEND}).
  */
 public final class UringFileChannel extends FileChannel {
+    /** The most buffers one scatter or gather passes to the kernel (Linux's UIO_MAXIOV, the JDK's IOV_MAX). */
+    private static final int IOV_MAX = 1024;
+
     private final AsyncFile file;
     private final Path path;
     private final FileSystemProvider jdk;
@@ -82,12 +87,19 @@ public final class UringFileChannel extends FileChannel {
             jdk.newByteChannel(path, create, attrs).close();
             createHere = false;
         }
-        int alignment = spec.direct() ? (int) jdk.getFileStore(path).getBlockSize() : 0;
         AsyncFile file;
         try {
             file = AsyncFile.open(engine, path, spec.engineOptions(createHere)).join();
         } catch (CompletionException e) {
             throw OpenSpec.translate(e.getCause(), path);
+        }
+        int alignment;
+        try {
+            // After the open, as the JDK: a CREATE or CREATE_NEW direct channel's file did not exist before it.
+            alignment = spec.direct() ? (int) jdk.getFileStore(path).getBlockSize() : 0;
+        } catch (IOException | RuntimeException e) {
+            file.closeAsync();
+            throw e;
         }
         if (spec.deleteOnClose()) {
             // As the JDK does on Unix: unlink right after opening, so the name is gone and the data with the channel.
@@ -116,11 +128,13 @@ public final class UringFileChannel extends FileChannel {
         Objects.checkFromIndexSize(offset, length, dsts.length);
         ensureOpen();
         checkReadable();
-        ByteBuffer[] slice = slice(dsts, offset, length);
-        for (ByteBuffer b : slice) {
-            checkReadOnlyDst(b);
+        // Every buffer in the range, as the JDK: also one with no room, which the scatter then leaves out.
+        for (int i = offset; i < offset + length; i++) {
+            checkReadOnlyDst(Objects.requireNonNull(dsts[i], "buffer"));
         }
-        return atPosition(slice, slice.length == 0, at -> file.readv(slice, at));
+        ByteBuffer[] slice = slice(dsts, offset, length);
+        return atPosition(slice, slice.length == 0,
+                at -> slice.length == 1 ? file.read(slice[0], at) : file.readv(slice, at));
     }
 
     @Override
@@ -143,7 +157,8 @@ public final class UringFileChannel extends FileChannel {
             return guardCompanion(() -> companion().write(srcs, offset, length));
         }
         ByteBuffer[] slice = slice(srcs, offset, length);
-        return atPosition(slice, slice.length == 0, at -> file.writev(slice, at));
+        return atPosition(slice, slice.length == 0,
+                at -> slice.length == 1 ? file.write(slice[0], at) : file.writev(slice, at));
     }
 
     /** A transfer of the engine's, started at a file position. */
@@ -486,12 +501,13 @@ public final class UringFileChannel extends FileChannel {
 
     /**
      * Runs a call on the companion: when the companion was closed by an interrupt, this channel closes too, so the
-     * caller sees what the JDK's channel would have done to itself.
+     * caller sees what the JDK's channel would have done to itself. A lock reports that interrupt as
+     * {@code FileLockInterruptionException} (the JDK's lock closes its channel too, then throws that).
      */
     private <T> T guardCompanion(CompanionCall<T> call) throws IOException {
         try {
             return call.call();
-        } catch (ClosedByInterruptException e) {
+        } catch (ClosedByInterruptException | FileLockInterruptionException e) {
             try {
                 close();
             } catch (IOException suppressed) {
@@ -525,12 +541,30 @@ public final class UringFileChannel extends FileChannel {
         }
     }
 
+    /**
+     * The buffers of {@code buffers[offset..offset+length)} that have bytes remaining, at most {@link #IOV_MAX}, as
+     * the JDK picks them: a buffer with nothing remaining takes no iovec. Counting the first {@code IOV_MAX} array
+     * slots instead would make a gather of more buffers write 0 once those are done, and a write-until-done loop spin.
+     * They hold at most the kernel's {@code MAX_RW_COUNT} bytes, the most one call transfers (the engine refuses a
+     * vector of more), unless the first alone holds more: then it is the only one, and goes as a single buffer.
+     */
     private static ByteBuffer[] slice(ByteBuffer[] buffers, int offset, int length) {
-        ByteBuffer[] slice = Arrays.copyOfRange(buffers, offset, offset + Math.min(length, 1024));
-        for (ByteBuffer b : slice) {
-            Objects.requireNonNull(b, "buffer");
+        ByteBuffer[] slice = new ByteBuffer[Math.min(length, IOV_MAX)];
+        int n = 0;
+        long total = 0;
+        for (int i = offset; i < offset + length && n < slice.length; i++) {
+            ByteBuffer b = Objects.requireNonNull(buffers[i], "buffer");
+            int remaining = b.remaining();
+            if (remaining == 0) {
+                continue;
+            }
+            if (n > 0 && total + remaining > Uapi.MAX_RW_COUNT) {
+                break; // a short transfer, as the kernel's own truncation of a longer vector would give
+            }
+            slice[n++] = b;
+            total += remaining;
         }
-        return slice;
+        return n == slice.length ? slice : Arrays.copyOf(slice, n);
     }
 
     /** The JDK's O_DIRECT checks, with its messages. */

@@ -40,6 +40,12 @@ final class UringWatchService implements WatchService {
     @Override
     public void close() throws IOException {
         delegate.close();
+        keys.clear(); // every key is invalid now
+    }
+
+    /** How many key wrappers this service keeps (each valid key has one). */
+    int keysHeld() {
+        return keys.size();
     }
 
     @Override
@@ -80,9 +86,17 @@ final class UringWatchService implements WatchService {
             return events;
         }
 
+        /**
+         * Resets the key; one that is invalid (its directory gone, or cancelled) is forgotten here, else a service
+         * watching directories that come and go would keep a wrapper of each one forever.
+         */
         @Override
         public boolean reset() {
-            return delegate.reset();
+            boolean valid = delegate.reset();
+            if (!valid) {
+                service.keys.remove(delegate);
+            }
+            return valid;
         }
 
         @Override
