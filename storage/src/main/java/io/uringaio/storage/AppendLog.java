@@ -85,8 +85,8 @@ public final class AppendLog implements AutoCloseable {
     private static final int SPARE_GROUPS = 4;
 
     /**
-     * An appender thread's state: its checksum (the payload is checksummed before the lock, the position under it)
-     * and its latest append's future, which tells a thread that waits for its records from one that runs ahead.
+     * An appender thread's state: its checksum (taken under the lock, over the log's copy of the payload: see
+     * {@link CommitGroup#add}) and its latest append's future, which tells a thread that waits for its records from one that runs ahead.
      */
     private static final class Checksum {
         final CRC32C crc = new CRC32C();
@@ -288,10 +288,6 @@ public final class AppendLog implements AutoCloseable {
                     + config.maxRecordBytes());
         }
         Checksum checksum = CHECKSUM.get();
-        checksum.crc.reset();
-        int start = record.position();
-        checksum.crc.update(record);
-        record.position(start);
         long frame = RecordFrame.frameBytes(length);
         RecordFuture future;
         boolean pump;
