@@ -139,10 +139,13 @@ class StorageThirdPassTest {
         for (Thread t : threads) {
             t.join(TimeUnit.SECONDS.toMillis(StorageTesting.DEADLINE_SECONDS));
         }
+        List<Throwable> failures = new ArrayList<>();
+        Map<Long, ByteBuffer> acknowledged = outcomes(all, failures::add); // waits for every future
         LogPoisonedException poison = log.poisonCause();
         assertTrue(poison != null, "write 12 of " + faults.writes() + " failed: poisoned");
         assertEquals(ErrnoTable.ENOSPC, poison.errno());
-        Map<Long, ByteBuffer> acknowledged = outcomes(all, t -> assertSame(poison, t, "the one poison for all"));
+        assertTrue(!failures.isEmpty());
+        failures.forEach(t -> assertSame(poison, t, "the one poison for all"));
         assertTrue(acknowledged.keySet().stream().allMatch(p -> p < poison.failedPosition()),
                 "nothing acknowledged at or after the failure");
         int writes = faults.writes();
