@@ -55,8 +55,9 @@ import java.util.zip.CRC32C;
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
  * may reuse its buffer at once) and does not wait for I/O, except when {@link AppendLogConfig#maxPendingBytes} are
- * already waiting for their group: then it blocks until a group is durable, so never call it from one of the engine's
- * ring threads. A group's leader returns once its group is cut (the bounded wait above; an interrupt or a close ends
+ * already waiting for their group: then it blocks until a group is durable, except on one of the engine's threads or
+ * in a record's completion, which cannot wait for the groups that need them: those appends go over the budget. A
+ * group's leader returns once its group is cut (the bounded wait above; an interrupt or a close ends
  * it at once, and the interrupt status stays set). Futures complete on a ring thread: hand long work to an executor
  * ({@code thenApplyAsync}).
  *
@@ -85,8 +86,8 @@ public final class AppendLog implements AutoCloseable {
     private static final int SPARE_GROUPS = 4;
 
     /**
-     * An appender thread's state: its checksum (the payload is checksummed before the lock, the position under it)
-     * and its latest append's future, which tells a thread that waits for its records from one that runs ahead.
+     * An appender thread's state: its checksum (taken under the lock, over the log's copy of the payload: see
+     * {@link CommitGroup#add}) and its latest append's future, which tells a thread that waits for its records from one that runs ahead.
      */
     private static final class Checksum {
         final CRC32C crc = new CRC32C();
@@ -288,16 +289,13 @@ public final class AppendLog implements AutoCloseable {
                     + config.maxRecordBytes());
         }
         Checksum checksum = CHECKSUM.get();
-        checksum.crc.reset();
-        int start = record.position();
-        checksum.crc.update(record);
-        record.position(start);
         long frame = RecordFrame.frameBytes(length);
         RecordFuture future;
         boolean pump;
         lock.lock();
         try {
-            while (pendingBytes > 0 && pendingBytes + frame > config.maxPendingBytes() && poison == null && !closing) {
+            while (pendingBytes > 0 && pendingBytes + frame > config.maxPendingBytes() && poison == null && !closing
+                    && mayWaitForBudget(checksum)) {
                 drained.awaitUninterruptibly();
             }
             if (poison != null) {
@@ -347,6 +345,16 @@ public final class AppendLog implements AutoCloseable {
             pump();
         }
         return future;
+    }
+
+    /**
+     * Whether this appender may block until pending bytes return to the budget: not from a completion that an
+     * acknowledgement runs (the acknowledged bytes return only after it, on this thread, and no group is submitted
+     * while it runs), nor on one of the engine's threads (the groups' completions need it). Those go over the budget
+     * instead, by what their completions append. Asked only when the budget is full.
+     */
+    private boolean mayWaitForBudget(Checksum self) {
+        return self.acknowledging == 0 && !engine.isEngineThread();
     }
 
     /** Under the lock: the open group stops taking records and waits its turn. */
@@ -854,10 +862,19 @@ public final class AppendLog implements AutoCloseable {
         });
     }
 
-    /** {@link #closeAsync()}, waiting for it. */
+    /**
+     * {@link #closeAsync()}, waiting for it; except on a thread the close needs: called from a record's completion
+     * (the acknowledgement that runs it must end before the groups behind it go out) or on one of the engine's threads
+     * (the last groups' completions and the files' closes need it), it starts the close and returns at once, and
+     * {@link #closeAsync()} tells when the close is done.
+     */
     @Override
     public void close() throws IOException {
-        await(closeAsync(), "close " + name);
+        CompletableFuture<Void> closing = closeAsync();
+        if (CHECKSUM.get().acknowledging > 0 || engine.isEngineThread()) {
+            return; // waiting here would wait for this very thread
+        }
+        await(closing, "close " + name);
     }
 
     /** How many times an appender waited as a new group's leader ({@link GroupWait}); for tests. */

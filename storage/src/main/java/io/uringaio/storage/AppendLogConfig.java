@@ -93,7 +93,8 @@ public final class AppendLogConfig {
 
     /**
      * The most frame bytes accepted but not yet durable; beyond it {@link AppendLog#append} blocks until a group is
-     * durable. Default 64 MiB.
+     * durable (on a thread that can wait: appends from the engine's threads and from records' completions go over).
+     * Default 64 MiB.
      */
     public AppendLogConfig maxPendingBytes(long maxPendingBytes) {
         if (maxPendingBytes < 1) {

@@ -17,6 +17,8 @@ final class CommitGroup {
     private static final int INITIAL_CAPACITY = 64 << 10;
 
     private ByteBuffer buffer = ByteBuffer.allocateDirect(INITIAL_CAPACITY).order(ByteOrder.LITTLE_ENDIAN);
+    /** A second view of {@link #buffer}, to checksum a payload in place without a new buffer object per record. */
+    private ByteBuffer payloadView = buffer.duplicate();
     private long[] positions = new long[16];
     private RecordFuture[] futures = new RecordFuture[16];
     private int count;
@@ -70,8 +72,10 @@ final class CommitGroup {
     }
 
     /**
-     * Frames {@code record} (position to limit, left unchanged) at the end of the group. {@code crc} already holds the
-     * payload; the position is {@link #end()}.
+     * Frames {@code record} (position to limit, left unchanged) at the end of the group, at position {@link #end()}.
+     * The checksum is taken from the group's own copy of the payload, after the copy: a caller that changes its buffer
+     * meanwhile (its own data race) gets a record of mixed bytes, but never a frame whose checksum fails, which
+     * recovery would have to call corruption of the whole log. {@code crc} and {@code scratch} are the caller's.
      */
     long add(ByteBuffer record, CRC32C crc, byte[] scratch, RecordFuture future) {
         int length = record.remaining();
@@ -84,10 +88,14 @@ final class CommitGroup {
             positions = Arrays.copyOf(positions, count * 2);
             futures = Arrays.copyOf(futures, count * 2);
         }
+        int header = buffer.position();
+        int payload = header + RecordFrame.HEADER_BYTES;
+        buffer.put(payload, record, record.position(), length);
+        crc.reset();
+        crc.update(payloadView.clear().position(payload).limit(payload + length));
         int word = RecordFrame.word(length, count == 0, groupsInFlight);
-        buffer.putInt(word).putInt(RecordFrame.finish(crc, position, word, scratch));
-        buffer.put(buffer.position(), record, record.position(), length);
-        buffer.position(buffer.position() + length);
+        buffer.putInt(header, word).putInt(header + 4, RecordFrame.finish(crc, position, word, scratch));
+        buffer.position(payload + length);
         positions[count] = position;
         futures[count] = future;
         count++;
@@ -99,6 +107,7 @@ final class CommitGroup {
         ByteBuffer bigger = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
         bigger.put(buffer.flip());
         buffer = bigger;
+        payloadView = bigger.duplicate();
     }
 
     /** The frames, as a view the flusher hands to the kernel. */

@@ -267,6 +267,44 @@ public final class LogRecovery {
     }
 
     /**
+     * The first frame of a read, at {@code offset} of the segment at {@code base}, is not a record (a bad frame, or a
+     * zero header, which a payload holds as well as unwritten space): tells a read position that is no record's from a
+     * bad record, by walking the segment's records from its start, which only this error path pays for. Returns if
+     * the records reach {@code offset} exactly (a record's frame is bad there: the caller's rules apply); throws
+     * {@code IllegalArgumentException} if a record spans it, or if it lies past the end of the records of a log whose
+     * end is not known; throws the corruption that stops the records short of it otherwise.
+     */
+    private static void checkReadStart(Path directory, SegmentScanner scanner, Path path, long base, long offset,
+                                       long limit, boolean knownEnd) throws IOException {
+        if (offset == 0) {
+            return; // a segment's base starts its first record
+        }
+        long[] reached = new long[1];
+        SegmentScanner.Result walk = scanner.scan(0, limit, (position, payload) -> {
+            reached[0] = position - base + RecordFrame.frameBytes(payload.remaining());
+            return reached[0] < offset;
+        });
+        if (walk.end() == SegmentScanner.End.STOPPED) {
+            if (reached[0] == offset) {
+                return;
+            }
+            throw new IllegalArgumentException("no record at position " + (base + offset) + " in " + directory
+                    + ": it lies inside the record ending at " + (base + reached[0]));
+        }
+        if (knownEnd) {
+            throw new LogCorruptedException(path, base, walk.validEnd(), (walk.end() == SegmentScanner.End.TORN
+                    ? "a bad frame" : "no record") + " before the read's position " + (base + offset)
+                    + ", where the records must continue");
+        }
+        LogCorruptedException corruption = corruptTail(scanner, path, base, walk.validEnd(), false);
+        if (corruption != null) {
+            throw corruption;
+        }
+        throw new IllegalArgumentException("no record at position " + (base + offset) + " in " + directory
+                + ": the records end at " + (base + walk.validEnd()));
+    }
+
+    /**
      * Visits the complete records of the log in {@code directory} from {@code from} (0, or a position an append
      * reported) to the end of the valid data, in position order. Reads with {@code pread}; does not modify the log.
      * Never skips: a bad frame before the end of the data is a {@link LogCorruptedException}, after the records
@@ -276,7 +314,8 @@ public final class LogRecovery {
      * open: the rest of the last segment is read to apply that rule, and on a log being written, its groups may land
      * between this method's reads; read an open log with {@link AppendLog#read}, which stops at its durable position.
      *
-     * @throws IllegalArgumentException if no record starts at {@code from}
+     * @throws IllegalArgumentException if no record starts at {@code from}: it lies inside a record, or past the end
+     *                                  of the records (their end itself is a valid start: nothing is visited)
      * @throws LogCorruptedException    if a segment before the last does not run to the next one, or the last one
      *                                  holds a bad frame that is not a torn tail
      */
@@ -313,8 +352,9 @@ public final class LogRecovery {
             try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
                 SegmentScanner scanner = new SegmentScanner(channel, base);
                 SegmentScanner.Result scan = scanner.scan(offset, limit, visitor);
-                if (checkStart && scan.records() == 0 && scan.end() == SegmentScanner.End.TORN) {
-                    throw new IllegalArgumentException("no record at position " + from + " in " + directory);
+                if (checkStart && scan.records() == 0 && scan.end() != SegmentScanner.End.STOPPED
+                        && scan.validEnd() < limit) {
+                    checkReadStart(directory, scanner, path, base, offset, limit, !last || end != Long.MAX_VALUE);
                 }
                 checkStart = false;
                 if (scan.end() == SegmentScanner.End.STOPPED) {

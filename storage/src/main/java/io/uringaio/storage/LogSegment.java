@@ -148,7 +148,13 @@ final class LogSegment {
         Path path = directory.resolve(fileName(base));
         prepare(path, writtenBytes, config, () -> false);
         fsyncDirectory(directory);
-        return AppendLog.await(open(engine, path, base, config), "open " + path);
+        CompletableFuture<LogSegment> opening = open(engine, path, base, config);
+        try {
+            return AppendLog.await(opening, "open " + path);
+        } catch (IOException | RuntimeException e) {
+            opening.thenAccept(LogSegment::closeAsync); // an interrupted wait: the files still open, nobody's
+            throw e;
+        }
     }
 
     /**

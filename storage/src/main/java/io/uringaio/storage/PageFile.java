@@ -76,7 +76,11 @@ public final class PageFile implements AutoCloseable {
     }
 
     /**
-     * Reads page {@code page} into {@code dst} (its position to its limit, one page); -1 past the end of file.
+     * Reads page {@code page} into {@code dst} (its position to its limit, one page); -1 past the end of file. A page
+     * that the end of the file cuts short (a file whose size is not a multiple of the page size: a torn extension, a
+     * truncation) reads as a count below {@link #pageBytes()}: check it. The bytes of {@code dst} past the count are
+     * not the page's, and not necessarily what {@code dst} held (with {@code O_DIRECT} the kernel may transfer the
+     * whole block).
      *
      * @throws IllegalArgumentException for a negative page or one past {@link #maxPage()}, or a buffer that is not
      *                                  one aligned, direct page; nothing is submitted

@@ -44,7 +44,13 @@ final class SegmentScanner {
     private final long fileSize;
     private final CRC32C crc = new CRC32C();
     private final byte[] scratch = new byte[12];
+    /** The longest frame that {@link #groupsAfter}'s search checksums directly; longer ones by range. */
+    private static final int DIRECT_CHECK_BYTES = 64 << 10;
+
     private ByteBuffer window = ByteBuffer.allocate(WINDOW_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    /** The search's range checksums, from {@link #rangesFrom} to the end of the file; built at first need. */
+    private RangeChecksums ranges;
+    private long rangesFrom;
     private long windowStart;
 
     SegmentScanner(FileChannel channel, long base) throws IOException {
@@ -121,6 +127,35 @@ final class SegmentScanner {
         return payload;
     }
 
+    /**
+     * The payload length of the valid frame at {@code offset}, whose header is in the window, or -1: for
+     * {@link #groupsAfter}, which tries every offset from {@code searchFrom} on. A frame longer than
+     * {@link #DIRECT_CHECK_BYTES} is checked through {@link RangeChecksums} (built once, from {@code searchFrom} to the
+     * end of the file): garbage claims such lengths at a good share of its offsets, and checksumming each would cost
+     * the search the square of the garbage.
+     */
+    private int searchedFrameLength(long offset, long searchFrom) throws IOException {
+        int at = (int) (offset - windowStart);
+        int word = window.getInt(at);
+        int expected = window.getInt(at + 4);
+        int length = RecordFrame.length(word);
+        if (length < 1 || offset + RecordFrame.frameBytes(length) > fileSize) {
+            return -1;
+        }
+        if (length <= DIRECT_CHECK_BYTES) {
+            return frameAt(offset, fileSize) == null ? -1 : length;
+        }
+        if (ranges == null || rangesFrom > offset) {
+            ranges = RangeChecksums.of(channel, searchFrom, fileSize);
+            rangesFrom = searchFrom;
+        }
+        long payload = offset + RecordFrame.HEADER_BYTES;
+        int payloadCrc = ranges.crcOf(payload, payload + length);
+        crc.reset();
+        int positionAndWord = RecordFrame.finish(crc, base + offset, word, scratch); // the 12 bytes on their own
+        return (RangeChecksums.shift(payloadCrc, 12) ^ positionAndWord) == expected ? length : -1;
+    }
+
     /** The word of the frame at {@code offset}, which must be in the window (just checked by {@link #frameAt}). */
     private int wordAt(long offset) {
         return window.getInt((int) (offset - windowStart));
@@ -145,8 +180,8 @@ final class SegmentScanner {
                 offset = Math.max(offset + 5, nextNonZero(offset + 8) - 3);
                 continue;
             }
-            ByteBuffer payload = frameAt(offset, fileSize);
-            if (payload == null) {
+            int length = searchedFrameLength(offset, bad + 1);
+            if (length < 0) {
                 offset++;
                 continue;
             }
@@ -154,7 +189,7 @@ final class SegmentScanner {
             if (firstValid < 0) {
                 firstValid = offset;
             }
-            offset += RecordFrame.frameBytes(payload.remaining());
+            offset += RecordFrame.frameBytes(length);
             lastValidEnd = offset;
             if (RecordFrame.isGroupStart(word)) {
                 groups++;

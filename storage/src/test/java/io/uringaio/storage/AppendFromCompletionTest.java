@@ -1,0 +1,102 @@
+package io.uringaio.storage;
+
+import static io.uringaio.storage.StorageTesting.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.uringaio.engine.RingEngine;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Code run by a record's completion (on a ring thread, or whichever thread acknowledges) calls back into the log:
+ * an append with the pending-bytes budget full, a blocking close. Neither may wait for what only its own thread can
+ * do next (finish the acknowledgement, reap the ring): no hang, every record acknowledged durable and read back.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class AppendFromCompletionTest {
+    @TempDir
+    Path dir;
+    RingEngine engine;
+
+    @BeforeEach
+    void openEngine() {
+        engine = StorageTesting.engine();
+    }
+
+    @AfterEach
+    void closeEngine() {
+        engine.close();
+    }
+
+    private static ByteBuffer bytes(int n, int seed) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, (byte) seed);
+        return ByteBuffer.wrap(b);
+    }
+
+    @Test
+    void anAppendFromACompletionWithTheBudgetFullDoesNotWaitForItsOwnAcknowledgement() throws Exception {
+        // The budget holds one record: the acknowledged one's bytes return to it only after its completions ran, on
+        // this very thread. Before the fix the second append waited for them forever (the log and the ring hung).
+        AppendLogConfig config = new AppendLogConfig().maxPendingBytes(4096);
+        List<Long> positions = new ArrayList<>();
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            CompletableFuture<Long> second = log.append(bytes(3000, 1))
+                    .thenCompose(first -> {
+                        positions.add(first);
+                        return log.append(bytes(3000, 2));
+                    });
+            positions.add(await(second));
+            // Bystander: an append from the test thread still waits its turn and goes through.
+            positions.add(await(log.append(bytes(3000, 3))));
+        }
+        List<Long> read = new ArrayList<>();
+        LogRecovery.read(dir, 0, (p, b) -> read.add(p));
+        assertEquals(positions, read);
+    }
+
+    @Test
+    void aBlockingCloseFromACompletionDoesNotWaitOnTheThreadItNeeds() throws Exception {
+        // The write is held until the completion is attached, so that it runs on the ring thread that reaps the write.
+        // Before the fix close() waited there for the close, which needs that thread: the log never closed, and the
+        // engine's close waited forever for its requests.
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().segmentIoWrapper(faults.wrapper()));
+        CompletableFuture<Throwable> closedInside = new CompletableFuture<>();
+        boolean[] onEngineThread = new boolean[1];
+        CompletableFuture<Long> appended = log.append(bytes(100, 1)).whenComplete((v, f) -> {
+            onEngineThread[0] = engine.isEngineThread();
+            try {
+                log.close();
+                closedInside.complete(null);
+            } catch (Throwable t) {
+                closedInside.complete(t);
+            }
+        });
+        gate.complete(null);
+        long p = await(appended);
+        assertEquals(null, await(closedInside), "close from a completion threw");
+        assertTrue(onEngineThread[0], "the completion ran on the engine's thread");
+        await(log.closeAsync()); // the close completes
+        assertInstanceOf(LogClosedException.class, StorageTesting.failure(log.append(bytes(10, 2))));
+        List<Long> read = new ArrayList<>();
+        LogRecovery.read(dir, 0, (q, b) -> read.add(q));
+        assertEquals(List.of(p), read);
+        try (AppendLog again = AppendLog.open(engine, dir)) {
+            assertTrue(again.recovery().tail() > p, "the lock was released");
+        }
+    }
+}
