@@ -14,9 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the turn of a thread that died is not kept from the living); a thread whose ring is full while another has room
  * moves to that one, rather than waiting behind requests that may take long (a pipe, a slow device) while it idles.
  *
- * <p>The count chooses a request's lane when caller rings are on: a request of a thread with nothing else in flight
- * (it will most likely wait for that one) goes to the thread's caller ring, where the waiting thread reaps it itself;
- * one of a thread that keeps others in flight goes to the Netty ring, batched with them. It holds nothing of the
+ * <p>The count chooses a request's lane when caller rings are on: a request of a thread with nothing else in flight,
+ * now nor at its previous submission (it will most likely wait for that one), goes to the thread's caller ring, where
+ * the waiting thread reaps it itself; one of a thread that keeps others in flight goes to the Netty ring, batched with
+ * them. It holds nothing of the
  * engine, so a thread that outlives the engine does not keep it reachable.
  */
 final class SubmitterHome {
@@ -27,6 +28,13 @@ final class SubmitterHome {
     int ring;
     /** The thread's requests in flight: counted up at submission, down when each completes (any thread). */
     final AtomicInteger inFlight = new AtomicInteger();
+    /**
+     * {@link #inFlight} as the thread's previous submission left it (its own request included); 0 before the first.
+     * Read and written by its thread only. A thread that kept others in flight then is still at depth when its count
+     * has just dropped to zero: a ring thread delivered a whole batch of its completions before the thread came back
+     * to resubmit them, one by one ({@link RingEngine}).
+     */
+    int lastDepth;
 
     SubmitterHome(int ring) {
         this.ring = ring;

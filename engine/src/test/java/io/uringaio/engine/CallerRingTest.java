@@ -114,14 +114,27 @@ class CallerRingTest extends KernelTest {
             assertEquals(4, second.awaitResult());
             assertEquals(1, first.calls());
             assertEquals(1, second.calls());
-            // With the first done, the ring is free again: the next request of the thread goes to it.
+            // Both done, but the thread was at depth at its last submission: a thread at depth finds its count at zero
+            // whenever a ring thread delivered all its completions before it came back to resubmit them. Its next
+            // request stays on the Netty ring (failed before: it went into the caller ring); once a submission of the
+            // thread was a lone one again, the next goes to the caller ring.
             Recorder third = new Recorder();
             Request c = new Request(third).prepRead(pipe.readFd, arena.allocate(4).address(), 4, 0);
             waitUntil(() -> engine.stats().inFlight() == 0, () -> "idle: " + engine.stats());
             engine.submit(c);
-            callerRingOf(c);
+            assertInstanceOf(Ring.class, c.ring, "the thread was at depth at its previous submission");
             pipe.write(4);
             assertEquals(4, third.awaitResult());
+            Recorder fourth = new Recorder();
+            Request d = new Request(fourth).prepRead(pipe.readFd, arena.allocate(4).address(), 4, 0);
+            waitUntil(() -> engine.stats().inFlight() == 0, () -> "idle: " + engine.stats());
+            engine.submit(d);
+            callerRingOf(d);
+            pipe.write(4);
+            assertEquals(4, fourth.awaitResult());
+            for (Recorder r : new Recorder[] {first, second, third, fourth}) {
+                assertEquals(1, r.calls(), "each completed once");
+            }
         }
     }
 
@@ -155,13 +168,21 @@ class CallerRingTest extends KernelTest {
             p2.write(8);
             assertEquals(4, rb.awaitResult());
             assertEquals(4, rc.awaitResult());
+            // c went in at depth 2: the thread's next request still joins the Netty ring, the one after is lone.
             Recorder rd = new Recorder();
             Request d = new Request(rd).prepRead(p1.readFd, arena.allocate(4).address(), 4, 0);
             engine.submit(d);
-            callerRingOf(d);
+            assertInstanceOf(Ring.class, d.ring, "the thread's previous submission was at depth");
             p1.write(4);
             assertEquals(4, rd.awaitResult());
-            for (Recorder r : new Recorder[] {ra, rb, rc, rd}) {
+            Recorder re = new Recorder();
+            Request e = new Request(re).prepRead(p1.readFd, arena.allocate(4).address(), 4, 0);
+            waitUntil(() -> engine.stats().inFlight() == 0, () -> "idle: " + engine.stats());
+            engine.submit(e);
+            callerRingOf(e);
+            p1.write(4);
+            assertEquals(4, re.awaitResult());
+            for (Recorder r : new Recorder[] {ra, rb, rc, rd, re}) {
                 assertEquals(1, r.calls(), "each completed once");
             }
         }

@@ -110,13 +110,21 @@ class SubmitterHomeTest extends KernelTest {
             assertEquals(1, rTail.awaitResult());
             assertEquals(1, rNext.awaitResult());
 
+            // Nothing of the thread in flight, but its previous submission was at depth: one more on the Netty ring,
+            // then, after that lone one, the caller ring (nothing leaked).
+            Recorder rAfter = new Recorder();
+            Request after = new Request(rAfter).prepRead(other.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(after);
+            assertInstanceOf(Ring.class, after.ring, "the thread's previous submission was at depth");
+            other.write(1);
+            assertEquals(1, rAfter.awaitResult());
             Recorder rLast = new Recorder();
             Request last = new Request(rLast).prepRead(other.readFd, arena.allocate(1).address(), 1, 0);
             engine.submit(last);
             assertInstanceOf(CallerRing.class, last.ring, "nothing of the thread in flight: its caller ring");
             other.write(1);
             assertEquals(1, rLast.awaitResult());
-            for (Recorder r : new Recorder[] {rBatch, rLone, rHead, rTail, rNext, rLast}) {
+            for (Recorder r : new Recorder[] {rBatch, rLone, rHead, rTail, rNext, rAfter, rLast}) {
                 assertEquals(1, r.calls(), "each completed once");
             }
         }
