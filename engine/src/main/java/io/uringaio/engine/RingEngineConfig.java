@@ -233,8 +233,9 @@ public final class RingEngineConfig {
 
     /**
      * How many of a thread's requests may be in flight for its next one to still go into its caller ring: a request
-     * submitted while its thread has {@code depth} or more others in flight (on any lane) goes to the thread's Netty
-     * ring instead, where the requests a thread keeps in flight share one {@code io_uring_enter}. {@code 1} suits
+     * submitted while its thread has {@code depth} or more others in flight (on any lane), or had at its previous
+     * submission (a thread at depth whose completions all came in before it resubmitted is still at depth), goes to
+     * the thread's Netty ring instead, where the requests a thread keeps in flight share one {@code io_uring_enter}. {@code 1} suits
      * threads that mostly wait for one request at a time and sometimes keep many in flight (the POSIX facade's
      * contexts): a thread's lone request is reaped by the thread itself in its caller ring, while one thread at a
      * queue depth of 32 sends its requests to its Netty ring, batched (one enter per request, and a reaper wake-up
