@@ -4,10 +4,8 @@ import static io.uringaio.storage.StorageTesting.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -15,11 +13,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A caller that modifies a record's buffer while {@code append} runs breaks its own record's contents (a data race of
@@ -29,21 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * refused the whole log as corrupt, and a repair by truncation would cut every other appender's records after it.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class AppendBufferRaceTest {
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
-
+class AppendBufferRaceTest extends WithEngine {
     @Test
     void aBufferScribbledOnDuringAppendNeverMakesAnAcknowledgedRecordUnreadable() throws Exception {
         ByteBuffer shared = ByteBuffer.allocateDirect(32 << 10);

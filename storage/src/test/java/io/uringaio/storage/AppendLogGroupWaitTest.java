@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.nio.ByteBuffer;
@@ -19,11 +18,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Group formation with appenders that block until their record is durable ({@link GroupWait}): the first appender
@@ -33,25 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  * shows as this class's timeout.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class AppendLogGroupWaitTest {
+class AppendLogGroupWaitTest extends WithEngine {
     private static final int APPENDERS = 6;
     private static final int RECORD_BYTES = 100;
     private static final int FRAME = (int) RecordFrame.frameBytes(RECORD_BYTES);
     private static final long HOUR = TimeUnit.HOURS.toNanos(1);
-
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
 
     /**
      * Six threads each append and join, then append again at a signal, one after the other as woken threads do: the

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.uringaio.engine.RingEngine;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -18,30 +17,13 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** One writer per log directory: a second open, in this process or another, is refused; close releases it. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class AppendLogLockTest {
+class AppendLogLockTest extends WithEngine {
     private static final long CHILD_SECONDS = 30;
-
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
 
     private List<Long> positions() throws Exception {
         List<Long> found = new ArrayList<>();

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -21,29 +20,12 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Appends, positions, group commit, segment roll-over, reopen, bad input. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class AppendLogTest {
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
-
+class AppendLogTest extends WithEngine {
     @Test
     void concurrentAppendsAreDurableDenseAndReadBack() throws Exception {
         int threads = 8;

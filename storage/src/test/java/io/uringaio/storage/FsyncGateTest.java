@@ -9,42 +9,23 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The fsync gate: a failed group write or fdatasync poisons the log. Faults come through the {@link SegmentIo} seam
  * ({@link FaultInjection}); the engine underneath is real.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class FsyncGateTest {
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
-
+class FsyncGateTest extends WithEngine {
     @Test
     void failedFdatasyncFailsTheWholeGroupTheQueueBehindItAndEveryLaterAppend() throws Exception {
         CompletableFuture<Void> gate = new CompletableFuture<>();

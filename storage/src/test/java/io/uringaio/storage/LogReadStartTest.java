@@ -6,21 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A read from a position that starts no record is the caller's mistake (IllegalArgumentException), never reported as
@@ -29,21 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * lands on what looks like unwritten space.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class LogReadStartTest {
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
-
+class LogReadStartTest extends WithEngine {
     private static List<Long> positions(AppendLog log, long from) throws Exception {
         List<Long> seen = new ArrayList<>();
         log.read(from, (p, b) -> seen.add(p));

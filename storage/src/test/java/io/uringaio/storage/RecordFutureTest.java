@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.nio.ByteBuffer;
@@ -36,10 +35,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A hostile pass over {@link RecordFuture}'s futex waits (the log's {@link io.uringaio.engine.internal.sys.FutexBoard}): threads blocked in {@code join},
@@ -49,26 +46,18 @@ import org.junit.jupiter.api.io.TempDir;
  * sleeper is left counted in.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class RecordFutureTest {
+class RecordFutureTest extends WithEngine {
     /** "Does not hang" bound for one wait, generous for a loaded 2-core box. */
     private static final long HANG_SECONDS = 10;
     /** "Promptly": a woken or interrupted sleeper returns well within this (its sleeps are sliced at 10 ms). */
     private static final long PROMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(1000);
 
-    @TempDir
-    Path dir;
-    RingEngine engine;
     private final List<CompletableFuture<Void>> gates = new ArrayList<>();
 
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
+    /** Before the engine closes ({@link WithEngine}): a failed test leaves no sleeper behind. */
     @AfterEach
-    void closeEngine() {
-        gates.forEach(g -> g.complete(null)); // a failed test leaves no sleeper behind
-        engine.close();
+    void openGates() {
+        gates.forEach(g -> g.complete(null));
     }
 
     // ---------------------------------------------------------------- helpers

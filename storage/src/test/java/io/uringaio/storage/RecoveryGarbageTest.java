@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -18,11 +17,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Recovery past a bad frame in a full-size (default, 64 MiB) segment, where the bytes after it are garbage: a torn
@@ -32,22 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the 256 KiB here). The timeouts are hang detectors, with a margin of two orders of magnitude.
  */
 @Timeout(value = 50, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class RecoveryGarbageTest {
+class RecoveryGarbageTest extends WithEngine {
     private static final int SECTOR = 512;
-
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
 
     private Path segment() {
         return dir.resolve(LogSegment.fileName(0));

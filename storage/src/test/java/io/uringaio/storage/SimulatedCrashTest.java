@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.uringaio.engine.RingEngine;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -17,11 +16,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The log on a {@link SimulatedDisk}: seeded runs of appends, group writes completed in any order (synced, or with the
@@ -37,24 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
  * before {@value #MIN_RUNS} crashes.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class SimulatedCrashTest {
+class SimulatedCrashTest extends WithEngine {
     private static final int MIN_RUNS = 20;
     private static final int MAX_RUNS = 400;
     private static final long BUDGET_SECONDS = 8;
-
-    @TempDir
-    Path tmp;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
 
     /** One append the test made: its payload and its future. */
     private record Append(ByteBuffer payload, CompletableFuture<Long> future) {
@@ -71,7 +53,7 @@ class SimulatedCrashTest {
         int flips = 0;
         long acknowledged = 0;
         while (runs < MIN_RUNS || (runs < MAX_RUNS && System.nanoTime() < deadline)) {
-            Outcome o = run(tmp.resolve("log-" + runs), random.split(), seed, runs);
+            Outcome o = run(dir.resolve("log-" + runs), random.split(), seed, runs);
             runs++;
             acknowledged += o.acknowledged;
             flips += o.flipped ? 1 : 0;

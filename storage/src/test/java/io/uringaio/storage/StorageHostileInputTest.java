@@ -13,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
 
 import java.nio.ByteBuffer;
@@ -27,12 +26,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Hostile input to the storage module's public entry points: every bad argument gets a typed exception at once (or a
@@ -40,21 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * reached the ring stay as they were.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class StorageHostileInputTest {
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
-
+class StorageHostileInputTest extends WithEngine {
     private List<ByteBuffer> records(Path log) throws Exception {
         List<ByteBuffer> found = new ArrayList<>();
         LogRecovery.read(log, 0, (p, b) -> found.add(ByteBuffer.allocate(b.remaining()).put(b.duplicate()).flip()));

@@ -9,11 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -21,11 +19,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Eight appenders against a close and against a failing disk (ENOSPC on a group's fdatasync, mid-stream): every
@@ -33,22 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * typed cause (closed, or the poison with its errno); nothing is acknowledged twice; the reopened log appends on.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class StorageThirdPassTest {
+class StorageThirdPassTest extends WithEngine {
     private static final int THREADS = 8;
-
-    @TempDir
-    Path dir;
-    RingEngine engine;
-
-    @BeforeEach
-    void openEngine() {
-        engine = StorageTesting.engine();
-    }
-
-    @AfterEach
-    void closeEngine() {
-        engine.close();
-    }
 
     private record Sent(ByteBuffer payload, CompletableFuture<Long> future) {
     }
