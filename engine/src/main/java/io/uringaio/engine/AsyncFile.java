@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * through pooled direct bounce buffers. A {@code MemorySegment} transfers its whole size; a native segment goes to the
  * kernel as it is, and its arena must stay open until the future completes: closing a shared arena while a read into
  * it is in flight frees memory the kernel then still writes into (the engine checks the arena is open when the call
- * is made, but Java gives it no way to keep an arena open; an {@code Arena.ofAuto()} segment is safe, the engine keeps
+ * is made, also behind a direct buffer made by {@code segment.asByteBuffer()}, but Java gives it no way to keep an
+ * arena open; an {@code Arena.ofAuto()} segment is safe, the engine keeps
  * it reachable). The engine keeps every buffer and segment strongly reachable until its CQE. Do not touch a buffer
  * while an operation on it is in flight.
  *
@@ -223,7 +224,8 @@ public final class AsyncFile implements AutoCloseable {
      *
      * @return the number of bytes read, possibly fewer than asked (at end of file), or -1 if {@code position} is at
      *         or past the end of file and {@code dst} had room
-     * @throws IllegalArgumentException if {@code dst} is read-only or {@code position} negative
+     * @throws IllegalArgumentException if {@code dst} is read-only, a direct buffer over a closed arena's memory, or
+     *                                  {@code position} negative
      */
     public CompletableFuture<Integer> read(ByteBuffer dst, long position) {
         Objects.requireNonNull(dst, "dst");
@@ -256,7 +258,9 @@ public final class AsyncFile implements AutoCloseable {
     private CompletableFuture<Integer> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
         checkPosition(position);
         int length = buffer.remaining();
-        if (!buffer.isDirect()) {
+        if (buffer.isDirect()) {
+            checkAlive(buffer);
+        } else {
             checkBounceSize(length);
         }
         boolean isRead = kind == FileOp.Kind.READ;
@@ -419,7 +423,9 @@ public final class AsyncFile implements AutoCloseable {
             if (isRead && b.isReadOnly()) {
                 throw new IllegalArgumentException("read into a read-only buffer");
             }
-            if (!b.isDirect()) {
+            if (b.isDirect()) {
+                checkAlive(b);
+            } else {
                 checkBounceSize(b.remaining());
             }
             total += b.remaining();
@@ -601,6 +607,17 @@ public final class AsyncFile implements AutoCloseable {
             throw new IllegalArgumentException("heap buffer of " + length + " bytes; at most " + BouncePool.MAX_CAPACITY
                     + " per call (heap buffers are copied through a direct buffer; use a direct buffer or a smaller"
                     + " one)");
+        }
+    }
+
+    /**
+     * Refuses a direct buffer over the memory of a closed arena ({@code segment.asByteBuffer()}): its address is
+     * freed memory, which the kernel would read from or write into (the JDK checks the arena on every access of the
+     * buffer, but an address handed to the kernel is no access).
+     */
+    private static void checkAlive(ByteBuffer direct) {
+        if (!MemorySegment.ofBuffer(direct).scope().isAlive()) {
+            throw new IllegalArgumentException("direct buffer over the memory of a closed arena");
         }
     }
 

@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * long)}, {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}, {@link #prepWritev(int, MemorySegment,
  * MemorySegment[], long)}) let safe code never touch an address: they check that each segment is native, alive and
  * of a size the kernel can take, take the length from the segment, and keep the segments reachable until the
- * completion. What no check can do: the segment's arena must stay open until the completion ran. Closing a shared
+ * completion; every submission checks again that their arenas are open (a request submitted again without a new
+ * prep is refused once one closed). What no check can do: the segment's arena must stay open until the completion ran. Closing a shared
  * arena while a read is in flight frees memory the kernel then still writes into (Java offers no way for the engine
  * to hold an arena open on the caller's behalf). An automatic arena ({@code Arena.ofAuto()}) is safe: the request
  * keeps the segment reachable, so its memory is not freed before the completion.
@@ -86,6 +87,12 @@ public final class Request {
     boolean control;
     int result;
     boolean pageCacheFirst;
+    /**
+     * The attachment is the memory a checked {@code MemorySegment} form prepared ({@link #prepRead(int, MemorySegment,
+     * long)} and the like): a submission checks it is still alive ({@link #segmentsAlive()}), since a request may be
+     * submitted again, unchanged, long after its prep. False after a raw prep or an {@link #attach}.
+     */
+    private boolean segmentsChecked;
     /** The submitting thread's count this request is in ({@link SubmitterHome#inFlight}), or null when not counted. */
     SubmitterHome submitter;
 
@@ -157,6 +164,7 @@ public final class Request {
         this.sqeFlags = 0;
         this.ioPrio = 0;
         this.linkNext = null;
+        this.segmentsChecked = false;
         return this;
     }
 
@@ -206,7 +214,7 @@ public final class Request {
      */
     public Request prepRead(int fd, MemorySegment dst, long offset) {
         int length = checkedLength(dst, true, "dst");
-        return prep(Uapi.IORING_OP_READ, fd, dst.address(), length, offset, 0).attach(dst);
+        return prep(Uapi.IORING_OP_READ, fd, dst.address(), length, offset, 0).attachChecked(dst);
     }
 
     /**
@@ -215,7 +223,7 @@ public final class Request {
      */
     public Request prepWrite(int fd, MemorySegment src, long offset) {
         int length = checkedLength(src, false, "src");
-        return prep(Uapi.IORING_OP_WRITE, fd, src.address(), length, offset, 0).attach(src);
+        return prep(Uapi.IORING_OP_WRITE, fd, src.address(), length, offset, 0).attachChecked(src);
     }
 
     /**
@@ -232,14 +240,14 @@ public final class Request {
     public Request prepReadv(int fd, MemorySegment iovecs, MemorySegment[] dsts, long offset) {
         fillIovecs(iovecs, dsts, true);
         return prep(Uapi.IORING_OP_READV, fd, iovecs.address(), dsts.length, offset, 0)
-                .attach(new Object[] {iovecs, dsts});
+                .attachChecked(new Object[] {iovecs, dsts});
     }
 
     /** {@code IORING_OP_WRITEV} of {@code srcs} in order, checked as {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}. */
     public Request prepWritev(int fd, MemorySegment iovecs, MemorySegment[] srcs, long offset) {
         fillIovecs(iovecs, srcs, false);
         return prep(Uapi.IORING_OP_WRITEV, fd, iovecs.address(), srcs.length, offset, 0)
-                .attach(new Object[] {iovecs, srcs});
+                .attachChecked(new Object[] {iovecs, srcs});
     }
 
     /** Checks a segment the kernel will read ({@code intoIt} false) or write, and returns its size as the length. */
@@ -336,7 +344,39 @@ public final class Request {
     /** Keeps {@code attachment} strongly reachable until the completion; {@code null} clears it. */
     public Request attach(Object attachment) {
         this.attachment = attachment;
+        this.segmentsChecked = false;
         return this;
+    }
+
+    /** Attaches the memory of a checked segment prep: a segment, or {iovecs, segments[]}. */
+    private Request attachChecked(Object segments) {
+        this.attachment = segments;
+        this.segmentsChecked = true;
+        return this;
+    }
+
+    /**
+     * False when this request was prepared by a checked {@code MemorySegment} form and one of its segments' arenas
+     * has closed since: submitted, the kernel would use freed memory. True for every other request (raw memory is the
+     * caller's guarantee).
+     */
+    boolean segmentsAlive() {
+        if (!segmentsChecked) {
+            return true;
+        }
+        if (attachment instanceof MemorySegment segment) {
+            return segment.scope().isAlive();
+        }
+        Object[] vectored = (Object[]) attachment;
+        if (!((MemorySegment) vectored[0]).scope().isAlive()) {
+            return false;
+        }
+        for (MemorySegment segment : (MemorySegment[]) vectored[1]) {
+            if (segment == null || !segment.scope().isAlive()) {
+                return false; // null: the caller changed the array, whose memory the iovecs still name
+            }
+        }
+        return true;
     }
 
     /** The attached object, if any. */

@@ -271,7 +271,9 @@ public final class RingEngine implements AutoCloseable {
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
      * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
      *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
-     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)})
+     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)}),
+     *                                  or it was prepared by a {@code MemorySegment} form of {@link Request} and a
+     *                                  segment's arena has closed since (the request stays idle)
      * @throws NullPointerException     if the request has no completion
      */
     public void submit(Request request) {
@@ -538,6 +540,9 @@ public final class RingEngine implements AutoCloseable {
                 }
                 throw new IllegalStateException("request already in flight: " + requests[i]);
             }
+        }
+        // Only once all are claimed: a refused batch leaves each request's last outcome as it was.
+        for (int i = 0; i < count; i++) {
             requests[i].closedByEngine = false;
         }
     }
@@ -547,6 +552,11 @@ public final class RingEngine implements AutoCloseable {
         Objects.requireNonNull(request.completion(), "request has no completion");
         if (request.offset < 0) {
             throw new IllegalArgumentException("negative offset " + request.offset + " for " + request);
+        }
+        if (!request.segmentsAlive()) {
+            // Prepared on a segment whose arena closed since (a request reused without a new prep): the kernel would
+            // read or write freed memory, which may already be another allocation's.
+            throw new IllegalArgumentException("a segment of " + request + " belongs to a closed arena");
         }
         if (addressesOtherRequests(request.opcode)) {
             // The engine owns every SQE's user data: a raw cancel (with IORING_ASYNC_CANCEL_ANY or _FD it needs no

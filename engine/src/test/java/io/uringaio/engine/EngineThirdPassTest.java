@@ -1,0 +1,212 @@
+package io.uringaio.engine;
+
+import static java.nio.file.StandardOpenOption.READ;
+import static java.nio.file.StandardOpenOption.WRITE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.uringaio.engine.uapi.ErrnoTable;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A third hostile pass over the engine's public API, on both backends: memory that is no longer the caller's (a
+ * closed arena behind a direct buffer or behind a reused request), all-or-nothing refusals that must leave a
+ * request exactly as it was, and resubmission from a completion at depth. A bystander read waits on a pipe through
+ * every case and must complete exactly once with its own result; the file keeps its content.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class EngineThirdPassTest extends KernelTest {
+    private static final byte[] CONTENT = "third pass: this content must survive".getBytes();
+
+    @TempDir
+    Path dir;
+
+    private Arena arena;
+    private RingEngine engine;
+    private Pipe pipe;
+    private Recorder bystander;
+    private AsyncFile file;
+    private Path path;
+
+    @BeforeEach
+    void openEverything() throws Exception {
+        arena = Arena.ofShared();
+        engine = engine(1);
+        pipe = new Pipe();
+        bystander = new Recorder();
+        engine.submit(new Request(bystander).prepRead(pipe.readFd, arena.allocate(16), 0));
+        path = dir.resolve("f");
+        Files.write(path, CONTENT);
+        file = await(engine.open(path, READ, WRITE));
+    }
+
+    @AfterEach
+    void nothingElseChanged() throws Exception {
+        try {
+            assertEquals(0, bystander.calls(), "the bystander was not disturbed");
+            pipe.write(3);
+            assertEquals(3, bystander.awaitResult());
+            ByteBuffer back = ByteBuffer.allocate(CONTENT.length);
+            assertEquals(CONTENT.length, await(file.read(back, 0)));
+            assertArrayEquals(CONTENT, back.array());
+            await(file.closeAsync());
+            closeWithin(engine);
+            assertEquals(1, bystander.calls(), "exactly one completion");
+            EngineStats stats = engine.stats();
+            assertEquals(stats.submitted(), stats.completed(), () -> "every submission completed once: " + stats);
+            assertArrayEquals(CONTENT, Files.readAllBytes(path), "file content unchanged");
+        } finally {
+            engine.close();
+            pipe.close();
+            arena.close();
+        }
+    }
+
+    /** A direct buffer over a closed arena's memory: the kernel must never be handed that (freed) address. */
+    @Test
+    void aDirectBufferOverAClosedArenaIsRefusedByEveryTransfer() throws Exception {
+        Arena gone = Arena.ofShared();
+        ByteBuffer freed = gone.allocate(CONTENT.length).asByteBuffer();
+        gone.close();
+        long submitted = engine.stats().submitted();
+        assertThrows(IllegalArgumentException.class, () -> file.read(freed, 0));
+        assertThrows(IllegalArgumentException.class, () -> file.write(freed, 0));
+        assertThrows(IllegalArgumentException.class, () -> file.writeDurable(freed, 0));
+        assertThrows(IllegalArgumentException.class, () -> file.readv(new ByteBuffer[] {freed}, 0));
+        assertThrows(IllegalArgumentException.class,
+                () -> file.writev(new ByteBuffer[] {ByteBuffer.allocateDirect(4), freed}, 0));
+        assertEquals(submitted, engine.stats().submitted(), "nothing submitted");
+        assertEquals(0, freed.position(), "the buffer did not move");
+        // The file is still usable and not closing: nothing was left counted.
+        assertTrue(file.isOpen());
+    }
+
+    /**
+     * A request prepared with a checked segment form, completed, and submitted again (the documented reuse) after the
+     * segment's arena closed: the engine must refuse it, not let the kernel read into freed memory.
+     */
+    @Test
+    void aReusedRequestWhoseSegmentsArenaClosedIsRefusedAtSubmit() throws Exception {
+        Arena gone = Arena.ofShared();
+        MemorySegment dst = gone.allocate(CONTENT.length);
+        Recorder reads = new Recorder();
+        Request read = new Request(reads).prepRead(file.fd(), dst, 0);
+        engine.submit(read);
+        assertEquals(CONTENT.length, reads.awaitResult());
+        MemorySegment iovecs = gone.allocate(32);
+        Recorder vectored = new Recorder();
+        Request readv = new Request(vectored).prepReadv(file.fd(), iovecs,
+                new MemorySegment[] {gone.allocate(4), gone.allocate(4)}, 0);
+        Request write = new Request(new Recorder()).prepWrite(file.fd(), gone.allocate(4), 0);
+        gone.close();
+
+        assertThrows(IllegalArgumentException.class, () -> engine.submit(read));
+        assertThrows(IllegalArgumentException.class, () -> engine.submit(readv));
+        assertThrows(IllegalArgumentException.class, () -> engine.submit(write));
+        assertThrows(IllegalArgumentException.class, () -> engine.submitBatch(new Request[] {write}, 1));
+        assertThrows(IllegalArgumentException.class, () -> engine.submitLinked(read, write));
+        for (Request r : new Request[] {read, readv, write}) {
+            assertFalse(r.inFlight(), "refused: idle again " + r);
+        }
+        assertEquals(1, reads.calls(), "no second completion");
+        assertEquals(0, vectored.calls());
+        // Prepared again on live memory, the same request runs.
+        read.prepRead(file.fd(), arena.allocate(CONTENT.length), 0);
+        Recorder again = new Recorder();
+        read.completion(again);
+        engine.submit(read);
+        assertEquals(CONTENT.length, again.awaitResult());
+    }
+
+    /**
+     * A batch refused because one request is listed twice leaves every request exactly as it was: in particular the
+     * outcome of its previous completion ({@link Request#canceledByClose()}) is not rewritten by the refusal.
+     */
+    @Test
+    void aRefusedBatchDoesNotRewriteItsRequestsLastOutcome() throws Exception {
+        Recorder recorder = new Recorder();
+        Request r = new Request(recorder);
+        try (Pipe other = new Pipe(); RingEngine doomed = engine(1)) {
+            doomed.submit(r.prepRead(other.readFd, arena.allocate(8), 0));
+            closeWithin(doomed);
+        }
+        assertEquals(-ErrnoTable.ECANCELED, recorder.awaitResult());
+        assertTrue(r.canceledByClose());
+        Request idle = new Request(new Recorder()).prepFsync(file.fd(), false);
+        assertThrows(IllegalStateException.class, () -> engine.submitBatch(new Request[] {r, idle, r}, 3));
+        assertThrows(IllegalStateException.class, () -> engine.submitLinked(r, r));
+        assertTrue(r.canceledByClose(), "the last completion's outcome is kept");
+        assertFalse(r.inFlight());
+        assertFalse(idle.inFlight());
+        assertEquals(1, recorder.calls());
+    }
+
+    /** A completion that resubmits its own request thousands of times (cached reads): no stack overflow, none lost. */
+    @Test
+    void aCompletionResubmittingItsRequestThousandsOfTimesCompletesEveryOne() throws Exception {
+        int rounds = 3000;
+        AtomicInteger calls = new AtomicInteger();
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        MemorySegment dst = arena.allocate(CONTENT.length);
+        Request r = new Request();
+        r.completion((req, res) -> {
+            int n = calls.incrementAndGet();
+            if (res != CONTENT.length) {
+                done.completeExceptionally(new AssertionError("round " + n + ": " + res));
+            } else if (n < rounds) {
+                engine.submit(req);
+            } else {
+                done.complete(n);
+            }
+        });
+        r.prepRead(file.fd(), dst, 0).pageCacheFirst(true);
+        engine.submit(r);
+        assertEquals(rounds, await(done));
+        waitUntil(() -> !r.inFlight(), () -> "idle");
+        assertEquals(rounds, calls.get(), "no extra completion");
+    }
+
+    /** A request in flight on one engine: another engine refuses it, and its cancel acts where it runs. */
+    @Test
+    void aRequestInFlightOnOneEngineIsRefusedByAnotherAndCanceledWhereItRuns() throws Exception {
+        try (Pipe other = new Pipe(); RingEngine second = engine(1)) {
+            Recorder recorder = new Recorder();
+            Request r = new Request(recorder).prepRead(other.readFd, arena.allocate(8), 0);
+            second.submit(r);
+            assertThrows(IllegalStateException.class, () -> engine.submit(r));
+            assertThrows(IllegalStateException.class, () -> engine.submitBatch(new Request[] {r}, 1));
+            assertEquals(CancelOutcome.CANCELED, await(engine.cancel(r)));
+            assertEquals(-ErrnoTable.ECANCELED, recorder.awaitResult());
+            assertFalse(r.canceledByClose());
+            closeWithin(second);
+            assertEquals(1, recorder.calls());
+        }
+    }
+
+    /** Offsets where position + length overflows: a typed failure, on both backends; nothing written. */
+    @Test
+    void positionsWherePositionPlusLengthOverflowFailTyped() throws Exception {
+        ByteBuffer buf = ByteBuffer.allocateDirect(8);
+        assertInstanceOf(UringIOException.class, failure(file.read(buf, Long.MAX_VALUE - 3)));
+        assertInstanceOf(UringIOException.class, failure(file.write(buf, Long.MAX_VALUE - 3)));
+        assertInstanceOf(UringIOException.class, failure(file.fallocate(0, Long.MAX_VALUE - 3, 8)));
+        assertEquals(0, buf.position());
+    }
+}
