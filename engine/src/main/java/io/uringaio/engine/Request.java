@@ -128,9 +128,15 @@ public final class Request {
         return pageCacheFirst;
     }
 
-    /** Sets the completion callback; only while idle. */
+    /**
+     * Sets the completion callback; only while idle.
+     *
+     * @throws IllegalStateException if the request is queued or in flight (its completion stays)
+     */
     public Request completion(Completion completion) {
-        this.completion = Objects.requireNonNull(completion, "completion");
+        Objects.requireNonNull(completion, "completion");
+        checkIdle("completion");
+        this.completion = completion;
         return this;
     }
 
@@ -152,9 +158,7 @@ public final class Request {
      * @throws IllegalStateException if the request is queued or in flight (its fields may still be read)
      */
     public Request prep(byte opcode, int fd, long address, int length, long offset, int opFlags) {
-        if (state.get() != IDLE) {
-            throw new IllegalStateException("prep on a request in flight: " + this);
-        }
+        checkIdle("prep");
         this.opcode = opcode;
         this.fd = fd;
         this.address = address;
@@ -250,6 +254,13 @@ public final class Request {
                 .attachChecked(new Object[] {iovecs, srcs});
     }
 
+    /** Refuses {@code what} on a request queued or in flight: the engine may be reading its fields. */
+    private void checkIdle(String what) {
+        if (state.get() != IDLE) {
+            throw new IllegalStateException(what + " on a request in flight: " + this);
+        }
+    }
+
     /** Checks a segment the kernel will read ({@code intoIt} false) or write, and returns its size as the length. */
     private static int checkedLength(MemorySegment segment, boolean intoIt, String name) {
         Objects.requireNonNull(segment, name);
@@ -273,9 +284,7 @@ public final class Request {
 
     /** Checks every segment, then writes their iovecs: all checks first, so a refusal changes nothing. */
     private void fillIovecs(MemorySegment iovecs, MemorySegment[] segments, boolean intoThem) {
-        if (state.get() != IDLE) {
-            throw new IllegalStateException("prep on a request in flight: " + this);
-        }
+        checkIdle("prep");
         Objects.requireNonNull(segments, "segments");
         if (segments.length == 0 || segments.length > IOV_MAX) {
             throw new IllegalArgumentException(segments.length + " segments; 1.." + IOV_MAX + " allowed");
@@ -326,23 +335,38 @@ public final class Request {
         return prep(Uapi.IORING_OP_STATX, dirfd, pathAddress, mask, statxAddress, flags);
     }
 
-    /** Sets the SQE's {@code ioprio} field (the kernel's I/O priority class and level). */
+    /**
+     * Sets the SQE's {@code ioprio} field (the kernel's I/O priority class and level); only while idle.
+     *
+     * @throws IllegalStateException if the request is queued or in flight
+     */
     public Request ioPrio(short ioPrio) {
+        checkIdle("ioPrio");
         this.ioPrio = ioPrio;
         return this;
     }
 
     /**
      * Sets the engine priority: when a ring already has its maximum in flight, waiting requests go to the kernel lowest
-     * value first, FIFO among equals. Default 0.
+     * value first, FIFO among equals. Default 0. Only while idle: a waiting request's place is kept by its priority.
+     *
+     * @throws IllegalStateException if the request is queued or in flight
      */
     public Request priority(int priority) {
+        checkIdle("priority");
         this.priority = priority;
         return this;
     }
 
-    /** Keeps {@code attachment} strongly reachable until the completion; {@code null} clears it. */
+    /**
+     * Keeps {@code attachment} strongly reachable until the completion; {@code null} clears it. Only while idle: the
+     * attachment of a request in flight may be memory the kernel is using (an automatic arena's segment would be
+     * freed once unreachable).
+     *
+     * @throws IllegalStateException if the request is queued or in flight (its attachment stays)
+     */
     public Request attach(Object attachment) {
+        checkIdle("attach");
         this.attachment = attachment;
         this.segmentsChecked = false;
         return this;

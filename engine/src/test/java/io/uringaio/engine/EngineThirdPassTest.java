@@ -209,4 +209,31 @@ class EngineThirdPassTest extends KernelTest {
         assertInstanceOf(UringIOException.class, failure(file.fallocate(0, Long.MAX_VALUE - 3, 8)));
         assertEquals(0, buf.position());
     }
+
+    /**
+     * The setters that the engine reads while a request is in flight are refused then, as prep is: dropping the
+     * attachment would let the GC free an automatic arena's segment the kernel still writes into, and a new
+     * completion or priority would race the lane that reads them. The request keeps its own and completes once.
+     */
+    @Test
+    void settersOfARequestInFlightAreRefusedAndChangeNothing() throws Exception {
+        try (Pipe other = new Pipe()) {
+            Recorder done = new Recorder();
+            MemorySegment dst = Arena.ofAuto().allocate(8);
+            Request r = new Request(done).prepRead(other.readFd, dst, 0).priority(3);
+            engine.submit(r);
+            assertThrows(IllegalStateException.class, () -> r.attach(null));
+            assertThrows(IllegalStateException.class, () -> r.completion(new Recorder()));
+            assertThrows(IllegalStateException.class, () -> r.priority(-7));
+            assertThrows(IllegalStateException.class, () -> r.ioPrio((short) 1));
+            assertEquals(dst, r.attachment(), "still kept reachable");
+            assertEquals(done, r.completion());
+            assertEquals(3, r.priority());
+            other.write(8);
+            assertEquals(8, done.awaitResult());
+            waitUntil(() -> !r.inFlight(), () -> "idle");
+            assertEquals(1, done.calls());
+            r.attach(null).priority(0).ioPrio((short) 0).completion(new Recorder()); // idle again: all allowed
+        }
+    }
 }
