@@ -271,7 +271,8 @@ public final class RingEngine implements AutoCloseable {
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
      * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
      *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
-     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)}),
+     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)};
+     *                                  {@code MSG_RING}, which would forge their completions),
      *                                  or it was prepared by a {@code MemorySegment} form of {@link Request} and a
      *                                  segment's arena has closed since (the request stays idle)
      * @throws NullPointerException     if the request has no completion
@@ -566,10 +567,14 @@ public final class RingEngine implements AutoCloseable {
         }
     }
 
-    /** Opcodes that find other in-flight requests by user data or by descriptor: refused from callers. */
+    /**
+     * Opcodes that find other in-flight requests by user data or by descriptor, or post completions for them
+     * ({@code MSG_RING}: a forged completion of another caller's request, in this engine's ring or any other):
+     * refused from callers.
+     */
     private static boolean addressesOtherRequests(byte opcode) {
         return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == Uapi.IORING_OP_POLL_REMOVE
-                || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE;
+                || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE || opcode == Uapi.IORING_OP_MSG_RING;
     }
 
     private void enqueue(Lane ring, Request head) {

@@ -16,6 +16,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -235,5 +237,44 @@ class EngineThirdPassTest extends KernelTest {
             assertEquals(1, done.calls());
             r.attach(null).priority(0).ioPrio((short) 0).completion(new Recorder()); // idle again: all allowed
         }
+    }
+
+    /**
+     * {@code IORING_OP_MSG_RING} posts a completion with any user data into any ring, this engine's own included: a
+     * raw one forges the completion of another caller's request (a result that never happened, while the kernel still
+     * writes into its buffer). Refused like the other opcodes that address other requests; the bystander is untouched.
+     */
+    @Test
+    void aRawMsgRingIsRefusedForEveryRingOfTheProcess() throws Exception {
+        byte msgRing = 40; // IORING_OP_MSG_RING
+        List<Integer> targets = new ArrayList<>(ioUringDescriptors());
+        targets.add(-1);
+        long submitted = engine.stats().submitted();
+        for (int ringFd : targets) {
+            for (long userData = 0; userData < 4; userData++) {
+                Request forged = new Request(new Recorder()).prep(msgRing, ringFd, 0, 12345, userData, 0);
+                assertThrows(IllegalArgumentException.class, () -> engine.submit(forged), "ring fd " + ringFd);
+                assertThrows(IllegalArgumentException.class, () -> engine.submitBatch(new Request[] {forged}, 1));
+                assertFalse(forged.inFlight());
+            }
+        }
+        assertEquals(submitted, engine.stats().submitted(), "nothing submitted");
+    }
+
+    /** The descriptors of io_uring instances open in this process. */
+    private static List<Integer> ioUringDescriptors() throws Exception {
+        List<Integer> fds = new ArrayList<>();
+        try (var entries = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : (Iterable<Path>) entries::iterator) {
+                try {
+                    if (Files.readSymbolicLink(p).toString().contains("io_uring")) {
+                        fds.add(Integer.parseInt(p.getFileName().toString()));
+                    }
+                } catch (java.io.IOException gone) {
+                    // closed meanwhile (the listing's own descriptor)
+                }
+            }
+        }
+        return fds;
     }
 }

@@ -28,6 +28,11 @@ public final class Uapi {
     public static final byte IORING_OP_ASYNC_CANCEL = 14;
     /** {@code fallocate}. */
     public static final byte IORING_OP_FALLOCATE = 17;
+    /**
+     * Posts a completion with any {@code user_data} into a ring named by its descriptor (acts on other requests: it
+     * forges their completions; the engine refuses it raw).
+     */
+    public static final byte IORING_OP_MSG_RING = 40;
     /** {@code openat}. */
     public static final byte IORING_OP_OPENAT = 18;
     /** {@code close}. */
@@ -120,6 +125,7 @@ public final class Uapi {
             case IORING_OP_TIMEOUT_REMOVE -> "IORING_OP_TIMEOUT_REMOVE";
             case IORING_OP_ASYNC_CANCEL -> "IORING_OP_ASYNC_CANCEL";
             case IORING_OP_FALLOCATE -> "IORING_OP_FALLOCATE";
+            case IORING_OP_MSG_RING -> "IORING_OP_MSG_RING";
             case IORING_OP_OPENAT -> "IORING_OP_OPENAT";
             case IORING_OP_CLOSE -> "IORING_OP_CLOSE";
             case IORING_OP_STATX -> "IORING_OP_STATX";
