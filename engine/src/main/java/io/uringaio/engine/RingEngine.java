@@ -272,7 +272,9 @@ public final class RingEngine implements AutoCloseable {
      * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
      *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
      *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)};
-     *                                  {@code MSG_RING}, which would forge their completions),
+     *                                  {@code MSG_RING}, which would forge their completions), or the
+     *                                  request would post more than one completion (multishot forms, zero-copy
+     *                                  sends),
      *                                  or it was prepared by a {@code MemorySegment} form of {@link Request} and a
      *                                  segment's arena has closed since (the request stays idle)
      * @throws NullPointerException     if the request has no completion
@@ -565,6 +567,13 @@ public final class RingEngine implements AutoCloseable {
             throw new IllegalArgumentException(Uapi.opName(request.opcode) + " acts on other requests of the ring;"
                     + " use RingEngine.cancel(Request)");
         }
+        if (postsSeveralCompletions(request)) {
+            // The engine frees a request's slot at its first CQE: the later ones of a multishot or zero-copy request
+            // carry a tag the slot gets again after its generations wrap, and then complete whichever request holds
+            // it (seen: a pipe read completed with a poll's mask after 1024 reuses of the slot).
+            throw new IllegalArgumentException(Uapi.opName(request.opcode) + " in a form that posts more than one"
+                    + " completion (multishot or zero-copy): a request has exactly one");
+        }
     }
 
     /**
@@ -575,6 +584,27 @@ public final class RingEngine implements AutoCloseable {
     private static boolean addressesOtherRequests(byte opcode) {
         return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == Uapi.IORING_OP_POLL_REMOVE
                 || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE || opcode == Uapi.IORING_OP_MSG_RING;
+    }
+
+    private static final int IORING_POLL_ADD_MULTI = 1;
+    private static final int IORING_TIMEOUT_MULTISHOT = 1 << 6;
+    private static final int IORING_ACCEPT_MULTISHOT = 1;
+    private static final int IORING_RECV_MULTISHOT = 2;
+
+    /**
+     * Forms that post several CQEs for one SQE: multishot poll, timeout, accept, recv/recvmsg and read (each CQE
+     * flagged {@code IORING_CQE_F_MORE} but the last), and the zero-copy sends (a result, then a notification once
+     * the kernel let go of the buffer).
+     */
+    private static boolean postsSeveralCompletions(Request r) {
+        return switch (r.opcode) {
+            case 6 -> (r.length & IORING_POLL_ADD_MULTI) != 0; // POLL_ADD: the flag is in len
+            case 11 -> (r.opFlags & IORING_TIMEOUT_MULTISHOT) != 0; // TIMEOUT
+            case 13 -> (r.ioPrio & IORING_ACCEPT_MULTISHOT) != 0; // ACCEPT: the flags are in ioprio
+            case 10, 27 -> (r.ioPrio & IORING_RECV_MULTISHOT) != 0; // RECVMSG, RECV
+            case 47, 48, 49 -> true; // SEND_ZC, SENDMSG_ZC, READ_MULTISHOT
+            default -> false;
+        };
     }
 
     private void enqueue(Lane ring, Request head) {

@@ -261,6 +261,43 @@ class EngineThirdPassTest extends KernelTest {
         assertEquals(submitted, engine.stats().submitted(), "nothing submitted");
     }
 
+    /**
+     * Forms of a request that post several completions for one submission (multishot poll, timeout, accept, recv,
+     * read; zero-copy sends) are refused: the engine frees the slot at the first, and a multishot poll left armed
+     * forged the completion of a later read that reused its slot after 1024 generations (res 1, the poll's mask,
+     * instead of the read's 8 bytes). One-shot forms of the same opcodes still go to the kernel.
+     */
+    @Test
+    void requestsThatWouldPostSeveralCompletionsAreRefused() throws Exception {
+        long submitted = engine.stats().submitted();
+        Request[] multishot = {
+            new Request(new Recorder()).prep((byte) 6, pipe.readFd, 0, 1, 0, 1), // POLL_ADD | POLL_ADD_MULTI
+            new Request(new Recorder()).prep((byte) 11, -1, arena.allocate(16).address(), 1, 0, 1 << 6), // TIMEOUT
+            new Request(new Recorder()).prep((byte) 13, pipe.readFd, 0, 0, 0, 0).ioPrio((short) 1), // ACCEPT
+            new Request(new Recorder()).prep((byte) 27, pipe.readFd, 0, 0, 0, 0).ioPrio((short) 2), // RECV
+            new Request(new Recorder()).prep((byte) 10, pipe.readFd, 0, 0, 0, 0).ioPrio((short) 2), // RECVMSG
+            new Request(new Recorder()).prep((byte) 47, pipe.writeFd, 0, 0, 0, 0), // SEND_ZC
+            new Request(new Recorder()).prep((byte) 48, pipe.writeFd, 0, 0, 0, 0), // SENDMSG_ZC
+            new Request(new Recorder()).prep((byte) 49, pipe.readFd, 0, 0, 0, 0), // READ_MULTISHOT
+        };
+        for (Request r : multishot) {
+            assertThrows(IllegalArgumentException.class, () -> engine.submit(r), r::toString);
+            assertThrows(IllegalArgumentException.class, () -> engine.submitBatch(new Request[] {r}, 1));
+            assertFalse(r.inFlight());
+        }
+        assertEquals(submitted, engine.stats().submitted(), "nothing submitted");
+        // A one-shot poll of the same pipe is a plain request: it completes once, with the kernel's answer (io_uring),
+        // or -EINVAL where the thread pool does not run polls.
+        try (Pipe other = new Pipe()) {
+            Recorder once = new Recorder();
+            engine.submit(new Request(once).prep((byte) 6, other.readFd, 0, 0, 0, 1));
+            other.write(1);
+            int res = once.awaitResult();
+            assertTrue(res == 1 || res == -ErrnoTable.EINVAL, "POLLIN or EINVAL: " + res);
+            assertEquals(1, once.calls());
+        }
+    }
+
     /** The descriptors of io_uring instances open in this process. */
     private static List<Integer> ioUringDescriptors() throws Exception {
         List<Integer> fds = new ArrayList<>();
