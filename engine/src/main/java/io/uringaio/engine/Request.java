@@ -234,24 +234,25 @@ public final class Request {
      * {@code IORING_OP_READV} into {@code dsts} in order, each whole, checked: the request writes the
      * {@code struct iovec}s into {@code iovecs} (native, at least {@code 16 * dsts.length} bytes: caller-provided, so
      * that a reused request allocates nothing) and keeps {@code iovecs} and every segment reachable until the
-     * completion. Do not change {@code dsts} or {@code iovecs} while the request is in flight; every arena must stay
-     * open until the completion ran.
+     * completion (the segments through its own copy of {@code dsts}: the caller may reuse the array once this
+     * returns). Do not change {@code iovecs} while the request is in flight; every arena must stay open until the
+     * completion ran.
      *
      * @throws IllegalArgumentException if a segment is not native, read-only, closed, or too large, if
      *                                  {@code iovecs} is too small, if {@code dsts} is empty or longer than 1024, or if
      *                                  the total exceeds {@code Integer.MAX_VALUE}; the request is left as it was
      */
     public Request prepReadv(int fd, MemorySegment iovecs, MemorySegment[] dsts, long offset) {
-        fillIovecs(iovecs, dsts, true);
-        return prep(Uapi.IORING_OP_READV, fd, iovecs.address(), dsts.length, offset, 0)
-                .attachChecked(new Object[] {iovecs, dsts});
+        MemorySegment[] named = fillIovecs(iovecs, dsts, true);
+        return prep(Uapi.IORING_OP_READV, fd, iovecs.address(), named.length, offset, 0)
+                .attachChecked(new Object[] {iovecs, named});
     }
 
     /** {@code IORING_OP_WRITEV} of {@code srcs} in order, checked as {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}. */
     public Request prepWritev(int fd, MemorySegment iovecs, MemorySegment[] srcs, long offset) {
-        fillIovecs(iovecs, srcs, false);
-        return prep(Uapi.IORING_OP_WRITEV, fd, iovecs.address(), srcs.length, offset, 0)
-                .attachChecked(new Object[] {iovecs, srcs});
+        MemorySegment[] named = fillIovecs(iovecs, srcs, false);
+        return prep(Uapi.IORING_OP_WRITEV, fd, iovecs.address(), named.length, offset, 0)
+                .attachChecked(new Object[] {iovecs, named});
     }
 
     /** Refuses {@code what} on a request queued or in flight: the engine may be reading its fields. */
@@ -282,10 +283,14 @@ public final class Request {
 
     private static final int IOV_MAX = 1024;
 
-    /** Checks every segment, then writes their iovecs: all checks first, so a refusal changes nothing. */
-    private void fillIovecs(MemorySegment iovecs, MemorySegment[] segments, boolean intoThem) {
+    /**
+     * Checks every segment, then writes their iovecs: all checks first, so a refusal changes nothing. Returns the
+     * segments the iovecs name, in a copy of the caller's array: the request keeps that copy reachable, so a caller
+     * that reuses its array does not leave an iovec naming memory that nothing keeps alive.
+     */
+    private MemorySegment[] fillIovecs(MemorySegment iovecs, MemorySegment[] caller, boolean intoThem) {
         checkIdle("prep");
-        Objects.requireNonNull(segments, "segments");
+        MemorySegment[] segments = Objects.requireNonNull(caller, "segments").clone();
         if (segments.length == 0 || segments.length > IOV_MAX) {
             throw new IllegalArgumentException(segments.length + " segments; 1.." + IOV_MAX + " allowed");
         }
@@ -305,6 +310,7 @@ public final class Request {
             iovecs.set(ValueLayout.JAVA_LONG_UNALIGNED, (long) i * Uapi.IOVEC_SIZE, segments[i].address());
             iovecs.set(ValueLayout.JAVA_LONG_UNALIGNED, (long) i * Uapi.IOVEC_SIZE + 8, segments[i].byteSize());
         }
+        return segments;
     }
 
     /** {@code IORING_OP_FSYNC}: {@code fsync(fd)}, or {@code fdatasync(fd)} when {@code dataOnly}. */
@@ -396,8 +402,8 @@ public final class Request {
             return false;
         }
         for (MemorySegment segment : (MemorySegment[]) vectored[1]) {
-            if (segment == null || !segment.scope().isAlive()) {
-                return false; // null: the caller changed the array, whose memory the iovecs still name
+            if (!segment.scope().isAlive()) {
+                return false;
             }
         }
         return true;

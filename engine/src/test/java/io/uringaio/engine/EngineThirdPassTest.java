@@ -298,6 +298,29 @@ class EngineThirdPassTest extends KernelTest {
         }
     }
 
+    /**
+     * A vectored request keeps the segments its iovecs name reachable, not whatever the caller's array holds later:
+     * a segment of an automatic arena dropped from the array after the prep must not be freed by the GC while the
+     * iovec still names its memory (the kernel would read into freed memory at the next submission).
+     */
+    @Test
+    void aVectoredRequestKeepsTheSegmentsItsIovecsNameReachable() throws Exception {
+        MemorySegment[] dsts = {Arena.ofAuto().allocate(4), arena.allocate(4)};
+        java.lang.ref.WeakReference<MemorySegment> first = new java.lang.ref.WeakReference<>(dsts[0]);
+        Recorder done = new Recorder();
+        Request readv = new Request(done).prepReadv(file.fd(), arena.allocate(32), dsts, 0);
+        dsts[0] = arena.allocate(4); // the caller reuses its array
+        for (int i = 0; i < 10 && first.get() != null; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        MemorySegment named = first.get();
+        assertTrue(named != null, "the segment the iovec names is still reachable from the request");
+        engine.submit(readv);
+        assertEquals(8, done.awaitResult());
+        assertEquals(CONTENT[0], named.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0), "read into the named one");
+    }
+
     /** The descriptors of io_uring instances open in this process. */
     private static List<Integer> ioUringDescriptors() throws Exception {
         List<Integer> fds = new ArrayList<>();
