@@ -55,6 +55,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link EngineClosedException}). A kernel error fails the future with a {@link UringIOException} carrying the errno,
  * the operation and the path.
  *
+ * <p><b>A future ended by its caller.</b> {@code cancel}, {@code complete} or {@code obtrude*} on an operation's
+ * future ends the future only, not the operation: it runs to its end in the engine, still uses its buffer (the kernel
+ * writes into a direct one; a heap one gets its bytes and its position moves when it ends) and still counts for
+ * {@link #closeAsync()}. Until the file's close completes, treat the buffer of such an operation as in use.
+ *
  * <p><b>Close.</b> {@link #closeAsync()} refuses new operations, waits for those in flight, then closes the descriptor
  * through the ring, so a descriptor is never reused under a request.
  */
