@@ -270,6 +270,8 @@ public final class RingEngine implements AutoCloseable {
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
      * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
+     *                                  the length of a read or write is negative (the kernel would read it as
+     *                                  unsigned, gigabytes past the caller's memory),
      *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
      *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)};
      *                                  {@code MSG_RING}, which would forge their completions), or the
@@ -555,6 +557,10 @@ public final class RingEngine implements AutoCloseable {
         Objects.requireNonNull(request.completion(), "request has no completion");
         if (request.offset < 0) {
             throw new IllegalArgumentException("negative offset " + request.offset + " for " + request);
+        }
+        if (request.length < 0 && (request.opcode == Uapi.IORING_OP_READ || request.opcode == Uapi.IORING_OP_WRITE)) {
+            // The kernel reads len as unsigned: 4 GiB, clamped to 2 GiB, far past the caller's memory.
+            throw new IllegalArgumentException("negative length " + request.length + " for " + request);
         }
         if (!request.segmentsAlive()) {
             // Prepared on a segment whose arena closed since (a request reused without a new prep): the kernel would

@@ -321,6 +321,37 @@ class EngineThirdPassTest extends KernelTest {
         assertEquals(CONTENT[0], named.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0), "read into the named one");
     }
 
+    /**
+     * A raw read or write of negative length: the kernel takes the length as unsigned (4 GiB, clamped to its 2 GiB
+     * maximum), so a read would write far past the caller's memory and a write would copy the process's memory into
+     * the file. Refused at every submission path; nothing is touched.
+     */
+    @Test
+    void aRawReadOrWriteOfNegativeLengthIsRefused() throws Exception {
+        byte[] bigContent = new byte[64 * 1024];
+        java.util.Arrays.fill(bigContent, (byte) 'B');
+        Path big = Files.write(dir.resolve("big"), bigContent);
+        AsyncFile bigFile = await(engine.open(big, READ, WRITE));
+        MemorySegment region = arena.allocate(128 * 1024); // room for what a read would spill, so nothing else breaks
+        long address = region.address();
+        long submitted = engine.stats().submitted();
+        for (int length : new int[] {-1, Integer.MIN_VALUE}) {
+            Request read = new Request(new Recorder()).prepRead(bigFile.fd(), address, length, 0);
+            Request write = new Request(new Recorder()).prepWrite(bigFile.fd(), address, length, 0);
+            for (Request r : new Request[] {read, write}) {
+                assertThrows(IllegalArgumentException.class, () -> engine.submit(r), r::toString);
+                assertThrows(IllegalArgumentException.class, () -> engine.submitBatch(new Request[] {r}, 1));
+                assertFalse(r.inFlight());
+            }
+            assertThrows(IllegalArgumentException.class, () -> engine.submitLinked(
+                    new Request(new Recorder()).prepFsync(bigFile.fd(), false), read));
+        }
+        assertEquals(submitted, engine.stats().submitted(), "nothing submitted");
+        assertEquals(-1, region.asByteBuffer().mismatch(ByteBuffer.allocate(128 * 1024)) , "memory untouched");
+        await(bigFile.closeAsync());
+        assertArrayEquals(bigContent, Files.readAllBytes(big), "file untouched");
+    }
+
     /** The descriptors of io_uring instances open in this process. */
     private static List<Integer> ioUringDescriptors() throws Exception {
         List<Integer> fds = new ArrayList<>();
