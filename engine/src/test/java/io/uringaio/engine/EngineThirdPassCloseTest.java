@@ -162,4 +162,37 @@ class EngineThirdPassCloseTest extends KernelTest {
             assertEquals(1, bystander.calls());
         }
     }
+
+    /**
+     * Submissions refused by a closed engine (every path: submit with and without the page-cache mark, batch, chain,
+     * file operations) count nowhere: the counters still balance, and every request is idle again.
+     */
+    @Test
+    void refusedSubmissionsOfAClosedEngineLeaveTheCountersBalanced() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            RingEngine engine = RingEngine.open(config().rings(1).callerRings(1));
+            Path path = Files.write(dir.resolve("closed"), new byte[64]);
+            AsyncFile file = await(engine.open(path, READ, WRITE));
+            int fd = file.fd();
+            Recorder before = new Recorder();
+            engine.submit(new Request(before).prepRead(fd, arena.allocate(8), 0));
+            assertEquals(8, before.awaitResult());
+            closeWithin(engine);
+            EngineStats atClose = engine.stats();
+            Request cached = new Request(new Recorder()).prepRead(fd, arena.allocate(8), 0).pageCacheFirst(true);
+            Request plain = new Request(new Recorder()).prepFsync(fd, false);
+            for (int i = 0; i < 50; i++) {
+                assertThrows(EngineRejectedException.class, () -> engine.submit(cached));
+                assertThrows(EngineRejectedException.class, () -> engine.submit(plain));
+                assertThrows(EngineRejectedException.class, () -> engine.submitBatch(new Request[] {cached, plain}, 2));
+                assertThrows(EngineRejectedException.class, () -> engine.submitLinked(plain, cached));
+                assertInstanceOf(EngineClosedException.class, failure(file.read(ByteBuffer.allocate(8), 0)));
+            }
+            assertFalse(cached.inFlight());
+            assertFalse(plain.inFlight());
+            EngineStats after = engine.stats();
+            assertEquals(atClose, after, "nothing counted");
+            assertEquals(after.submitted(), after.completed(), after::toString);
+        }
+    }
 }
