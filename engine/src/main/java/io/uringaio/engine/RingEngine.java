@@ -269,16 +269,15 @@ public final class RingEngine implements AutoCloseable {
      *
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
-     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
-     *                                  the length of a read or write is negative (the kernel would read it as
-     *                                  unsigned, gigabytes past the caller's memory),
-     *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
-     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)};
-     *                                  {@code MSG_RING}, which would forge their completions), or the
-     *                                  request would post more than one completion (multishot forms, zero-copy
-     *                                  sends),
-     *                                  or it was prepared by a {@code MemorySegment} form of {@link Request} and a
-     *                                  segment's arena has closed since (the request stays idle)
+     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position");
+     *                                  if a read's or write's length is negative (the kernel would read it as
+     *                                  unsigned, gigabytes past the caller's memory); if the opcode acts on other
+     *                                  requests ({@code IORING_OP_ASYNC_CANCEL}, {@code POLL_REMOVE},
+     *                                  {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)}; {@code MSG_RING}, which
+     *                                  would forge their completions); if the request would post more than one
+     *                                  completion (multishot forms, zero-copy sends); or if it was prepared by a
+     *                                  {@code MemorySegment} form of {@link Request} and a segment's arena has
+     *                                  closed since. Nothing is submitted; the request stays idle
      * @throws NullPointerException     if the request has no completion
      */
     public void submit(Request request) {
@@ -592,11 +591,6 @@ public final class RingEngine implements AutoCloseable {
                 || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE || opcode == Uapi.IORING_OP_MSG_RING;
     }
 
-    private static final int IORING_POLL_ADD_MULTI = 1;
-    private static final int IORING_TIMEOUT_MULTISHOT = 1 << 6;
-    private static final int IORING_ACCEPT_MULTISHOT = 1;
-    private static final int IORING_RECV_MULTISHOT = 2;
-
     /**
      * Forms that post several CQEs for one SQE: multishot poll, timeout, accept, recv/recvmsg and read (each CQE
      * flagged {@code IORING_CQE_F_MORE} but the last), and the zero-copy sends (a result, then a notification once
@@ -604,11 +598,11 @@ public final class RingEngine implements AutoCloseable {
      */
     private static boolean postsSeveralCompletions(Request r) {
         return switch (r.opcode) {
-            case 6 -> (r.length & IORING_POLL_ADD_MULTI) != 0; // POLL_ADD: the flag is in len
-            case 11 -> (r.opFlags & IORING_TIMEOUT_MULTISHOT) != 0; // TIMEOUT
-            case 13 -> (r.ioPrio & IORING_ACCEPT_MULTISHOT) != 0; // ACCEPT: the flags are in ioprio
-            case 10, 27 -> (r.ioPrio & IORING_RECV_MULTISHOT) != 0; // RECVMSG, RECV
-            case 47, 48, 49 -> true; // SEND_ZC, SENDMSG_ZC, READ_MULTISHOT
+            case Uapi.IORING_OP_POLL_ADD -> (r.length & Uapi.IORING_POLL_ADD_MULTI) != 0;
+            case Uapi.IORING_OP_TIMEOUT -> (r.opFlags & Uapi.IORING_TIMEOUT_MULTISHOT) != 0;
+            case Uapi.IORING_OP_ACCEPT -> (r.ioPrio & Uapi.IORING_ACCEPT_MULTISHOT) != 0;
+            case Uapi.IORING_OP_RECV, Uapi.IORING_OP_RECVMSG -> (r.ioPrio & Uapi.IORING_RECV_MULTISHOT) != 0;
+            case Uapi.IORING_OP_SEND_ZC, Uapi.IORING_OP_SENDMSG_ZC, Uapi.IORING_OP_READ_MULTISHOT -> true;
             default -> false;
         };
     }
