@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * through pooled direct bounce buffers. A {@code MemorySegment} transfers its whole size; a native segment goes to the
  * kernel as it is, and its arena must stay open until the future completes: closing a shared arena while a read into
  * it is in flight frees memory the kernel then still writes into (the engine checks the arena is open when the call
- * is made, but Java gives it no way to keep an arena open; an {@code Arena.ofAuto()} segment is safe, the engine keeps
+ * is made, also behind a direct buffer made by {@code segment.asByteBuffer()}, but Java gives it no way to keep an
+ * arena open; an {@code Arena.ofAuto()} segment is safe, the engine keeps
  * it reachable). The engine keeps every buffer and segment strongly reachable until its CQE. Do not touch a buffer
  * while an operation on it is in flight.
  *
@@ -53,6 +54,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * submit nothing. A closed file or engine gives a future that has already failed ({@link ClosedChannelException},
  * {@link EngineClosedException}). A kernel error fails the future with a {@link UringIOException} carrying the errno,
  * the operation and the path.
+ *
+ * <p><b>A future ended by its caller.</b> {@code cancel}, {@code complete} or {@code obtrude*} on an operation's
+ * future ends the future only, not the operation: it runs to its end in the engine, still uses its buffer (the kernel
+ * writes into a direct one; a heap one gets its bytes and its position moves when it ends) and still counts for
+ * {@link #closeAsync()}. Until the file's close completes, treat the buffer of such an operation as in use.
  *
  * <p><b>Close.</b> {@link #closeAsync()} refuses new operations, waits for those in flight, then closes the descriptor
  * through the ring, so a descriptor is never reused under a request.

@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * long)}, {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}, {@link #prepWritev(int, MemorySegment,
  * MemorySegment[], long)}) let safe code never touch an address: they check that each segment is native, alive and
  * of a size the kernel can take, take the length from the segment, and keep the segments reachable until the
- * completion. What no check can do: the segment's arena must stay open until the completion ran. Closing a shared
+ * completion; every submission checks again that their arenas are open (a request submitted again without a new
+ * prep is refused once one closed). What no check can do: the segment's arena must stay open until the completion ran. Closing a shared
  * arena while a read is in flight frees memory the kernel then still writes into (Java offers no way for the engine
  * to hold an arena open on the caller's behalf). An automatic arena ({@code Arena.ofAuto()}) is safe: the request
  * keeps the segment reachable, so its memory is not freed before the completion.
@@ -86,6 +87,12 @@ public final class Request {
     boolean control;
     int result;
     boolean pageCacheFirst;
+    /**
+     * The attachment is the memory a checked {@code MemorySegment} form prepared ({@link #prepRead(int, MemorySegment,
+     * long)} and the like): a submission checks it is still alive ({@link #segmentsAlive()}), since a request may be
+     * submitted again, unchanged, long after its prep. False after a raw prep or an {@link #attach}.
+     */
+    private boolean segmentsChecked;
     /** The submitting thread's count this request is in ({@link SubmitterHome#inFlight}), or null when not counted. */
     SubmitterHome submitter;
 
@@ -121,9 +128,15 @@ public final class Request {
         return pageCacheFirst;
     }
 
-    /** Sets the completion callback; only while idle. */
+    /**
+     * Sets the completion callback; only while idle.
+     *
+     * @throws IllegalStateException if the request is queued or in flight (its completion stays)
+     */
     public Request completion(Completion completion) {
-        this.completion = Objects.requireNonNull(completion, "completion");
+        Objects.requireNonNull(completion, "completion");
+        checkIdle("completion");
+        this.completion = completion;
         return this;
     }
 
@@ -145,9 +158,7 @@ public final class Request {
      * @throws IllegalStateException if the request is queued or in flight (its fields may still be read)
      */
     public Request prep(byte opcode, int fd, long address, int length, long offset, int opFlags) {
-        if (state.get() != IDLE) {
-            throw new IllegalStateException("prep on a request in flight: " + this);
-        }
+        checkIdle("prep");
         this.opcode = opcode;
         this.fd = fd;
         this.address = address;
@@ -157,6 +168,7 @@ public final class Request {
         this.sqeFlags = 0;
         this.ioPrio = 0;
         this.linkNext = null;
+        this.segmentsChecked = false;
         return this;
     }
 
@@ -206,7 +218,7 @@ public final class Request {
      */
     public Request prepRead(int fd, MemorySegment dst, long offset) {
         int length = checkedLength(dst, true, "dst");
-        return prep(Uapi.IORING_OP_READ, fd, dst.address(), length, offset, 0).attach(dst);
+        return prep(Uapi.IORING_OP_READ, fd, dst.address(), length, offset, 0).attachChecked(dst);
     }
 
     /**
@@ -215,31 +227,39 @@ public final class Request {
      */
     public Request prepWrite(int fd, MemorySegment src, long offset) {
         int length = checkedLength(src, false, "src");
-        return prep(Uapi.IORING_OP_WRITE, fd, src.address(), length, offset, 0).attach(src);
+        return prep(Uapi.IORING_OP_WRITE, fd, src.address(), length, offset, 0).attachChecked(src);
     }
 
     /**
      * {@code IORING_OP_READV} into {@code dsts} in order, each whole, checked: the request writes the
      * {@code struct iovec}s into {@code iovecs} (native, at least {@code 16 * dsts.length} bytes: caller-provided, so
      * that a reused request allocates nothing) and keeps {@code iovecs} and every segment reachable until the
-     * completion. Do not change {@code dsts} or {@code iovecs} while the request is in flight; every arena must stay
-     * open until the completion ran.
+     * completion (the segments through its own copy of {@code dsts}: the caller may reuse the array once this
+     * returns). Do not change {@code iovecs} while the request is in flight; every arena must stay open until the
+     * completion ran.
      *
      * @throws IllegalArgumentException if a segment is not native, read-only, closed, or too large, if
      *                                  {@code iovecs} is too small, if {@code dsts} is empty or longer than 1024, or if
      *                                  the total exceeds {@code Integer.MAX_VALUE}; the request is left as it was
      */
     public Request prepReadv(int fd, MemorySegment iovecs, MemorySegment[] dsts, long offset) {
-        fillIovecs(iovecs, dsts, true);
-        return prep(Uapi.IORING_OP_READV, fd, iovecs.address(), dsts.length, offset, 0)
-                .attach(new Object[] {iovecs, dsts});
+        MemorySegment[] named = fillIovecs(iovecs, dsts, true);
+        return prep(Uapi.IORING_OP_READV, fd, iovecs.address(), named.length, offset, 0)
+                .attachChecked(new Object[] {iovecs, named});
     }
 
     /** {@code IORING_OP_WRITEV} of {@code srcs} in order, checked as {@link #prepReadv(int, MemorySegment, MemorySegment[], long)}. */
     public Request prepWritev(int fd, MemorySegment iovecs, MemorySegment[] srcs, long offset) {
-        fillIovecs(iovecs, srcs, false);
-        return prep(Uapi.IORING_OP_WRITEV, fd, iovecs.address(), srcs.length, offset, 0)
-                .attach(new Object[] {iovecs, srcs});
+        MemorySegment[] named = fillIovecs(iovecs, srcs, false);
+        return prep(Uapi.IORING_OP_WRITEV, fd, iovecs.address(), named.length, offset, 0)
+                .attachChecked(new Object[] {iovecs, named});
+    }
+
+    /** Refuses {@code what} on a request queued or in flight: the engine may be reading its fields. */
+    private void checkIdle(String what) {
+        if (state.get() != IDLE) {
+            throw new IllegalStateException(what + " on a request in flight: " + this);
+        }
     }
 
     /** Checks a segment the kernel will read ({@code intoIt} false) or write, and returns its size as the length. */
@@ -263,12 +283,14 @@ public final class Request {
 
     private static final int IOV_MAX = 1024;
 
-    /** Checks every segment, then writes their iovecs: all checks first, so a refusal changes nothing. */
-    private void fillIovecs(MemorySegment iovecs, MemorySegment[] segments, boolean intoThem) {
-        if (state.get() != IDLE) {
-            throw new IllegalStateException("prep on a request in flight: " + this);
-        }
-        Objects.requireNonNull(segments, "segments");
+    /**
+     * Checks every segment, then writes their iovecs: all checks first, so a refusal changes nothing. Returns the
+     * segments the iovecs name, in a copy of the caller's array: the request keeps that copy reachable, so a caller
+     * that reuses its array does not leave an iovec naming memory that nothing keeps alive.
+     */
+    private MemorySegment[] fillIovecs(MemorySegment iovecs, MemorySegment[] caller, boolean intoThem) {
+        checkIdle("prep");
+        MemorySegment[] segments = Objects.requireNonNull(caller, "segments").clone();
         if (segments.length == 0 || segments.length > IOV_MAX) {
             throw new IllegalArgumentException(segments.length + " segments; 1.." + IOV_MAX + " allowed");
         }
@@ -288,6 +310,7 @@ public final class Request {
             iovecs.set(ValueLayout.JAVA_LONG_UNALIGNED, (long) i * Uapi.IOVEC_SIZE, segments[i].address());
             iovecs.set(ValueLayout.JAVA_LONG_UNALIGNED, (long) i * Uapi.IOVEC_SIZE + 8, segments[i].byteSize());
         }
+        return segments;
     }
 
     /** {@code IORING_OP_FSYNC}: {@code fsync(fd)}, or {@code fdatasync(fd)} when {@code dataOnly}. */
@@ -318,25 +341,72 @@ public final class Request {
         return prep(Uapi.IORING_OP_STATX, dirfd, pathAddress, mask, statxAddress, flags);
     }
 
-    /** Sets the SQE's {@code ioprio} field (the kernel's I/O priority class and level). */
+    /**
+     * Sets the SQE's {@code ioprio} field (the kernel's I/O priority class and level); only while idle.
+     *
+     * @throws IllegalStateException if the request is queued or in flight
+     */
     public Request ioPrio(short ioPrio) {
+        checkIdle("ioPrio");
         this.ioPrio = ioPrio;
         return this;
     }
 
     /**
      * Sets the engine priority: when a ring already has its maximum in flight, waiting requests go to the kernel lowest
-     * value first, FIFO among equals. Default 0.
+     * value first, FIFO among equals. Default 0. Only while idle: a waiting request's place is kept by its priority.
+     *
+     * @throws IllegalStateException if the request is queued or in flight
      */
     public Request priority(int priority) {
+        checkIdle("priority");
         this.priority = priority;
         return this;
     }
 
-    /** Keeps {@code attachment} strongly reachable until the completion; {@code null} clears it. */
+    /**
+     * Keeps {@code attachment} strongly reachable until the completion; {@code null} clears it. Only while idle: the
+     * attachment of a request in flight may be memory the kernel is using (an automatic arena's segment would be
+     * freed once unreachable).
+     *
+     * @throws IllegalStateException if the request is queued or in flight (its attachment stays)
+     */
     public Request attach(Object attachment) {
+        checkIdle("attach");
         this.attachment = attachment;
+        this.segmentsChecked = false;
         return this;
+    }
+
+    /** Attaches the memory of a checked segment prep: a segment, or {iovecs, segments[]}. */
+    private Request attachChecked(Object segments) {
+        this.attachment = segments;
+        this.segmentsChecked = true;
+        return this;
+    }
+
+    /**
+     * False when this request was prepared by a checked {@code MemorySegment} form and one of its segments' arenas
+     * has closed since: submitted, the kernel would use freed memory. True for every other request (raw memory is the
+     * caller's guarantee).
+     */
+    boolean segmentsAlive() {
+        if (!segmentsChecked) {
+            return true;
+        }
+        if (attachment instanceof MemorySegment segment) {
+            return segment.scope().isAlive();
+        }
+        Object[] vectored = (Object[]) attachment;
+        if (!((MemorySegment) vectored[0]).scope().isAlive()) {
+            return false;
+        }
+        for (MemorySegment segment : (MemorySegment[]) vectored[1]) {
+            if (!segment.scope().isAlive()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The attached object, if any. */

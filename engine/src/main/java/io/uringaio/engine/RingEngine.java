@@ -269,9 +269,15 @@ public final class RingEngine implements AutoCloseable {
      *
      * @throws IllegalStateException    if the request is already queued or in flight (caller misuse; nothing submitted)
      * @throws EngineRejectedException  if the engine is closed or closing (nothing submitted; the request is idle again)
-     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position"),
-     *                                  or the opcode acts on other requests ({@code IORING_OP_ASYNC_CANCEL},
-     *                                  {@code POLL_REMOVE}, {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)})
+     * @throws IllegalArgumentException if the offset is negative (the kernel would read it as "current position");
+     *                                  if a read's or write's length is negative (the kernel would read it as
+     *                                  unsigned, gigabytes past the caller's memory); if the opcode acts on other
+     *                                  requests ({@code IORING_OP_ASYNC_CANCEL}, {@code POLL_REMOVE},
+     *                                  {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)}; {@code MSG_RING}, which
+     *                                  would forge their completions); if the request would post more than one
+     *                                  completion (multishot forms, zero-copy sends); or if it was prepared by a
+     *                                  {@code MemorySegment} form of {@link Request} and a segment's arena has
+     *                                  closed since. Nothing is submitted; the request stays idle
      * @throws NullPointerException     if the request has no completion
      */
     public void submit(Request request) {
@@ -545,6 +551,9 @@ public final class RingEngine implements AutoCloseable {
                 }
                 throw new IllegalStateException("request already in flight: " + requests[i]);
             }
+        }
+        // Only once all are claimed: a refused batch leaves each request's last outcome as it was.
+        for (int i = 0; i < count; i++) {
             requests[i].closedByEngine = false;
         }
     }
@@ -555,18 +564,54 @@ public final class RingEngine implements AutoCloseable {
         if (request.offset < 0) {
             throw new IllegalArgumentException("negative offset " + request.offset + " for " + request);
         }
+        if (request.length < 0 && (request.opcode == Uapi.IORING_OP_READ || request.opcode == Uapi.IORING_OP_WRITE)) {
+            // The kernel reads len as unsigned: 4 GiB, clamped to 2 GiB, far past the caller's memory.
+            throw new IllegalArgumentException("negative length " + request.length + " for " + request);
+        }
+        if (!request.segmentsAlive()) {
+            // Prepared on a segment whose arena closed since (a request reused without a new prep): the kernel would
+            // read or write freed memory, which may already be another allocation's.
+            throw new IllegalArgumentException("a segment of " + request + " belongs to a closed arena");
+        }
         if (addressesOtherRequests(request.opcode)) {
             // The engine owns every SQE's user data: a raw cancel (with IORING_ASYNC_CANCEL_ANY or _FD it needs no
             // key) would end requests of other callers of the ring, which no cancel of the API ever does.
             throw new IllegalArgumentException(Uapi.opName(request.opcode) + " acts on other requests of the ring;"
                     + " use RingEngine.cancel(Request)");
         }
+        if (postsSeveralCompletions(request)) {
+            // The engine frees a request's slot at its first CQE: the later ones of a multishot or zero-copy request
+            // carry a tag the slot gets again after its generations wrap, and then complete whichever request holds
+            // it (seen: a pipe read completed with a poll's mask after 1024 reuses of the slot).
+            throw new IllegalArgumentException(Uapi.opName(request.opcode) + " in a form that posts more than one"
+                    + " completion (multishot or zero-copy): a request has exactly one");
+        }
     }
 
-    /** Opcodes that find other in-flight requests by user data or by descriptor: refused from callers. */
+    /**
+     * Opcodes that find other in-flight requests by user data or by descriptor, or post completions for them
+     * ({@code MSG_RING}: a forged completion of another caller's request, in this engine's ring or any other):
+     * refused from callers.
+     */
     private static boolean addressesOtherRequests(byte opcode) {
         return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == Uapi.IORING_OP_POLL_REMOVE
-                || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE;
+                || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE || opcode == Uapi.IORING_OP_MSG_RING;
+    }
+
+    /**
+     * Forms that post several CQEs for one SQE: multishot poll, timeout, accept, recv/recvmsg and read (each CQE
+     * flagged {@code IORING_CQE_F_MORE} but the last), and the zero-copy sends (a result, then a notification once
+     * the kernel let go of the buffer).
+     */
+    private static boolean postsSeveralCompletions(Request r) {
+        return switch (r.opcode) {
+            case Uapi.IORING_OP_POLL_ADD -> (r.length & Uapi.IORING_POLL_ADD_MULTI) != 0;
+            case Uapi.IORING_OP_TIMEOUT -> (r.opFlags & Uapi.IORING_TIMEOUT_MULTISHOT) != 0;
+            case Uapi.IORING_OP_ACCEPT -> (r.ioPrio & Uapi.IORING_ACCEPT_MULTISHOT) != 0;
+            case Uapi.IORING_OP_RECV, Uapi.IORING_OP_RECVMSG -> (r.ioPrio & Uapi.IORING_RECV_MULTISHOT) != 0;
+            case Uapi.IORING_OP_SEND_ZC, Uapi.IORING_OP_SENDMSG_ZC, Uapi.IORING_OP_READ_MULTISHOT -> true;
+            default -> false;
+        };
     }
 
     private void enqueue(Lane ring, Request head) {

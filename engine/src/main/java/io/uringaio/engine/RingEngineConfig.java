@@ -107,9 +107,13 @@ public final class RingEngineConfig {
         return this;
     }
 
-    /** Name prefix of the engine's own ring threads. */
+    /**
+     * Name prefix of the engine's own ring threads.
+     *
+     * @throws NullPointerException if {@code prefix} is null (the config is left as it was)
+     */
     public RingEngineConfig threadNamePrefix(String prefix) {
-        this.threadNamePrefix = prefix;
+        this.threadNamePrefix = java.util.Objects.requireNonNull(prefix, "prefix");
         return this;
     }
 
@@ -146,13 +150,27 @@ public final class RingEngineConfig {
         return this;
     }
 
-    /** How long an idle pool worker lingers before it exits (glibc's {@code aio_idle_time}); default 1 s. */
+    /**
+     * How long an idle pool worker lingers before it exits (glibc's {@code aio_idle_time}); default 1 s. A duration
+     * too long for a {@code long} of nanoseconds (about 292 years) means for ever.
+     *
+     * @throws IllegalArgumentException if {@code idle} is negative
+     */
     public RingEngineConfig poolIdleTime(java.time.Duration idle) {
         if (idle.isNegative()) {
             throw new IllegalArgumentException("poolIdleTime must not be negative, was " + idle);
         }
-        this.poolIdleNanos = idle.toNanos();
+        this.poolIdleNanos = saturatedNanos(idle);
         return this;
+    }
+
+    /** {@code d} in nanoseconds, {@link Long#MAX_VALUE} when it does not fit ({@code toNanos} would throw). */
+    private static long saturatedNanos(java.time.Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /**

@@ -300,22 +300,23 @@ final class ThreadPoolLane implements Lane {
          */
         private long read(Request r, long iov, int count) {
             long offset = r.offset;
-            long res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
+            int flags = r.opFlags; // the caller's rw_flags, as io_uring passes them (RWF_HIPRI, RWF_NOWAIT ...)
+            long res = Libc.preadv2(r.fd, iov, count, offset, flags | Libc.RWF_NOWAIT);
             if (res == -ErrnoTable.ESPIPE) {
                 offset = -1; // a pipe or socket: no offset, as io_uring ignores it for streams
-                res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
+                res = Libc.preadv2(r.fd, iov, count, offset, flags | Libc.RWF_NOWAIT);
             }
             if (res >= 0 && offset >= 0 && res < requested(iov, count)) {
                 // RWF_NOWAIT stops where the page cache ends: read the whole range again, allowed to block. (At
                 // end of file this costs one more call and gives the same count.)
-                return Libc.preadv2(r.fd, iov, count, offset, 0);
+                return Libc.preadv2(r.fd, iov, count, offset, flags);
             }
             if (offset < 0) {
                 while (res == -ErrnoTable.EAGAIN) {
                     if (!awaitReady(r, Libc.POLLIN)) {
                         return -ErrnoTable.ECANCELED;
                     }
-                    res = Libc.preadv2(r.fd, iov, count, offset, Libc.RWF_NOWAIT);
+                    res = Libc.preadv2(r.fd, iov, count, offset, flags | Libc.RWF_NOWAIT);
                 }
             }
             if (res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EOPNOTSUPP) {
@@ -326,7 +327,7 @@ final class ThreadPoolLane implements Lane {
             if (!awaitReady(r, Libc.POLLIN)) {
                 return -ErrnoTable.ECANCELED;
             }
-            return Libc.preadv2(r.fd, iov, count, offset, 0);
+            return Libc.preadv2(r.fd, iov, count, offset, flags);
         }
 
         private static long requested(long iov, int count) {
@@ -339,7 +340,8 @@ final class ThreadPoolLane implements Lane {
         }
 
         private long write(Request r, long iov, int count) {
-            long res = Libc.pwritev2(r.fd, iov, count, r.offset, 0);
+            // The caller's rw_flags (RWF_DSYNC, RWF_APPEND ...): dropping them would silently lose what they ask for.
+            long res = Libc.pwritev2(r.fd, iov, count, r.offset, r.opFlags);
             if (res == -ErrnoTable.ESPIPE) {
                 return streamWrite(r, iov, count);
             }
@@ -352,13 +354,13 @@ final class ThreadPoolLane implements Lane {
          */
         private long streamWrite(Request r, long iov, int count) {
             while (true) {
-                long res = Libc.pwritev2(r.fd, iov, count, -1, Libc.RWF_NOWAIT);
+                long res = Libc.pwritev2(r.fd, iov, count, -1, r.opFlags | Libc.RWF_NOWAIT);
                 if (res == -ErrnoTable.EOPNOTSUPP) {
                     // This descriptor cannot write without blocking: wait (cancelably) for room, then write blocking.
                     if (!awaitReady(r, Libc.POLLOUT)) {
                         return -ErrnoTable.ECANCELED;
                     }
-                    return Libc.pwritev2(r.fd, iov, count, -1, 0);
+                    return Libc.pwritev2(r.fd, iov, count, -1, r.opFlags);
                 }
                 if (res != -ErrnoTable.EAGAIN) {
                     return res;

@@ -20,14 +20,43 @@ public final class Uapi {
     public static final byte IORING_OP_WRITEV = 2;
     /** {@code fsync}, or {@code fdatasync} with {@link #IORING_FSYNC_DATASYNC}. */
     public static final byte IORING_OP_FSYNC = 3;
+    /** Waits for a descriptor's readiness; {@link #IORING_POLL_ADD_MULTI} in {@code len} makes it multishot. */
+    public static final byte IORING_OP_POLL_ADD = 6;
+    /** {@code len} flag of {@link #IORING_OP_POLL_ADD}: a completion per event until canceled. */
+    public static final int IORING_POLL_ADD_MULTI = 1;
     /** Removes a poll request of the ring (acts on other requests: the engine refuses it raw). */
     public static final byte IORING_OP_POLL_REMOVE = 7;
     /** Removes a timeout of the ring (acts on other requests: the engine refuses it raw). */
     public static final byte IORING_OP_TIMEOUT_REMOVE = 12;
+    /** {@code recvmsg}; {@link #IORING_RECV_MULTISHOT} in {@code ioprio} makes it multishot. */
+    public static final byte IORING_OP_RECVMSG = 10;
+    /** A timeout; {@link #IORING_TIMEOUT_MULTISHOT} in {@code timeout_flags} makes it fire repeatedly. */
+    public static final byte IORING_OP_TIMEOUT = 11;
+    /** {@code timeout_flags} bit of {@link #IORING_OP_TIMEOUT}. */
+    public static final int IORING_TIMEOUT_MULTISHOT = 1 << 6;
+    /** {@code accept}; {@link #IORING_ACCEPT_MULTISHOT} in {@code ioprio} makes it multishot. */
+    public static final byte IORING_OP_ACCEPT = 13;
+    /** {@code ioprio} bit of {@link #IORING_OP_ACCEPT}. */
+    public static final int IORING_ACCEPT_MULTISHOT = 1;
+    /** {@code recv}; {@link #IORING_RECV_MULTISHOT} in {@code ioprio} makes it multishot. */
+    public static final byte IORING_OP_RECV = 27;
+    /** {@code ioprio} bit of {@link #IORING_OP_RECV} and {@link #IORING_OP_RECVMSG}. */
+    public static final int IORING_RECV_MULTISHOT = 2;
+    /** Zero-copy {@code send}: a result, then a notification completion once the kernel let go of the buffer. */
+    public static final byte IORING_OP_SEND_ZC = 47;
+    /** Zero-copy {@code sendmsg}, two completions as {@link #IORING_OP_SEND_ZC}. */
+    public static final byte IORING_OP_SENDMSG_ZC = 48;
+    /** Multishot read (always several completions). */
+    public static final byte IORING_OP_READ_MULTISHOT = 49;
     /** Cancels a request of the ring, found by its {@code user_data}. */
     public static final byte IORING_OP_ASYNC_CANCEL = 14;
     /** {@code fallocate}. */
     public static final byte IORING_OP_FALLOCATE = 17;
+    /**
+     * Posts a completion with any {@code user_data} into a ring named by its descriptor (acts on other requests: it
+     * forges their completions; the engine refuses it raw).
+     */
+    public static final byte IORING_OP_MSG_RING = 40;
     /** {@code openat}. */
     public static final byte IORING_OP_OPENAT = 18;
     /** {@code close}. */
@@ -120,6 +149,9 @@ public final class Uapi {
             case IORING_OP_TIMEOUT_REMOVE -> "IORING_OP_TIMEOUT_REMOVE";
             case IORING_OP_ASYNC_CANCEL -> "IORING_OP_ASYNC_CANCEL";
             case IORING_OP_FALLOCATE -> "IORING_OP_FALLOCATE";
+            case IORING_OP_MSG_RING -> "IORING_OP_MSG_RING";
+            case IORING_OP_POLL_ADD -> "IORING_OP_POLL_ADD";
+            case IORING_OP_TIMEOUT -> "IORING_OP_TIMEOUT";
             case IORING_OP_OPENAT -> "IORING_OP_OPENAT";
             case IORING_OP_CLOSE -> "IORING_OP_CLOSE";
             case IORING_OP_STATX -> "IORING_OP_STATX";
