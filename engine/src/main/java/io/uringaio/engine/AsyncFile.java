@@ -276,14 +276,7 @@ public final class AsyncFile implements AutoCloseable {
             return future;
         }
         if (length == 0 && kind != FileOp.Kind.DURABLE_WRITE) {
-            release();
-            int[] settling = enterSettle();
-            try {
-                future.complete(0);
-            } finally {
-                exitSettle(settling);
-            }
-            return future;
+            return nothingToTransfer(future);
         }
         FileOp op = FileOp.acquireInt(this, kind, future);
         op.buffer = buffer;
@@ -365,14 +358,7 @@ public final class AsyncFile implements AutoCloseable {
             return future;
         }
         if (length == 0) {
-            release();
-            int[] settling = enterSettle();
-            try {
-                future.complete(0);
-            } finally {
-                exitSettle(settling);
-            }
-            return future;
+            return nothingToTransfer(future);
         }
         FileOp op = FileOp.acquireInt(this, kind, future);
         op.keepAlive = segment;
@@ -659,6 +645,21 @@ public final class AsyncFile implements AutoCloseable {
         } while (!state.compareAndSet(s, s + 1));
         unsettled.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Ends a counted operation that has no byte to move without the kernel: released, then its future completed with
+     * 0 as a settle (see {@link #enterSettle}).
+     */
+    private CompletableFuture<Integer> nothingToTransfer(CompletableFuture<Integer> future) {
+        release();
+        int[] settling = enterSettle();
+        try {
+            future.complete(0);
+        } finally {
+            exitSettle(settling);
+        }
+        return future;
     }
 
     /**

@@ -66,7 +66,9 @@ final class ListIoSubmitter {
                 group.failed();
                 continue;
             }
-            context.joinLive(); // before the entry enters its descriptor's order (see there); an accepted request
+            // Before the entry enters its descriptor's order (see there); only an accepted entry: one refused above
+            // never starts this context, so an aio_init after it still takes effect.
+            context.joinLive();
             RequestPrep.snapshot(cb, op, group, context);
             group.add();
             boolean goesNow;

@@ -87,7 +87,8 @@ public final class AppendLog implements AutoCloseable {
 
     /**
      * An appender thread's state: its checksum (taken under the lock, over the log's copy of the payload: see
-     * {@link CommitGroup#add}) and its latest append's future, which tells a thread that waits for its records from one that runs ahead.
+     * {@link CommitGroup#add}) and its latest append's future, which tells a thread that waits for its records from
+     * one that runs ahead.
      */
     private static final class Checksum {
         final CRC32C crc = new CRC32C();
@@ -295,7 +296,7 @@ public final class AppendLog implements AutoCloseable {
         lock.lock();
         try {
             while (pendingBytes > 0 && pendingBytes + frame > config.maxPendingBytes() && poison == null && !closing
-                    && mayWaitForBudget(checksum)) {
+                    && mayWaitForGroups(checksum)) {
                 drained.awaitUninterruptibly();
             }
             if (poison != null) {
@@ -333,7 +334,7 @@ public final class AppendLog implements AutoCloseable {
             if (slotFree && held == null) {
                 // Appenders that block until their record is durable come back one by one after an
                 // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
-                long wait = leaderWaitLocked(group, previous, checksum.acknowledging > 0);
+                long wait = leaderWaitLocked(group, previous, checksum);
                 if (wait > 0) {
                     pump = leadLocked(group, wait);
                 }
@@ -348,12 +349,12 @@ public final class AppendLog implements AutoCloseable {
     }
 
     /**
-     * Whether this appender may block until pending bytes return to the budget: not from a completion that an
-     * acknowledgement runs (the acknowledged bytes return only after it, on this thread, and no group is submitted
-     * while it runs), nor on one of the engine's threads (the groups' completions need it). Those go over the budget
-     * instead, by what their completions append. Asked only when the budget is full.
+     * Whether this thread may block until groups of the log are durable or cut: not from a completion that an
+     * acknowledgement runs on it (the acknowledged bytes return, and the groups behind go out, only after that
+     * acknowledgement, on this thread), nor on one of the engine's threads (the groups' completions need it). Such a
+     * thread appends over the budget, never leads a group's wait, and closes without waiting.
      */
-    private boolean mayWaitForBudget(Checksum self) {
+    private boolean mayWaitForGroups(Checksum self) {
         return self.acknowledging == 0 && !engine.isEngineThread();
     }
 
@@ -373,18 +374,18 @@ public final class AppendLog implements AutoCloseable {
      * How long this appender, which just added a record to {@code group} with a slot free, waits as the group's
      * leader before cutting it ({@link GroupWait}); 0 to cut it at once (lock held). Never on one of the engine's
      * threads (a ring thread must not wait), from a completion run by an acknowledgement on this thread
-     * ({@code inAcknowledgement}: a group's I/O may end on the thread that submitted it or completed its stage, not
+     * ({@link #mayWaitForGroups}: a group's I/O may end on the thread that submitted it or completed its stage, not
      * only on a ring thread; the wait would hold that acknowledgement open, and with it the end of the wait), on an
      * interrupted thread, or on a thread whose {@code previous} append is not durable yet: it runs ahead of its
      * acknowledgements, so it is not one of those coming back, and a wait would only stall it.
      */
-    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous, boolean inAcknowledgement) {
+    private long leaderWaitLocked(CommitGroup group, CompletableFuture<Long> previous, Checksum self) {
         long max = config.maxGroupWaitNanos();
         if (max == 0 || group != open || group.count() >= expected || (previous != null && !previous.isDone())) {
             return 0; // the common cases first, without a clock read: a lone appender never waits
         }
         long wait = GroupWait.nanos(group.count(), expected, System.nanoTime() - lastAckNanos, syncNanos, max);
-        if (wait == 0 || inAcknowledgement || Thread.currentThread().isInterrupted() || engine.isEngineThread()) {
+        if (wait == 0 || Thread.currentThread().isInterrupted() || !mayWaitForGroups(self)) {
             return 0;
         }
         return wait;
@@ -871,7 +872,7 @@ public final class AppendLog implements AutoCloseable {
     @Override
     public void close() throws IOException {
         CompletableFuture<Void> closing = closeAsync();
-        if (CHECKSUM.get().acknowledging > 0 || engine.isEngineThread()) {
+        if (!mayWaitForGroups(CHECKSUM.get())) {
             return; // waiting here would wait for this very thread
         }
         await(closing, "close " + name);
