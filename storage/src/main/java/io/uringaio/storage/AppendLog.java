@@ -69,7 +69,9 @@ import java.util.zip.CRC32C;
  * errno. Groups in flight before the failed one fail too, though their own {@code fdatasync} may still succeed:
  * acknowledgements are a prefix, and the log never acknowledges anything after it has seen a failure. The log never
  * retries an {@code fdatasync}, because after a failed one the kernel may already have dropped the dirty pages; reopen
- * the log to recover.
+ * the log to recover. Recovery drops the segments' clean cached pages before it reads them, so a reopen in the same
+ * boot finds what the disk holds, not a failed group's pages that Linux keeps, marked clean, after the failed
+ * writeback.
  *
  * <p><b>Files.</b> Segments ({@code <base position>.log}) are preallocated with {@code fallocate}, written with zeros
  * over their whole size ({@link AppendLogConfig#zeroFill}), {@code fsync}ed, and the directory is {@code fsync}ed,

@@ -110,6 +110,9 @@ public final class LogRecovery {
     static Result recoverLocked(Path directory, boolean repair) throws IOException {
         Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME)); // prepared ahead, never named: no records
         List<Long> bases = LogSegment.list(directory);
+        for (long base : bases) {
+            LogSegment.dropCachedPages(directory.resolve(LogSegment.fileName(base))); // the disk's bytes, not the cache's
+        }
         LogCorruptedException[] repairedTrailing = new LogCorruptedException[1];
         int deleted = deleteEmptyTrailingSegments(directory, bases, repair, repairedTrailing);
         LogCorruptedException repaired = repairedTrailing[0];

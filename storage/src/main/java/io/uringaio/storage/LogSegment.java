@@ -199,6 +199,26 @@ final class LogSegment {
         return CompletableFuture.allOf(closes);
     }
 
+    /**
+     * Drops {@code path}'s clean pages from the page cache ({@code posix_fadvise(POSIX_FADV_DONTNEED)}), so that
+     * recovery reads what the disk holds. After a failed writeback Linux marks the pages clean and keeps them: a
+     * reopen in the same boot would read back a group whose write never reached the disk, take it for durable and
+     * append after it, and a reboot would then find a hole before records it acknowledged. Dirty pages stay (the
+     * kernel still owes them to the disk). Best effort: a file that cannot be opened is left to the scan that follows
+     * (which reports why), and a file system that refuses the advice keeps its cache.
+     */
+    static void dropCachedPages(Path path) {
+        int fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) {
+            return;
+        }
+        try {
+            Libc.posixFadvise(fd, 0, 0, Libc.POSIX_FADV_DONTNEED);
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
     /** fsyncs {@code directory} (open with O_RDONLY | O_DIRECTORY, fsync, close), blocking; for recovery. */
     static void fsyncDirectory(Path directory) throws IOException {
         int fd = Libc.open(directory.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);

@@ -125,6 +125,9 @@ public final class Libc {
     /** {@code fallocate}: deallocate the range (must be combined with {@link #FALLOC_FL_KEEP_SIZE}). */
     public static final int FALLOC_FL_PUNCH_HOLE = 2;
 
+    /** {@code posix_fadvise}: the range will not be needed; the kernel drops its clean pages from the page cache. */
+    public static final int POSIX_FADV_DONTNEED = 4;
+
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
 
@@ -160,6 +163,9 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle FALLOCATE = capturing("fallocate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    /** posix_fadvise returns its error number; it does not set errno. */
+    private static final MethodHandle POSIX_FADVISE = LINKER.downcallHandle(symbol("posix_fadvise"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle UNLINK = capturing("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle LSEEK = capturing("lseek",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
@@ -374,6 +380,20 @@ public final class Libc {
             return intResult((int) FALLOCATE.invokeExact(state, fd, mode, offset, length), state);
         } catch (Throwable t) {
             throw rethrow("fallocate", t);
+        }
+    }
+
+    /**
+     * {@code posix_fadvise(2)}: advice about the use of a range of a file ({@code length} 0: to its end), e.g.
+     * {@link #POSIX_FADV_DONTNEED}.
+     *
+     * @return 0, or {@code -errno}
+     */
+    public static int posixFadvise(int fd, long offset, long length, int advice) {
+        try {
+            return -(int) POSIX_FADVISE.invokeExact(fd, offset, length, advice);
+        } catch (Throwable t) {
+            throw rethrow("posix_fadvise", t);
         }
     }
 
