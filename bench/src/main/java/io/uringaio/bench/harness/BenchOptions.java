@@ -148,8 +148,11 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         }
     }
 
-    /** 1.0 as "1", 0.05 as "0.05". */
+    /** 1.0 as "1", 0.05 as "0.05"; NaN and the infinities (which BigDecimal refuses) as Java spells them. */
     private static String plain(double v) {
+        if (!Double.isFinite(v)) {
+            return Double.toString(v);
+        }
         return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 }

@@ -109,6 +109,15 @@ class BenchInputErrorsTest {
         assertEquals("Unknown option: '--bogus'", usageError("--bogus"));
     }
 
+    /** NaN and the infinities parse as doubles; they are out of every range, not a crash in the message. */
+    @Test
+    void nonFiniteNumbersAreUsageErrors() {
+        assertEquals("--seconds wants a number in 0.05..3600, got NaN", usageError("--seconds", "NaN"));
+        assertEquals("--seconds wants a number in 0.05..3600, got Infinity", usageError("--seconds", "Infinity"));
+        assertEquals("--seconds wants a number in 0.05..3600, got Infinity", usageError("--seconds", "1e400"));
+        assertEquals("--warmup wants a number in 0..3600, got -Infinity", usageError("--warmup", "-Infinity"));
+    }
+
     @Test
     void helpIsGeneratedFromTheOptions() {
         assertEquals(null, usageError("--help"));
