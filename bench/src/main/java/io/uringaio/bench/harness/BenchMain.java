@@ -58,27 +58,32 @@ public final class BenchMain {
 
     public static void main(String[] args) {
         Path root = Path.of(System.getProperty("uringaio.root", ".")).toAbsolutePath().normalize();
+        System.exit(execute(args, root, OUT, System.err));
+    }
+
+    /**
+     * The command: parses {@code args}, runs, and returns the exit status: 0 done (or {@code --help}, on
+     * {@code out}), 2 a command-line mistake, 1 a file that cannot be used.
+     */
+    static int execute(String[] args, Path root, PrintStream out, PrintStream err) {
         BenchOptions options;
         try {
             options = BenchOptions.parse(args, root);
         } catch (BenchOptions.UsageException e) {
             if (e.getMessage() == null) {
-                OUT.print(BenchOptions.usage());
-                System.exit(0);
+                out.print(BenchOptions.usage());
+                return 0;
             }
-            System.err.println("uring-aio bench: " + e.getMessage());
-            System.err.print(BenchOptions.usage());
-            System.exit(2);
-            return;
+            // One line: the help after it would push the mistake off the screen.
+            err.println("uring-aio bench: " + e.getMessage() + " (see --help)");
+            return 2;
         }
         try {
-            run(options, Progress.stderr(options.quiet()), OUT);
-        } catch (BenchOptions.UsageException e) {
-            System.err.println("uring-aio bench: " + e.getMessage());
-            System.exit(2);
+            run(options, Progress.stderr(options.quiet()), out);
+            return 0;
         } catch (IOException e) {
-            System.err.println("uring-aio bench: " + e.getMessage());
-            System.exit(1);
+            err.println("uring-aio bench: " + e.getMessage());
+            return 1;
         }
     }
 

@@ -30,7 +30,7 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         return new CommandLine(new Command()).getUsageMessage(CommandLine.Help.Ansi.OFF);
     }
 
-    /** A command-line mistake: printed with the usage, exit status 2. A null message asks for the help. */
+    /** A command-line mistake: printed as one line, exit status 2. A null message asks for the help. */
     static final class UsageException extends RuntimeException {
         UsageException(String message) {
             super(message);
@@ -116,6 +116,7 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        selectContenders(BenchMain.contenders(), c.only); // a misspelt name fails here, with the others
         return new BenchOptions(root, file, c.file != null, sizeMiB,
                 c.seconds != null ? c.seconds : c.quick ? QUICK_SECONDS : DEFAULT_SECONDS,
                 c.warmup != null ? c.warmup : c.quick ? QUICK_WARMUP_SECONDS : DEFAULT_WARMUP_SECONDS, c.quick, out,
@@ -129,14 +130,14 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         }
         List<String> names = java.util.Arrays.stream(only.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT))
                 .filter(s -> !s.isEmpty()).toList();
+        String known = String.join(",", all.stream().map(Contender::name).toList());
         for (String n : names) {
             if (all.stream().noneMatch(c -> c.name().equals(n))) {
-                throw new UsageException("unknown contender '" + n + "'; known: "
-                        + String.join(",", all.stream().map(Contender::name).toList()));
+                throw new UsageException("unknown contender '" + n + "'; known: " + known);
             }
         }
         if (names.isEmpty()) {
-            throw new UsageException("--only names no contender");
+            throw new UsageException("--only names no contender; known: " + known);
         }
         return all.stream().filter(c -> names.contains(c.name())).toList();
     }

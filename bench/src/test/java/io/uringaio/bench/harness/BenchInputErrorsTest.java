@@ -118,6 +118,47 @@ class BenchInputErrorsTest {
         assertEquals("--warmup wants a number in 0..3600, got -Infinity", usageError("--warmup", "-Infinity"));
     }
 
+    /** A mistake is one line on stderr and status 2, with nothing on stdout: not the error buried above the help. */
+    @Test
+    void aMistakeIsOneLineOnStderrAndStatus2() {
+        for (String[] args : List.of(new String[] {"--size", "0"}, new String[] {"--bogus"},
+                new String[] {"--seconds", "abc"}, new String[] {"--only", "nope"},
+                new String[] {"--workloads", "nope"}, new String[] {"stray"})) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int status = BenchMain.execute(args, tmp, print(out), print(err));
+            String text = err.toString(StandardCharsets.UTF_8);
+            assertEquals(2, status, String.join(" ", args));
+            assertEquals("", out.toString(StandardCharsets.UTF_8), String.join(" ", args));
+            assertEquals(1, text.lines().count(), text);
+            assertTrue(text.startsWith("uring-aio bench: ") && text.endsWith(" (see --help)" + System.lineSeparator()),
+                    text);
+        }
+        assertFalse(Files.exists(tmp.resolve("bench-results")), "nothing created");
+    }
+
+    @Test
+    void helpGoesToStdoutWithStatus0() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, BenchMain.execute(new String[] {"--help"}, tmp, print(out), print(err)));
+        assertEquals(BenchOptions.usage(), out.toString(StandardCharsets.UTF_8));
+        assertEquals("", err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** --only is checked with the other options, and a list that names nothing says what could be named. */
+    @Test
+    void onlyIsCheckedWhenParsedAndListsTheContenders() {
+        String known = String.join(",", BenchMain.contenders().stream().map(Contender::name).toList());
+        assertEquals("unknown contender 'nope'; known: " + known, usageError("--only", "nope"));
+        assertEquals("--only names no contender; known: " + known, usageError("--only", ","));
+        assertEquals("no workload named; known: " + Workload.names(Workload.ALL), usageError("--workloads", " , "));
+    }
+
+    private static PrintStream print(ByteArrayOutputStream bytes) {
+        return new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    }
+
     @Test
     void helpIsGeneratedFromTheOptions() {
         assertEquals(null, usageError("--help"));
