@@ -53,6 +53,9 @@ public final class FileErrors {
             case FileAlreadyExistsException ignored -> ErrnoTable.EEXIST;
             case NotDirectoryException ignored -> ENOTDIR;
             case FileSystemException fs when fs.getReason() != null -> errnoOfMessage(fs.getReason());
+            case FileSystemException ignored -> 0;
+            // FileChannel's read/write/force report an errno as a bare IOException with strerror's text
+            case IOException io when io.getMessage() != null -> errnoOfMessage(io.getMessage());
             default -> 0;
         };
     }

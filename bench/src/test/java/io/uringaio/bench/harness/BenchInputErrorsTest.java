@@ -14,6 +14,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.uringaio.bench.FileErrors;
+
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,6 +68,43 @@ class BenchInputErrorsTest {
         IOException e = runFails(options("--file", dir.toString(), "--out", tmp.resolve("out").toString()));
         assertEquals("rewrite " + dir + ": EISDIR (Is a directory)", e.getMessage());
         assertEquals("keep", Files.readString(dir.resolve("inside")));
+    }
+
+    /** A device or a fifo as --file is refused before anything is opened for writing (a disk would be overwritten). */
+    @Test
+    void aDeviceAsTheFileIsRefused() throws Exception {
+        Path device = Path.of("/dev/null");
+        Assumptions.assumeTrue(Files.exists(device), "no /dev/null here");
+        IOException e = runFails(options("--file", device.toString(), "--out", tmp.resolve("out").toString()));
+        assertEquals("use " + device + " as the test file: not a regular file (the bench truncates and writes it)",
+                e.getMessage());
+        assertTrue(Files.exists(device), "untouched");
+    }
+
+    /** A file bigger than the free space fails at once with ENOSPC, not after filling the disk; nothing is left. */
+    @Test
+    void aSizeBeyondTheFreeSpaceIsRefusedBeforeWriting() throws Exception {
+        long usableMiB = Files.getFileStore(tmp).getUsableSpace() / (1 << 20);
+        Assumptions.assumeTrue(usableMiB < (1 << 20), "the temporary directory has 1 TiB free or more");
+        Path file = tmp.resolve("f.dat");
+        BenchOptions o = BenchOptions.parse(new String[] {"--quiet", "--size", String.valueOf(1 << 20), "--seconds",
+                "0.05", "--only", "engine-threadpool", "--workloads", "randread-cached-qd1", "--file",
+                file.toString(), "--out", tmp.resolve("out").toString()}, tmp.resolve("root"));
+        IOException e = runFails(o);
+        assertTrue(e.getMessage().startsWith("create " + file + ": ENOSPC (No space left on device): 1048576 MiB "
+                + "wanted, "), e.getMessage());
+        assertTrue(e.getMessage().endsWith(" MiB free"), e.getMessage());
+        assertFalse(Files.exists(file), "nothing written");
+    }
+
+    /** The JDK reports some errnos as a bare IOException with strerror's text (ENOSPC from write, EINVAL). */
+    @Test
+    void aPlainIOExceptionStillNamesTheErrno() {
+        Path file = tmp.resolve("f");
+        assertEquals("write " + file + ": ENOSPC (No space left on device)",
+                FileErrors.failed("write", file, new IOException("No space left on device")).getMessage());
+        assertEquals("open " + file + ": EINVAL (Invalid argument)",
+                FileErrors.failed("open", file, new IOException("Invalid argument")).getMessage());
     }
 
     @Test
