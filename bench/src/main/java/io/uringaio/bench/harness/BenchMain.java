@@ -3,10 +3,14 @@ package io.uringaio.bench.harness;
 import io.uringaio.bench.BenchFiles;
 import io.uringaio.bench.FileErrors;
 
+import com.sun.nio.file.ExtendedOpenOption;
+
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -14,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -89,6 +94,23 @@ public final class BenchMain {
 
     /** Runs the benchmark and writes the report; returns it. */
     static Report run(BenchOptions o, Progress progress, PrintStream out) throws IOException {
+        return run(o, progress, out, BenchMain::directRefusal);
+    }
+
+    /**
+     * Why {@code file} cannot be opened O_DIRECT (its file system refuses it: ramfs, tmpfs before Linux 6.6, some
+     * FUSE), as {@code "open(O_DIRECT) <file>: <ERRNO (message)>"}; null when it can.
+     */
+    static String directRefusal(Path file) {
+        try (FileChannel ignored = FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT)) {
+            return null;
+        } catch (IOException e) {
+            return FileErrors.failed("open(O_DIRECT)", file, e).getMessage();
+        }
+    }
+
+    static Report run(BenchOptions o, Progress progress, PrintStream out, Function<Path, String> directProbe)
+            throws IOException {
         ENGINE_LOG.setLevel(Level.WARNING);
         List<Contender> selected = BenchOptions.selectContenders(contenders(), o.only());
         List<Workload> workloads = Workload.select(o.workloads());
@@ -113,6 +135,11 @@ public final class BenchMain {
                 workloads.size(), selected.size(), o.warmupSeconds(), o.seconds(), o.rounds(), o.out());
         Machine machine = Machine.describe(o.file());
 
+        // Once for all contenders: otherwise each fails every O_DIRECT trial with its own spelling of EINVAL.
+        String directRefused = workloads.stream().anyMatch(Workload::direct) ? directProbe.apply(o.file()) : null;
+        if (directRefused != null) {
+            progress.line("skipping the O_DIRECT workloads: " + directRefused);
+        }
         List<Report.Entry> entries = new ArrayList<>();
         List<Contender> runnable = new ArrayList<>();
         for (Contender c : selected) {
@@ -140,7 +167,8 @@ public final class BenchMain {
                         continue;
                     }
                     List<Result> cell = trials.computeIfAbsent(w.name() + "/" + c.name(), k -> new ArrayList<>());
-                    String unsupported = c.unsupportedReason(w);
+                    String unsupported = w.direct() && directRefused != null ? directRefused
+                            : c.unsupportedReason(w);
                     if (unsupported != null) {
                         cell.add(Result.skipped(c.name(), w.name(), unsupported));
                         continue;

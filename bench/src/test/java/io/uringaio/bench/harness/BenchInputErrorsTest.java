@@ -97,6 +97,40 @@ class BenchInputErrorsTest {
         assertFalse(Files.exists(file), "nothing written");
     }
 
+    /**
+     * On a file system that refuses O_DIRECT (ramfs; tmpfs before Linux 6.6) the O_DIRECT workloads are skipped with
+     * the probe's reason, once, instead of failing in every contender; the others run.
+     */
+    @Test
+    void aFileSystemThatRefusesODirectSkipsTheDirectWorkloadsWithTheReason() throws Exception {
+        BenchOptions o = BenchOptions.parse(new String[] {"--quiet", "--size", "1", "--seconds", "0.05", "--warmup",
+                "0", "--only", "engine-threadpool", "--workloads", "randread-direct-qd1,randread-cached-qd1",
+                "--file", tmp.resolve("f.dat").toString(), "--out", tmp.resolve("out").toString()}, tmp);
+        String why = "refuses O_DIRECT (probe)";
+        PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        Report report = BenchMain.run(o, new Progress(sink, false, true), sink, file -> why);
+        Result direct = result(report, "randread-direct-qd1");
+        Result cached = result(report, "randread-cached-qd1");
+        assertEquals(why, direct.skipReason());
+        assertEquals(null, cached.skipReason(), "the page-cached workload ran");
+        assertTrue(cached.ops() > 0);
+    }
+
+    /** The probe itself: a file on this (disk) file system opens O_DIRECT; a missing one names the errno. */
+    @Test
+    void theODirectProbeNamesTheErrno() throws Exception {
+        Path file = Files.write(tmp.resolve("f"), new byte[4096]);
+        String onDisk = BenchMain.directRefusal(file);
+        Path missing = tmp.resolve("missing");
+        assertEquals("open(O_DIRECT) " + missing + ": ENOENT (No such file or directory)",
+                BenchMain.directRefusal(missing));
+        Assumptions.assumeTrue(onDisk == null, "this file system refuses O_DIRECT: " + onDisk);
+    }
+
+    private static Result result(Report report, String workload) {
+        return report.results().stream().filter(r -> r.workload().equals(workload)).findFirst().orElseThrow();
+    }
+
     /** The JDK reports some errnos as a bare IOException with strerror's text (ENOSPC from write, EINVAL). */
     @Test
     void aPlainIOExceptionStillNamesTheErrno() {
