@@ -83,12 +83,51 @@ public final class BenchMain {
             err.println("uring-aio bench: " + e.getMessage() + " (see --help)");
             return 2;
         }
+        Progress progress = Progress.stderr(options.quiet());
+        Thread onInterrupt = new Thread(() -> err.println(interrupted(options, progress)), "bench-interrupted");
+        Runtime.getRuntime().addShutdownHook(onInterrupt); // runs only if the JVM ends before run() returns
         try {
-            run(options, Progress.stderr(options.quiet()), out);
+            run(options, progress, out);
             return 0;
         } catch (IOException e) {
             err.println("uring-aio bench: " + e.getMessage());
             return 1;
+        } finally {
+            Runtime.getRuntime().removeShutdownHook(onInterrupt);
+        }
+    }
+
+    /**
+     * The run was cut short (Ctrl-C, SIGTERM): stops fio, removes the trials' temporary files and directories and an
+     * empty report directory the run created, and returns the line that says so.
+     */
+    static String interrupted(BenchOptions o, Progress progress) {
+        progress.stop(); // first: the main thread must not go on to a report while the files go
+        List<String> left = Scratch.cleanUp();
+        if (Files.isDirectory(o.out()) && !o.outGiven()) {
+            try {
+                Files.deleteIfExists(o.out()); // only when empty: a report half-written is kept
+            } catch (IOException e) {
+                // not empty: keep it
+            }
+        }
+        String where = progress.begun() == 0 ? "before the first trial"
+                : "in trial " + progress.begun() + " of " + progress.planned();
+        return "uring-aio bench: interrupted " + where + ": no report written; " + (left.isEmpty()
+                ? "temporary files removed" : "could not remove " + String.join(", ", left));
+    }
+
+    /**
+     * Once the run is cut short, the main thread waits here for the JVM to halt (which it does when the shutdown hook
+     * is done): a trial that failed because its fio was killed must not be reported, nor a half report written.
+     */
+    private static void haltIfStopped(Progress progress) {
+        while (progress.stopped()) {
+            try {
+                Thread.sleep(Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                // the JVM is exiting anyway
+            }
         }
     }
 
@@ -176,10 +215,12 @@ public final class BenchMain {
                     if (!w.direct() && !w.op().writes()) {
                         BenchFiles.crc32c(o.file()); // into the page cache (again: a write workload may have run)
                     }
+                    haltIfStopped(progress);
                     cell.add(runOne(c, w, context, progress));
                 }
             }
         }
+        haltIfStopped(progress);
         List<Result> results = new ArrayList<>();
         for (List<Result> cell : trials.values()) {
             results.add(Result.median(cell));
@@ -244,6 +285,7 @@ public final class BenchMain {
                     c.name(), w.name(), r.iops(), r.latency().p50Micros(), r.latency().p99Micros()));
             return r;
         } catch (Exception | Error e) {
+            haltIfStopped(progress); // failed because the run is being cut short (fio killed): not a result
             String why = "failed: " + (e.getMessage() != null ? e.getMessage() : e.toString());
             progress.line(c.name() + " " + w.name() + " " + why);
             return Result.skipped(c.name(), w.name(), why);

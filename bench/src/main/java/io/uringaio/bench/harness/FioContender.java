@@ -80,12 +80,13 @@ public final class FioContender implements Contender {
 
     @Override
     public Result run(Workload workload, TrialContext context) throws Exception {
-        Path output = Files.createTempFile("uring-aio-fio-", ".json");
-        Path log = Files.createTempFile("uring-aio-fio-", ".log");
+        Path output = Scratch.track(Files.createTempFile("uring-aio-fio-", ".json"));
+        Path log = Scratch.track(Files.createTempFile("uring-aio-fio-", ".log"));
         Progress.Task task = context.progress().begin(name(), workload.name());
+        Process p = null;
         try {
-            Process p = new ProcessBuilder(command(workload, context, output)).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).start();
+            p = Scratch.track(new ProcessBuilder(command(workload, context, output)).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start());
             long start = System.nanoTime();
             double limit = context.warmupSeconds() + context.measureSeconds() + 60;
             while (!p.waitFor(100, TimeUnit.MILLISECONDS)) {
@@ -102,8 +103,13 @@ public final class FioContender implements Contender {
             return parse(name(), workload, Files.readString(output, StandardCharsets.UTF_8));
         } finally {
             task.end();
+            if (p != null) {
+                Scratch.untrack(p);
+            }
             Files.deleteIfExists(output);
             Files.deleteIfExists(log);
+            Scratch.untrack(output);
+            Scratch.untrack(log);
         }
     }
 
