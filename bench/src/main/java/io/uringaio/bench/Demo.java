@@ -145,13 +145,7 @@ public final class Demo {
         try {
             options = Options.parse(args);
         } catch (UsageException e) {
-            if (e.getMessage() == null) {
-                OUT.print(Options.usage());
-                System.exit(0);
-            }
-            System.err.println(COMMAND + ": " + e.getMessage());
-            System.err.print(Options.usage());
-            System.exit(2);
+            System.exit(explain(e, OUT, System.err));
             return;
         }
         try {
@@ -180,6 +174,19 @@ public final class Demo {
             System.err.println(COMMAND + ": " + detail);
             System.exit(1);
         }
+    }
+
+    /**
+     * Says what {@link Options#parse} refused and returns the exit status: the usage on {@code out} and 0 for
+     * {@code --help}; one line on {@code err} and 2 for a mistake (the usage after it would push it off the screen).
+     */
+    static int explain(UsageException e, PrintStream out, PrintStream err) {
+        if (e.getMessage() == null) {
+            out.print(Options.usage());
+            return 0;
+        }
+        err.println(COMMAND + ": " + e.getMessage() + " (see --help)");
+        return 2;
     }
 
     static void run(Options o) throws Exception {
