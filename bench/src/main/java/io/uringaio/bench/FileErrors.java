@@ -30,8 +30,17 @@ public final class FileErrors {
      * {@code cause} as its cause; the hint explains the common cases (a missing or non-directory ancestor).
      */
     public static IOException failed(String operation, Path file, IOException cause) {
+        return failed(operation, file, cause, null);
+    }
+
+    /** {@link #failed(String, Path, IOException)} with {@code how} after the file: "open /f read-write: EPERM ...". */
+    public static IOException failed(String operation, Path file, IOException cause, String how) {
         int errno = errnoOf(cause);
-        StringBuilder sb = new StringBuilder(operation).append(' ').append(file).append(": ");
+        StringBuilder sb = new StringBuilder(operation).append(' ').append(file);
+        if (how != null) {
+            sb.append(' ').append(how);
+        }
+        sb.append(": ");
         if (errno > 0) {
             sb.append(ErrnoTable.describe(errno));
         } else {

@@ -269,13 +269,19 @@ public final class BenchMain {
 
     /**
      * Creates (or reuses) the test file. The default file's directory is created; a {@code --file}'s directory must
-     * exist (a mistyped path is an error, not a new directory tree).
+     * exist (a mistyped path is an error, not a new directory tree). The file must open read-write.
      *
      * @return whether the file was (re)written
      */
     static boolean prepareFile(BenchOptions o, long fileBytes) throws IOException {
-        return o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes)
+        boolean written = o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes)
                 : BenchFiles.prepareWithDirectories(o.file(), fileBytes);
+        // Every contender opens it read-write (the read workloads too): a reused read-only file fails here, once.
+        try (FileChannel ignored = FileChannel.open(o.file(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            return written;
+        } catch (IOException e) {
+            throw FileErrors.failed("open", o.file(), e, "read-write (the bench writes it)");
+        }
     }
 
     private static Result runOne(Contender c, Workload w, TrialContext context, Progress progress) {

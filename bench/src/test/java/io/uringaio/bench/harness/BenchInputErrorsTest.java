@@ -131,6 +131,34 @@ class BenchInputErrorsTest {
         return report.results().stream().filter(r -> r.workload().equals(workload)).findFirst().orElseThrow();
     }
 
+    /**
+     * The contenders open the test file read-write, the read workloads too: a file that cannot be opened so is one
+     * error before the run (here an immutable file: EPERM even for root), not a failure in every trial.
+     */
+    @Test
+    void aTestFileThatCannotBeOpenedReadWriteIsAnErrorBeforeTheRun() throws Exception {
+        Path file = tmp.resolve("f.dat");
+        io.uringaio.bench.BenchFiles.prepare(file, 1 << 20);
+        Assumptions.assumeTrue(chattr("+i", file), "chattr +i is not available here");
+        try {
+            IOException e = runFails(options("--file", file.toString(), "--out", tmp.resolve("out").toString()));
+            assertEquals("open " + file + " read-write (the bench writes it): EPERM (Operation not permitted)",
+                    e.getMessage());
+            assertFalse(Files.exists(tmp.resolve("out").resolve("report.json")), "no run, no report");
+        } finally {
+            chattr("-i", file);
+        }
+    }
+
+    private static boolean chattr(String flag, Path file) throws InterruptedException {
+        try {
+            return new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** The JDK reports some errnos as a bare IOException with strerror's text (ENOSPC from write, EINVAL). */
     @Test
     void aPlainIOExceptionStillNamesTheErrno() {
