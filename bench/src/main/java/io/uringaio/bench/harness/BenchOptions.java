@@ -111,12 +111,14 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         Path file = c.file != null ? c.file : root.resolve("bench-results").resolve("bench-" + sizeMiB + "MiB.dat");
         Path out = c.out != null ? c.out : root.resolve("bench-results")
                 .resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        List<Workload> workloads;
         try {
-            Workload.select(c.workloads);
+            workloads = Workload.select(c.workloads);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        selectContenders(BenchMain.contenders(), c.only); // a misspelt name fails here, with the others
+        // a misspelt name fails here, with the others
+        checkSomethingRuns(selectContenders(BenchMain.contenders(), c.only), workloads);
         return new BenchOptions(root, file, c.file != null, sizeMiB,
                 c.seconds != null ? c.seconds : c.quick ? QUICK_SECONDS : DEFAULT_SECONDS,
                 c.warmup != null ? c.warmup : c.quick ? QUICK_WARMUP_SECONDS : DEFAULT_WARMUP_SECONDS, c.quick, out,
@@ -140,6 +142,16 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
             throw new UsageException("--only names no contender; known: " + known);
         }
         return all.stream().filter(c -> names.contains(c.name())).toList();
+    }
+
+    /** At least one selected contender must run one selected workload: else the run would report nothing. */
+    static void checkSomethingRuns(List<Contender> contenders, List<Workload> workloads) {
+        if (contenders.stream().anyMatch(c -> workloads.stream().anyMatch(c::appliesTo))) {
+            return;
+        }
+        List<String> what = contenders.stream().map(c -> c.name() + " runs " + Workload.names(
+                Workload.ALL.stream().filter(c::appliesTo).toList())).toList();
+        throw new UsageException("no selected contender runs a selected workload: " + String.join("; ", what));
     }
 
     private static void check(String option, double v, double min, double max, boolean whole) {

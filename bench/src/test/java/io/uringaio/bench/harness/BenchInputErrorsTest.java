@@ -257,6 +257,19 @@ class BenchInputErrorsTest {
         assertEquals("no workload named; known: " + Workload.names(Workload.ALL), usageError("--workloads", " , "));
     }
 
+    /** A selection with nothing to run (a log contender on a read workload) is a mistake, not an empty report. */
+    @Test
+    void aSelectionWithNothingToRunIsAUsageError() {
+        assertEquals("no selected contender runs a selected workload: appendlog runs append-1,append-8,append-64",
+                usageError("--only", "appendlog", "--workloads", "randread-cached-qd1"));
+        assertEquals("no selected contender runs a selected workload: appendlog runs append-1,append-8,append-64; "
+                + "rocksdb-wal runs append-1,append-8,append-64",
+                usageError("--only", "rocksdb-wal,appendlog", "--workloads", "randwrite"));
+        // one pair is enough: the others are listed as not applying, as in a full run
+        assertEquals(2, BenchOptions.parse(new String[] {"--only", "appendlog,glibc-aio", "--workloads",
+                "randread-cached-qd1"}, tmp).only().split(",").length);
+    }
+
     private static PrintStream print(ByteArrayOutputStream bytes) {
         return new PrintStream(bytes, true, StandardCharsets.UTF_8);
     }
