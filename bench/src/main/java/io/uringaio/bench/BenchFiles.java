@@ -28,7 +28,7 @@ public final class BenchFiles {
         if (sizeBytes <= 0 || sizeBytes % CHUNK_BYTES != 0) {
             throw new IllegalArgumentException("file size must be a positive multiple of 1 MiB, was " + sizeBytes);
         }
-        if (Files.isRegularFile(path) && Files.size(path) == sizeBytes) {
+        if (reusable(path, sizeBytes)) {
             return false;
         }
         boolean exists = Files.exists(path);
@@ -46,6 +46,11 @@ public final class BenchFiles {
             throw FileErrors.failed(operation, path, e);
         }
         return true;
+    }
+
+    /** Whether {@link #prepare} would keep {@code path} as it is: a regular file of exactly {@code sizeBytes}. */
+    public static boolean reusable(Path path, long sizeBytes) throws IOException {
+        return Files.isRegularFile(path) && Files.size(path) == sizeBytes;
     }
 
     /**

@@ -167,6 +167,9 @@ public final class BenchMain {
         long fileBytes = o.sizeMiB() * BenchFiles.MIB;
         prepareOutput(o); // before the run: an unwritable report directory must not cost the whole run
         long t0 = System.nanoTime();
+        if (!BenchFiles.reusable(o.file(), fileBytes)) {
+            progress.line("writing the test file " + o.file() + " (" + o.sizeMiB() + " MiB)"); // a GiB takes a while
+        }
         boolean created = prepareFile(o, fileBytes);
         out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %d workloads x %d contenders, "
                         + "%.1f s warm-up + %.1f s each, %d round(s); report in %s%n",

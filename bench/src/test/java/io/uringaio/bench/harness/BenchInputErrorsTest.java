@@ -270,6 +270,22 @@ class BenchInputErrorsTest {
                 "randread-cached-qd1"}, tmp).only().split(",").length);
     }
 
+    /** Writing a large test file takes a while: the progress says so before it starts, and not when it is reused. */
+    @Test
+    void writingTheTestFileIsAnnouncedInTheProgress() throws Exception {
+        BenchOptions o = BenchOptions.parse(new String[] {"--size", "1", "--seconds", "0.05", "--warmup", "0",
+                "--only", "engine-threadpool", "--workloads", "randread-cached-qd1", "--file",
+                tmp.resolve("f.dat").toString(), "--out", tmp.resolve("out").toString()}, tmp);
+        ByteArrayOutputStream first = new ByteArrayOutputStream();
+        PrintStream sink = print(new ByteArrayOutputStream());
+        BenchMain.run(o, new Progress(print(first), false, false), sink);
+        assertTrue(first.toString(StandardCharsets.UTF_8).startsWith("writing the test file " + o.file()
+                + " (1 MiB)\n"), first.toString(StandardCharsets.UTF_8));
+        ByteArrayOutputStream again = new ByteArrayOutputStream();
+        BenchMain.run(o, new Progress(print(again), false, false), sink);
+        assertFalse(again.toString(StandardCharsets.UTF_8).contains("writing the test file"));
+    }
+
     private static PrintStream print(ByteArrayOutputStream bytes) {
         return new PrintStream(bytes, true, StandardCharsets.UTF_8);
     }
