@@ -93,7 +93,11 @@ public final class BenchMain {
             err.println("uring-aio bench: " + e.getMessage());
             return 1;
         } finally {
-            Runtime.getRuntime().removeShutdownHook(onInterrupt);
+            try {
+                Runtime.getRuntime().removeShutdownHook(onInterrupt);
+            } catch (IllegalStateException shuttingDown) {
+                // Ctrl-C as the run ended: the hook is running and says so; no stack trace on top of it
+            }
         }
     }
 
