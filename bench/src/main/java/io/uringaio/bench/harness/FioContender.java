@@ -50,7 +50,8 @@ public final class FioContender implements Contender {
     List<String> command(Workload w, TrialContext c, Path output) {
         List<String> cmd = new ArrayList<>(List.of(FIO,
                 "--name=" + w.name(),
-                "--filename=" + c.file().toAbsolutePath(),
+                // fio reads ':' as a separator of several files; it takes "\:" for a colon in a name
+                "--filename=" + c.file().toAbsolutePath().toString().replace(":", "\\:"),
                 "--ioengine=" + engine,
                 "--rw=" + (w.op() == Workload.Op.READ ? (w.sequential() ? "read" : "randread")
                         : (w.sequential() ? "write" : "randwrite")),
