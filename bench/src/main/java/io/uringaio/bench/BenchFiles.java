@@ -55,8 +55,8 @@ public final class BenchFiles {
 
     /**
      * Fails with ENOSPC when the file system has less usable space than the file needs (counting the space of the
-     * file it replaces): before writing, not after filling the disk (a size-less one such as ramfs is not checked). The directory's absence is left to the write,
-     * whose error names it.
+     * file it replaces): before writing, not after filling the disk (a size-less one such as ramfs is not checked).
+     * The directory's absence is left to the write, whose error names it.
      */
     private static void checkFreeSpace(String operation, Path path, long sizeBytes) throws IOException {
         Path dir = path.toAbsolutePath().getParent();

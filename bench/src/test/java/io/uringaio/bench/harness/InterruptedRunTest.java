@@ -99,7 +99,7 @@ class InterruptedRunTest {
                 + "removed", BenchMain.interrupted(o, early));
     }
 
-    /** The fio child of this JVM, waited for up to 20 s (it starts within milliseconds; the bound is for a loaded box). */
+    /** The fio child of this JVM, waited for up to 20 s (it starts in milliseconds; the bound is for a loaded box). */
     private static ProcessHandle awaitFio() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
