@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.ZonedDateTime;
@@ -171,10 +172,21 @@ public final class BenchMain {
         long fileBytes = o.sizeMiB() * BenchFiles.MIB;
         prepareOutput(o); // before the run: an unwritable report directory must not cost the whole run
         long t0 = System.nanoTime();
-        if (!BenchFiles.reusable(o.file(), fileBytes)) {
+        // A file cut short by a Ctrl-C while it is written is removed (not a directory in the way: that stays).
+        boolean writing = !BenchFiles.reusable(o.file(), fileBytes)
+                && (Files.isRegularFile(o.file()) || !Files.exists(o.file(), LinkOption.NOFOLLOW_LINKS));
+        if (writing) {
             progress.line("writing the test file " + o.file() + " (" + o.sizeMiB() + " MiB)"); // a GiB takes a while
+            Scratch.track(o.file());
         }
-        boolean created = prepareFile(o, fileBytes);
+        boolean created;
+        try {
+            created = prepareFile(o, fileBytes);
+        } finally {
+            if (writing) {
+                Scratch.untrack(o.file());
+            }
+        }
         out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %d workloads x %d contenders, "
                         + "%.1f s warm-up + %.1f s each, %d round(s); report in %s%n",
                 created ? "created" : "reusing", o.file(), o.sizeMiB(), (System.nanoTime() - t0) / 1e9,
