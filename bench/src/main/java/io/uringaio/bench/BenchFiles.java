@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
+import java.util.function.ToLongFunction;
 import java.util.zip.CRC32C;
 
 /** Test files for the benchmarks: create or reuse, pull into the page cache, checksum, random block offsets. */
@@ -28,10 +29,80 @@ public final class BenchFiles {
         if (sizeBytes <= 0 || sizeBytes % CHUNK_BYTES != 0) {
             throw new IllegalArgumentException("file size must be a positive multiple of 1 MiB, was " + sizeBytes);
         }
-        if (Files.isRegularFile(path) && Files.size(path) == sizeBytes) {
+        if (reusable(path, sizeBytes)) {
             return false;
         }
-        String operation = Files.exists(path) ? "rewrite" : "create";
+        boolean exists = Files.exists(path);
+        if (exists && !Files.isRegularFile(path) && !Files.isDirectory(path)) {
+            // a block device would be overwritten; /dev/null or a fifo would fail late and obscurely
+            throw new IOException("use " + path + " as the test file: not a regular file (the bench truncates and "
+                    + "writes it)");
+        }
+        String operation = exists ? "rewrite" : "create";
+        checkFreeSpace(operation, path, sizeBytes);
+        try {
+            write(path, sizeBytes);
+        } catch (IOException e) {
+            deletePartWritten(path, e);
+            throw FileErrors.failed(operation, path, e);
+        }
+        return true;
+    }
+
+    /** Whether {@link #prepare} would keep {@code path} as it is: a regular file of exactly {@code sizeBytes}. */
+    public static boolean reusable(Path path, long sizeBytes) throws IOException {
+        return Files.isRegularFile(path) && Files.size(path) == sizeBytes;
+    }
+
+    /**
+     * Fails with ENOSPC when the file system has less usable space than the file needs (counting the space of the
+     * file it replaces): before writing, not after filling the disk (a size-less one such as ramfs is not checked).
+     * The directory's absence is left to the write, whose error names it.
+     */
+    private static void checkFreeSpace(String operation, Path path, long sizeBytes) throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return;
+        }
+        long free = usableSpace.applyAsLong(dir);
+        if (free < 0) {
+            return; // no size reported (ramfs, some FUSE file systems): nothing to check against
+        }
+        long usable = free + (Files.isRegularFile(path) ? Files.size(path) : 0);
+        if (sizeBytes > usable) {
+            throw new IOException(operation + " " + path + ": ENOSPC (No space left on device): " + sizeBytes / MIB
+                    + " MiB wanted, " + usable / MIB + " MiB free");
+        }
+    }
+
+    /**
+     * Test seam: the usable bytes of the file system that holds a directory, -1 when it reports no size. A test of the
+     * refusal sets a small figure rather than asking for more than the disk holds, which would fill a shared disk
+     * should the check ever break.
+     */
+    static ToLongFunction<Path> usableSpace = BenchFiles::usableSpaceOf;
+
+    private static long usableSpaceOf(Path dir) {
+        try {
+            java.nio.file.FileStore store = Files.getFileStore(dir);
+            return store.getTotalSpace() == 0 ? -1 : store.getUsableSpace();
+        } catch (IOException e) {
+            return -1; // the write that follows reports what is wrong with the directory
+        }
+    }
+
+    /** A part-written file is of no use and may hold the disk's last free space; a directory in the way stays. */
+    private static void deletePartWritten(Path path, IOException failure) {
+        try {
+            if (Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(path);
+            }
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    private static void write(Path path, long sizeBytes) throws IOException {
         SplittableRandom random = new SplittableRandom(0x5eed_f11eL);
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -47,10 +118,7 @@ public final class BenchFiles {
                 }
             }
             ch.force(false);
-        } catch (IOException e) {
-            throw FileErrors.failed(operation, path, e);
         }
-        return true;
     }
 
     /** {@link #prepare}, first creating the file's directory and its parents: for default paths only. */

@@ -145,13 +145,7 @@ public final class Demo {
         try {
             options = Options.parse(args);
         } catch (UsageException e) {
-            if (e.getMessage() == null) {
-                OUT.print(Options.usage());
-                System.exit(0);
-            }
-            System.err.println(COMMAND + ": " + e.getMessage());
-            System.err.print(Options.usage());
-            System.exit(2);
+            System.exit(explain(e, OUT, System.err));
             return;
         }
         try {
@@ -180,6 +174,19 @@ public final class Demo {
             System.err.println(COMMAND + ": " + detail);
             System.exit(1);
         }
+    }
+
+    /**
+     * Says what {@link Options#parse} refused and returns the exit status: the usage on {@code out} and 0 for
+     * {@code --help}; one line on {@code err} and 2 for a mistake (the usage after it would push it off the screen).
+     */
+    static int explain(UsageException e, PrintStream out, PrintStream err) {
+        if (e.getMessage() == null) {
+            out.print(Options.usage());
+            return 0;
+        }
+        err.println(COMMAND + ": " + e.getMessage() + " (see --help)");
+        return 2;
     }
 
     static void run(Options o) throws Exception {
@@ -211,12 +218,16 @@ public final class Demo {
                             + "fdatasync included), %.1f SQEs/enter%n", o.sizeMiB(), copySeconds, copyMBps,
                     QUEUE_DEPTH, COPY_BUFFER_BYTES / 1024, copyStats.sqesPerEnter());
         }
-        long copyCrc = BenchFiles.crc32c(copy);
+        long copyCrc;
+        try {
+            copyCrc = BenchFiles.crc32c(copy);
+        } finally {
+            Files.deleteIfExists(copy); // checked or not, it goes: the message below says what differed
+        }
         if (copyCrc != sourceCrc) {
             throw new IOException(String.format(Locale.ROOT, "verify %s: CRC32C %08x differs from the source's %08x",
                     copy, copyCrc, sourceCrc));
         }
-        Files.delete(copy);
         OUT.printf(Locale.ROOT, "verify     CRC32C %08x matches%n", sourceCrc);
 
         long[] offsets = BenchFiles.randomOffsets(sizeBytes, READ_BLOCK_BYTES, OFFSET_COUNT, OFFSET_SEED);
@@ -244,8 +255,29 @@ public final class Demo {
     /** Copies {@code source} to {@code target} with QUEUE_DEPTH lanes, each reading then writing one chunk at a time. */
     static void copy(RingEngine engine, Path source, Path target, long sizeBytes) throws Exception {
         AsyncFile in = engine.open(source, StandardOpenOption.READ).get(10, TimeUnit.SECONDS);
-        AsyncFile out = engine.open(target, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING).get(10, TimeUnit.SECONDS);
+        AsyncFile out;
+        try {
+            out = engine.open(target, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            in.close();
+            throw e; // nothing of ours to remove: the target could not be opened (a directory stays a directory)
+        }
+        target.toFile().deleteOnExit(); // a Ctrl-C during the copy
+        try {
+            copyLanes(in, out, sizeBytes);
+        } catch (Exception | Error e) {
+            // a part-written copy (a full disk, a source that shrank) is of no use and may hold the last free space
+            try {
+                Files.deleteIfExists(target);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private static void copyLanes(AsyncFile in, AsyncFile out, long sizeBytes) throws Exception {
         try {
             AtomicLong nextChunk = new AtomicLong();
             CompletableFuture<?>[] lanes = new CompletableFuture<?>[QUEUE_DEPTH];

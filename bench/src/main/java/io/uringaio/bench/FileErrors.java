@@ -30,8 +30,17 @@ public final class FileErrors {
      * {@code cause} as its cause; the hint explains the common cases (a missing or non-directory ancestor).
      */
     public static IOException failed(String operation, Path file, IOException cause) {
+        return failed(operation, file, cause, null);
+    }
+
+    /** {@link #failed(String, Path, IOException)} with {@code how} after the file: "open /f read-write: EPERM ...". */
+    public static IOException failed(String operation, Path file, IOException cause, String how) {
         int errno = errnoOf(cause);
-        StringBuilder sb = new StringBuilder(operation).append(' ').append(file).append(": ");
+        StringBuilder sb = new StringBuilder(operation).append(' ').append(file);
+        if (how != null) {
+            sb.append(' ').append(how);
+        }
+        sb.append(": ");
         if (errno > 0) {
             sb.append(ErrnoTable.describe(errno));
         } else {
@@ -53,6 +62,9 @@ public final class FileErrors {
             case FileAlreadyExistsException ignored -> ErrnoTable.EEXIST;
             case NotDirectoryException ignored -> ENOTDIR;
             case FileSystemException fs when fs.getReason() != null -> errnoOfMessage(fs.getReason());
+            case FileSystemException ignored -> 0;
+            // FileChannel's read/write/force report an errno as a bare IOException with strerror's text
+            case IOException io when io.getMessage() != null -> errnoOfMessage(io.getMessage());
             default -> 0;
         };
     }

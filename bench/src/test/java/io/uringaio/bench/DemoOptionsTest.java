@@ -47,6 +47,29 @@ class DemoOptionsTest {
         assertEquals("Missing required parameter for option '--file' (PATH)", error("--file"));
     }
 
+    /** A mistake is one line on stderr with status 2; --help is the usage on stdout with status 0. */
+    @Test
+    void aMistakeIsOneLineAndHelpGoesToStdout() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        assertEquals(2, Demo.explain(assertThrows(Demo.UsageException.class,
+                () -> Demo.Options.parse(new String[] {"--size", "x"})), print(out), print(err)));
+        String text = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, text.lines().count(), text);
+        assertTrue(text.startsWith("./uring-aio java io.uringaio.bench.Demo: Invalid value for option '--size'"),
+                text);
+        assertEquals("", out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        err.reset();
+        assertEquals(0, Demo.explain(assertThrows(Demo.UsageException.class,
+                () -> Demo.Options.parse(new String[] {"--help"})), print(out), print(err)));
+        assertEquals(Demo.Options.usage(), out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("", err.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static java.io.PrintStream print(java.io.ByteArrayOutputStream bytes) {
+        return new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     private static String error(String... args) {
         return assertThrows(Demo.UsageException.class, () -> Demo.Options.parse(args)).getMessage();
     }

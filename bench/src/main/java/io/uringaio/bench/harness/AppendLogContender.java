@@ -94,6 +94,7 @@ public final class AppendLogContender extends InProcessContender {
         Path file = context.file().toAbsolutePath();
         Path dir = file.resolveSibling(file.getFileName() + ".appendlog-" + ProcessHandle.current().pid());
         deleteTree(dir);
+        Scratch.track(dir); // a Ctrl-C during the trial must not leave it beside the test file
         RingEngine engine = RingEngine.open(new RingEngineConfig().rings(rings).threadNamePrefix("bench-" + name()));
         AppendLog log;
         try {
@@ -101,6 +102,7 @@ public final class AppendLogContender extends InProcessContender {
         } catch (IOException | RuntimeException e) {
             engine.close();
             deleteTree(dir);
+            Scratch.untrack(dir);
             throw e;
         }
         int recordBytes = w.blockBytes() - 8;
@@ -133,6 +135,7 @@ public final class AppendLogContender extends InProcessContender {
                         engine.close();
                     } finally {
                         deleteTree(dir);
+                        Scratch.untrack(dir);
                     }
                 }
             }

@@ -3,10 +3,15 @@ package io.uringaio.bench.harness;
 import io.uringaio.bench.BenchFiles;
 import io.uringaio.bench.FileErrors;
 
+import com.sun.nio.file.ExtendedOpenOption;
+
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -14,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -58,32 +64,97 @@ public final class BenchMain {
 
     public static void main(String[] args) {
         Path root = Path.of(System.getProperty("uringaio.root", ".")).toAbsolutePath().normalize();
+        System.exit(execute(args, root, OUT, System.err));
+    }
+
+    /**
+     * The command: parses {@code args}, runs, and returns the exit status: 0 done (or {@code --help}, on
+     * {@code out}), 2 a command-line mistake, 1 a file that cannot be used.
+     */
+    static int execute(String[] args, Path root, PrintStream out, PrintStream err) {
         BenchOptions options;
         try {
             options = BenchOptions.parse(args, root);
         } catch (BenchOptions.UsageException e) {
             if (e.getMessage() == null) {
-                OUT.print(BenchOptions.usage());
-                System.exit(0);
+                out.print(BenchOptions.usage());
+                return 0;
             }
-            System.err.println("uring-aio bench: " + e.getMessage());
-            System.err.print(BenchOptions.usage());
-            System.exit(2);
-            return;
+            // One line: the help after it would push the mistake off the screen.
+            err.println("uring-aio bench: " + e.getMessage() + " (see --help)");
+            return 2;
         }
+        Progress progress = Progress.stderr(options.quiet());
+        Thread onInterrupt = new Thread(() -> err.println(interrupted(options, progress)), "bench-interrupted");
+        Runtime.getRuntime().addShutdownHook(onInterrupt); // runs only if the JVM ends before run() returns
         try {
-            run(options, Progress.stderr(options.quiet()), OUT);
-        } catch (BenchOptions.UsageException e) {
-            System.err.println("uring-aio bench: " + e.getMessage());
-            System.exit(2);
+            run(options, progress, out);
+            return 0;
         } catch (IOException e) {
-            System.err.println("uring-aio bench: " + e.getMessage());
-            System.exit(1);
+            err.println("uring-aio bench: " + e.getMessage());
+            return 1;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(onInterrupt);
+            } catch (IllegalStateException shuttingDown) {
+                // Ctrl-C as the run ended: the hook is running and says so; no stack trace on top of it
+            }
+        }
+    }
+
+    /**
+     * The run was cut short (Ctrl-C, SIGTERM): stops fio, removes the trials' temporary files and directories and an
+     * empty report directory the run created, and returns the line that says so.
+     */
+    static String interrupted(BenchOptions o, Progress progress) {
+        progress.stop(); // first: the main thread must not go on to a report while the files go
+        List<String> left = Scratch.cleanUp();
+        if (Files.isDirectory(o.out()) && !o.outGiven()) {
+            try {
+                Files.deleteIfExists(o.out()); // only when empty: a report half-written is kept
+            } catch (IOException e) {
+                // not empty: keep it
+            }
+        }
+        String where = progress.begun() == 0 ? "before the first trial"
+                : "in trial " + progress.begun() + " of " + progress.planned();
+        return "uring-aio bench: interrupted " + where + ": no report written; " + (left.isEmpty()
+                ? "temporary files removed" : "could not remove " + String.join(", ", left));
+    }
+
+    /**
+     * Once the run is cut short, the main thread waits here for the JVM to halt (which it does when the shutdown hook
+     * is done): a trial that failed because its fio was killed must not be reported, nor a half report written.
+     */
+    private static void haltIfStopped(Progress progress) {
+        while (progress.stopped()) {
+            try {
+                Thread.sleep(Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                // the JVM is exiting anyway
+            }
         }
     }
 
     /** Runs the benchmark and writes the report; returns it. */
     static Report run(BenchOptions o, Progress progress, PrintStream out) throws IOException {
+        return run(o, progress, out, BenchMain::directRefusal);
+    }
+
+    /**
+     * Why {@code file} cannot be opened O_DIRECT (its file system refuses it: ramfs, tmpfs before Linux 6.6, some
+     * FUSE), as {@code "open(O_DIRECT) <file>: <ERRNO (message)>"}; null when it can.
+     */
+    static String directRefusal(Path file) {
+        try (FileChannel ignored = FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT)) {
+            return null;
+        } catch (IOException e) {
+            return FileErrors.failed("open(O_DIRECT)", file, e).getMessage();
+        }
+    }
+
+    static Report run(BenchOptions o, Progress progress, PrintStream out, Function<Path, String> directProbe)
+            throws IOException {
         ENGINE_LOG.setLevel(Level.WARNING);
         List<Contender> selected = BenchOptions.selectContenders(contenders(), o.only());
         List<Workload> workloads = Workload.select(o.workloads());
@@ -101,13 +172,32 @@ public final class BenchMain {
         long fileBytes = o.sizeMiB() * BenchFiles.MIB;
         prepareOutput(o); // before the run: an unwritable report directory must not cost the whole run
         long t0 = System.nanoTime();
-        boolean created = prepareFile(o, fileBytes);
+        // A file cut short by a Ctrl-C while it is written is removed (not a directory in the way: that stays).
+        boolean writing = !BenchFiles.reusable(o.file(), fileBytes)
+                && (Files.isRegularFile(o.file()) || !Files.exists(o.file(), LinkOption.NOFOLLOW_LINKS));
+        if (writing) {
+            progress.line("writing the test file " + o.file() + " (" + o.sizeMiB() + " MiB)"); // a GiB takes a while
+            Scratch.track(o.file());
+        }
+        boolean created;
+        try {
+            created = prepareFile(o, fileBytes);
+        } finally {
+            if (writing) {
+                Scratch.untrack(o.file());
+            }
+        }
         out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %d workloads x %d contenders, "
                         + "%.1f s warm-up + %.1f s each, %d round(s); report in %s%n",
                 created ? "created" : "reusing", o.file(), o.sizeMiB(), (System.nanoTime() - t0) / 1e9,
                 workloads.size(), selected.size(), o.warmupSeconds(), o.seconds(), o.rounds(), o.out());
         Machine machine = Machine.describe(o.file());
 
+        // Once for all contenders: otherwise each fails every O_DIRECT trial with its own spelling of EINVAL.
+        String directRefused = workloads.stream().anyMatch(Workload::direct) ? directProbe.apply(o.file()) : null;
+        if (directRefused != null) {
+            progress.line("skipping the O_DIRECT workloads: " + directRefused);
+        }
         List<Report.Entry> entries = new ArrayList<>();
         List<Contender> runnable = new ArrayList<>();
         for (Contender c : selected) {
@@ -135,7 +225,8 @@ public final class BenchMain {
                         continue;
                     }
                     List<Result> cell = trials.computeIfAbsent(w.name() + "/" + c.name(), k -> new ArrayList<>());
-                    String unsupported = c.unsupportedReason(w);
+                    String unsupported = w.direct() && directRefused != null ? directRefused
+                            : c.unsupportedReason(w);
                     if (unsupported != null) {
                         cell.add(Result.skipped(c.name(), w.name(), unsupported));
                         continue;
@@ -143,10 +234,12 @@ public final class BenchMain {
                     if (!w.direct() && !w.op().writes()) {
                         BenchFiles.crc32c(o.file()); // into the page cache (again: a write workload may have run)
                     }
+                    haltIfStopped(progress);
                     cell.add(runOne(c, w, context, progress));
                 }
             }
         }
+        haltIfStopped(progress);
         List<Result> results = new ArrayList<>();
         for (List<Result> cell : trials.values()) {
             results.add(Result.median(cell));
@@ -195,13 +288,19 @@ public final class BenchMain {
 
     /**
      * Creates (or reuses) the test file. The default file's directory is created; a {@code --file}'s directory must
-     * exist (a mistyped path is an error, not a new directory tree).
+     * exist (a mistyped path is an error, not a new directory tree). The file must open read-write.
      *
      * @return whether the file was (re)written
      */
     static boolean prepareFile(BenchOptions o, long fileBytes) throws IOException {
-        return o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes)
+        boolean written = o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes)
                 : BenchFiles.prepareWithDirectories(o.file(), fileBytes);
+        // Every contender opens it read-write (the read workloads too): a reused read-only file fails here, once.
+        try (FileChannel ignored = FileChannel.open(o.file(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            return written;
+        } catch (IOException e) {
+            throw FileErrors.failed("open", o.file(), e, "read-write (the bench writes it)");
+        }
     }
 
     private static Result runOne(Contender c, Workload w, TrialContext context, Progress progress) {
@@ -211,6 +310,7 @@ public final class BenchMain {
                     c.name(), w.name(), r.iops(), r.latency().p50Micros(), r.latency().p99Micros()));
             return r;
         } catch (Exception | Error e) {
+            haltIfStopped(progress); // failed because the run is being cut short (fio killed): not a result
             String why = "failed: " + (e.getMessage() != null ? e.getMessage() : e.toString());
             progress.line(c.name() + " " + w.name() + " " + why);
             return Result.skipped(c.name(), w.name(), why);

@@ -30,7 +30,7 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         return new CommandLine(new Command()).getUsageMessage(CommandLine.Help.Ansi.OFF);
     }
 
-    /** A command-line mistake: printed with the usage, exit status 2. A null message asks for the help. */
+    /** A command-line mistake: printed as one line, exit status 2. A null message asks for the help. */
     static final class UsageException extends RuntimeException {
         UsageException(String message) {
             super(message);
@@ -111,11 +111,14 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         Path file = c.file != null ? c.file : root.resolve("bench-results").resolve("bench-" + sizeMiB + "MiB.dat");
         Path out = c.out != null ? c.out : root.resolve("bench-results")
                 .resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        List<Workload> workloads;
         try {
-            Workload.select(c.workloads);
+            workloads = Workload.select(c.workloads);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        // a misspelt name fails here, with the others
+        checkSomethingRuns(selectContenders(BenchMain.contenders(), c.only), workloads);
         return new BenchOptions(root, file, c.file != null, sizeMiB,
                 c.seconds != null ? c.seconds : c.quick ? QUICK_SECONDS : DEFAULT_SECONDS,
                 c.warmup != null ? c.warmup : c.quick ? QUICK_WARMUP_SECONDS : DEFAULT_WARMUP_SECONDS, c.quick, out,
@@ -129,16 +132,26 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         }
         List<String> names = java.util.Arrays.stream(only.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT))
                 .filter(s -> !s.isEmpty()).toList();
+        String known = String.join(",", all.stream().map(Contender::name).toList());
         for (String n : names) {
             if (all.stream().noneMatch(c -> c.name().equals(n))) {
-                throw new UsageException("unknown contender '" + n + "'; known: "
-                        + String.join(",", all.stream().map(Contender::name).toList()));
+                throw new UsageException("unknown contender '" + n + "'; known: " + known);
             }
         }
         if (names.isEmpty()) {
-            throw new UsageException("--only names no contender");
+            throw new UsageException("--only names no contender; known: " + known);
         }
         return all.stream().filter(c -> names.contains(c.name())).toList();
+    }
+
+    /** At least one selected contender must run one selected workload: else the run would report nothing. */
+    static void checkSomethingRuns(List<Contender> contenders, List<Workload> workloads) {
+        if (contenders.stream().anyMatch(c -> workloads.stream().anyMatch(c::appliesTo))) {
+            return;
+        }
+        List<String> what = contenders.stream().map(c -> c.name() + " runs " + Workload.names(
+                Workload.ALL.stream().filter(c::appliesTo).toList())).toList();
+        throw new UsageException("no selected contender runs a selected workload: " + String.join("; ", what));
     }
 
     private static void check(String option, double v, double min, double max, boolean whole) {
@@ -148,8 +161,11 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         }
     }
 
-    /** 1.0 as "1", 0.05 as "0.05". */
+    /** 1.0 as "1", 0.05 as "0.05"; NaN and the infinities (which BigDecimal refuses) as Java spells them. */
     private static String plain(double v) {
+        if (!Double.isFinite(v)) {
+            return Double.toString(v);
+        }
         return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 }

@@ -50,7 +50,8 @@ public final class FioContender implements Contender {
     List<String> command(Workload w, TrialContext c, Path output) {
         List<String> cmd = new ArrayList<>(List.of(FIO,
                 "--name=" + w.name(),
-                "--filename=" + c.file().toAbsolutePath(),
+                // fio reads ':' as a separator of several files; it takes "\:" for a colon in a name
+                "--filename=" + c.file().toAbsolutePath().toString().replace(":", "\\:"),
                 "--ioengine=" + engine,
                 "--rw=" + (w.op() == Workload.Op.READ ? (w.sequential() ? "read" : "randread")
                         : (w.sequential() ? "write" : "randwrite")),
@@ -80,12 +81,13 @@ public final class FioContender implements Contender {
 
     @Override
     public Result run(Workload workload, TrialContext context) throws Exception {
-        Path output = Files.createTempFile("uring-aio-fio-", ".json");
-        Path log = Files.createTempFile("uring-aio-fio-", ".log");
+        Path output = Scratch.track(Files.createTempFile("uring-aio-fio-", ".json"));
+        Path log = Scratch.track(Files.createTempFile("uring-aio-fio-", ".log"));
         Progress.Task task = context.progress().begin(name(), workload.name());
+        Process p = null;
         try {
-            Process p = new ProcessBuilder(command(workload, context, output)).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).start();
+            p = Scratch.track(new ProcessBuilder(command(workload, context, output)).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start());
             long start = System.nanoTime();
             double limit = context.warmupSeconds() + context.measureSeconds() + 60;
             while (!p.waitFor(100, TimeUnit.MILLISECONDS)) {
@@ -102,8 +104,13 @@ public final class FioContender implements Contender {
             return parse(name(), workload, Files.readString(output, StandardCharsets.UTF_8));
         } finally {
             task.end();
+            if (p != null) {
+                Scratch.untrack(p);
+            }
             Files.deleteIfExists(output);
             Files.deleteIfExists(log);
+            Scratch.untrack(output);
+            Scratch.untrack(log);
         }
     }
 

@@ -16,6 +16,7 @@ public final class Progress {
     private final boolean quiet;
     private int index;
     private int total;
+    private volatile boolean stopped;
 
     public Progress(PrintStream out, boolean terminal, boolean quiet) {
         this.out = out;
@@ -35,6 +36,26 @@ public final class Progress {
         this.index = 0;
     }
 
+    /** Marks the run as cut short (the JVM is exiting): nothing more is printed. */
+    public void stop() {
+        stopped = true;
+    }
+
+    /** Whether {@link #stop} was called. */
+    public boolean stopped() {
+        return stopped;
+    }
+
+    /** How many trials have begun (the one running included). */
+    public int begun() {
+        return index;
+    }
+
+    /** The trial count given to {@link #plan}. */
+    public int planned() {
+        return total;
+    }
+
     public Task begin(String contender, String workload) {
         index++;
         return new Task(String.format(Locale.ROOT, "[%d/%d] %-20s %-25s", index, total, contender, workload));
@@ -42,7 +63,7 @@ public final class Progress {
 
     /** Prints a whole line (a skip, a failure), clearing an in-place line first. */
     public void line(String text) {
-        if (quiet) {
+        if (quiet || stopped) {
             return;
         }
         if (terminal) {

@@ -82,6 +82,7 @@ public final class RocksDbWalContender extends InProcessContender {
         Path file = context.file().toAbsolutePath();
         Path dir = file.resolveSibling(file.getFileName() + ".rocksdb-" + ProcessHandle.current().pid());
         deleteTree(dir);
+        Scratch.track(dir); // a Ctrl-C during the trial must not leave it beside the test file
         Options options = new Options().setCreateIfMissing(true);
         RocksDB db;
         try {
@@ -89,6 +90,7 @@ public final class RocksDbWalContender extends InProcessContender {
         } catch (RocksDBException | RuntimeException e) {
             options.close();
             deleteTree(dir);
+            Scratch.untrack(dir);
             throw e;
         }
         int recordBytes = w.blockBytes() - 8; // the record without the log's frame (length + CRC32C)
@@ -108,6 +110,7 @@ public final class RocksDbWalContender extends InProcessContender {
             } finally {
                 options.close();
                 deleteTree(dir);
+                Scratch.untrack(dir);
             }
         };
     }

@@ -71,4 +71,13 @@ class FioContenderTest {
                 Workload.select("randwrite-fdatasync-qd32").getFirst(), c, Path.of("/tmp/o"));
         assertTrue(sync.containsAll(List.of("--ioengine=posixaio", "--rw=randwrite", "--direct=0", "--fdatasync=1")));
     }
+
+    /** fio splits --filename at ':' (several files); a colon in the path is escaped as fio documents, '\:'. */
+    @Test
+    void aColonInThePathIsEscaped() {
+        TrialContext c = new TrialContext(Path.of("/data/a:b/f"), 1L << 20, 1, 5, 42, null);
+        List<String> cmd = new FioContender("io_uring").command(Workload.select("randread-cached-qd1").getFirst(), c,
+                Path.of("/tmp/out.json"));
+        assertTrue(cmd.contains("--filename=/data/a\\:b/f"), cmd.toString());
+    }
 }

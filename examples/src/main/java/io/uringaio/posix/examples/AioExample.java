@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * same cancel path.
  *
  * <pre>
- * ./uring-aio java io.uringaio.posix.examples.AioExample [--interval MS] [--quit-after SECONDS] FILE...
+ * ./uring-aio java io.uringaio.posix.examples.AioExample [--interval MS] [--quit-after SECONDS] [--] FILE...
  * </pre>
  * Try it with a pipe that nobody writes to: {@code mkfifo /tmp/f; ./uring-aio java ... /tmp/f /etc/hostname} and
  * type {@code quit} (the fifo needs a writer to open: {@code sleep 600 > /tmp/f &}).
@@ -70,18 +70,69 @@ public final class AioExample {
         long intervalMillis = 3000; // delay between each monitoring step, as the C program's sleep(3)
         double quitAfterSeconds = -1;
         List<String> files = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--interval" -> intervalMillis = Long.parseLong(args[++i]);
-                case "--quit-after" -> quitAfterSeconds = Double.parseDouble(args[++i]);
-                default -> files.add(args[i]);
+        boolean options = true;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String arg = args[i];
+                if (!options || !arg.startsWith("-") || arg.equals("-")) {
+                    files.add(arg);
+                    continue;
+                }
+                switch (arg) {
+                    case "--" -> options = false;
+                    case "-h", "--help" -> {
+                        out.println(USAGE);
+                        return 0;
+                    }
+                    case "--interval" -> intervalMillis = wholeMillis(arg, valueOf(args, ++i, arg));
+                    case "--quit-after" -> quitAfterSeconds = seconds(arg, valueOf(args, ++i, arg));
+                    default -> throw new IllegalArgumentException("unknown option " + arg + " (a file named so: "
+                            + "put it after --)");
+                }
             }
+        } catch (IllegalArgumentException e) {
+            err.println("AioExample: " + e.getMessage());
+            return 1;
         }
         if (files.isEmpty()) {
-            err.println("Usage: AioExample [--interval MS] [--quit-after SECONDS] <pathname> <pathname>...");
+            err.println(USAGE);
             return 1;
         }
         return new AioExample(out).main(files, in, intervalMillis, quitAfterSeconds, err);
+    }
+
+    private static final String USAGE = "Usage: AioExample [--interval MS] [--quit-after SECONDS] [--] <pathname> "
+            + "<pathname>...";
+
+    private static String valueOf(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    private static long wholeMillis(String option, String value) {
+        try {
+            long v = Long.parseLong(value);
+            if (v >= 0) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException(option + " wants a whole number of milliseconds >= 0, got '" + value + "'");
+    }
+
+    private static double seconds(String option, String value) {
+        try {
+            double v = Double.parseDouble(value);
+            if (v >= 0 && Double.isFinite(v)) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException(option + " wants a number of seconds >= 0, got '" + value + "'");
     }
 
     /** Handler for the I/O completion signal. */
@@ -149,7 +200,7 @@ public final class AioExample {
 
                 ioList[j].aiocbp.aio_fildes = open(argv.get(j), O_RDONLY, 0);
                 if (ioList[j].aiocbp.aio_fildes == -1) {
-                    err.println("open: " + strerror(errno()));
+                    err.println("open: " + argv.get(j) + ": " + strerror(errno())); // the C program: perror("open")
                     return 1;
                 }
                 out.printf("opened %s on descriptor %d%n", argv.get(j), ioList[j].aiocbp.aio_fildes);

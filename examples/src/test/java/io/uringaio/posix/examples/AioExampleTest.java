@@ -225,6 +225,45 @@ class AioExampleTest {
         Capture err2 = new Capture();
         assertEquals(1, AioExample.run(new String[] {dir.resolve("missing").toString()}, noStdin(), out.stream,
                 err2.stream));
-        assertEquals("open: No such file or directory\n", err2.text());
+        assertEquals("open: " + dir.resolve("missing") + ": No such file or directory\n", err2.text());
+    }
+
+    /** Option mistakes are one line and status 1, never an exception out of main; --help is the usage, status 0. */
+    @Test
+    void optionMistakesAreOneLineAndHelpIsTheUsage() throws Exception {
+        String file = file("a", "aaaa").toString();
+        for (String[] args : List.of(new String[] {"--interval"}, new String[] {file, "--quit-after"},
+                new String[] {"--interval", "abc", file}, new String[] {"--interval", "-5", file},
+                new String[] {"--quit-after", "x", file}, new String[] {"--quit-after", "NaN", file},
+                new String[] {"--quit-after", "-1", file}, new String[] {"--bogus", file})) {
+            Capture out = new Capture();
+            Capture err = new Capture();
+            int rc = AioExample.run(args, noStdin(), out.stream, err.stream);
+            String what = String.join(" ", args);
+            assertEquals(1, rc, what);
+            assertEquals("", out.text(), what);
+            assertEquals(1, err.text().lines().count(), what + ": " + err.text());
+            assertTrue(err.text().startsWith("AioExample: "), err.text());
+        }
+        for (String help : List.of("--help", "-h")) {
+            Capture out = new Capture();
+            Capture err = new Capture();
+            assertEquals(0, AioExample.run(new String[] {help}, noStdin(), out.stream, err.stream));
+            assertTrue(out.text().startsWith("Usage:"), out.text());
+            assertEquals("", err.text());
+        }
+    }
+
+    /** After "--" every argument is a file, even one that looks like an option. */
+    @Test
+    void doubleDashEndsTheOptions() throws Exception {
+        Path odd = file("--interval", "odd!");
+        Capture out = new Capture();
+        Capture err = new Capture();
+        String relative = odd.getFileName().toString(); // "--interval", resolved against the working directory
+        assertEquals("--interval", relative);
+        assertEquals(0, AioExample.run(new String[] {"--interval", "20", "--", odd.toString()}, noStdin(),
+                out.stream, err.stream), err.text());
+        assertTrue(out.text().contains("opened " + odd + " on descriptor"), out.text());
     }
 }
