@@ -670,13 +670,26 @@ final class CallerRing implements Lane {
     }
 
     /**
-     * True while this thread waits inside a caller ring or runs completions it reaped from one (of any engine), e.g.
-     * a callback running inside {@code submit} because the kernel completed the request during the submission: there
-     * the engine's submission guard is held by this very thread, so a blocking close would wait for itself.
+     * True while this thread runs completions it reaped from one of {@code rings} (one engine's), e.g. a callback
+     * running inside {@code submit} because the kernel completed the request during the submission: there the
+     * engine's submission guard is held by this very thread, so a blocking close would wait for itself. Code of the
+     * user runs on a waiting thread only inside such a delivery, so this covers waiters too.
+     *
+     * <p>Per engine, not for every caller ring of the process: a thread delivering another engine's completions is an
+     * application thread to this engine, and this engine's close (or a file's) must block there as anywhere else; it
+     * returned at once, with this engine's requests still in the kernel, their memory about to be freed by the caller.
      */
-    static boolean busyOnThisThread() {
+    static boolean deliveringOnThisThread(CallerRing[] rings) {
         Scratch s = SCRATCH.get();
-        return s.waiting > 0 || s.depth > 0;
+        for (int d = 0; d < s.depth; d++) {
+            CallerRing owner = s.batches[d].owner;
+            for (CallerRing ring : rings) {
+                if (owner == ring) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- cancel (any thread)
