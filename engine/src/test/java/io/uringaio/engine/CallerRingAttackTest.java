@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -34,9 +35,13 @@ import org.junit.jupiter.api.Timeout;
 class CallerRingAttackTest extends KernelTest {
 
     static RingEngine callerEngine(int count, int depth) {
+        return callerEngineOf(config().rings(1).callerRings(count).callerRingDepth(depth).pageCacheFastPath(false));
+    }
+
+    /** An io_uring engine of {@code config}, which asks for caller rings; skips where the kernel gives none. */
+    static RingEngine callerEngineOf(RingEngineConfig config) {
         assumeRings("caller rings are io_uring instances");
-        RingEngine engine = RingEngine.open(config().rings(1).callerRings(count).callerRingDepth(depth)
-                .pageCacheFastPath(false));
+        RingEngine engine = RingEngine.open(config);
         if (engine.callerRingCount() == 0) {
             engine.close();
             Assumptions.assumeTrue(false, "the kernel gave no caller rings (see the WARNING in the log)");
@@ -113,6 +118,299 @@ class CallerRingAttackTest extends KernelTest {
                     "AsyncFile.close() returned before the file was closed");
             assertEquals(8, await(inFlight));
             assertTrue(a.isOpen() && b.isOpen(), "both engines untouched");
+        }
+    }
+
+    /** Runs {@code body} on a new platform thread that first submits {@code probe} (to learn its caller ring). */
+    private static Thread submitterWithProbe(RingEngine engine, Request probe, CountDownLatch submitted,
+                                             ThrowingRunnable body, AtomicReference<Throwable> thrown) {
+        return Thread.ofPlatform().start(() -> {
+            try {
+                engine.submit(probe);
+                body.run(submitted);
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        });
+    }
+
+    @FunctionalInterface
+    private interface ThrowingRunnable {
+        void run(CountDownLatch submitted) throws Throwable;
+    }
+
+    /**
+     * A thread blocked in {@code get()} of a future whose operation is in its caller ring (it waits inside
+     * {@code io_uring_enter}) is interrupted: {@code get} throws {@link InterruptedException} within a wait slice, the
+     * operation stays in flight and later completes its future once; the ring's other request is untouched.
+     */
+    @Test
+    void anInterruptedGetInsideTheRingThrowsAndTheOperationEndsLaterOnce() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe pipe = new Pipe(); Pipe other = new Pipe();
+             Arena arena = Arena.ofShared()) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            Recorder bystander = new Recorder();
+            Request probe = new Request(bystander).prepRead(other.readFd, arena.allocate(16), 0);
+            AtomicReference<CompletableFuture<Integer>> read = new AtomicReference<>();
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            CountDownLatch submitted = new CountDownLatch(1);
+            Thread waiter = submitterWithProbe(engine, probe, submitted, latch -> {
+                read.set(file.read(arena.allocate(8), 0));
+                latch.countDown();
+                read.get().get();
+            }, thrown);
+            assertTrue(submitted.await(WAIT_SECONDS, TimeUnit.SECONDS));
+            CallerRing ring = assertInstanceOf(CallerRing.class, probe.ring);
+            waitUntil(() -> ring.waiters() == 1, () -> "the thread waits inside the ring");
+            waiter.interrupt();
+            waiter.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+            assertFalse(waiter.isAlive(), "get() did not return after the interrupt");
+            assertInstanceOf(InterruptedException.class, thrown.get());
+            assertFalse(read.get().isDone(), "the operation is still in flight");
+            assertTrue(probe.inFlight(), "the bystander still waits");
+            pipe.write(8);
+            assertEquals(8, await(read.get()));
+            other.write(3);
+            assertEquals(3, bystander.awaitResult());
+            assertEquals(1, bystander.calls());
+            waitUntil(() -> engine.stats().inFlight() == 0, () -> "nothing in flight: " + engine.stats());
+            assertEquals(engine.stats().submitted(), engine.stats().completed());
+        }
+    }
+
+    /**
+     * {@code join()} is not interruptible: a thread waiting inside the ring and interrupted keeps waiting, gets its
+     * result, and still has its interrupt status.
+     */
+    @Test
+    void anInterruptedJoinInsideTheRingKeepsWaitingAndKeepsTheStatus() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe pipe = new Pipe(); Pipe other = new Pipe();
+             Arena arena = Arena.ofShared()) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            Recorder bystander = new Recorder();
+            Request probe = new Request(bystander).prepRead(other.readFd, arena.allocate(16), 0);
+            AtomicReference<String> seen = new AtomicReference<>();
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            CountDownLatch submitted = new CountDownLatch(1);
+            Thread waiter = submitterWithProbe(engine, probe, submitted, latch -> {
+                CompletableFuture<Integer> read = file.read(arena.allocate(8), 0);
+                latch.countDown();
+                int n = read.join();
+                seen.set(n + " interrupted " + Thread.currentThread().isInterrupted());
+            }, thrown);
+            assertTrue(submitted.await(WAIT_SECONDS, TimeUnit.SECONDS));
+            CallerRing ring = assertInstanceOf(CallerRing.class, probe.ring);
+            waitUntil(() -> ring.waiters() == 1, () -> "the thread waits inside the ring");
+            waiter.interrupt();
+            waitUntil(() -> waiter.isInterrupted() || !waiter.isAlive(), () -> "interrupt delivered");
+            pipe.write(8);
+            waiter.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+            assertEquals(null, thrown.get());
+            assertEquals("8 interrupted true", seen.get());
+            assertTrue(probe.inFlight(), "the bystander still waits");
+            other.write(3);
+            assertEquals(3, bystander.awaitResult());
+        }
+    }
+
+    /**
+     * The engine closes while threads wait inside its caller rings for their futures (more threads than rings): each
+     * join ends with {@link EngineClosedException}, every thread leaves, each raw request ends once, canceled by the
+     * close; another engine's request is untouched.
+     */
+    @Test
+    void closeWhileThreadsJoinInsideTheRingsEndsEveryJoinWithEngineClosed() throws Exception {
+        int threads = 5;
+        try (RingEngine bystanderEngine = RingEngine.open(config().rings(1)); Pipe untouched = new Pipe();
+             Arena arena = Arena.ofShared()) {
+            Recorder bystander = new Recorder();
+            bystanderEngine.submit(new Request(bystander).prepRead(untouched.readFd, arena.allocate(8), 0));
+            RingEngine engine = callerEngine(2);
+            List<Pipe> pipes = pipes(threads * 2);
+            try {
+                List<Thread> waiters = new java.util.ArrayList<>();
+                List<Request> probes = new java.util.ArrayList<>();
+                List<Recorder> probeDone = new java.util.ArrayList<>();
+                List<AtomicReference<Throwable>> outcomes = new java.util.ArrayList<>();
+                CountDownLatch submitted = new CountDownLatch(threads);
+                for (int t = 0; t < threads; t++) {
+                    AsyncFile file = await(engine.open(pipes.get(2 * t).readPath(), StandardOpenOption.READ));
+                    Recorder done = new Recorder();
+                    Request probe = new Request(done).prepRead(pipes.get(2 * t + 1).readFd, arena.allocate(8), 0);
+                    AtomicReference<Throwable> outcome = new AtomicReference<>();
+                    probes.add(probe);
+                    probeDone.add(done);
+                    outcomes.add(outcome);
+                    waiters.add(submitterWithProbe(engine, probe, submitted, latch -> {
+                        CompletableFuture<Integer> read = file.read(arena.allocate(8), 0);
+                        latch.countDown();
+                        try {
+                            read.join();
+                            outcome.set(new AssertionError("join returned"));
+                        } catch (CompletionException e) {
+                            outcome.set(e.getCause());
+                        }
+                    }, outcome));
+                }
+                assertTrue(submitted.await(WAIT_SECONDS, TimeUnit.SECONDS));
+                java.util.Set<CallerRing> rings = new java.util.HashSet<>();
+                for (Request probe : probes) {
+                    rings.add(assertInstanceOf(CallerRing.class, probe.ring));
+                }
+                waitUntil(() -> rings.stream().mapToInt(CallerRing::waiters).sum() == threads,
+                        () -> "every thread waits inside a ring");
+                closeWithin(engine);
+                for (int t = 0; t < threads; t++) {
+                    waiters.get(t).join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+                    assertFalse(waiters.get(t).isAlive(), "waiter " + t + " left");
+                    assertInstanceOf(EngineClosedException.class, outcomes.get(t).get());
+                    assertEquals(-ErrnoTable.ECANCELED, probeDone.get(t).awaitResult());
+                    assertTrue(probeDone.get(t).byClose);
+                    assertEquals(1, probeDone.get(t).calls());
+                }
+                assertEquals(0, bystander.calls(), "the other engine's read still waits");
+                untouched.write(2);
+                assertEquals(2, bystander.awaitResult());
+            } finally {
+                engine.close();
+                closeAll(pipes);
+            }
+        }
+    }
+
+    /**
+     * A thread waits inside the ring for a request another thread submitted (that thread never waits): the waiter
+     * reaps it and runs its completion, once.
+     */
+    @Test
+    void aThreadWaitsForAnotherThreadsRequestAndRunsItsCompletion() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
+            Recorder done = new Recorder();
+            Request read = new Request(done).prepRead(pipe.readFd, arena.allocate(8), 0);
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch submitted = new CountDownLatch(1);
+            Thread owner = Thread.ofPlatform().start(() -> {
+                engine.submit(read);
+                submitted.countDown();
+                try {
+                    release.await(); // alive, never waits in the ring
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try {
+                assertTrue(submitted.await(WAIT_SECONDS, TimeUnit.SECONDS));
+                CallerRing ring = assertInstanceOf(CallerRing.class, read.ring);
+                Thread writer = Thread.ofPlatform().start(() -> {
+                    try {
+                        waitUntil(() -> ring.waiters() == 1, () -> "the main thread waits inside");
+                        pipe.write(8);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+                while (read.inFlight() && System.nanoTime() < deadline) {
+                    assertTrue(engine.awaitInLane(read, TimeUnit.SECONDS.toNanos(WAIT_SECONDS)) || !read.inFlight());
+                }
+                writer.join();
+                assertEquals(8, done.awaitResult());
+                assertEquals(Thread.currentThread().getName(), done.thread, "the waiter ran the completion");
+                assertEquals(1, done.calls());
+            } finally {
+                release.countDown();
+                owner.join();
+            }
+        }
+    }
+
+    /**
+     * {@code callerRingDepth(1)}: a thread's first write goes into its caller ring, the ones it submits while that is
+     * in flight to its Netty ring. What the engine promises about order holds across the two lanes: an
+     * {@code fsync} starts only after every write submitted on the file before it completed (its future completes
+     * after theirs), and every block reads back as written.
+     */
+    @Test
+    void writesSplitOverBothLanesStillCompleteBeforeTheFsyncBehindThem() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "attack-");
+        Path path = dir.resolve("f");
+        int blocks = 32;
+        int block = 4096;
+        try (RingEngine engine = callerEngine(1, 1); Pipe probePipe = new Pipe(); Arena arena = Arena.ofShared()) {
+            Recorder probeDone = new Recorder();
+            Request probe = new Request(probeDone).prepRead(probePipe.readFd, arena.allocate(8), 0);
+            AsyncFile file = await(engine.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE));
+            List<CompletableFuture<Integer>> writes = new java.util.ArrayList<>();
+            CompletableFuture<Boolean> allWritesDoneAtSync = new CompletableFuture<>();
+            for (int round = 0; round < 2; round++) {
+                writes.clear();
+                for (int b = 0; b < blocks; b++) {
+                    MemorySegment bytes = arena.allocate(block);
+                    bytes.fill((byte) (b + round));
+                    writes.add(file.write(bytes, (long) b * block));
+                }
+                CompletableFuture<Boolean> check = file.fsync().thenApply(v -> writes.stream()
+                        .allMatch(w -> w.isDone() && !w.isCompletedExceptionally()));
+                assertTrue(await(check), "an fsync completed before a write submitted before it");
+                for (CompletableFuture<Integer> w : writes) {
+                    assertEquals(block, await(w));
+                }
+            }
+            for (int b = 0; b < blocks; b++) {
+                MemorySegment back = arena.allocate(block);
+                assertEquals(block, await(file.read(back, (long) b * block)));
+                byte expected = (byte) (b + 1);
+                for (int i = 0; i < block; i += 512) {
+                    assertEquals(expected, back.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i), "block " + b);
+                }
+            }
+            // This thread's caller ring (its count is back to zero, and was at its previous submission, a read).
+            engine.submit(probe);
+            CallerRing ring = assertInstanceOf(CallerRing.class, probe.ring);
+            assertTrue(ring.submittedCount() >= 2 + blocks,
+                    "the first writes and the reads went into the caller ring: " + ring.submittedCount());
+            assertTrue(engine.stats().submitted() - ring.submittedCount() >= blocks,
+                    "the rest to the Netty ring: " + engine.stats());
+            probePipe.write(1);
+            assertEquals(1, probeDone.awaitResult());
+        } finally {
+            Files.deleteIfExists(path);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * {@code get(timeout)} racing the completion, many times: the future either has the result or times out and
+     * completes later with it, once; never anything else.
+     */
+    @Test
+    void timedGetsRacingTheCompletionEndWithTheResultOrATimeout() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
+            AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));
+            java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+            int timeouts = 0;
+            for (int i = 0; i < 300; i++) {
+                CompletableFuture<Integer> read = file.read(arena.allocate(4), 0);
+                int spin = random.nextInt(2000);
+                Thread writer = Thread.ofPlatform().start(() -> {
+                    for (int s = 0; s < spin; s++) {
+                        Thread.onSpinWait();
+                    }
+                    pipe.write(4);
+                });
+                try {
+                    assertEquals(4, read.get(random.nextInt(50), TimeUnit.MICROSECONDS));
+                } catch (TimeoutException e) {
+                    timeouts++;
+                    assertEquals(4, await(read));
+                }
+                writer.join();
+            }
+            int timedOut = timeouts;
+            waitUntil(() -> engine.stats().inFlight() == 0, () -> "nothing in flight");
+            EngineStats s = engine.stats();
+            assertEquals(s.submitted(), s.completed(), () -> s + ", " + timedOut + " timeouts");
         }
     }
 }
