@@ -324,11 +324,17 @@ final class CallerRing implements Lane {
     private int enterSubmitted() {
         int res = 0;
         for (int attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
-            res = Libc.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
+            // The first attempt without errno capture (the linker's capture allocates outside C2-compiled code); a
+            // failed one is made again with it, to learn whether the error is worth retrying.
+            res = attempt == 0 ? Libc.ioUringEnterNoErrno(ringFd, 1, 0, 0, 0, 0)
+                    : Libc.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
             enters.increment();
             if (res == 1 || (int) INT.getAcquire(ring, sqHeadOffset) == sqTail) {
                 sqeCount.increment();
                 return 0;
+            }
+            if (attempt == 0) {
+                continue; // errno unknown: ask again, capturing it
             }
             if (res < 0 && res != -ErrnoTable.EINTR && res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EBUSY) {
                 break;
@@ -595,15 +601,35 @@ final class CallerRing implements Lane {
         return r.ring != this || r.state.get() == Request.IDLE;
     }
 
-    /** {@code io_uring_enter(0, 1, GETEVENTS | EXT_ARG)} with a timeout: returns at the first CQE or the timeout. */
+    /**
+     * {@code io_uring_enter(0, 1, GETEVENTS | EXT_ARG)} with a timeout: returns at the first CQE or the timeout
+     * ({@code -ETIME}), or {@code -errno}.
+     *
+     * <p>The wait itself runs without errno capture: the linker's capture allocates a 40-byte slice per call wherever
+     * the code is not compiled by C2 (on a loaded machine, for whole seconds), on the path of every thread that waits
+     * for its own request. Only a wait that failed (mostly its timeout, or a signal) is asked again, capturing errno
+     * and without waiting: an error that would repeat (a bad descriptor or argument) shows there.
+     */
     private int enterForEvents(Scratch s, long nanos) {
+        MemorySegment arg = setTimeout(s, nanos);
+        enters.increment();
+        int res = Libc.ioUringEnterNoErrno(ringFd, 0, 1, Uapi.IORING_ENTER_GETEVENTS | Uapi.IORING_ENTER_EXT_ARG,
+                arg.address(), GETEVENTS_ARG_SIZE);
+        if (res >= 0) {
+            return res;
+        }
+        setTimeout(s, 0);
+        enters.increment();
+        return Libc.ioUringEnter(ringFd, 0, 1, Uapi.IORING_ENTER_GETEVENTS | Uapi.IORING_ENTER_EXT_ARG,
+                arg.address(), GETEVENTS_ARG_SIZE);
+    }
+
+    /** Sets the timeout of this thread's {@code io_uring_getevents_arg}; returns the argument. */
+    private static MemorySegment setTimeout(Scratch s, long nanos) {
         MemorySegment arg = s.getEventsArg;
         arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE, nanos / 1_000_000_000L);
         arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE + 8, nanos % 1_000_000_000L);
-        enters.increment();
-        return Libc.ioUringEnter(ringFd, 0, 1,
-                Uapi.IORING_ENTER_GETEVENTS | Uapi.IORING_ENTER_EXT_ARG, arg.address(),
-                GETEVENTS_ARG_SIZE);
+        return arg;
     }
 
     /**
