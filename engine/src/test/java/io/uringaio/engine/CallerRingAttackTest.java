@@ -325,10 +325,10 @@ class CallerRingAttackTest extends KernelTest {
     }
 
     /**
-     * {@code callerRingDepth(1)}: a thread's first write goes into its caller ring, the ones it submits while that is
-     * in flight to its Netty ring. What the engine promises about order holds across the two lanes: an
-     * {@code fsync} starts only after every write submitted on the file before it completed (its future completes
-     * after theirs), and every block reads back as written.
+     * {@code callerRingDepth(1)}: a thread's write goes into its caller ring while the thread has nothing else in
+     * flight, and to its Netty ring while it has (here a pipe read it keeps in flight). What the engine promises about
+     * order holds across the two lanes: an {@code fsync} starts only after every write submitted on the file before it
+     * completed (its future completes after theirs), and every block reads back as written.
      */
     @Test
     void writesSplitOverBothLanesStillCompleteBeforeTheFsyncBehindThem() throws Exception {
@@ -337,43 +337,48 @@ class CallerRingAttackTest extends KernelTest {
         int blocks = 32;
         int block = 4096;
         try (RingEngine engine = callerEngine(1, 1); Pipe probePipe = new Pipe(); Arena arena = Arena.ofShared()) {
-            Recorder probeDone = new Recorder();
-            Request probe = new Request(probeDone).prepRead(probePipe.readFd, arena.allocate(8), 0);
             AsyncFile file = await(engine.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE));
+            Recorder firstDone = new Recorder();
+            Request first = new Request(firstDone).prepRead(probePipe.readFd, arena.allocate(8), 0);
+            engine.submit(first); // nothing else in flight: this thread's caller ring
+            CallerRing ring = assertInstanceOf(CallerRing.class, first.ring);
+            probePipe.write(1);
+            assertEquals(1, firstDone.awaitResult());
+            waitUntil(() -> !first.inFlight(), () -> "idle");
+            long inCallerRing = ring.submittedCount();
+            long before = engine.stats().submitted();
             List<CompletableFuture<Integer>> writes = new java.util.ArrayList<>();
-            CompletableFuture<Boolean> allWritesDoneAtSync = new CompletableFuture<>();
-            for (int round = 0; round < 2; round++) {
-                writes.clear();
-                for (int b = 0; b < blocks; b++) {
-                    MemorySegment bytes = arena.allocate(block);
-                    bytes.fill((byte) (b + round));
-                    writes.add(file.write(bytes, (long) b * block));
+            Recorder heldDone = new Recorder();
+            Request held = new Request(heldDone).prepRead(probePipe.readFd, arena.allocate(8), 0);
+            for (int b = 0; b < blocks; b++) {
+                if (b == blocks / 2) {
+                    engine.submit(held); // in flight from here on: the writes behind it go to the Netty ring
                 }
-                CompletableFuture<Boolean> check = file.fsync().thenApply(v -> writes.stream()
-                        .allMatch(w -> w.isDone() && !w.isCompletedExceptionally()));
-                assertTrue(await(check), "an fsync completed before a write submitted before it");
-                for (CompletableFuture<Integer> w : writes) {
-                    assertEquals(block, await(w));
-                }
+                MemorySegment bytes = arena.allocate(block);
+                bytes.fill((byte) (b + 1));
+                writes.add(file.write(bytes, (long) b * block));
             }
+            CompletableFuture<Boolean> allDoneAtSync = file.fsync().thenApply(v -> writes.stream()
+                    .allMatch(w -> w.isDone() && !w.isCompletedExceptionally()));
+            assertTrue(await(allDoneAtSync), "an fsync completed before a write submitted before it");
+            for (CompletableFuture<Integer> w : writes) {
+                assertEquals(block, await(w));
+            }
+            long toCaller = ring.submittedCount() - inCallerRing;
+            long toNetty = engine.stats().submitted() - before - toCaller;
+            assertTrue(toCaller >= 1, "the first write went into the caller ring: " + toCaller);
+            assertTrue(toNetty >= blocks / 2, "the writes behind the held read went to the Netty ring: " + toNetty);
             for (int b = 0; b < blocks; b++) {
                 MemorySegment back = arena.allocate(block);
                 assertEquals(block, await(file.read(back, (long) b * block)));
-                byte expected = (byte) (b + 1);
                 for (int i = 0; i < block; i += 512) {
-                    assertEquals(expected, back.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i), "block " + b);
+                    assertEquals((byte) (b + 1), back.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i), "block " + b);
                 }
             }
-            // This thread's caller ring (its count is back to zero, and was at its previous submission, a read).
-            engine.submit(probe);
-            CallerRing ring = assertInstanceOf(CallerRing.class, probe.ring);
-            assertTrue(ring.submittedCount() >= 2 + blocks,
-                    "the first writes and the reads went into the caller ring: " + ring.submittedCount());
-            assertTrue(engine.stats().submitted() - ring.submittedCount() >= blocks,
-                    "the rest to the Netty ring: " + engine.stats());
-            probePipe.write(1);
-            assertEquals(1, probeDone.awaitResult());
+            probePipe.write(2);
+            assertEquals(2, heldDone.awaitResult());
+            assertEquals(1, heldDone.calls());
         } finally {
             Files.deleteIfExists(path);
             Files.deleteIfExists(dir);
