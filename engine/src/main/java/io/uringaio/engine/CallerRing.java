@@ -405,6 +405,10 @@ final class CallerRing implements Lane {
     private void finishLocked(Request r, int res, Batch batch) {
         if (res == -ErrnoTable.ECANCELED && r.laneCancels == null && !r.cancelRequested && !closing) {
             submitted.decrement(); // counted again where it goes
+            // Queued again now, under the lock, not when the batch hands it on: a cancel in between (a callback of
+            // this batch, another thread) finds it queued (CANCELED, honoured where it goes), not "already done" for
+            // a request that then runs to its own result.
+            r.state.set(Request.QUEUED);
             batch.addOrphan(r);
             return;
         }
@@ -451,8 +455,7 @@ final class CallerRing implements Lane {
         while (batch.nextOrphan < batch.orphanCount) {
             Request r = batch.orphans[batch.nextOrphan];
             batch.orphans[batch.nextOrphan++] = null;
-            r.state.set(Request.QUEUED);
-            rehome.accept(r);
+            rehome.accept(r); // QUEUED since its reap (finishLocked)
         }
         batch.reset();
         if (users > 0) {
@@ -732,7 +735,8 @@ final class CallerRing implements Lane {
                     now = CancelOutcome.ALREADY_DONE;
                 } else if (target.state.get() == Request.QUEUED) {
                     // Its submitter is between the engine's hand-off and tryAccept: it completes canceled there (or,
-                    // if this ring is full, in the Netty ring it goes to instead).
+                    // if this ring is full, in the Netty ring it goes to instead). Or the kernel canceled it for its
+                    // exited submitter and a batch is about to hand it to a Netty ring, which honours the flag.
                     target.cancelRequested = true;
                     now = CancelOutcome.CANCELED;
                 } else if (!inKernelHere(target)) {
@@ -1033,6 +1037,16 @@ final class CallerRing implements Lane {
     /** Threads waiting inside this ring now (for tests). */
     int waiters() {
         return waitersGauge;
+    }
+
+    /** CQEs the kernel posted that nobody reaped yet (for tests). */
+    int unreaped() {
+        lock.lock();
+        try {
+            return released ? 0 : (int) INT.getAcquire(ring, cqTailOffset) - cqHead;
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override

@@ -418,4 +418,68 @@ class CallerRingAttackTest extends KernelTest {
             assertEquals(s.submitted(), s.completed(), () -> s + ", " + timedOut + " timeouts");
         }
     }
+
+    /**
+     * A request whose submitting thread exited is canceled by the kernel unstarted, and the ring hands it to a Netty
+     * ring (it must not end -ECANCELED: nobody canceled it). Between the reap of that -ECANCELED and the hand-off, the
+     * request is neither in the kernel nor done; a cancel there (here from the callback of a request reaped in the
+     * same batch) answered ALREADY_DONE, and the request then ran on the Netty ring to its own result: an answer that
+     * says it had finished, for a request that had not (the facade's AIO_ALLDONE while aio_error says EINPROGRESS).
+     * The cancel now finds it queued: CANCELED, and it ends -ECANCELED, once.
+     */
+    @Test
+    void aCancelOfAnOrphanBeingHandedToANettyRingCancelsIt() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe orphanPipe = new Pipe(); Pipe blocker = new Pipe();
+             Pipe sink = new Pipe(); Arena arena = Arena.ofShared()) {
+            Recorder orphanDone = new Recorder();
+            Request orphan = new Request(orphanDone).prepRead(orphanPipe.readFd, arena.allocate(16), 0);
+            Thread exiting = Thread.ofPlatform().start(() -> engine.submit(orphan));
+            exiting.join();
+            CallerRing ring = assertInstanceOf(CallerRing.class, orphan.ring);
+            // The reaper blocks in a callback of this ring, so that what comes next waits unreaped.
+            CountDownLatch reaperBlocked = new CountDownLatch(1);
+            CountDownLatch releaseReaper = new CountDownLatch(1);
+            Request blocking = new Request((r, res) -> {
+                reaperBlocked.countDown();
+                try {
+                    releaseReaper.await(WAIT_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).prepRead(blocker.readFd, arena.allocate(8), 0);
+            engine.submit(blocking);
+            assertEquals(ring, blocking.ring);
+            try {
+                blocker.write(1);
+                assertTrue(reaperBlocked.await(WAIT_SECONDS, TimeUnit.SECONDS), "the reaper runs the callback");
+                orphanPipe.write(16); // its submitter is gone: the kernel ends the read -ECANCELED
+                waitUntil(() -> ring.unreaped() > 0, () -> "the orphan's CQE posted");
+                // A pipe write with room completes inside its submission, which reaps both CQEs in one batch; its
+                // callback runs before the orphan is handed on.
+                AtomicReference<CompletableFuture<CancelOutcome>> outcome = new AtomicReference<>();
+                AtomicReference<String> orphanAtCancel = new AtomicReference<>();
+                Recorder writeDone = new Recorder();
+                Request write = new Request((r, res) -> {
+                    orphanAtCancel.set("calls " + orphanDone.calls());
+                    outcome.set(engine.cancel(orphan));
+                    writeDone.complete(r, res);
+                }).prepWrite(sink.writeFd, arena.allocate(4).address(), 4, 0);
+                engine.submit(write);
+                Assumptions.assumeTrue(writeDone.calls() == 1, "the pipe write did not complete inside its submission");
+                Assumptions.assumeTrue("calls 0".equals(orphanAtCancel.get()),
+                        "this kernel did not cancel the exited thread's read (it ran to its end)");
+                CancelOutcome answered = await(outcome.get());
+                int res = orphanDone.awaitResult();
+                assertEquals(CancelOutcome.CANCELED + " " + -ErrnoTable.ECANCELED, answered + " " + res,
+                        "the cancel's answer and how the request ended");
+                waitUntil(() -> !orphan.inFlight(), () -> "idle");
+                assertEquals(1, orphanDone.calls());
+            } finally {
+                releaseReaper.countDown();
+            }
+            assertEquals(4, sink.drain(4), "the bystander write landed");
+            waitUntil(() -> engine.stats().inFlight() == 0, () -> "nothing in flight");
+            assertEquals(engine.stats().submitted(), engine.stats().completed());
+        }
+    }
 }
