@@ -482,4 +482,56 @@ class CallerRingAttackTest extends KernelTest {
             assertEquals(engine.stats().submitted(), engine.stats().completed());
         }
     }
+
+    /**
+     * A thread waits inside the ring for its own read; it reaps another request whose callback closes the engine. The
+     * close must not wait for that thread (it returns at once and finishes on another thread), and then ends
+     * everything: the waiter's join ends with {@link EngineClosedException}, a bystander read ends -ECANCELED by the
+     * close, the closing callback ran once, and the engine is closed within the bound.
+     */
+    @Test
+    void closeFromACallbackReapedByAWaiterEndsTheWaitersJoinAndTheRest() throws Exception {
+        try (Pipe own = new Pipe(); Pipe closer = new Pipe(); Pipe other = new Pipe(); Arena arena = Arena.ofShared()) {
+            RingEngine engine = callerEngine(1);
+            try {
+                AsyncFile file = await(engine.open(own.readPath(), StandardOpenOption.READ));
+                Recorder bystander = new Recorder();
+                engine.submit(new Request(bystander).prepRead(other.readFd, arena.allocate(8), 0));
+                AtomicReference<String> closeCall = new AtomicReference<>();
+                Recorder closing = new Recorder();
+                Request closeRequest = new Request((r, res) -> {
+                    long start = System.nanoTime();
+                    engine.close();
+                    closeCall.set(Thread.currentThread().getName() + " open " + engine.isOpen() + " returned in "
+                            + (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(WAIT_SECONDS) ? "time" : "late"));
+                    closing.complete(r, res);
+                }).prepRead(closer.readFd, arena.allocate(8), 0);
+                engine.submit(closeRequest);
+                CallerRing ring = assertInstanceOf(CallerRing.class, closeRequest.ring);
+                AtomicReference<Throwable> joined = new AtomicReference<>();
+                Thread waiter = Thread.ofPlatform().name("own-waiter").start(() -> {
+                    try {
+                        file.read(arena.allocate(8), 0).join();
+                        joined.set(new AssertionError("join returned"));
+                    } catch (CompletionException e) {
+                        joined.set(e.getCause());
+                    }
+                });
+                waitUntil(() -> ring.waiters() == 1, () -> "the waiter is inside");
+                closer.write(2);
+                waiter.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+                assertFalse(waiter.isAlive(), "the waiter left");
+                assertEquals("own-waiter open false returned in time", closeCall.get());
+                assertInstanceOf(EngineClosedException.class, joined.get());
+                assertEquals(2, closing.awaitResult());
+                assertEquals(-ErrnoTable.ECANCELED, bystander.awaitResult());
+                assertTrue(bystander.byClose);
+                closeWithin(engine); // a second close waits for the first to finish
+                assertEquals(1, closing.calls());
+                assertEquals(1, bystander.calls());
+            } finally {
+                engine.close();
+            }
+        }
+    }
 }
