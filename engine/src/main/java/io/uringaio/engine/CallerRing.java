@@ -741,7 +741,9 @@ final class CallerRing implements Lane {
                     now = CancelOutcome.CANCELED;
                 } else if (!inKernelHere(target)) {
                     // Its CQE was reaped and its completion is being delivered: its slot may already serve another.
-                    now = CancelOutcome.ALREADY_DONE;
+                    // A reaped -ECANCELED (another cancel's, the close's) is what its completion runs with: the
+                    // outcome says so, as on a Netty ring (the result is final since its reap, under this lock).
+                    now = target.result == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED : CancelOutcome.ALREADY_DONE;
                 } else {
                     issueCancelLocked(target, outcome, batch);
                 }

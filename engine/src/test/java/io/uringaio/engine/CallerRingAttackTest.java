@@ -534,4 +534,68 @@ class CallerRingAttackTest extends KernelTest {
             }
         }
     }
+
+    /**
+     * A request canceled in the kernel (its -ECANCELED reaped, its completion not yet run) is canceled again, from the
+     * callback of a request reaped before it in the same batch. Its completion runs with -ECANCELED, so the second
+     * cancel's answer is CANCELED, as on a Netty ring (the contract: CANCELED always when the submission the cancel
+     * found runs with -ECANCELED); it answered ALREADY_DONE (the facade's AIO_ALLDONE for a request whose status
+     * then reads ECANCELED).
+     */
+    @Test
+    void aSecondCancelOfARequestWhoseCancelWasReapedButNotDeliveredAnswersCanceled() throws Exception {
+        try (RingEngine engine = callerEngine(1); Pipe first = new Pipe(); Pipe target = new Pipe();
+             Pipe blocker = new Pipe(); Pipe sink = new Pipe(); Arena arena = Arena.ofShared()) {
+            // The reaper blocks in a callback of this ring, so that what comes next waits unreaped.
+            CountDownLatch reaperBlocked = new CountDownLatch(1);
+            CountDownLatch releaseReaper = new CountDownLatch(1);
+            Request blocking = new Request((r, res) -> {
+                reaperBlocked.countDown();
+                try {
+                    releaseReaper.await(WAIT_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).prepRead(blocker.readFd, arena.allocate(8), 0);
+            engine.submit(blocking);
+            CallerRing ring = assertInstanceOf(CallerRing.class, blocking.ring);
+            try {
+                blocker.write(1);
+                assertTrue(reaperBlocked.await(WAIT_SECONDS, TimeUnit.SECONDS), "the reaper runs the callback");
+                Recorder targetDone = new Recorder();
+                Request canceled = new Request(targetDone).prepRead(target.readFd, arena.allocate(8), 0);
+                AtomicReference<CompletableFuture<CancelOutcome>> second = new AtomicReference<>();
+                AtomicReference<String> targetAtSecond = new AtomicReference<>();
+                Recorder firstDone = new Recorder();
+                Request before = new Request((r, res) -> {
+                    targetAtSecond.set("calls " + targetDone.calls());
+                    second.set(engine.cancel(canceled));
+                    firstDone.complete(r, res);
+                }).prepRead(first.readFd, arena.allocate(8), 0);
+                engine.submit(before);
+                engine.submit(canceled);
+                assertEquals(ring, canceled.ring);
+                first.write(3); // the first CQE: the request whose callback cancels again
+                waitUntil(() -> ring.unreaped() >= 1, () -> "the first CQE posted");
+                CompletableFuture<CancelOutcome> firstCancel = engine.cancel(canceled);
+                waitUntil(() -> ring.unreaped() >= 3, () -> "the target's and its cancel's CQEs posted");
+                // A pipe write with room completes inside its submission, which reaps all of them in one batch.
+                Recorder writeDone = new Recorder();
+                engine.submit(new Request(writeDone).prepWrite(sink.writeFd, arena.allocate(4).address(), 4, 0));
+                assertEquals(1, writeDone.calls(), "reaped and run inside the submission");
+                assertEquals(3, firstDone.awaitResult());
+                assertEquals("calls 0", targetAtSecond.get(), "the target's completion had not run yet");
+                assertEquals(-ErrnoTable.ECANCELED, targetDone.awaitResult());
+                assertEquals(CancelOutcome.CANCELED, await(firstCancel));
+                assertEquals(CancelOutcome.CANCELED, await(second.get()),
+                        "the second cancel of a request that ends -ECANCELED");
+                assertEquals(1, targetDone.calls());
+            } finally {
+                releaseReaper.countDown();
+            }
+            assertEquals(4, sink.drain(4), "the bystander write landed");
+            waitUntil(() -> engine.stats().inFlight() == 0, () -> "nothing in flight");
+            assertEquals(engine.stats().submitted(), engine.stats().completed());
+        }
+    }
 }
