@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -51,7 +52,7 @@ class CallerRingAttackLoadTest extends KernelTest {
     /** Pipes whose read is submitted, in order, for the feeder: each gets its bytes about a millisecond later. */
     private final Queue<Unfed> unfed = new ConcurrentLinkedQueue<>();
 
-    private final java.util.concurrent.atomic.AtomicBoolean stopFeeding = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean stopFeeding = new AtomicBoolean();
 
     private record Unfed(Pipe pipe, long born) {
     }
@@ -194,7 +195,7 @@ class CallerRingAttackLoadTest extends KernelTest {
     }
 
     /** Writes each pipe of {@link #unfed} once it is a millisecond old, until {@code stop}. */
-    private Thread startFeeder(java.util.concurrent.atomic.AtomicBoolean stop) {
+    private Thread startFeeder(AtomicBoolean stop) {
         return Thread.ofPlatform().daemon().start(() -> {
             while (!stop.get() || !unfed.isEmpty()) {
                 Unfed u = unfed.peek();
