@@ -598,4 +598,67 @@ class CallerRingAttackTest extends KernelTest {
             assertEquals(engine.stats().submitted(), engine.stats().completed());
         }
     }
+
+    /**
+     * More cancels at once than the ring keeps slots for ({@link CallerRing#CONTROL_SLOTS}): the rest wait their turn
+     * in the engine and go to the kernel as earlier ones are answered. Every target ends -ECANCELED once and every
+     * answer is CANCELED; then a close with more requests in flight than those slots ends them all, once, canceled by
+     * the close; the untouched ones of the first wave are not hit by any of it.
+     */
+    @Test
+    void moreCancelsAndAClosesCancelsThanControlSlotsEachHitTheirTargetOnce() throws Exception {
+        int n = 3 * CallerRing.CONTROL_SLOTS;
+        List<Pipe> pipes = pipes(2 * n);
+        try (Arena arena = Arena.ofShared()) {
+            RingEngine engine = callerEngineOf(config().rings(1).ringSize(256).maxInFlightPerRing(216).callerRings(1)
+                    .pageCacheFastPath(false));
+            try {
+                List<Recorder> canceled = new java.util.ArrayList<>();
+                List<Request> targets = new java.util.ArrayList<>();
+                List<Recorder> kept = new java.util.ArrayList<>();
+                MemorySegment buf = arena.allocate(16L * 2 * n);
+                for (int i = 0; i < 2 * n; i++) {
+                    Recorder done = new Recorder();
+                    Request r = new Request(done).prepRead(pipes.get(i).readFd, buf.address() + 16L * i, 16, 0);
+                    engine.submit(r);
+                    assertInstanceOf(CallerRing.class, r.ring, "all in the caller ring");
+                    if (i % 2 == 0) {
+                        canceled.add(done);
+                        targets.add(r);
+                    } else {
+                        kept.add(done);
+                    }
+                }
+                List<CompletableFuture<CancelOutcome>> outcomes = new java.util.ArrayList<>();
+                for (Request r : targets) {
+                    outcomes.add(engine.cancel(r));
+                }
+                for (int i = 0; i < n; i++) {
+                    assertEquals(CancelOutcome.CANCELED, await(outcomes.get(i)), "cancel " + i);
+                    assertEquals(-ErrnoTable.ECANCELED, canceled.get(i).awaitResult(), "target " + i);
+                }
+                for (int i = 0; i < n; i++) {
+                    assertEquals(0, kept.get(i).calls(), "an untouched read was hit");
+                }
+                pipes.get(1).write(5);
+                assertEquals(5, kept.get(0).awaitResult(), "an untouched read still runs");
+                closeWithin(engine);
+                for (int i = 1; i < n; i++) {
+                    assertEquals(-ErrnoTable.ECANCELED, kept.get(i).awaitResult());
+                    assertTrue(kept.get(i).byClose, "canceled by the close");
+                }
+                for (int i = 0; i < n; i++) {
+                    assertEquals(1, canceled.get(i).calls());
+                    assertEquals(1, kept.get(i).calls());
+                }
+                EngineStats s = engine.stats();
+                assertEquals(s.submitted(), s.completed(), s::toString);
+                assertEquals(0, s.inFlight());
+            } finally {
+                engine.close();
+            }
+        } finally {
+            closeAll(pipes);
+        }
+    }
 }
