@@ -736,7 +736,8 @@ public final class AsyncFile implements AutoCloseable {
     @Override
     public void close() throws IOException {
         CompletableFuture<Void> whole = closeAsync();
-        if (engine.isEngineThread() || CallerRing.busyOnThisThread()) {
+        // This engine's threads only (its caller rings' included): another engine's are application threads here.
+        if (engine.isEngineThread()) {
             return; // the close needs this very thread (its ring, its delivery): it finishes after the callback
         }
         try {

@@ -90,11 +90,12 @@ final class CallerLanes {
     }
 
     /**
-     * True on the reaper, on a thread waiting inside a caller ring, or on one running completions it reaped from one
-     * (inside {@code submit}): there a blocking close would wait for itself.
+     * True on the reaper, or on a thread running completions it reaped from one of these rings (inside
+     * {@code submit}, or waiting inside one): there a blocking close would wait for itself. Not on a thread busy in
+     * another engine's caller rings ({@link CallerRing#deliveringOnThisThread}).
      */
     boolean isOwnThread() {
-        return Thread.currentThread() == reaper || CallerRing.busyOnThisThread();
+        return Thread.currentThread() == reaper || CallerRing.deliveringOnThisThread(rings);
     }
 
     private void reapLoop() {

@@ -324,11 +324,17 @@ final class CallerRing implements Lane {
     private int enterSubmitted() {
         int res = 0;
         for (int attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
-            res = Libc.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
+            // The first attempt without errno capture (the linker's capture allocates outside C2-compiled code); a
+            // failed one is made again with it, to learn whether the error is worth retrying.
+            res = attempt == 0 ? Libc.ioUringEnterNoErrno(ringFd, 1, 0, 0, 0, 0)
+                    : Libc.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
             enters.increment();
             if (res == 1 || (int) INT.getAcquire(ring, sqHeadOffset) == sqTail) {
                 sqeCount.increment();
                 return 0;
+            }
+            if (attempt == 0) {
+                continue; // errno unknown: ask again, capturing it
             }
             if (res < 0 && res != -ErrnoTable.EINTR && res != -ErrnoTable.EAGAIN && res != -ErrnoTable.EBUSY) {
                 break;
@@ -399,6 +405,10 @@ final class CallerRing implements Lane {
     private void finishLocked(Request r, int res, Batch batch) {
         if (res == -ErrnoTable.ECANCELED && r.laneCancels == null && !r.cancelRequested && !closing) {
             submitted.decrement(); // counted again where it goes
+            // Queued again now, under the lock, not when the batch hands it on: a cancel in between (a callback of
+            // this batch, another thread) finds it queued (CANCELED, honoured where it goes), not "already done" for
+            // a request that then runs to its own result.
+            r.state.set(Request.QUEUED);
             batch.addOrphan(r);
             return;
         }
@@ -445,8 +455,7 @@ final class CallerRing implements Lane {
         while (batch.nextOrphan < batch.orphanCount) {
             Request r = batch.orphans[batch.nextOrphan];
             batch.orphans[batch.nextOrphan++] = null;
-            r.state.set(Request.QUEUED);
-            rehome.accept(r);
+            rehome.accept(r); // QUEUED since its reap (finishLocked)
         }
         batch.reset();
         if (users > 0) {
@@ -595,15 +604,35 @@ final class CallerRing implements Lane {
         return r.ring != this || r.state.get() == Request.IDLE;
     }
 
-    /** {@code io_uring_enter(0, 1, GETEVENTS | EXT_ARG)} with a timeout: returns at the first CQE or the timeout. */
+    /**
+     * {@code io_uring_enter(0, 1, GETEVENTS | EXT_ARG)} with a timeout: returns at the first CQE or the timeout
+     * ({@code -ETIME}), or {@code -errno}.
+     *
+     * <p>The wait itself runs without errno capture: the linker's capture allocates a 40-byte slice per call wherever
+     * the code is not compiled by C2 (on a loaded machine, for whole seconds), on the path of every thread that waits
+     * for its own request. Only a wait that failed (mostly its timeout, or a signal) is asked again, capturing errno
+     * and without waiting: an error that would repeat (a bad descriptor or argument) shows there.
+     */
     private int enterForEvents(Scratch s, long nanos) {
+        MemorySegment arg = setTimeout(s, nanos);
+        enters.increment();
+        int res = Libc.ioUringEnterNoErrno(ringFd, 0, 1, Uapi.IORING_ENTER_GETEVENTS | Uapi.IORING_ENTER_EXT_ARG,
+                arg.address(), GETEVENTS_ARG_SIZE);
+        if (res >= 0) {
+            return res;
+        }
+        setTimeout(s, 0);
+        enters.increment();
+        return Libc.ioUringEnter(ringFd, 0, 1, Uapi.IORING_ENTER_GETEVENTS | Uapi.IORING_ENTER_EXT_ARG,
+                arg.address(), GETEVENTS_ARG_SIZE);
+    }
+
+    /** Sets the timeout of this thread's {@code io_uring_getevents_arg}; returns the argument. */
+    private static MemorySegment setTimeout(Scratch s, long nanos) {
         MemorySegment arg = s.getEventsArg;
         arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE, nanos / 1_000_000_000L);
         arg.set(JAVA_LONG, GETEVENTS_ARG_SIZE + 8, nanos % 1_000_000_000L);
-        enters.increment();
-        return Libc.ioUringEnter(ringFd, 0, 1,
-                Uapi.IORING_ENTER_GETEVENTS | Uapi.IORING_ENTER_EXT_ARG, arg.address(),
-                GETEVENTS_ARG_SIZE);
+        return arg;
     }
 
     /**
@@ -670,13 +699,26 @@ final class CallerRing implements Lane {
     }
 
     /**
-     * True while this thread waits inside a caller ring or runs completions it reaped from one (of any engine), e.g.
-     * a callback running inside {@code submit} because the kernel completed the request during the submission: there
-     * the engine's submission guard is held by this very thread, so a blocking close would wait for itself.
+     * True while this thread runs completions it reaped from one of {@code rings} (one engine's), e.g. a callback
+     * running inside {@code submit} because the kernel completed the request during the submission: there the
+     * engine's submission guard is held by this very thread, so a blocking close would wait for itself. Code of the
+     * user runs on a waiting thread only inside such a delivery, so this covers waiters too.
+     *
+     * <p>Per engine, not for every caller ring of the process: a thread delivering another engine's completions is an
+     * application thread to this engine, and this engine's close (or a file's) must block there as anywhere else; it
+     * returned at once, with this engine's requests still in the kernel, their memory about to be freed by the caller.
      */
-    static boolean busyOnThisThread() {
+    static boolean deliveringOnThisThread(CallerRing[] rings) {
         Scratch s = SCRATCH.get();
-        return s.waiting > 0 || s.depth > 0;
+        for (int d = 0; d < s.depth; d++) {
+            CallerRing owner = s.batches[d].owner;
+            for (CallerRing ring : rings) {
+                if (owner == ring) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- cancel (any thread)
@@ -693,12 +735,15 @@ final class CallerRing implements Lane {
                     now = CancelOutcome.ALREADY_DONE;
                 } else if (target.state.get() == Request.QUEUED) {
                     // Its submitter is between the engine's hand-off and tryAccept: it completes canceled there (or,
-                    // if this ring is full, in the Netty ring it goes to instead).
+                    // if this ring is full, in the Netty ring it goes to instead). Or the kernel canceled it for its
+                    // exited submitter and a batch is about to hand it to a Netty ring, which honours the flag.
                     target.cancelRequested = true;
                     now = CancelOutcome.CANCELED;
                 } else if (!inKernelHere(target)) {
                     // Its CQE was reaped and its completion is being delivered: its slot may already serve another.
-                    now = CancelOutcome.ALREADY_DONE;
+                    // A reaped -ECANCELED (another cancel's, the close's) is what its completion runs with: the
+                    // outcome says so, as on a Netty ring (the result is final since its reap, under this lock).
+                    now = target.result == -ErrnoTable.ECANCELED ? CancelOutcome.CANCELED : CancelOutcome.ALREADY_DONE;
                 } else {
                     issueCancelLocked(target, outcome, batch);
                 }
@@ -994,6 +1039,16 @@ final class CallerRing implements Lane {
     /** Threads waiting inside this ring now (for tests). */
     int waiters() {
         return waitersGauge;
+    }
+
+    /** CQEs the kernel posted that nobody reaped yet (for tests). */
+    int unreaped() {
+        lock.lock();
+        try {
+            return released ? 0 : (int) INT.getAcquire(ring, cqTailOffset) - cqHead;
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override

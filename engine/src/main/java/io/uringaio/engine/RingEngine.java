@@ -274,7 +274,9 @@ public final class RingEngine implements AutoCloseable {
      *                                  unsigned, gigabytes past the caller's memory); if the opcode acts on other
      *                                  requests ({@code IORING_OP_ASYNC_CANCEL}, {@code POLL_REMOVE},
      *                                  {@code TIMEOUT_REMOVE}: use {@link #cancel(Request)}; {@code MSG_RING}, which
-     *                                  would forge their completions); if the request would post more than one
+     *                                  would forge their completions); if the opcode changes the ring's shared
+     *                                  state ({@code PROVIDE_BUFFERS}, {@code REMOVE_BUFFERS},
+     *                                  {@code FILES_UPDATE}); if the request would post more than one
      *                                  completion (multishot forms, zero-copy sends); or if it was prepared by a
      *                                  {@code MemorySegment} form of {@link Request} and a segment's arena has
      *                                  closed since. Nothing is submitted; the request stays idle
@@ -579,6 +581,14 @@ public final class RingEngine implements AutoCloseable {
             throw new IllegalArgumentException(Uapi.opName(request.opcode) + " acts on other requests of the ring;"
                     + " use RingEngine.cancel(Request)");
         }
+        if (changesRingState(request.opcode)) {
+            // The ring is the engine's, shared by every caller (and, with an application's event loops, by its
+            // sockets): provided buffers would be handed to other users' buffer-selecting receives, and would point
+            // into this caller's memory after its request ended; removed ones would starve those receives; a file
+            // table entry would outlive the request. Nothing of the API needs them.
+            throw new IllegalArgumentException(Uapi.opName(request.opcode) + " changes the ring's shared state"
+                    + " (buffer groups, registered files); refused");
+        }
         if (postsSeveralCompletions(request)) {
             // The engine frees a request's slot at its first CQE: the later ones of a multishot or zero-copy request
             // carry a tag the slot gets again after its generations wrap, and then complete whichever request holds
@@ -596,6 +606,15 @@ public final class RingEngine implements AutoCloseable {
     private static boolean addressesOtherRequests(byte opcode) {
         return opcode == Uapi.IORING_OP_ASYNC_CANCEL || opcode == Uapi.IORING_OP_POLL_REMOVE
                 || opcode == Uapi.IORING_OP_TIMEOUT_REMOVE || opcode == Uapi.IORING_OP_MSG_RING;
+    }
+
+    /**
+     * Opcodes that change the ring's own state, shared by every user of the ring and kept past the request: its buffer
+     * groups ({@code PROVIDE_BUFFERS}, {@code REMOVE_BUFFERS}) and its registered-file table ({@code FILES_UPDATE}).
+     */
+    private static boolean changesRingState(byte opcode) {
+        return opcode == Uapi.IORING_OP_PROVIDE_BUFFERS || opcode == Uapi.IORING_OP_REMOVE_BUFFERS
+                || opcode == Uapi.IORING_OP_FILES_UPDATE;
     }
 
     /**

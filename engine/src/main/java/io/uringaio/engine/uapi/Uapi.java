@@ -57,6 +57,17 @@ public final class Uapi {
      * forges their completions; the engine refuses it raw).
      */
     public static final byte IORING_OP_MSG_RING = 40;
+    /**
+     * Updates the ring's registered-file table (ring-wide state, not one request's: the engine refuses it raw).
+     */
+    public static final byte IORING_OP_FILES_UPDATE = 20;
+    /**
+     * Gives the ring a group of buffers for buffer-selecting reads and receives of any of its users (ring-wide state,
+     * kept past the request: the engine refuses it raw).
+     */
+    public static final byte IORING_OP_PROVIDE_BUFFERS = 31;
+    /** Takes buffers out of one of the ring's buffer groups (ring-wide state: the engine refuses it raw). */
+    public static final byte IORING_OP_REMOVE_BUFFERS = 32;
     /** {@code openat}. */
     public static final byte IORING_OP_OPENAT = 18;
     /** {@code close}. */
@@ -150,6 +161,9 @@ public final class Uapi {
             case IORING_OP_ASYNC_CANCEL -> "IORING_OP_ASYNC_CANCEL";
             case IORING_OP_FALLOCATE -> "IORING_OP_FALLOCATE";
             case IORING_OP_MSG_RING -> "IORING_OP_MSG_RING";
+            case IORING_OP_FILES_UPDATE -> "IORING_OP_FILES_UPDATE";
+            case IORING_OP_PROVIDE_BUFFERS -> "IORING_OP_PROVIDE_BUFFERS";
+            case IORING_OP_REMOVE_BUFFERS -> "IORING_OP_REMOVE_BUFFERS";
             case IORING_OP_POLL_ADD -> "IORING_OP_POLL_ADD";
             case IORING_OP_TIMEOUT -> "IORING_OP_TIMEOUT";
             case IORING_OP_OPENAT -> "IORING_OP_OPENAT";

@@ -190,6 +190,13 @@ public final class Libc {
     private static final MethodHandle SYSCALL6 = capturing("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                     JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    /**
+     * {@link #SYSCALL6} without errno capture. The linker's capture checks its state segment with a slice per call,
+     * which only C2's escape analysis removes: code not yet (or no longer) compiled by C2 allocated 40 bytes per call.
+     */
+    private static final MethodHandle SYSCALL6_PLAIN = LINKER.downcallHandle(symbol("syscall"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                    JAVA_LONG), Linker.Option.firstVariadicArg(1));
     private static final MethodHandle MMAP = capturing("mmap",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MUNMAP = capturing("munmap",
@@ -628,6 +635,22 @@ public final class Libc {
     public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags, long arg, long argSize) {
         return (int) syscall("io_uring_enter", Uapi.SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, arg,
                 argSize);
+    }
+
+    /**
+     * {@link #ioUringEnter} for the hot paths of a caller-driven ring (a submission's first attempt, a wait slice),
+     * which need no error code on success and can ask again with {@link #ioUringEnter} when it failed: no errno
+     * capture, so no per-thread call state and nothing allocated in any compilation tier.
+     *
+     * @return what {@code io_uring_enter} returned (SQEs consumed), or -1 on any error (errno not known)
+     */
+    public static int ioUringEnterNoErrno(int fd, int toSubmit, int minComplete, int flags, long arg, long argSize) {
+        try {
+            return (int) (long) SYSCALL6_PLAIN.invokeExact((long) Uapi.SYS_IO_URING_ENTER, (long) fd, (long) toSubmit,
+                    (long) minComplete, (long) flags, arg, argSize);
+        } catch (Throwable t) {
+            throw rethrow("io_uring_enter", t);
+        }
     }
 
     /** {@code io_uring_register(fd, opcode, arg, nrArgs)}: 0 (or the opcode's result), or {@code -errno}. */
