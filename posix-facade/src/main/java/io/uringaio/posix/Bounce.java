@@ -22,12 +22,12 @@ final class Bounce {
         if (op != Aiocb.OP_READ && op != Aiocb.OP_WRITE) {
             return 0;
         }
-        ByteBuffer buf = cb.aio_buf;
+        ByteBuffer buf = cb.buffer; // captured and checked: the count fits the buffer
         if (buf != null && buf.isDirect()) {
             return 0;
         }
         try {
-            ensure(cb, buf == null ? 1 : (int) cb.aio_nbytes);
+            ensure(cb, buf == null ? 1 : (int) cb.requested);
             return 0;
         } catch (OutOfMemoryError noDirectMemory) {
             return Errno.EAGAIN;

@@ -1048,6 +1048,209 @@ class FacadeConcurrencyHostileTest extends PrivateContextSupport {
                 + canceled.get() + " canceled by close");
     }
 
+    // ---------------------------------------------------------------- cancels of a block that resubmits itself
+
+    /**
+     * A block whose SIGEV_THREAD function (sigev_value: the block) collects its result and resubmits it at once, for
+     * ever, while another thread calls aio_cancel(fd, block) and aio_cancel(fd, NULL) in a loop: every submission
+     * ends exactly once; a submission ends ECANCELED only when a cancel answered AIO_CANCELED (then the loop stops),
+     * never otherwise; a read that was not canceled read its data; and a bystander loop on another descriptor is
+     * never canceled.
+     */
+    @Test
+    void cancelsOfABlockThatResubmitsItselfFromItsNotification_answerWhatHappened() throws Exception {
+        int fd = tempFileWith("f", "loop-data");
+        int other = tempFileWith("o", "bystander");
+        for (int attempt = 0; attempt < 3; attempt++) {
+            ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+            AtomicInteger submissions = new AtomicInteger();
+            AtomicInteger ended = new AtomicInteger();
+            AtomicInteger endedCanceled = new AtomicInteger();
+            AtomicInteger bystanderRuns = new AtomicInteger();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            CountDownLatch loopOver = new CountDownLatch(2);
+            Aiocb loop = readCb(fd, 0, 9);
+            loop.aio_sigevent = SigEvent.thread(v -> {
+                Aiocb self = (Aiocb) v;
+                int err = ctx.aio_error(self);
+                long n = ctx.aio_return(self);
+                ended.incrementAndGet();
+                if (err == ECANCELED) {
+                    endedCanceled.incrementAndGet();
+                } else if (n != 9 || !text(self.aio_buf, 9).equals("loop-data")) {
+                    wrong.add("loop read " + n + " (" + err + ")");
+                }
+                if (err == ECANCELED || stop.get()) {
+                    loopOver.countDown();
+                } else if (ctx.aio_read(self) == 0) {
+                    submissions.incrementAndGet();
+                } else {
+                    wrong.add("resubmission refused: errno " + ctx.errno());
+                    loopOver.countDown();
+                }
+            }, loop);
+            Aiocb by = readCb(other, 0, 9);
+            by.aio_sigevent = SigEvent.thread(v -> {
+                Aiocb self = (Aiocb) v;
+                int err = ctx.aio_error(self);
+                if (ctx.aio_return(self) != 9 || err != 0) {
+                    wrong.add("bystander ended " + err);
+                }
+                bystanderRuns.incrementAndGet();
+                if (stop.get() || ctx.aio_read(self) != 0) {
+                    loopOver.countDown();
+                }
+            }, by);
+            submissions.incrementAndGet();
+            assertEquals(0, ctx.aio_read(loop));
+            assertEquals(0, ctx.aio_read(by));
+            int canceledAnswers = 0;
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(700);
+            while (System.nanoTime() - until < 0 && canceledAnswers == 0) {
+                int r = (canceledAnswers & 1) == 0 && System.nanoTime() % 2 == 0 ? ctx.aio_cancel(fd, loop)
+                        : ctx.aio_cancel(fd, null);
+                if (r == AIO_CANCELED) {
+                    canceledAnswers++;
+                } else if (r != AIO_ALLDONE && r != AIO_NOTCANCELED) {
+                    wrong.add("aio_cancel: " + r + " errno " + ctx.errno());
+                }
+            }
+            stop.set(true);
+            assertTrue(loopOver.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS), "the loops did not end");
+            awaitTrue("every submission ended", () -> ended.get() == submissions.get());
+            assertTrue(wrong.isEmpty(), wrong.toString());
+            assertEquals(canceledAnswers, endedCanceled.get(), "AIO_CANCELED answers vs submissions that ended "
+                    + "ECANCELED (" + submissions.get() + " submissions)");
+            assertTrue(bystanderRuns.get() > 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- a caller ring whose owner is busy elsewhere
+
+    /**
+     * A thread submits a pipe read (on io_uring it goes into that thread's own caller ring) and then blocks on
+     * something that is not the facade. Another thread waits for it with a timeout (EAGAIN), then cancels it: the
+     * cancel is AIO_CANCELED and the request ECANCELED at once, without the owner's help; a second read of the same
+     * owner, left alone, completes when its data comes; the owner, released, finds both statuses final.
+     */
+    @Test
+    void requestOfAThreadBlockedElsewhere_isWaitedForAndCanceledWithoutIt() throws Exception {
+        int[] p = pipe();
+        int[] q = pipe();
+        Aiocb first = readCb(p[0], 0, 2);
+        Aiocb second = readCb(q[0], 0, 2);
+        CountDownLatch submitted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        int[] ownerSaw = new int[4];
+        CountDownLatch secondGate = new CountDownLatch(1);
+        Thread owner = new Thread(() -> {
+            ownerSaw[0] = ctx.aio_read(first);
+            ownerSaw[1] = ctx.aio_read(second);
+            submitted.countDown();
+            awaitLatch(release);
+            ownerSaw[2] = ctx.aio_error(first);
+            ownerSaw[3] = ctx.aio_error(second);
+            secondGate.countDown();
+        });
+        owner.start();
+        awaitLatch(submitted);
+        assertEquals(0, ownerSaw[0]);
+        assertEquals(0, ownerSaw[1]);
+        assertEquals(-1, ctx.aio_suspend(new Aiocb[] {first}, 1, new Timespec(0, 30_000_000)));
+        assertEquals(EAGAIN, ctx.errno());
+        assertEquals(AIO_CANCELED, ctx.aio_cancel(p[0], first));
+        assertEquals(ECANCELED, ctx.aio_error(first));
+        assertEquals(-1, ctx.aio_return(first));
+        assertEquals(EINPROGRESS, ctx.aio_error(second));
+        writeTo(q[1], "ok");
+        assertEquals(0, ctx.aio_suspend(new Aiocb[] {second}, 1, new Timespec(DEADLINE_MILLIS / 1000, 0)));
+        assertEquals(0, ctx.aio_error(second));
+        writeTo(p[1], "pp"); // nobody reads this pipe now: the canceled read took nothing
+        release.countDown();
+        awaitLatch(secondGate);
+        join(owner);
+        assertEquals(EINVAL, ownerSaw[2], "first was returned already");
+        assertEquals(0, ownerSaw[3]);
+        assertEquals(2, ctx.aio_return(second));
+        assertEquals("ok", text(second.aio_buf, 2));
+        ByteBuffer left = ByteBuffer.allocateDirect(2);
+        assertEquals(2, Unistd.read(p[0], left, 2));
+        assertEquals("pp", text(left, 2));
+    }
+
+    // ---------------------------------------------------------------- fields written by another thread during the call
+
+    /**
+     * A hostile thread flips aio_nbytes between a valid count (the buffer's 4 bytes) and one past the buffer while
+     * another thread submits the block again and again. Each call validates the count it runs with: a call either
+     * refuses (EINVAL) or transfers at most the buffer's capacity; the kernel never writes past the buffer (here a
+     * 4-byte slice of a larger direct buffer, whose bytes after the slice must stay untouched). A check that read the
+     * field once and a snapshot that read it again let a call run with a count it never checked.
+     */
+    @Test
+    void countFlippedByAnotherThreadDuringTheCall_neverTransfersPastTheBuffer() throws Exception {
+        int fd = openTemp("big", 0);
+        int size = 1 << 16;
+        assertEquals(size, Unistd.pwrite(fd, filled(size, (byte) 'x'), size, 0));
+        ByteBuffer parent = ByteBuffer.allocateDirect(size);
+        ByteBuffer window = parent.slice(0, 4);
+        for (boolean lio : new boolean[] {false, true}) {
+            Aiocb cb = aiocb(fd, 0, window, 4);
+            cb.aio_lio_opcode = LIO_READ;
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread flipper = new Thread(() -> {
+                // A volatile read between the stores keeps both (and gives each value its time); a yield now and
+                // then leaves the submitter its share of a small, loaded machine.
+                for (int flips = 0; ; flips++) {
+                    cb.aio_nbytes = size;
+                    if (stop.get()) {
+                        break;
+                    }
+                    cb.aio_nbytes = 4;
+                    if (stop.get()) {
+                        break;
+                    }
+                    if ((flips & 63) == 0) {
+                        Thread.yield();
+                    }
+                }
+            });
+            flipper.start();
+            int accepted = 0;
+            int refused = 0;
+            String violation = null;
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3000);
+            try {
+                while (System.nanoTime() - until < 0 && violation == null && accepted + refused < 20_000) {
+                    int r = lio ? ctx.lio_listio(LIO_WAIT, new Aiocb[] {cb}, 1, null) : ctx.aio_read(cb);
+                    if (!lio && r != 0) {
+                        assertEquals(EINVAL, ctx.errno());
+                    }
+                    awaitDone(ctx, cb);
+                    int err = ctx.aio_error(cb);
+                    long n = ctx.aio_return(cb);
+                    if (err == EINVAL) {
+                        refused++;
+                    } else {
+                        accepted++;
+                        if (n > 4 || n < 0) {
+                            violation = "a read of a 4-byte buffer returned " + n;
+                        }
+                    }
+                    if (parent.get(4) != 0 || parent.get(size - 1) != 0) {
+                        violation = "the kernel wrote past the 4-byte buffer";
+                    }
+                }
+            } finally {
+                stop.set(true);
+                join(flipper);
+            }
+            assertEquals(null, violation, (lio ? "lio_listio" : "aio_read") + " after " + accepted + " accepted, "
+                    + refused + " refused");
+            assertTrue(accepted > 0, "no call was accepted: " + refused + " refused");
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static void waitUntilParked(Thread t) {
