@@ -1251,6 +1251,66 @@ class FacadeConcurrencyHostileTest extends PrivateContextSupport {
         }
     }
 
+    /**
+     * The spec: a buffer's position and limit "are never read or changed", so a program may move a direct buffer's
+     * position while a request uses the buffer (by absolute index). Another thread flipping the position while blocks
+     * naming that buffer are submitted (each a new block: its first use of the buffer) and while Unistd.pread uses it:
+     * every transfer lands at index 0 of the buffer, never before or after it (the buffer is a window of a larger
+     * direct buffer, whose other bytes must stay zero). An address taken as "the segment at the position, minus the
+     * position" read the position twice, and a change in between moved the transfer by that much.
+     */
+    @Test
+    void positionMovedByAnotherThread_transfersStillLandAtIndexZero() throws Exception {
+        int fd = tempFileWith("f", "ABCDEFGH");
+        ByteBuffer parent = ByteBuffer.allocateDirect(3 * 4096);
+        ByteBuffer window = parent.slice(4096, 8);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread mover = new Thread(() -> {
+            for (int moves = 0; !stop.get(); moves++) {
+                window.position(8);
+                window.position(0);
+                if ((moves & 63) == 0) {
+                    Thread.yield();
+                }
+            }
+        });
+        mover.start();
+        String violation = null;
+        int rounds = 0;
+        try {
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1000);
+            while (System.nanoTime() - until < 0 && violation == null && rounds < 10_000) {
+                rounds++;
+                boolean viaAio = (rounds & 1) == 0;
+                long n;
+                if (viaAio) {
+                    Aiocb cb = aiocb(fd, 0, window, 8);
+                    assertEquals(0, ctx.aio_read(cb));
+                    awaitDone(ctx, cb);
+                    n = ctx.aio_return(cb);
+                } else {
+                    n = Unistd.pread(fd, window, 8, 0);
+                }
+                if (n != 8 || !text(window, 8).equals("ABCDEFGH")) {
+                    violation = (viaAio ? "aio_read" : "pread") + " read " + n + " bytes: " + text(window, 8);
+                }
+                for (int i = 0; i < parent.capacity() && violation == null; i++) {
+                    if ((i < 4096 || i >= 4104) && parent.get(i) != 0) {
+                        violation = (viaAio ? "aio_read" : "pread") + " wrote outside its buffer, at "
+                                + (i - 4096);
+                    }
+                }
+                for (int i = 0; i < 8; i++) {
+                    window.put(i, (byte) 0);
+                }
+            }
+        } finally {
+            stop.set(true);
+            join(mover);
+        }
+        assertEquals(null, violation, "after " + rounds + " rounds");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static void waitUntilParked(Thread t) {
