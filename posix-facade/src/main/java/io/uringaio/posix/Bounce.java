@@ -45,7 +45,7 @@ final class Bounce {
         }
         if (buf.isDirect()) {
             if (cb.addressOf != buf) {
-                cb.cachedAddress = MemorySegment.ofBuffer(buf).address() - buf.position();
+                cb.cachedAddress = indexZero(buf);
                 cb.addressOf = buf;
             }
             return cb.cachedAddress;
@@ -54,6 +54,17 @@ final class Bounce {
             copyIn(cb.bounce, buf, cb.nbytes);
         }
         return cb.bounceAddress;
+    }
+
+    /**
+     * The native address of index 0 of a direct buffer, whatever its position and limit and whoever moves them
+     * meanwhile: taken from an empty view at absolute index 0, which reads neither. "The segment at the position,
+     * minus the position" read the position twice (once inside {@code ofBuffer}), and another thread moving it in
+     * between (the spec lets a program use position and limit as it likes) shifted the kernel's transfer by that much,
+     * outside the buffer.
+     */
+    static long indexZero(ByteBuffer direct) {
+        return MemorySegment.ofBuffer(direct.slice(0, 0)).address();
     }
 
     /**

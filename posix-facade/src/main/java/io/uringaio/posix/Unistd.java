@@ -133,7 +133,7 @@ public final class Unistd {
         }
         long res;
         if (buf.isDirect()) {
-            long address = MemorySegment.ofBuffer(buf).address() - buf.position();
+            long address = Bounce.indexZero(buf);
             res = io(fd, address, n, off, isRead);
         } else {
             try (Arena arena = Arena.ofConfined()) {

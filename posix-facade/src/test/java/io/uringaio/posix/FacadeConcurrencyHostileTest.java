@@ -1311,6 +1311,50 @@ class FacadeConcurrencyHostileTest extends PrivateContextSupport {
         assertEquals(null, violation, "after " + rounds + " rounds");
     }
 
+    /**
+     * With aio_num = 1 a pipe read holds the context's only slot and a second read waits in the engine's queue; a
+     * third thread waits for the queued one in aio_suspend with no timeout. aio_cancel of the queued read (the
+     * engine completes it on the canceling thread, not in a completion batch of a ring) is AIO_CANCELED and must wake
+     * that waiter; the slot's holder is untouched and completes with its data.
+     */
+    @Test
+    void cancelOfARequestQueuedBehindAioNum_wakesAThirdThreadsSuspend() throws Exception {
+        AioInit init = new AioInit();
+        init.aio_num = 1;
+        init.aio_threads = 1;
+        try (AioContext c = new AioContext()) {
+            c.aio_init(init);
+            int[] p = pipe();
+            int[] q = pipe();
+            Aiocb holder = readCb(p[0], 0, 3);
+            assertEquals(0, c.aio_read(holder));
+            Aiocb queued = readCb(q[0], 0, 3);
+            assertEquals(0, c.aio_read(queued));
+            int[] result = {Integer.MIN_VALUE, 0};
+            Thread waiter = new Thread(() -> {
+                result[0] = c.aio_suspend(new Aiocb[] {queued}, 1, null);
+                result[1] = c.errno();
+            });
+            waiter.start();
+            waitUntilParked(waiter);
+            assertEquals(AIO_CANCELED, c.aio_cancel(q[0], queued));
+            waiter.join(5_000);
+            boolean stuck = waiter.isAlive();
+            if (stuck) {
+                writeTo(p[1], "end"); // any completion wakes it: let the class go on
+                join(waiter);
+            }
+            assertTrue(!stuck, "aio_suspend was not woken by the cancel of the request it waited for");
+            assertEquals(0, result[0], "errno " + result[1]);
+            assertEquals(ECANCELED, c.aio_error(queued));
+            assertEquals(EINPROGRESS, c.aio_error(holder));
+            writeTo(p[1], "pip");
+            awaitDone(c, holder);
+            assertEquals(3, c.aio_return(holder));
+            assertEquals("pip", text(holder.aio_buf, 3));
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static void waitUntilParked(Thread t) {
