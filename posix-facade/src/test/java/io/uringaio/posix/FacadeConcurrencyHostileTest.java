@@ -1355,6 +1355,136 @@ class FacadeConcurrencyHostileTest extends PrivateContextSupport {
         }
     }
 
+    /**
+     * Another thread writes the entries of the list an aio_suspend is looking at (an in-flight block, then null, over
+     * and over): each call returns 0 (it saw no entry, or a complete one) or -1/EAGAIN (its poll timed out), never
+     * throws. A list entry read twice (once for null, once for its state) met a null the second time.
+     */
+    @Test
+    void suspendListRewrittenByAnotherThread_neverThrows() throws Exception {
+        int[] p = pipe();
+        Aiocb pending = readCb(p[0], 0, 1);
+        assertEquals(0, ctx.aio_read(pending));
+        Aiocb[] list = {pending, pending};
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            for (int flips = 0; !stop.get(); flips++) {
+                list[0] = null;
+                list[1] = null;
+                if (stop.get()) {
+                    break;
+                }
+                list[0] = pending;
+                list[1] = pending;
+                if ((flips & 63) == 0) {
+                    Thread.yield();
+                }
+            }
+        });
+        writer.start();
+        String violation = null;
+        int calls = 0;
+        try {
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1000);
+            while (System.nanoTime() - until < 0 && violation == null) {
+                calls++;
+                try {
+                    int r = ctx.aio_suspend(list, 2, new Timespec(0, 0));
+                    if (r != 0 && ctx.errno() != EAGAIN) {
+                        violation = "aio_suspend: " + r + " errno " + ctx.errno();
+                    }
+                } catch (Throwable t) {
+                    violation = "aio_suspend threw " + t;
+                }
+            }
+        } finally {
+            stop.set(true);
+            join(writer);
+        }
+        assertEquals(null, violation, "after " + calls + " calls");
+        assertEquals(EINPROGRESS, ctx.aio_error(pending));
+        writeTo(p[1], "x");
+        awaitDone(ctx, pending);
+        assertEquals(1, ctx.aio_return(pending));
+    }
+
+    /**
+     * Four threads each call LIO_WAIT, round after round, on lists that share blocks (each list holds its own block
+     * and the block of the next thread): while in flight a shared block belongs to one list (its entry in the other is
+     * EBUSY on its own, so that list is -1/EIO); every accepted submission of it runs and is notified exactly once;
+     * every list returns; each block read its own data every round.
+     */
+    @Test
+    void lioWaitFromFourThreadsOnListsSharingBlocks_eachBlockRunsOncePerTaking() throws Exception {
+        int fd = tempFileWith("f", "0123456789abcdef");
+        int threads = 4;
+        int rounds = 150;
+        Aiocb[] blocks = new Aiocb[threads];
+        AtomicIntegerArray notified = new AtomicIntegerArray(threads);
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            blocks[t] = lioCb(LIO_READ, readCb(fd, t * 4L, 4));
+            blocks[t].aio_sigevent = SigEvent.thread(v -> notified.incrementAndGet(id), null);
+        }
+        AtomicIntegerArray taken = new AtomicIntegerArray(threads);
+        ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+        CyclicBarrier barrier = new CyclicBarrier(threads);
+        List<Thread> all = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int me = t;
+            int next = (t + 1) % threads;
+            all.add(new Thread(() -> {
+                try {
+                    for (int i = 0; i < rounds; i++) {
+                        barrier.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                        Aiocb mine = blocks[me];
+                        Aiocb theirs = blocks[next];
+                        int r = ctx.lio_listio(LIO_WAIT, new Aiocb[] {mine, theirs}, 2, null);
+                        int e = ctx.errno();
+                        if (r != 0 && e != EIO) {
+                            wrong.add("thread " + me + ": " + r + " errno " + e);
+                        }
+                        barrier.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                        // Between the barriers nobody submits: collect this thread's own block once per round.
+                        awaitDone(ctx, mine);
+                        int err = ctx.aio_error(mine);
+                        long n = ctx.aio_return(mine);
+                        if (err == 0) {
+                            taken.incrementAndGet(me);
+                            String want = "0123456789abcdef".substring(me * 4, me * 4 + 4);
+                            if (n != 4 || !text(mine.aio_buf, 4).equals(want)) {
+                                wrong.add("block " + me + " read " + n + ": " + text(mine.aio_buf, 4));
+                            }
+                        } else if (err != EINVAL) { // EINVAL: its result was taken in an earlier round
+                            wrong.add("block " + me + " ended " + err);
+                        }
+                        barrier.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+                    }
+                } catch (Exception ex) {
+                    wrong.add(ex.toString());
+                }
+            }));
+        }
+        all.forEach(Thread::start);
+        for (Thread t : all) {
+            join(t);
+        }
+        assertTrue(wrong.isEmpty(), wrong.toString());
+        // A block that completed inside its first list's call (a cached read) may be taken again by the other list in
+        // the same round: its accepted submissions (the block's submission count) are what must each be notified once.
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            long accepted = blocks[t].submission;
+            assertEquals(rounds, taken.get(t), "block " + t + " is taken at least once per round");
+            assertTrue(accepted >= rounds && accepted <= 2L * rounds, "block " + t + " accepted " + accepted);
+            awaitTrue("block " + t + "'s notifications", () -> notified.get(id) >= accepted);
+        }
+        sleepMillis(QUIET_MILLIS);
+        for (int t = 0; t < threads; t++) {
+            assertEquals(blocks[t].submission, notified.get(t), "notifications of block " + t);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static void waitUntilParked(Thread t) {
