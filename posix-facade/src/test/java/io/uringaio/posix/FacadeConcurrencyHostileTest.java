@@ -1505,6 +1505,81 @@ class FacadeConcurrencyHostileTest extends PrivateContextSupport {
         }
     }
 
+    /**
+     * Blocks in flight in a context that is closed move on to another: each one's notification (fired by the close's
+     * ECANCELED) resubmits it at once to a second context while the first is still closing, and a block that
+     * completed normally in the first is reused in the second too. Every resubmission runs there with its data, each
+     * submission is notified once, and the second context is not disturbed by the first one's close.
+     */
+    @Test
+    void blocksMoveFromAClosingContextToAnother_fromTheirOwnNotifications() throws Exception {
+        int fd = tempFileWith("f", "moved-on");
+        int[] p = pipe();
+        int n = 40;
+        AtomicIntegerArray firstEnds = new AtomicIntegerArray(n);
+        AtomicIntegerArray secondEnds = new AtomicIntegerArray(n);
+        ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+        try (AioContext second = new AioContext()) {
+            Aiocb[] cbs = new Aiocb[n];
+            AioContext first = new AioContext();
+            try {
+                Aiocb done = readCb(fd, 0, 5);
+                assertEquals(0, first.aio_read(done));
+                awaitDone(first, done);
+                assertEquals(5, first.aio_return(done));
+                for (int i = 0; i < n; i++) {
+                    int id = i;
+                    Aiocb cb = readCb(p[0], 0, 8);
+                    cbs[i] = cb;
+                    cb.aio_sigevent = SigEvent.thread(v -> {
+                        if (firstEnds.incrementAndGet(id) != 1) {
+                            secondEnds.incrementAndGet(id); // the second submission's notification
+                            return;
+                        }
+                        int err = first.aio_error(cb);
+                        if (err != ECANCELED) {
+                            wrong.add("block " + id + " ended " + err + " in the closing context");
+                        }
+                        first.aio_return(cb);
+                        cb.aio_fildes = fd;
+                        if (second.aio_read(cb) != 0) {
+                            wrong.add("block " + id + " refused by the second context: errno " + second.errno());
+                        }
+                    }, null);
+                    assertEquals(0, first.aio_read(cb));
+                }
+                // The block that completed in the first context, reused in the second while the first still runs.
+                done.aio_offset = 6;
+                done.aio_nbytes = 2;
+                assertEquals(0, second.aio_read(done));
+                awaitDone(second, done);
+                assertEquals(2, second.aio_return(done));
+                assertEquals("on", text(done.aio_buf, 2));
+            } finally {
+                first.close();
+            }
+            for (int i = 0; i < n; i++) {
+                int id = i;
+                awaitTrue("block " + i + " resubmitted and ended in the second context",
+                        () -> secondEnds.get(id) == 1);
+                assertEquals(0, second.aio_error(cbs[i]), "block " + i);
+                assertEquals(8, second.aio_return(cbs[i]));
+                assertEquals("moved-on", text(cbs[i].aio_buf, 8));
+            }
+            sleepMillis(QUIET_MILLIS);
+            for (int i = 0; i < n; i++) {
+                assertEquals(2, firstEnds.get(i), "notifications of block " + i);
+            }
+            assertTrue(wrong.isEmpty(), wrong.toString());
+            // The pipe lost nothing to the canceled reads, and the second context still works on it.
+            writeTo(p[1], "after");
+            Aiocb after = readCb(p[0], 0, 5);
+            assertEquals(0, second.aio_read(after));
+            awaitDone(second, after);
+            assertEquals("after", text(after.aio_buf, 5));
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static void waitUntilParked(Thread t) {
