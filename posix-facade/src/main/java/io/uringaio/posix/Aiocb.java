@@ -94,7 +94,8 @@ public final class Aiocb {
      */
     ListIo listedIn;
 
-    // Snapshot taken at submission: the fields the request runs with (RequestPrep.capture reads each public field once).
+    // Snapshot taken at submission: the fields the request runs with (RequestPrep.capture reads each public field
+    // once).
     AioContext context;
     byte op;
     int fd;

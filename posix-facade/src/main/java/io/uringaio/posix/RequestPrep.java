@@ -4,9 +4,9 @@ import io.uringaio.engine.Request;
 import io.uringaio.engine.internal.sys.Libc;
 
 /**
- * Preparing an accepted request: the copy of the caller's fields at submission ({@link #capture}, each read once, before
- * the checks), the submission made current ({@link #snapshot}), and, once the request may go to the kernel, its engine
- * {@link Request} ({@link #prepare}). After the capture the caller's public fields are not read again.
+ * Preparing an accepted request: the copy of the caller's fields at submission ({@link #capture}, each read once,
+ * before the checks), the submission made current ({@link #snapshot}), and, once the request may go to the kernel,
+ * its engine {@link Request} ({@link #prepare}). After the capture the caller's public fields are not read again.
  */
 final class RequestPrep {
     private RequestPrep() {

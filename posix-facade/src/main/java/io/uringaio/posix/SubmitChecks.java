@@ -6,7 +6,8 @@ import java.nio.ByteBuffer;
 
 /**
  * The synchronous checks of a submission, made on a claimed block's captured fields ({@link RequestPrep#capture})
- * before anything is queued: each returns 0 or the errno the call fails with. Nothing here writes the block except {@link #reject}, which makes a refusal its status.
+ * before anything is queued: each returns 0 or the errno the call fails with. Nothing here writes the block except
+ * {@link #reject}, which makes a refusal its status.
  */
 final class SubmitChecks {
     private SubmitChecks() {

@@ -168,8 +168,8 @@ class FacadeConcurrencyHostileTest extends PrivateContextSupport {
 
     /**
      * One block submitted from four threads at once through the four entry points, round after round: a call takes it
-     * only when it is not in flight (the others are EBUSY), and each accepted submission runs and notifies once, and a bystander read of the same descriptor
-     * submitted before each round completes with its own data.
+     * only when it is not in flight (the others are EBUSY), each accepted submission runs and notifies once, and a
+     * bystander read of the same descriptor submitted before each round completes with its own data.
      */
     @Test
     void oneBlockFromFourThroughEveryEntryPoint_oneRunsPerRound() throws Exception {
