@@ -72,7 +72,7 @@ final class Bounce {
      * they are never read). A heap buffer's array directly; a read-only one (no array) through a view whose window is
      * the whole buffer.
      */
-    private static void copyIn(ByteBuffer bounce, ByteBuffer src, int n) {
+    static void copyIn(ByteBuffer bounce, ByteBuffer src, int n) {
         if (src.hasArray()) {
             bounce.put(0, src.array(), src.arrayOffset(), n);
         } else {

@@ -1580,6 +1580,54 @@ class FacadeConcurrencyHostileTest extends PrivateContextSupport {
         }
     }
 
+    /**
+     * Unistd's reads into a heap buffer go by absolute index like everything else: a heap buffer whose limit (and
+     * position) say nothing is left to read into still receives bytes [0, n) (the spec: position and limit are neither
+     * read nor changed), for pread and read, and a write from such a buffer writes [0, n). No exception leaves the call.
+     */
+    @Test
+    void unistd_heapBufferWithAClosedWindow_isUsedByAbsoluteIndex() {
+        int fd = tempFileWith("f", "window!!");
+        for (int limit : new int[] {0, 3}) {
+            ByteBuffer in = ByteBuffer.allocate(8);
+            in.limit(limit);
+            long n;
+            try {
+                n = Unistd.pread(fd, in, 8, 0);
+            } catch (RuntimeException e) {
+                throw new AssertionError("pread into a heap buffer with limit " + limit + " threw " + e, e);
+            }
+            assertEquals(8, n, "errno " + Aio.errno());
+            assertEquals("window!!", new String(in.array(), 0, 8, java.nio.charset.StandardCharsets.ISO_8859_1));
+            assertEquals(0, in.position());
+            assertEquals(limit, in.limit());
+
+            ByteBuffer seq = ByteBuffer.allocate(8);
+            seq.position(limit).limit(limit);
+            assertEquals(0, Unistd.pread(fd, ByteBuffer.allocate(0), 0, 0));
+            int other = Fcntl.open(dir.resolve("f").toString(), Fcntl.O_RDONLY, 0);
+            try {
+                long r;
+                try {
+                    r = Unistd.read(other, seq, 8);
+                } catch (RuntimeException e) {
+                    throw new AssertionError("read into a heap buffer with limit " + limit + " threw " + e, e);
+                }
+                assertEquals(8, r, "errno " + Aio.errno());
+                assertEquals("window!!", new String(seq.array(), 0, 8, java.nio.charset.StandardCharsets.ISO_8859_1));
+                assertEquals(limit, seq.position());
+            } finally {
+                Unistd.close(other);
+            }
+        }
+        ByteBuffer out = ByteBuffer.wrap("OVERWRIT".getBytes());
+        out.position(8);
+        assertEquals(8, Unistd.pwrite(fd, out, 8, 0));
+        ByteBuffer back = ByteBuffer.allocateDirect(8);
+        assertEquals(8, Unistd.pread(fd, back, 8, 0));
+        assertEquals("OVERWRIT", text(back, 8));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static void waitUntilParked(Thread t) {
