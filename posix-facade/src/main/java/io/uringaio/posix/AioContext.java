@@ -19,8 +19,9 @@ import java.util.List;
  * a request submitted after close fails with -1/EAGAIN.
  */
 public final class AioContext implements AutoCloseable {
-    // The flow of one aio_read or aio_write, in the order the classes run: claim the block, SubmitChecks (validation),
-    // Bounce.reserve and RequestPrep.snapshot (the request's own copy of the caller's fields), FdTable/FdState (the
+    // The flow of one aio_read or aio_write, in the order the classes run: claim the block, RequestPrep.capture (the
+    // request's own copy of the caller's fields, each read once), SubmitChecks (validation of that copy),
+    // Bounce.reserve and RequestPrep.snapshot (the submission made current), FdTable/FdState (the
     // per-fildes order: it may go now or waits), Dispatcher (RequestPrep.prepare builds the engine Request, then the
     // engine), Completion (the status made final, waiters woken), Notifier (SIGEV_NONE/SIGNAL/THREAD), and the requests
     // the completion released back to the Dispatcher. Suspension (aio_suspend), Canceller (aio_cancel) and
@@ -109,6 +110,7 @@ public final class AioContext implements AutoCloseable {
         if (!aiocbp.claim()) {
             return Errno.fail(Errno.EBUSY);
         }
+        RequestPrep.capture(aiocbp, Aiocb.OP_FSYNC);
         int err = SubmitChecks.fsync(op, aiocbp);
         return start(aiocbp, op == Fcntl.O_SYNC ? Aiocb.OP_FSYNC : Aiocb.OP_FDATASYNC, err);
     }
@@ -122,6 +124,7 @@ public final class AioContext implements AutoCloseable {
         if (!cb.claim()) {
             return Errno.fail(Errno.EBUSY);
         }
+        RequestPrep.capture(cb, op); // each caller field read once: the checks judge what the request runs with
         return start(cb, op, SubmitChecks.transfer(cb, op));
     }
 

@@ -94,11 +94,14 @@ public final class Aiocb {
      */
     ListIo listedIn;
 
-    // Snapshot taken at submission: the fields the request runs with.
+    // Snapshot taken at submission: the fields the request runs with (RequestPrep.capture reads each public field
+    // once).
     AioContext context;
     byte op;
     int fd;
     long offset;
+    /** {@code aio_nbytes} as captured, before it is checked against the buffer (then {@link #nbytes}). */
+    long requested;
     int nbytes;
     ByteBuffer buffer;
     int priority;

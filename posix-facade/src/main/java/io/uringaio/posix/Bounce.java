@@ -22,12 +22,12 @@ final class Bounce {
         if (op != Aiocb.OP_READ && op != Aiocb.OP_WRITE) {
             return 0;
         }
-        ByteBuffer buf = cb.aio_buf;
+        ByteBuffer buf = cb.buffer; // captured and checked: the count fits the buffer
         if (buf != null && buf.isDirect()) {
             return 0;
         }
         try {
-            ensure(cb, buf == null ? 1 : (int) cb.aio_nbytes);
+            ensure(cb, buf == null ? 1 : (int) cb.requested);
             return 0;
         } catch (OutOfMemoryError noDirectMemory) {
             return Errno.EAGAIN;
@@ -45,7 +45,7 @@ final class Bounce {
         }
         if (buf.isDirect()) {
             if (cb.addressOf != buf) {
-                cb.cachedAddress = MemorySegment.ofBuffer(buf).address() - buf.position();
+                cb.cachedAddress = indexZero(buf);
                 cb.addressOf = buf;
             }
             return cb.cachedAddress;
@@ -57,11 +57,22 @@ final class Bounce {
     }
 
     /**
+     * The native address of index 0 of a direct buffer, whatever its position and limit and whoever moves them
+     * meanwhile: taken from an empty view at absolute index 0, which reads neither. "The segment at the position,
+     * minus the position" read the position twice (once inside {@code ofBuffer}), and another thread moving it in
+     * between (the spec lets a program use position and limit as it likes) shifted the kernel's transfer by that much,
+     * outside the buffer.
+     */
+    static long indexZero(ByteBuffer direct) {
+        return MemorySegment.ofBuffer(direct.slice(0, 0)).address();
+    }
+
+    /**
      * Copies {@code src[0, n)} to the bounce buffer by absolute index, whatever src's position and limit (the spec:
      * they are never read). A heap buffer's array directly; a read-only one (no array) through a view whose window is
      * the whole buffer.
      */
-    private static void copyIn(ByteBuffer bounce, ByteBuffer src, int n) {
+    static void copyIn(ByteBuffer bounce, ByteBuffer src, int n) {
         if (src.hasArray()) {
             bounce.put(0, src.array(), src.arrayOffset(), n);
         } else {

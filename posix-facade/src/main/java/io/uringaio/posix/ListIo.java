@@ -31,6 +31,11 @@ final class ListIo {
         this.executor = sig == null ? null : sig.sigev_notify_attributes;
     }
 
+    /** 0 when this list's sigevent (as read at the call) can be fired, else EINVAL; none (LIO_WAIT) is valid. */
+    int sigeventError() {
+        return SubmitChecks.sigevent(notify, signo, function);
+    }
+
     void add() {
         remaining.incrementAndGet();
     }

@@ -32,13 +32,15 @@ final class ListIoSubmitter {
                 || (list == null ? nent > 0 : nent > list.length)) {
             return Errno.fail(Errno.EINVAL);
         }
-        if (mode == Aio.LIO_NOWAIT && SubmitChecks.sigevent(sig) != 0) {
+        // The list's sigevent is read once, by the ListIo, and that copy is checked: a check of the caller's object
+        // and a copy made after it could differ (another thread writing it), and the list's notification be lost.
+        ListIo group = new ListIo(mode == Aio.LIO_NOWAIT ? sig : null);
+        if (group.sigeventError() != 0) {
             return Errno.fail(Errno.EINVAL);
         }
         if (context.isClosed()) {
             return Errno.fail(Errno.EAGAIN);
         }
-        ListIo group = new ListIo(mode == Aio.LIO_NOWAIT ? sig : null);
         LioScratch scratch = LIO_SCRATCH.get().ensure(nent);
         Request[] batch = scratch.requests;
         Aiocb[] batchCbs = scratch.aiocbs;
@@ -57,6 +59,7 @@ final class ListIoSubmitter {
             cb.listedIn = group;
             byte op = cb.aio_lio_opcode == Aio.LIO_READ ? Aiocb.OP_READ
                     : cb.aio_lio_opcode == Aio.LIO_WRITE ? Aiocb.OP_WRITE : -1;
+            RequestPrep.capture(cb, op); // each field read once; a bad opcode's entry keeps only its sigevent
             int err = op < 0 ? Errno.EINVAL : SubmitChecks.transfer(cb, op);
             if (err == 0) {
                 err = Bounce.reserve(cb, op);
@@ -128,10 +131,16 @@ final class ListIoSubmitter {
      * list: it is complete before the list's notification can fire.
      */
     private static void failEntry(Aiocb cb, int err) {
-        SigEvent e = cb.aio_sigevent;
+        // The sigevent as captured (the caller's object is not read again), taken before the rejection drops it.
+        boolean fires = SubmitChecks.capturedSigevent(cb) == 0;
+        int notify = cb.notify;
+        int signo = cb.signo;
+        Object value = cb.value;
+        var function = cb.function;
+        var executor = cb.executor;
         SubmitChecks.reject(cb, err);
-        if (e != null && SubmitChecks.sigevent(e) == 0) {
-            Notifier.notify(e);
+        if (fires) {
+            Notifier.notify(notify, signo, value, function, executor);
         }
     }
 

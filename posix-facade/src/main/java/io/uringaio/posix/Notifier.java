@@ -43,11 +43,6 @@ final class Notifier {
         }
     }
 
-    /** Fires the notification {@code e} names (a valid, non-null sigevent). Never throws. */
-    static void notify(SigEvent e) {
-        notify(e.sigev_notify, e.sigev_signo, e.sigev_value, e.sigev_notify_function, e.sigev_notify_attributes);
-    }
-
     /**
      * Calls the caller's {@code sigev_notify_attributes} executor from a facade thread, never from the completion
      * path: an {@code execute} that blocks (a full bounded queue with a blocking policy, a direct executor whose

@@ -4,41 +4,63 @@ import io.uringaio.engine.Request;
 import io.uringaio.engine.internal.sys.Libc;
 
 /**
- * Preparing an accepted request: the snapshot of the caller's fields at submission ({@link #snapshot}), and, once the
- * request may go to the kernel, its engine {@link Request} ({@link #prepare}). After the snapshot the caller's public
- * fields are not read again.
+ * Preparing an accepted request: the copy of the caller's fields at submission ({@link #capture}, each read once,
+ * before the checks), the submission made current ({@link #snapshot}), and, once the request may go to the kernel,
+ * its engine {@link Request} ({@link #prepare}). After the capture the caller's public fields are not read again.
  */
 final class RequestPrep {
     private RequestPrep() {
     }
 
-    /** Copies the caller's fields into the request; from here on the caller's fields are not read again. */
+    /**
+     * Reads the caller's fields of a claimed block into the request's own copy, each exactly once, before anything
+     * is checked: {@link SubmitChecks} then judges the values the request will run with. Checking the public fields
+     * and copying them afterwards read each twice, and a thread that wrote the block in between (a count beyond the
+     * buffer, another buffer) had the request run with a count nobody checked: the kernel wrote past the buffer. For
+     * an fsync (or a list entry whose opcode is not a transfer) only the descriptor and the sigevent are read.
+     */
+    static void capture(Aiocb cb, byte op) {
+        cb.fd = cb.aio_fildes;
+        SigEvent e = cb.aio_sigevent;
+        if (e == null) {
+            cb.notify = Signals.SIGEV_NONE;
+            cb.signo = 0;
+            cb.value = null;
+            cb.function = null;
+            cb.executor = null;
+        } else {
+            cb.notify = e.sigev_notify;
+            cb.signo = e.sigev_signo;
+            cb.value = e.sigev_value;
+            cb.function = e.sigev_notify_function;
+            cb.executor = e.sigev_notify_attributes;
+        }
+        if (op == Aiocb.OP_READ || op == Aiocb.OP_WRITE) {
+            cb.offset = cb.aio_offset;
+            cb.requested = cb.aio_nbytes;
+            cb.buffer = cb.aio_buf;
+            cb.priority = cb.aio_reqprio;
+        } else {
+            cb.offset = 0;
+            cb.requested = 0;
+            cb.buffer = null;
+            cb.priority = 0;
+        }
+        cb.nbytes = 0;
+        cb.append = false; // a write's O_APPEND: FdState#add, from the descriptor's flags
+    }
+
+    /**
+     * Makes a captured ({@link #capture}) and checked request this block's current submission; the caller's fields are
+     * not read again.
+     */
     static void snapshot(Aiocb cb, byte op, ListIo list, AioContext context) {
         cb.context = context;
         cb.requestForNewSubmission();
         cb.submission++;
         cb.op = op;
-        cb.fd = cb.aio_fildes;
         cb.list = list;
-        SigEvent e = cb.aio_sigevent;
-        cb.notify = e == null ? Signals.SIGEV_NONE : e.sigev_notify;
-        cb.signo = e == null ? 0 : e.sigev_signo;
-        cb.value = e == null ? null : e.sigev_value;
-        cb.function = e == null ? null : e.sigev_notify_function;
-        cb.executor = e == null ? null : e.sigev_notify_attributes;
-        if (op == Aiocb.OP_READ || op == Aiocb.OP_WRITE) {
-            cb.offset = cb.aio_offset;
-            cb.nbytes = (int) cb.aio_nbytes;
-            cb.buffer = cb.aio_buf;
-            cb.priority = cb.aio_reqprio;
-            cb.append = false; // a write's O_APPEND: FdState#add, from the descriptor's flags
-        } else {
-            cb.offset = 0;
-            cb.nbytes = 0;
-            cb.buffer = null;
-            cb.priority = 0;
-            cb.append = false;
-        }
+        cb.nbytes = (int) cb.requested; // checked: at most the buffer's capacity
     }
 
     /** Drops what a snapshot took from the caller, for a request that will not run or has completed. */

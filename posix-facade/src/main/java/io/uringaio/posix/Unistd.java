@@ -133,7 +133,7 @@ public final class Unistd {
         }
         long res;
         if (buf.isDirect()) {
-            long address = MemorySegment.ofBuffer(buf).address() - buf.position();
+            long address = Bounce.indexZero(buf);
             res = io(fd, address, n, off, isRead);
         } else {
             try (Arena arena = Arena.ofConfined()) {
@@ -145,12 +145,13 @@ public final class Unistd {
                 }
                 ByteBuffer bounce = tmp.asByteBuffer();
                 if (!isRead) {
-                    // By absolute index through a whole-buffer view: a read-only heap buffer has no accessible array.
-                    bounce.put(0, buf.duplicate().clear(), 0, (int) n);
+                    Bounce.copyIn(bounce, buf, (int) n);
                 }
                 res = io(fd, tmp.address(), n, off, isRead);
                 if (isRead && res > 0) {
-                    buf.put(0, bounce, 0, (int) res); // a read's buffer is writable (checked above)
+                    // Into the array (a read's buffer is writable: checked above), by absolute index: ByteBuffer's
+                    // absolute bulk put is bounded by the limit, and threw with the bytes already taken from the file.
+                    Bounce.copyOut(bounce, buf, (int) res);
                 }
             }
         }
