@@ -292,7 +292,8 @@ public final class AppendLog implements AutoCloseable {
         Checksum checksum = CHECKSUM.get();
         long frame = RecordFrame.frameBytes(length);
         RecordFuture future;
-        boolean pump;
+        boolean pump = false;
+        Throwable unreadable = null;
         lock.lock();
         try {
             while (pendingBytes > 0 && pendingBytes + frame > config.maxPendingBytes() && poison == null && !closing
@@ -321,31 +322,70 @@ public final class AppendLog implements AutoCloseable {
                 open = group;
             }
             future = new RecordFuture(board, group.wakeBit());
-            long position = group.add(record, checksum.crc, checksum.scratch, future);
-            CompletableFuture<Long> previous = checksum.lastAppend;
-            checksum.lastAppend = future;
-            assert position == tail : "group out of step: " + position + " != " + tail;
-            tail += frame;
-            pendingBytes += frame;
-            // While a group's appenders are being acknowledged, the acknowledging thread pumps once they all are:
-            // appends made from those completions join one group instead of the first going alone.
-            boolean slotFree = flying.size() < maxInFlight && !rolling;
-            pump = slotFree && acking == 0 && !holdingLocked(group);
-            if (slotFree && held == null) {
-                // Appenders that block until their record is durable come back one by one after an
-                // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
-                long wait = leaderWaitLocked(group, previous, checksum);
-                if (wait > 0) {
-                    pump = leadLocked(group, wait);
-                }
+            long position = -1;
+            try {
+                position = group.add(record, checksum.crc, checksum.scratch, future);
+            } catch (RuntimeException | Error e) {
+                // The record's memory could not be read (its arena closed, another thread's, a mapping cut short):
+                // nothing of it was added, and a group made for it must not stay open empty, unsubmitted.
+                unreadable = e;
+                dropIfEmptyLocked(group);
+            }
+            if (unreadable == null) {
+                pump = acceptedLocked(group, frame, position, future, checksum);
             }
         } finally {
             lock.unlock();
+        }
+        if (unreadable != null) {
+            pump(); // a group this append sealed (full, or a roll) goes as it would have
+            if (unreadable instanceof RuntimeException re) {
+                throw re;
+            }
+            throw (Error) unreadable;
         }
         if (pump) {
             pump();
         }
         return future;
+    }
+
+    /**
+     * The record at {@code position} is in {@code group} (lock held): the tail and the budget move past it, and
+     * whether this appender submits the group now is decided, or it leads it (the bounded wait of {@link GroupWait}).
+     *
+     * @return true if this appender is to pump now
+     */
+    private boolean acceptedLocked(CommitGroup group, long frame, long position, RecordFuture future,
+                                   Checksum checksum) {
+        CompletableFuture<Long> previous = checksum.lastAppend;
+        checksum.lastAppend = future;
+        assert position == tail : "group out of step: " + position + " != " + tail;
+        tail += frame;
+        pendingBytes += frame;
+        // While a group's appenders are being acknowledged, the acknowledging thread pumps once they all are:
+        // appends made from those completions join one group instead of the first going alone.
+        boolean slotFree = flying.size() < maxInFlight && !rolling;
+        boolean pump = slotFree && acking == 0 && !holdingLocked(group);
+        if (slotFree && held == null) {
+            // Appenders that block until their record is durable come back one by one after an
+            // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
+            long wait = leaderWaitLocked(group, previous, checksum);
+            if (wait > 0) {
+                pump = leadLocked(group, wait);
+            }
+        }
+        return pump;
+    }
+
+    /** The open {@code group}, if it holds no record, is no longer open, and goes back to the spares (lock held). */
+    private void dropIfEmptyLocked(CommitGroup group) {
+        if (group == open && group.count() == 0) {
+            open = null;
+            if (spare.size() < SPARE_GROUPS) {
+                spare.push(group);
+            }
+        }
     }
 
     /**
