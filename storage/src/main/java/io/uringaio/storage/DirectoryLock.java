@@ -87,9 +87,13 @@ final class DirectoryLock implements AutoCloseable {
         return new DirectoryLock(directory, fd);
     }
 
-    /** Records this process's pid in the lock file, for the message of a refused open; never synced. */
+    /**
+     * Records this process's pid in the lock file, for the message of a refused open; never synced. Never through a
+     * symbolic link ({@code O_NOFOLLOW}: ELOOP): the file is truncated, and a link put there would have the open
+     * truncate whatever file it names, outside the log.
+     */
     private static void writePid(Path file) throws IOException {
-        int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0644);
         if (fd < 0) {
             throw new UringIOException(-fd, "open", file.toString());
         }

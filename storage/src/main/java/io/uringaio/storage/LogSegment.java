@@ -54,14 +54,19 @@ final class LogSegment {
         return String.format("%0" + NAME_DIGITS + "d%s", base, SUFFIX);
     }
 
-    /** The base of a segment file's name, or -1 if {@code file} is not a segment. */
+    /**
+     * The base of a segment file's name, or -1 if {@code file} is not a segment: exactly the names {@link #fileName}
+     * makes, twenty ASCII digits. ({@code Character.isDigit} and {@code Long.parseLong} also take other scripts'
+     * digits, so a stray name of those read as the base of a segment whose ASCII-named file did not exist.)
+     */
     static long baseOf(Path file) {
         String name = file.getFileName().toString();
         if (name.length() != NAME_DIGITS + SUFFIX.length() || !name.endsWith(SUFFIX)) {
             return -1;
         }
         for (int i = 0; i < NAME_DIGITS; i++) {
-            if (!Character.isDigit(name.charAt(i))) {
+            char c = name.charAt(i);
+            if (c < '0' || c > '9') {
                 return -1;
             }
         }
@@ -72,15 +77,26 @@ final class LogSegment {
         }
     }
 
-    /** The bases of the segments in {@code directory}, ascending. */
+    /**
+     * The bases of the segments in {@code directory}, ascending.
+     *
+     * @throws LogCorruptedException if an entry under a segment's name is not a regular file (a directory, a FIFO, a
+     *                               device, a dangling link): it cannot hold the log's records, and opening a FIFO
+     *                               to read it would wait for a writer forever
+     */
     static List<Long> list(Path directory) throws IOException {
         List<Long> bases = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + SUFFIX)) {
             for (Path f : files) {
                 long base = baseOf(f);
-                if (base >= 0) {
-                    bases.add(base);
+                if (base < 0) {
+                    continue;
                 }
+                if (!Files.isRegularFile(f)) { // follows a link: a segment may be one, to a regular file
+                    throw new LogCorruptedException(f, base, 0, "not a regular file, where a segment of the log "
+                            + "must be one; remove or rename it");
+                }
+                bases.add(base);
             }
         }
         Collections.sort(bases);
