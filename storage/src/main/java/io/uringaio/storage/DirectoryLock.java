@@ -13,9 +13,13 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The exclusive lock of a log directory: {@code flock(LOCK_EX | LOCK_NB)} on the directory itself (a descriptor opened
@@ -110,10 +114,18 @@ final class DirectoryLock implements AutoCloseable {
         }
     }
 
-    /** Who holds the lock, as far as its file tells. */
+    /**
+     * Who holds the lock, as far as its file tells: its first bytes, and only from a regular file (opening a FIFO put
+     * there to read it would wait for a writer, and a refused open would never return).
+     */
     private static String holder(Path file) {
-        try {
-            long pid = Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).trim());
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return "another open log";
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            ByteBuffer head = ByteBuffer.allocate(24); // a pid and its newline; the rest is not ours
+            channel.read(head, 0);
+            long pid = Long.parseLong(new String(head.array(), 0, head.position(), StandardCharsets.US_ASCII).trim());
             return pid == ProcessHandle.current().pid() ? "this process (pid " + pid + ")"
                     : "another process (pid " + pid + ")";
         } catch (IOException | NumberFormatException e) {

@@ -199,6 +199,40 @@ class StorageStrayEntriesTest extends WithEngine {
         }
     }
 
+    /**
+     * {@code LOCK} is a FIFO: the holder's pid write leaves it alone (no regular file), and a second open, refused,
+     * read it for the holder's pid: opening a FIFO to read waits for a writer, so the refusal never came.
+     */
+    @Test
+    void aSecondOpenIsRefusedPromptlyWhenTheLockFileIsAFifo() throws Exception {
+        Path lockFile = dir.resolve(DirectoryLock.FILE_NAME);
+        Process mkfifo = new ProcessBuilder("mkfifo", lockFile.toString()).redirectErrorStream(true).start();
+        assumeTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "mkfifo unavailable");
+        try (AppendLog first = AppendLog.open(engine, dir, SMALL)) {
+            CompletableFuture<Object> second = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().start(() -> {
+                try (AppendLog log = AppendLog.open(engine, dir, SMALL)) {
+                    second.complete(log);
+                } catch (Throwable t) {
+                    second.complete(t);
+                }
+            });
+            Object outcome;
+            try {
+                outcome = second.get(10, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                try (FileOutputStream unblock = new FileOutputStream(lockFile.toFile())) {
+                    // the refused open waits in open(2) for a writer of the FIFO: this is one
+                }
+                fail("a refused open hung reading a FIFO as the lock file");
+                return;
+            }
+            LogLockedException refused = assertInstanceOf(LogLockedException.class, outcome);
+            assertTrue(refused.getMessage().contains(dir.toString()), refused.getMessage());
+            assertEquals(0L, await(first.append(ByteBuffer.wrap(new byte[] {5}))), "the first writer goes on");
+        }
+    }
+
     private static <T> T assertInstanceOf(Class<T> type, Object value) {
         if (!type.isInstance(value)) {
             if (value instanceof Throwable t) {
