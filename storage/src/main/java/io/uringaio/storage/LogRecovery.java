@@ -63,7 +63,7 @@ import java.util.List;
  * log position (base plus offset), so a segment under a wrong name, or a frame copied to another place, fails as a
  * bad frame, and the chain rule above turns it into corruption. A segment's name is twenty ASCII digits and
  * {@code .log}; other names are not the log's and are left alone, and an entry under a segment's name that is not a
- * regular file (a directory, a FIFO) is corruption, reported before anything is read or modified.
+ * regular file (a directory, a FIFO) is corruption, reported before any segment is read or modified.
  *
  * <p><b>Cost.</b> Recovery reads every record of every segment once (CRC32C at memory speed, 1 MiB reads), and the
  * rest of the last segment after its data (its zeros) to look for groups past a bad or missing frame.
