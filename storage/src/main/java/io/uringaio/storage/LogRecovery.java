@@ -333,7 +333,15 @@ public final class LogRecovery {
         if (from < 0) {
             throw new IllegalArgumentException("negative position " + from);
         }
+        if (from > end) {
+            throw new IllegalArgumentException("no record at position " + from + " in " + directory
+                    + ": the durable records end at " + end);
+        }
         List<Long> bases = LogSegment.list(directory);
+        if (bases.isEmpty() && from > 0) {
+            throw new IllegalArgumentException("no record at position " + from + " in " + directory
+                    + ": the log holds no segment");
+        }
         int first = 0;
         for (int i = 0; i < bases.size(); i++) {
             if (bases.get(i) <= from) {
