@@ -5,6 +5,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -113,8 +114,11 @@ public final class LogRecovery {
         Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME)); // prepared ahead, never named: no records
         List<Long> bases = LogSegment.list(directory);
         LogCorruptedException[] repairedTrailing = new LogCorruptedException[1];
-        int deleted = deleteEmptyTrailingSegments(directory, bases, repair, repairedTrailing);
+        // Found now, deleted only once every check has passed: corruption found later must leave the directory as
+        // it was (and a repair deletes them anyway, being after the cut).
+        List<Path> emptyTrailing = emptyTrailingSegments(directory, bases, repair, repairedTrailing);
         LogCorruptedException repaired = repairedTrailing[0];
+        int deleted = 0;
         for (int i = 0; i + 1 < bases.size(); i++) {
             long base = bases.get(i);
             long next = bases.get(i + 1);
@@ -127,7 +131,7 @@ public final class LogRecovery {
                 LogCorruptedException corruption = new LogCorruptedException(path, base, scan.validEnd(),
                         (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
                                 + " in a segment before the last, whose records must run to the next segment's base "
-                                + next + segmentsCut(bases.size() - i - 1, repair));
+                                + next + segmentsCut(bases.size() - i - 1 + emptyTrailing.size(), repair));
                 if (!repair) {
                     throw corruption;
                 }
@@ -139,6 +143,7 @@ public final class LogRecovery {
             }
         }
         if (bases.isEmpty()) {
+            deleted += deleteAll(emptyTrailing);
             if (deleted > 0) {
                 LogSegment.fsyncDirectory(directory);
             }
@@ -157,6 +162,7 @@ public final class LogRecovery {
                 }
                 repaired = corruption;
             }
+            deleted += deleteAll(emptyTrailing);
             if (size > scan.validEnd()) {
                 channel.truncate(scan.validEnd());
                 channel.force(true);
@@ -169,18 +175,28 @@ public final class LogRecovery {
         }
     }
 
+    /** Deletes {@code files}; returns how many. */
+    private static int deleteAll(List<Path> files) throws IOException {
+        for (Path f : files) {
+            Files.delete(f);
+        }
+        return files.size();
+    }
+
     /**
-     * Deletes, from the end, the segments without a complete record, as long as they hold no proof of durable groups
+     * Takes from the end of {@code bases} the segments to delete, those without a complete record, as long as they
+     * hold no proof of durable groups
      * (then they are corrupt) and begin where the records of the segment before them end: a roll-over names the new
      * segment at the end of the records, once they are all durable, so that is the only place a crash can leave one.
      * A segment without a valid record anywhere else is a renamed, foreign or misplaced file (a renamed segment's
      * frames all fail their position-bound checksums): corruption, reported, not deleted with whatever it holds. The
-     * first segment stays, even empty: it is the tail. Repairing, the first corruption deleted goes to
-     * {@code repaired[0]}.
+     * first segment stays, even empty: it is the tail. Repairing, the first corruption to delete goes to
+     * {@code repaired[0]}. Nothing is deleted here: the caller deletes the returned files once the log has passed
+     * every check.
      */
-    private static int deleteEmptyTrailingSegments(Path directory, List<Long> bases, boolean repair,
-                                                   LogCorruptedException[] repaired) throws IOException {
-        int deleted = 0;
+    private static List<Path> emptyTrailingSegments(Path directory, List<Long> bases, boolean repair,
+                                                    LogCorruptedException[] repaired) throws IOException {
+        List<Path> empty = new ArrayList<>();
         while (bases.size() > 1) {
             long base = bases.getLast();
             Path path = directory.resolve(LogSegment.fileName(base));
@@ -188,7 +204,7 @@ public final class LogRecovery {
                 SegmentScanner scanner = new SegmentScanner(channel, base);
                 SegmentScanner.Result scan = scanner.scan(0, Long.MAX_VALUE, null);
                 if (scan.records() > 0) {
-                    return deleted;
+                    return empty;
                 }
                 // Where it is first: a misplaced file's own frames say nothing about the log.
                 LogCorruptedException corruption = notAtTheEndOfTheRecords(directory, bases.get(bases.size() - 2),
@@ -203,11 +219,10 @@ public final class LogRecovery {
                     repaired[0] = corruption;
                 }
             }
-            Files.delete(path);
+            empty.add(path);
             bases.removeLast();
-            deleted++;
         }
-        return deleted;
+        return empty;
     }
 
     /**
