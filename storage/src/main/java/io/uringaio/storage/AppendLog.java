@@ -858,13 +858,30 @@ public final class AppendLog implements AutoCloseable {
     /**
      * Closes the log: new appends fail with {@link LogClosedException}; appends already accepted are flushed (or fail,
      * if the log is poisoned); then the segment and directory handles are closed. Idempotent.
+     *
+     * @return a future of the close, the caller's own: completing, cancelling or timing it out ({@code orTimeout})
+     *         ends that future only; the close goes on, and a later call returns a future of its real end
      */
     public CompletableFuture<Void> closeAsync() {
+        startClose();
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        closed.whenComplete((v, failure) -> {
+            if (failure != null) {
+                mine.completeExceptionally(failure);
+            } else {
+                mine.complete(null);
+            }
+        });
+        return mine;
+    }
+
+    /** {@link #closeAsync()}'s work: refuses new appends and finishes the close at once if nothing is pending. */
+    private void startClose() {
         boolean idle;
         lock.lock();
         try {
             if (closing) {
-                return closed;
+                return;
             }
             closing = true;
             drained.signalAll();
@@ -879,7 +896,6 @@ public final class AppendLog implements AutoCloseable {
         if (idle) {
             finishClose();
         }
-        return closed;
     }
 
     /** With nothing in flight: stops the preparer, deletes an unused spare, closes the segment. */
