@@ -494,14 +494,18 @@ public final class AppendLog implements AutoCloseable {
             boolean finishClose = false;
             lock.lock();
             try {
-                if (poison != null || rolling) {
+                if (poison != null) {
+                    // Nothing goes out any more; a close that waited for the acknowledgement pumping now may end.
+                    group = null;
+                } else if (rolling) {
                     return;
-                }
-                group = sealed.peekFirst();
-                if (group == null) {
-                    group = open;
-                    if (group != null && holdingLocked(group)) {
-                        return; // its leader cuts it
+                } else {
+                    group = sealed.peekFirst();
+                    if (group == null) {
+                        group = open;
+                        if (group != null && holdingLocked(group)) {
+                            return; // its leader cuts it
+                        }
                     }
                 }
                 if (group == null) {
@@ -729,9 +733,12 @@ public final class AppendLog implements AutoCloseable {
         return acknowledged;
     }
 
-    /** Whether a requested close may finish now, nothing being in flight; it is then started (lock held). */
+    /**
+     * Whether a requested close may finish now, nothing being in flight and no acknowledgement under way (its
+     * futures complete before the close does); it is then started (lock held).
+     */
     private boolean startCloseIfIdleLocked() {
-        if (closing && flying.isEmpty() && !closeStarted) {
+        if (closing && flying.isEmpty() && acking == 0 && !closeStarted) {
             closeStarted = true;
             return true;
         }
@@ -886,7 +893,8 @@ public final class AppendLog implements AutoCloseable {
             closing = true;
             drained.signalAll();
             leaderWake.signalAll(); // a leader cuts its group now
-            idle = flying.isEmpty() && (poison != null || (sealed.isEmpty() && open == null)) && !rolling;
+            idle = flying.isEmpty() && (poison != null || (sealed.isEmpty() && open == null)) && !rolling
+                    && acking == 0; // else the acknowledgement's pump ends the close
             if (idle) {
                 closeStarted = true;
             }
