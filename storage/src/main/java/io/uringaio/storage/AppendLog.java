@@ -79,8 +79,8 @@ import java.util.zip.CRC32C;
  * the next record does not fit; the first group of a new segment is written only once every group before it is
  * durable. The frame format is {@link RecordFrame}'s.
  *
- * <p><b>Close.</b> {@link #close()} refuses new appends, waits until every accepted append is durable (or failed), and
- * closes the files. It does not close the engine.
+ * <p><b>Close.</b> {@link #close()} refuses new appends, waits until every accepted append is durable (or failed) and
+ * its future is complete, and closes the files. It does not close the engine.
  */
 public final class AppendLog implements AutoCloseable {
     private static final int SPARE_GROUPS = 4;
