@@ -135,7 +135,8 @@ class StorageStrayEntriesTest extends WithEngine {
         }
         LogCorruptedException refused = assertInstanceOf(LogCorruptedException.class, outcome);
         assertEquals(fifo, refused.segment());
-        assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther(), "the FIFO is left where it was");
+        assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class,
+                LinkOption.NOFOLLOW_LINKS).isOther(), "the FIFO is left where it was");
         assertSameRecords(written, readRecordsOfTheFirstSegment());
         // The lock was released by the failed open: with the FIFO gone, the log opens and holds its records.
         Files.delete(fifo);
