@@ -123,15 +123,19 @@ public final class LogRecovery {
             long base = bases.get(i);
             long next = bases.get(i + 1);
             Path path = directory.resolve(LogSegment.fileName(base));
-            SegmentScanner.Result scan;
+            LogCorruptedException corruption;
             try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                scan = new SegmentScanner(channel, base).scan(0, next - base, null);
+                SegmentScanner scanner = new SegmentScanner(channel, base);
+                SegmentScanner.Result scan = scanner.scan(0, next - base, null);
+                String cut = segmentsCut(bases.size() - i - 1 + emptyTrailing.size(), repair);
+                corruption = scan.validEnd() != next - base
+                        ? new LogCorruptedException(path, base, scan.validEnd(),
+                                (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
+                                        + " in a segment before the last, whose records must run to the next "
+                                        + "segment's base " + next + cut)
+                        : overlap(scanner, path, base, next, cut);
             }
-            if (scan.validEnd() != next - base) {
-                LogCorruptedException corruption = new LogCorruptedException(path, base, scan.validEnd(),
-                        (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
-                                + " in a segment before the last, whose records must run to the next segment's base "
-                                + next + segmentsCut(bases.size() - i - 1 + emptyTrailing.size(), repair));
+            if (corruption != null) {
                 if (!repair) {
                     throw corruption;
                 }
@@ -274,6 +278,23 @@ public final class LogRecovery {
         return null;
     }
 
+    /**
+     * The corruption that a valid frame at the base {@code next} of the following segment is, in the segment at
+     * {@code base} whose records run exactly to it; null if there is none. A roll-over names the next segment where
+     * the records end, and nothing is written to a segment after it: a record there means that two segment files
+     * claim the positions from {@code next} on (one restored from another time, or another writer's), and which one
+     * holds the acknowledged records cannot be told.
+     */
+    private static LogCorruptedException overlap(SegmentScanner scanner, Path path, long base, long next, String cut)
+            throws IOException {
+        if (!scanner.validFrameAt(next - base)) {
+            return null;
+        }
+        return new LogCorruptedException(path, base, next - base, "a valid record continues past the base of the "
+                + "next segment, " + LogSegment.fileName(next) + ": two segment files claim the positions from " + next
+                + cut);
+    }
+
     /** Whether {@code groups} after a bad frame are more than a crash can leave after a torn group. */
     private static boolean tooMany(SegmentScanner.Groups groups) {
         return groups.groups() > 0 && groups.groups() >= groups.maxGroupsInFlight();
@@ -389,6 +410,12 @@ public final class LogRecovery {
                     throw new LogCorruptedException(path, base, scan.validEnd(),
                             (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
                                     + " where the records must continue to position " + stop);
+                }
+                if (!last && stop == bases.get(i + 1)) {
+                    LogCorruptedException overlap = overlap(scanner, path, base, stop, "");
+                    if (overlap != null) {
+                        throw overlap;
+                    }
                 }
                 if (last && end == Long.MAX_VALUE) {
                     // No known end: the data ends at the first bad frame only if recovery would call it a torn tail.

@@ -102,6 +102,11 @@ final class SegmentScanner {
         }
     }
 
+    /** Whether a valid, checksummed frame starts at {@code offset} (whatever comes before it). */
+    boolean validFrameAt(long offset) throws IOException {
+        return frameAt(offset, fileSize) != null;
+    }
+
     /**
      * The payload of the valid frame at {@code offset} (a read-only view into the window, valid until the next read),
      * or null if the bytes there are not a complete, checksummed frame ending by {@code end}.
