@@ -127,4 +127,21 @@ class PageFileRaceTest extends WithEngine {
         pages.close(); // idempotent
         assertEquals(64L * PAGE, Files.size(dir.resolve("pages")), "the file is as allocated");
     }
+
+    /**
+     * The future {@link PageFile#closeAsync()} returns is the caller's: one ended by its caller ({@code obtrude*},
+     * {@code complete}, {@code orTimeout}) changes no later close. It was the file's one shared future, so a later
+     * {@code close()} threw the caller's exception (or returned before the descriptor was closed).
+     */
+    @Test
+    void aCloseFutureEndedByItsCallerLeavesTheRealCloseToReportItself() throws Exception {
+        PageFile pages = openPages();
+        pages.closeAsync().obtrudeException(new IllegalStateException("the caller's own"));
+        pages.close(); // the real close's outcome: none
+        assertEquals(null, StorageTesting.await(pages.closeAsync()));
+        ByteBuffer late = ByteBuffer.allocateDirect(2 * PAGE).alignedSlice(PAGE).limit(PAGE);
+        ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> pages.readPage(0, late).get(20, TimeUnit.SECONDS));
+        assertInstanceOf(ClosedChannelException.class, refused.getCause());
+    }
 }
