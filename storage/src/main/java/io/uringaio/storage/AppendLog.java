@@ -219,12 +219,7 @@ public final class AppendLog implements AutoCloseable {
         AppendLogConfig c = Objects.requireNonNull(config, "config").copy();
         c.validate();
         Path dir = directory.toAbsolutePath();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            if (dir.getParent() != null) {
-                LogSegment.fsyncDirectory(dir.getParent());
-            }
-        }
+        LogSegment.createDirectories(dir, LogSegment::fsyncDirectory);
         DirectoryLock lock = DirectoryLock.acquire(dir);
         try {
             LogRecovery.Result recovery = LogRecovery.recoverLocked(dir, c.repairByTruncation());

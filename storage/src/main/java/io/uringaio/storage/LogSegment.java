@@ -215,6 +215,21 @@ final class LogSegment {
         return CompletableFuture.allOf(closes);
     }
 
+    /** A directory {@code fsync}: {@link #fsyncDirectory}, or a test's recorder. */
+    interface DirectorySync {
+        void fsync(Path directory) throws IOException;
+    }
+
+    /** Creates {@code directory} if it does not exist, and {@code fsync}s its parent; blocking. */
+    static void createDirectories(Path directory, DirectorySync sync) throws IOException {
+        if (!Files.isDirectory(directory)) {
+            Files.createDirectories(directory);
+            if (directory.getParent() != null) {
+                sync.fsync(directory.getParent());
+            }
+        }
+    }
+
     /** fsyncs {@code directory} (open with O_RDONLY | O_DIRECTORY, fsync, close), blocking; for recovery. */
     static void fsyncDirectory(Path directory) throws IOException {
         int fd = Libc.open(directory.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
