@@ -220,12 +220,23 @@ final class LogSegment {
         void fsync(Path directory) throws IOException;
     }
 
-    /** Creates {@code directory} if it does not exist, and {@code fsync}s its parent; blocking. */
+    /**
+     * Creates {@code directory} and its missing ancestors, and makes each created directory's entry durable: its
+     * parent is {@code fsync}ed, from the top down (a log directory whose ancestor's entry a power loss can take takes
+     * the log with it); blocking.
+     */
     static void createDirectories(Path directory, DirectorySync sync) throws IOException {
-        if (!Files.isDirectory(directory)) {
-            Files.createDirectories(directory);
-            if (directory.getParent() != null) {
-                sync.fsync(directory.getParent());
+        List<Path> missing = new ArrayList<>();
+        for (Path p = directory; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            missing.addFirst(p); // top down
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        Files.createDirectories(directory);
+        for (Path created : missing) {
+            if (created.getParent() != null) {
+                sync.fsync(created.getParent());
             }
         }
     }
