@@ -273,6 +273,8 @@ public final class AppendLog implements AutoCloseable {
      * @return a future of the record's position, completed once the record is durable; failed with
      *         {@link LogPoisonedException} or {@link LogClosedException}
      * @throws IllegalArgumentException if the record is empty or longer than {@link AppendLogConfig#maxRecordBytes}
+     * @throws IllegalStateException    (or {@code WrongThreadException}, the JDK's own) if the record's memory cannot be
+     *                                  read: its arena closed, another thread's confined arena; nothing is appended
      */
     public CompletableFuture<Long> append(ByteBuffer record) {
         Objects.requireNonNull(record, "record");
