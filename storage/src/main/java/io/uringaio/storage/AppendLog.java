@@ -81,8 +81,8 @@ import java.util.zip.CRC32C;
  * the next record does not fit; the first group of a new segment is written only once every group before it is
  * durable. The frame format is {@link RecordFrame}'s.
  *
- * <p><b>Close.</b> {@link #close()} refuses new appends, waits until every accepted append is durable (or failed), and
- * closes the files. It does not close the engine.
+ * <p><b>Close.</b> {@link #close()} refuses new appends, waits until every accepted append is durable (or failed) and
+ * its future is complete, and closes the files. It does not close the engine.
  */
 public final class AppendLog implements AutoCloseable {
     private static final int SPARE_GROUPS = 4;
@@ -221,12 +221,7 @@ public final class AppendLog implements AutoCloseable {
         AppendLogConfig c = Objects.requireNonNull(config, "config").copy();
         c.validate();
         Path dir = directory.toAbsolutePath();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            if (dir.getParent() != null) {
-                LogSegment.fsyncDirectory(dir.getParent());
-            }
-        }
+        LogSegment.createDirectories(dir, LogSegment::fsyncDirectory);
         DirectoryLock lock = DirectoryLock.acquire(dir);
         try {
             LogRecovery.Result recovery = LogRecovery.recoverLocked(dir, c.repairByTruncation());
@@ -280,6 +275,8 @@ public final class AppendLog implements AutoCloseable {
      * @return a future of the record's position, completed once the record is durable; failed with
      *         {@link LogPoisonedException} or {@link LogClosedException}
      * @throws IllegalArgumentException if the record is empty or longer than {@link AppendLogConfig#maxRecordBytes}
+     * @throws IllegalStateException    (or {@code WrongThreadException}, the JDK's own) if the record's memory cannot be
+     *                                  read: its arena closed, another thread's confined arena; nothing is appended
      */
     public CompletableFuture<Long> append(ByteBuffer record) {
         Objects.requireNonNull(record, "record");
@@ -294,7 +291,8 @@ public final class AppendLog implements AutoCloseable {
         Checksum checksum = CHECKSUM.get();
         long frame = RecordFrame.frameBytes(length);
         RecordFuture future;
-        boolean pump;
+        boolean pump = false;
+        Throwable unreadable = null;
         lock.lock();
         try {
             while (pendingBytes > 0 && pendingBytes + frame > config.maxPendingBytes() && poison == null && !closing
@@ -323,31 +321,70 @@ public final class AppendLog implements AutoCloseable {
                 open = group;
             }
             future = new RecordFuture(board, group.wakeBit());
-            long position = group.add(record, checksum.crc, checksum.scratch, future);
-            CompletableFuture<Long> previous = checksum.lastAppend;
-            checksum.lastAppend = future;
-            assert position == tail : "group out of step: " + position + " != " + tail;
-            tail += frame;
-            pendingBytes += frame;
-            // While a group's appenders are being acknowledged, the acknowledging thread pumps once they all are:
-            // appends made from those completions join one group instead of the first going alone.
-            boolean slotFree = flying.size() < maxInFlight && !rolling;
-            pump = slotFree && acking == 0 && !holdingLocked(group);
-            if (slotFree && held == null) {
-                // Appenders that block until their record is durable come back one by one after an
-                // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
-                long wait = leaderWaitLocked(group, previous, checksum);
-                if (wait > 0) {
-                    pump = leadLocked(group, wait);
-                }
+            long position = -1;
+            try {
+                position = group.add(record, checksum.crc, checksum.scratch, future);
+            } catch (RuntimeException | Error e) {
+                // The record's memory could not be read (its arena closed, another thread's, a mapping cut short):
+                // nothing of it was added, and a group made for it must not stay open empty, unsubmitted.
+                unreadable = e;
+                dropIfEmptyLocked(group);
+            }
+            if (unreadable == null) {
+                pump = acceptedLocked(group, frame, position, future, checksum);
             }
         } finally {
             lock.unlock();
+        }
+        if (unreadable != null) {
+            pump(); // a group this append sealed (full, or a roll) goes as it would have
+            if (unreadable instanceof RuntimeException re) {
+                throw re;
+            }
+            throw (Error) unreadable;
         }
         if (pump) {
             pump();
         }
         return future;
+    }
+
+    /**
+     * The record at {@code position} is in {@code group} (lock held): the tail and the budget move past it, and
+     * whether this appender submits the group now is decided, or it leads it (the bounded wait of {@link GroupWait}).
+     *
+     * @return true if this appender is to pump now
+     */
+    private boolean acceptedLocked(CommitGroup group, long frame, long position, RecordFuture future,
+                                   Checksum checksum) {
+        CompletableFuture<Long> previous = checksum.lastAppend;
+        checksum.lastAppend = future;
+        assert position == tail : "group out of step: " + position + " != " + tail;
+        tail += frame;
+        pendingBytes += frame;
+        // While a group's appenders are being acknowledged, the acknowledging thread pumps once they all are:
+        // appends made from those completions join one group instead of the first going alone.
+        boolean slotFree = flying.size() < maxInFlight && !rolling;
+        boolean pump = slotFree && acking == 0 && !holdingLocked(group);
+        if (slotFree && held == null) {
+            // Appenders that block until their record is durable come back one by one after an
+            // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
+            long wait = leaderWaitLocked(group, previous, checksum);
+            if (wait > 0) {
+                pump = leadLocked(group, wait);
+            }
+        }
+        return pump;
+    }
+
+    /** The open {@code group}, if it holds no record, is no longer open, and goes back to the spares (lock held). */
+    private void dropIfEmptyLocked(CommitGroup group) {
+        if (group == open && group.count() == 0) {
+            open = null;
+            if (spare.size() < SPARE_GROUPS) {
+                spare.push(group);
+            }
+        }
     }
 
     /**
@@ -456,14 +493,18 @@ public final class AppendLog implements AutoCloseable {
             boolean finishClose = false;
             lock.lock();
             try {
-                if (poison != null || rolling) {
+                if (poison != null) {
+                    // Nothing goes out any more; a close that waited for the acknowledgement pumping now may end.
+                    group = null;
+                } else if (rolling) {
                     return;
-                }
-                group = sealed.peekFirst();
-                if (group == null) {
-                    group = open;
-                    if (group != null && holdingLocked(group)) {
-                        return; // its leader cuts it
+                } else {
+                    group = sealed.peekFirst();
+                    if (group == null) {
+                        group = open;
+                        if (group != null && holdingLocked(group)) {
+                            return; // its leader cuts it
+                        }
                     }
                 }
                 if (group == null) {
@@ -691,9 +732,12 @@ public final class AppendLog implements AutoCloseable {
         return acknowledged;
     }
 
-    /** Whether a requested close may finish now, nothing being in flight; it is then started (lock held). */
+    /**
+     * Whether a requested close may finish now, nothing being in flight and no acknowledgement under way (its
+     * futures complete before the close does); it is then started (lock held).
+     */
     private boolean startCloseIfIdleLocked() {
-        if (closing && flying.isEmpty() && !closeStarted) {
+        if (closing && flying.isEmpty() && acking == 0 && !closeStarted) {
             closeStarted = true;
             return true;
         }
@@ -806,7 +850,8 @@ public final class AppendLog implements AutoCloseable {
      * {@link #durablePosition()} at the time of the call, in position order. Reads with {@code pread}, concurrently
      * with appends.
      *
-     * @throws IllegalArgumentException if no record starts at {@code from}
+     * @throws IllegalArgumentException if no record starts at {@code from}, or it lies past the durable position
+     *                                  (the durable position itself is a valid start: nothing is visited)
      * @throws LogCorruptedException    if a bad frame stands before the durable position (nothing is skipped)
      */
     public void read(long from, RecordVisitor visitor) throws IOException {
@@ -819,18 +864,36 @@ public final class AppendLog implements AutoCloseable {
     /**
      * Closes the log: new appends fail with {@link LogClosedException}; appends already accepted are flushed (or fail,
      * if the log is poisoned); then the segment and directory handles are closed. Idempotent.
+     *
+     * @return a future of the close, the caller's own: completing, cancelling or timing it out ({@code orTimeout})
+     *         ends that future only; the close goes on, and a later call returns a future of its real end
      */
     public CompletableFuture<Void> closeAsync() {
+        startClose();
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        closed.whenComplete((v, failure) -> {
+            if (failure != null) {
+                mine.completeExceptionally(failure);
+            } else {
+                mine.complete(null);
+            }
+        });
+        return mine;
+    }
+
+    /** {@link #closeAsync()}'s work: refuses new appends and finishes the close at once if nothing is pending. */
+    private void startClose() {
         boolean idle;
         lock.lock();
         try {
             if (closing) {
-                return closed;
+                return;
             }
             closing = true;
             drained.signalAll();
             leaderWake.signalAll(); // a leader cuts its group now
-            idle = flying.isEmpty() && (poison != null || (sealed.isEmpty() && open == null)) && !rolling;
+            idle = flying.isEmpty() && (poison != null || (sealed.isEmpty() && open == null)) && !rolling
+                    && acking == 0; // else the acknowledgement's pump ends the close
             if (idle) {
                 closeStarted = true;
             }
@@ -840,7 +903,6 @@ public final class AppendLog implements AutoCloseable {
         if (idle) {
             finishClose();
         }
-        return closed;
     }
 
     /** With nothing in flight: stops the preparer, deletes an unused spare, closes the segment. */

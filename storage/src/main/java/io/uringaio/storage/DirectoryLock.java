@@ -13,9 +13,13 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The exclusive lock of a log directory: {@code flock(LOCK_EX | LOCK_NB)} on the directory itself (a descriptor opened
@@ -87,9 +91,13 @@ final class DirectoryLock implements AutoCloseable {
         return new DirectoryLock(directory, fd);
     }
 
-    /** Records this process's pid in the lock file, for the message of a refused open; never synced. */
+    /**
+     * Records this process's pid in the lock file, for the message of a refused open; never synced. Never through a
+     * symbolic link ({@code O_NOFOLLOW}: ELOOP): the file is truncated, and a link put there would have the open
+     * truncate whatever file it names, outside the log.
+     */
     private static void writePid(Path file) throws IOException {
-        int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0644);
         if (fd < 0) {
             throw new UringIOException(-fd, "open", file.toString());
         }
@@ -106,10 +114,18 @@ final class DirectoryLock implements AutoCloseable {
         }
     }
 
-    /** Who holds the lock, as far as its file tells. */
+    /**
+     * Who holds the lock, as far as its file tells: its first bytes, and only from a regular file (opening a FIFO put
+     * there to read it would wait for a writer, and a refused open would never return).
+     */
     private static String holder(Path file) {
-        try {
-            long pid = Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).trim());
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return "another open log";
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            ByteBuffer head = ByteBuffer.allocate(24); // a pid and its newline; the rest is not ours
+            channel.read(head, 0);
+            long pid = Long.parseLong(new String(head.array(), 0, head.position(), StandardCharsets.US_ASCII).trim());
             return pid == ProcessHandle.current().pid() ? "this process (pid " + pid + ")"
                     : "another process (pid " + pid + ")";
         } catch (IOException | NumberFormatException e) {

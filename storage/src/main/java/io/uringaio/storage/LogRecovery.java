@@ -5,6 +5,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -61,7 +62,9 @@ import java.util.List;
  *
  * <p><b>No segment header.</b> A segment's only metadata is its base, in its name; every frame's checksum covers its
  * log position (base plus offset), so a segment under a wrong name, or a frame copied to another place, fails as a
- * bad frame, and the chain rule above turns it into corruption.
+ * bad frame, and the chain rule above turns it into corruption. A segment's name is twenty ASCII digits and
+ * {@code .log}; other names are not the log's and are left alone, and an entry under a segment's name that is not a
+ * regular file (a directory, a FIFO) is corruption, reported before any segment is read or modified.
  *
  * <p><b>Cost.</b> Recovery reads every record of every segment once (CRC32C at memory speed, 1 MiB reads), and the
  * rest of the last segment after its data (its zeros) to look for groups past a bad or missing frame.
@@ -114,21 +117,28 @@ public final class LogRecovery {
             LogSegment.dropCachedPages(directory.resolve(LogSegment.fileName(base))); // the disk's bytes, not the cache's
         }
         LogCorruptedException[] repairedTrailing = new LogCorruptedException[1];
-        int deleted = deleteEmptyTrailingSegments(directory, bases, repair, repairedTrailing);
+        // Found now, deleted only once every check has passed: corruption found later must leave the directory as
+        // it was (and a repair deletes them anyway, being after the cut).
+        List<Path> emptyTrailing = emptyTrailingSegments(directory, bases, repair, repairedTrailing);
         LogCorruptedException repaired = repairedTrailing[0];
+        int deleted = 0;
         for (int i = 0; i + 1 < bases.size(); i++) {
             long base = bases.get(i);
             long next = bases.get(i + 1);
             Path path = directory.resolve(LogSegment.fileName(base));
-            SegmentScanner.Result scan;
+            LogCorruptedException corruption;
             try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                scan = new SegmentScanner(channel, base).scan(0, next - base, null);
+                SegmentScanner scanner = new SegmentScanner(channel, base);
+                SegmentScanner.Result scan = scanner.scan(0, next - base, null);
+                String cut = segmentsCut(bases.size() - i - 1 + emptyTrailing.size(), repair);
+                corruption = scan.validEnd() != next - base
+                        ? new LogCorruptedException(path, base, scan.validEnd(),
+                                (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
+                                        + " in a segment before the last, whose records must run to the next "
+                                        + "segment's base " + next + cut)
+                        : overlap(scanner, path, base, next, cut);
             }
-            if (scan.validEnd() != next - base) {
-                LogCorruptedException corruption = new LogCorruptedException(path, base, scan.validEnd(),
-                        (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
-                                + " in a segment before the last, whose records must run to the next segment's base "
-                                + next + segmentsCut(bases.size() - i - 1, repair));
+            if (corruption != null) {
                 if (!repair) {
                     throw corruption;
                 }
@@ -140,6 +150,7 @@ public final class LogRecovery {
             }
         }
         if (bases.isEmpty()) {
+            deleted += deleteAll(emptyTrailing);
             if (deleted > 0) {
                 LogSegment.fsyncDirectory(directory);
             }
@@ -158,6 +169,7 @@ public final class LogRecovery {
                 }
                 repaired = corruption;
             }
+            deleted += deleteAll(emptyTrailing);
             if (size > scan.validEnd()) {
                 channel.truncate(scan.validEnd());
                 channel.force(true);
@@ -170,18 +182,28 @@ public final class LogRecovery {
         }
     }
 
+    /** Deletes {@code files}; returns how many. */
+    private static int deleteAll(List<Path> files) throws IOException {
+        for (Path f : files) {
+            Files.delete(f);
+        }
+        return files.size();
+    }
+
     /**
-     * Deletes, from the end, the segments without a complete record, as long as they hold no proof of durable groups
+     * Takes from the end of {@code bases} the segments to delete, those without a complete record, as long as they
+     * hold no proof of durable groups
      * (then they are corrupt) and begin where the records of the segment before them end: a roll-over names the new
      * segment at the end of the records, once they are all durable, so that is the only place a crash can leave one.
      * A segment without a valid record anywhere else is a renamed, foreign or misplaced file (a renamed segment's
      * frames all fail their position-bound checksums): corruption, reported, not deleted with whatever it holds. The
-     * first segment stays, even empty: it is the tail. Repairing, the first corruption deleted goes to
-     * {@code repaired[0]}.
+     * first segment stays, even empty: it is the tail. Repairing, the first corruption to delete goes to
+     * {@code repaired[0]}. Nothing is deleted here: the caller deletes the returned files once the log has passed
+     * every check.
      */
-    private static int deleteEmptyTrailingSegments(Path directory, List<Long> bases, boolean repair,
-                                                   LogCorruptedException[] repaired) throws IOException {
-        int deleted = 0;
+    private static List<Path> emptyTrailingSegments(Path directory, List<Long> bases, boolean repair,
+                                                    LogCorruptedException[] repaired) throws IOException {
+        List<Path> empty = new ArrayList<>();
         while (bases.size() > 1) {
             long base = bases.getLast();
             Path path = directory.resolve(LogSegment.fileName(base));
@@ -189,7 +211,7 @@ public final class LogRecovery {
                 SegmentScanner scanner = new SegmentScanner(channel, base);
                 SegmentScanner.Result scan = scanner.scan(0, Long.MAX_VALUE, null);
                 if (scan.records() > 0) {
-                    return deleted;
+                    return empty;
                 }
                 // Where it is first: a misplaced file's own frames say nothing about the log.
                 LogCorruptedException corruption = notAtTheEndOfTheRecords(directory, bases.get(bases.size() - 2),
@@ -204,11 +226,10 @@ public final class LogRecovery {
                     repaired[0] = corruption;
                 }
             }
-            Files.delete(path);
+            empty.add(path);
             bases.removeLast();
-            deleted++;
         }
-        return deleted;
+        return empty;
     }
 
     /**
@@ -258,6 +279,23 @@ public final class LogRecovery {
                     + "position (renamed or foreign)" + cut);
         }
         return null;
+    }
+
+    /**
+     * The corruption that a valid frame at the base {@code next} of the following segment is, in the segment at
+     * {@code base} whose records run exactly to it; null if there is none. A roll-over names the next segment where
+     * the records end, and nothing is written to a segment after it: a record there means that two segment files
+     * claim the positions from {@code next} on (one restored from another time, or another writer's), and which one
+     * holds the acknowledged records cannot be told.
+     */
+    private static LogCorruptedException overlap(SegmentScanner scanner, Path path, long base, long next, String cut)
+            throws IOException {
+        if (!scanner.validFrameAt(next - base)) {
+            return null;
+        }
+        return new LogCorruptedException(path, base, next - base, "a valid record continues past the base of the "
+                + "next segment, " + LogSegment.fileName(next) + ": two segment files claim the positions from " + next
+                + cut);
     }
 
     /** Whether {@code groups} after a bad frame are more than a crash can leave after a torn group. */
@@ -334,7 +372,15 @@ public final class LogRecovery {
         if (from < 0) {
             throw new IllegalArgumentException("negative position " + from);
         }
+        if (from > end) {
+            throw new IllegalArgumentException("no record at position " + from + " in " + directory
+                    + ": the durable records end at " + end);
+        }
         List<Long> bases = LogSegment.list(directory);
+        if (bases.isEmpty() && from > 0) {
+            throw new IllegalArgumentException("no record at position " + from + " in " + directory
+                    + ": the log holds no segment");
+        }
         int first = 0;
         for (int i = 0; i < bases.size(); i++) {
             if (bases.get(i) <= from) {
@@ -367,6 +413,12 @@ public final class LogRecovery {
                     throw new LogCorruptedException(path, base, scan.validEnd(),
                             (scan.end() == SegmentScanner.End.TORN ? "a bad frame" : "no record")
                                     + " where the records must continue to position " + stop);
+                }
+                if (!last && stop == bases.get(i + 1)) {
+                    LogCorruptedException overlap = overlap(scanner, path, base, stop, "");
+                    if (overlap != null) {
+                        throw overlap;
+                    }
                 }
                 if (last && end == Long.MAX_VALUE) {
                     // No known end: the data ends at the first bad frame only if recovery would call it a torn tail.

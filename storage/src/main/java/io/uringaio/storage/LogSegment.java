@@ -54,14 +54,19 @@ final class LogSegment {
         return String.format("%0" + NAME_DIGITS + "d%s", base, SUFFIX);
     }
 
-    /** The base of a segment file's name, or -1 if {@code file} is not a segment. */
+    /**
+     * The base of a segment file's name, or -1 if {@code file} is not a segment: exactly the names {@link #fileName}
+     * makes, twenty ASCII digits. ({@code Character.isDigit} and {@code Long.parseLong} also take other scripts'
+     * digits, so a stray name of those read as the base of a segment whose ASCII-named file did not exist.)
+     */
     static long baseOf(Path file) {
         String name = file.getFileName().toString();
         if (name.length() != NAME_DIGITS + SUFFIX.length() || !name.endsWith(SUFFIX)) {
             return -1;
         }
         for (int i = 0; i < NAME_DIGITS; i++) {
-            if (!Character.isDigit(name.charAt(i))) {
+            char c = name.charAt(i);
+            if (c < '0' || c > '9') {
                 return -1;
             }
         }
@@ -72,15 +77,26 @@ final class LogSegment {
         }
     }
 
-    /** The bases of the segments in {@code directory}, ascending. */
+    /**
+     * The bases of the segments in {@code directory}, ascending.
+     *
+     * @throws LogCorruptedException if an entry under a segment's name is not a regular file (a directory, a FIFO, a
+     *                               device, a dangling link): it cannot hold the log's records, and opening a FIFO
+     *                               to read it would wait for a writer forever
+     */
     static List<Long> list(Path directory) throws IOException {
         List<Long> bases = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + SUFFIX)) {
             for (Path f : files) {
                 long base = baseOf(f);
-                if (base >= 0) {
-                    bases.add(base);
+                if (base < 0) {
+                    continue;
                 }
+                if (!Files.isRegularFile(f)) { // follows a link: a segment may be one, to a regular file
+                    throw new LogCorruptedException(f, base, 0, "not a regular file, where a segment of the log "
+                            + "must be one; remove or rename it");
+                }
+                bases.add(base);
             }
         }
         Collections.sort(bases);
@@ -208,7 +224,8 @@ final class LogSegment {
      * (which reports why), and a file system that refuses the advice keeps its cache.
      */
     static void dropCachedPages(Path path) {
-        int fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        // O_NONBLOCK: a FIFO under a segment's name must not hold the open here (the scan reports it as corruption).
+        int fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
         if (fd < 0) {
             return;
         }
@@ -216,6 +233,32 @@ final class LogSegment {
             Libc.posixFadvise(fd, 0, 0, Libc.POSIX_FADV_DONTNEED);
         } finally {
             Libc.close(fd);
+        }
+    }
+
+    /** A directory {@code fsync}: {@link #fsyncDirectory}, or a test's recorder. */
+    interface DirectorySync {
+        void fsync(Path directory) throws IOException;
+    }
+
+    /**
+     * Creates {@code directory} and its missing ancestors, and makes each created directory's entry durable: its
+     * parent is {@code fsync}ed, from the top down (a log directory whose ancestor's entry a power loss can take takes
+     * the log with it); blocking.
+     */
+    static void createDirectories(Path directory, DirectorySync sync) throws IOException {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = directory; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            missing.addFirst(p); // top down
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        Files.createDirectories(directory);
+        for (Path created : missing) {
+            if (created.getParent() != null) {
+                sync.fsync(created.getParent());
+            }
         }
     }
 

@@ -209,9 +209,22 @@ public final class PageFile implements AutoCloseable {
         }
     }
 
-    /** Closes the file; see {@link AsyncFile#closeAsync()}. */
+    /**
+     * Closes the file; see {@link AsyncFile#closeAsync()}.
+     *
+     * @return a future of the close, the caller's own: completing, cancelling or timing it out ends that future only
+     *         (the file's own future, which {@link #close()} waits for, is not handed out)
+     */
     public CompletableFuture<Void> closeAsync() {
-        return file.closeAsync();
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        file.closeAsync().whenComplete((v, failure) -> {
+            if (failure != null) {
+                mine.completeExceptionally(failure);
+            } else {
+                mine.complete(null);
+            }
+        });
+        return mine;
     }
 
     @Override

@@ -81,7 +81,10 @@ final class SegmentScanner {
                 boolean zeros = end == fileSize && allZero(offset, (int) (end - offset));
                 return new Result(offset, records, zeros ? End.CLEAN : end < fileSize ? End.LIMIT : End.TORN);
             }
-            ensure(offset, RecordFrame.HEADER_BYTES);
+            if (!ensure(offset, RecordFrame.HEADER_BYTES)) {
+                // The file is shorter than when the scan began (truncated under the reader): the frame is not there.
+                return new Result(offset, records, End.TORN);
+            }
             int at = (int) (offset - windowStart);
             if (window.getLong(at) == 0) {
                 return new Result(offset, records, End.CLEAN);
@@ -97,6 +100,11 @@ final class SegmentScanner {
                 return new Result(offset, records, End.STOPPED);
             }
         }
+    }
+
+    /** Whether a valid, checksummed frame starts at {@code offset} (whatever comes before it). */
+    boolean validFrameAt(long offset) throws IOException {
+        return frameAt(offset, fileSize) != null;
     }
 
     /**
@@ -174,7 +182,9 @@ final class SegmentScanner {
         long lastValidEnd = -1;
         long offset = bad + 1;
         while (offset + RecordFrame.HEADER_BYTES <= fileSize) {
-            ensure(offset, RecordFrame.HEADER_BYTES);
+            if (!ensure(offset, RecordFrame.HEADER_BYTES)) {
+                break; // the file shrank under the search: nothing more to find
+            }
             if (this.window.getLong((int) (offset - windowStart)) == 0) {
                 // A frame's word is non-zero, so no frame starts more than 3 bytes before the next non-zero byte.
                 offset = Math.max(offset + 5, nextNonZero(offset + 8) - 3);
