@@ -716,14 +716,29 @@ public final class AsyncFile implements AutoCloseable {
      *
      * @return a future that completes when the descriptor is closed and the future of every operation of the file has
      *         completed (with the dependents that completing it ran): once it is done, no operation of the file is
-     *         pending anywhere
+     *         pending anywhere. The caller's own: completing, cancelling or timing it out ({@code orTimeout}) ends that
+     *         future only; the close goes on, {@link #close()} still waits for its real end, and a later call returns
+     *         a future of it
      */
     public CompletableFuture<Void> closeAsync() {
+        startClose();
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        closed.whenComplete((v, failure) -> {
+            if (failure != null) {
+                mine.completeExceptionally(failure);
+            } else {
+                mine.complete(null);
+            }
+        });
+        return mine;
+    }
+
+    /** Refuses new operations; submits the descriptor's close now if nothing is in flight (else the last one does). */
+    private void startClose() {
         long previous = state.getAndUpdate(s -> s | CLOSING);
         if ((previous & CLOSING) == 0 && previous == 0) {
             submitClose();
         }
-        return closed;
     }
 
     /**
@@ -735,7 +750,8 @@ public final class AsyncFile implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
-        CompletableFuture<Void> whole = closeAsync();
+        startClose();
+        CompletableFuture<Void> whole = closed; // the file's own future: no caller can have ended it
         // This engine's threads only (its caller rings' included): another engine's are application threads here.
         if (engine.isEngineThread()) {
             return; // the close needs this very thread (its ring, its delivery): it finishes after the callback

@@ -216,15 +216,7 @@ public final class PageFile implements AutoCloseable {
      *         (the file's own future, which {@link #close()} waits for, is not handed out)
      */
     public CompletableFuture<Void> closeAsync() {
-        CompletableFuture<Void> mine = new CompletableFuture<>();
-        file.closeAsync().whenComplete((v, failure) -> {
-            if (failure != null) {
-                mine.completeExceptionally(failure);
-            } else {
-                mine.complete(null);
-            }
-        });
-        return mine;
+        return file.closeAsync(); // the caller's own already
     }
 
     @Override
