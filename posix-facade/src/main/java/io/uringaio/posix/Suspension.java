@@ -25,9 +25,10 @@ final class Suspension {
         }
         boolean any = false;
         for (int i = 0; i < nent; i++) {
-            if (list[i] != null) {
+            Aiocb cb = list[i]; // read once: another thread may null the entry meanwhile (the list is the caller's)
+            if (cb != null) {
                 any = true;
-                if (!list[i].inProgress()) {
+                if (!cb.inProgress()) {
                     return 0;
                 }
             }
