@@ -35,6 +35,30 @@ public final class RingEngineConfig {
     }
 
     /**
+     * A copy of this config, every setting included (the event loop group and the completion hook by reference):
+     * for code that adjusts a config it was given without changing the caller's, such as the POSIX facade's context.
+     */
+    public RingEngineConfig copy() {
+        RingEngineConfig c = new RingEngineConfig();
+        c.rings = rings;
+        c.ringSize = ringSize;
+        c.maxInFlightPerRing = maxInFlightPerRing;
+        c.maxBoundedWorkers = maxBoundedWorkers;
+        c.maxUnboundedWorkers = maxUnboundedWorkers;
+        c.eventLoopGroup = eventLoopGroup;
+        c.threadNamePrefix = threadNamePrefix;
+        c.backend = backend;
+        c.availability = availability;
+        c.poolThreads = poolThreads;
+        c.poolIdleNanos = poolIdleNanos;
+        c.afterCompletionBatch = afterCompletionBatch;
+        c.pageCacheFastPath = pageCacheFastPath;
+        c.callerRings = callerRings;
+        c.callerRingDepth = callerRingDepth;
+        return c;
+    }
+
+    /**
      * Longest single sleep of a thread blocked on a future of the engine ({@link FutexBoard}). Package-private, for
      * tests: a slice far longer than a test's bound turns a wake-up that nobody made into a hang it can see.
      */

@@ -71,10 +71,10 @@ public final class AioContext implements AutoCloseable {
     }
 
     /**
-     * A context whose engine is opened with {@code config}. The context takes the config over: {@link #aio_init}
-     * before the first request adjusts it, and the context installs its own
-     * {@link RingEngineConfig#afterCompletionBatch(Runnable) afterCompletionBatch} hook (to wake its waiters once per
-     * completion batch).
+     * A context whose engine is opened, at its first request, with a copy of {@code config} as it is then
+     * ({@link RingEngineConfig#copy}): {@link #aio_init} adjusts that copy, and the context installs its own
+     * {@link RingEngineConfig#afterCompletionBatch(Runnable) afterCompletionBatch} hook there (to wake its waiters once
+     * per completion batch). The caller's config is never written, so several contexts may share one.
      */
     public AioContext(RingEngineConfig config) {
         this(config, DENSE_FD_LIMIT);
@@ -333,7 +333,8 @@ public final class AioContext implements AutoCloseable {
                 if (closed) {
                     throw new EngineRejectedException();
                 }
-                RingEngineConfig config = baseConfig;
+                // A copy: another context made from the same config must not get this one's aio_init or hook.
+                RingEngineConfig config = baseConfig.copy();
                 AioInit i = init;
                 if (i != null) {
                     if (i.aio_threads > 0) {

@@ -2,7 +2,10 @@ package io.uringaio.posix;
 
 import static io.uringaio.posix.Errno.EINPROGRESS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.uringaio.engine.RingEngineConfig;
 
 
 import org.junit.jupiter.api.Test;
@@ -47,6 +50,43 @@ class AioInitTest extends PosixTestSupport {
             assertEquals(4, ctx.aio_return(blocker));
             assertEquals(4, ctx.aio_return(held));
             assertEquals("held", text(held.aio_buf, 4));
+        }
+    }
+
+    @Test
+    void twoContextsFromOneConfig_neitherTakesTheOthersAioInit_andTheCallersConfigIsNotWritten() {
+        RingEngineConfig shared = AioContext.defaultConfig();
+        int rings = shared.rings();
+        int callerRings = shared.callerRings();
+        int maxInFlight = shared.maxInFlightPerRing();
+        try (AioContext limited = new AioContext(shared); AioContext free = new AioContext(shared)) {
+            limited.aio_init(oneSlot());
+            int[] p = pipe();
+            Aiocb limitedBlocker = readCb(p[0], 0, 8);
+            assertEquals(0, limited.aio_read(limitedBlocker)); // starts limited's engine: one slot, taken
+            assertEquals(rings, shared.rings(), "the caller's config is not written");
+            assertEquals(callerRings, shared.callerRings());
+            assertEquals(maxInFlight, shared.maxInFlightPerRing());
+            assertNull(shared.afterCompletionBatch(), "the context's hook is on its own copy");
+
+            // free had no aio_init: a blocked read does not hold back a second request that needs the kernel.
+            int[] q = pipe();
+            int[] r = pipe();
+            writeTo(r[1], "runs");
+            Aiocb freeBlocker = readCb(q[0], 0, 8);
+            assertEquals(0, free.aio_read(freeBlocker));
+            Aiocb runs = readCb(r[0], 0, 4);
+            assertEquals(0, free.aio_read(runs));
+            awaitDone(free, runs);
+            assertEquals(4, free.aio_return(runs));
+            assertEquals("runs", text(runs.aio_buf, 4));
+
+            writeTo(p[1], "free");
+            writeTo(q[1], "free");
+            awaitDone(limited, limitedBlocker);
+            awaitDone(free, freeBlocker);
+            assertEquals(4, limited.aio_return(limitedBlocker));
+            assertEquals(4, free.aio_return(freeBlocker));
         }
     }
 
