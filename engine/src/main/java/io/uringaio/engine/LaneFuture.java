@@ -1,5 +1,6 @@
 package io.uringaio.engine;
 
+import io.netty.util.concurrent.BlockingOperationException;
 import io.uringaio.engine.internal.sys.FutexBoard;
 import io.uringaio.engine.internal.sys.SleepingFuture;
 
@@ -38,6 +39,8 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     private final FutexBoard board;
     /** Set once the operation was handed to a caller ring; null while it was not (or not yet). */
     private volatile CallerRing lane;
+    /** Set once the operation was handed to a Netty ring; null while it was not (or not yet). */
+    private volatile Ring netty;
     /** The bits of the threads that sleep (or slept) on {@link #board} for this future; 0 when none. */
     @SuppressWarnings("unused") // through SLEEPERS
     private volatile int sleeperBits;
@@ -49,6 +52,33 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     /** Records that the operation went to {@code ring}. */
     void waitIn(CallerRing ring) {
         this.lane = ring;
+    }
+
+    /** Records the lane the operation went to (null: completed on the submitting thread): see {@link #checkMayWait}. */
+    void sentTo(Lane where) {
+        if (where instanceof CallerRing caller) {
+            lane = caller;
+        } else if (where instanceof Ring ring) {
+            netty = ring;
+        }
+    }
+
+    /**
+     * A blocking wait on the event loop thread of the Netty ring that runs the operation would wait for itself: that
+     * loop delivers the completion only after the waiting task returns. Typical in a Netty application that shares
+     * its loops with the engine ({@link RingEngineConfig#eventLoopGroup}): a channel handler calls {@code join()} on
+     * a read it just started (a read started on a loop goes to that loop's ring). Before, the loop hung for good, and
+     * with it every channel on it; now the wait fails at once with Netty's {@link BlockingOperationException}, what
+     * Netty's own promises throw there, and the operation goes on (its future completes when the loop is free).
+     */
+    @Override
+    protected void checkMayWait() {
+        Ring ring = netty;
+        if (ring != null && ring.isCurrentThread()) {
+            throw new BlockingOperationException("a blocking wait (join/get) on the event loop thread "
+                    + Thread.currentThread().getName() + " for a file operation that this same event loop runs: it"
+                    + " could never complete while the loop waits; chain a callback (whenComplete, thenAccept) instead");
+        }
     }
 
     /** The caller ring's wait first (the request went there), then the engine's board. */

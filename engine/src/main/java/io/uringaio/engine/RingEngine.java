@@ -391,7 +391,14 @@ public final class RingEngine implements AutoCloseable {
                 return;
             }
             request.ring = ring;
-            ring.accept(request);
+            try {
+                ring.accept(request);
+            } catch (EngineRejectedException loopShutDown) {
+                // The Netty loops were shut down under the open engine: nowhere to run it; it ends as by a close.
+                request.result = -ErrnoTable.ECANCELED;
+                request.closedByEngine = true;
+                request.deliver();
+            }
         } finally {
             guard.decrementAndGet();
         }
@@ -444,6 +451,11 @@ public final class RingEngine implements AutoCloseable {
      * chain reaches the kernel in one turn of one ring. Each request gets its own completion.
      */
     public void submitLinked(Request... chain) {
+        submitLinkedRouted(chain);
+    }
+
+    /** {@link #submitLinked}, returning the lane the chain went to. */
+    Lane submitLinkedRouted(Request... chain) {
         if (chain.length == 0) {
             throw new IllegalArgumentException("empty chain");
         }
@@ -462,6 +474,7 @@ public final class RingEngine implements AutoCloseable {
             uncount(home, chain, chain.length); // not accepted (closed engine): not in flight
             throw e;
         }
+        return ring;
     }
 
     /**
@@ -491,8 +504,17 @@ public final class RingEngine implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 requests[i].ring = ring;
             }
-            count(requests, count); // before the ring has them: a completion may run before acceptBatch returns
-            ring.acceptBatch(requests, count);
+            SubmitterHome home = count(requests, count); // before the ring has them: a completion may run first
+            try {
+                ring.acceptBatch(requests, count);
+            } catch (EngineRejectedException loopShutDown) {
+                // The ring's event loop was shut down under the open engine: nothing of the batch was accepted.
+                uncount(home, requests, count);
+                for (int i = 0; i < count; i++) {
+                    requests[i].state.set(Request.IDLE);
+                }
+                throw loopShutDown;
+            }
         } finally {
             guard.decrementAndGet();
         }
@@ -619,20 +641,31 @@ public final class RingEngine implements AutoCloseable {
         guard.incrementAndGet();
         try {
             if (closed) {
-                for (Request r = head; r != null; ) {
-                    Request next = r.linkNext;
-                    r.linkNext = null;
-                    r.state.set(Request.IDLE);
-                    r = next;
-                }
+                resetChain(head);
                 throw new EngineRejectedException();
             }
             for (Request r = head; r != null; r = r.linkNext) {
                 r.ring = ring;
             }
-            ring.accept(head);
+            try {
+                ring.accept(head);
+            } catch (EngineRejectedException loopShutDown) {
+                // The ring's event loop was shut down under the open engine (an application's group): not accepted.
+                resetChain(head);
+                throw loopShutDown;
+            }
         } finally {
             guard.decrementAndGet();
+        }
+    }
+
+    /** A chain the engine did not accept: idle again, unlinked. */
+    private static void resetChain(Request head) {
+        for (Request r = head; r != null; ) {
+            Request next = r.linkNext;
+            r.linkNext = null;
+            r.state.set(Request.IDLE);
+            r = next;
         }
     }
 
