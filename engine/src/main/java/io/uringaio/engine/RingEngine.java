@@ -194,6 +194,11 @@ public final class RingEngine implements AutoCloseable {
                     IoUringIoHandler.newFactory(handlerConfig));
             group = ownGroup;
         }
+        if (group.isShuttingDown()) {
+            // Before, Netty's untyped RejectedExecutionException ("event executor terminated") came out of open.
+            throw new IllegalArgumentException("the event loop group " + group + " is shut down (or shutting down):"
+                    + " the engine needs running io_uring loops");
+        }
         List<Ring> rings = new ArrayList<>();
         try {
             for (EventExecutor executor : group) {
@@ -689,11 +694,16 @@ public final class RingEngine implements AutoCloseable {
      */
     public CompletableFuture<CancelOutcome> cancel(Request request) {
         Objects.requireNonNull(request, "request");
-        CompletableFuture<CancelOutcome> outcome = new CompletableFuture<>();
+        // A LaneFuture: the outcome of a kernel cancel is decided on the ring's loop, so a join of it on that same loop
+        // (a Netty application's handler) fails fast instead of hanging the loop (LaneFuture#checkMayWait).
+        LaneFuture<CancelOutcome> outcome = new LaneFuture<>(blocked);
         Lane ring = request.ring;
         if (ring == null || request.state.get() == Request.IDLE) {
             outcome.complete(CancelOutcome.ALREADY_DONE);
         } else {
+            if (ring instanceof Ring netty) {
+                outcome.sentTo(netty);
+            }
             ring.cancel(request, outcome);
         }
         return outcome;

@@ -653,6 +653,175 @@ class SharedEventLoopHostileTest extends KernelTest {
         assertSettled(engine);
     }
 
+    /** Virtual threads block on AsyncFile futures whose requests run on the shared loops: all complete, exactly once. */
+    @Test
+    void virtualThreadCallersOnASharedGroup() throws Exception {
+        IoEventLoopGroup group = group(2);
+        RingEngine engine = engineOn(config().eventLoopGroup(group));
+        Echo echo = echo(group);
+        fileOf("v", 16);
+        AsyncFile file = await(engine.open(dir.resolve("v"), READ, WRITE));
+        EngineStats before = engine.stats();
+        AtomicInteger ok = new AtomicInteger();
+        try (ExecutorService vts = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<?>> all = new ArrayList<>();
+            for (int t = 0; t < 32; t++) {
+                int block = t % 16;
+                all.add(vts.submit(() -> {
+                    for (int i = 0; i < 20; i++) {
+                        ByteBuffer b = ByteBuffer.allocate(4096);
+                        assertEquals(4096, file.read(b, block * 4096L).join());
+                        assertArrayEquals(pattern(block, 4096), b.array());
+                        assertEquals(4096, file.write(ByteBuffer.wrap(pattern(block, 4096)), block * 4096L).join());
+                        ok.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : all) {
+                await(f);
+            }
+        }
+        assertEquals(32 * 20, ok.get());
+        echo.roundTrip("vt");
+        assertSettled(engine);
+        EngineStats d = engine.stats().since(before);
+        assertEquals(32 * 20 * 2, d.submitted(), d.toString());
+        assertEquals(d.submitted(), d.completed(), d.toString());
+        file.close();
+    }
+
+    /**
+     * A cancel issued on the loop that runs the request: the outcome is CANCELED and the completion runs once with
+     * ECANCELED (not by close); a bystander on the same loop and one on the other loop end with their own results. A
+     * join of the cancel's outcome on that same loop, before the kernel answered, fails fast instead of hanging.
+     */
+    @Test
+    void cancelFromTheLoopThread() throws Exception {
+        IoEventLoopGroup group = group(2);
+        RingEngine engine = engineOn(group);
+        List<EventLoop> loops = loops(group);
+        try (Arena arena = Arena.ofShared(); Pipe target = new Pipe(); Pipe bystander = new Pipe();
+             Pipe far = new Pipe()) {
+            Recorder canceled = new Recorder();
+            Recorder near = new Recorder();
+            Recorder other = new Recorder();
+            Request t = pipeRead(target, arena.allocate(16), canceled);
+            onLoop(loops.get(0), () -> {
+                engine.submit(t);
+                engine.submit(pipeRead(bystander, arena.allocate(16), near));
+                return null;
+            });
+            onLoop(loops.get(1), () -> {
+                engine.submit(pipeRead(far, arena.allocate(16), other));
+                return null;
+            });
+            waitUntil(() -> engine.stats().inFlight() == 3, () -> "3 in flight: " + engine.stats());
+            AtomicReference<Throwable> joinOnLoop = new AtomicReference<>();
+            CompletableFuture<CancelOutcome> outcome = onLoop(loops.get(0), () -> {
+                CompletableFuture<CancelOutcome> o = engine.cancel(t);
+                if (!o.isDone()) {
+                    try {
+                        o.join();
+                    } catch (Throwable e) {
+                        joinOnLoop.set(e);
+                    }
+                }
+                return o;
+            });
+            assertEquals(CancelOutcome.CANCELED, await(outcome));
+            if (joinOnLoop.get() != null) {
+                assertInstanceOf(BlockingOperationException.class, joinOnLoop.get());
+            }
+            assertEquals(-ErrnoTable.ECANCELED, canceled.awaitResult());
+            assertFalse(canceled.byClose);
+            assertEquals(0, near.calls(), "the bystander on the same loop is untouched");
+            assertEquals(0, other.calls(), "the bystander on the other loop is untouched");
+            bystander.write(3);
+            far.write(4);
+            assertEquals(3, near.awaitResult());
+            assertEquals(4, other.awaitResult());
+            assertSettled(engine);
+            assertEquals(1, canceled.calls());
+            assertEquals(1, near.calls());
+            assertEquals(1, other.calls());
+        }
+    }
+
+    /**
+     * Caller rings and the page-cache fast path on a shared group: platform threads (caller rings), loop threads (their
+     * Netty ring, or the fast path), and virtual threads all read correct data; the stats add up (every submission
+     * completed, nothing in flight or queued) and the application's channels still echo.
+     */
+    @Test
+    void callerRingsAndThePageCacheFastPathWithASharedGroup() throws Exception {
+        IoEventLoopGroup group = group(2);
+        RingEngine engine = engineOn(config().eventLoopGroup(group).callerRings(1).pageCacheFastPath(true));
+        Echo echo = echo(group);
+        fileOf("c", 8);
+        AsyncFile file = await(engine.open(dir.resolve("c"), READ, WRITE));
+        EngineStats before = engine.stats();
+        int n = 0;
+        // Platform threads: through their caller ring (or the fast path for cached data).
+        for (int i = 0; i < 8; i++) {
+            assertBlock(file, i);
+            n++;
+        }
+        // Each loop: its own ring or the fast path; a blocking join there on a fast-path read is done already.
+        for (EventLoop loop : loops(group)) {
+            for (int i = 0; i < 8; i++) {
+                int block = i;
+                ByteBuffer b = ByteBuffer.allocate(4096);
+                CompletableFuture<Integer> r = onLoop(loop, () -> file.read(b, block * 4096L));
+                assertEquals(4096, await(r));
+                assertArrayEquals(pattern(block, 4096), b.array());
+                n++;
+            }
+        }
+        try (ExecutorService vts = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<?>> all = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                int block = i;
+                all.add(vts.submit(() -> {
+                    assertBlock(file, block);
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : all) {
+                await(f);
+            }
+            n += 8;
+        }
+        echo.roundTrip("caller-rings");
+        assertSettled(engine);
+        EngineStats d = engine.stats().since(before);
+        assertEquals(n, d.submitted(), d.toString());
+        assertEquals(n, d.completed(), d.toString());
+        file.close();
+        closeWithin(engine);
+        assertFalse(group.isShuttingDown());
+        echo.roundTrip("after-close");
+    }
+
+    /** A group of NIO loops is refused with a message naming the cause; so is a group already shut down. */
+    @Test
+    void aNonIoUringGroupOrADeadGroupIsRefusedClearly() throws Exception {
+        IoEventLoopGroup nio = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> RingEngine.open(config().eventLoopGroup(nio)));
+            assertTrue(e.getMessage().contains("IoUringIoHandler"), e.getMessage());
+            assertEquals("ran", await(nio.next().submit(() -> "ran")), "the refused group is left running");
+        } finally {
+            nio.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS);
+        }
+        IoEventLoopGroup dead = new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory());
+        assertTrue(dead.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS));
+        RuntimeException e = assertThrows(RuntimeException.class, () -> RingEngine.open(config().eventLoopGroup(dead)));
+        assertTrue(e instanceof IllegalArgumentException || e instanceof IllegalStateException, e.toString());
+        assertTrue(e.getMessage().contains("shut down"), e.getMessage());
+    }
+
     private static int fileFd(AsyncFile file) throws Exception {
         java.lang.reflect.Field fd = AsyncFile.class.getDeclaredField("fd");
         fd.setAccessible(true);
