@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * A virtual thread, a {@link ForkJoinWorkerThread} (its pool compensates only for the managed block that
  * {@link CompletableFuture}'s own wait is), or a thread whose wait the kernel refused waits as any
  * {@link CompletableFuture} does. Results, exceptions, interrupts and timeouts are {@link CompletableFuture}'s;
- * dependent stages are plain futures.
+ * dependent stages are plain futures ({@link Dependent}) whose blocking waits only add the self-wait check.
+ * <p>A blocking wait on the event loop thread that must complete the operation fails at once
+ * ({@link #checkMayWait}).
  */
 final class LaneFuture<T> extends SleepingFuture<T> {
     private static final VarHandle SLEEPERS;
@@ -74,7 +76,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     @Override
     protected void checkMayWait() {
         Ring ring = netty;
-        if (ring != null && ring.isCurrentThread()) {
+        if (ring != null && ring.isCurrentThread() && !isDone()) {
             throw new BlockingOperationException("a blocking wait (join/get) on the event loop thread "
                     + Thread.currentThread().getName() + " for a file operation that this same event loop runs: it"
                     + " could never complete while the loop waits; chain a callback (whenComplete, thenAccept) instead");
@@ -119,6 +121,56 @@ final class LaneFuture<T> extends SleepingFuture<T> {
         // Before the look at isDone in await: a completion that misses this bit is seen done there.
         SLEEPERS.getAndBitwiseOr(this, FutexBoard.threadBit());
         board.await(this, FutexBoard.threadBit(), maxNanos, interruptible);
+    }
+
+    /**
+     * Dependent stages ({@code thenApply}, {@code whenComplete}...) check the same self-wait: a handler that joins
+     * {@code file.read(b, 0).thenApply(...)} on the loop that runs the read would hang it as surely as a join of the
+     * read's own future. Only while this future is not done: once it is, a dependent may wait on other work.
+     */
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+        return new Dependent<>(this);
+    }
+
+    /** A dependent stage of a {@link LaneFuture}: a plain future whose blocking waits check its source's self-wait. */
+    static final class Dependent<T> extends CompletableFuture<T> {
+        private final LaneFuture<?> source;
+
+        Dependent(LaneFuture<?> source) {
+            this.source = source;
+        }
+
+        private void check() {
+            if (!isDone()) {
+                source.checkMayWait();
+            }
+        }
+
+        @Override
+        public T join() {
+            check();
+            return super.join();
+        }
+
+        @Override
+        public T get() throws InterruptedException, java.util.concurrent.ExecutionException {
+            check();
+            return super.get();
+        }
+
+        @Override
+        public T get(long timeout, TimeUnit unit)
+                throws InterruptedException, java.util.concurrent.ExecutionException,
+                java.util.concurrent.TimeoutException {
+            check();
+            return super.get(timeout, unit);
+        }
+
+        @Override
+        public <U> CompletableFuture<U> newIncompleteFuture() {
+            return new Dependent<>(source);
+        }
     }
 
     // ---------------------------------------------------------------- completion: wake the sleepers

@@ -347,6 +347,42 @@ class SharedEventLoopHostileTest extends KernelTest {
         assertSettled(engine);
     }
 
+    /**
+     * The same self-wait through a dependent stage ({@code thenApply(...).join()}, {@code whenComplete(...).get()}):
+     * fails fast on the loop while the operation is not done; the operation and its dependents still complete once.
+     */
+    @Test
+    void blockingOnADependentOfAnOperationOfTheCallersOwnLoopFailsFast() throws Exception {
+        IoEventLoopGroup group = group(1);
+        RingEngine engine = engineOn(config().eventLoopGroup(group).pageCacheFastPath(false));
+        AsyncFile file = await(engine.open(dir.resolve("dep"), CREATE, READ, WRITE));
+        EventLoop loop = loops(group).get(0);
+        AtomicInteger applied = new AtomicInteger();
+        AtomicReference<CompletableFuture<Integer>> dependent = new AtomicReference<>();
+        Throwable thrown = onLoop(loop, () -> {
+            CompletableFuture<Integer> d = file.write(ByteBuffer.wrap(pattern(3, 4096)), 0)
+                    .thenApply(n -> {
+                        applied.incrementAndGet();
+                        return n + 1;
+                    })
+                    .whenComplete((n, t) -> { });
+            dependent.set(d);
+            try {
+                d.join();
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+        assertInstanceOf(BlockingOperationException.class, thrown, String.valueOf(thrown));
+        assertEquals(4097, await(dependent.get()));
+        assertEquals(1, applied.get());
+        // Done: a join of the dependent on the loop answers at once.
+        assertEquals(4097, (int) onLoop(loop, () -> dependent.get().join()));
+        file.close();
+        assertSettled(engine);
+    }
+
     private static void assertBlock2(AsyncFile f) throws Exception {
         ByteBuffer b = ByteBuffer.allocate(4096);
         assertEquals(4096, await(f.read(b, 0)));
