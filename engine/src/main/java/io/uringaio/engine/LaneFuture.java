@@ -79,7 +79,8 @@ final class LaneFuture<T> extends SleepingFuture<T> {
         if (ring != null && ring.isCurrentThread() && !isDone()) {
             throw new BlockingOperationException("a blocking wait (join/get) on the event loop thread "
                     + Thread.currentThread().getName() + " for a file operation that this same event loop runs: it"
-                    + " could never complete while the loop waits; chain a callback (whenComplete, thenAccept) instead");
+                    + " could never complete while the loop waits; chain a callback (whenComplete, thenAccept)"
+                    + " instead");
         }
     }
 

@@ -6,6 +6,8 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
 import io.netty.channel.uring.IoUringIoOps;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
 import io.uringaio.engine.uapi.ErrnoTable;
 import io.uringaio.engine.uapi.Uapi;
 
@@ -64,12 +66,11 @@ final class Ring implements IoUringIoHandle, Lane {
      * what is left in them is completed by {@link #afterLoopTerminated()} under {@link #postMortem}.
      */
     private volatile boolean loopGone;
-    /** Serializes the consumers of the queues once the ring thread is gone (the termination listener, refused producers). */
+    /** Serializes the queues' consumers once the ring thread is gone (the termination listener, refused producers). */
     private final Object postMortem = new Object();
     /** The future of {@link #beginClose()}, so that a loop that died before running the close still completes it. */
     private volatile CompletableFuture<Void> closeRequested;
-    private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<Object>>
-            terminationListener = f -> afterLoopTerminated();
+    private final GenericFutureListener<Future<Object>> terminationListener = f -> afterLoopTerminated();
 
     /** Set by any thread that queues work; cleared by the ring thread when a turn starts. */
     private final AtomicBoolean turnScheduled = new AtomicBoolean();
@@ -193,6 +194,9 @@ final class Ring implements IoUringIoHandle, Lane {
                 // Complete it here if the loop is gone already, else the termination listener will.
                 drainAfterLoopGone();
             }
+        } else if (loopGone) {
+            // A turn was refused (the flag stays set) and the listener's drain may have run before this offer.
+            drainAfterLoopGone();
         }
     }
 

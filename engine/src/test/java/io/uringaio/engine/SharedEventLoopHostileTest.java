@@ -469,6 +469,134 @@ class SharedEventLoopHostileTest extends KernelTest {
     }
 
     /**
+     * Submitters race the application's group shutdown (4 threads, from outside and from the loops, for at most a few
+     * seconds): every submission is either refused at once with {@link EngineRejectedException} (and never completes)
+     * or completes exactly once, with its bytes or with ECANCELED as canceled by close. Pipe reads are kept in the
+     * kernel throughout, so the shutdown always finds requests there.
+     */
+    @Test
+    void submittersRacingTheGroupShutdownEachGetOneTypedAnswer() throws Exception {
+        IoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, IoUringIoHandler.newFactory());
+        List<Pipe> pipes = pipes(2);
+        try (Arena arena = Arena.ofShared()) {
+            RingEngine engine = RingEngine.open(config().eventLoopGroup(group).pageCacheFastPath(false));
+            fileOf("race", 1);
+            AsyncFile file = await(engine.open(dir.resolve("race"), READ));
+            List<EventLoop> loops = loops(group);
+            List<Recorder> pending = new java.util.concurrent.CopyOnWriteArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                Recorder r = new Recorder();
+                pending.add(r);
+                Request read = pipeRead(pipes.get(i % 2), arena.allocate(16), r);
+                onLoop(loops.get(i % 2), () -> {
+                    engine.submit(read);
+                    return null;
+                });
+            }
+            List<Recorder> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<Recorder> refused = new java.util.concurrent.CopyOnWriteArrayList<>();
+            AtomicInteger completedOk = new AtomicInteger();
+            CountDownLatch going = new CountDownLatch(4);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int id = t;
+                Thread th = new Thread(() -> {
+                    MemorySegment seg = arena.allocate(4096);
+                    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                    boolean counted = false;
+                    while (System.nanoTime() < end) {
+                        Recorder r = new Recorder() {
+                            @Override
+                            public void complete(Request request, int res) {
+                                super.complete(request, res);
+                                if (res == 4096) {
+                                    completedOk.incrementAndGet();
+                                }
+                            }
+                        };
+                        Request read = new Request(r).prepRead(file.fd(), seg, 0);
+                        if (!counted) {
+                            counted = true;
+                            going.countDown();
+                        }
+                        try {
+                            if (id % 2 == 0) {
+                                engine.submit(read);
+                                accepted.add(r);
+                            } else {
+                                // From a loop, as a handler would; refused there too once it shuts down.
+                                CompletableFuture<Boolean> taken = new CompletableFuture<>();
+                                loops.get(id / 2).execute(() -> {
+                                    try {
+                                        engine.submit(read);
+                                        accepted.add(r);
+                                        taken.complete(true);
+                                    } catch (EngineRejectedException e) {
+                                        refused.add(r);
+                                        taken.complete(false);
+                                    }
+                                });
+                                if (!taken.get(2, TimeUnit.SECONDS)) {
+                                    break;
+                                }
+                            }
+                            r.first.get(WAIT_SECONDS, TimeUnit.SECONDS); // one at a time: no unbounded queue
+                        } catch (EngineRejectedException e) {
+                            refused.add(r);
+                            break;
+                        } catch (java.util.concurrent.RejectedExecutionException | TimeoutException loopGone) {
+                            break; // the loop refused (or dropped, dying) the task: no submission was made there
+                        } catch (InterruptedException | ExecutionException e) {
+                            throw new AssertionError(e);
+                        }
+                        if (!counted) {
+                            counted = true;
+                            going.countDown();
+                        }
+                    }
+                    if (!counted) {
+                        going.countDown();
+                    }
+                });
+                threads.add(th);
+                th.start();
+            }
+            assertTrue(going.await(WAIT_SECONDS, TimeUnit.SECONDS));
+            waitUntil(() -> completedOk.get() > 100, () -> "reads completing: " + completedOk.get());
+            assertTrue(group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS));
+            for (Thread th : threads) {
+                th.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+                assertFalse(th.isAlive());
+            }
+            for (Recorder r : pending) {
+                assertEquals(-ErrnoTable.ECANCELED, r.awaitResult(), "a pipe read in the kernel ends canceled");
+                assertTrue(r.byClose);
+            }
+            for (Recorder r : accepted) {
+                int res = r.awaitResult();
+                assertTrue(res == 4096 || (res == -ErrnoTable.ECANCELED && r.byClose), "result " + res);
+            }
+            closeWithin(engine);
+            for (Recorder r : accepted) {
+                assertEquals(1, r.calls(), "exactly once");
+            }
+            for (Recorder r : pending) {
+                assertEquals(1, r.calls(), "exactly once");
+            }
+            for (Recorder r : refused) {
+                assertEquals(0, r.calls(), "a refused request never completes");
+            }
+            assertFalse(refused.isEmpty() && accepted.isEmpty());
+            EngineStats s = engine.stats();
+            assertEquals(0, s.inFlight(), s.toString());
+            assertEquals(s.submitted(), s.completed(), s.toString());
+        } finally {
+            closeAll(pipes);
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
      * With nothing in flight, the group shut down first: a raw submission is refused with
      * {@link EngineRejectedException} (before: Netty's untyped RejectedExecutionException, or a request left queued
      * forever while the loop was between shutting down and terminated), an AsyncFile operation fails its future with
@@ -689,7 +817,7 @@ class SharedEventLoopHostileTest extends KernelTest {
         assertSettled(engine);
     }
 
-    /** Virtual threads block on AsyncFile futures whose requests run on the shared loops: all complete, exactly once. */
+    /** Virtual threads block on AsyncFile futures whose requests run on the shared loops: all complete, once each. */
     @Test
     void virtualThreadCallersOnASharedGroup() throws Exception {
         IoEventLoopGroup group = group(2);
