@@ -70,6 +70,8 @@ final class Ring implements IoUringIoHandle, Lane {
     private final Object postMortem = new Object();
     /** The future of {@link #beginClose()}, so that a loop that died before running the close still completes it. */
     private volatile CompletableFuture<Void> closeRequested;
+    /** Set when the engine's close drained this ring on its loop: the termination listener has nothing left to do. */
+    private volatile boolean drainedByClose;
     private final GenericFutureListener<Future<Object>> terminationListener = f -> afterLoopTerminated();
 
     /** Set by any thread that queues work; cleared by the ring thread when a turn starts. */
@@ -179,8 +181,13 @@ final class Ring implements IoUringIoHandle, Lane {
         try {
             loop.execute(() -> closeOnRing(done));
         } catch (RuntimeException rejected) {
-            // The loop is gone (an application's group shut down first): nothing of ours can still run there.
-            done.complete(null);
+            // The loop is shutting down (an application's group went first) and runs no task any more. Its requests
+            // may still be in the kernel: completing the close now let the engine free their buffers and close their
+            // files under them, and drop the termination listener that still had to complete them (a pipe read
+            // never completed). The termination listener completes `done` once it has drained the ring.
+            if (loopGone) {
+                done.complete(null);
+            }
         }
         return done;
     }
@@ -607,6 +614,7 @@ final class Ring implements IoUringIoHandle, Lane {
                 && completedCount == 0) {
             CompletableFuture<Void> d = drained;
             drained = null;
+            drainedByClose = true;
             d.complete(null);
         }
     }
@@ -614,7 +622,11 @@ final class Ring implements IoUringIoHandle, Lane {
     /** Releases the Netty registration; after {@link #beginClose()} completed. */
     @Override
     public void deregister() {
-        loop.terminationFuture().removeListener(terminationListener); // the closed engine is not kept by the group
+        if (drainedByClose) {
+            // Nothing is left for the listener: the group does not keep the closed engine. Otherwise (the loop died
+            // under the close) it stays, and completes what the dying loop still held.
+            loop.terminationFuture().removeListener(terminationListener);
+        }
         if (registration != null) {
             try {
                 registration.cancel();

@@ -597,6 +597,51 @@ class SharedEventLoopHostileTest extends KernelTest {
     }
 
     /**
+     * A careless handler closes the engine and at once shuts the group down, from the loop: the close (which cannot
+     * wait on the loop, so finishes on another thread) and the loop's death race. Every request still ends once,
+     * ECANCELED as by close, the close finishes, and nothing hangs.
+     */
+    @Test
+    void closeFromAHandlerThenGroupShutdownFromTheSameLoop() throws Exception {
+        IoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, IoUringIoHandler.newFactory());
+        List<Pipe> pipes = pipes(2);
+        try (Arena arena = Arena.ofShared()) {
+            RingEngine engine = RingEngine.open(config().eventLoopGroup(group));
+            List<EventLoop> loops = loops(group);
+            List<Recorder> recorders = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                Recorder r = new Recorder();
+                recorders.add(r);
+                Request read = pipeRead(pipes.get(i % 2), arena.allocate(16), r);
+                onLoop(loops.get(i % 2), () -> {
+                    engine.submit(read);
+                    return null;
+                });
+            }
+            waitUntil(() -> engine.stats().inFlight() == 4, () -> "in flight: " + engine.stats());
+            onLoop(loops.get(0), () -> {
+                engine.close(); // on the engine's own thread: begins the close, returns at once
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+                return null;
+            });
+            assertFalse(engine.isOpen());
+            assertTrue(group.terminationFuture().await(WAIT_SECONDS, TimeUnit.SECONDS), "the group terminated");
+            closeWithin(engine); // a second closer waits for the first close to finish
+            for (Recorder r : recorders) {
+                assertEquals(-ErrnoTable.ECANCELED, r.awaitResult());
+                assertTrue(r.byClose);
+                assertEquals(1, r.calls(), "exactly once");
+            }
+            EngineStats s = engine.stats();
+            assertEquals(0, s.inFlight(), s.toString());
+            assertEquals(s.submitted(), s.completed(), s.toString());
+        } finally {
+            closeAll(pipes);
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
      * With nothing in flight, the group shut down first: a raw submission is refused with
      * {@link EngineRejectedException} (before: Netty's untyped RejectedExecutionException, or a request left queued
      * forever while the loop was between shutting down and terminated), an AsyncFile operation fails its future with
