@@ -125,7 +125,8 @@ public final class AsyncFile implements AutoCloseable {
                 throw new IllegalArgumentException("path contains a NUL byte: " + path);
             }
         }
-        CompletableFuture<AsyncFile> result = new CompletableFuture<>();
+        // A LaneFuture: a join on the loop that runs the open fails fast instead of hanging (LaneFuture#checkMayWait).
+        LaneFuture<AsyncFile> result = new LaneFuture<>(engine.blocked);
         BouncePool.Bounce pathBuffer;
         try {
             pathBuffer = engine.bouncePool.acquire(name.length + 1);
@@ -153,7 +154,7 @@ public final class AsyncFile implements AutoCloseable {
         });
         openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, DEFAULT_MODE).attach(pathBuffer);
         try {
-            engine.submit(openat);
+            result.sentTo(engine.submitRouted(openat));
         } catch (EngineRejectedException closedEngine) {
             engine.bouncePool.release(pathBuffer);
             result.completeExceptionally(new EngineClosedException("open", path.toString()));
@@ -544,8 +545,8 @@ public final class AsyncFile implements AutoCloseable {
         CompletableFuture<?> future = op.future(); // read first: the op may be recycled before submit returns
         try {
             Lane lane = engine.submitRouted(request);
-            if (lane instanceof CallerRing caller && future instanceof LaneFuture<?> waitable) {
-                waitable.waitIn(caller);
+            if (future instanceof LaneFuture<?> waitable) {
+                waitable.sentTo(lane);
             }
         } catch (EngineRejectedException closedEngine) {
             request.closedByEngine = true;
@@ -554,8 +555,12 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     private void submitLinked(FileOp op, Request head, Request tail) {
+        CompletableFuture<?> future = op.future(); // read first: the op may be recycled before submit returns
         try {
-            engine.submitLinked(head, tail);
+            Lane lane = engine.submitLinkedRouted(head, tail);
+            if (future instanceof LaneFuture<?> waitable) {
+                waitable.sentTo(lane);
+            }
         } catch (EngineRejectedException closedEngine) {
             head.closedByEngine = true;
             tail.closedByEngine = true;

@@ -16,4 +16,9 @@ public final class EngineRejectedException extends RejectedExecutionException {
     public EngineRejectedException() {
         super("engine closed");
     }
+
+    /** A rejection saying why, e.g. that the event loop of the engine's ring was shut down. */
+    public EngineRejectedException(String message) {
+        super(message);
+    }
 }

@@ -1,5 +1,6 @@
 package io.uringaio.engine;
 
+import io.netty.util.concurrent.BlockingOperationException;
 import io.uringaio.engine.internal.sys.FutexBoard;
 import io.uringaio.engine.internal.sys.SleepingFuture;
 
@@ -22,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * A virtual thread, a {@link ForkJoinWorkerThread} (its pool compensates only for the managed block that
  * {@link CompletableFuture}'s own wait is), or a thread whose wait the kernel refused waits as any
  * {@link CompletableFuture} does. Results, exceptions, interrupts and timeouts are {@link CompletableFuture}'s;
- * dependent stages are plain futures.
+ * dependent stages are plain futures ({@link Dependent}) whose blocking waits only add the self-wait check.
+ * <p>A blocking wait on the event loop thread that must complete the operation fails at once
+ * ({@link #checkMayWait}).
  */
 final class LaneFuture<T> extends SleepingFuture<T> {
     private static final VarHandle SLEEPERS;
@@ -38,6 +41,8 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     private final FutexBoard board;
     /** Set once the operation was handed to a caller ring; null while it was not (or not yet). */
     private volatile CallerRing lane;
+    /** Set once the operation was handed to a Netty ring; null while it was not (or not yet). */
+    private volatile Ring netty;
     /** The bits of the threads that sleep (or slept) on {@link #board} for this future; 0 when none. */
     @SuppressWarnings("unused") // through SLEEPERS
     private volatile int sleeperBits;
@@ -49,6 +54,34 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     /** Records that the operation went to {@code ring}. */
     void waitIn(CallerRing ring) {
         this.lane = ring;
+    }
+
+    /** Records the lane the operation went to (null: completed on the submitting thread): see {@link #checkMayWait}. */
+    void sentTo(Lane where) {
+        if (where instanceof CallerRing caller) {
+            lane = caller;
+        } else if (where instanceof Ring ring) {
+            netty = ring;
+        }
+    }
+
+    /**
+     * A blocking wait on the event loop thread of the Netty ring that runs the operation would wait for itself: that
+     * loop delivers the completion only after the waiting task returns. Typical in a Netty application that shares
+     * its loops with the engine ({@link RingEngineConfig#eventLoopGroup}): a channel handler calls {@code join()} on
+     * a read it just started (a read started on a loop goes to that loop's ring). Before, the loop hung for good, and
+     * with it every channel on it; now the wait fails at once with Netty's {@link BlockingOperationException}, what
+     * Netty's own promises throw there, and the operation goes on (its future completes when the loop is free).
+     */
+    @Override
+    protected void checkMayWait() {
+        Ring ring = netty;
+        if (ring != null && ring.isCurrentThread() && !isDone()) {
+            throw new BlockingOperationException("a blocking wait (join/get) on the event loop thread "
+                    + Thread.currentThread().getName() + " for a file operation that this same event loop runs: it"
+                    + " could never complete while the loop waits; chain a callback (whenComplete, thenAccept)"
+                    + " instead");
+        }
     }
 
     /** The caller ring's wait first (the request went there), then the engine's board. */
@@ -89,6 +122,56 @@ final class LaneFuture<T> extends SleepingFuture<T> {
         // Before the look at isDone in await: a completion that misses this bit is seen done there.
         SLEEPERS.getAndBitwiseOr(this, FutexBoard.threadBit());
         board.await(this, FutexBoard.threadBit(), maxNanos, interruptible);
+    }
+
+    /**
+     * Dependent stages ({@code thenApply}, {@code whenComplete}...) check the same self-wait: a handler that joins
+     * {@code file.read(b, 0).thenApply(...)} on the loop that runs the read would hang it as surely as a join of the
+     * read's own future. Only while this future is not done: once it is, a dependent may wait on other work.
+     */
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+        return new Dependent<>(this);
+    }
+
+    /** A dependent stage of a {@link LaneFuture}: a plain future whose blocking waits check its source's self-wait. */
+    static final class Dependent<T> extends CompletableFuture<T> {
+        private final LaneFuture<?> source;
+
+        Dependent(LaneFuture<?> source) {
+            this.source = source;
+        }
+
+        private void check() {
+            if (!isDone()) {
+                source.checkMayWait();
+            }
+        }
+
+        @Override
+        public T join() {
+            check();
+            return super.join();
+        }
+
+        @Override
+        public T get() throws InterruptedException, java.util.concurrent.ExecutionException {
+            check();
+            return super.get();
+        }
+
+        @Override
+        public T get(long timeout, TimeUnit unit)
+                throws InterruptedException, java.util.concurrent.ExecutionException,
+                java.util.concurrent.TimeoutException {
+            check();
+            return super.get(timeout, unit);
+        }
+
+        @Override
+        public <U> CompletableFuture<U> newIncompleteFuture() {
+            return new Dependent<>(source);
+        }
     }
 
     // ---------------------------------------------------------------- completion: wake the sleepers

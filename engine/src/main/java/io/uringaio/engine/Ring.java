@@ -6,6 +6,8 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
 import io.netty.channel.uring.IoUringIoOps;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
 import io.uringaio.engine.uapi.ErrnoTable;
 import io.uringaio.engine.uapi.Uapi;
 
@@ -52,6 +54,25 @@ final class Ring implements IoUringIoHandle, Lane {
     private boolean inTurn;
     private boolean closing;
     private CompletableFuture<Void> drained;
+    /**
+     * Set on the ring thread when Netty closes this handle because the application shut the loop down under an open
+     * engine ({@link #close()}): no turn runs any more, so completions are delivered where they are reaped.
+     */
+    private boolean loopClosing;
+    /** True while {@link #deliverCompletions()} runs (a callback that cancels must not re-enter it). */
+    private boolean delivering;
+    /**
+     * Set once the loop terminated (any thread reads it): from then on nobody else touches this ring's queues, and
+     * what is left in them is completed by {@link #afterLoopTerminated()} under {@link #postMortem}.
+     */
+    private volatile boolean loopGone;
+    /** Serializes the queues' consumers once the ring thread is gone (the termination listener, refused producers). */
+    private final Object postMortem = new Object();
+    /** The future of {@link #beginClose()}, so that a loop that died before running the close still completes it. */
+    private volatile CompletableFuture<Void> closeRequested;
+    /** Set when the engine's close drained this ring on its loop: the termination listener has nothing left to do. */
+    private volatile boolean drainedByClose;
+    private final GenericFutureListener<Future<Object>> terminationListener = f -> afterLoopTerminated();
 
     /** Set by any thread that queues work; cleared by the ring thread when a turn starts. */
     private final AtomicBoolean turnScheduled = new AtomicBoolean();
@@ -75,6 +96,8 @@ final class Ring implements IoUringIoHandle, Lane {
     /** Registers this ring on its loop; blocks until Netty answered. */
     void register() throws Exception {
         registration = loop.register(this).sync().getNow();
+        // An application's group may shut down under an open engine: its requests must still complete once.
+        loop.terminationFuture().addListener(terminationListener);
     }
 
     // ---------------------------------------------------------------- submission (any thread)
@@ -85,6 +108,7 @@ final class Ring implements IoUringIoHandle, Lane {
      */
     @Override
     public void accept(Request request) {
+        refuseIfLoopShutDown();
         submitted.add(request.chainLength());
         if (loop.inEventLoop()) {
             acceptOnRing(request);
@@ -98,6 +122,7 @@ final class Ring implements IoUringIoHandle, Lane {
     /** Accepts {@code count} QUEUED requests as one batch: one turn moves them all into SQEs together. */
     @Override
     public void acceptBatch(Request[] requests, int count) {
+        refuseIfLoopShutDown();
         submitted.add(count);
         if (loop.inEventLoop()) {
             for (int i = 0; i < count; i++) {
@@ -109,6 +134,19 @@ final class Ring implements IoUringIoHandle, Lane {
                 incoming.offer(requests[i]);
             }
             scheduleTurn();
+        }
+    }
+
+    /**
+     * Refuses a submission once the loop is shutting down (the application shut its group down while the engine was
+     * open): the loop runs no turn for it any more, and before this check such a request sat in the incoming queue
+     * forever (or the submitter got Netty's untyped RejectedExecutionException). Nothing is accepted; the caller
+     * resets the request. One volatile read of the loop's state per submission.
+     */
+    private void refuseIfLoopShutDown() {
+        if (loop.isShuttingDown()) {
+            throw new EngineRejectedException("the event loop of ring " + index + " is shut down (its group was shut"
+                    + " down while the engine was open)");
         }
     }
 
@@ -135,22 +173,49 @@ final class Ring implements IoUringIoHandle, Lane {
     @Override
     public CompletableFuture<Void> beginClose() {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        closeRequested = done; // a loop that terminates without running the task below completes it then
+        if (loopGone) {
+            done.complete(null);
+            return done;
+        }
         try {
             loop.execute(() -> closeOnRing(done));
         } catch (RuntimeException rejected) {
-            // The loop is gone (an application's group shut down first): nothing of ours can still run there.
-            done.complete(null);
+            // The loop is shutting down (an application's group went first) and runs no task any more. Its requests
+            // may still be in the kernel: completing the close now let the engine free their buffers and close their
+            // files under them, and drop the termination listener that still had to complete them (a pipe read
+            // never completed). The termination listener completes `done` once it has drained the ring.
+            if (loopGone) {
+                done.complete(null);
+            }
         }
         return done;
     }
 
     private void scheduleTurn() {
         if (!turnScheduled.get() && turnScheduled.compareAndSet(false, true)) {
-            loop.execute(turnTask);
+            try {
+                loop.execute(turnTask);
+            } catch (RejectedExecutionException loopDied) {
+                // The loop shut down between refuseIfLoopShutDown and here: no turn will take what was just queued.
+                // Complete it here if the loop is gone already, else the termination listener will.
+                drainAfterLoopGone();
+            }
+        } else if (loopGone) {
+            // A turn was refused (the flag stays set) and the listener's drain may have run before this offer.
+            drainAfterLoopGone();
         }
     }
 
     private void scheduleTurnFromRing() {
+        if (loopClosing) {
+            // Netty is closing the loop: it runs no task any more; deliver here (unless a delivery runs already).
+            if (!delivering) {
+                deliverCompletions();
+                checkDrained();
+            }
+            return;
+        }
         if (!inTurn && !turnScheduled.get()) {
             turnScheduled.set(true);
             loop.execute(turnTask);
@@ -345,6 +410,7 @@ final class Ring implements IoUringIoHandle, Lane {
 
     private void deliverCompletions() {
         // Threads blocked on these completions are woken once, after the whole batch (DeferredWakes).
+        delivering = true;
         DeferredWakes.open();
         try {
             // A callback may complete more (a cancel of a waiting request): iterate until the list stops growing.
@@ -358,6 +424,7 @@ final class Ring implements IoUringIoHandle, Lane {
             }
         } finally {
             DeferredWakes.close();
+            delivering = false;
         }
         boolean any = completedCount > 0;
         completedCount = 0;
@@ -547,6 +614,7 @@ final class Ring implements IoUringIoHandle, Lane {
                 && completedCount == 0) {
             CompletableFuture<Void> d = drained;
             drained = null;
+            drainedByClose = true;
             d.complete(null);
         }
     }
@@ -554,23 +622,92 @@ final class Ring implements IoUringIoHandle, Lane {
     /** Releases the Netty registration; after {@link #beginClose()} completed. */
     @Override
     public void deregister() {
+        if (drainedByClose) {
+            // Nothing is left for the listener: the group does not keep the closed engine. Otherwise (the loop died
+            // under the close) it stays, and completes what the dying loop still held.
+            loop.terminationFuture().removeListener(terminationListener);
+        }
         if (registration != null) {
-            registration.cancel();
+            try {
+                registration.cancel();
+            } catch (RejectedExecutionException loopGone) {
+                // The application's group terminated first: its loop took the registration down with it. Before,
+                // engine.close() threw Netty's exception here (after the group's shutdown) and skipped the rest.
+            }
         }
     }
 
-    /** Netty closes the handle when its loop shuts down; requests still here can no longer complete normally. */
+    /**
+     * Netty closes the handle when its loop shuts down (the application shut its group down before closing the
+     * engine), on the loop thread, with the registration still valid: queued requests complete with
+     * {@code -ECANCELED} as by a close, and each request in the kernel gets a cancel, as {@link #closeOnRing} does.
+     * Netty then submits those cancels and reaps what completes within its drain (about 200 ms), delivered at once
+     * ({@link #loopClosing}); what the kernel has not ended by then is completed when the loop terminated
+     * ({@link #afterLoopTerminated()}). Before, the requests in the kernel were never completed at all.
+     */
     @Override
     public void close() {
         closing = true;
+        loopClosing = true;
         drainIncoming();
         Request waiter;
         while ((waiter = waiting.poll()) != null) {
             completeChainLocally(waiter, -ErrnoTable.ECANCELED, true);
         }
+        for (int slot = 0; slot < table.capacity(); slot++) {
+            Request r = table.get(slot);
+            if (r != null && !r.control && r.cancelWatch == null) {
+                r.closedByEngine = true;
+                issueKernelCancel(r, null);
+            }
+        }
         deliverCompletions();
         if (registration != null) {
-            registration.cancel();
+            registration.cancel(); // Netty removes it once the cancels' and targets' CQEs are reaped
+        }
+    }
+
+    /**
+     * The loop terminated (its thread is done): completes, once each, every request still held here with
+     * {@code -ECANCELED} as canceled by close (the kernel did not end it within Netty's final drain; the ring is gone,
+     * and the kernel's teardown cancels it), and the close future of a {@link #beginClose()} whose task never ran.
+     * Runs on the thread that completed the loop's termination, or on a submitter that the dead loop refused.
+     */
+    private void afterLoopTerminated() {
+        loopGone = true;
+        drainAfterLoopGone();
+        CompletableFuture<Void> close = closeRequested;
+        if (close != null) {
+            close.complete(null);
+        }
+    }
+
+    /** Completes what the dead loop left in the queues and the slot table; a no-op while the loop may still run. */
+    private void drainAfterLoopGone() {
+        synchronized (postMortem) {
+            if (!loopGone) {
+                return; // the loop still runs (or its close does): it or the termination listener takes them
+            }
+            closing = true;
+            loopClosing = true;
+            drainIncoming();
+            Request waiter;
+            while ((waiter = waiting.poll()) != null) {
+                completeChainLocally(waiter, -ErrnoTable.ECANCELED, true);
+            }
+            for (int slot = 0; slot < table.capacity(); slot++) {
+                Request r = table.get(slot);
+                if (r != null) {
+                    table.release(table.tagOf(slot));
+                    onSlotFreed(r);
+                    if (!r.control) {
+                        finish(r, -ErrnoTable.ECANCELED, true);
+                    }
+                }
+            }
+            controlWaiting.clear();
+            deliverCompletions();
+            checkDrained();
         }
     }
 

@@ -194,6 +194,11 @@ public final class RingEngine implements AutoCloseable {
                     IoUringIoHandler.newFactory(handlerConfig));
             group = ownGroup;
         }
+        if (group.isShuttingDown()) {
+            // Before, Netty's untyped RejectedExecutionException ("event executor terminated") came out of open.
+            throw new IllegalArgumentException("the event loop group " + group + " is shut down (or shutting down):"
+                    + " the engine needs running io_uring loops");
+        }
         List<Ring> rings = new ArrayList<>();
         try {
             for (EventExecutor executor : group) {
@@ -393,7 +398,14 @@ public final class RingEngine implements AutoCloseable {
                 return;
             }
             request.ring = ring;
-            ring.accept(request);
+            try {
+                ring.accept(request);
+            } catch (EngineRejectedException loopShutDown) {
+                // The Netty loops were shut down under the open engine: nowhere to run it; it ends as by a close.
+                request.result = -ErrnoTable.ECANCELED;
+                request.closedByEngine = true;
+                request.deliver();
+            }
         } finally {
             guard.decrementAndGet();
         }
@@ -446,6 +458,11 @@ public final class RingEngine implements AutoCloseable {
      * chain reaches the kernel in one turn of one ring. Each request gets its own completion.
      */
     public void submitLinked(Request... chain) {
+        submitLinkedRouted(chain);
+    }
+
+    /** {@link #submitLinked}, returning the lane the chain went to. */
+    Lane submitLinkedRouted(Request... chain) {
         if (chain.length == 0) {
             throw new IllegalArgumentException("empty chain");
         }
@@ -464,6 +481,7 @@ public final class RingEngine implements AutoCloseable {
             uncount(home, chain, chain.length); // not accepted (closed engine): not in flight
             throw e;
         }
+        return ring;
     }
 
     /**
@@ -493,8 +511,17 @@ public final class RingEngine implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 requests[i].ring = ring;
             }
-            count(requests, count); // before the ring has them: a completion may run before acceptBatch returns
-            ring.acceptBatch(requests, count);
+            SubmitterHome home = count(requests, count); // before the ring has them: a completion may run first
+            try {
+                ring.acceptBatch(requests, count);
+            } catch (EngineRejectedException loopShutDown) {
+                // The ring's event loop was shut down under the open engine: nothing of the batch was accepted.
+                uncount(home, requests, count);
+                for (int i = 0; i < count; i++) {
+                    requests[i].state.set(Request.IDLE);
+                }
+                throw loopShutDown;
+            }
         } finally {
             guard.decrementAndGet();
         }
@@ -638,20 +665,31 @@ public final class RingEngine implements AutoCloseable {
         guard.incrementAndGet();
         try {
             if (closed) {
-                for (Request r = head; r != null; ) {
-                    Request next = r.linkNext;
-                    r.linkNext = null;
-                    r.state.set(Request.IDLE);
-                    r = next;
-                }
+                resetChain(head);
                 throw new EngineRejectedException();
             }
             for (Request r = head; r != null; r = r.linkNext) {
                 r.ring = ring;
             }
-            ring.accept(head);
+            try {
+                ring.accept(head);
+            } catch (EngineRejectedException loopShutDown) {
+                // The ring's event loop was shut down under the open engine (an application's group): not accepted.
+                resetChain(head);
+                throw loopShutDown;
+            }
         } finally {
             guard.decrementAndGet();
+        }
+    }
+
+    /** A chain the engine did not accept: idle again, unlinked. */
+    private static void resetChain(Request head) {
+        for (Request r = head; r != null; ) {
+            Request next = r.linkNext;
+            r.linkNext = null;
+            r.state.set(Request.IDLE);
+            r = next;
         }
     }
 
@@ -675,11 +713,16 @@ public final class RingEngine implements AutoCloseable {
      */
     public CompletableFuture<CancelOutcome> cancel(Request request) {
         Objects.requireNonNull(request, "request");
-        CompletableFuture<CancelOutcome> outcome = new CompletableFuture<>();
+        // A LaneFuture: the outcome of a kernel cancel is decided on the ring's loop, so a join of it on that same loop
+        // (a Netty application's handler) fails fast instead of hanging the loop (LaneFuture#checkMayWait).
+        LaneFuture<CancelOutcome> outcome = new LaneFuture<>(blocked);
         Lane ring = request.ring;
         if (ring == null || request.state.get() == Request.IDLE) {
             outcome.complete(CancelOutcome.ALREADY_DONE);
         } else {
+            if (ring instanceof Ring netty) {
+                outcome.sentTo(netty);
+            }
             ring.cancel(request, outcome);
         }
         return outcome;

@@ -124,7 +124,11 @@ public final class RingEngineConfig {
     /**
      * Runs the engine on an application's Netty group whose loops use {@code IoUringIoHandler}: one ring per loop, so
      * file I/O shares the loops of the application's sockets. The engine never shuts the group down; close the engine
-     * before the group.
+     * before the group. An operation started on a loop runs on that loop's ring; a blocking wait for it there
+     * ({@code join}/{@code get} of its future or of a dependent stage) throws Netty's
+     * {@code BlockingOperationException} instead of hanging the loop. If the group shuts down first, every request
+     * still held completes once with {@code -ECANCELED} as canceled by close, and later submissions are refused with
+     * {@link EngineRejectedException}.
      */
     public RingEngineConfig eventLoopGroup(IoEventLoopGroup group) {
         this.eventLoopGroup = group;

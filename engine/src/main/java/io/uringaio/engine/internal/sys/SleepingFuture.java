@@ -21,9 +21,18 @@ public abstract class SleepingFuture<T> extends CompletableFuture<T> {
      */
     protected abstract void waitUntilDone(long maxNanos, boolean interruptible);
 
+    /**
+     * Called by {@link #join}, {@link #get} and {@link #get(long, TimeUnit)} on a future not yet done, before any
+     * wait: throws (an unchecked exception) when the calling thread is the one that must complete this future, whose
+     * wait could only end in a hang (or a certain timeout). Does nothing by default.
+     */
+    protected void checkMayWait() {
+    }
+
     @Override
     public final T join() {
         if (!isDone()) {
+            checkMayWait();
             waitUntilDone(Long.MAX_VALUE, false);
         }
         return super.join();
@@ -32,6 +41,7 @@ public abstract class SleepingFuture<T> extends CompletableFuture<T> {
     @Override
     public final T get() throws InterruptedException, ExecutionException {
         if (!isDone() && !Thread.currentThread().isInterrupted()) {
+            checkMayWait();
             waitUntilDone(Long.MAX_VALUE, true);
         }
         return super.get(); // done, or interrupted: InterruptedException (the status cleared), as CompletableFuture
@@ -44,6 +54,7 @@ public abstract class SleepingFuture<T> extends CompletableFuture<T> {
         if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
             return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
         }
+        checkMayWait();
         long start = System.nanoTime();
         waitUntilDone(nanos, true);
         long left = nanos == Long.MAX_VALUE ? Long.MAX_VALUE : nanos - (System.nanoTime() - start);
