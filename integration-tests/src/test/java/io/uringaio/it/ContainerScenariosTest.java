@@ -46,6 +46,8 @@ class ContainerScenariosTest {
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(2);
     private static final int KILL_ROUNDS = Integer.getInteger("uringaio.it.killRounds", 20);
     private static final long MEMORY_LIMIT_BYTES = 256L << 20;
+    /** Room for the JVM's own threads and the driver's ballast, which takes the rest. */
+    private static final long PIDS_LIMIT = 64;
     /** Prints the memory cgroup's limit and peak usage as seen inside the container (cgroup v1, else v2). */
     private static final String MEMORY_REPORT = "if [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then "
             + "echo MEMORY limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
@@ -301,6 +303,42 @@ class ContainerScenariosTest {
         System.out.println("[container scenario] benchmark --quick in 256 MiB (peak " + peakMiB + " MiB):\n  "
                 + String.join("\n  ", r.lines()));
         took("6 256 MiB memory limit: bench --quick");
+    }
+
+    // ---------------------------------------------------------------- 7. pids limit: no thread to be had
+
+    @Test
+    @Order(7)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void pidsLimitRefusesThreadsWithEagainNotErrors() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("pids", "/data").bind(work, "/data")
+                // No GC workers or compiler threads that come and go: the driver's ballast takes every pid left.
+                .jvm("-XX:+UseSerialGC", "-XX:-UseDynamicNumberOfCompilerThreads")
+                .pidsLimit(PIDS_LIMIT)) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertNotNull(r.first("PIDS ballast="), r::transcript);
+        assertFalse(r.stderr().contains("Exception in thread"), () -> "no thread of ours died\n" + r.transcript());
+        // Every step ends in a result or EAGAIN, never an Error, a hang or ECANCELED (the driver fails otherwise).
+        for (String l : r.all("OUTCOME ")) {
+            assertTrue(l.contains(" ok ") || l.contains(" errno EAGAIN"), () -> l + "\n" + r.transcript());
+        }
+        assertTrue(r.lines().contains("CHECK pids-running-engine-closed ok"), r::transcript);
+        String sweep0 = r.first("SWEEP free=0 ");
+        assertNotNull(sweep0, r::transcript);
+        assertTrue(sweep0.startsWith("SWEEP free=0 THREAD_POOL callerRings=0 reason=cannot start a ring thread"),
+                () -> "AUTO falls back to the pool, naming the refused thread: " + sweep0 + "\n" + r.transcript());
+        assertNotNull(r.first("CHECK pids-sweep ok"), r::transcript);
+        for (String expected : List.of("CHECK pids-facade-notified-once ok SIGEV_THREAD ran 1 time(s) in all",
+                "CHECK pids-engine-recovers-read ok 65536 bytes read back intact",
+                "CHECK pids-facade-recovers ok aio_error 0 after the release",
+                "CHECK pids-facade-notified-again ok SIGEV_THREAD ran 2 time(s) in all",
+                "CHECK pids-closed ok engines and context closed")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("7 pids limit: thread creation refused");
     }
 
     // ---------------------------------------------------------------- helpers

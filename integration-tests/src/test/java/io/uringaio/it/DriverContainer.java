@@ -96,6 +96,12 @@ final class DriverContainer implements AutoCloseable {
         return this;
     }
 
+    /** Limits the container's processes and threads to {@code pids}, as {@code docker run --pids-limit} does. */
+    DriverContainer pidsLimit(long pids) {
+        modifiers.add(cmd -> cmd.getHostConfig().withPidsLimit(pids));
+        return this;
+    }
+
     /** Limits memory (and memory plus swap) to {@code bytes}. */
     DriverContainer memory(long bytes) {
         modifiers.add(cmd -> cmd.getHostConfig().withMemory(bytes).withMemorySwap(bytes));
