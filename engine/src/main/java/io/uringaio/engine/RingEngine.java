@@ -225,7 +225,12 @@ public final class RingEngine implements AutoCloseable {
             if (e instanceof OutOfMemoryError noThread) {
                 // Netty starts a loop's thread on its first task (the registration): a pids or thread limit refuses
                 // it with this Error, which must not leave the API.
-                throw new RingThreadRefused(noThread);
+                throw new RingThreadRefused("cannot start a ring thread (" + noThread.getMessage() + ")", noThread);
+            }
+            if (e instanceof java.util.concurrent.RejectedExecutionException dead) {
+                // A loop that died while starting (its io_uring_enter failed: Netty logs why) refuses the registration.
+                throw new RingThreadRefused("a ring's event loop terminated while starting (" + dead.getMessage()
+                        + ")", dead);
             }
             if (e instanceof RuntimeException re) {
                 throw re;
@@ -913,12 +918,13 @@ public final class RingEngine implements AutoCloseable {
     private static final long SHUTDOWN_WAIT_MILLIS = 10_000;
 
     /**
-     * Thrown inside {@link #open} when a ring's thread could not be started (a pids or thread limit): AUTO falls back
+     * Thrown inside {@link #open} when a ring's thread could not be started (a pids or thread limit) or died while
+     * starting: AUTO falls back
      * to the thread pool with this message as the reason, IO_URING throws {@link UnsupportedOperationException}.
      */
     private static final class RingThreadRefused extends RuntimeException {
-        RingThreadRefused(OutOfMemoryError cause) {
-            super("cannot start a ring thread (" + cause.getMessage() + ")", cause);
+        RingThreadRefused(String reason, Throwable cause) {
+            super(reason, cause);
         }
     }
 

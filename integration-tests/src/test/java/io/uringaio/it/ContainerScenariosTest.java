@@ -10,6 +10,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -339,6 +341,38 @@ class ContainerScenariosTest {
             assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
         }
         took("7 pids limit: thread creation refused");
+    }
+
+    // ---------------------------------------------------------------- 8. seccomp refusing part of io_uring
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "deny-io_uring_enter.json, io_uring_enter: EPERM (seccomp?)",
+            "deny-io_uring_register.json, io_uring_register: EPERM (seccomp?)",
+            "enosys-io_uring_setup.json, io_uring_setup: ENOSYS (kernel without io_uring)"})
+    @Order(8)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void seccompRefusingPartOfIoUringFallsBackWithTheReason(String profile, String reason) throws IOException {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("backend-smoke", "/data").bind(work, "/data")
+                .seccomp(resource("/seccomp/" + profile))) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        List<String> backends = r.all("BACKEND ");
+        assertEquals(2, backends.size(), r::transcript); // the engine's and the facade context's
+        for (String b : backends) {
+            assertEquals("BACKEND THREAD_POOL " + reason, b, () -> "AUTO falls back naming the refused call\n"
+                    + r.transcript());
+        }
+        assertTrue(r.lines().contains("CALLER-RINGS 0"), () -> "no caller rings on the pool\n" + r.transcript());
+        assertTrue(r.lines().contains("REFUSED io_uring IO_URING backend requested, but " + reason),
+                () -> "an explicit IO_URING is refused with the reason\n" + r.transcript());
+        for (String expected : List.of("CHECK smoke-engine-read ok 262144 bytes intact",
+                "CHECK smoke-facade-fsync ok 0", "CHECK smoke-facade-read-data ok 262144 bytes intact")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("8 seccomp " + profile + ": THREAD_POOL");
     }
 
     // ---------------------------------------------------------------- helpers
