@@ -375,6 +375,84 @@ class ContainerScenariosTest {
         took("8 seccomp " + profile + ": THREAD_POOL");
     }
 
+    // ---------------------------------------------------------------- 9. half of one CPU
+
+    @Test
+    @Order(9)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void halfOfOneCpuSizesTheEngineForOne() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("backend-smoke", "/data").bind(work, "/data").halfOfOneCpu()) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertTrue(r.lines().contains("CPUS available=1 rings=1 pool=4"),
+                () -> "one processor seen: one ring, the pool's floor of 4 workers\n" + r.transcript());
+        assertTrue(r.all("BACKEND ").stream().allMatch(l -> l.startsWith("BACKEND IO_URING ")), r::transcript);
+        assertTrue(r.lines().contains("CALLER-RINGS 1"), r::transcript);
+        for (String expected : List.of("CHECK smoke-engine-read ok 262144 bytes intact",
+                "CHECK smoke-facade-fsync ok 0", "CHECK smoke-facade-read-data ok 262144 bytes intact")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("9 --cpus 0.5 --cpuset-cpus 0");
+    }
+
+    // ---------------------------------------------------------------- 10. descriptor table full
+
+    @Test
+    @Order(10)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void fullDescriptorTableFailsOpensWithEmfile() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("nofile", "/data").bind(work, "/data").ulimit("nofile", 64)) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertTrue(r.lines().contains("ERRNO nofile-engine-open EMFILE open /data/nofile.dat: EMFILE (Too many open"
+                + " files)"), () -> "the engine's open fails EMFILE naming the file\n" + r.transcript());
+        assertTrue(r.lines().contains("ERRNO nofile-facade-open EMFILE open returned -1"), r::transcript);
+        List<String> backends = r.all("BACKEND ");
+        assertEquals(3, backends.size(), r::transcript);
+        assertTrue(backends.get(0).startsWith("BACKEND IO_URING "), r::transcript);
+        assertEquals("BACKEND THREAD_POOL io_uring_setup: EMFILE (Too many open files)", backends.get(1),
+                () -> "an engine opened with no descriptor free falls back, saying why\n" + r.transcript());
+        assertTrue(backends.get(2).startsWith("BACKEND IO_URING "), () -> "and once released, io_uring again\n"
+                + r.transcript());
+        for (String expected : List.of("CHECK nofile-bystander-read ok 65536 bytes intact",
+                "CHECK nofile-facade-bystander ok 65536", "CHECK nofile-recovers-engine ok open and write",
+                "CHECK nofile-recovers-facade ok 65536", "CHECK nofile-closed ok")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("10 --ulimit nofile=64: EMFILE");
+    }
+
+    // ---------------------------------------------------------------- 11. no locked memory
+
+    @Test
+    @Order(11)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void zeroMemlockFallsBackToThreadPool() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("backend-smoke", "/data").bind(work, "/data")
+                .ulimit("memlock", 0)) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        List<String> backends = r.all("BACKEND ");
+        assertEquals(2, backends.size(), r::transcript);
+        for (String b : backends) {
+            // Either io_uring works without locked memory (kernels charging rings to the memory cgroup) or AUTO falls
+            // back naming the limit; never a failed open.
+            assertTrue(b.startsWith("BACKEND IO_URING ") || (b.startsWith("BACKEND THREAD_POOL ")
+                    && b.contains("memlock")), () -> b + "\n" + r.transcript());
+        }
+        for (String expected : List.of("CHECK smoke-engine-read ok 262144 bytes intact",
+                "CHECK smoke-facade-fsync ok 0", "CHECK smoke-facade-read-data ok 262144 bytes intact")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("11 --ulimit memlock=0: " + backends.get(0).split(" ")[1]);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static String resource(String name) throws IOException {

@@ -30,7 +30,8 @@ import static java.nio.file.StandardOpenOption.WRITE;
  * engine with a caller ring (AUTO) writes, syncs and reads back a file; a facade context (caller rings on, its
  * default) does the same with {@code aio_write}/{@code aio_fsync}/{@code aio_read}; an engine that asks for
  * {@code IO_URING} explicitly either runs or is refused with an {@link UnsupportedOperationException} naming the
- * reason ({@code REFUSED io_uring ...}). Prints {@code BACKEND} lines and {@code CALLER-RINGS n}.
+ * reason ({@code REFUSED io_uring ...}). Prints {@code BACKEND} lines, {@code CALLER-RINGS n} and {@code CPUS} (the
+ * processors the JVM sees, the engine's rings, the default pool size).
  */
 final class BackendSmokeScenario {
     private static final long SEED = 0x5EED_0007L;
@@ -44,6 +45,8 @@ final class BackendSmokeScenario {
         try (RingEngine engine = RingEngine.open(new RingEngineConfig().callerRings(1))) {
             backend(engine);
             line("CALLER-RINGS " + engine.callerRingCount());
+            line("CPUS available=" + Runtime.getRuntime().availableProcessors() + " rings=" + engine.ringCount()
+                    + " pool=" + new RingEngineConfig().poolThreads());
             AsyncFile file = join(engine.open(dir.resolve("smoke-engine.dat"), READ, WRITE, CREATE));
             check(join(file.write(data.duplicate(), 0)) == SIZE, "smoke-engine-write", SIZE + " bytes");
             join(file.fsync());
