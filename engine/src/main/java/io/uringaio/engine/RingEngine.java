@@ -830,16 +830,59 @@ public final class RingEngine implements AutoCloseable {
         if (onOwnThread()) {
             if (first) {
                 closed = true;
-                Thread.ofPlatform().daemon().name("uring-aio-close").start(this::closeNow);
+                try {
+                    Thread.ofPlatform().daemon().name("uring-aio-close").start(this::closeNow);
+                } catch (OutOfMemoryError noThread) {
+                    // A pids or thread limit: the close cannot run here (it would wait for this thread), so the next
+                    // close() from another thread runs it (awaitClose); until then submissions are refused.
+                    closeHandedOver.set(true);
+                    LOG.log(System.Logger.Level.WARNING, "engine close from one of its threads could not start its"
+                            + " thread (" + noThread.getMessage() + "); the next close() from another thread runs it");
+                }
             }
             return; // waiting here would wait for this very thread
         }
         if (first) {
             closeNow();
         } else {
-            closeDone.join(); // uninterruptible, as the close itself
+            awaitClose();
         }
     }
+
+    /**
+     * A second closer waits, uninterruptibly as the close itself, for the first one's close; or runs it, when the
+     * first was one of the engine's threads that could not start the close's thread ({@link #closeHandedOver}). It
+     * looks for that every {@link #HANDOVER_POLL_MILLIS} ms: that closer may set it after this one began to wait.
+     */
+    private void awaitClose() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                if (closeHandedOver.compareAndSet(true, false)) {
+                    closeNow();
+                    return;
+                }
+                try {
+                    closeDone.get(HANDOVER_POLL_MILLIS, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    // look again
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    return; // closeDone never fails; done either way
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static final long HANDOVER_POLL_MILLIS = 10;
+    /** Set when a close begun on one of the engine's threads found no thread to run on: the next closer runs it. */
+    private final AtomicBoolean closeHandedOver = new AtomicBoolean();
 
     /**
      * True when the calling thread is one of this engine's own threads (a ring's event loop or a pool worker): the
