@@ -61,18 +61,28 @@ final class CallerLanes {
                         config.afterCompletionBatch(), rehome);
             }
         } catch (UnsupportedOperationException e) {
-            for (CallerRing r : rings) {
-                if (r != null) {
-                    r.deregister();
-                }
-            }
-            Libc.close(eventFd);
-            RingEngine.LOG.log(System.Logger.Level.WARNING, "caller rings off: " + e.getMessage());
-            return null;
+            return off(rings, eventFd, e.getMessage());
         }
         CallerLanes lanes = new CallerLanes(rings, eventFd, "uring-aio-caller-reaper");
-        lanes.reaper.start();
+        try {
+            lanes.reaper.start();
+        } catch (OutOfMemoryError noThread) {
+            // A pids or thread limit: without its reaper a completion nobody waits for would never be reaped.
+            return off(rings, eventFd, "cannot start the reaper thread (" + noThread.getMessage() + ")");
+        }
         return lanes;
+    }
+
+    /** Releases what {@link #open} got so far and logs why the engine runs without caller rings; returns null. */
+    private static CallerLanes off(CallerRing[] rings, int eventFd, String reason) {
+        for (CallerRing r : rings) {
+            if (r != null) {
+                r.deregister();
+            }
+        }
+        Libc.close(eventFd);
+        RingEngine.LOG.log(System.Logger.Level.WARNING, "caller rings off: " + reason);
+        return null;
     }
 
     /** A new thread's ring: {@link Lane#leastLoaded}, from the next in turn. Once per thread. */

@@ -1,8 +1,11 @@
 package io.uringaio.engine;
 
 import io.netty.channel.uring.IoUring;
+import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -17,13 +20,59 @@ interface IoUringAvailability {
     /** The reason io_uring cannot be used, or null when it can. */
     String unavailableReason();
 
-    /** Netty's verdict, with the cause turned into a short reason such as {@code "io_uring_setup: EPERM (seccomp?)"}. */
+    /**
+     * Netty's verdict, with the cause turned into a short reason such as {@code "io_uring_setup: EPERM (seccomp?)"};
+     * then, where Netty says yes, whether {@code io_uring_enter} is allowed ({@link #enterRefusal}).
+     */
     IoUringAvailability NETTY = () -> {
         if (IoUring.isAvailable()) {
-            return null;
+            return enterRefusal();
         }
         return describe(IoUring.unavailabilityCause());
     };
+
+    /**
+     * Sets up a one-entry ring and enters it with nothing to do: null when the kernel answers 0, else the reason. Netty's
+     * availability check sets a ring up and registers on it but never enters one, so a seccomp profile that denies only
+     * {@code io_uring_enter} passed it, and every ring loop then died on its first enter: the engine's open failed with
+     * a {@code RejectedExecutionException} instead of falling back. One setup, one enter and one close per engine open.
+     */
+    static String enterRefusal() {
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = Libc.ioUringSetup(1, arena.allocate(PARAMS_SIZE, 8).address());
+            if (fd < 0) {
+                return "io_uring_setup: " + ErrnoTable.describe(-fd);
+            }
+            int res = Libc.ioUringEnter(fd, 0, 0, 0, 0, 0);
+            Libc.close(fd);
+            if (res < 0) {
+                return "io_uring_enter: " + ErrnoTable.name(-res) + (res == -ErrnoTable.EPERM ? " (seccomp?)" : "");
+            }
+            return null;
+        }
+    }
+
+    /** {@code sizeof(struct io_uring_params)}. */
+    int PARAMS_SIZE = 120;
+
+    String SETUP = "io_uring_setup";
+
+    /**
+     * The system call the cause names ({@code io_uring_register} or {@code io_uring_enter}, as Netty's messages
+     * do), else {@code io_uring_setup}: a profile that denies only {@code io_uring_register} was reported as a refused
+     * setup.
+     */
+    static String refusedCall(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            for (String call : new String[] {"io_uring_register", "io_uring_enter"}) {
+                if (m.contains(call)) {
+                    return call;
+                }
+            }
+        }
+        return SETUP;
+    }
 
     /** A short reason for a failure to set up io_uring. */
     static String describe(Throwable cause) {
@@ -40,11 +89,12 @@ interface IoUringAvailability {
             // the sysctl is only a hint
         }
         String message = cause == null ? "unknown" : String.valueOf(cause.getMessage());
+        String call = refusedCall(cause);
         if (message.contains("Operation not permitted") || message.contains("EPERM")) {
-            return "io_uring_setup: EPERM (seccomp?" + sysctl + ")";
+            return call + ": EPERM (seccomp?" + sysctl + ")";
         }
         if (message.contains("Function not implemented") || message.contains("ENOSYS")) {
-            return "io_uring_setup: ENOSYS (kernel without io_uring" + sysctl + ")";
+            return call + ": ENOSYS (" + (call.equals(SETUP) ? "kernel without io_uring" : "seccomp?") + sysctl + ")";
         }
         return "io_uring unavailable: " + (cause == null ? "unknown" : cause.toString()) + sysctl;
     }

@@ -84,6 +84,11 @@ public final class Request {
     int heapIndex = -1;
     volatile boolean cancelRequested;
     boolean closedByEngine;
+    /**
+     * A member of an {@code IOSQE_IO_LINK} chain after its head: the kernel ends it {@code -ECANCELED} when a member
+     * before it fails, which is its own outcome and not one to translate ({@link Ring#notAskedFor}).
+     */
+    boolean behindLink;
     boolean control;
     int result;
     boolean pageCacheFirst;

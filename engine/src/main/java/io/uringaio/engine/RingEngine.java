@@ -116,11 +116,12 @@ public final class RingEngine implements AutoCloseable {
     /**
      * Opens an engine on the configured backend ({@link RingEngineConfig#backend()}: the config's, else the system
      * property {@code uringaio.backend}, else {@link Backend#AUTO}). AUTO takes io_uring when the availability hook
-     * says yes and a probe op on a real ring succeeds, else the thread pool; the choice and its reason are logged once
-     * at INFO and kept in {@link #backendReason()}.
+     * says yes, the rings' threads start and a probe op on a real ring succeeds, else the thread pool (where no thread
+     * can be started, a pids limit, the pool's requests then fail with EAGAIN until one can); the choice and its
+     * reason are logged once at INFO and kept in {@link #backendReason()}.
      *
-     * @throws UnsupportedOperationException when {@link Backend#IO_URING} was asked for and io_uring is unavailable,
-     *                                       with the reason
+     * @throws UnsupportedOperationException when {@link Backend#IO_URING} was asked for and io_uring is unavailable
+     *                                       or its ring threads cannot be started, with the reason
      * @throws IllegalArgumentException      for an inconsistent configuration (e.g. a {@code maxInFlightPerRing} that
      *                                       does not fit the ring size), on every backend
      */
@@ -136,14 +137,24 @@ public final class RingEngine implements AutoCloseable {
                 if (unavailable != null) {
                     throw new UnsupportedOperationException("IO_URING backend requested, but " + unavailable);
                 }
-                yield openRings(config, "IO_URING requested");
+                try {
+                    yield openRings(config, "IO_URING requested");
+                } catch (RingThreadRefused e) {
+                    throw new UnsupportedOperationException("IO_URING backend requested, but " + e.getMessage(),
+                            e.getCause());
+                }
             }
             case AUTO -> {
                 String unavailable = config.ioUringAvailability().unavailableReason();
                 if (unavailable != null) {
                     yield openPool(config, unavailable);
                 }
-                RingEngine rings = openRings(config, "io_uring available and probe op succeeded");
+                RingEngine rings;
+                try {
+                    rings = openRings(config, "io_uring available and probe op succeeded");
+                } catch (RingThreadRefused e) {
+                    yield openPool(config, e.getMessage()); // the pool starts its workers on demand
+                }
                 String probeFailure = rings.probe();
                 if (probeFailure == null) {
                     yield rings;
@@ -209,12 +220,22 @@ public final class RingEngine implements AutoCloseable {
                 ring.register();
                 rings.add(ring);
             }
-        } catch (Exception e) {
+        } catch (Exception | OutOfMemoryError e) {
             for (Ring ring : rings) {
                 ring.deregister();
             }
             if (ownGroup != null) {
-                ownGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+                shutDown(ownGroup);
+            }
+            if (e instanceof OutOfMemoryError noThread) {
+                // Netty starts a loop's thread on its first task (the registration): a pids or thread limit refuses
+                // it with this Error, which must not leave the API.
+                throw new RingThreadRefused("cannot start a ring thread (" + noThread.getMessage() + ")", noThread);
+            }
+            if (e instanceof java.util.concurrent.RejectedExecutionException dead) {
+                // A loop that died while starting (its io_uring_enter failed: Netty logs why) refuses the registration.
+                throw new RingThreadRefused("a ring's event loop terminated while starting (" + dead.getMessage()
+                        + ")", dead);
             }
             if (e instanceof RuntimeException re) {
                 throw re;
@@ -301,6 +322,7 @@ public final class RingEngine implements AutoCloseable {
             throw new IllegalStateException("request already in flight: " + request);
         }
         request.closedByEngine = false;
+        request.behindLink = false;
         if (pageCacheFastPath && !closed && PageCacheFastPath.eligible(request) && !onBusyRingThread()
                 && PageCacheFastPath.tryComplete(request, afterBatch, pageCacheHits)) {
             return null; // every byte was in the page cache: completed on this thread
@@ -472,6 +494,7 @@ public final class RingEngine implements AutoCloseable {
         claim(chain, chain.length);
         for (int i = 0; i < chain.length; i++) {
             chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
+            chain[i].behindLink = i > 0;
         }
         Lane ring = pickRing();
         SubmitterHome home = count(chain, chain.length);
@@ -584,6 +607,7 @@ public final class RingEngine implements AutoCloseable {
         // Only once all are claimed: a refused batch leaves each request's last outcome as it was.
         for (int i = 0; i < count; i++) {
             requests[i].closedByEngine = false;
+            requests[i].behindLink = false;
         }
     }
 
@@ -868,16 +892,59 @@ public final class RingEngine implements AutoCloseable {
         if (onOwnThread()) {
             if (first) {
                 closed = true;
-                Thread.ofPlatform().daemon().name("uring-aio-close").start(this::closeNow);
+                try {
+                    Thread.ofPlatform().daemon().name("uring-aio-close").start(this::closeNow);
+                } catch (OutOfMemoryError noThread) {
+                    // A pids or thread limit: the close cannot run here (it would wait for this thread), so the next
+                    // close() from another thread runs it (awaitClose); until then submissions are refused.
+                    closeHandedOver.set(true);
+                    LOG.log(System.Logger.Level.WARNING, "engine close from one of its threads could not start its"
+                            + " thread (" + noThread.getMessage() + "); the next close() from another thread runs it");
+                }
             }
             return; // waiting here would wait for this very thread
         }
         if (first) {
             closeNow();
         } else {
-            closeDone.join(); // uninterruptible, as the close itself
+            awaitClose();
         }
     }
+
+    /**
+     * A second closer waits, uninterruptibly as the close itself, for the first one's close; or runs it, when the
+     * first was one of the engine's threads that could not start the close's thread ({@link #closeHandedOver}). It
+     * looks for that every {@link #HANDOVER_POLL_MILLIS} ms: that closer may set it after this one began to wait.
+     */
+    private void awaitClose() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                if (closeHandedOver.compareAndSet(true, false)) {
+                    closeNow();
+                    return;
+                }
+                try {
+                    closeDone.get(HANDOVER_POLL_MILLIS, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    // look again
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    return; // closeDone never fails; done either way
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static final long HANDOVER_POLL_MILLIS = 10;
+    /** Set when a close begun on one of the engine's threads found no thread to run on: the next closer runs it. */
+    private final AtomicBoolean closeHandedOver = new AtomicBoolean();
 
     /**
      * True when the calling thread is one of this engine's own threads (a ring's event loop or a pool worker): the
@@ -920,11 +987,49 @@ public final class RingEngine implements AutoCloseable {
                 callerLanes.release();
             }
             if (ownGroup != null) {
-                ownGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+                shutDown(ownGroup);
             }
             bouncePool.clear();
         } finally {
             closeDone.complete(null);
+        }
+    }
+
+    /**
+     * Shuts the engine's own loops down and waits for each to terminate (at most {@link #SHUTDOWN_WAIT_MILLIS} in
+     * all). Loop by loop rather than through the group's future: Netty completes that one from a listener it runs on a
+     * thread of its {@code GlobalEventExecutor}, and where no thread can be started (a pids limit) that listener never
+     * runs and the wait never ends; and a loop whose thread never started throws the refused thread's
+     * {@link OutOfMemoryError} from {@code shutdownGracefully} (it is then terminated: there is nothing to wait for).
+     */
+    private static void shutDown(IoEventLoopGroup group) {
+        for (EventExecutor loop : group) {
+            try {
+                loop.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+            } catch (OutOfMemoryError neverStarted) {
+                // its thread could not be started: no request ever ran there
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_WAIT_MILLIS);
+        for (EventExecutor loop : group) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (!loop.terminationFuture().awaitUninterruptibly(Math.max(0, left))) {
+                LOG.log(System.Logger.Level.WARNING, "ring loop " + loop + " did not terminate within "
+                        + SHUTDOWN_WAIT_MILLIS + " ms of the close");
+            }
+        }
+    }
+
+    private static final long SHUTDOWN_WAIT_MILLIS = 10_000;
+
+    /**
+     * Thrown inside {@link #open} when a ring's thread could not be started (a pids or thread limit) or died while
+     * starting: AUTO falls back
+     * to the thread pool with this message as the reason, IO_URING throws {@link UnsupportedOperationException}.
+     */
+    private static final class RingThreadRefused extends RuntimeException {
+        RingThreadRefused(String reason, Throwable cause) {
+            super(reason, cause);
         }
     }
 

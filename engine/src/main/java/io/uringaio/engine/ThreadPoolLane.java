@@ -113,15 +113,51 @@ final class ThreadPoolLane implements Lane {
                 return;
             }
             if (workers.compareAndSet(w, w + 1)) {
-                Worker worker = new Worker();
-                live.add(worker);
-                Thread t = new PoolThread(this, worker, threadName + "-" + threadIds.incrementAndGet());
-                t.setDaemon(true);
-                worker.thread = t;
-                t.start();
+                if (!startWorker()) {
+                    workers.decrementAndGet();
+                    failQueuedIfNoWorker();
+                }
                 return;
             }
         }
+    }
+
+    /** Starts one worker thread (already counted); false, with nothing left of it, when the OS refused the thread. */
+    private boolean startWorker() {
+        Worker worker = new Worker();
+        live.add(worker);
+        Thread t = new PoolThread(this, worker, threadName + "-" + threadIds.incrementAndGet());
+        t.setDaemon(true);
+        worker.thread = t;
+        try {
+            t.start();
+            return true;
+        } catch (OutOfMemoryError noThread) { // a pids or thread limit (pthread_create: EAGAIN)
+            live.remove(worker);
+            worker.closeWake();
+            return false;
+        }
+    }
+
+    /**
+     * After the OS refused a worker thread: when no worker is left to take the queue, every queued request completes
+     * now with {@code -EAGAIN} (what {@code pthread_create} said; glibc's AIO fails the same way), a chain's later
+     * members with {@code -ECANCELED} as after any failed link, rather than wait for a worker that may never come. A
+     * request that a cancel claimed meanwhile completes canceled. With a worker left, the queue waits for it.
+     */
+    private void failQueuedIfNoWorker() {
+        Request head;
+        while (workers.get() == 0 && (head = queue.poll()) != null) {
+            int res = -ErrnoTable.EAGAIN;
+            for (Request r = head; r != null; ) {
+                Request next = r.linkNext;
+                boolean refused = res == -ErrnoTable.EAGAIN && r.state.compareAndSet(Request.QUEUED, Request.IN_KERNEL);
+                deliver(r, refused ? res : -ErrnoTable.ECANCELED, false);
+                res = -ErrnoTable.ECANCELED;
+                r = next;
+            }
+        }
+        checkDrained();
     }
 
     // ---------------------------------------------------------------- workers

@@ -10,6 +10,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,6 +48,8 @@ class ContainerScenariosTest {
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(2);
     private static final int KILL_ROUNDS = Integer.getInteger("uringaio.it.killRounds", 20);
     private static final long MEMORY_LIMIT_BYTES = 256L << 20;
+    /** Room for the JVM's own threads and the driver's ballast, which takes the rest. */
+    private static final long PIDS_LIMIT = 64;
     /** Prints the memory cgroup's limit and peak usage as seen inside the container (cgroup v1, else v2). */
     private static final String MEMORY_REPORT = "if [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then "
             + "echo MEMORY limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
@@ -301,6 +305,158 @@ class ContainerScenariosTest {
         System.out.println("[container scenario] benchmark --quick in 256 MiB (peak " + peakMiB + " MiB):\n  "
                 + String.join("\n  ", r.lines()));
         took("6 256 MiB memory limit: bench --quick");
+    }
+
+    // ---------------------------------------------------------------- 7. pids limit: no thread to be had
+
+    @Test
+    @Order(7)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void pidsLimitRefusesThreadsWithEagainNotErrors() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("pids", "/data").bind(work, "/data")
+                // No GC workers or compiler threads that come and go: the driver's ballast takes every pid left.
+                .jvm("-XX:+UseSerialGC", "-XX:-UseDynamicNumberOfCompilerThreads")
+                .pidsLimit(PIDS_LIMIT)) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertNotNull(r.first("PIDS ballast="), r::transcript);
+        assertFalse(r.stderr().contains("Exception in thread"), () -> "no thread of ours died\n" + r.transcript());
+        // Every step ends in a result or EAGAIN, never an Error, a hang or ECANCELED (the driver fails otherwise).
+        for (String l : r.all("OUTCOME ")) {
+            assertTrue(l.contains(" ok ") || l.contains(" errno EAGAIN"), () -> l + "\n" + r.transcript());
+        }
+        assertTrue(r.lines().contains("CHECK pids-running-engine-closed ok"), r::transcript);
+        String sweep0 = r.first("SWEEP free=0 ");
+        assertNotNull(sweep0, r::transcript);
+        assertTrue(r.lines().stream().anyMatch(l -> l.startsWith("SWEEP free=") && l.contains(
+                " THREAD_POOL callerRings=0 reason=cannot start a ring thread")),
+                () -> "AUTO falls back to the pool, naming the refused thread\n" + r.transcript());
+        for (String expected : List.of("CHECK pids-signal-delivered-once ok the notification ran 1 time(s) in all",
+                "CHECK pids-close-from-callback ok close() from a completion threw null",
+                "CHECK pids-close-from-callback-finished ok")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        assertNotNull(r.first("CHECK pids-sweep ok"), r::transcript);
+        for (String expected : List.of("CHECK pids-facade-notified-once ok the notification ran 1 time(s) in all",
+                "CHECK pids-engine-recovers-read ok 65536 bytes read back intact",
+                "CHECK pids-facade-recovers ok aio_error 0 after the release",
+                "CHECK pids-facade-notified-again ok the notification ran 2 time(s) in all",
+                "CHECK pids-closed ok engines and context closed")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("7 pids limit: thread creation refused");
+    }
+
+    // ---------------------------------------------------------------- 8. seccomp refusing part of io_uring
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "deny-io_uring_enter.json, io_uring_enter: EPERM (seccomp?)",
+            "deny-io_uring_register.json, io_uring_register: EPERM (seccomp?)",
+            "enosys-io_uring_setup.json, io_uring_setup: ENOSYS (kernel without io_uring)"})
+    @Order(8)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void seccompRefusingPartOfIoUringFallsBackWithTheReason(String profile, String reason) throws IOException {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("backend-smoke", "/data").bind(work, "/data")
+                .seccomp(resource("/seccomp/" + profile))) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        List<String> backends = r.all("BACKEND ");
+        assertEquals(2, backends.size(), r::transcript); // the engine's and the facade context's
+        for (String b : backends) {
+            assertEquals("BACKEND THREAD_POOL " + reason, b, () -> "AUTO falls back naming the refused call\n"
+                    + r.transcript());
+        }
+        assertTrue(r.lines().contains("CALLER-RINGS 0"), () -> "no caller rings on the pool\n" + r.transcript());
+        assertTrue(r.lines().contains("REFUSED io_uring IO_URING backend requested, but " + reason),
+                () -> "an explicit IO_URING is refused with the reason\n" + r.transcript());
+        for (String expected : List.of("CHECK smoke-engine-read ok 262144 bytes intact",
+                "CHECK smoke-facade-fsync ok 0", "CHECK smoke-facade-read-data ok 262144 bytes intact")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("8 seccomp " + profile + ": THREAD_POOL");
+    }
+
+    // ---------------------------------------------------------------- 9. half of one CPU
+
+    @Test
+    @Order(9)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void halfOfOneCpuSizesTheEngineForOne() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("backend-smoke", "/data").bind(work, "/data").halfOfOneCpu()) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertTrue(r.lines().contains("CPUS available=1 rings=1 pool=4"),
+                () -> "one processor seen: one ring, the pool's floor of 4 workers\n" + r.transcript());
+        assertTrue(r.all("BACKEND ").stream().allMatch(l -> l.startsWith("BACKEND IO_URING ")), r::transcript);
+        assertTrue(r.lines().contains("CALLER-RINGS 1"), r::transcript);
+        for (String expected : List.of("CHECK smoke-engine-read ok 262144 bytes intact",
+                "CHECK smoke-facade-fsync ok 0", "CHECK smoke-facade-read-data ok 262144 bytes intact")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("9 --cpus 0.5 --cpuset-cpus 0");
+    }
+
+    // ---------------------------------------------------------------- 10. descriptor table full
+
+    @Test
+    @Order(10)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void fullDescriptorTableFailsOpensWithEmfile() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("nofile", "/data").bind(work, "/data").ulimit("nofile", 64)) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        assertTrue(r.lines().contains("ERRNO nofile-engine-open EMFILE open /data/nofile.dat: EMFILE (Too many open"
+                + " files)"), () -> "the engine's open fails EMFILE naming the file\n" + r.transcript());
+        assertTrue(r.lines().contains("ERRNO nofile-facade-open EMFILE open returned -1"), r::transcript);
+        List<String> backends = r.all("BACKEND ");
+        assertEquals(3, backends.size(), r::transcript);
+        assertTrue(backends.get(0).startsWith("BACKEND IO_URING "), r::transcript);
+        assertEquals("BACKEND THREAD_POOL io_uring_setup: EMFILE (Too many open files)", backends.get(1),
+                () -> "an engine opened with no descriptor free falls back, saying why\n" + r.transcript());
+        assertTrue(backends.get(2).startsWith("BACKEND IO_URING "), () -> "and once released, io_uring again\n"
+                + r.transcript());
+        for (String expected : List.of("CHECK nofile-bystander-read ok 65536 bytes intact",
+                "CHECK nofile-facade-bystander ok 65536", "CHECK nofile-recovers-engine ok open and write",
+                "CHECK nofile-recovers-facade ok 65536", "CHECK nofile-closed ok")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("10 --ulimit nofile=64: EMFILE");
+    }
+
+    // ---------------------------------------------------------------- 11. no locked memory
+
+    @Test
+    @Order(11)
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void zeroMemlockFallsBackToThreadPool() {
+        DriverContainer.Result r;
+        try (DriverContainer c = DriverContainer.driver("backend-smoke", "/data").bind(work, "/data")
+                .ulimit("memlock", 0)) {
+            r = c.run(RUN_TIMEOUT);
+        }
+        assertEquals(0, r.exitCode(), r::transcript);
+        List<String> backends = r.all("BACKEND ");
+        assertEquals(2, backends.size(), r::transcript);
+        for (String b : backends) {
+            // Either io_uring works without locked memory (kernels charging rings to the memory cgroup) or AUTO falls
+            // back naming the limit; never a failed open.
+            assertTrue(b.startsWith("BACKEND IO_URING ") || (b.startsWith("BACKEND THREAD_POOL ")
+                    && b.contains("memlock")), () -> b + "\n" + r.transcript());
+        }
+        for (String expected : List.of("CHECK smoke-engine-read ok 262144 bytes intact",
+                "CHECK smoke-facade-fsync ok 0", "CHECK smoke-facade-read-data ok 262144 bytes intact")) {
+            assertTrue(r.lines().contains(expected), () -> expected + "\n" + r.transcript());
+        }
+        took("11 --ulimit memlock=0: " + backends.get(0).split(" ")[1]);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -3,6 +3,7 @@ package io.uringaio.it;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.model.Ulimit;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
@@ -93,6 +94,24 @@ final class DriverContainer implements AutoCloseable {
     /** Runs with a seccomp profile (its JSON text), as {@code docker run --security-opt seccomp=FILE} does. */
     DriverContainer seccomp(String profileJson) {
         modifiers.add(cmd -> cmd.getHostConfig().withSecurityOpts(List.of("seccomp=" + profileJson)));
+        return this;
+    }
+
+    /** Limits the container's processes and threads to {@code pids}, as {@code docker run --pids-limit} does. */
+    DriverContainer pidsLimit(long pids) {
+        modifiers.add(cmd -> cmd.getHostConfig().withPidsLimit(pids));
+        return this;
+    }
+
+    /** Half a CPU of time on one CPU only, as {@code docker run --cpus 0.5 --cpuset-cpus 0} does. */
+    DriverContainer halfOfOneCpu() {
+        modifiers.add(cmd -> cmd.getHostConfig().withCpusetCpus("0").withCpuPeriod(100_000L).withCpuQuota(50_000L));
+        return this;
+    }
+
+    /** A resource limit, soft and hard, as {@code docker run --ulimit name=value:value} does. */
+    DriverContainer ulimit(String name, long value) {
+        modifiers.add(cmd -> cmd.getHostConfig().withUlimits(List.of(new Ulimit(name, value, value))));
         return this;
     }
 

@@ -2,6 +2,7 @@ package io.uringaio.posix;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
@@ -89,13 +90,25 @@ public final class Signals {
             DROPPED.incrementAndGet();
             return;
         }
-        DELIVERY.execute(() -> {
+        AtomicBoolean ran = new AtomicBoolean();
+        Runnable delivery = () -> {
+            if (!ran.compareAndSet(false, true)) {
+                return;
+            }
             try {
                 handler.accept(new SigInfo(signo, SI_ASYNCIO, value));
             } catch (Throwable t) {
                 System.getLogger("io.uringaio.posix").log(System.Logger.Level.WARNING,
                         "signal handler for " + signo + " threw", t);
             }
-        });
+        };
+        try {
+            DELIVERY.execute(delivery);
+        } catch (Throwable noThread) {
+            // The delivery thread could not be started (a pids or thread limit): deliver here, once, rather than
+            // lose the signal, as a SIGEV_THREAD notification does (Notifier). The guard keeps it once even if the
+            // executor queued it before it threw.
+            delivery.run();
+        }
     }
 }

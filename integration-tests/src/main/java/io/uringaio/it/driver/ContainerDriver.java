@@ -59,6 +59,9 @@ public final class ContainerDriver {
             }
             case "enospc" -> EnospcScenario.run(dir(rest));
             case "rofs" -> RofsScenario.run(dir(rest));
+            case "pids" -> PidsScenario.run(dir(rest));
+            case "backend-smoke" -> BackendSmokeScenario.run(dir(rest));
+            case "nofile" -> NofileScenario.run(dir(rest));
             case "rofs-prepare" -> line("RESULT rofs-prepare bytes=" + RofsScenario.prepare(dir(rest)));
             case "durable-stream" -> DurableStreamScenario.run(Path.of(arg(rest, 0, "FILE")),
                     Long.parseLong(arg(rest, 1, "RECORDS")), Integer.parseInt(arg(rest, 2, "INFLIGHT")));
@@ -71,7 +74,8 @@ public final class ContainerDriver {
 
     private static void usage() {
         System.err.println("""
-                usage: ContainerDriver workload DIR | facade-lio DIR | mixed DIR (both) | enospc DIR | rofs DIR
+                usage: ContainerDriver workload DIR | facade-lio DIR | mixed DIR (both) | enospc DIR | rofs DIR | pids DIR
+                                     | backend-smoke DIR | nofile DIR
                                      | rofs-prepare DIR
                                      | durable-stream FILE RECORDS INFLIGHT""");
     }

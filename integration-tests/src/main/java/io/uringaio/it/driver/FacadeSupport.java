@@ -1,6 +1,7 @@
 package io.uringaio.it.driver;
 
 import io.uringaio.posix.Aio;
+import io.uringaio.posix.AioContext;
 import io.uringaio.posix.Aiocb;
 import io.uringaio.posix.Errno;
 
@@ -28,6 +29,23 @@ final class FacadeSupport {
         while (Aio.aio_error(cb) == Errno.EINPROGRESS) {
             Aio.aio_suspend(new Aiocb[] {cb}, 1, null);
         }
+    }
+
+    /** {@link #waitFor(Aiocb)} on an explicit context. */
+    static void waitFor(AioContext context, Aiocb cb) {
+        while (context.aio_error(cb) == Errno.EINPROGRESS) {
+            context.aio_suspend(new Aiocb[] {cb}, 1, null);
+        }
+    }
+
+    /** {@link #expect(Aiocb, long, String)} on an explicit context. */
+    static void expect(AioContext context, Aiocb cb, long nbytes, String name) {
+        int err = context.aio_error(cb);
+        long ret = context.aio_return(cb);
+        if (err != 0 || ret != nbytes) {
+            throw new CheckFailed(name + ": aio_error " + err + ", aio_return " + ret + " (expected " + nbytes + ")");
+        }
+        line("CHECK " + name + " ok " + nbytes);
     }
 
     /** Fails the check {@code name} unless {@code cb} completed with {@code aio_error} 0 and {@code nbytes}. */
