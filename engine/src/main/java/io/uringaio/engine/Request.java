@@ -85,10 +85,12 @@ public final class Request {
     volatile boolean cancelRequested;
     boolean closedByEngine;
     /**
-     * A member of an {@code IOSQE_IO_LINK} chain after its head: the kernel ends it {@code -ECANCELED} when a member
-     * before it fails, which is its own outcome and not one to translate ({@link Ring#notAskedFor}).
+     * A member of an {@code IOSQE_IO_LINK} chain of two or more, its head included: the kernel ends a member
+     * {@code -ECANCELED} when a member before it fails, and the head or any member when a linked
+     * {@code IORING_OP_LINK_TIMEOUT} expires. That is the chain's own outcome, not one to translate
+     * ({@link Ring#notAskedFor}).
      */
-    boolean behindLink;
+    boolean linked;
     boolean control;
     int result;
     boolean pageCacheFirst;

@@ -379,16 +379,17 @@ final class Ring implements IoUringIoHandle, Lane {
 
     /**
      * True for a request that ended {@code -ECANCELED} though nothing canceled it: no cancel of ours watches it, the
-     * close did not mark it, it is not behind a link that failed. The kernel does that when it cannot start an io-wq
-     * worker for work that must block (an {@code openat}, an {@code fsync}, a buffered write the file system cannot do
-     * without waiting): with no worker at all it cancels the work ({@code io_wq_enqueue}: "failed to create the first
-     * worker"), which happens under a pids or thread limit. The request never ran and nobody canceled it, so it ends
+     * close did not mark it, it is not in a linked chain (where a failed member or an expired linked timeout
+     * cancels). The kernel does that when it cannot start an io-wq worker for work that must block (an
+     * {@code openat}, an {@code fsync}, a buffered write the file system cannot do without waiting): with no worker
+     * at all it cancels the work ({@code io_wq_enqueue}: "failed to create the first worker"), which happens under a
+     * pids or thread limit. The request never ran and nobody canceled it, so it ends
      * {@code -EAGAIN}, the error the refused thread got, as on the thread pool; a request nobody canceled never ends
      * {@code -ECANCELED}. Off the hot path: only consulted for {@code -ECANCELED}.
      */
     private boolean notAskedFor(Request r) {
         return !r.control && !closing && !r.closedByEngine && r.cancelWatch == null && !r.cancelRequested
-                && !r.behindLink;
+                && !r.linked;
     }
 
     private void onSlotFreed(Request r) {

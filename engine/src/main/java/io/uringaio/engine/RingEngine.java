@@ -322,7 +322,7 @@ public final class RingEngine implements AutoCloseable {
             throw new IllegalStateException("request already in flight: " + request);
         }
         request.closedByEngine = false;
-        request.behindLink = false;
+        request.linked = false;
         if (pageCacheFastPath && !closed && PageCacheFastPath.eligible(request) && !onBusyRingThread()
                 && PageCacheFastPath.tryComplete(request, afterBatch, pageCacheHits)) {
             return null; // every byte was in the page cache: completed on this thread
@@ -494,7 +494,7 @@ public final class RingEngine implements AutoCloseable {
         claim(chain, chain.length);
         for (int i = 0; i < chain.length; i++) {
             chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
-            chain[i].behindLink = i > 0;
+            chain[i].linked = chain.length > 1;
         }
         Lane ring = pickRing();
         SubmitterHome home = count(chain, chain.length);
@@ -607,7 +607,7 @@ public final class RingEngine implements AutoCloseable {
         // Only once all are claimed: a refused batch leaves each request's last outcome as it was.
         for (int i = 0; i < count; i++) {
             requests[i].closedByEngine = false;
-            requests[i].behindLink = false;
+            requests[i].linked = false;
         }
     }
 
