@@ -46,7 +46,7 @@ import java.util.zip.CRC32C;
  * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. An append that finds a
  * free slot is submitted at once, with one opt-in exception ({@link GroupWait}): appenders that block until their
  * record is durable come back one by one after their group is acknowledged, so the first one back, on a thread of its
- * own, <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (default 0: off) and
+ * own, <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (default 150 µs) and
  * a quarter of the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending
  * as that group and the appends waiting behind it held, then the group is cut. A lone appender, an idle log,
  * appends from the engine's threads and a thread whose previous append is still pending never wait. Groups are
