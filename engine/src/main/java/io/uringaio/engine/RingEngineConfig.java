@@ -55,6 +55,7 @@ public final class RingEngineConfig {
         c.pageCacheFastPath = pageCacheFastPath;
         c.callerRings = callerRings;
         c.callerRingDepth = callerRingDepth;
+        c.futexSliceNanos = futexSliceNanos;
         return c;
     }
 
