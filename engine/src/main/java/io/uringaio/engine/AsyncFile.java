@@ -727,15 +727,7 @@ public final class AsyncFile implements AutoCloseable {
      */
     public CompletableFuture<Void> closeAsync() {
         startClose();
-        CompletableFuture<Void> mine = new CompletableFuture<>();
-        closed.whenComplete((v, failure) -> {
-            if (failure != null) {
-                mine.completeExceptionally(failure);
-            } else {
-                mine.complete(null);
-            }
-        });
-        return mine;
+        return closed.copy(); // the caller's own: what the caller does to it stays there
     }
 
     /** Refuses new operations; submits the descriptor's close now if nothing is in flight (else the last one does). */

@@ -608,14 +608,22 @@ final class Ring implements IoUringIoHandle, Lane {
         }
     }
 
-    private void closeOnRing(CompletableFuture<Void> done) {
-        closing = true;
-        drained = done;
-        drainIncoming();
+    /**
+     * Under a close ({@link #closing} set): what waits here, handed over but not in the kernel, ends {@code -ECANCELED}
+     * as canceled by the close, the incoming queue's and the waiting queue's alike.
+     */
+    private void cancelQueuedByClose() {
+        drainIncoming(); // closing: each chain it takes ends canceled by the close
         Request waiter;
         while ((waiter = waiting.poll()) != null) {
             completeChainLocally(waiter, -ErrnoTable.ECANCELED, true);
         }
+    }
+
+    private void closeOnRing(CompletableFuture<Void> done) {
+        closing = true;
+        drained = done;
+        cancelQueuedByClose();
         for (int slot = 0; slot < table.capacity(); slot++) {
             Request r = table.get(slot);
             if (r != null && !r.control) {
@@ -708,11 +716,7 @@ final class Ring implements IoUringIoHandle, Lane {
             }
             closing = true;
             loopClosing = true;
-            drainIncoming();
-            Request waiter;
-            while ((waiter = waiting.poll()) != null) {
-                completeChainLocally(waiter, -ErrnoTable.ECANCELED, true);
-            }
+            cancelQueuedByClose();
             for (int slot = 0; slot < table.capacity(); slot++) {
                 Request r = table.get(slot);
                 if (r != null) {

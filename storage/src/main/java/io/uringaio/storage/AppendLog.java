@@ -870,15 +870,7 @@ public final class AppendLog implements AutoCloseable {
      */
     public CompletableFuture<Void> closeAsync() {
         startClose();
-        CompletableFuture<Void> mine = new CompletableFuture<>();
-        closed.whenComplete((v, failure) -> {
-            if (failure != null) {
-                mine.completeExceptionally(failure);
-            } else {
-                mine.complete(null);
-            }
-        });
-        return mine;
+        return closed.copy(); // the caller's own: what the caller does to it stays there
     }
 
     /** {@link #closeAsync()}'s work: refuses new appends and finishes the close at once if nothing is pending. */
