@@ -4,6 +4,7 @@ import io.uringaio.engine.Request;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
@@ -135,6 +136,8 @@ public final class Aiocb {
     long bounceAddress;
     ByteBuffer addressOf;
     long cachedAddress;
+    /** The memory behind {@link #addressOf}: an arena's, which may close, or the JVM's (never). */
+    MemorySegment.Scope cachedScope;
 
     {
         request = newRequest();

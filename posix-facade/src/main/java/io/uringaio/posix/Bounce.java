@@ -44,16 +44,32 @@ final class Bounce {
             return cb.bounceAddress;
         }
         if (buf.isDirect()) {
-            if (cb.addressOf != buf) {
-                cb.cachedAddress = indexZero(buf);
-                cb.addressOf = buf;
-            }
+            cacheDirect(cb, buf);
             return cb.cachedAddress;
         }
         if (cb.op == Aiocb.OP_WRITE) {
             copyIn(cb.bounce, buf, cb.nbytes);
         }
         return cb.bounceAddress;
+    }
+
+    /**
+     * Whether a direct buffer's memory is still there: false once the arena it came from closed, when its address
+     * names freed memory that the kernel would read or write (the JVM's own buffers never close). Cached per block
+     * with the address, so a block reused with the same buffer allocates nothing.
+     */
+    static boolean alive(Aiocb cb, ByteBuffer direct) {
+        cacheDirect(cb, direct);
+        return cb.cachedScope.isAlive();
+    }
+
+    /** Remembers a direct buffer's address and scope in its block, once per buffer. */
+    private static void cacheDirect(Aiocb cb, ByteBuffer direct) {
+        if (cb.addressOf != direct) {
+            cb.cachedScope = MemorySegment.ofBuffer(direct).scope();
+            cb.cachedAddress = indexZero(direct);
+            cb.addressOf = direct;
+        }
     }
 
     /**

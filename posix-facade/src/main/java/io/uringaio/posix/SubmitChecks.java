@@ -34,6 +34,9 @@ final class SubmitChecks {
             if (op == Aiocb.OP_READ && buf.isReadOnly()) {
                 return Errno.EFAULT;
             }
+            if (buf.isDirect() && !Bounce.alive(cb, buf)) {
+                return Errno.EFAULT; // its arena closed: the address is freed memory, not the caller's
+            }
         }
         return capturedSigevent(cb);
     }

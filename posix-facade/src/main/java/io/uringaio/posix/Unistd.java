@@ -133,6 +133,9 @@ public final class Unistd {
         }
         long res;
         if (buf.isDirect()) {
+            if (!MemorySegment.ofBuffer(buf).scope().isAlive()) {
+                return Errno.fail(Errno.EFAULT); // its arena closed: the address is freed memory, not the caller's
+            }
             long address = Bounce.indexZero(buf);
             res = io(fd, address, n, off, isRead);
         } else {
