@@ -63,7 +63,6 @@ final class CallerRing implements Lane {
     private static final int SUBMIT_ATTEMPTS = 64;
     private static final int SQE_SIZE = 64;
     private static final int CQE_SIZE = 16;
-    private static final int PARAMS_SIZE = 120;
     private static final int GETEVENTS_ARG_SIZE = 24;
 
     private static final VarHandle INT = JAVA_INT.varHandle();
@@ -164,7 +163,7 @@ final class CallerRing implements Lane {
             maxInFlight = entries - CONTROL_SLOTS;
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment params = arena.allocate(PARAMS_SIZE, 8);
+            MemorySegment params = arena.allocate(Uapi.IO_URING_PARAMS_SIZE, 8);
             int fd = Libc.ioUringSetup(entries, params.address());
             if (fd < 0) {
                 throw new UnsupportedOperationException("io_uring_setup: " + ErrnoTable.describe(-fd));

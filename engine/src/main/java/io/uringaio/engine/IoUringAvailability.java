@@ -3,6 +3,7 @@ package io.uringaio.engine;
 import io.netty.channel.uring.IoUring;
 import io.uringaio.engine.internal.sys.Libc;
 import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -39,7 +40,7 @@ interface IoUringAvailability {
      */
     static String enterRefusal() {
         try (Arena arena = Arena.ofConfined()) {
-            int fd = Libc.ioUringSetup(1, arena.allocate(PARAMS_SIZE, 8).address());
+            int fd = Libc.ioUringSetup(1, arena.allocate(Uapi.IO_URING_PARAMS_SIZE, 8).address());
             if (fd < 0) {
                 return "io_uring_setup: " + ErrnoTable.describe(-fd);
             }
@@ -51,9 +52,6 @@ interface IoUringAvailability {
             return null;
         }
     }
-
-    /** {@code sizeof(struct io_uring_params)}. */
-    int PARAMS_SIZE = 120;
 
     String SETUP = "io_uring_setup";
 

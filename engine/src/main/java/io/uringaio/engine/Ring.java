@@ -620,17 +620,25 @@ final class Ring implements IoUringIoHandle, Lane {
         }
     }
 
-    private void closeOnRing(CompletableFuture<Void> done) {
-        closing = true;
-        drained = done;
-        cancelQueuedByClose();
+    /**
+     * Under a close: each request of ours in the kernel gets a cancel and is marked as canceled by the close; with
+     * {@code exceptWatched}, those a caller's cancel already watches are left to it (the dying loop's close).
+     */
+    private void cancelInKernelByClose(boolean exceptWatched) {
         for (int slot = 0; slot < table.capacity(); slot++) {
             Request r = table.get(slot);
-            if (r != null && !r.control) {
+            if (r != null && !r.control && !(exceptWatched && r.cancelWatch != null)) {
                 r.closedByEngine = true;
                 issueKernelCancel(r, null);
             }
         }
+    }
+
+    private void closeOnRing(CompletableFuture<Void> done) {
+        closing = true;
+        drained = done;
+        cancelQueuedByClose();
+        cancelInKernelByClose(false);
         deliverCompletions();
         closeBatch();
     }
@@ -675,18 +683,8 @@ final class Ring implements IoUringIoHandle, Lane {
     public void close() {
         closing = true;
         loopClosing = true;
-        drainIncoming();
-        Request waiter;
-        while ((waiter = waiting.poll()) != null) {
-            completeChainLocally(waiter, -ErrnoTable.ECANCELED, true);
-        }
-        for (int slot = 0; slot < table.capacity(); slot++) {
-            Request r = table.get(slot);
-            if (r != null && !r.control && r.cancelWatch == null) {
-                r.closedByEngine = true;
-                issueKernelCancel(r, null);
-            }
-        }
+        cancelQueuedByClose();
+        cancelInKernelByClose(true);
         deliverCompletions();
         if (registration != null) {
             registration.cancel(); // Netty removes it once the cancels' and targets' CQEs are reaped

@@ -381,9 +381,14 @@ public final class AppendLog implements AutoCloseable {
     private void dropIfEmptyLocked(CommitGroup group) {
         if (group == open && group.count() == 0) {
             open = null;
-            if (spare.size() < SPARE_GROUPS) {
-                spare.push(group);
-            }
+            keepSpareLocked(group);
+        }
+    }
+
+    /** Keeps {@code group} for reuse while fewer than a few are kept and its buffer has not grown large (lock held). */
+    private void keepSpareLocked(CommitGroup group) {
+        if (spare.size() < SPARE_GROUPS && group.capacity() <= 2 * config.maxGroupBytes()) {
+            spare.push(group);
         }
     }
 
@@ -794,9 +799,7 @@ public final class AppendLog implements AutoCloseable {
             pendingBytes -= ackedBytes;
             drained.signalAll();
             for (CommitGroup g : acknowledged) {
-                if (spare.size() < SPARE_GROUPS && g.capacity() <= 2 * config.maxGroupBytes()) {
-                    spare.push(g);
-                }
+                keepSpareLocked(g);
             }
         } finally {
             lock.unlock();

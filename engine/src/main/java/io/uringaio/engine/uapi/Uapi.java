@@ -95,6 +95,10 @@ public final class Uapi {
     /** {@link #IORING_OP_FSYNC} as {@code fdatasync}. */
     public static final int IORING_FSYNC_DATASYNC = 1;
 
+    // io_uring_setup
+    /** {@code sizeof(struct io_uring_params)}: what {@code io_uring_setup} reads and fills. */
+    public static final int IO_URING_PARAMS_SIZE = 120;
+
     // dirfd and statx
     /** The dirfd meaning the current directory. */
     public static final int AT_FDCWD = -100;
