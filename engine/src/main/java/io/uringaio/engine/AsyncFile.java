@@ -44,8 +44,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code read(ByteBuffer|MemorySegment, position)} of a file opened without {@link UringOpenOption#DIRECT} is first
  * tried with {@code preadv2(RWF_NOWAIT)} on the calling thread, and when every byte is cached its future is already
  * complete when {@code read} returns ({@link RingEngineConfig#pageCacheFastPath(boolean)} turns this off). With
- * {@link RingEngineConfig#callerRings(int)} on, an operation called from an application thread (other than
- * {@code writeDurable}, which links two requests) goes to that thread's caller ring: {@code join()}, {@code get()} and
+ * {@link RingEngineConfig#callerRings(int)} on, an operation called from an application thread (a
+ * {@code writeDurable} too: its write and {@code fdatasync} go in linked, in one enter) goes to that thread's caller
+ * ring: {@code join()}, {@code get()} and
  * {@code get(timeout)} of its future then wait inside that ring's {@code io_uring_enter} and complete the future on
  * the waiting thread (no wake-up by another thread); a future nobody waits for completes on the engine's reaper
  * thread. Dependent stages ({@code thenApply}…) run on whichever thread completes the future, as usual.

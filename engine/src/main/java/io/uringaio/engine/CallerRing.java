@@ -98,6 +98,8 @@ final class CallerRing implements Lane {
     private int cqHead;
     private int userInFlight;
     private int controlInFlight;
+    /** SQEs the last failed {@link #enterSubmitted} took back. */
+    private int withdrawn;
     private int kicksInFlight;
     private int waitersInside;
     private boolean closing;
@@ -220,10 +222,11 @@ final class CallerRing implements Lane {
     // ---------------------------------------------------------------- submission (any thread)
 
     /**
-     * Submits a single QUEUED request ({@code linkNext == null}) whose {@code ring} is this one: writes its SQE and
-     * enters the kernel once, on this thread. False when the ring is full or closing: nothing happened to the request
-     * and the caller sends it elsewhere. A request the kernel refuses to take (an enter error that persists) completes
-     * here with that {@code -errno}, before this returns.
+     * Submits a QUEUED request, or a chain linked through {@code linkNext} ({@link #chainEligible}), whose
+     * {@code ring} is this one: writes its SQEs and enters the kernel once, on this thread. False when the ring has no
+     * room for all of it or is closing: nothing happened to the requests and the caller sends them elsewhere. A
+     * request the kernel refuses to take (an enter error that persists) completes here with that {@code -errno} (the
+     * members of a chain behind it {@code -ECANCELED}, as the kernel ends them when a link fails), before this returns.
      *
      * <p>A request the kernel completes during the enter itself (a buffered read of cached pages, a buffered write)
      * also completes here, on this thread, before this returns: the eventfd is off for the enter and this thread reaps
@@ -231,29 +234,29 @@ final class CallerRing implements Lane {
      * delivering completions (a callback that submits again): there the nesting would grow with every resubmission,
      * so those completions take the usual way (a waiter or the reaper).
      */
-    boolean tryAccept(Request r) {
-        assert r.linkNext == null : "linked chains go to a Netty ring";
+    boolean tryAccept(Request head) {
+        int members = head.linkNext == null ? 1 : head.chainLength();
         Scratch s = SCRATCH.get();
         Batch batch = s.openBatch(this);
         try {
             lock.lock();
             try {
-                if (closing || userInFlight >= maxInFlight) {
+                if (closing || userInFlight + members > maxInFlight) {
                     return false;
                 }
-                submitted.increment();
-                if (r.cancelRequested) {
-                    // A cancel ran between the engine's hand-off and this lock: it answered CANCELED.
-                    finishLocked(r, -ErrnoTable.ECANCELED, batch);
+                submitted.add(members);
+                if (chainCancelRequested(head)) {
+                    // A cancel ran between the engine's hand-off and this lock: it answered CANCELED (a chain ends
+                    // whole, as on a Netty ring).
+                    for (Request r = head; r != null; r = r.linkNext) {
+                        endLocked(r, -ErrnoTable.ECANCELED, batch);
+                    }
                 } else {
                     boolean reapHere = s.depth == 1; // only this call's batch is open: not inside a delivery
                     if (reapHere) {
                         eventfdOff();
                     }
-                    int res = submitLocked(r);
-                    if (res < 0) {
-                        finishLocked(r, res, batch);
-                    }
+                    submitChainLocked(head, members, batch);
                     if (reapHere) {
                         eventfdOnUnlessWaiters();
                         reapLocked(batch);
@@ -269,28 +272,92 @@ final class CallerRing implements Lane {
         }
     }
 
-    /**
-     * Takes a slot for {@code r}, writes its SQE and submits it. 0 once the kernel took it; else {@code -errno} with
-     * the slot released and the SQE withdrawn (the kernel never saw it).
-     */
-    private int submitLocked(Request r) {
-        int tag = table.acquire(r);
-        if (r.control) {
-            controlInFlight++;
-        } else {
-            inFlightGauge = ++userInFlight;
+    private static boolean chainCancelRequested(Request head) {
+        for (Request r = head; r != null; r = r.linkNext) {
+            if (r.cancelRequested) {
+                return true;
+            }
         }
+        return false;
+    }
+
+    /**
+     * Whether a chain may go to a caller ring: every member before the last is one whose full result the ring can
+     * tell ({@link #ranInFull}: a read or write of its length, an {@code fsync}, {@code fallocate} or NOP), so that an
+     * {@code -ECANCELED} behind it is known as either a broken link (delivered) or the kernel's cancel of an exited
+     * submitter's work (sent to a Netty ring), and no member is a linked timeout (whose {@code -ECANCELED} of the
+     * timed request is the chain's own outcome).
+     */
+    static boolean chainEligible(Request[] chain) {
+        for (int i = 0; i < chain.length; i++) {
+            byte op = chain[i].opcode;
+            if (op == Uapi.IORING_OP_LINK_TIMEOUT) {
+                return false;
+            }
+            if (i + 1 < chain.length && op != Uapi.IORING_OP_READ && op != Uapi.IORING_OP_WRITE
+                    && op != Uapi.IORING_OP_FSYNC && op != Uapi.IORING_OP_FALLOCATE && op != Uapi.IORING_OP_NOP) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether a chain member of {@link #chainEligible} ran in full, so that the kernel went on to the next member: a
+     * read or write that moved all its bytes (a short one breaks the link), any other that did not fail.
+     */
+    private static boolean ranInFull(Request r, int res) {
+        boolean transfer = r.opcode == Uapi.IORING_OP_READ || r.opcode == Uapi.IORING_OP_WRITE;
+        return transfer ? res == r.length : res >= 0;
+    }
+
+    /**
+     * Takes a slot for each member of the chain at {@code head} ({@code members} of them; one for a lone request),
+     * writes their SQEs, linked, and submits them together. Members the kernel did not take complete in
+     * {@code batch}: the first with the enter's {@code -errno}, those behind it {@code -ECANCELED}.
+     */
+    private void submitChainLocked(Request head, int members, Batch batch) {
+        byte after = Request.AFTER_NOTHING;
+        for (Request r = head; r != null; r = r.linkNext) {
+            int tag = table.acquire(r);
+            inFlightGauge = ++userInFlight;
+            r.userData = tag;
+            r.afterPrevious = after;
+            r.orphanHead = null;
+            r.state.set(Request.IN_KERNEL);
+            writeSqe(r.opcode, (byte) (r.sqeFlags | (r.linkNext != null ? Uapi.IOSQE_IO_LINK : 0)), r.ioPrio, r.fd,
+                    r.offset, r.address, r.length, r.opFlags, tag);
+            after = Request.AFTER_PENDING;
+        }
+        int res = enterSubmitted(members);
+        if (res < 0) {
+            int taken = members - withdrawn;
+            Request r = head;
+            for (int i = 0; i < taken; i++) {
+                r = r.linkNext;
+            }
+            for (int failed = 0; r != null; r = r.linkNext, failed++) {
+                table.release((int) r.userData);
+                inFlightGauge = --userInFlight;
+                endLocked(r, failed == 0 ? res : -ErrnoTable.ECANCELED, batch);
+            }
+        }
+    }
+
+    /**
+     * Takes a slot for the cancel {@code r}, writes its SQE and submits it. 0 once the kernel took it; else
+     * {@code -errno} with the slot released and the SQE withdrawn (the kernel never saw it).
+     */
+    private int submitControlLocked(Request r) {
+        int tag = table.acquire(r);
+        controlInFlight++;
         r.userData = tag;
         r.state.set(Request.IN_KERNEL);
         writeSqe(r.opcode, r.sqeFlags, r.ioPrio, r.fd, r.offset, r.address, r.length, r.opFlags, tag);
-        int res = enterSubmitted();
+        int res = enterSubmitted(1);
         if (res < 0) {
             table.release(tag);
-            if (r.control) {
-                controlInFlight--;
-            } else {
-                inFlightGauge = --userInFlight;
-            }
+            controlInFlight--;
         }
         return res;
     }
@@ -317,20 +384,32 @@ final class CallerRing implements Lane {
     }
 
     /**
-     * Hands the one SQE at the tail to the kernel. Retries what is transient (EINTR, EAGAIN, EBUSY); on a persistent
-     * error withdraws the SQE (the kernel did not consume it: the head did not move) and returns the error.
+     * Hands the last {@code count} SQEs at the tail to the kernel. Retries what is transient (EINTR, EAGAIN, EBUSY); on
+     * a persistent error withdraws the SQEs the kernel did not consume (the head did not reach them), counts them in
+     * {@link #withdrawn} and returns the error; 0 once all were taken.
+     *
+     * <p>A kernel short of memory may take the first members of a chain and not the rest: it then runs what it took as
+     * a chain of its own, so the rest go in with {@code IOSQE_IO_DRAIN}, which starts them only after everything
+     * submitted before has completed (the order the link promised, though a failed member no longer cancels them).
      */
-    private int enterSubmitted() {
+    private int enterSubmitted(int count) {
         int res = 0;
+        int left = count;
         for (int attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
             // The first attempt without errno capture (the linker's capture allocates outside C2-compiled code); a
             // failed one is made again with it, to learn whether the error is worth retrying.
-            res = attempt == 0 ? Libc.ioUringEnterNoErrno(ringFd, 1, 0, 0, 0, 0)
-                    : Libc.ioUringEnter(ringFd, 1, 0, 0, 0, 0);
+            res = attempt == 0 ? Libc.ioUringEnterNoErrno(ringFd, left, 0, 0, 0, 0)
+                    : Libc.ioUringEnter(ringFd, left, 0, 0, 0, 0);
             enters.increment();
-            if (res == 1 || (int) INT.getAcquire(ring, sqHeadOffset) == sqTail) {
-                sqeCount.increment();
+            int notTaken = sqTail - (int) INT.getAcquire(ring, sqHeadOffset);
+            if (notTaken == 0) {
+                sqeCount.add(count);
                 return 0;
+            }
+            if (notTaken < left) {
+                left = notTaken;
+                drainNext();
+                continue;
             }
             if (attempt == 0) {
                 continue; // errno unknown: ask again, capturing it
@@ -340,9 +419,18 @@ final class CallerRing implements Lane {
             }
             Thread.onSpinWait();
         }
-        sqTail--;
+        sqeCount.add(count - left);
+        sqTail -= left;
         INT.setRelease(ring, sqTailOffset, sqTail);
+        withdrawn = left;
         return res < 0 ? res : -ErrnoTable.EAGAIN;
+    }
+
+    /** Adds {@code IOSQE_IO_DRAIN} to the first SQE the kernel has not consumed (see {@link #enterSubmitted}). */
+    private void drainNext() {
+        int head = (int) INT.getAcquire(ring, sqHeadOffset);
+        long flags = (long) (head & sqMask) * SQE_SIZE + 1;
+        sqes.set(JAVA_BYTE, flags, (byte) (sqes.get(JAVA_BYTE, flags) | Uapi.IOSQE_IO_DRAIN));
     }
 
     // ---------------------------------------------------------------- completion (any thread, under the lock)
@@ -396,27 +484,73 @@ final class CallerRing implements Lane {
      * Makes {@code r}'s result final and queues its delivery; the cancels watching it learn how it ended.
      *
      * <p>One exception: {@code -ECANCELED} that no cancel of ours asked for (none watches the request, the ring is not
-     * closing). The kernel ties a request to the thread that submitted it, and when that thread exits before the
-     * request ends, the kernel cancels what it has not started (its io-wq work, and a poll-driven read whose data
-     * arrives later). The request never ran, so it is handed to a Netty ring instead of failing: a request nobody
-     * canceled never ends {@code -ECANCELED}.
+     * closing) on a request that could have started (a lone one, a chain's head, a member whose predecessor ran in
+     * full). The kernel ties a request to the thread that submitted it, and when that thread exits before the request
+     * ends, the kernel cancels what it has not started (its io-wq work, and a poll-driven read whose data arrives
+     * later). The request never ran, so it is handed to a Netty ring instead of failing: a request nobody canceled
+     * never ends {@code -ECANCELED}. A chain member goes there with the members behind it, still linked, once their
+     * own {@code -ECANCELED} (the kernel fails the rest of a chain after its canceled member: its completion comes
+     * first) is reaped and dropped; a member behind one that failed or fell short ends {@code -ECANCELED}, the
+     * chain's own outcome.
      */
     private void finishLocked(Request r, int res, Batch batch) {
-        if (res == -ErrnoTable.ECANCELED && r.laneCancels == null && !r.cancelRequested && !closing) {
+        if (r.orphanHead != null) {
+            followOrphanLocked(r, batch);
+            return;
+        }
+        Request next = r.linkNext; // cleared by the delivery
+        boolean couldStart = r.afterPrevious == Request.AFTER_NOTHING || r.afterPrevious == Request.AFTER_SUCCESS;
+        if (res == -ErrnoTable.ECANCELED && couldStart && r.laneCancels == null && !r.cancelRequested && !closing) {
             submitted.decrement(); // counted again where it goes
             // Queued again now, under the lock, not when the batch hands it on: a cancel in between (a callback of
             // this batch, another thread) finds it queued (CANCELED, honoured where it goes), not "already done" for
             // a request that then runs to its own result.
             r.state.set(Request.QUEUED);
-            batch.addOrphan(r);
+            if (next == null) {
+                r.linked = false; // alone from here (a chain's last member): it is a lone request where it goes
+                batch.addOrphan(r);
+            } else {
+                for (Request m = next; m != null; m = m.linkNext) {
+                    m.orphanHead = r;
+                }
+            }
             return;
         }
+        if (next != null && inKernelHere(next)) {
+            next.afterPrevious = r.afterPrevious != Request.AFTER_PENDING && ranInFull(r, res)
+                    ? Request.AFTER_SUCCESS : Request.AFTER_FAILURE;
+        }
+        endLocked(r, res, batch);
+    }
+
+    /** Makes {@code r}'s result final as it is and queues its delivery; the cancels watching it learn how it ended. */
+    private void endLocked(Request r, int res, Batch batch) {
         r.result = res;
         // close() marked what it canceled; a request that still ran to its own result was not canceled by close.
         r.closedByEngine = r.closedByEngine && res == -ErrnoTable.ECANCELED;
         batch.add(r); // before the cancels' outcomes: a canceler that sees CANCELED finds the callback already run
         if (r.laneCancels != null) {
             LaneCancel.targetEnded(r, res, batch);
+        }
+    }
+
+    /**
+     * The reaped completion of a chain member behind an orphan ({@link #finishLocked}): the kernel's
+     * {@code -ECANCELED} for the broken link, dropped; the member is queued again with its orphan, which goes to a
+     * Netty ring with its chain once the last member is reaped. A cancel that watched this member is answered
+     * CANCELED, and the chain it belongs to ends canceled where it goes.
+     */
+    private void followOrphanLocked(Request r, Batch batch) {
+        Request head = r.orphanHead;
+        r.orphanHead = null;
+        submitted.decrement();
+        r.state.set(Request.QUEUED);
+        if (r.laneCancels != null) {
+            r.cancelRequested = true;
+            LaneCancel.targetEnded(r, -ErrnoTable.ECANCELED, batch);
+        }
+        if (r.linkNext == null) {
+            batch.addOrphan(head);
         }
     }
 
@@ -475,7 +609,7 @@ final class CallerRing implements Lane {
             }
             kicksInFlight++;
             writeSqe(Uapi.IORING_OP_NOP, (byte) 0, (short) 0, -1, 0, 0, 0, 0, KICK_USER_DATA);
-            if (enterSubmitted() < 0) {
+            if (enterSubmitted(1) < 0) {
                 kicksInFlight--;
             }
         } finally {
@@ -793,7 +927,7 @@ final class CallerRing implements Lane {
         cancel.prep(Uapi.IORING_OP_ASYNC_CANCEL, -1, watch.targetUserData, 0, 0, 0);
         cancel.control = true;
         cancel.ring = this;
-        int res = submitLocked(cancel);
+        int res = submitControlLocked(cancel);
         if (res < 0) {
             watch.cancelAnswered(res, batch);
         }

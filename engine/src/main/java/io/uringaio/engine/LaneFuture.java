@@ -56,6 +56,11 @@ final class LaneFuture<T> extends SleepingFuture<T> {
         this.lane = ring;
     }
 
+    /** The caller ring the operation went to; null when it went elsewhere (for tests). */
+    CallerRing callerLane() {
+        return lane;
+    }
+
     /** Records the lane the operation went to (null: completed on the submitting thread): see {@link #checkMayWait}. */
     void sentTo(Lane where) {
         if (where instanceof CallerRing caller) {

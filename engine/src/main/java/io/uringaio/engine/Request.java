@@ -91,6 +91,24 @@ public final class Request {
      * ({@link Ring#notAskedFor}).
      */
     boolean linked;
+    /**
+     * Caller ring, a chain member after the head: what its predecessor's completion said, which tells a
+     * {@code -ECANCELED} of this member apart ({@link CallerRing}): {@link #AFTER_PENDING} until the predecessor is
+     * reaped, then {@link #AFTER_SUCCESS} (the predecessor ran in full: an {@code -ECANCELED} nobody asked for is the
+     * kernel's cancel of an exited submitter's work) or {@link #AFTER_FAILURE} (the link broke: the chain's own
+     * outcome). {@link #AFTER_NOTHING} for a head or a lone request. Under that ring's lock.
+     */
+    byte afterPrevious;
+    static final byte AFTER_NOTHING = 0;
+    static final byte AFTER_PENDING = 1;
+    static final byte AFTER_SUCCESS = 2;
+    static final byte AFTER_FAILURE = 3;
+    /**
+     * Caller ring: the chain member, before this one, that the kernel canceled unstarted for its exited submitter; it
+     * goes to a Netty ring with this member once this member's own (link-broken) {@code -ECANCELED} is reaped. Null
+     * otherwise. Under that ring's lock.
+     */
+    Request orphanHead;
     boolean control;
     int result;
     boolean pageCacheFirst;

@@ -382,22 +382,26 @@ public final class RingEngine implements AutoCloseable {
     }
 
     /**
-     * Submits {@code request} on this thread to its caller ring. False when that ring is full: nothing happened to
-     * the request, which then goes to a Netty ring.
+     * Submits {@code request} (with its chain, if linked) on this thread to its caller ring. False when that ring is
+     * full: nothing happened to the request, which then goes to a Netty ring.
      */
     private boolean enqueueCaller(CallerRing caller, Request request) {
         AtomicInteger guard = entering[caller.index()];
         guard.incrementAndGet();
         try {
             if (closed) {
-                request.state.set(Request.IDLE);
+                resetChain(request);
                 throw new EngineRejectedException();
             }
-            request.ring = caller;
+            for (Request r = request; r != null; r = r.linkNext) {
+                r.ring = caller;
+            }
             if (caller.tryAccept(request)) {
                 return true;
             }
-            request.ring = null;
+            for (Request r = request; r != null; r = r.linkNext) {
+                r.ring = null;
+            }
             return false;
         } finally {
             guard.decrementAndGet();
@@ -405,31 +409,41 @@ public final class RingEngine implements AutoCloseable {
     }
 
     /**
-     * Takes a QUEUED request back from a caller ring whose kernel canceled it unstarted (its submitting thread exited)
-     * and sends it to a Netty ring, or, once the engine closed, completes it as canceled by the close.
+     * Takes a QUEUED request (with the members of its chain behind it, still linked) back from a caller ring whose
+     * kernel canceled it unstarted (its submitting thread exited) and sends it to a Netty ring, or, once the engine
+     * closed, completes it (each member) as canceled by the close.
      */
-    private void rehome(Request request) {
+    private void rehome(Request head) {
         Lane ring = rings[(nextRing.getAndIncrement() & Integer.MAX_VALUE) % rings.length];
         AtomicInteger guard = entering[ring.index()];
         guard.incrementAndGet();
         try {
             if (closed) {
-                request.result = -ErrnoTable.ECANCELED;
-                request.closedByEngine = true;
-                request.deliver();
+                cancelChainByClose(head);
                 return;
             }
-            request.ring = ring;
+            for (Request r = head; r != null; r = r.linkNext) {
+                r.ring = ring;
+            }
             try {
-                ring.accept(request);
+                ring.accept(head);
             } catch (EngineRejectedException loopShutDown) {
                 // The Netty loops were shut down under the open engine: nowhere to run it; it ends as by a close.
-                request.result = -ErrnoTable.ECANCELED;
-                request.closedByEngine = true;
-                request.deliver();
+                cancelChainByClose(head);
             }
         } finally {
             guard.decrementAndGet();
+        }
+    }
+
+    /** Completes each member of a chain nobody will run as canceled by the close, in chain order. */
+    private static void cancelChainByClose(Request head) {
+        for (Request r = head; r != null; ) {
+            Request next = r.linkNext; // cleared by the delivery
+            r.result = -ErrnoTable.ECANCELED;
+            r.closedByEngine = true;
+            r.deliver();
+            r = next;
         }
     }
 
@@ -477,7 +491,8 @@ public final class RingEngine implements AutoCloseable {
     /**
      * Submits a chain of requests linked with {@code IOSQE_IO_LINK}: each starts only after the one before it
      * succeeded, and a failure (including a short read or write) completes the rest with {@code -ECANCELED}. The whole
-     * chain reaches the kernel in one turn of one ring. Each request gets its own completion.
+     * chain reaches the kernel in one turn of one ring (the submitting thread's caller ring, on the terms of
+     * {@link RingEngineConfig#callerRings(int)}). Each request gets its own completion.
      */
     public void submitLinked(Request... chain) {
         submitLinkedRouted(chain);
@@ -496,15 +511,23 @@ public final class RingEngine implements AutoCloseable {
             chain[i].linkNext = i + 1 < chain.length ? chain[i + 1] : null;
             chain[i].linked = chain.length > 1;
         }
-        Lane ring = pickRing();
         SubmitterHome home = count(chain, chain.length);
         try {
+            if (home != null && chain.length > 1 && CallerRing.chainEligible(chain)) {
+                // A chain counts as one request of its thread: its members run one after the other.
+                CallerRing caller = callerLanes.forCurrentThread();
+                int mine = home.inFlight.get() - (chain.length - 1);
+                if (mine <= callerRingDepth && enqueueCaller(caller, chain[0])) {
+                    return caller;
+                }
+            }
+            Lane ring = pickRing();
             enqueue(ring, chain[0]);
+            return ring;
         } catch (RuntimeException | Error e) {
             uncount(home, chain, chain.length); // not accepted (closed engine): not in flight
             throw e;
         }
-        return ring;
     }
 
     /**

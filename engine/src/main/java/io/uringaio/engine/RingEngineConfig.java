@@ -252,8 +252,11 @@ public final class RingEngineConfig {
      * submitter sharing it), or the engine's reaper thread
      * {@code uring-aio-caller-reaper} (woken through an eventfd) for completions nobody waits for; never on a Netty
      * loop. Exactly-once completion, cancel in the kernel and close behave as on the Netty rings. Linked chains
-     * ({@link RingEngine#submitLinked}), batches ({@link RingEngine#submitBatch}) and requests submitted from the
-     * engine's own threads keep using the Netty rings, as does a request whose caller ring is full. Each caller ring has
+     * ({@link RingEngine#submitLinked}, {@link AsyncFile#writeDurable}) go there too, counted as one request of their
+     * thread, when every member but the last is a read, write, {@code fsync}, {@code fallocate} or NOP and none is a
+     * linked timeout (a chain whose submitting thread exits before it ran is handed to a Netty ring still linked);
+     * other chains, batches ({@link RingEngine#submitBatch}) and requests submitted from the engine's own threads
+     * keep using the Netty rings, as does a request whose caller ring is full. Each caller ring has
      * {@link #ringSize(int)} SQ entries and its own {@link #maxInFlightPerRing(int)} bound, so the engine's total
      * bound grows by {@code count ×} that. A caller ring has no waiting queue: a request enters the kernel at once
      * ({@link Request#priority(int)} plays no part) or, when its ring is full, waits in a Netty ring's queue. Each

@@ -50,6 +50,8 @@ public final class Uapi {
     public static final byte IORING_OP_READ_MULTISHOT = 49;
     /** Cancels a request of the ring, found by its {@code user_data}. */
     public static final byte IORING_OP_ASYNC_CANCEL = 14;
+    /** A timeout on the request it is linked behind: the timed request ends {@code -ECANCELED} when it expires. */
+    public static final byte IORING_OP_LINK_TIMEOUT = 15;
     /** {@code fallocate}. */
     public static final byte IORING_OP_FALLOCATE = 17;
     /**
@@ -163,6 +165,7 @@ public final class Uapi {
             case IORING_OP_POLL_REMOVE -> "IORING_OP_POLL_REMOVE";
             case IORING_OP_TIMEOUT_REMOVE -> "IORING_OP_TIMEOUT_REMOVE";
             case IORING_OP_ASYNC_CANCEL -> "IORING_OP_ASYNC_CANCEL";
+            case IORING_OP_LINK_TIMEOUT -> "IORING_OP_LINK_TIMEOUT";
             case IORING_OP_FALLOCATE -> "IORING_OP_FALLOCATE";
             case IORING_OP_MSG_RING -> "IORING_OP_MSG_RING";
             case IORING_OP_FILES_UPDATE -> "IORING_OP_FILES_UPDATE";
