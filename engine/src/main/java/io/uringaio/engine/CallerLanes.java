@@ -73,6 +73,16 @@ final class CallerLanes {
         return lanes;
     }
 
+    /** Whether {@code ring} is one of these (another engine's is not). */
+    boolean owns(CallerRing ring) {
+        for (CallerRing r : rings) {
+            if (r == ring) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Releases what {@link #open} got so far and logs why the engine runs without caller rings; returns null. */
     private static CallerLanes off(CallerRing[] rings, int eventFd, String reason) {
         for (CallerRing r : rings) {

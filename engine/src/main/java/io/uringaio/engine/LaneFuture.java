@@ -56,7 +56,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
         this.lane = ring;
     }
 
-    /** The caller ring the operation went to; null when it went elsewhere (for tests). */
+    /** The caller ring the operation went to; null when it went elsewhere (or not yet). */
     CallerRing callerLane() {
         return lane;
     }

@@ -468,6 +468,29 @@ public final class RingEngine implements AutoCloseable {
         return r.ring instanceof CallerRing caller && r.state.get() != Request.IDLE && caller.await(r, maxNanos);
     }
 
+    /**
+     * {@link #awaitInLane(Request, long)} for a future of an {@link AsyncFile} operation of this engine: when the
+     * operation went to a caller ring, waits inside that ring for at most {@code maxNanos}, reaping and running every
+     * completion it finds there (the operation's, whose future it then completes on this thread, and other requests'
+     * of that ring). For code that blocks on something that follows from the operation (a storage log acknowledges a
+     * record once its group's write is durable) and wants the thread to reap the operation itself rather than be
+     * woken by the thread that did. Returns as {@link #awaitInLane(Request, long)} does: loop on your own condition.
+     *
+     * @return true if this thread waited in a caller ring; false at once when the future is done, not one of this
+     *         engine's {@code AsyncFile} futures, its operation did not go to a caller ring, on a virtual thread or a
+     *         {@link java.util.concurrent.ForkJoinWorkerThread} (a kernel wait would hold its carrier or worker
+     *         unknown to its pool), or once the engine closed its caller rings
+     */
+    public boolean awaitInLane(CompletableFuture<?> future, long maxNanos) {
+        Objects.requireNonNull(future, "future");
+        if (!(future instanceof LaneFuture<?> operation) || operation.isDone()
+                || Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread) {
+            return false;
+        }
+        CallerRing ring = operation.callerLane();
+        return ring != null && callerLanes != null && callerLanes.owns(ring) && ring.await(operation, maxNanos);
+    }
+
     /** Number of caller rings in use: 0 when {@link RingEngineConfig#callerRings(int)} is off or unavailable. */
     public int callerRingCount() {
         return callerLanes == null ? 0 : callerLanes.rings().length;

@@ -320,7 +320,7 @@ public final class AppendLog implements AutoCloseable {
                 group.reset(assignBase, tail, maxInFlight, CommitGroup.bitOf(groupSequence++));
                 open = group;
             }
-            future = new RecordFuture(board, group.wakeBit());
+            future = new RecordFuture(board, engine, group);
             long position = -1;
             try {
                 position = group.add(record, checksum.crc, checksum.scratch, future);
@@ -569,6 +569,7 @@ public final class AppendLog implements AutoCloseable {
         } catch (RuntimeException e) {
             io = CompletableFuture.failedFuture(e);
         }
+        group.io = io; // its waiters may wait in its lane (RecordFuture)
         io.whenComplete((written, failure) -> groupDone(group, written, failure));
     }
 

@@ -5,6 +5,8 @@ import io.uringaio.engine.internal.sys.FutexBoard;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 
 /**
@@ -33,6 +35,13 @@ final class CommitGroup {
     boolean done;
     /** When it was submitted ({@link System#nanoTime}), for the log's moving average of write+fdatasync times. */
     long submitNanos;
+    /**
+     * The group's write+fdatasync once submitted; null before. Read without the lock by a record's waiter
+     * ({@link RecordFuture}), which may wait in its lane.
+     */
+    volatile CompletableFuture<Integer> io;
+    /** Set while one waiter of the group waits in the lane of {@link #io}: one is enough, the others sleep. */
+    private final AtomicBoolean laneWaiter = new AtomicBoolean();
     /** The log's maxGroupsInFlight, recorded in the group's first frame for recovery. */
     private int groupsInFlight = 1;
 
@@ -44,7 +53,17 @@ final class CommitGroup {
         this.count = 0;
         this.slot = -1;
         this.done = false;
+        this.io = null;
         buffer.clear();
+    }
+
+    /** Claims the group's one lane waiter; false when another thread has it. */
+    boolean claimLaneWaiter() {
+        return laneWaiter.compareAndSet(false, true);
+    }
+
+    void releaseLaneWaiter() {
+        laneWaiter.set(false);
     }
 
     int count() {

@@ -1,5 +1,6 @@
 package io.uringaio.storage;
 
+import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.internal.sys.FutexBoard;
 import io.uringaio.engine.internal.sys.SleepingFuture;
 
@@ -20,10 +21,19 @@ final class RecordFuture extends SleepingFuture<Long> {
     private final FutexBoard board;
     /** The wake-up bit of the record's commit group ({@link CommitGroup#wakeBit}). */
     private final int bit;
+    private final RingEngine engine;
+    /**
+     * The record's commit group, for its write's lane ({@link #waitInLane}). The group is reused once acknowledged,
+     * when this future is done: a waiter that reads it late may wait in a later group's lane, and comes back at
+     * that lane's first completion to find itself done.
+     */
+    private final CommitGroup group;
 
-    RecordFuture(FutexBoard board, int bit) {
+    RecordFuture(FutexBoard board, RingEngine engine, CommitGroup group) {
         this.board = board;
-        this.bit = bit;
+        this.bit = group.wakeBit();
+        this.engine = engine;
+        this.group = group;
     }
 
     /** The log's completion: no wake-up here; the acknowledging thread wakes the group's sleepers once, after all. */
@@ -37,14 +47,46 @@ final class RecordFuture extends SleepingFuture<Long> {
     }
 
     /**
-     * Sleeps on the log's board until done, {@code maxNanos} passed, or (with {@code interruptible}) the thread is
-     * interrupted; returns at once where the board cannot be used ({@link FutexBoard#usableOnThisThread}: a virtual
-     * thread, a fork/join worker, a refused futex), leaving the wait to {@link CompletableFuture}.
+     * Waits in the lane of the group's write, if it went to a caller ring and no other waiter of the group waits
+     * there ({@link #waitInLane}), then sleeps on the log's board until done, {@code maxNanos} passed, or (with
+     * {@code interruptible}) the thread is interrupted; returns at once where the board cannot be used
+     * ({@link FutexBoard#usableOnThisThread}: a virtual thread, a fork/join worker, a refused futex), leaving the
+     * wait to {@link CompletableFuture}.
      */
     @Override
     protected void waitUntilDone(long maxNanos, boolean interruptible) {
         if (FutexBoard.usableOnThisThread()) {
-            board.await(this, bit, maxNanos, interruptible);
+            long start = System.nanoTime();
+            waitInLane(maxNanos);
+            long left = maxNanos == Long.MAX_VALUE ? Long.MAX_VALUE : maxNanos - (System.nanoTime() - start);
+            if (left > 0) {
+                board.await(this, bit, left, interruptible);
+            }
+        }
+    }
+
+    /**
+     * The group's write+fdatasync went to a caller ring ({@link RingEngine#awaitInLane(CompletableFuture, long)}):
+     * one waiter of the group (the first to claim it, typically the appender that submitted it) waits inside that
+     * ring's {@code io_uring_enter}, reaps the completion itself and acknowledges the group on this thread, waking the
+     * group's other waiters on the board once. Returns when the write is done (the acknowledgement follows on the
+     * reaping thread), {@code maxNanos} passed, the thread is interrupted, or the lane refuses.
+     */
+    private void waitInLane(long maxNanos) {
+        CompletableFuture<Integer> io = group.io;
+        if (io == null || io.isDone() || !group.claimLaneWaiter()) {
+            return;
+        }
+        try {
+            long start = System.nanoTime();
+            while (!isDone() && !io.isDone() && !Thread.currentThread().isInterrupted()) {
+                long left = maxNanos == Long.MAX_VALUE ? Long.MAX_VALUE : maxNanos - (System.nanoTime() - start);
+                if (left <= 0 || !engine.awaitInLane(io, left)) {
+                    return;
+                }
+            }
+        } finally {
+            group.releaseLaneWaiter();
         }
     }
 

@@ -24,7 +24,9 @@ import java.util.stream.Stream;
  * record, waits until the returned future completes (the record is durable), records the latency and appends again.
  * Two ways to wait, two contenders: {@link Mode#ASYNC} appends again from the future's completion (on the thread that
  * completed it, as an asynchronous caller would), so no thread is parked per appender; {@link Mode#THREADS} gives each
- * appender its own platform thread blocked in {@code join()}, as a server with a thread per connection would. Appends
+ * appender its own platform thread blocked in {@code join()}, as a server with a thread per connection would (its
+ * engine has a caller ring per appender: a group's write goes in on the appender that submits it, which then waits
+ * for it inside that ring). Appends
  * that arrive while a group is being made durable form the next group: one {@code writev} and one linked
  * {@code fdatasync} per group, two groups in flight (the log's defaults).
  *
@@ -95,7 +97,13 @@ public final class AppendLogContender extends InProcessContender {
         Path dir = file.resolveSibling(file.getFileName() + ".appendlog-" + ProcessHandle.current().pid());
         deleteTree(dir);
         Scratch.track(dir); // a Ctrl-C during the trial must not leave it beside the test file
-        RingEngine engine = RingEngine.open(new RingEngineConfig().rings(rings).threadNamePrefix("bench-" + name()));
+        RingEngineConfig config = new RingEngineConfig().rings(rings).threadNamePrefix("bench-" + name());
+        if (mode == Mode.THREADS) {
+            // Threads that block on their appends: the group's write goes into the submitting appender's caller ring
+            // and that appender reaps it there (no hand-off to a ring thread and back), as for engine-blocking.
+            config.callerRings(EngineBlockingContender.callerRings(trial.depth()));
+        }
+        RingEngine engine = RingEngine.open(config);
         AppendLog log;
         try {
             log = AppendLog.open(engine, dir, new AppendLogConfig());

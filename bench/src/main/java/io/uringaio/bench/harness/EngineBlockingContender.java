@@ -102,11 +102,10 @@ public final class EngineBlockingContender extends InProcessContender {
     }
 
     /**
-     * Caller rings for the engine: one per lane thread (each thread then submits and reaps in its own ring, no
-     * hand-off), unless {@code -D}{@value RingEngineConfig#CALLER_RINGS_PROPERTY}{@code =0} turns them off for an A/B
-     * run (a positive value there is used as given).
+     * Caller rings for {@code lanes} waiting threads: one each, at most 64 (each thread then submits and reaps in its
+     * own ring, no hand-off), unless {@code -D}{@value RingEngineConfig#CALLER_RINGS_PROPERTY}{@code =0} turns them
+     * off for an A/B run (a positive value there is used as given).
      */
-    /** Caller rings for {@code lanes} waiting threads: one each (at most 64), unless the system property chose. */
     static int callerRings(int lanes) {
         Integer asked = Integer.getInteger(RingEngineConfig.CALLER_RINGS_PROPERTY);
         if (asked != null) {
