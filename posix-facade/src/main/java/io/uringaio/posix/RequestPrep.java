@@ -85,11 +85,13 @@ final class RequestPrep {
             case Aiocb.OP_FSYNC, Aiocb.OP_FDATASYNC -> r.prepFsync(cb.fd, cb.op == Aiocb.OP_FDATASYNC).priority(0);
             default -> {
                 long offset = cb.offset;
-                if (offset < 0) {
+                if (offset < 0 || offset > Long.MAX_VALUE - cb.nbytes) {
+                    // Negative, or ending past the largest offset: the kernel refuses either (EINVAL), on a pipe or
+                    // socket too, whose offset the spec ignores; a file's large one goes on for the kernel's answer.
                     long pos = Libc.lseek(cb.fd, 0, Libc.SEEK_CUR);
                     if (pos == -Errno.ESPIPE) {
                         offset = 0; // a pipe or socket: the offset is ignored
-                    } else {
+                    } else if (offset < 0) {
                         return pos < 0 ? (int) pos : -Errno.EINVAL;
                     }
                 }

@@ -18,7 +18,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -127,6 +126,385 @@ class SpecSecondPassTest extends PosixTestSupport {
         } finally {
             stop.set(true);
             join(mover);
+        }
+    }
+
+    // ---------------------------------------------------------------- a closed context
+
+    /**
+     * After {@code close()} a submission fails with -1/EAGAIN, and the spec: "Every other synchronous rejection leaves
+     * that errno as the Aiocb's status (aio_error returns it, aio_return returns -1 once) and fires no notification";
+     * {@code lio_listio} entries "are checked the same way but fail on their own", and POSIX has the caller of a
+     * failed {@code lio_listio} "check the error status for each aiocb to determine the individual request(s) that
+     * failed". The entries were left as they were: one that had completed before (and was not yet returned) still
+     * read its old success, so a program that checks its entries took the refused request for done (and its old count
+     * for this call's). Null, LIO_NOP and in-flight entries are still not touched; nothing is notified.
+     */
+    @Test
+    void lio_onAClosedContext_isEAGAIN_andEachEntryItRefusedReadsEAGAIN() {
+        int fd = tempFileWith("f", "0123456789");
+        int[] p = pipe();
+        AioContext c = new AioContext();
+        Aiocb busy = lioCb(LIO_READ, readCb(p[0], 0, 4)); // in flight in another context: not this call's
+        assertEquals(0, ctx.aio_read(busy));
+        Aiocb stale = lioCb(LIO_READ, readCb(fd, 0, 4));
+        assertEquals(0, c.lio_listio(LIO_WAIT, new Aiocb[] {stale}, 1, null));
+        assertEquals(0, c.aio_error(stale)); // completed; its result not taken yet
+        c.close();
+        for (int mode : new int[] {LIO_WAIT, LIO_NOWAIT}) {
+            Aiocb fresh = lioCb(LIO_WRITE, writeCb(fd, 0, "evil"));
+            Aiocb nop = lioCb(LIO_NOP, readCb(fd, 0, 4));
+            Aiocb[] entries = {stale, fresh, nop, busy};
+            for (Aiocb e : entries) {
+                e.aio_sigevent = counting();
+            }
+            Aiocb[] list = {stale, null, fresh, nop, busy};
+            assertEquals(-1, c.lio_listio(mode, list, list.length, counting()), "mode " + mode);
+            assertEquals(EAGAIN, c.errno());
+            for (Aiocb refused : new Aiocb[] {stale, fresh}) {
+                assertEquals(EAGAIN, c.aio_error(refused), "mode " + mode + ": a refused entry's status");
+                assertEquals(-1, c.aio_return(refused));
+                assertEquals(-1, c.aio_return(refused));
+                assertEquals(EINVAL, c.errno());
+            }
+            assertEquals(EINVAL, c.aio_error(nop), "a NOP entry is not touched (never submitted)");
+            assertEquals(EINPROGRESS, ctx.aio_error(busy), "an entry in flight elsewhere is not touched");
+        }
+        assertNotifications(0);
+        try {
+            assertEquals("0123456789", fileContent("f"));
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+        writeTo(p[1], "busy");
+        awaitDone(ctx, busy);
+        assertEquals(4, ctx.aio_return(busy));
+        assertEquals("busy", text(busy.aio_buf, 4));
+    }
+
+    /**
+     * A closed context still answers for what it ran (status, suspend, cancel), refuses new work with EAGAIN made the
+     * block's status and no notification, and takes an {@code aio_init} without effect or exception.
+     */
+    @Test
+    void closedContext_stillAnswersForItsRequests_andRefusesNewOnesWithEAGAIN() {
+        int[] p = pipe();
+        AioContext c = new AioContext();
+        Aiocb r = readCb(p[0], 0, 4);
+        AtomicInteger rNotified = new AtomicInteger();
+        r.aio_sigevent = SigEvent.thread(v -> rNotified.incrementAndGet(), null);
+        assertEquals(0, c.aio_read(r));
+        c.close();
+        assertEquals(ECANCELED, c.aio_error(r), "close cancels what is outstanding");
+        assertEquals(0, c.aio_suspend(new Aiocb[] {r}, 1, new Timespec(0, 0)));
+        assertEquals(AIO_ALLDONE, c.aio_cancel(p[0], r));
+        assertEquals(AIO_ALLDONE, c.aio_cancel(p[0], null));
+        assertEquals(-1, c.aio_return(r));
+        assertEquals(-1, c.aio_return(r));
+        assertEquals(EINVAL, c.errno());
+        AioInit init = new AioInit();
+        init.aio_num = 1;
+        c.aio_init(init);
+        Aiocb s = new Aiocb();
+        s.aio_fildes = p[1];
+        s.aio_sigevent = counting();
+        assertEquals(-1, c.aio_fsync(O_SYNC, s));
+        assertEquals(EAGAIN, c.errno());
+        assertEquals(EAGAIN, c.aio_error(s));
+        assertEquals(-1, c.aio_return(s));
+        Aiocb w = writeCb(p[1], 0, "late");
+        w.aio_sigevent = counting();
+        assertEquals(-1, c.aio_write(w));
+        assertEquals(EAGAIN, c.aio_error(w));
+        assertNotifications(0);
+        awaitTrue("the canceled read's notification", () -> rNotified.get() == 1);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(1, rNotified.get());
+    }
+
+    // ---------------------------------------------------------------- status across contexts
+
+    /**
+     * aio_error and aio_return read the block, whichever context runs it: EINPROGRESS (and -1/EINPROGRESS, result not
+     * taken) while it runs, then its result, taken exactly once whichever context asks.
+     */
+    @Test
+    void status_ofARequestOfAnotherContext_isReadThere_andTakenOnce() {
+        int[] p = pipe();
+        try (AioContext other = new AioContext()) {
+            Aiocb r = readCb(p[0], 0, 4);
+            assertEquals(0, ctx.aio_read(r));
+            assertEquals(EINPROGRESS, other.aio_error(r));
+            assertEquals(-1, other.aio_return(r));
+            assertEquals(EINPROGRESS, other.errno());
+            writeTo(p[1], "abc");
+            awaitDone(other, r);
+            assertEquals(0, other.aio_error(r));
+            assertEquals(3, other.aio_return(r));
+            assertEquals(-1, ctx.aio_return(r));
+            assertEquals(EINVAL, ctx.errno());
+            assertEquals(EINVAL, ctx.aio_error(r));
+            // And resubmitted to the other context, it works again.
+            writeTo(p[1], "xy");
+            assertEquals(0, other.aio_read(r));
+            awaitDone(ctx, r);
+            assertEquals(2, ctx.aio_return(r));
+            assertEquals("xy", text(r.aio_buf, 2));
+        }
+    }
+
+    // ---------------------------------------------------------------- lio_listio entries
+
+    /** Only {@code list[0, nent)} is the list: an entry past nent is neither run, nor checked, nor notified. */
+    @Test
+    void lio_entriesPastNent_areNotTouched() throws Exception {
+        int fd = openTemp("out", 0);
+        Aiocb a = lioCb(LIO_WRITE, writeCb(fd, 0, "aa"));
+        Aiocb b = lioCb(LIO_WRITE, writeCb(fd, 2, "bb"));
+        Aiocb past = lioCb(LIO_WRITE, writeCb(fd, 4, "XX"));
+        past.aio_sigevent = counting();
+        Aiocb pastBad = lioCb(99, writeCb(fd, 6, "YY"));
+        pastBad.aio_sigevent = counting();
+        Aiocb[] list = {a, b, past, pastBad};
+        assertEquals(0, ctx.lio_listio(LIO_WAIT, list, 2, null));
+        assertEquals(2, ctx.aio_return(a));
+        assertEquals(2, ctx.aio_return(b));
+        assertEquals(EINVAL, ctx.aio_error(past), "never submitted");
+        assertEquals(EINVAL, ctx.aio_error(pastBad), "never submitted");
+        assertEquals(0, ctx.lio_listio(LIO_NOWAIT, list, 0, counting()));
+        assertNotifications(1); // the empty list's own
+        assertEquals("aabb", fileContent("out"));
+    }
+
+    /**
+     * "Null entries and LIO_NOP entries are ignored (no status change, no notification)": a NOP entry whose other
+     * fields are all invalid (count, buffer, priority, sigevent, descriptor) is still ignored, in either mode, and a
+     * list of nothing else is an empty list: LIO_WAIT returns 0, LIO_NOWAIT's sig fires once at once.
+     */
+    @Test
+    void lio_nopEntriesWithInvalidFields_areIgnored_andAListOfThemIsEmpty() {
+        Aiocb nop = aiocb(-1, -1, null, -5);
+        nop.aio_lio_opcode = LIO_NOP;
+        nop.aio_reqprio = -3;
+        nop.aio_sigevent = SigEvent.signal(0, null);
+        Aiocb nop2 = lioCb(LIO_NOP, aiocb(12345, 0, ByteBuffer.allocateDirect(1), 1 << 20));
+        nop2.aio_sigevent = counting();
+        Aiocb[] list = {null, nop, nop2, null};
+        assertEquals(0, ctx.lio_listio(LIO_WAIT, list, list.length, null));
+        assertEquals(0, ctx.lio_listio(LIO_NOWAIT, list, list.length, counting()));
+        assertNotifications(1);
+        assertEquals(EINVAL, ctx.aio_error(nop));
+        assertEquals(EINVAL, ctx.aio_error(nop2));
+    }
+
+    /** A LIO_WAIT list whose every entry fails is -1/EIO; each entry holds its own errno and is notified once. */
+    @Test
+    void lioWait_everyEntryFailing_isEIO_eachWithItsOwnErrno() {
+        int fd = tempFileWith("f", "abcd");
+        Aiocb badOp = lioCb(7, readCb(fd, 0, 2));
+        Aiocb badFd = lioCb(LIO_READ, readCb(-1, 0, 2));
+        Aiocb badOff = lioCb(LIO_READ, readCb(fd, -1, 2));
+        Aiocb badBuf = lioCb(LIO_WRITE, aiocb(fd, 0, null, 2));
+        Aiocb[] list = {badOp, badFd, badOff, badBuf};
+        for (Aiocb e : list) {
+            e.aio_sigevent = counting();
+        }
+        assertEquals(-1, ctx.lio_listio(LIO_WAIT, list, list.length, counting()));
+        assertEquals(EIO, ctx.errno());
+        int[] expected = {EINVAL, EBADF, EINVAL, EFAULT};
+        for (int i = 0; i < list.length; i++) {
+            assertEquals(expected[i], ctx.aio_error(list[i]), "entry " + i);
+            assertEquals(-1, ctx.aio_return(list[i]));
+        }
+        assertNotifications(4); // one per entry, none for the list (LIO_WAIT ignores sig)
+    }
+
+    // ---------------------------------------------------------------- in flight: EBUSY before any other check
+
+    /**
+     * "an Aiocb that is already in flight → EBUSY (nothing changes)": whatever else is wrong with the call (a bad
+     * priority, count, buffer or sigevent written into the block meanwhile, a bad fsync op, a bad opcode), the answer
+     * is EBUSY, not that call's EINVAL, which would have overwritten the running request's status. The request then
+     * completes with its own result and is notified once.
+     */
+    @Test
+    void inFlightAiocb_resubmittedWithInvalidFields_isEBUSY_andItsRequestIsUntouched() {
+        int[] p = pipe();
+        Aiocb r = readCb(p[0], 0, 4);
+        r.aio_sigevent = counting();
+        assertEquals(0, ctx.aio_read(r));
+        ByteBuffer buf = r.aio_buf;
+        r.aio_reqprio = 99;
+        r.aio_nbytes = -1;
+        r.aio_buf = null;
+        r.aio_sigevent = SigEvent.signal(0, null);
+        r.aio_lio_opcode = 42;
+        for (int call = 0; call < 5; call++) {
+            int rc = switch (call) {
+                case 0 -> ctx.aio_read(r);
+                case 1 -> ctx.aio_write(r);
+                case 2 -> ctx.aio_fsync(0, r);
+                case 3 -> ctx.aio_fsync(O_SYNC, r);
+                default -> ctx.lio_listio(LIO_NOWAIT, new Aiocb[] {r}, 1, null);
+            };
+            if (call == 4) {
+                assertEquals(0, rc, "LIO_NOWAIT: the busy entry fails on its own");
+            } else {
+                assertEquals(-1, rc, "call " + call);
+                assertEquals(EBUSY, ctx.errno(), "call " + call);
+            }
+            assertEquals(EINPROGRESS, ctx.aio_error(r), "call " + call + " changed the running request");
+        }
+        assertEquals(-1, ctx.lio_listio(LIO_WAIT, new Aiocb[] {r}, 1, null));
+        assertEquals(EIO, ctx.errno());
+        assertEquals(EINPROGRESS, ctx.aio_error(r));
+        writeTo(p[1], "ok");
+        awaitDone(ctx, r);
+        assertEquals(0, ctx.aio_error(r));
+        assertEquals(2, ctx.aio_return(r));
+        assertEquals("ok", text(buf, 2));
+        assertNotifications(1);
+    }
+
+    // ---------------------------------------------------------------- notification
+
+    /**
+     * SIGEV_THREAD: "the function runs with sigev_value on a thread other than the submitter (on
+     * sigev_notify_attributes when given)", even when the request ends inside the submitting call (a negative
+     * descriptor, a negative offset, an entry failing its checks, an empty list, a read the page cache served), and
+     * with a direct executor ({@code Runnable::run}) as the attributes: it is called from a facade thread.
+     */
+    @Test
+    void sigevThread_neverRunsOnTheSubmittingThread_evenForRequestsEndedInsideTheCall() {
+        int fd = tempFileWith("f", "0123456789");
+        Thread me = Thread.currentThread();
+        ConcurrentLinkedQueue<String> onSubmitter = new ConcurrentLinkedQueue<>();
+        AtomicInteger runs = new AtomicInteger();
+        int expected = 0;
+        for (boolean direct : new boolean[] {false, true}) {
+            java.util.function.Function<Object, SigEvent> sig = tag -> {
+                SigEvent e = SigEvent.thread(v -> {
+                    runs.incrementAndGet();
+                    if (Thread.currentThread() == me) {
+                        onSubmitter.add(String.valueOf(v));
+                    }
+                }, tag + (direct ? " (direct executor)" : ""));
+                if (direct) {
+                    e.sigev_notify_attributes = Runnable::run;
+                }
+                return e;
+            };
+            Aiocb badFd = readCb(-1, 0, 2);
+            badFd.aio_sigevent = sig.apply("negative fildes");
+            assertEquals(0, ctx.aio_read(badFd));
+            Aiocb badOff = readCb(fd, -7, 2);
+            badOff.aio_sigevent = sig.apply("negative offset");
+            assertEquals(0, ctx.aio_read(badOff));
+            Aiocb cached = readCb(fd, 0, 4);
+            cached.aio_sigevent = sig.apply("page-cache read");
+            assertEquals(0, ctx.aio_read(cached));
+            Aiocb badEntry = lioCb(9, readCb(fd, 0, 2));
+            badEntry.aio_sigevent = sig.apply("failing entry");
+            SigEvent listSig = sig.apply("list of a failing entry");
+            assertEquals(0, ctx.lio_listio(LIO_NOWAIT, new Aiocb[] {badEntry}, 1, listSig));
+            assertEquals(0, ctx.lio_listio(LIO_NOWAIT, null, 0, sig.apply("empty list")));
+            expected += 6;
+            awaitDone(ctx, badFd, badOff, cached, badEntry);
+            assertEquals(EBADF, ctx.aio_error(badFd));
+            assertEquals(EINVAL, ctx.aio_error(badOff));
+            assertEquals(4, ctx.aio_return(cached));
+            assertEquals(EINVAL, ctx.aio_error(badEntry));
+        }
+        int total = expected;
+        awaitTrue(total + " notifications", () -> runs.get() >= total);
+        sleepMillis(QUIET_MILLIS);
+        assertEquals(total, runs.get());
+        assertTrue(onSubmitter.isEmpty(), "ran on the submitting thread: " + onSubmitter);
+    }
+
+    /**
+     * SIGEV_SIGNAL: the handler gets {@code SigInfo(signo, SI_ASYNCIO, sigev_value)} with the value as given (the
+     * Aiocb itself, an Integer, null), for the lowest and highest signo, once each; a signo just outside 1..SIGRTMAX is
+     * EINVAL at the call and fires nothing.
+     */
+    @Test
+    void sigevSignal_valuesAndSignoBoundaries() {
+        int fd = tempFileWith("f", "0123456789");
+        ConcurrentLinkedQueue<SigInfo> got = new ConcurrentLinkedQueue<>();
+        int lo = 1;
+        int hi = Signals.SIGRTMAX;
+        assertEquals(0, Signals.sigaction(lo, got::add));
+        assertEquals(0, Signals.sigaction(hi, got::add));
+        try {
+            Aiocb a = readCb(fd, 0, 2);
+            a.aio_sigevent = SigEvent.signal(lo, a);
+            Aiocb b = readCb(fd, 2, 2);
+            b.aio_sigevent = SigEvent.signal(hi, 7);
+            Aiocb c = readCb(fd, 4, 2);
+            c.aio_sigevent = SigEvent.signal(hi, null);
+            assertEquals(0, ctx.aio_read(a));
+            assertEquals(0, ctx.aio_read(b));
+            assertEquals(0, ctx.aio_read(c));
+            for (int bad : new int[] {0, hi + 1}) {
+                Aiocb x = readCb(fd, 0, 2);
+                x.aio_sigevent = SigEvent.signal(bad, x);
+                assertEquals(-1, ctx.aio_read(x));
+                assertEquals(EINVAL, ctx.errno());
+                assertEquals(EINVAL, ctx.aio_error(x));
+            }
+            awaitDone(ctx, a, b, c);
+            awaitTrue("three signals", () -> got.size() >= 3);
+            sleepMillis(QUIET_MILLIS);
+            assertEquals(3, got.size(), got.toString());
+            assertTrue(got.contains(new SigInfo(lo, Signals.SI_ASYNCIO, a)), got.toString());
+            assertTrue(got.contains(new SigInfo(hi, Signals.SI_ASYNCIO, 7)), got.toString());
+            assertTrue(got.contains(new SigInfo(hi, Signals.SI_ASYNCIO, null)), got.toString());
+        } finally {
+            Signals.sigaction(lo, null);
+            Signals.sigaction(hi, null);
+        }
+    }
+
+    /** aio_fsync refused at the call (a descriptor not open, a bad op) fires no notification: it started nothing. */
+    @Test
+    void fsync_refusedAtTheCall_firesNothing() {
+        Aiocb s = new Aiocb();
+        s.aio_fildes = -1;
+        s.aio_sigevent = counting();
+        assertEquals(-1, ctx.aio_fsync(O_SYNC, s));
+        assertEquals(EBADF, ctx.errno());
+        assertEquals(EBADF, ctx.aio_error(s));
+        Aiocb t = new Aiocb();
+        t.aio_fildes = bystanderPipe[1];
+        t.aio_sigevent = counting();
+        assertEquals(-1, ctx.aio_fsync(O_SYNC + 1, t));
+        assertEquals(EINVAL, ctx.errno());
+        assertEquals(EINVAL, ctx.aio_error(t));
+        assertNotifications(0);
+    }
+
+    // ---------------------------------------------------------------- offsets on a pipe
+
+    /**
+     * "A pipe or socket ignores aio_offset": a write and a read on a pipe at offsets the kernel would refuse on a file
+     * (negative, the current-position -1, one where offset + nbytes overflows) transfer their bytes.
+     */
+    @Test
+    void pipe_ignoresAioOffset_evenNegativeOrOverflowing() {
+        int[] p = pipe();
+        long[] offsets = {-1, Long.MIN_VALUE, Long.MAX_VALUE - 1, Long.MAX_VALUE};
+        for (long off : offsets) {
+            Aiocb w = writeCb(p[1], off, "abcd");
+            assertEquals(0, ctx.aio_write(w));
+            awaitDone(ctx, w);
+            assertEquals(0, ctx.aio_error(w), "write at " + off);
+            assertEquals(4, ctx.aio_return(w));
+            Aiocb r = readCb(p[0], off, 4);
+            assertEquals(0, ctx.aio_read(r));
+            awaitDone(ctx, r);
+            assertEquals(0, ctx.aio_error(r), "read at " + off);
+            assertEquals(4, ctx.aio_return(r));
+            assertEquals("abcd", text(r.aio_buf, 4));
         }
     }
 }
