@@ -507,4 +507,52 @@ class SpecSecondPassTest extends PosixTestSupport {
             assertEquals("abcd", text(r.aio_buf, 4));
         }
     }
+
+    // ---------------------------------------------------------------- LIO_WAIT
+
+    /**
+     * LIO_WAIT: "-1/EINTR on interrupt (interrupt status cleared, nothing canceled)", also for an interrupt already
+     * pending when the call starts: the entries are queued and keep running, and complete with their own results.
+     */
+    @Test
+    void lioWait_withAnInterruptPendingAtTheCall_isEINTR_clearsIt_andTheEntriesRunOn() {
+        int[] p = pipe();
+        int[] q = pipe();
+        Aiocb a = lioCb(LIO_READ, readCb(p[0], 0, 4));
+        Aiocb b = lioCb(LIO_READ, readCb(q[0], 0, 4));
+        a.aio_sigevent = counting();
+        b.aio_sigevent = counting();
+        Thread.currentThread().interrupt();
+        int rc = ctx.lio_listio(LIO_WAIT, new Aiocb[] {a, b}, 2, null);
+        boolean stillInterrupted = Thread.interrupted();
+        assertEquals(-1, rc);
+        assertEquals(EINTR, ctx.errno());
+        assertTrue(!stillInterrupted, "the interrupt status is cleared");
+        assertEquals(EINPROGRESS, ctx.aio_error(a), "nothing canceled");
+        assertEquals(EINPROGRESS, ctx.aio_error(b), "nothing canceled");
+        writeTo(p[1], "aaaa");
+        writeTo(q[1], "bb");
+        awaitDone(ctx, a, b);
+        assertEquals(4, ctx.aio_return(a));
+        assertEquals(2, ctx.aio_return(b));
+        assertNotifications(2);
+    }
+
+    /** "LIO_WAIT ignores sig": even one that LIO_NOWAIT would refuse with EINVAL. */
+    @Test
+    void lioWait_ignoresEvenAnInvalidSig() {
+        int fd = tempFileWith("f", "abcdef");
+        SigEvent[] invalid = {SigEvent.thread(null, null), SigEvent.signal(0, null), new SigEvent()};
+        invalid[2].sigev_notify = 99;
+        for (SigEvent sig : invalid) {
+            Aiocb r = lioCb(LIO_READ, readCb(fd, 1, 3));
+            assertEquals(0, ctx.lio_listio(LIO_WAIT, new Aiocb[] {r}, 1, sig));
+            assertEquals(3, ctx.aio_return(r));
+            assertEquals("bcd", text(r.aio_buf, 3));
+            Aiocb n = lioCb(LIO_READ, readCb(fd, 1, 3));
+            assertEquals(-1, ctx.lio_listio(LIO_NOWAIT, new Aiocb[] {n}, 1, sig));
+            assertEquals(EINVAL, ctx.errno());
+            assertEquals(EINVAL, ctx.aio_error(n), "never submitted: the list was refused before its entries");
+        }
+    }
 }
