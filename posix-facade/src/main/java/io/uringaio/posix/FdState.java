@@ -296,13 +296,24 @@ final class FdState {
      * follow: an O_APPEND write, or one whose range overlaps cb's; null when none.
      */
     private Aiocb youngestBlocker(Aiocb cb, Aiocb from) {
+        long end = end(cb);
         for (Aiocb older = from; older != null; older = older.wPrev) {
             scanSteps++;
-            if (older.append || older.offset < cb.offset + cb.nbytes && cb.offset < older.offset + older.nbytes) {
+            if (older.append || older.offset < end && cb.offset < end(older)) {
                 return older;
             }
         }
         return null;
+    }
+
+    /**
+     * Where a write's range ends, {@code offset + nbytes}, held at Long.MAX_VALUE where the sum would wrap: a pipe
+     * takes such an offset (it ignores it), and a wrapped end made the range overlap nothing, so a run of writes to
+     * it went unordered.
+     */
+    private static long end(Aiocb w) {
+        long end = w.offset + w.nbytes;
+        return end < w.offset ? Long.MAX_VALUE : end;
     }
 
     /** The list of writes waiting on {@code blocker} (made once per control block, reused), or null for none. */
