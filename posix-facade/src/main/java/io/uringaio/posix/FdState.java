@@ -8,7 +8,8 @@ import java.util.function.IntUnaryOperator;
  * an older one it must follow is outstanding:
  * <ul>
  * <li>an fsync, behind every older read and write (not behind an older fsync);</li>
- * <li>an O_APPEND write, behind every older write;</li>
+ * <li>an O_APPEND write, behind every older write; so is any write to a pipe or socket, which has one stream and
+ * ignores the offset (so its writes land in call order whatever offsets they name, as glibc's do);</li>
  * <li>a write, behind every older O_APPEND write and every older write whose range overlaps its own.</li>
  * </ul>
  *
@@ -86,7 +87,7 @@ final class FdState {
         cb.fdState = this;
         if (cb.op == Aiocb.OP_WRITE) {
             int f = flags(cb.fd);
-            cb.append = f >= 0 && (f & Fcntl.O_APPEND) != 0;
+            cb.append = f >= 0 && (f & (Fcntl.O_APPEND | RequestPrep.STREAM)) != 0;
         }
         Chain queue = switch (cb.op) {
             case Aiocb.OP_READ -> null;

@@ -47,7 +47,7 @@ final class RequestPrep {
             cb.priority = 0;
         }
         cb.nbytes = 0;
-        cb.append = false; // a write's O_APPEND: FdState#add, from the descriptor's flags
+        cb.append = false; // a write's O_APPEND (or a stream's): FdState#add, from the descriptor's flags
     }
 
     /**
@@ -122,8 +122,22 @@ final class RequestPrep {
         return flags >= 0 && (flags & Fcntl.O_DIRECT) == 0;
     }
 
-    /** The descriptor's file status flags ({@code fcntl(F_GETFL)}) now, or a negative errno. */
+    /**
+     * A bit of {@link #flagsNow} that no {@code F_GETFL} flag uses: the descriptor has no file position (a pipe, a
+     * socket: {@code lseek} fails with ESPIPE), so its offset is ignored and its writes are one stream, ordered like
+     * O_APPEND writes ({@link FdState}).
+     */
+    static final int STREAM = 1 << 30;
+
+    /**
+     * The descriptor's file status flags ({@code fcntl(F_GETFL)}) now, plus {@link #STREAM} for a pipe or socket, or a
+     * negative errno. Kept per descriptor ({@link FdState#flags}): the lseek costs a system call per miss only.
+     */
     static int flagsNow(int fd) {
-        return Libc.fcntl(fd, Libc.F_GETFL, 0);
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        if (flags >= 0 && Libc.lseek(fd, 0, Libc.SEEK_CUR) == -Errno.ESPIPE) {
+            flags |= STREAM;
+        }
+        return flags;
     }
 }
