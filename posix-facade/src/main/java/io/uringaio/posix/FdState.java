@@ -294,7 +294,7 @@ final class FdState {
 
     /**
      * The youngest write at or before {@code from} (walking toward older ones) that a plain write {@code cb} must
-     * follow: an O_APPEND write, or one whose range overlaps cb's; null when none.
+     * follow: an O_APPEND (or stream) write, or one whose range overlaps cb's; null when none.
      */
     private Aiocb youngestBlocker(Aiocb cb, Aiocb from) {
         long end = end(cb);
