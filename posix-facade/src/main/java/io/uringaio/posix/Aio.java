@@ -60,7 +60,10 @@ public final class Aio {
         return Holder.CONTEXT.aio_read(aiocbp);
     }
 
-    /** Queues a write of {@code aio_buf[0, aio_nbytes)}; as {@link #aio_read}. O_APPEND writes land in call order. */
+    /**
+     * Queues a write of {@code aio_buf[0, aio_nbytes)}; as {@link #aio_read}. O_APPEND writes land in call order, as do
+     * writes to a pipe or socket (whatever offsets they name: it ignores them).
+     */
     public static int aio_write(Aiocb aiocbp) {
         return Holder.CONTEXT.aio_write(aiocbp);
     }

@@ -83,16 +83,43 @@ final class Bounce {
         return MemorySegment.ofBuffer(direct.slice(0, 0)).address();
     }
 
+    /** How many times {@link #wholeView} tries before it gives up on a window that never stands still. */
+    static final int VIEW_ATTEMPTS = 1 << 16;
+
     /**
      * Copies {@code src[0, n)} to the bounce buffer by absolute index, whatever src's position and limit (the spec:
      * they are never read). A heap buffer's array directly; a read-only one (no array) through a view whose window is
-     * the whole buffer.
+     * the whole buffer ({@link #wholeView}).
+     *
+     * @throws IllegalArgumentException only when another thread moved src's window through {@link #VIEW_ATTEMPTS}
+     *         tries in a row
      */
     static void copyIn(ByteBuffer bounce, ByteBuffer src, int n) {
         if (src.hasArray()) {
             bounce.put(0, src.array(), src.arrayOffset(), n);
         } else {
-            bounce.put(0, src.duplicate().clear(), 0, n);
+            bounce.put(0, wholeView(src), 0, n);
+        }
+    }
+
+    /**
+     * A view of all of {@code src}, index 0 where src's is, whatever src's mark, position and limit. The JDK has no
+     * view that ignores them: {@code duplicate()} reads the three one after the other and checks them together, and
+     * another thread that moves them in between (the spec lets a program use them as it likes while its request runs)
+     * makes it throw IllegalArgumentException ("mark > position", "newPosition > limit"), which took a write from a
+     * read-only heap buffer out of {@code Unistd.pwrite} as an exception and ended an {@code aio_write} EIO. Any
+     * values read while they stand still give the same view once cleared, so a view that threw is simply taken again.
+     */
+    static ByteBuffer wholeView(ByteBuffer src) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return src.duplicate().clear();
+            } catch (IllegalArgumentException windowMoved) {
+                if (attempt == VIEW_ATTEMPTS) {
+                    throw windowMoved;
+                }
+                Thread.onSpinWait();
+            }
         }
     }
 

@@ -8,7 +8,8 @@ import java.util.function.IntUnaryOperator;
  * an older one it must follow is outstanding:
  * <ul>
  * <li>an fsync, behind every older read and write (not behind an older fsync);</li>
- * <li>an O_APPEND write, behind every older write;</li>
+ * <li>an O_APPEND write, behind every older write; so is any write to a pipe or socket, which has one stream and
+ * ignores the offset (so its writes land in call order whatever offsets they name, as glibc's do);</li>
  * <li>a write, behind every older O_APPEND write and every older write whose range overlaps its own.</li>
  * </ul>
  *
@@ -86,7 +87,7 @@ final class FdState {
         cb.fdState = this;
         if (cb.op == Aiocb.OP_WRITE) {
             int f = flags(cb.fd);
-            cb.append = f >= 0 && (f & Fcntl.O_APPEND) != 0;
+            cb.append = f >= 0 && (f & (Fcntl.O_APPEND | RequestPrep.STREAM)) != 0;
         }
         Chain queue = switch (cb.op) {
             case Aiocb.OP_READ -> null;
@@ -293,16 +294,27 @@ final class FdState {
 
     /**
      * The youngest write at or before {@code from} (walking toward older ones) that a plain write {@code cb} must
-     * follow: an O_APPEND write, or one whose range overlaps cb's; null when none.
+     * follow: an O_APPEND (or stream) write, or one whose range overlaps cb's; null when none.
      */
     private Aiocb youngestBlocker(Aiocb cb, Aiocb from) {
+        long end = end(cb);
         for (Aiocb older = from; older != null; older = older.wPrev) {
             scanSteps++;
-            if (older.append || older.offset < cb.offset + cb.nbytes && cb.offset < older.offset + older.nbytes) {
+            if (older.append || older.offset < end && cb.offset < end(older)) {
                 return older;
             }
         }
         return null;
+    }
+
+    /**
+     * Where a write's range ends, {@code offset + nbytes}, held at Long.MAX_VALUE where the sum would wrap: a pipe
+     * takes such an offset (it ignores it), and a wrapped end made the range overlap nothing, so a run of writes to
+     * it went unordered.
+     */
+    private static long end(Aiocb w) {
+        long end = w.offset + w.nbytes;
+        return end < w.offset ? Long.MAX_VALUE : end;
     }
 
     /** The list of writes waiting on {@code blocker} (made once per control block, reused), or null for none. */

@@ -39,6 +39,7 @@ final class ListIoSubmitter {
             return Errno.fail(Errno.EINVAL);
         }
         if (context.isClosed()) {
+            refuseEntries(list, nent, group);
             return Errno.fail(Errno.EAGAIN);
         }
         LioScratch scratch = LIO_SCRATCH.get().ensure(nent);
@@ -47,7 +48,8 @@ final class ListIoSubmitter {
         int n = 0;
         for (int i = 0; i < nent; i++) {
             Aiocb cb = list[i];
-            if (cb == null || cb.aio_lio_opcode == Aio.LIO_NOP) {
+            int opcode = cb == null ? Aio.LIO_NOP : cb.aio_lio_opcode; // read once: the NOP test and the op agree
+            if (opcode == Aio.LIO_NOP) {
                 continue;
             }
             // A block listed twice in this call is taken by its first entry only: an entry that completes at once
@@ -57,8 +59,7 @@ final class ListIoSubmitter {
                 continue;
             }
             cb.listedIn = group;
-            byte op = cb.aio_lio_opcode == Aio.LIO_READ ? Aiocb.OP_READ
-                    : cb.aio_lio_opcode == Aio.LIO_WRITE ? Aiocb.OP_WRITE : -1;
+            byte op = transferOp(opcode);
             RequestPrep.capture(cb, op); // each field read once; a bad opcode's entry keeps only its sigevent
             int err = op < 0 ? Errno.EINVAL : SubmitChecks.transfer(cb, op);
             if (err == 0) {
@@ -123,6 +124,34 @@ final class ListIoSubmitter {
             return Errno.fail(Errno.EINTR);
         }
         return group.anyFailed() ? Errno.fail(Errno.EIO) : 0;
+    }
+
+    /** The request of a LIO_READ or LIO_WRITE entry, or -1 for any other opcode (its entry fails with EINVAL). */
+    private static byte transferOp(int opcode) {
+        return opcode == Aio.LIO_READ ? Aiocb.OP_READ : opcode == Aio.LIO_WRITE ? Aiocb.OP_WRITE : -1;
+    }
+
+    /**
+     * The entries of a list refused because the context is closed: each one the call would have taken gets a status,
+     * EAGAIN (or the errno of its own checks), as a single submission refused after close does, and nothing is
+     * notified (the call started nothing). POSIX has the caller of a failed lio_listio check each entry's status to
+     * find the ones that failed; left as they were, a block whose earlier request had completed (not yet returned)
+     * still read that success, and its old count, as this call's. Null, LIO_NOP, in-flight and repeated entries are
+     * left alone, as in an open context.
+     */
+    private static void refuseEntries(Aiocb[] list, int nent, ListIo group) {
+        for (int i = 0; i < nent; i++) {
+            Aiocb cb = list[i];
+            int opcode = cb == null ? Aio.LIO_NOP : cb.aio_lio_opcode;
+            if (opcode == Aio.LIO_NOP || cb.listedIn == group || !cb.claim()) {
+                continue;
+            }
+            cb.listedIn = group;
+            byte op = transferOp(opcode);
+            RequestPrep.capture(cb, op);
+            int err = op < 0 ? Errno.EINVAL : SubmitChecks.transfer(cb, op);
+            SubmitChecks.reject(cb, err != 0 ? err : Errno.EAGAIN);
+        }
     }
 
     /**

@@ -47,7 +47,7 @@ final class RequestPrep {
             cb.priority = 0;
         }
         cb.nbytes = 0;
-        cb.append = false; // a write's O_APPEND: FdState#add, from the descriptor's flags
+        cb.append = false; // a write's O_APPEND (or a stream's): FdState#add, from the descriptor's flags
     }
 
     /**
@@ -85,11 +85,13 @@ final class RequestPrep {
             case Aiocb.OP_FSYNC, Aiocb.OP_FDATASYNC -> r.prepFsync(cb.fd, cb.op == Aiocb.OP_FDATASYNC).priority(0);
             default -> {
                 long offset = cb.offset;
-                if (offset < 0) {
+                if (offset < 0 || offset > Long.MAX_VALUE - cb.nbytes) {
+                    // Negative, or ending past the largest offset: the kernel refuses either (EINVAL), on a pipe or
+                    // socket too, whose offset the spec ignores; a file's large one goes on for the kernel's answer.
                     long pos = Libc.lseek(cb.fd, 0, Libc.SEEK_CUR);
                     if (pos == -Errno.ESPIPE) {
                         offset = 0; // a pipe or socket: the offset is ignored
-                    } else {
+                    } else if (offset < 0) {
                         return pos < 0 ? (int) pos : -Errno.EINVAL;
                     }
                 }
@@ -120,8 +122,22 @@ final class RequestPrep {
         return flags >= 0 && (flags & Fcntl.O_DIRECT) == 0;
     }
 
-    /** The descriptor's file status flags ({@code fcntl(F_GETFL)}) now, or a negative errno. */
+    /**
+     * A bit of {@link #flagsNow} that no {@code F_GETFL} flag uses: the descriptor has no file position (a pipe, a
+     * socket: {@code lseek} fails with ESPIPE), so its offset is ignored and its writes are one stream, ordered like
+     * O_APPEND writes ({@link FdState}).
+     */
+    static final int STREAM = 1 << 30;
+
+    /**
+     * The descriptor's file status flags ({@code fcntl(F_GETFL)}) now, plus {@link #STREAM} for a pipe or socket, or a
+     * negative errno. Kept per descriptor ({@link FdState#flags}): the lseek costs a system call per miss only.
+     */
     static int flagsNow(int fd) {
-        return Libc.fcntl(fd, Libc.F_GETFL, 0);
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        if (flags >= 0 && Libc.lseek(fd, 0, Libc.SEEK_CUR) == -Errno.ESPIPE) {
+            flags |= STREAM;
+        }
+        return flags;
     }
 }

@@ -148,7 +148,11 @@ public final class Unistd {
                 }
                 ByteBuffer bounce = tmp.asByteBuffer();
                 if (!isRead) {
-                    Bounce.copyIn(bounce, buf, (int) n);
+                    try {
+                        Bounce.copyIn(bounce, buf, (int) n);
+                    } catch (IllegalArgumentException windowNeverStill) { // another thread moved it all along
+                        return Errno.fail(Errno.EAGAIN); // nothing written
+                    }
                 }
                 res = io(fd, tmp.address(), n, off, isRead);
                 if (isRead && res > 0) {
