@@ -73,6 +73,8 @@ final class Ring implements IoUringIoHandle, Lane {
     /** Set when the engine's close drained this ring on its loop: the termination listener has nothing left to do. */
     private volatile boolean drainedByClose;
     private final GenericFutureListener<Future<Object>> terminationListener = f -> afterLoopTerminated();
+    /** {@link #onLoopShutDown}: the engine's, set once it exists (any thread reads it). */
+    private volatile Runnable loopShutDownHook;
 
     /** Set by any thread that queues work; cleared by the ring thread when a turn starts. */
     private final AtomicBoolean turnScheduled = new AtomicBoolean();
@@ -98,6 +100,55 @@ final class Ring implements IoUringIoHandle, Lane {
         registration = loop.register(this).sync().getNow();
         // An application's group may shut down under an open engine: its requests must still complete once.
         loop.terminationFuture().addListener(terminationListener);
+        if (loop.inEventLoop()) {
+            markRingThread();
+        } else {
+            loop.submit(Ring::markRingThread).sync();
+        }
+    }
+
+    /**
+     * Marks the threads that run a ring of any engine (event loops of an engine's own group or of an application's
+     * group given to one), for {@link #onRingThread()}. Never cleared: a loop that ran a ring keeps it.
+     */
+    private static final ThreadLocal<Boolean> RING_THREAD = new ThreadLocal<>();
+
+    private static void markRingThread() {
+        RING_THREAD.set(Boolean.TRUE);
+    }
+
+    /**
+     * True on an event loop that runs (or ran) a ring of any engine. A blocking wait there for an engine operation
+     * not yet done could deadlock: that loop delivers completions of its ring, for which other loops may be waiting
+     * ({@link LaneFuture#checkMayWait}). A thread-local look-up: for blocking waits, not for the hot paths.
+     */
+    static boolean onRingThread() {
+        return RING_THREAD.get() != null;
+    }
+
+    /**
+     * Called once the engine exists: {@code hook} is run when this ring's loop is seen shutting down (the
+     * application shut its group, or this loop, down under the open engine), so that the engine stops taking work
+     * everywhere at once. Run at once if the loop is already shutting down.
+     */
+    void onLoopShutDown(Runnable hook) {
+        this.loopShutDownHook = hook;
+        if (loop.isShuttingDown()) {
+            hook.run();
+        }
+    }
+
+    /** Tells the engine that this ring's loop is shutting down ({@link #onLoopShutDown}); any thread, idempotent. */
+    private void loopShutDownSeen() {
+        Runnable hook = loopShutDownHook;
+        if (hook != null) {
+            hook.run();
+        }
+    }
+
+    @Override
+    public boolean loopShutDown() {
+        return loop.isShuttingDown();
     }
 
     // ---------------------------------------------------------------- submission (any thread)
@@ -145,6 +196,7 @@ final class Ring implements IoUringIoHandle, Lane {
      */
     private void refuseIfLoopShutDown() {
         if (loop.isShuttingDown()) {
+            loopShutDownSeen();
             throw new EngineRejectedException("the event loop of ring " + index + " is shut down (its group was shut"
                     + " down while the engine was open)");
         }
@@ -681,6 +733,7 @@ final class Ring implements IoUringIoHandle, Lane {
      */
     @Override
     public void close() {
+        loopShutDownSeen();
         closing = true;
         loopClosing = true;
         cancelQueuedByClose();
@@ -698,6 +751,7 @@ final class Ring implements IoUringIoHandle, Lane {
      * Runs on the thread that completed the loop's termination, or on a submitter that the dead loop refused.
      */
     private void afterLoopTerminated() {
+        loopShutDownSeen();
         loopGone = true;
         drainAfterLoopGone();
         CompletableFuture<Void> close = closeRequested;

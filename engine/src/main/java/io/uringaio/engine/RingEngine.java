@@ -40,9 +40,11 @@ import java.util.concurrent.atomic.LongAdder;
  * of one ring; the ring thread moves everything queued into SQEs in one task, and the loop enters the kernel once for
  * all of them. A submission from a ring's own thread (a completion callback that submits again) goes straight to that
  * ring. Completions run on the ring thread after the CQE drain. A completion must not block: while it runs, every
- * other completion of its ring (or, on the thread pool, its worker) waits; a completion that throws is logged at
- * WARNING and the engine goes on. {@link #close()} may be called from a completion (it then finishes on another
- * thread).
+ * other completion of its ring (or, on the thread pool, its worker) waits; a completion that throws (an Error
+ * included) is logged at WARNING and the engine goes on. {@link #close()} may be called from a completion (it then
+ * finishes on another thread). On a ring's event loop, a blocking wait for an {@link AsyncFile} operation not yet
+ * done fails at once with Netty's {@code BlockingOperationException}, whichever ring runs the operation: loops that
+ * wait for each other's rings deadlock (see {@link RingEngineConfig#eventLoopGroup}).
  *
  * <p><b>Caller rings.</b> With {@link RingEngineConfig#callerRings(int)} on, a request submitted by a thread that is
  * not one of the engine's own goes instead to a caller-driven ring: the submitting thread writes the SQE and enters
@@ -249,6 +251,9 @@ public final class RingEngine implements AutoCloseable {
         CallerLanes callerLanes = config.callerRings() > 0
                 ? CallerLanes.open(config.callerRings(), rings.size(), config, r -> self[0].rehome(r)) : null;
         self[0] = new RingEngine(rings.toArray(Lane[]::new), callerLanes, ownGroup, Backend.IO_URING, reason, config);
+        for (Ring ring : rings) {
+            ring.onLoopShutDown(() -> self[0].loopShutDown(ring.index()));
+        }
         return self[0];
     }
 
@@ -391,7 +396,7 @@ public final class RingEngine implements AutoCloseable {
         try {
             if (closed) {
                 request.state.set(Request.IDLE);
-                throw new EngineRejectedException();
+                throw rejected();
             }
             request.ring = caller;
             if (caller.tryAccept(request)) {
@@ -529,7 +534,7 @@ public final class RingEngine implements AutoCloseable {
                 for (int i = 0; i < count; i++) {
                     requests[i].state.set(Request.IDLE);
                 }
-                throw new EngineRejectedException();
+                throw rejected();
             }
             for (int i = 0; i < count; i++) {
                 requests[i].ring = ring;
@@ -690,7 +695,7 @@ public final class RingEngine implements AutoCloseable {
         try {
             if (closed) {
                 resetChain(head);
-                throw new EngineRejectedException();
+                throw rejected();
             }
             for (Request r = head; r != null; r = r.linkNext) {
                 r.ring = ring;
@@ -843,9 +848,54 @@ public final class RingEngine implements AutoCloseable {
         return backendReason;
     }
 
-    /** False once {@link #close()} began. */
+    /**
+     * False once {@link #close()} began, or once an event loop the engine runs on is shutting down (the application
+     * shut its group, or one loop of it, down under the open engine): from then on every submission is refused, as by
+     * a closed engine ({@link EngineRejectedException}; {@link EngineClosedException} for {@link AsyncFile}
+     * futures), on every ring, caller rings and the page-cache fast path included. Call {@link #close()} still: it
+     * closes the files left open and releases the engine. True answers that the engine takes work at the time of the
+     * call only: a close or shutdown may come before the next submission.
+     */
     public boolean isOpen() {
+        if (closed) {
+            return false;
+        }
+        for (Lane ring : rings) {
+            if (ring.loopShutDown()) {
+                return false; // seen before the ring's hook ran (loopShutDown)
+            }
+        }
+        return true;
+    }
+
+    /** False once the engine refuses new work; one volatile read, for the submission paths ({@link #isOpen()}). */
+    boolean takesWork() {
         return !closed;
+    }
+
+    /**
+     * A ring's loop is shutting down under the open engine (an application's group): the engine stops taking work,
+     * on every ring, caller ring and the page-cache fast path, as a closed engine does; before, {@link #isOpen()}
+     * still said true, a cached read still succeeded on the calling thread, and a caller ring still took requests,
+     * while every request for the Netty rings was refused. What is already in flight ends as before (the dying loop
+     * completes its own as canceled by close; the other rings' run to their results). {@link #close()} still runs in
+     * full when called.
+     */
+    private void loopShutDown(int ring) {
+        if (closedBecause == null) {
+            closedBecause = "engine closed: the event loop of ring " + ring + " is shut down (its group was shut down"
+                    + " while the engine was open)";
+        }
+        closed = true; // after the reason: a submitter that sees closed sees why
+    }
+
+    /** Why the engine stopped taking work without a {@link #close()}; null until then. */
+    private volatile String closedBecause;
+
+    /** The refusal of a submission to the closed engine, saying why when its loops went first. */
+    private EngineRejectedException rejected() {
+        String why = closedBecause;
+        return why == null ? new EngineRejectedException() : new EngineRejectedException(why);
     }
 
     /** Every lane: the Netty rings (or the pool), then the caller rings. */
