@@ -223,11 +223,13 @@ public final class RingEngine implements AutoCloseable {
                 rings.add(ring);
             }
         } catch (Exception | OutOfMemoryError e) {
+            List<EventExecutor> started = new ArrayList<>();
             for (Ring ring : rings) {
                 ring.deregister();
+                started.add(ring.loop);
             }
             if (ownGroup != null) {
-                shutDown(ownGroup);
+                shutDown(started); // only the loops that started: see shutDown
             }
             if (e instanceof OutOfMemoryError noThread) {
                 // Netty starts a loop's thread on its first task (the registration): a pids or thread limit refuses
@@ -1051,8 +1053,15 @@ public final class RingEngine implements AutoCloseable {
      * thread of its {@code GlobalEventExecutor}, and where no thread can be started (a pids limit) that listener never
      * runs and the wait never ends; and a loop whose thread never started throws the refused thread's
      * {@link OutOfMemoryError} from {@code shutdownGracefully} (it is then terminated: there is nothing to wait for).
+     *
+     * <p>After an open that failed for want of a thread, only the loops that started (those a ring registered on)
+     * are shut down. A shutdown of one that never started tries to start its thread (refused again) and then completes
+     * its termination future on the calling thread, whose listener (the group's own) Netty hands to its
+     * {@code GlobalEventExecutor}: with no thread to be had, Netty logged a SEVERE "Failed to submit a listener
+     * notification task" with a stack trace, on an open that falls back cleanly. Such a loop holds no thread, and the
+     * shutdown freed nothing of it either (its io_uring is released by its own thread, which never ran).
      */
-    private static void shutDown(IoEventLoopGroup group) {
+    private static void shutDown(Iterable<? extends EventExecutor> group) {
         for (EventExecutor loop : group) {
             try {
                 loop.shutdownGracefully(0, 2, TimeUnit.SECONDS);
