@@ -485,6 +485,26 @@ class SharedEventLoopSecondPassTest extends KernelTest {
         assertSettled(otherEngine);
     }
 
+    /**
+     * An application opens the engine (AUTO, the default backend) from a handler on one of its group's loops: the
+     * engine runs on io_uring. Before, AUTO's probe sent a NOP through every ring and waited for each answer: on the
+     * opening loop's own ring that answer could only come after open returned, so the loop stalled for the probe's
+     * 5 s and the engine fell back to the thread pool ("no completion within 5 s") with io_uring working.
+     */
+    @Test
+    void anAutoEngineOpenedFromALoopOfItsGroupRunsOnIoUring() throws Exception {
+        IoEventLoopGroup group = group(2);
+        EventLoop loop = loops(group).get(0);
+        RingEngine engine = onLoop(loop, () -> engineOn(config().backend(Backend.AUTO).eventLoopGroup(group)));
+        assertEquals(Backend.IO_URING, engine.backend(), engine.backendReason());
+        assertEquals(2, engine.ringCount());
+        fileOf("auto", 1);
+        AsyncFile file = await(engine.open(dir.resolve("auto"), READ));
+        assertBlock(file, 0);
+        file.close();
+        assertSettled(engine);
+    }
+
     // ---------------------------------------------------------------- 4: user callbacks on the loops
 
     /** Throws a real StackOverflowError (deep recursion), as a buggy callback does. */
