@@ -218,6 +218,13 @@ public final class RingEngine implements AutoCloseable {
                 if (!(executor instanceof IoEventLoop loop) || !loop.isCompatible(IoUringIoHandle.class)) {
                     throw new IllegalArgumentException("event loop " + executor + " does not use IoUringIoHandler");
                 }
+                if (loop.isShuttingDown()) {
+                    // One loop of an application's group shut down (the group as a whole still runs). Before, its
+                    // refused registration read as a ring thread that died starting: IO_URING threw "unsupported",
+                    // and AUTO fell back to the thread pool, leaving the application's group unused.
+                    throw new IllegalArgumentException("event loop " + executor + " of the group is shut down (or"
+                            + " shutting down): the engine needs running io_uring loops");
+                }
                 Ring ring = new Ring(rings.size(), loop, maxInFlight, config.afterCompletionBatch());
                 ring.register();
                 rings.add(ring);

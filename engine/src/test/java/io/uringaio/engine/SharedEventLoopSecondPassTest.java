@@ -313,6 +313,29 @@ class SharedEventLoopSecondPassTest extends KernelTest {
         }
     }
 
+    /**
+     * A group one of whose loops was shut down (the group itself is not shutting down: its other loop runs) is refused
+     * at open, as a group shut down whole is, and the refused open leaves the live loop untouched. Before, IO_URING
+     * threw UnsupportedOperationException ("a ring's event loop terminated while starting") and AUTO fell back to the
+     * thread pool: an engine that ignored the group it was given.
+     */
+    @Test
+    void aGroupWithOneLoopShutDownIsRefusedAtOpen() throws Exception {
+        IoEventLoopGroup group = group(2);
+        List<EventLoop> loops = loops(group);
+        assertTrue(loops.get(1).shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS));
+        assertFalse(group.isShuttingDown(), "the group as a whole still runs");
+        for (Backend asked : List.of(BACKEND, Backend.AUTO)) { // AUTO must not fall back to the pool instead
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> engineOn(config().backend(asked).eventLoopGroup(group)), asked.toString());
+            assertTrue(e.getMessage().contains("shut down"), e.getMessage());
+        }
+        assertEquals("ran", onLoop(loops.get(0), () -> "ran"), "the live loop is left running");
+        // An engine on a healthy group opens as ever.
+        RingEngine fine = engineOn(config().eventLoopGroup(group(1)));
+        assertTrue(fine.isOpen());
+    }
+
     // ---------------------------------------------------------------- 2: blocking waits on the engine's loops
 
     /**
@@ -503,6 +526,62 @@ class SharedEventLoopSecondPassTest extends KernelTest {
         assertBlock(file, 0);
         file.close();
         assertSettled(engine);
+    }
+
+    /**
+     * The application's group has tiny rings (16 SQ entries, 32 CQ entries: its choice, which the engine's in-flight
+     * bound, sized for its own rings, does not know). Hundreds of requests in flight on one loop: the SQ fills many
+     * times per turn and the completions overflow the CQ; every request still completes once with its own result, and
+     * the application's channels still echo.
+     */
+    @Test
+    void anApplicationGroupWithTinyRingsLosesNothing() throws Exception {
+        IoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory(
+                new io.netty.channel.uring.IoUringIoHandlerConfig().setRingSize(16).setCqSize(32)));
+        groups.add(group);
+        RingEngine engine = engineOn(config().eventLoopGroup(group).pageCacheFastPath(false));
+        Echo echo = closing(new Echo(group));
+        EventLoop loop = loops(group).get(0);
+        fileOf("tiny", 4);
+        AsyncFile file = await(engine.open(dir.resolve("tiny"), READ));
+        int pipeReads = 200;
+        int fileReads = 300;
+        try (Arena arena = Arena.ofShared(); Pipe pipe = new Pipe()) {
+            List<Recorder> waiting = new ArrayList<>();
+            onLoop(loop, () -> {
+                for (int i = 0; i < pipeReads; i++) {
+                    Recorder r = new Recorder();
+                    waiting.add(r);
+                    engine.submit(new Request(r).prepRead(pipe.readFd, arena.allocate(1), 0));
+                }
+                return null;
+            });
+            waitUntil(() -> engine.stats().inFlight() == pipeReads, () -> "in flight: " + engine.stats());
+            List<ByteBuffer> buffers = new ArrayList<>();
+            List<CompletableFuture<Integer>> reads = onLoop(loop, () -> {
+                List<CompletableFuture<Integer>> all = new ArrayList<>();
+                for (int i = 0; i < fileReads; i++) {
+                    ByteBuffer b = ByteBuffer.allocate(4096);
+                    buffers.add(b);
+                    all.add(file.read(b, (i % 4) * 4096L));
+                }
+                return all;
+            });
+            pipe.write(pipeReads); // one byte for each pipe read: all complete at once, beside the file reads
+            for (int i = 0; i < fileReads; i++) {
+                assertEquals(4096, await(reads.get(i)));
+                assertArrayEquals(pattern(i % 4, 4096), buffers.get(i).array());
+            }
+            for (Recorder r : waiting) {
+                assertEquals(1, r.awaitResult());
+            }
+            echo.roundTrip("tiny");
+            assertSettled(engine);
+            for (Recorder r : waiting) {
+                assertEquals(1, r.calls());
+            }
+        }
+        file.close();
     }
 
     // ---------------------------------------------------------------- 4: user callbacks on the loops
