@@ -787,10 +787,12 @@ class SharedEventLoopSecondPassTest extends KernelTest {
     }
 
     /**
-     * Eight engines on one group closed in parallel from two threads (four each), each with a request in the kernel;
-     * a ninth engine on the same group stays open. Every closed engine's request ends ECANCELED by its close, once;
-     * the ninth's request in flight is untouched and ends with its own result; its file reads; the group's channels
-     * echo throughout.
+     * Eight engines on one group closed in parallel by two closers, each with a request in the kernel and a file left
+     * open; a ninth engine on the same group stays open. Three rounds: two threads closing four engines each; two
+     * threads closing all eight (each engine closed twice at once); the group's two loops closing all eight from
+     * tasks (a close on the engine's own thread returns at once and finishes on another thread). Every closed engine's
+     * request ends ECANCELED by its close, once, and every close returns; the ninth's request in flight is untouched
+     * and ends with its own result; its file reads; the group's channels echo throughout.
      */
     @Test
     void manyEnginesOnOneGroupClosedInParallelFromTwoThreads() throws Exception {
@@ -800,10 +802,30 @@ class SharedEventLoopSecondPassTest extends KernelTest {
         fileOf("m", 2);
         RingEngine survivor = engineOn(config().eventLoopGroup(group).pageCacheFastPath(false));
         AsyncFile survivorFile = await(survivor.open(dir.resolve("m"), READ));
-        List<Pipe> pipes = pipes(9);
-        try (Arena arena = Arena.ofShared()) {
+        try (Arena arena = Arena.ofShared(); Pipe survivorPipe = new Pipe()) {
             Recorder survivorRead = new Recorder();
-            submitOn(loops.get(1), survivor, pipeRead(pipes.get(8), arena.allocate(16), survivorRead));
+            submitOn(loops.get(1), survivor, pipeRead(survivorPipe, arena.allocate(16), survivorRead));
+            for (String round : List.of("split", "overlapping", "from-loops")) {
+                closeEightInParallel(round, group, arena);
+                echo.roundTrip(round);
+            }
+            assertTrue(survivor.isOpen());
+            assertEquals(0, survivorRead.calls(), "the survivor's request is untouched");
+            assertBlock(survivorFile, 1);
+            survivorPipe.write(9);
+            assertEquals(9, survivorRead.awaitResult());
+            assertFalse(survivorRead.byClose);
+            echo.roundTrip("after-closes");
+            survivorFile.close();
+            assertSettled(survivor);
+            assertEquals(1, survivorRead.calls());
+        }
+    }
+
+    private void closeEightInParallel(String round, IoEventLoopGroup group, Arena arena) throws Exception {
+        List<EventLoop> loops = loops(group);
+        List<Pipe> pipes = pipes(8);
+        try {
             List<RingEngine> doomed = new ArrayList<>();
             List<Recorder> doomedReads = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -815,40 +837,39 @@ class SharedEventLoopSecondPassTest extends KernelTest {
                 doomedReads.add(r);
                 submitOn(loops.get(i % 2), e, pipeRead(pipes.get(i), arena.allocate(16), r));
             }
-            waitUntil(() -> doomed.stream().allMatch(e -> e.stats().inFlight() == 1), () -> "all in flight");
-            CountDownLatch go = new CountDownLatch(1);
-            List<CompletableFuture<Void>> closers = new ArrayList<>();
+            waitUntil(() -> doomed.stream().allMatch(e -> e.stats().inFlight() == 1), () -> round + ": all in flight");
+            CyclicBarrier go = new CyclicBarrier(2);
+            List<java.util.concurrent.Future<?>> closers = new ArrayList<>();
             for (int t = 0; t < 2; t++) {
-                List<RingEngine> mine = doomed.subList(t * 4, t * 4 + 4);
-                closers.add(CompletableFuture.runAsync(() -> {
-                    try {
-                        go.await();
-                    } catch (InterruptedException e) {
-                        throw new AssertionError(e);
-                    }
+                List<RingEngine> mine = round.equals("split") ? doomed.subList(t * 4, t * 4 + 4) : doomed;
+                Callable<Void> close = () -> {
+                    go.await(WAIT_SECONDS, TimeUnit.SECONDS);
                     mine.forEach(RingEngine::close);
-                }, r -> new Thread(r, "closer").start()));
+                    return null;
+                };
+                closers.add(round.equals("from-loops") ? loops.get(t).submit(close)
+                        : CompletableFuture.supplyAsync(() -> {
+                            try {
+                                return close.call();
+                            } catch (Exception e) {
+                                throw new AssertionError(e);
+                            }
+                        }, r -> new Thread(r, "closer").start()));
             }
-            go.countDown();
-            echo.roundTrip("during-closes");
-            for (CompletableFuture<Void> c : closers) {
+            for (java.util.concurrent.Future<?> c : closers) {
                 await(c);
             }
-            for (int i = 0; i < 8; i++) {
-                assertFalse(doomed.get(i).isOpen());
-                assertEquals(-ErrnoTable.ECANCELED, doomedReads.get(i).awaitResult());
-                assertTrue(doomedReads.get(i).byClose);
-                assertEquals(1, doomedReads.get(i).calls());
+            for (RingEngine e : doomed) {
+                closeWithin(e); // returns once the close finished (the loops' closes finish on other threads)
             }
-            assertTrue(survivor.isOpen());
-            assertEquals(0, survivorRead.calls(), "the survivor's request is untouched");
-            assertBlock(survivorFile, 1);
-            pipes.get(8).write(9);
-            assertEquals(9, survivorRead.awaitResult());
-            assertFalse(survivorRead.byClose);
-            echo.roundTrip("after-closes");
-            survivorFile.close();
-            assertSettled(survivor);
+            for (int i = 0; i < 8; i++) {
+                assertFalse(doomed.get(i).isOpen(), round);
+                assertEquals(-ErrnoTable.ECANCELED, doomedReads.get(i).awaitResult(), round);
+                assertTrue(doomedReads.get(i).byClose, round);
+                assertEquals(1, doomedReads.get(i).calls(), round);
+                EngineStats st = doomed.get(i).stats();
+                assertEquals(st.submitted(), st.completed(), round + ": " + st);
+            }
         } finally {
             closeAll(pipes);
         }
