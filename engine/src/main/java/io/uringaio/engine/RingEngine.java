@@ -900,7 +900,7 @@ public final class RingEngine implements AutoCloseable {
      * full when called.
      */
     private void loopShutDown(int ring) {
-        if (closedBecause == null) {
+        if (!closed && closedBecause == null) { // not after a close(): its refusals say "engine closed"
             closedBecause = "engine closed: the event loop of ring " + ring + " is shut down (its group was shut down"
                     + " while the engine was open)";
         }
