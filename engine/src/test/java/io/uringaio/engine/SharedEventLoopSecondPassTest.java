@@ -450,6 +450,33 @@ class SharedEventLoopSecondPassTest extends KernelTest {
     }
 
     /**
+     * The same rule on the engine's own loops (no application group): a completion callback that blocks on an
+     * AsyncFile operation not yet done fails fast, whichever ring runs it; the operation completes with its own
+     * result once it can, and the ring that ran the callback goes on.
+     */
+    @Test
+    void aCompletionOnTheEnginesOwnRingThatBlocksOnAnotherOperationFailsFast() throws Exception {
+        RingEngine engine = engineOn(config().rings(2).pageCacheFastPath(false));
+        try (Pipe pipe = new Pipe()) {
+            AsyncFile pf = await(engine.open(pipe.readPath(), READ));
+            CompletableFuture<Integer> pending = pf.read(ByteBuffer.allocate(16), 0);
+            CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+            AtomicReference<String> ranOn = new AtomicReference<>();
+            engine.submit(new Request((r, res) -> {
+                ranOn.set(Thread.currentThread().getName());
+                thrown.complete(thrownBy(pending::join));
+            }).prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0));
+            assertInstanceOf(BlockingOperationException.class, await(thrown), "on " + ranOn.get());
+            assertTrue(ranOn.get().startsWith("uring-aio-ring"), ranOn.get());
+            assertFalse(pending.isDone());
+            pipe.write(3);
+            assertEquals(3, await(pending));
+            pf.close();
+            assertSettled(engine);
+        }
+    }
+
+    /**
      * A loop of a group that carries no engine is an ordinary thread for the engine: it may submit, and may wait
      * (the engine's loops never wait for it). A loop of a group that carries ANOTHER engine's rings may not wait: two
      * groups' loops waiting on each other's engines deadlock as surely as two loops of one group.
