@@ -108,22 +108,27 @@ final class Ring implements IoUringIoHandle, Lane {
     }
 
     /**
-     * Marks the threads that run a ring of any engine (event loops of an engine's own group or of an application's
-     * group given to one), for {@link #onRingThread()}. Never cleared: a loop that ran a ring keeps it.
+     * How many rings (of any engines) the calling thread runs: event loops of an engine's own group or of an
+     * application's group given to one, for {@link #onRingThread()}. Counted up when a ring registers and down when it
+     * deregisters, each on the loop itself; a loop whose engines all closed is an ordinary thread again.
      */
-    private static final ThreadLocal<Boolean> RING_THREAD = new ThreadLocal<>();
+    private static final ThreadLocal<int[]> RINGS_ON_THREAD = ThreadLocal.withInitial(() -> new int[1]);
 
     private static void markRingThread() {
-        RING_THREAD.set(Boolean.TRUE);
+        RINGS_ON_THREAD.get()[0]++;
+    }
+
+    private static void unmarkRingThread() {
+        RINGS_ON_THREAD.get()[0]--;
     }
 
     /**
-     * True on an event loop that runs (or ran) a ring of any engine. A blocking wait there for an engine operation
-     * not yet done could deadlock: that loop delivers completions of its ring, for which other loops may be waiting
+     * True on an event loop that runs a ring of any engine. A blocking wait there for an engine operation not yet
+     * done could deadlock: that loop delivers completions of its ring, for which other loops may be waiting
      * ({@link LaneFuture#checkMayWait}). A thread-local look-up: for blocking waits, not for the hot paths.
      */
     static boolean onRingThread() {
-        return RING_THREAD.get() != null;
+        return RINGS_ON_THREAD.get()[0] > 0;
     }
 
     /**
@@ -720,6 +725,11 @@ final class Ring implements IoUringIoHandle, Lane {
                 // The application's group terminated first: its loop took the registration down with it. Before,
                 // engine.close() threw Netty's exception here (after the group's shutdown) and skipped the rest.
             }
+        }
+        try {
+            loop.execute(Ring::unmarkRingThread); // after the cancel's task, which Netty runs first
+        } catch (RejectedExecutionException loopGone) {
+            // its thread is done: nothing to unmark
         }
     }
 

@@ -477,6 +477,37 @@ class SharedEventLoopSecondPassTest extends KernelTest {
     }
 
     /**
+     * Once the engine on an application's group closed, its loops run no ring any more and are ordinary threads
+     * again: a bounded wait there for another engine's operation waits (and times out) instead of being refused; an
+     * engine opened on the group again brings the rule back. Before, a loop that had once run a ring refused every
+     * such wait for good.
+     */
+    @Test
+    void aLoopWhoseEngineClosedMayWaitAgain() throws Exception {
+        IoEventLoopGroup group = group(1);
+        EventLoop loop = loops(group).get(0);
+        RingEngine elsewhere = engineOn(config().rings(1));
+        try (Pipe pipe = new Pipe()) {
+            AsyncFile pf = await(elsewhere.open(pipe.readPath(), READ));
+            CompletableFuture<Integer> pending = pf.read(ByteBuffer.allocate(16), 0);
+            RingEngine engine = engineOn(config().eventLoopGroup(group));
+            assertInstanceOf(BlockingOperationException.class,
+                    onLoop(loop, () -> thrownBy(() -> pending.get(100, TimeUnit.MILLISECONDS))));
+            closeWithin(engine);
+            assertInstanceOf(java.util.concurrent.TimeoutException.class,
+                    onLoop(loop, () -> thrownBy(() -> pending.get(100, TimeUnit.MILLISECONDS))),
+                    "the loop runs no ring now: it may wait");
+            RingEngine again = engineOn(config().eventLoopGroup(group));
+            assertInstanceOf(BlockingOperationException.class,
+                    onLoop(loop, () -> thrownBy(() -> pending.get(100, TimeUnit.MILLISECONDS))));
+            closeWithin(again);
+            pipe.write(2);
+            assertEquals(2, await(pending));
+            pf.close();
+        }
+    }
+
+    /**
      * A loop of a group that carries no engine is an ordinary thread for the engine: it may submit, and may wait
      * (the engine's loops never wait for it). A loop of a group that carries ANOTHER engine's rings may not wait: two
      * groups' loops waiting on each other's engines deadlock as surely as two loops of one group.
