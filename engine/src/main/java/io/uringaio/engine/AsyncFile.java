@@ -635,7 +635,7 @@ public final class AsyncFile implements AutoCloseable {
 
     /** Counts one more operation in flight, unless the file or engine is closed (then fails {@code future}). */
     private boolean acquire(CompletableFuture<?> future, FileOp.Kind kind) {
-        if (!engine.isOpen()) {
+        if (!engine.takesWork()) {
             future.completeExceptionally(new EngineClosedException(kind.opName, pathString));
             return false;
         }

@@ -26,6 +26,14 @@ interface Lane {
     /** Releases the lane's resources once {@link #beginClose()} completed. */
     void deregister();
 
+    /**
+     * True once the event loop this lane runs on is shutting down (an application's group shut down under the open
+     * engine); never for the thread pool.
+     */
+    default boolean loopShutDown() {
+        return false;
+    }
+
     /** True on a thread of this lane (a ring's loop thread, a pool worker). */
     boolean isCurrentThread();
 

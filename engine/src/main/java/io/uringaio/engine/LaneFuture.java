@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * {@link CompletableFuture}'s own wait is), or a thread whose wait the kernel refused waits as any
  * {@link CompletableFuture} does. Results, exceptions, interrupts and timeouts are {@link CompletableFuture}'s;
  * dependent stages are plain futures ({@link Dependent}) whose blocking waits only add the self-wait check.
- * <p>A blocking wait on the event loop thread that must complete the operation fails at once
+ * <p>A blocking wait on an event loop that runs an engine's ring, for an operation not yet done, fails at once
  * ({@link #checkMayWait}).
  */
 final class LaneFuture<T> extends SleepingFuture<T> {
@@ -41,8 +41,6 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     private final FutexBoard board;
     /** Set once the operation was handed to a caller ring; null while it was not (or not yet). */
     private volatile CallerRing lane;
-    /** Set once the operation was handed to a Netty ring; null while it was not (or not yet). */
-    private volatile Ring netty;
     /** The bits of the threads that sleep (or slept) on {@link #board} for this future; 0 when none. */
     @SuppressWarnings("unused") // through SLEEPERS
     private volatile int sleeperBits;
@@ -65,28 +63,44 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     void sentTo(Lane where) {
         if (where instanceof CallerRing caller) {
             lane = caller;
-        } else if (where instanceof Ring ring) {
-            netty = ring;
         }
     }
 
     /**
-     * A blocking wait on the event loop thread of the Netty ring that runs the operation would wait for itself: that
-     * loop delivers the completion only after the waiting task returns. Typical in a Netty application that shares
-     * its loops with the engine ({@link RingEngineConfig#eventLoopGroup}): a channel handler calls {@code join()} on
-     * a read it just started (a read started on a loop goes to that loop's ring). Before, the loop hung for good, and
-     * with it every channel on it; now the wait fails at once with Netty's {@link BlockingOperationException}, what
-     * Netty's own promises throw there, and the operation goes on (its future completes when the loop is free).
+     * A blocking wait for an operation not yet done fails at once with Netty's {@link BlockingOperationException}
+     * (what Netty's own promises throw on their loop) on any event loop that runs a ring of an engine
+     * ({@link Ring#onRingThread()}), unless the operation went to a caller ring (which the waiting thread reaps
+     * itself). Such a loop delivers its ring's completions only between tasks, so a wait there can deadlock:
+     * <ul>
+     * <li>for an operation of its own ring, always: the completion comes after the waiting task returns (typical in a
+     *     Netty application that shares its loops with the engine, {@link RingEngineConfig#eventLoopGroup}: a channel
+     *     handler joins a read it just started, which went to that loop's ring);</li>
+     * <li>for an operation of another loop's ring (of this engine or another, of this group or another), as soon as
+     *     that loop waits in turn, directly or through others, for this one: loop A joins B's read while B joins A's.
+     *     Only refusing every such wait rules that out: the engine cannot see what else a loop waits for.</li>
+     * </ul>
+     * Before, the self-wait hung the loop for good, with every channel on it, and a wait cycle hung all its loops.
+     * The operation goes on either way (its future completes when its loop is free); chain a callback instead.
      */
     @Override
     protected void checkMayWait() {
-        Ring ring = netty;
-        if (ring != null && ring.isCurrentThread() && !isDone()) {
-            throw new BlockingOperationException("a blocking wait (join/get) on the event loop thread "
-                    + Thread.currentThread().getName() + " for a file operation that this same event loop runs: it"
-                    + " could never complete while the loop waits; chain a callback (whenComplete, thenAccept)"
-                    + " instead");
+        if (!isDone() && lane == null && Ring.onRingThread()) {
+            throw refusedWait();
         }
+    }
+
+    /** The check of {@link Dependent}'s waits, which may be for other operations composed behind this one. */
+    void checkDependentMayWait() {
+        if (Ring.onRingThread()) {
+            throw refusedWait();
+        }
+    }
+
+    private static BlockingOperationException refusedWait() {
+        return new BlockingOperationException("a blocking wait (join/get) on the event loop thread "
+                + Thread.currentThread().getName() + " for a file operation not yet done: an engine's operations"
+                + " complete on event loops (this one, or one that may be waiting for this one), so the wait could"
+                + " never end; chain a callback (whenComplete, thenAccept) instead");
     }
 
     /** The caller ring's wait first (the request went there), then the engine's board. */
@@ -130,9 +144,11 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     }
 
     /**
-     * Dependent stages ({@code thenApply}, {@code whenComplete}...) check the same self-wait: a handler that joins
+     * Dependent stages ({@code thenApply}, {@code whenComplete}...) check the same: a handler that joins
      * {@code file.read(b, 0).thenApply(...)} on the loop that runs the read would hang it as surely as a join of the
-     * read's own future. Only while this future is not done: once it is, a dependent may wait on other work.
+     * read's own future. Also once this future is done, as long as the stage is not: it may wait for another
+     * operation composed behind this one ({@code thenCompose(n -> file.write(...))}), which a stage cannot see; a
+     * cached read done at once on the loop composed with a write to that loop's ring hung the loop for good.
      */
     @Override
     public <U> CompletableFuture<U> newIncompleteFuture() {
@@ -149,7 +165,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
 
         private void check() {
             if (!isDone()) {
-                source.checkMayWait();
+                source.checkDependentMayWait();
             }
         }
 

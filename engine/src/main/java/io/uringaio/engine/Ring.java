@@ -73,6 +73,8 @@ final class Ring implements IoUringIoHandle, Lane {
     /** Set when the engine's close drained this ring on its loop: the termination listener has nothing left to do. */
     private volatile boolean drainedByClose;
     private final GenericFutureListener<Future<Object>> terminationListener = f -> afterLoopTerminated();
+    /** {@link #onLoopShutDown}: the engine's, set once it exists (any thread reads it). */
+    private volatile Runnable loopShutDownHook;
 
     /** Set by any thread that queues work; cleared by the ring thread when a turn starts. */
     private final AtomicBoolean turnScheduled = new AtomicBoolean();
@@ -98,6 +100,60 @@ final class Ring implements IoUringIoHandle, Lane {
         registration = loop.register(this).sync().getNow();
         // An application's group may shut down under an open engine: its requests must still complete once.
         loop.terminationFuture().addListener(terminationListener);
+        if (loop.inEventLoop()) {
+            markRingThread();
+        } else {
+            loop.submit(Ring::markRingThread).sync();
+        }
+    }
+
+    /**
+     * How many rings (of any engines) the calling thread runs: event loops of an engine's own group or of an
+     * application's group given to one, for {@link #onRingThread()}. Counted up when a ring registers and down when it
+     * deregisters, each on the loop itself; a loop whose engines all closed is an ordinary thread again.
+     */
+    private static final ThreadLocal<int[]> RINGS_ON_THREAD = ThreadLocal.withInitial(() -> new int[1]);
+
+    private static void markRingThread() {
+        RINGS_ON_THREAD.get()[0]++;
+    }
+
+    private static void unmarkRingThread() {
+        RINGS_ON_THREAD.get()[0]--;
+    }
+
+    /**
+     * True on an event loop that runs a ring of any engine. A blocking wait there for an engine operation not yet
+     * done could deadlock: that loop delivers completions of its ring, for which other loops may be waiting
+     * ({@link LaneFuture#checkMayWait}). A thread-local look-up: for blocking waits, not for the hot paths.
+     */
+    static boolean onRingThread() {
+        return RINGS_ON_THREAD.get()[0] > 0;
+    }
+
+    /**
+     * Called once the engine exists: {@code hook} is run when this ring's loop is seen shutting down (the
+     * application shut its group, or this loop, down under the open engine), so that the engine stops taking work
+     * everywhere at once. Run at once if the loop is already shutting down.
+     */
+    void onLoopShutDown(Runnable hook) {
+        this.loopShutDownHook = hook;
+        if (loop.isShuttingDown()) {
+            hook.run();
+        }
+    }
+
+    /** Tells the engine that this ring's loop is shutting down ({@link #onLoopShutDown}); any thread, idempotent. */
+    private void loopShutDownSeen() {
+        Runnable hook = loopShutDownHook;
+        if (hook != null) {
+            hook.run();
+        }
+    }
+
+    @Override
+    public boolean loopShutDown() {
+        return loop.isShuttingDown();
     }
 
     // ---------------------------------------------------------------- submission (any thread)
@@ -145,6 +201,7 @@ final class Ring implements IoUringIoHandle, Lane {
      */
     private void refuseIfLoopShutDown() {
         if (loop.isShuttingDown()) {
+            loopShutDownSeen();
             throw new EngineRejectedException("the event loop of ring " + index + " is shut down (its group was shut"
                     + " down while the engine was open)");
         }
@@ -669,6 +726,11 @@ final class Ring implements IoUringIoHandle, Lane {
                 // engine.close() threw Netty's exception here (after the group's shutdown) and skipped the rest.
             }
         }
+        try {
+            loop.execute(Ring::unmarkRingThread); // after the cancel's task, which Netty runs first
+        } catch (RejectedExecutionException loopGone) {
+            // its thread is done: nothing to unmark
+        }
     }
 
     /**
@@ -681,6 +743,7 @@ final class Ring implements IoUringIoHandle, Lane {
      */
     @Override
     public void close() {
+        loopShutDownSeen();
         closing = true;
         loopClosing = true;
         cancelQueuedByClose();
@@ -698,6 +761,7 @@ final class Ring implements IoUringIoHandle, Lane {
      * Runs on the thread that completed the loop's termination, or on a submitter that the dead loop refused.
      */
     private void afterLoopTerminated() {
+        loopShutDownSeen();
         loopGone = true;
         drainAfterLoopGone();
         CompletableFuture<Void> close = closeRequested;

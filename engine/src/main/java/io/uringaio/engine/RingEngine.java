@@ -40,9 +40,11 @@ import java.util.concurrent.atomic.LongAdder;
  * of one ring; the ring thread moves everything queued into SQEs in one task, and the loop enters the kernel once for
  * all of them. A submission from a ring's own thread (a completion callback that submits again) goes straight to that
  * ring. Completions run on the ring thread after the CQE drain. A completion must not block: while it runs, every
- * other completion of its ring (or, on the thread pool, its worker) waits; a completion that throws is logged at
- * WARNING and the engine goes on. {@link #close()} may be called from a completion (it then finishes on another
- * thread).
+ * other completion of its ring (or, on the thread pool, its worker) waits; a completion that throws (an Error
+ * included) is logged at WARNING and the engine goes on. {@link #close()} may be called from a completion (it then
+ * finishes on another thread). On a ring's event loop, a blocking wait for an {@link AsyncFile} operation not yet
+ * done fails at once with Netty's {@code BlockingOperationException}, whichever ring runs the operation: loops that
+ * wait for each other's rings deadlock (see {@link RingEngineConfig#eventLoopGroup}).
  *
  * <p><b>Caller rings.</b> With {@link RingEngineConfig#callerRings(int)} on, a request submitted by a thread that is
  * not one of the engine's own goes instead to a caller-driven ring: the submitting thread writes the SQE and enters
@@ -216,16 +218,25 @@ public final class RingEngine implements AutoCloseable {
                 if (!(executor instanceof IoEventLoop loop) || !loop.isCompatible(IoUringIoHandle.class)) {
                     throw new IllegalArgumentException("event loop " + executor + " does not use IoUringIoHandler");
                 }
+                if (loop.isShuttingDown()) {
+                    // One loop of an application's group shut down (the group as a whole still runs). Before, its
+                    // refused registration read as a ring thread that died starting: IO_URING threw "unsupported",
+                    // and AUTO fell back to the thread pool, leaving the application's group unused.
+                    throw new IllegalArgumentException("event loop " + executor + " of the group is shut down (or"
+                            + " shutting down): the engine needs running io_uring loops");
+                }
                 Ring ring = new Ring(rings.size(), loop, maxInFlight, config.afterCompletionBatch());
                 ring.register();
                 rings.add(ring);
             }
         } catch (Exception | OutOfMemoryError e) {
+            List<EventExecutor> started = new ArrayList<>();
             for (Ring ring : rings) {
                 ring.deregister();
+                started.add(ring.loop);
             }
             if (ownGroup != null) {
-                shutDown(ownGroup);
+                shutDown(started); // only the loops that started: see shutDown
             }
             if (e instanceof OutOfMemoryError noThread) {
                 // Netty starts a loop's thread on its first task (the registration): a pids or thread limit refuses
@@ -249,12 +260,24 @@ public final class RingEngine implements AutoCloseable {
         CallerLanes callerLanes = config.callerRings() > 0
                 ? CallerLanes.open(config.callerRings(), rings.size(), config, r -> self[0].rehome(r)) : null;
         self[0] = new RingEngine(rings.toArray(Lane[]::new), callerLanes, ownGroup, Backend.IO_URING, reason, config);
+        for (Ring ring : rings) {
+            ring.onLoopShutDown(() -> self[0].loopShutDown(ring.index()));
+        }
         return self[0];
     }
 
-    /** Runs an {@code IORING_OP_NOP} on every ring; null when all answered 0, else what went wrong. */
+    /**
+     * Runs an {@code IORING_OP_NOP} on every ring; null when all answered 0, else what went wrong. Not on the ring of
+     * the calling thread: an application that opens the engine from a handler on a loop of its group would wait for
+     * an answer that loop gives only after open returned. Before, the loop stalled for the probe's 5 s and AUTO fell
+     * back to the thread pool ("no completion within 5 s") with io_uring working. The other rings' answers, and the
+     * availability check's own ring, vouch for io_uring.
+     */
     private String probe() {
         for (Lane lane : rings) {
+            if (lane.isCurrentThread()) {
+                continue;
+            }
             CompletableFuture<Integer> answer = new CompletableFuture<>();
             Request nop = new Request((r, res) -> answer.complete(res));
             nop.prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0);
@@ -391,7 +414,7 @@ public final class RingEngine implements AutoCloseable {
         try {
             if (closed) {
                 resetChain(request);
-                throw new EngineRejectedException();
+                throw rejected();
             }
             for (Request r = request; r != null; r = r.linkNext) {
                 r.ring = caller;
@@ -575,7 +598,7 @@ public final class RingEngine implements AutoCloseable {
                 for (int i = 0; i < count; i++) {
                     requests[i].state.set(Request.IDLE);
                 }
-                throw new EngineRejectedException();
+                throw rejected();
             }
             for (int i = 0; i < count; i++) {
                 requests[i].ring = ring;
@@ -736,7 +759,7 @@ public final class RingEngine implements AutoCloseable {
         try {
             if (closed) {
                 resetChain(head);
-                throw new EngineRejectedException();
+                throw rejected();
             }
             for (Request r = head; r != null; r = r.linkNext) {
                 r.ring = ring;
@@ -889,9 +912,54 @@ public final class RingEngine implements AutoCloseable {
         return backendReason;
     }
 
-    /** False once {@link #close()} began. */
+    /**
+     * False once {@link #close()} began, or once an event loop the engine runs on is shutting down (the application
+     * shut its group, or one loop of it, down under the open engine): from then on every submission is refused, as by
+     * a closed engine ({@link EngineRejectedException}; {@link EngineClosedException} for {@link AsyncFile}
+     * futures), on every ring, caller rings and the page-cache fast path included. Call {@link #close()} still: it
+     * closes the files left open and releases the engine. True answers that the engine takes work at the time of the
+     * call only: a close or shutdown may come before the next submission.
+     */
     public boolean isOpen() {
+        if (closed) {
+            return false;
+        }
+        for (Lane ring : rings) {
+            if (ring.loopShutDown()) {
+                return false; // seen before the ring's hook ran (loopShutDown)
+            }
+        }
+        return true;
+    }
+
+    /** False once the engine refuses new work; one volatile read, for the submission paths ({@link #isOpen()}). */
+    boolean takesWork() {
         return !closed;
+    }
+
+    /**
+     * A ring's loop is shutting down under the open engine (an application's group): the engine stops taking work,
+     * on every ring, caller ring and the page-cache fast path, as a closed engine does; before, {@link #isOpen()}
+     * still said true, a cached read still succeeded on the calling thread, and a caller ring still took requests,
+     * while every request for the Netty rings was refused. What is already in flight ends as before (the dying loop
+     * completes its own as canceled by close; the other rings' run to their results). {@link #close()} still runs in
+     * full when called.
+     */
+    private void loopShutDown(int ring) {
+        if (!closed && closedBecause == null) { // not after a close(): its refusals say "engine closed"
+            closedBecause = "engine closed: the event loop of ring " + ring + " is shut down (its group was shut down"
+                    + " while the engine was open)";
+        }
+        closed = true; // after the reason: a submitter that sees closed sees why
+    }
+
+    /** Why the engine stopped taking work without a {@link #close()}; null until then. */
+    private volatile String closedBecause;
+
+    /** The refusal of a submission to the closed engine, saying why when its loops went first. */
+    private EngineRejectedException rejected() {
+        String why = closedBecause;
+        return why == null ? new EngineRejectedException() : new EngineRejectedException(why);
     }
 
     /** Every lane: the Netty rings (or the pool), then the caller rings. */
@@ -1047,8 +1115,15 @@ public final class RingEngine implements AutoCloseable {
      * thread of its {@code GlobalEventExecutor}, and where no thread can be started (a pids limit) that listener never
      * runs and the wait never ends; and a loop whose thread never started throws the refused thread's
      * {@link OutOfMemoryError} from {@code shutdownGracefully} (it is then terminated: there is nothing to wait for).
+     *
+     * <p>After an open that failed for want of a thread, only the loops that started (those a ring registered on)
+     * are shut down. A shutdown of one that never started tries to start its thread (refused again) and then completes
+     * its termination future on the calling thread, whose listener (the group's own) Netty hands to its
+     * {@code GlobalEventExecutor}: with no thread to be had, Netty logged a SEVERE "Failed to submit a listener
+     * notification task" with a stack trace, on an open that falls back cleanly. Such a loop holds no thread, and the
+     * shutdown freed nothing of it either (its io_uring is released by its own thread, which never ran).
      */
-    private static void shutDown(IoEventLoopGroup group) {
+    private static void shutDown(Iterable<? extends EventExecutor> group) {
         for (EventExecutor loop : group) {
             try {
                 loop.shutdownGracefully(0, 2, TimeUnit.SECONDS);

@@ -125,11 +125,14 @@ public final class RingEngineConfig {
     /**
      * Runs the engine on an application's Netty group whose loops use {@code IoUringIoHandler}: one ring per loop, so
      * file I/O shares the loops of the application's sockets. The engine never shuts the group down; close the engine
-     * before the group. An operation started on a loop runs on that loop's ring; a blocking wait for it there
-     * ({@code join}/{@code get} of its future or of a dependent stage) throws Netty's
-     * {@code BlockingOperationException} instead of hanging the loop. If the group shuts down first, every request
-     * still held completes once with {@code -ECANCELED} as canceled by close, and later submissions are refused with
-     * {@link EngineRejectedException}.
+     * before the group. An operation started on a loop runs on that loop's ring. A blocking wait on any loop that
+     * runs an engine's ring ({@code join}/{@code get} of an {@link AsyncFile} future or of a dependent stage, not yet
+     * done) throws Netty's {@code BlockingOperationException} instead of waiting: for an operation of that same loop
+     * it would hang the loop for good, for one of another loop it deadlocks as soon as that loop waits for this one
+     * (chain a callback instead). If the group (or one of its loops) shuts down first, every request still held by a
+     * dying loop completes once with {@code -ECANCELED} as canceled by close, the engine stops taking work
+     * ({@link RingEngine#isOpen()} false; later submissions are refused with {@link EngineRejectedException}), and
+     * {@link RingEngine#close()} is still to be called.
      */
     public RingEngineConfig eventLoopGroup(IoEventLoopGroup group) {
         this.eventLoopGroup = group;
