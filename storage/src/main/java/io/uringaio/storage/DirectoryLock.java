@@ -2,6 +2,7 @@ package io.uringaio.storage;
 
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.Uapi;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
@@ -44,6 +45,13 @@ final class DirectoryLock implements AutoCloseable {
     static final String FILE_NAME = "LOCK";
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
+    private static final int STATX_TYPE = 0x1;
+    private static final int STATX_NLINK = 0x4;
+    /** Offsets in {@code struct statx} of {@code stx_nlink} (u32) and {@code stx_mode} (u16). */
+    private static final long STATX_NLINK_OFFSET = 16;
+    private static final long STATX_MODE_OFFSET = 28;
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
 
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement
@@ -94,7 +102,9 @@ final class DirectoryLock implements AutoCloseable {
     /**
      * Records this process's pid in the lock file, for the message of a refused open; never synced. Never through a
      * symbolic link ({@code O_NOFOLLOW}: ELOOP): the file is truncated, and a link put there would have the open
-     * truncate whatever file it names, outside the log.
+     * truncate whatever file it names, outside the log. Nor into a file with other links: {@code O_NOFOLLOW} does not
+     * see a hard link (it is the file itself), and one to a segment would have the open cut the log's records, one to
+     * another log's {@code LOCK} would overwrite that log's pid. Such a file, like a FIFO there, is left alone.
      */
     private static void writePid(Path file) throws IOException {
         int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0644);
@@ -103,6 +113,9 @@ final class DirectoryLock implements AutoCloseable {
         }
         byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
         try (Arena arena = Arena.ofConfined()) {
+            if (!onlyRegularLink(fd, arena)) {
+                return; // only the message of a refused open misses the pid
+            }
             if (Libc.ftruncate(fd, 0) < 0) {
                 return; // only the message of a refused open would miss it
             }
@@ -115,11 +128,31 @@ final class DirectoryLock implements AutoCloseable {
     }
 
     /**
+     * Whether {@code fd} is a regular file with one link, its name in the log's directory: {@code statx} on the
+     * descriptor itself ({@code AT_EMPTY_PATH}), so that the answer is the opened file's, whatever the name names now.
+     */
+    private static boolean onlyRegularLink(int fd, Arena arena) {
+        MemorySegment empty = arena.allocate(1);
+        MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
+        if (Libc.statx(fd, empty.address(), Uapi.AT_EMPTY_PATH, STATX_TYPE | STATX_NLINK, statx.address()) < 0) {
+            return false;
+        }
+        int nlink = statx.get(ValueLayout.JAVA_INT, STATX_NLINK_OFFSET);
+        int mode = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, STATX_MODE_OFFSET));
+        return (mode & S_IFMT) == S_IFREG && nlink == 1;
+    }
+
+    /**
      * Who holds the lock, as far as its file tells: its first bytes, and only from a regular file (opening a FIFO put
      * there to read it would wait for a writer, and a refused open would never return).
      */
     private static String holder(Path file) {
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        try {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
+                    || (int) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS) != 1) {
+                return "another open log"; // a file with other links is not one the holder wrote (writePid)
+            }
+        } catch (IOException | RuntimeException e) {
             return "another open log";
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
