@@ -270,18 +270,24 @@ public final class AppendLog implements AutoCloseable {
     // ---------------------------------------------------------------- append
 
     /**
-     * Appends {@code record} (its position to its limit; the buffer's position is left unchanged).
+     * Appends {@code record} (its position to its limit, as they are when the call begins; the buffer's position is
+     * left unchanged).
      *
      * @return a future of the record's position, completed once the record is durable; failed with
      *         {@link LogPoisonedException} or {@link LogClosedException}
-     * @throws IllegalArgumentException if the record is empty or longer than {@link AppendLogConfig#maxRecordBytes}
-     * @throws IllegalStateException    (or {@code WrongThreadException}, the JDK's own) if the record's memory cannot be
-     *                                  read: its arena closed, another thread's confined arena; nothing is appended
+     * @throws IllegalArgumentException  if the record is empty or longer than {@link AppendLogConfig#maxRecordBytes}
+     * @throws IllegalStateException     (or {@code WrongThreadException}, the JDK's own) if the record's memory cannot
+     *                                   be read: its arena closed, another thread's confined arena; nothing is appended
+     * @throws IndexOutOfBoundsException if another thread cut the buffer's limit below the record's end before it was
+     *                                   copied; nothing is appended
      */
     public CompletableFuture<Long> append(ByteBuffer record) {
         Objects.requireNonNull(record, "record");
-        int length = record.remaining();
-        if (length == 0) {
+        // Position and limit are read once: the length checked, counted in the tail and framed must be one, whatever
+        // another thread does to the buffer meanwhile (the copy checks the bounds against the limit it finds then).
+        int offset = record.position();
+        int length = record.limit() - offset;
+        if (length <= 0) {
             throw new IllegalArgumentException("empty record: a log record holds at least one byte");
         }
         if (length > config.maxRecordBytes()) {
@@ -323,7 +329,7 @@ public final class AppendLog implements AutoCloseable {
             future = new RecordFuture(board, group.wakeBit());
             long position = -1;
             try {
-                position = group.add(record, checksum.crc, checksum.scratch, future);
+                position = group.add(record, offset, length, checksum.crc, checksum.scratch, future);
             } catch (RuntimeException | Error e) {
                 // The record's memory could not be read (its arena closed, another thread's, a mapping cut short):
                 // nothing of it was added, and a group made for it must not stay open empty, unsubmitted.
