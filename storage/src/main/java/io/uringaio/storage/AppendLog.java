@@ -259,6 +259,7 @@ public final class AppendLog implements AutoCloseable {
         Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
         return CompletableFuture.runAsync(() -> {
             try {
+                directoryLock.checkInPlace("prepare the next segment");
                 Files.deleteIfExists(spareFile);
                 LogSegment.prepare(spareFile, 0, config, () -> cancelPreparation);
             } catch (IOException e) {
@@ -608,6 +609,7 @@ public final class AppendLog implements AutoCloseable {
         CompletableFuture<Void> ready = spareReady;
         return ready.handle((v, failure) -> failure).thenApplyAsync(failure -> {
             try {
+                directoryLock.checkInPlace("roll over"); // else the names below are another directory's
                 if (failure != null) {
                     Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
                     Files.deleteIfExists(spareFile);
@@ -862,9 +864,11 @@ public final class AppendLog implements AutoCloseable {
      * @throws IllegalArgumentException if no record starts at {@code from}, or it lies past the durable position
      *                                  (the durable position itself is a valid start: nothing is visited)
      * @throws LogCorruptedException    if a bad frame stands before the durable position (nothing is skipped)
+     * @throws LogDirectoryMovedException if the log's directory is no longer at its path
      */
     public void read(long from, RecordVisitor visitor) throws IOException {
         Objects.requireNonNull(visitor, "visitor");
+        directoryLock.checkInPlace("read");
         LogRecovery.read(directory, from, durable, visitor);
     }
 
@@ -912,6 +916,7 @@ public final class AppendLog implements AutoCloseable {
         CompletableFuture<Void> spareDone = spareReady.handle((v, failure) -> null);
         CompletableFuture<Void> spareDeleted = spareDone.thenRunAsync(() -> {
             try {
+                directoryLock.checkInPlace("close"); // a moved directory's spare stays, for recovery to delete
                 Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME));
             } catch (IOException ignored) {
                 // recovery deletes it at the next open

@@ -50,6 +50,11 @@ final class DirectoryLock implements AutoCloseable {
     /** Offsets in {@code struct statx} of {@code stx_nlink} (u32) and {@code stx_mode} (u16). */
     private static final long STATX_NLINK_OFFSET = 16;
     private static final long STATX_MODE_OFFSET = 28;
+    private static final int STATX_INO = 0x100;
+    /** Offsets in {@code struct statx} of {@code stx_ino} (u64), {@code stx_dev_major} and {@code stx_dev_minor}. */
+    private static final long STATX_INO_OFFSET = 32;
+    private static final long STATX_DEV_MAJOR_OFFSET = 136;
+    private static final long STATX_DEV_MINOR_OFFSET = 140;
     private static final int S_IFMT = 0170000;
     private static final int S_IFREG = 0100000;
 
@@ -64,10 +69,15 @@ final class DirectoryLock implements AutoCloseable {
     private final Path directory;
     /** The directory's descriptor, which holds the lock; -1 once released. */
     private int fd;
+    /** The locked directory's identity (device, inode), to tell whether its path still names it. */
+    private final long device;
+    private final long inode;
 
-    private DirectoryLock(Path directory, int fd) {
+    private DirectoryLock(Path directory, int fd, long[] identity) {
         this.directory = directory;
         this.fd = fd;
+        this.device = identity[0];
+        this.inode = identity[1];
     }
 
     /**
@@ -90,13 +100,48 @@ final class DirectoryLock implements AutoCloseable {
             }
             throw new UringIOException(-res, "flock", directory.toString());
         }
+        long[] identity;
         try {
+            identity = identity(fd, "", Uapi.AT_EMPTY_PATH);
+            if (identity == null) {
+                throw new UringIOException(ErrnoTable.EIO, "statx", directory.toString());
+            }
             writePid(file);
         } catch (IOException e) {
             Libc.close(fd); // a directory we cannot create a file in cannot hold a log either
             throw e;
         }
-        return new DirectoryLock(directory, fd);
+        return new DirectoryLock(directory, fd, identity);
+    }
+
+    /**
+     * Checks that the lock's path still names the directory it locked, before the log reaches a file by name: a
+     * directory renamed, deleted or replaced while the log is open would have it create, rename, delete or read files
+     * in whatever directory the path names now, another log's perhaps. The segment being written is open by
+     * descriptor and needs no check. (A rename between this check and the use of the name is not seen: the check
+     * catches a directory moved while the log was idle or busy writing, which is what a person or a script does.)
+     *
+     * @throws LogDirectoryMovedException if the path names no directory, or another one
+     */
+    void checkInPlace(String operation) throws LogDirectoryMovedException {
+        long[] now = identity(Uapi.AT_FDCWD, directory.toString(), 0);
+        if (now == null || now[0] != device || now[1] != inode) {
+            throw new LogDirectoryMovedException(operation, directory);
+        }
+    }
+
+    /** The (device, inode) of {@code path} relative to {@code dirfd} ({@code statx}), or null if it cannot be had. */
+    private static long[] identity(int dirfd, String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = arena.allocateFrom(path);
+            MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
+            if (Libc.statx(dirfd, name.address(), flags, STATX_INO, statx.address()) < 0) {
+                return null;
+            }
+            long device = (long) statx.get(ValueLayout.JAVA_INT, STATX_DEV_MAJOR_OFFSET) << 32
+                    | Integer.toUnsignedLong(statx.get(ValueLayout.JAVA_INT, STATX_DEV_MINOR_OFFSET));
+            return new long[] {device, statx.get(ValueLayout.JAVA_LONG, STATX_INO_OFFSET)};
+        }
     }
 
     /**
