@@ -189,6 +189,25 @@ class RecoveryBitFlipTest {
         }
     }
 
+    /**
+     * The middle group [r2 r3 r4] torn at every byte (its bytes from the cut on are zeros, as sectors that never
+     * landed), while the two groups after it are intact: a crash cannot leave that with two groups in flight, so each is
+     * reported at the first damaged record and nothing is cut, never read as the end of the log.
+     */
+    @Test
+    void aMiddleGroupTornAtEveryByteWithTheGroupsAfterItIntactIsReported() throws Exception {
+        long from = positions.get(2);
+        long to = positions.get(5);
+        for (long cut = from; cut < to; cut++) {
+            byte[] torn = pristine.clone();
+            Arrays.fill(torn, (int) cut, (int) to, (byte) 0);
+            int changed = Arrays.mismatch(torn, pristine); // a payload's own zeros are not damage
+            int damaged = recordAt(changed);
+            check(torn, damaged, "group [r2 r3 r4] zeros from " + cut);
+            assertTrue(groupsStartingAfter(damaged) >= IN_FLIGHT, "the layout");
+        }
+    }
+
     @Test
     void hostileTailsAfterTheRecordsCutNothing() throws Exception {
         byte[] ones = pristine.clone();
