@@ -192,12 +192,7 @@ final class DirectoryLock implements AutoCloseable {
      * there to read it would wait for a writer, and a refused open would never return).
      */
     private static String holder(Path file) {
-        try {
-            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
-                    || (int) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS) != 1) {
-                return "another open log"; // a file with other links is not one the holder wrote (writePid)
-            }
-        } catch (IOException | RuntimeException e) {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             return "another open log";
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {

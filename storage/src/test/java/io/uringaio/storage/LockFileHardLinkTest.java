@@ -5,6 +5,7 @@ import static io.uringaio.storage.StorageTesting.record;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -104,5 +105,64 @@ class LockFileHardLinkTest extends WithEngine {
         }
         assertSameRecords(written, readAll(mine));
         assertEquals(1, readAll(other).size(), "the other log's one record");
+    }
+
+    /**
+     * Two JVMs: a child process holds log B; this process's log A has its {@code LOCK} hard-linked to B's. Opening A
+     * overwrote B's {@code LOCK} with this process's pid, and a refused open of B then named this process as B's
+     * holder. Now B's file keeps the child's pid, and B stays the child's.
+     */
+    @Test
+    void aLockFileHardLinkedToTheLockOfALogOpenInAnotherProcessLeavesItAlone() throws Exception {
+        Path b = Files.createDirectory(dir.resolve("b"));
+        Path a = Files.createDirectory(dir.resolve("a"));
+        List<byte[]> written = writeRecords(a, 53, 1);
+        Path stdout = dir.resolve("child.out");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m",
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                LockHolderChild.class.getName(), b.toString())
+                .redirectOutput(stdout.toFile()).redirectError(dir.resolve("child.err").toFile()).start();
+        try {
+            long pid = Long.parseLong(awaitLine(child, stdout, "locked ").substring("locked ".length()).trim());
+            Path bLock = b.resolve(DirectoryLock.FILE_NAME);
+            String bLockBefore = Files.readString(bLock, StandardCharsets.US_ASCII);
+            assertEquals(pid + "\n", bLockBefore);
+            Files.delete(a.resolve(DirectoryLock.FILE_NAME));
+            Files.createLink(a.resolve(DirectoryLock.FILE_NAME), bLock);
+
+            try (AppendLog log = AppendLog.open(engine, a, SMALL)) {
+                assertEquals(bLockBefore, Files.readString(bLock, StandardCharsets.US_ASCII), "B's lock file");
+                LogLockedException refused = assertThrows(LogLockedException.class, () -> AppendLog.open(engine, b));
+                assertTrue(refused.getMessage().contains("another process (pid " + pid + ")"), refused.getMessage());
+                ByteBuffer more = record(53, 1, 300);
+                written.add(bytes(more));
+                await(log.append(more));
+            }
+            child.getOutputStream().close(); // the child closes its log and exits
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS), "child did not exit");
+            assertEquals(0, child.exitValue());
+        } finally {
+            child.destroyForcibly();
+            child.waitFor(30, TimeUnit.SECONDS);
+        }
+        assertSameRecords(written, readAll(a));
+        assertEquals(1, readAll(b).size(), "the child's record in B");
+    }
+
+    /** The first line of {@code file} starting with {@code prefix}, polled until the child dies or 30 s pass. */
+    private static String awaitLine(Process child, Path file, String prefix) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            String text = Files.exists(file) ? Files.readString(file, StandardCharsets.US_ASCII) : "";
+            for (String line : text.split("\n")) {
+                if (line.startsWith(prefix) && line.length() > prefix.length()) {
+                    return line;
+                }
+            }
+            assertTrue(child.isAlive(), "the child exited before printing '" + prefix + "'");
+            Thread.sleep(10);
+        }
+        throw new AssertionError("the child printed no '" + prefix + "' within 30 s");
     }
 }
