@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
@@ -602,16 +603,17 @@ public final class AppendLog implements AutoCloseable {
 
     /**
      * Rolls over to the segment at {@code base}, with nothing in flight: names the prepared spare (preparing one now if
-     * the background preparation failed), syncs the directory, opens it, closes the old segment, and starts preparing
-     * the next spare.
+     * the background preparation failed, or if no regular file is under the spare's name: another hand deleted or
+     * replaced it, and it holds no record), syncs the directory, opens it, closes the old segment, and starts
+     * preparing the next spare.
      */
     private CompletableFuture<LogSegment> roll(long base) {
         CompletableFuture<Void> ready = spareReady;
         return ready.handle((v, failure) -> failure).thenApplyAsync(failure -> {
             try {
                 directoryLock.checkInPlace("roll over"); // else the names below are another directory's
-                if (failure != null) {
-                    Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
+                Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
+                if (failure != null || !Files.isRegularFile(spareFile, LinkOption.NOFOLLOW_LINKS)) {
                     Files.deleteIfExists(spareFile);
                     LogSegment.prepare(spareFile, 0, config, () -> cancelPreparation);
                 }
