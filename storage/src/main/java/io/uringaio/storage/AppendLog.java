@@ -603,9 +603,8 @@ public final class AppendLog implements AutoCloseable {
 
     /**
      * Rolls over to the segment at {@code base}, with nothing in flight: names the prepared spare (preparing one now if
-     * the background preparation failed, or if no regular file is under the spare's name: another hand deleted or
-     * replaced it, and it holds no record), syncs the directory, opens it, closes the old segment, and starts
-     * preparing the next spare.
+     * the background preparation failed, or if {@link #isOwnSpare} finds that another hand deleted or replaced it: it
+     * holds no record), syncs the directory, opens it, closes the old segment, and starts preparing the next spare.
      */
     private CompletableFuture<LogSegment> roll(long base) {
         CompletableFuture<Void> ready = spareReady;
@@ -613,7 +612,7 @@ public final class AppendLog implements AutoCloseable {
             try {
                 directoryLock.checkInPlace("roll over"); // else the names below are another directory's
                 Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
-                if (failure != null || !Files.isRegularFile(spareFile, LinkOption.NOFOLLOW_LINKS)) {
+                if (failure != null || !isOwnSpare(spareFile)) {
                     Files.deleteIfExists(spareFile);
                     LogSegment.prepare(spareFile, 0, config, () -> cancelPreparation);
                 }
@@ -631,6 +630,22 @@ public final class AppendLog implements AutoCloseable {
             }
             return s;
         });
+    }
+
+    /**
+     * Whether {@code spare} is a regular file with no other name, as the preparer left it: not missing, not a
+     * directory or a symbolic link, and not a hard link, whose other name may be a segment of this log or another
+     * (renamed into the next segment, its groups would overwrite that segment's records).
+     */
+    private static boolean isOwnSpare(Path spare) throws IOException {
+        if (!Files.isRegularFile(spare, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        try {
+            return (int) Files.getAttribute(spare, "unix:nlink", LinkOption.NOFOLLOW_LINKS) == 1;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
     }
 
     /**

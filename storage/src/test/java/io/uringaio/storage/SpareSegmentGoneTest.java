@@ -71,4 +71,20 @@ class SpareSegmentGoneTest extends WithEngine {
             }
         });
     }
+
+    /**
+     * A hard link to the log's own first segment under the spare's name: the roll-over renamed it into the next
+     * segment, whose groups then overwrote the first segment's acknowledged records (one inode under two names).
+     */
+    @Test
+    void aHardLinkToASegmentInPlaceOfTheSpareIsReplacedNotWrittenInto() throws Exception {
+        rollsOverWith("a hard link to segment 0", dir, spare -> {
+            try {
+                Files.delete(spare);
+                Files.createLink(spare, dir.resolve(LogSegment.fileName(0)));
+            } catch (java.io.IOException e) {
+                throw new AssertionError(e);
+            }
+        });
+    }
 }
