@@ -250,13 +250,17 @@ public final class LogRecovery {
                                                                  long emptyBase, boolean repair) throws IOException {
         Path previous = directory.resolve(LogSegment.fileName(previousBase));
         long validEnd;
+        boolean spans;
         try (FileChannel channel = FileChannel.open(previous, StandardOpenOption.READ)) {
-            validEnd = new SegmentScanner(channel, previousBase).scan(0, emptyBase - previousBase, null).validEnd();
+            SegmentScanner scanner = new SegmentScanner(channel, previousBase);
+            validEnd = scanner.scan(0, emptyBase - previousBase, null).validEnd();
+            if (validEnd == emptyBase - previousBase) {
+                return null;
+            }
+            spans = scanner.validFrameAt(validEnd); // a valid record runs across the empty segment's base
         }
-        if (validEnd == emptyBase - previousBase) {
-            return null;
-        }
-        return new LogCorruptedException(previous, previousBase, validEnd, "the records end here, but the next segment "
+        String here = spans ? "a record here runs past position " + emptyBase : "the records end here";
+        return new LogCorruptedException(previous, previousBase, validEnd, here + ", but the next segment "
                 + "file, " + emptyPath.getFileName() + ", begins at position " + emptyBase + " and holds no valid "
                 + "record (a crash leaves a segment without records only where the records end): a segment renamed, "
                 + "foreign or missing" + (repair ? "; repaired: " + emptyPath.getFileName() + " deleted" : ""));
