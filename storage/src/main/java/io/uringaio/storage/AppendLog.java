@@ -878,9 +878,9 @@ public final class AppendLog implements AutoCloseable {
      * {@link #durablePosition()} at the time of the call, in position order. Reads with {@code pread}, concurrently
      * with appends.
      *
-     * @throws IllegalArgumentException if no record starts at {@code from}, or it lies past the durable position
-     *                                  (the durable position itself is a valid start: nothing is visited)
-     * @throws LogCorruptedException    if a bad frame stands before the durable position (nothing is skipped)
+     * @throws IllegalArgumentException   if no record starts at {@code from}, or it lies past the durable position
+     *                                    (the durable position itself is a valid start: nothing is visited)
+     * @throws LogCorruptedException      if a bad frame stands before the durable position (nothing is skipped)
      * @throws LogDirectoryMovedException if the log's directory is no longer at its path
      */
     public void read(long from, RecordVisitor visitor) throws IOException {

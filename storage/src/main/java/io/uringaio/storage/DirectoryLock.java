@@ -2,8 +2,8 @@ package io.uringaio.storage;
 
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.internal.sys.Libc;
-import io.uringaio.engine.uapi.Uapi;
 import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -47,11 +47,13 @@ final class DirectoryLock implements AutoCloseable {
     private static final int LOCK_NB = 4;
     private static final int STATX_TYPE = 0x1;
     private static final int STATX_NLINK = 0x4;
-    /** Offsets in {@code struct statx} of {@code stx_nlink} (u32) and {@code stx_mode} (u16). */
+    private static final int STATX_INO = 0x100;
+    /**
+     * Offsets in {@code struct statx} of {@code stx_nlink} (u32), {@code stx_mode} (u16), {@code stx_ino} (u64),
+     * {@code stx_dev_major} and {@code stx_dev_minor} (u32 each).
+     */
     private static final long STATX_NLINK_OFFSET = 16;
     private static final long STATX_MODE_OFFSET = 28;
-    private static final int STATX_INO = 0x100;
-    /** Offsets in {@code struct statx} of {@code stx_ino} (u64), {@code stx_dev_major} and {@code stx_dev_minor}. */
     private static final long STATX_INO_OFFSET = 32;
     private static final long STATX_DEV_MAJOR_OFFSET = 136;
     private static final long STATX_DEV_MINOR_OFFSET = 140;
