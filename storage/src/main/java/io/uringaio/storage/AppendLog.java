@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
@@ -259,6 +260,7 @@ public final class AppendLog implements AutoCloseable {
         Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
         return CompletableFuture.runAsync(() -> {
             try {
+                directoryLock.checkInPlace("prepare the next segment");
                 Files.deleteIfExists(spareFile);
                 LogSegment.prepare(spareFile, 0, config, () -> cancelPreparation);
             } catch (IOException e) {
@@ -270,18 +272,24 @@ public final class AppendLog implements AutoCloseable {
     // ---------------------------------------------------------------- append
 
     /**
-     * Appends {@code record} (its position to its limit; the buffer's position is left unchanged).
+     * Appends {@code record} (its position to its limit, as they are when the call begins; the buffer's position is
+     * left unchanged).
      *
      * @return a future of the record's position, completed once the record is durable; failed with
      *         {@link LogPoisonedException} or {@link LogClosedException}
-     * @throws IllegalArgumentException if the record is empty or longer than {@link AppendLogConfig#maxRecordBytes}
-     * @throws IllegalStateException    (or {@code WrongThreadException}, the JDK's own) if the record's memory cannot be
-     *                                  read: its arena closed, another thread's confined arena; nothing is appended
+     * @throws IllegalArgumentException  if the record is empty or longer than {@link AppendLogConfig#maxRecordBytes}
+     * @throws IllegalStateException     (or {@code WrongThreadException}, the JDK's own) if the record's memory cannot
+     *                                   be read: its arena closed, another thread's confined arena; nothing is appended
+     * @throws IndexOutOfBoundsException if another thread cut the buffer's limit below the record's end before it was
+     *                                   copied; nothing is appended
      */
     public CompletableFuture<Long> append(ByteBuffer record) {
         Objects.requireNonNull(record, "record");
-        int length = record.remaining();
-        if (length == 0) {
+        // Position and limit are read once: the length checked, counted in the tail and framed must be one, whatever
+        // another thread does to the buffer meanwhile (the copy checks the bounds against the limit it finds then).
+        int offset = record.position();
+        int length = record.limit() - offset;
+        if (length <= 0) {
             throw new IllegalArgumentException("empty record: a log record holds at least one byte");
         }
         if (length > config.maxRecordBytes()) {
@@ -323,7 +331,7 @@ public final class AppendLog implements AutoCloseable {
             future = new RecordFuture(board, engine, group);
             long position = -1;
             try {
-                position = group.add(record, checksum.crc, checksum.scratch, future);
+                position = group.add(record, offset, length, checksum.crc, checksum.scratch, future);
             } catch (RuntimeException | Error e) {
                 // The record's memory could not be read (its arena closed, another thread's, a mapping cut short):
                 // nothing of it was added, and a group made for it must not stay open empty, unsubmitted.
@@ -596,15 +604,16 @@ public final class AppendLog implements AutoCloseable {
 
     /**
      * Rolls over to the segment at {@code base}, with nothing in flight: names the prepared spare (preparing one now if
-     * the background preparation failed), syncs the directory, opens it, closes the old segment, and starts preparing
-     * the next spare.
+     * the background preparation failed, or if {@link #isOwnSpare} finds that another hand deleted or replaced it: it
+     * holds no record), syncs the directory, opens it, closes the old segment, and starts preparing the next spare.
      */
     private CompletableFuture<LogSegment> roll(long base) {
         CompletableFuture<Void> ready = spareReady;
         return ready.handle((v, failure) -> failure).thenApplyAsync(failure -> {
             try {
-                if (failure != null) {
-                    Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
+                directoryLock.checkInPlace("roll over"); // else the names below are another directory's
+                Path spareFile = directory.resolve(LogSegment.SPARE_NAME);
+                if (failure != null || !isOwnSpare(spareFile)) {
                     Files.deleteIfExists(spareFile);
                     LogSegment.prepare(spareFile, 0, config, () -> cancelPreparation);
                 }
@@ -622,6 +631,22 @@ public final class AppendLog implements AutoCloseable {
             }
             return s;
         });
+    }
+
+    /**
+     * Whether {@code spare} is a regular file with no other name, as the preparer left it: not missing, not a
+     * directory or a symbolic link, and not a hard link, whose other name may be a segment of this log or another
+     * (renamed into the next segment, its groups would overwrite that segment's records).
+     */
+    private static boolean isOwnSpare(Path spare) throws IOException {
+        if (!Files.isRegularFile(spare, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        try {
+            return (int) Files.getAttribute(spare, "unix:nlink", LinkOption.NOFOLLOW_LINKS) == 1;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
     }
 
     /**
@@ -854,12 +879,14 @@ public final class AppendLog implements AutoCloseable {
      * {@link #durablePosition()} at the time of the call, in position order. Reads with {@code pread}, concurrently
      * with appends.
      *
-     * @throws IllegalArgumentException if no record starts at {@code from}, or it lies past the durable position
-     *                                  (the durable position itself is a valid start: nothing is visited)
-     * @throws LogCorruptedException    if a bad frame stands before the durable position (nothing is skipped)
+     * @throws IllegalArgumentException   if no record starts at {@code from}, or it lies past the durable position
+     *                                    (the durable position itself is a valid start: nothing is visited)
+     * @throws LogCorruptedException      if a bad frame stands before the durable position (nothing is skipped)
+     * @throws LogDirectoryMovedException if the log's directory is no longer at its path
      */
     public void read(long from, RecordVisitor visitor) throws IOException {
         Objects.requireNonNull(visitor, "visitor");
+        directoryLock.checkInPlace("read");
         LogRecovery.read(directory, from, durable, visitor);
     }
 
@@ -907,6 +934,7 @@ public final class AppendLog implements AutoCloseable {
         CompletableFuture<Void> spareDone = spareReady.handle((v, failure) -> null);
         CompletableFuture<Void> spareDeleted = spareDone.thenRunAsync(() -> {
             try {
+                directoryLock.checkInPlace("close"); // a moved directory's spare stays, for recovery to delete
                 Files.deleteIfExists(directory.resolve(LogSegment.SPARE_NAME));
             } catch (IOException ignored) {
                 // recovery deletes it at the next open

@@ -91,13 +91,13 @@ final class CommitGroup {
     }
 
     /**
-     * Frames {@code record} (position to limit, left unchanged) at the end of the group, at position {@link #end()}.
+     * Frames {@code length} bytes of {@code record} from index {@code offset} (its position and length, taken once by
+     * the caller; the buffer is left unchanged) at the end of the group, at position {@link #end()}.
      * The checksum is taken from the group's own copy of the payload, after the copy: a caller that changes its buffer
      * meanwhile (its own data race) gets a record of mixed bytes, but never a frame whose checksum fails, which
      * recovery would have to call corruption of the whole log. {@code crc} and {@code scratch} are the caller's.
      */
-    long add(ByteBuffer record, CRC32C crc, byte[] scratch, RecordFuture future) {
-        int length = record.remaining();
+    long add(ByteBuffer record, int offset, int length, CRC32C crc, byte[] scratch, RecordFuture future) {
         long position = end();
         int needed = buffer.position() + RecordFrame.HEADER_BYTES + length;
         if (needed > buffer.capacity()) {
@@ -109,7 +109,7 @@ final class CommitGroup {
         }
         int header = buffer.position();
         int payload = header + RecordFrame.HEADER_BYTES;
-        buffer.put(payload, record, record.position(), length);
+        buffer.put(payload, record, offset, length);
         crc.reset();
         crc.update(payloadView.clear().position(payload).limit(payload + length));
         int word = RecordFrame.word(length, count == 0, groupsInFlight);

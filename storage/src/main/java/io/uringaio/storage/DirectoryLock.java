@@ -3,6 +3,7 @@ package io.uringaio.storage;
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.internal.sys.Libc;
 import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -44,6 +45,20 @@ final class DirectoryLock implements AutoCloseable {
     static final String FILE_NAME = "LOCK";
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
+    private static final int STATX_TYPE = 0x1;
+    private static final int STATX_NLINK = 0x4;
+    private static final int STATX_INO = 0x100;
+    /**
+     * Offsets in {@code struct statx} of {@code stx_nlink} (u32), {@code stx_mode} (u16), {@code stx_ino} (u64),
+     * {@code stx_dev_major} and {@code stx_dev_minor} (u32 each).
+     */
+    private static final long STATX_NLINK_OFFSET = 16;
+    private static final long STATX_MODE_OFFSET = 28;
+    private static final long STATX_INO_OFFSET = 32;
+    private static final long STATX_DEV_MAJOR_OFFSET = 136;
+    private static final long STATX_DEV_MINOR_OFFSET = 140;
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
 
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement
@@ -56,10 +71,15 @@ final class DirectoryLock implements AutoCloseable {
     private final Path directory;
     /** The directory's descriptor, which holds the lock; -1 once released. */
     private int fd;
+    /** The locked directory's identity (device, inode), to tell whether its path still names it. */
+    private final long device;
+    private final long inode;
 
-    private DirectoryLock(Path directory, int fd) {
+    private DirectoryLock(Path directory, int fd, long[] identity) {
         this.directory = directory;
         this.fd = fd;
+        this.device = identity[0];
+        this.inode = identity[1];
     }
 
     /**
@@ -82,19 +102,56 @@ final class DirectoryLock implements AutoCloseable {
             }
             throw new UringIOException(-res, "flock", directory.toString());
         }
+        long[] identity;
         try {
+            identity = identity(fd, "", Uapi.AT_EMPTY_PATH);
+            if (identity == null) {
+                throw new UringIOException(ErrnoTable.EIO, "statx", directory.toString());
+            }
             writePid(file);
         } catch (IOException e) {
             Libc.close(fd); // a directory we cannot create a file in cannot hold a log either
             throw e;
         }
-        return new DirectoryLock(directory, fd);
+        return new DirectoryLock(directory, fd, identity);
+    }
+
+    /**
+     * Checks that the lock's path still names the directory it locked, before the log reaches a file by name: a
+     * directory renamed, deleted or replaced while the log is open would have it create, rename, delete or read files
+     * in whatever directory the path names now, another log's perhaps. The segment being written is open by
+     * descriptor and needs no check. (A rename between this check and the use of the name is not seen: the check
+     * catches a directory moved while the log was idle or busy writing, which is what a person or a script does.)
+     *
+     * @throws LogDirectoryMovedException if the path names no directory, or another one
+     */
+    void checkInPlace(String operation) throws LogDirectoryMovedException {
+        long[] now = identity(Uapi.AT_FDCWD, directory.toString(), 0);
+        if (now == null || now[0] != device || now[1] != inode) {
+            throw new LogDirectoryMovedException(operation, directory);
+        }
+    }
+
+    /** The (device, inode) of {@code path} relative to {@code dirfd} ({@code statx}), or null if it cannot be had. */
+    private static long[] identity(int dirfd, String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = arena.allocateFrom(path);
+            MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
+            if (Libc.statx(dirfd, name.address(), flags, STATX_INO, statx.address()) < 0) {
+                return null;
+            }
+            long device = (long) statx.get(ValueLayout.JAVA_INT, STATX_DEV_MAJOR_OFFSET) << 32
+                    | Integer.toUnsignedLong(statx.get(ValueLayout.JAVA_INT, STATX_DEV_MINOR_OFFSET));
+            return new long[] {device, statx.get(ValueLayout.JAVA_LONG, STATX_INO_OFFSET)};
+        }
     }
 
     /**
      * Records this process's pid in the lock file, for the message of a refused open; never synced. Never through a
      * symbolic link ({@code O_NOFOLLOW}: ELOOP): the file is truncated, and a link put there would have the open
-     * truncate whatever file it names, outside the log.
+     * truncate whatever file it names, outside the log. Nor into a file with other links: {@code O_NOFOLLOW} does not
+     * see a hard link (it is the file itself), and one to a segment would have the open cut the log's records, one to
+     * another log's {@code LOCK} would overwrite that log's pid. Such a file, like a FIFO there, is left alone.
      */
     private static void writePid(Path file) throws IOException {
         int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0644);
@@ -103,6 +160,9 @@ final class DirectoryLock implements AutoCloseable {
         }
         byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
         try (Arena arena = Arena.ofConfined()) {
+            if (!onlyRegularLink(fd, arena)) {
+                return; // only the message of a refused open misses the pid
+            }
             if (Libc.ftruncate(fd, 0) < 0) {
                 return; // only the message of a refused open would miss it
             }
@@ -112,6 +172,21 @@ final class DirectoryLock implements AutoCloseable {
         } finally {
             Libc.close(fd);
         }
+    }
+
+    /**
+     * Whether {@code fd} is a regular file with one link, its name in the log's directory: {@code statx} on the
+     * descriptor itself ({@code AT_EMPTY_PATH}), so that the answer is the opened file's, whatever the name names now.
+     */
+    private static boolean onlyRegularLink(int fd, Arena arena) {
+        MemorySegment empty = arena.allocate(1);
+        MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
+        if (Libc.statx(fd, empty.address(), Uapi.AT_EMPTY_PATH, STATX_TYPE | STATX_NLINK, statx.address()) < 0) {
+            return false;
+        }
+        int nlink = statx.get(ValueLayout.JAVA_INT, STATX_NLINK_OFFSET);
+        int mode = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, STATX_MODE_OFFSET));
+        return (mode & S_IFMT) == S_IFREG && nlink == 1;
     }
 
     /**

@@ -122,6 +122,10 @@ public final class LogRecovery {
         List<Path> emptyTrailing = emptyTrailingSegments(directory, bases, repair, repairedTrailing);
         LogCorruptedException repaired = repairedTrailing[0];
         int deleted = 0;
+        // Where a repair cut a segment before the last (which becomes the last), and whether a bad frame or a record
+        // past the next base (not zeros) began the cut part.
+        long cutAt = Long.MAX_VALUE;
+        boolean cutTorn = false;
         for (int i = 0; i + 1 < bases.size(); i++) {
             long base = bases.get(i);
             long next = bases.get(i + 1);
@@ -137,11 +141,13 @@ public final class LogRecovery {
                                         + " in a segment before the last, whose records must run to the next "
                                         + "segment's base " + next + cut)
                         : overlap(scanner, path, base, next, cut);
+                cutTorn = scan.end() == SegmentScanner.End.TORN || scan.validEnd() == next - base;
             }
             if (corruption != null) {
                 if (!repair) {
                     throw corruption;
                 }
+                cutAt = corruption.offset();
                 while (bases.size() > i + 1) {
                     Files.delete(directory.resolve(LogSegment.fileName(bases.removeLast())));
                     deleted++;
@@ -161,8 +167,11 @@ public final class LogRecovery {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             SegmentScanner scanner = new SegmentScanner(channel, base);
             long size = scanner.fileSize();
-            SegmentScanner.Result scan = scanner.scan(0, Long.MAX_VALUE, null);
-            LogCorruptedException corruption = corruptTail(scanner, path, base, scan.validEnd(), repair);
+            // A repair that cut this segment above ends it where its report says: records past a next segment's base
+            // (an overlap) are cut too, not kept as the tail.
+            SegmentScanner.Result scan = scanner.scan(0, cutAt, null);
+            LogCorruptedException corruption = cutAt == Long.MAX_VALUE
+                    ? corruptTail(scanner, path, base, scan.validEnd(), repair) : null;
             if (corruption != null) {
                 if (!repair) {
                     throw corruption;
@@ -178,7 +187,7 @@ public final class LogRecovery {
                 LogSegment.fsyncDirectory(directory);
             }
             return new Result(base + scan.validEnd(), base, bases.size(), scan.records(), size - scan.validEnd(),
-                    scan.end() == SegmentScanner.End.TORN, deleted, repaired);
+                    cutAt == Long.MAX_VALUE ? scan.end() == SegmentScanner.End.TORN : cutTorn, deleted, repaired);
         }
     }
 
@@ -241,13 +250,17 @@ public final class LogRecovery {
                                                                  long emptyBase, boolean repair) throws IOException {
         Path previous = directory.resolve(LogSegment.fileName(previousBase));
         long validEnd;
+        boolean spans;
         try (FileChannel channel = FileChannel.open(previous, StandardOpenOption.READ)) {
-            validEnd = new SegmentScanner(channel, previousBase).scan(0, emptyBase - previousBase, null).validEnd();
+            SegmentScanner scanner = new SegmentScanner(channel, previousBase);
+            validEnd = scanner.scan(0, emptyBase - previousBase, null).validEnd();
+            if (validEnd == emptyBase - previousBase) {
+                return null;
+            }
+            spans = scanner.validFrameAt(validEnd); // a valid record runs across the empty segment's base
         }
-        if (validEnd == emptyBase - previousBase) {
-            return null;
-        }
-        return new LogCorruptedException(previous, previousBase, validEnd, "the records end here, but the next segment "
+        String here = spans ? "a record here runs past position " + emptyBase : "the records end here";
+        return new LogCorruptedException(previous, previousBase, validEnd, here + ", but the next segment "
                 + "file, " + emptyPath.getFileName() + ", begins at position " + emptyBase + " and holds no valid "
                 + "record (a crash leaves a segment without records only where the records end): a segment renamed, "
                 + "foreign or missing" + (repair ? "; repaired: " + emptyPath.getFileName() + " deleted" : ""));

@@ -2,6 +2,7 @@ package io.uringaio.storage;
 
 import static io.uringaio.storage.StorageTesting.await;
 import static io.uringaio.storage.StorageTesting.record;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -161,6 +162,25 @@ class LogRecoveryTest {
         assertEquals(1, r.deletedSegments());
         assertFalse(Files.exists(garbage));
         assertEquals(positions, recovered());
+    }
+
+    /**
+     * A segment file without records whose base falls inside a record of the segment before it: reported at that
+     * record, and said so; the report said "the records end here", at a record that runs on past the file's base.
+     */
+    @Test
+    void aSegmentFileWithoutRecordsInsideARecordIsReportedAtThatRecord() throws Exception {
+        long inside = positions.get(3) + 5;
+        Path misplaced = dir.resolve(LogSegment.fileName(inside));
+        Files.write(misplaced, new byte[0]);
+        byte[] before = Files.readAllBytes(segment());
+        LogCorruptedException e = assertThrows(LogCorruptedException.class, () -> LogRecovery.recover(dir));
+        assertEquals(segment(), e.segment());
+        assertEquals(positions.get(3), e.position(), e.getMessage());
+        assertTrue(e.getMessage().contains("a record here runs past position " + inside), e.getMessage());
+        assertFalse(e.getMessage().contains("the records end here"), e.getMessage());
+        assertTrue(Files.exists(misplaced), "nothing deleted");
+        assertArrayEquals(before, Files.readAllBytes(segment()), "nothing modified");
     }
 
     /** The damages to a segment before the last that a crash cannot leave; each must fail the open, changing nothing. */

@@ -3,6 +3,7 @@ package io.uringaio.storage;
 import static io.uringaio.storage.StorageTesting.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,6 +72,49 @@ class OverlappingSegmentsTest extends WithEngine {
         assertThrows(LogCorruptedException.class, () -> LogRecovery.read(dir, 0, (p, b) -> true));
         assertArrayEquals(firstBefore, Files.readAllBytes(first), "nothing modified");
         assertTrue(Files.exists(later));
+    }
+
+    /**
+     * The same overlap repaired ({@code recover(dir, true)}): the report said "cut from here" at the next segment's
+     * base and deleted that segment, but the tail segment was then scanned to its end, so its records past that base
+     * stayed in the log, after the position the report gave as the cut: the repair did not do what it reported.
+     */
+    @Test
+    void aRepairOfAnOverlapCutsWhereItReports() throws Exception {
+        AppendLogConfig config = new AppendLogConfig().segmentBytes(64 << 10);
+        long base;
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            for (int i = 0; i < 5; i++) {
+                await(log.append(ByteBuffer.wrap(payload(i))));
+            }
+            base = log.durablePosition();
+            for (int i = 5; i < 10; i++) { // acknowledged records past where the foreign segment will claim to start
+                await(log.append(ByteBuffer.wrap(payload(i))));
+            }
+        }
+        List<byte[]> foreign = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            foreign.add(new byte[] {(byte) 0xEE, (byte) i});
+        }
+        Path later = dir.resolve(LogSegment.fileName(base));
+        Files.write(later, segmentOf(base, foreign));
+        Path first = dir.resolve(LogSegment.fileName(0));
+        byte[] firstBefore = Files.readAllBytes(first);
+
+        LogRecovery.Result r = LogRecovery.recover(dir, true);
+        assertEquals(base, r.repaired().position(), r.toString());
+        assertEquals(base, r.tail(), "the log ends where the repair says it cut: " + r);
+        assertEquals(5, r.tailRecords());
+        assertTrue(r.tornTail(), "the cut part began with a record that should not be there");
+        assertFalse(Files.exists(later), "the later segment, deleted");
+        List<Long> read = new ArrayList<>();
+        LogRecovery.read(dir, 0, (p, b) -> read.add(p));
+        assertEquals(5, read.size(), "the records before the cut: " + read);
+        assertArrayEquals(java.util.Arrays.copyOf(firstBefore, (int) base),
+                java.util.Arrays.copyOf(Files.readAllBytes(first), (int) base), "the records kept, unchanged");
+        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+            assertEquals(base, await(log.append(ByteBuffer.wrap(payload(11)))), "appends go on from the cut");
+        }
     }
 
     @Test

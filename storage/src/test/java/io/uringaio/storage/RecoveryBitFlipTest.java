@@ -189,6 +189,59 @@ class RecoveryBitFlipTest {
         }
     }
 
+    /**
+     * The middle group [r2 r3 r4] torn at every byte (its bytes from the cut on are zeros, as sectors that never
+     * landed), while the two groups after it are intact: a crash cannot leave that with two groups in flight, so each is
+     * reported at the first damaged record and nothing is cut, never read as the end of the log.
+     */
+    @Test
+    void aMiddleGroupTornAtEveryByteWithTheGroupsAfterItIntactIsReported() throws Exception {
+        long from = positions.get(2);
+        long to = positions.get(5);
+        for (long cut = from; cut < to; cut++) {
+            byte[] torn = pristine.clone();
+            Arrays.fill(torn, (int) cut, (int) to, (byte) 0);
+            int changed = Arrays.mismatch(torn, pristine); // a payload's own zeros are not damage
+            int damaged = recordAt(changed);
+            check(torn, damaged, "group [r2 r3 r4] zeros from " + cut);
+            assertTrue(groupsStartingAfter(damaged) >= IN_FLIGHT, "the layout");
+        }
+    }
+
+    /**
+     * The log ending with the group [r2 r3 r4] (the groups after it never written: zeros), torn at every byte: the cut
+     * falls at the first damaged record of that group, every record before it stays byte for byte, and nothing after.
+     */
+    @Test
+    void aLastGroupOfThreeRecordsTornAtEveryByteIsCutAtItsFirstDamagedRecord() throws Exception {
+        long from = positions.get(2);
+        long to = positions.get(5);
+        byte[] shorter = pristine.clone();
+        Arrays.fill(shorter, (int) to, (int) end, (byte) 0);
+        for (long cut = from; cut < to; cut++) {
+            byte[] torn = shorter.clone();
+            Arrays.fill(torn, (int) cut, (int) to, (byte) 0);
+            int changed = Arrays.mismatch(torn, shorter);
+            int damaged = recordAt(changed);
+            for (byte[] image : new byte[][] {torn, Arrays.copyOf(shorter, (int) cut)}) {
+                String what = "group [r2 r3 r4] last, torn from " + cut + (image.length == cut ? ", file end" : "");
+                Files.write(segment(), image);
+                LogRecovery.Result r = LogRecovery.recover(dir);
+                assertEquals(positions.get(damaged), r.tail(), what + ": " + r);
+                List<byte[]> found = new ArrayList<>();
+                LogRecovery.read(dir, 0, (p, b) -> {
+                    byte[] copy = new byte[b.remaining()];
+                    b.duplicate().get(copy);
+                    return found.add(copy);
+                });
+                assertEquals(damaged, found.size(), what);
+                for (int i = 0; i < damaged; i++) {
+                    assertArrayEquals(payloads.get(i), found.get(i), what + ": record " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void hostileTailsAfterTheRecordsCutNothing() throws Exception {
         byte[] ones = pristine.clone();
