@@ -18,15 +18,12 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Linked chains on caller rings ({@link RingEngine#submitLinked}, {@link AsyncFile#writeDurable}): a thread that
@@ -40,21 +37,8 @@ class CallerRingChainTest extends KernelTest {
     private static final String NETTY_THREADS = "chain-test";
     private static final long LONG_WAIT_NANOS = TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
 
-    private Path dir;
-
-    @BeforeEach
-    void makeDir() throws Exception {
-        Path target = Path.of("target");
-        Files.createDirectories(target);
-        dir = Files.createTempDirectory(target, "caller-chain-");
-    }
-
-    @AfterEach
-    void removeDir() throws Exception {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
+    @TempDir
+    Path dir;
 
     private static RingEngine callerEngine() {
         assumeRings("caller rings are io_uring instances");

@@ -11,31 +11,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.uring.IoUringIoHandler;
-import io.netty.channel.uring.IoUringServerSocketChannel;
-import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.BlockingOperationException;
-import io.netty.util.concurrent.EventExecutor;
 import io.uringaio.engine.uapi.ErrnoTable;
 import io.uringaio.engine.uapi.Uapi;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,15 +28,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A second hostile pass on the engine running on a Netty application's own event loops
@@ -63,100 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * unless canceled. The shared group is an io_uring feature: on the thread-pool backend every test skips, saying so.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class SharedEventLoopSecondPassTest extends KernelTest {
-    @TempDir
-    Path dir;
-
-    private final List<IoEventLoopGroup> groups = new ArrayList<>();
-    private final List<RingEngine> engines = new ArrayList<>();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-
-    @BeforeEach
-    void ringsOnly() {
-        assumeRings("an application's Netty group carries io_uring rings only");
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeables) {
-            c.close();
-        }
-        for (RingEngine e : engines) {
-            closeWithin(e);
-        }
-        for (IoEventLoopGroup g : groups) {
-            assertTrue(g.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS),
-                    "the application's group shut down");
-        }
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    private IoEventLoopGroup group(int loops) {
-        IoEventLoopGroup g = new MultiThreadIoEventLoopGroup(loops, IoUringIoHandler.newFactory());
-        groups.add(g);
-        return g;
-    }
-
-    private RingEngine engineOn(RingEngineConfig config) {
-        RingEngine e = RingEngine.open(config);
-        engines.add(e);
-        return e;
-    }
-
-    private static List<EventLoop> loops(IoEventLoopGroup group) {
-        List<EventLoop> all = new ArrayList<>();
-        for (EventExecutor e : group) {
-            all.add((EventLoop) e);
-        }
-        return all;
-    }
-
-    private static <T> T onLoop(EventExecutor loop, Callable<T> task) throws Exception {
-        return await(loop.submit(task));
-    }
-
-    private <T extends AutoCloseable> T closing(T c) {
-        closeables.add(0, c);
-        return c;
-    }
-
-    private static byte[] pattern(int seed, int length) {
-        byte[] b = new byte[length];
-        for (int i = 0; i < length; i++) {
-            b[i] = (byte) (seed * 31 + i);
-        }
-        return b;
-    }
-
-    /** A file of {@code blocks} 4 KiB blocks, block i filled with pattern(i). */
-    private Path fileOf(String name, int blocks) throws Exception {
-        Path p = dir.resolve(name);
-        byte[] all = new byte[blocks * 4096];
-        for (int i = 0; i < blocks; i++) {
-            System.arraycopy(pattern(i, 4096), 0, all, i * 4096, 4096);
-        }
-        Files.write(p, all);
-        return p;
-    }
-
-    private static void assertBlock(AsyncFile f, int block) throws Exception {
-        ByteBuffer b = ByteBuffer.allocate(4096);
-        assertEquals(4096, await(f.read(b, block * 4096L)));
-        assertArrayEquals(pattern(block, 4096), b.array(), "block " + block);
-    }
-
-    private static void assertSettled(RingEngine engine) throws InterruptedException {
-        waitUntil(() -> {
-            EngineStats s = engine.stats();
-            return s.inFlight() == 0 && s.queued() == 0 && s.submitted() == s.completed();
-        }, () -> "engine settled: " + engine.stats());
-    }
-
-    private static Request pipeRead(Pipe pipe, MemorySegment buf, Completion done) {
-        return new Request(done).prepRead(pipe.readFd, buf, 0);
-    }
-
+class SharedEventLoopSecondPassTest extends SharedLoopFixture {
     /** Submits {@code r} from {@code loop}: it goes to that loop's ring. */
     private static void submitOn(EventLoop loop, RingEngine engine, Request r) throws Exception {
         onLoop(loop, () -> {
@@ -172,58 +60,6 @@ class SharedEventLoopSecondPassTest extends KernelTest {
             return null;
         } catch (Throwable t) {
             return t;
-        }
-    }
-
-    /** An echo server and a client on the application's group: its own traffic, which must keep working. */
-    private static final class Echo implements AutoCloseable {
-        private final Channel server;
-        private final Channel client;
-        private final LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
-        private final StringBuilder pending = new StringBuilder();
-
-        Echo(IoEventLoopGroup group) throws Exception {
-            server = new ServerBootstrap().group(group).channel(IoUringServerSocketChannel.class)
-                    .childHandler(new ChannelInitializer<>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                    ctx.writeAndFlush(msg);
-                                }
-                            });
-                        }
-                    }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-            client = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
-                    .handler(new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ByteBuf buf = (ByteBuf) msg;
-                            received.add(buf.toString(StandardCharsets.UTF_8));
-                            buf.release();
-                        }
-                    }).connect(server.localAddress()).sync().channel();
-        }
-
-        void roundTrip(String text) throws Exception {
-            client.writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8)).sync();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-            while (pending.length() < text.length()) {
-                String chunk = received.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                if (chunk == null) {
-                    fail("no echo of '" + text + "' within " + WAIT_SECONDS + " s; have '" + pending + "'");
-                }
-                pending.append(chunk);
-            }
-            assertEquals(text, pending.substring(0, text.length()));
-            pending.delete(0, text.length());
-        }
-
-        @Override
-        public void close() throws Exception {
-            client.close().await(WAIT_SECONDS, TimeUnit.SECONDS);
-            server.close().await(WAIT_SECONDS, TimeUnit.SECONDS);
         }
     }
 
