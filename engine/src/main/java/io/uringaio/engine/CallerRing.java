@@ -483,7 +483,7 @@ final class CallerRing implements Lane {
     /**
      * Makes {@code r}'s result final and queues its delivery; the cancels watching it learn how it ended.
      *
-     * <p>One exception: {@code -ECANCELED} that no cancel of ours asked for (none watches the request, the ring is not
+     * <p>One exception: {@code -ECANCELED} (or {@code -EINTR}: {@link #endedForExit}) that no cancel of ours asked for (none watches the request, the ring is not
      * closing) on a request that could have started (a lone one, a chain's head, a member whose predecessor ran in
      * full). The kernel ties a request to the thread that submitted it, and when that thread exits before the request
      * ends, the kernel cancels what it has not started (its io-wq work, and a poll-driven read whose data arrives
@@ -500,7 +500,7 @@ final class CallerRing implements Lane {
         }
         Request next = r.linkNext; // cleared by the delivery
         boolean couldStart = r.afterPrevious == Request.AFTER_NOTHING || r.afterPrevious == Request.AFTER_SUCCESS;
-        if (res == -ErrnoTable.ECANCELED && couldStart && r.laneCancels == null && !r.cancelRequested && !closing) {
+        if (endedForExit(res) && couldStart && r.laneCancels == null && !r.cancelRequested && !closing) {
             submitted.decrement(); // counted again where it goes
             // Queued again now, under the lock, not when the batch hands it on: a cancel in between (a callback of
             // this batch, another thread) finds it queued (CANCELED, honoured where it goes), not "already done" for
@@ -521,6 +521,16 @@ final class CallerRing implements Lane {
                     ? Request.AFTER_SUCCESS : Request.AFTER_FAILURE;
         }
         endLocked(r, res, batch);
+    }
+
+    /**
+     * Whether {@code res} is how the kernel ends a request of an exited submitter that nobody canceled: {@code -ECANCELED}
+     * for one it had not started, {@code -EINTR} for one blocked in an io-wq worker (a chain member behind one that ran
+     * there is issued by that worker, and a pipe read then blocks in it), which the exit interrupts before it moved a
+     * byte (a read or write that moved some ends with its count).
+     */
+    private static boolean endedForExit(int res) {
+        return res == -ErrnoTable.ECANCELED || res == -ErrnoTable.EINTR;
     }
 
     /** Makes {@code r}'s result final as it is and queues its delivery; the cancels watching it learn how it ended. */

@@ -1,0 +1,280 @@
+package io.uringaio.engine;
+
+import static java.nio.file.StandardOpenOption.CREATE;
+import static java.nio.file.StandardOpenOption.READ;
+import static java.nio.file.StandardOpenOption.WRITE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.uringaio.engine.uapi.ErrnoTable;
+import io.uringaio.engine.uapi.Uapi;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Hostile cases for linked chains on caller rings: chains of every length and opcode mix whose submitter exits with
+ * the chain stopped at any member, a broken link in the middle, cancels of each member, the engine's close, a full
+ * ring; each asserts every member's result, exactly one completion each (counted after the close, which reaps
+ * everything), the order of the members, the file (what ran is there, what was canceled is not), and a bystander
+ * request on the same caller ring.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class CallerRingChainHostileTest extends KernelTest {
+    private static final int BLOCK = 4096;
+    private static final int READ_SIZE = 16;
+    private static final String NETTY_THREADS = "chain-hostile";
+
+    private Path dir;
+
+    @BeforeEach
+    void makeDir() throws Exception {
+        Path target = Path.of("target");
+        Files.createDirectories(target);
+        dir = Files.createTempDirectory(target, "caller-chain-hostile-");
+    }
+
+    @AfterEach
+    void removeDir() throws Exception {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private static RingEngine callerEngine(RingEngineConfig config) {
+        assumeRings("caller rings are io_uring instances");
+        RingEngine engine = RingEngine.open(config.threadNamePrefix(NETTY_THREADS));
+        if (engine.callerRingCount() == 0) {
+            engine.close();
+            Assumptions.assumeTrue(false, "the kernel gave no caller rings (see the WARNING in the log)");
+        }
+        return engine;
+    }
+
+    private static RingEngine callerEngine() {
+        return callerEngine(config().rings(1).callerRings(1).pageCacheFastPath(false));
+    }
+
+    /** As CallerRingChainTest: returns once the kernel's task of the thread that ran {@code action} is gone. */
+    private static void runOnThreadThatExits(Runnable action) throws Exception {
+        CompletableFuture<Path> task = new CompletableFuture<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                task.complete(Path.of("/proc/thread-self").toRealPath());
+            } catch (java.io.IOException e) {
+                task.completeExceptionally(e);
+            }
+            action.run();
+        });
+        t.join();
+        Path gone = await(task);
+        waitUntil(() -> !Files.exists(gone), () -> gone + " gone");
+    }
+
+    /** A recorder that also notes its place in the order in which all members of a test completed. */
+    static final class Ordered extends Recorder {
+        private final AtomicInteger clock;
+        volatile int at = -1;
+
+        Ordered(AtomicInteger clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public void complete(Request request, int res) {
+            at = clock.incrementAndGet();
+            super.complete(request, res);
+        }
+    }
+
+    /** The kinds of chain member; READ_PIPE waits (poll-armed) for data on the chain's pipe. */
+    enum Kind { WRITE, NOP, FSYNC, FALLOCATE, READ_PIPE }
+
+    /** One built chain: its requests, recorders, what each should end with when it runs, and the file blocks. */
+    final class Chain {
+        final Request[] requests;
+        final Ordered[] recorders;
+        final Kind[] kinds;
+        final int[] block; // the file block a WRITE writes, else -1
+
+        Chain(Kind[] kinds, int fd, Pipe pipe, Arena arena, AtomicInteger clock, int firstBlock) {
+            this.kinds = kinds;
+            requests = new Request[kinds.length];
+            recorders = new Ordered[kinds.length];
+            block = new int[kinds.length];
+            int nextBlock = firstBlock;
+            for (int i = 0; i < kinds.length; i++) {
+                recorders[i] = new Ordered(clock);
+                Request r = new Request(recorders[i]);
+                block[i] = -1;
+                switch (kinds[i]) {
+                    case WRITE -> {
+                        block[i] = nextBlock++;
+                        MemorySegment src = arena.allocate(BLOCK, BLOCK);
+                        src.fill((byte) (block[i] + 1));
+                        r.prepWrite(fd, src.address(), BLOCK, (long) block[i] * BLOCK);
+                    }
+                    case NOP -> r.prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0);
+                    case FSYNC -> r.prepFsync(fd, true);
+                    case FALLOCATE -> r.prepFallocate(fd, 0, 0, BLOCK);
+                    case READ_PIPE -> r.prepRead(pipe.readFd, arena.allocate(READ_SIZE).address(), READ_SIZE, 0);
+                    default -> throw new AssertionError();
+                }
+                requests[i] = r;
+            }
+        }
+
+        String results() {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < kinds.length; i++) {
+                b.append(kinds[i]).append('=').append(recorders[i].results).append(" on ").append(recorders[i].thread)
+                        .append("; ");
+            }
+            return b.toString();
+        }
+
+        int expected(int i) {
+            return switch (kinds[i]) {
+                case WRITE -> BLOCK;
+                case READ_PIPE -> READ_SIZE;
+                default -> 0;
+            };
+        }
+
+        /** Every member ran once, with its own result, in chain order. */
+        void assertRanInOrder(String what) throws Exception {
+            int last = 0;
+            for (int i = 0; i < requests.length; i++) {
+                assertEquals(expected(i), recorders[i].awaitResult(), what + ": member " + i + " " + kinds[i]);
+                assertEquals(1, recorders[i].calls(), what + ": member " + i + " completions");
+                assertTrue(recorders[i].at > last, what + ": member " + i + " completed out of order");
+                last = recorders[i].at;
+            }
+        }
+    }
+
+    private static Kind[] mix(int length, int readAt, int seed) {
+        Kind[] pool = {Kind.WRITE, Kind.NOP, Kind.FSYNC, Kind.FALLOCATE, Kind.WRITE};
+        Kind[] kinds = new Kind[length];
+        for (int i = 0; i < length; i++) {
+            kinds[i] = i == readAt ? Kind.READ_PIPE : pool[(i + seed) % pool.length];
+        }
+        if (readAt != length - 1) {
+            kinds[length - 1] = Kind.WRITE; // the last member is what a durable write waits for: make it count
+        }
+        return kinds;
+    }
+
+    /**
+     * A member behind one that ran in the kernel's io-wq (a {@code fallocate}) is issued by that
+     * io-wq worker; a pipe read there blocks in the worker, and when the submitter exits the kernel interrupts the
+     * worker: the read ends {@code -EINTR}, having read nothing, though nobody canceled it. It must go to a Netty ring
+     * (with the members behind it) and read its data there, as a member the kernel canceled unstarted does.
+     */
+    @Test
+    void memberInterruptedInIoWqForItsExitedSubmitterRunsOnANettyRing() throws Exception {
+        Path file = dir.resolve("data");
+        AtomicInteger clock = new AtomicInteger();
+        try (RingEngine engine = callerEngine(); Arena arena = Arena.ofShared()) {
+            int fd = (int) await(engine.open(file, READ, WRITE, CREATE)).fd();
+            List<Chain> chains = new ArrayList<>();
+            // Whether the read blocks in the worker when the submitter exits is a race with the fallocate: ten tries.
+            for (int round = 0; round < 10; round++) {
+                try (Pipe pipe = new Pipe()) {
+                    Chain chain = new Chain(new Kind[] {Kind.FALLOCATE, Kind.READ_PIPE, Kind.WRITE}, fd, pipe, arena,
+                            clock, round);
+                    runOnThreadThatExits(() -> engine.submitLinked(chain.requests));
+                    assertEquals(0, chain.recorders[0].awaitResult(), "the fallocate ran");
+                    pipe.write(READ_SIZE);
+                    chain.assertRanInOrder("round " + round + ": fallocate, read, write");
+                    chains.add(chain);
+                }
+            }
+            closeWithin(engine);
+            for (Chain chain : chains) {
+                chain.assertRanInOrder("after close");
+            }
+            assertEquals(10L * BLOCK, Files.size(file), "each write behind a read ran once");
+        }
+    }
+
+    /**
+     * Chains of 2..16 members, mixed opcodes, whose submitter exits while the chain waits at member {@code k} (a
+     * poll-armed pipe read): the kernel cancels that member when the data comes; the rest of the chain goes to a
+     * Netty ring still linked. Every member completes once with its own result, in order; every write is in the file
+     * once; a lone pipe read of the test thread on the same caller ring (a bystander) is untouched.
+     */
+    @Test
+    void chainsOfEveryLengthOutliveTheirSubmitterAtEveryMember() throws Exception {
+        Path file = dir.resolve("data");
+        AtomicInteger clock = new AtomicInteger();
+        List<Chain> chains = new ArrayList<>();
+        Recorder bystander = new Recorder();
+        try (RingEngine engine = callerEngine(); Pipe other = new Pipe(); Arena arena = Arena.ofShared()) {
+            int fd = (int) await(engine.open(file, READ, WRITE, CREATE)).fd();
+            Request lone = new Request(bystander).prepRead(other.readFd, arena.allocate(8).address(), 8, 0);
+            assertInstanceOf(CallerRing.class, engine.submitRouted(lone), "the bystander is on the caller ring");
+            int blocks = 0;
+            int seed = 0;
+            for (int length : new int[] {2, 3, 5, 16}) {
+                for (int k : new int[] {0, 1, length / 2, length - 1}) {
+                    if (k >= length) {
+                        continue;
+                    }
+                    try (Pipe pipe = new Pipe()) {
+                        Chain chain = new Chain(mix(length, k, seed++), fd, pipe, arena, clock, blocks);
+                        blocks += length; // block numbers never overlap between chains
+                        CompletableFuture<Lane> lane = new CompletableFuture<>();
+                        runOnThreadThatExits(() -> lane.complete(engine.submitLinkedRouted(chain.requests)));
+                        assertInstanceOf(CallerRing.class, await(lane), "length " + length + " went to the caller ring");
+                        for (int i = k; i < length; i++) {
+                            int m = i;
+                            assertEquals(0, chain.recorders[i].calls(), () -> "length " + length + ", read at " + k
+                                    + ": member " + m + " waits for the read; results " + chain.results());
+                        }
+                        pipe.write(READ_SIZE);
+                        chain.assertRanInOrder("length " + length + ", stopped at " + k);
+                        for (int i = k; i < length; i++) {
+                            assertTrue(chain.recorders[i].thread.startsWith(NETTY_THREADS),
+                                    "member " + i + " ran on a Netty ring: " + chain.recorders[i].thread);
+                        }
+                        chains.add(chain);
+                    }
+                }
+            }
+            assertEquals(0, bystander.calls(), "the bystander still waits");
+            other.write(8);
+            assertEquals(8, bystander.awaitResult());
+            closeWithin(engine);
+            assertEquals(1, bystander.calls());
+            byte[] bytes = Files.readAllBytes(file);
+            for (Chain chain : chains) {
+                for (int i = 0; i < chain.requests.length; i++) {
+                    assertEquals(1, chain.recorders[i].calls(), "exactly once after close");
+                    if (chain.block[i] >= 0) {
+                        int b = chain.block[i];
+                        assertEquals((byte) (b + 1), bytes[b * BLOCK], "block " + b + " written");
+                        assertEquals((byte) (b + 1), bytes[b * BLOCK + BLOCK - 1], "block " + b + " written");
+                    }
+                }
+            }
+        }
+    }
+}
