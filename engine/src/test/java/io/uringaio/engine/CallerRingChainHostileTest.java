@@ -277,4 +277,100 @@ class CallerRingChainHostileTest extends KernelTest {
             }
         }
     }
+
+    /** The outcome of one chain [WRITE, READ_PIPE, WRITE, FSYNC] with member {@code target} canceled mid-way. */
+    record Canceled(List<Integer> results, CancelOutcome outcome, boolean readRan, List<Integer> blocksPresent) { }
+
+    private Canceled cancelMember(RingEngineConfig config, int target, boolean submitterExits, boolean onCaller)
+            throws Exception {
+        Path file = dir.resolve("cancel-" + target + "-" + submitterExits + "-" + onCaller);
+        AtomicInteger clock = new AtomicInteger();
+        Recorder bystander = new Recorder();
+        try (RingEngine engine = onCaller ? callerEngine(config) : RingEngine.open(config);
+             Pipe pipe = new Pipe(); Pipe other = new Pipe(); Arena arena = Arena.ofShared()) {
+            int fd = (int) await(engine.open(file, READ, WRITE, CREATE)).fd();
+            Request lone = new Request(bystander).prepRead(other.readFd, arena.allocate(8).address(), 8, 0);
+            engine.submit(lone);
+            Chain chain = new Chain(new Kind[] {Kind.WRITE, Kind.READ_PIPE, Kind.WRITE, Kind.FSYNC}, fd, pipe, arena,
+                    clock, 0);
+            CompletableFuture<Lane> lane = new CompletableFuture<>();
+            if (submitterExits) {
+                runOnThreadThatExits(() -> lane.complete(engine.submitLinkedRouted(chain.requests)));
+            } else {
+                lane.complete(engine.submitLinkedRouted(chain.requests));
+            }
+            assertEquals(onCaller, await(lane) instanceof CallerRing, "where the chain went");
+            assertEquals(BLOCK, chain.recorders[0].awaitResult());
+            CompletableFuture<CancelOutcome> outcome = engine.cancel(chain.requests[target]);
+            if (target <= 1) {
+                await(outcome); // decided before the data comes: the read waits, the write before it is done
+            }
+            pipe.write(READ_SIZE);
+            for (Ordered r : chain.recorders) {
+                r.awaitResult();
+            }
+            CancelOutcome decided = await(outcome);
+            assertEquals(0, bystander.calls(), "the bystander still waits");
+            other.write(8);
+            assertEquals(8, bystander.awaitResult());
+            pipe.write(1);
+            boolean readRan = pipe.drain(64) == 1;
+            closeWithin(engine);
+            List<Integer> results = new ArrayList<>();
+            for (Ordered r : chain.recorders) {
+                assertEquals(1, r.calls(), "exactly once after close");
+                results.add(r.results.get(0));
+            }
+            assertEquals(1, bystander.calls());
+            byte[] bytes = Files.readAllBytes(file);
+            List<Integer> present = new ArrayList<>();
+            for (int b = 0; b * BLOCK < bytes.length; b++) {
+                if (bytes[b * BLOCK] == (byte) (b + 1)) {
+                    present.add(b);
+                }
+            }
+            return new Canceled(results, decided, readRan, present);
+        }
+    }
+
+    /**
+     * engine.cancel of each member of a chain stopped at a pipe read: on a caller ring the members end as they do on
+     * a Netty ring (but the read: see below), whether the submitter is alive or exited; in every case a
+     * member ends either with its own result or, from the canceled one on, -ECANCELED, never run (the file and the
+     * pipe show it), CANCELED only when the target ended -ECANCELED, and a bystander is untouched.
+     */
+    @Test
+    void cancelOfEachMemberEndsAsOnANettyRing() throws Exception {
+        RingEngineConfig caller = config().rings(1).callerRings(1).pageCacheFastPath(false);
+        RingEngineConfig netty = config().rings(1).pageCacheFastPath(false).threadNamePrefix(NETTY_THREADS);
+        for (int target = 0; target < 4; target++) {
+            Canceled expected = cancelMember(netty, target, false, false);
+            for (boolean exits : new boolean[] {false, true}) {
+                Canceled got = cancelMember(caller, target, exits, true);
+                String what = "cancel of member " + target + (exits ? ", submitter exited" : "") + ": " + got
+                        + " vs Netty " + expected;
+                List<Integer> results = got.results();
+                boolean canceledFromHere = false;
+                for (int i = 0; i < results.size(); i++) {
+                    if (results.get(i) == -ErrnoTable.ECANCELED) {
+                        canceledFromHere = true;
+                    } else {
+                        assertFalse(canceledFromHere, what + ": a member ran behind a canceled one");
+                    }
+                }
+                assertEquals(results.get(1) == READ_SIZE, got.readRan(), what + ": the read ran iff it says so");
+                assertEquals(results.get(2) == BLOCK, got.blocksPresent().contains(1), what + ": the second write");
+                assertTrue(got.blocksPresent().contains(0), what + ": the first write");
+                if (got.outcome() == CancelOutcome.CANCELED) {
+                    assertEquals(-ErrnoTable.ECANCELED, results.get(target), what + ": CANCELED, so ended canceled");
+                }
+                if (target != 1) {
+                    // The read itself may be running in an io-wq worker on the caller ring (its write before it went
+                    // there): canceled, it ends -EINTR, NOT_CANCELED, the rest -ECANCELED; on a Netty ring it waits
+                    // poll-armed and ends -ECANCELED. Either way it never read.
+                    assertEquals(expected.results(), results, what);
+                }
+            }
+        }
+    }
 }
