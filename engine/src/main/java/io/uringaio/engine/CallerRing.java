@@ -535,6 +535,11 @@ final class CallerRing implements Lane {
 
     /** Makes {@code r}'s result final as it is and queues its delivery; the cancels watching it learn how it ended. */
     private void endLocked(Request r, int res, Batch batch) {
+        if (res == -ErrnoTable.EINTR && r.closedByEngine) {
+            // The close's cancel found it running in an io-wq worker and interrupted it before it moved a byte: it
+            // was canceled by the close, as the members behind it are.
+            res = -ErrnoTable.ECANCELED;
+        }
         r.result = res;
         // close() marked what it canceled; a request that still ran to its own result was not canceled by close.
         r.closedByEngine = r.closedByEngine && res == -ErrnoTable.ECANCELED;

@@ -373,4 +373,166 @@ class CallerRingChainHostileTest extends KernelTest {
             }
         }
     }
+
+    /**
+     * The engine closes while chains whose submitters exited are being handed on (their reads' data arrives as the
+     * close begins: a head held for its followers' CQEs, a chain on its way to a Netty ring, one in a Netty ring's
+     * kernel): every member completes once, the members that ran form a prefix of the chain and the rest end
+     * -ECANCELED by the close, a write is in the file exactly when it says it ran, a read consumed its data exactly when
+     * it says so.
+     */
+    @Test
+    void closeWhileExitedSubmittersChainsAreHandedOn() throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        int round = 0;
+        while (System.nanoTime() < end || round < 5) {
+            round++;
+            Path file = dir.resolve("close-" + round);
+            AtomicInteger clock = new AtomicInteger();
+            List<Chain> chains = new ArrayList<>();
+            List<Pipe> pipes = new ArrayList<>();
+            RingEngine engine = callerEngine();
+            try (Arena arena = Arena.ofShared()) {
+                int fd = (int) await(engine.open(file, READ, WRITE, CREATE)).fd();
+                for (int c = 0; c < 4; c++) {
+                    Pipe pipe = new Pipe();
+                    pipes.add(pipe);
+                    Kind[] kinds = c % 2 == 0 ? new Kind[] {Kind.READ_PIPE, Kind.WRITE, Kind.FSYNC, Kind.WRITE}
+                            : new Kind[] {Kind.WRITE, Kind.READ_PIPE, Kind.WRITE};
+                    Chain chain = new Chain(kinds, fd, pipe, arena, clock, c * 4);
+                    chains.add(chain);
+                    runOnThreadThatExits(() -> engine.submitLinked(chain.requests));
+                }
+                for (int c = 0; c < pipes.size(); c++) {
+                    pipes.get(c).write(READ_SIZE);
+                    if (c == round % pipes.size()) {
+                        closeWithin(engine);
+                    }
+                }
+                closeWithin(engine);
+                byte[] bytes = Files.readAllBytes(file);
+                for (int c = 0; c < chains.size(); c++) {
+                    Chain chain = chains.get(c);
+                    String what = "round " + round + ", chain " + c + ": " + chain.results();
+                    boolean canceled = false;
+                    int last = 0;
+                    for (int i = 0; i < chain.requests.length; i++) {
+                        Ordered r = chain.recorders[i];
+                        assertEquals(1, r.calls(), what + ": member " + i + " exactly once");
+                        int res = r.results.get(0);
+                        if (res == -ErrnoTable.ECANCELED) {
+                            canceled = true;
+                            assertTrue(r.byClose, what + ": member " + i + " canceled by the close");
+                        } else {
+                            assertFalse(canceled, what + ": member " + i + " ran behind a canceled one");
+                            assertEquals(chain.expected(i), res, what + ": member " + i);
+                            assertTrue(r.at > last, what + ": member " + i + " out of order");
+                            last = r.at;
+                        }
+                        if (chain.block[i] >= 0) {
+                            int b = chain.block[i];
+                            boolean present = (long) b * BLOCK < bytes.length && bytes[b * BLOCK] == (byte) (b + 1);
+                            assertEquals(res == BLOCK, present, what + ": block " + b + " in the file iff it ran");
+                        }
+                        if (chain.kinds[i] == Kind.READ_PIPE) {
+                            pipes.get(c).write(1);
+                            assertEquals(res == READ_SIZE ? 1 : 1 + READ_SIZE, pipes.get(c).drain(64),
+                                    what + ": the pipe's data read iff the read ran");
+                        }
+                    }
+                }
+            } finally {
+                engine.close();
+                closeAll(pipes);
+            }
+        }
+    }
+
+    /**
+     * A chain that finds its caller ring full (other threads' requests in it), and a chain of a thread at its
+     * caller-ring depth, go to a Netty ring whole (nothing half-submitted in the caller ring) and run in full once
+     * each; the requests in the caller ring (other threads' pipe reads, whose submitters exited, and the thread's own)
+     * are untouched and complete with their data.
+     */
+    @Test
+    void chainThatDoesNotFitGoesToANettyRingWhole() throws Exception {
+        Path file = dir.resolve("data");
+        AtomicInteger clock = new AtomicInteger();
+        RingEngineConfig config = config().rings(1).callerRings(1).callerRingDepth(1).maxInFlightPerRing(4)
+                .pageCacheFastPath(false);
+        List<Pipe> others = pipes(3);
+        try (RingEngine engine = callerEngine(config); Pipe pipe = new Pipe(); Pipe mine = new Pipe();
+             Arena arena = Arena.ofShared()) {
+            int fd = (int) await(engine.open(file, READ, WRITE, CREATE)).fd();
+            List<Recorder> bystanders = new ArrayList<>();
+            for (Pipe other : others) {
+                Recorder bystander = new Recorder();
+                bystanders.add(bystander);
+                Request lone = new Request(bystander).prepRead(other.readFd, arena.allocate(8).address(), 8, 0);
+                runOnThreadThatExits(() -> assertInstanceOf(CallerRing.class, engine.submitRouted(lone)));
+            }
+            Chain full = new Chain(new Kind[] {Kind.WRITE, Kind.FSYNC}, fd, pipe, arena, clock, 0);
+            assertInstanceOf(Ring.class, engine.submitLinkedRouted(full.requests), "3 in flight, room for 4");
+            full.assertRanInOrder("the caller ring full");
+            for (int i = 0; i < others.size(); i++) {
+                others.get(i).write(8);
+                assertEquals(8, bystanders.get(i).awaitResult());
+            }
+            Recorder own = new Recorder();
+            Request lone = new Request(own).prepRead(mine.readFd, arena.allocate(8).address(), 8, 0);
+            assertInstanceOf(CallerRing.class, engine.submitRouted(lone));
+            Chain atDepth = new Chain(new Kind[] {Kind.WRITE, Kind.FSYNC}, fd, pipe, arena, clock, 1);
+            assertInstanceOf(Ring.class, engine.submitLinkedRouted(atDepth.requests), "depth 1, one in flight");
+            atDepth.assertRanInOrder("beyond the thread's depth");
+            assertEquals(0, own.calls());
+            mine.write(8);
+            assertEquals(8, own.awaitResult());
+            Chain fits = new Chain(new Kind[] {Kind.WRITE, Kind.NOP, Kind.FSYNC}, fd, pipe, arena, clock, 2);
+            assertInstanceOf(CallerRing.class, engine.submitLinkedRouted(fits.requests), "room again");
+            fits.assertRanInOrder("fits");
+            closeWithin(engine);
+            full.assertRanInOrder("after close");
+            atDepth.assertRanInOrder("after close");
+            fits.assertRanInOrder("after close");
+            assertEquals(1, own.calls());
+            for (Recorder b : bystanders) {
+                assertEquals(1, b.calls());
+            }
+            assertEquals(3L * BLOCK, Files.size(file));
+        } finally {
+            closeAll(others);
+        }
+    }
+
+    /**
+     * The engine's close cancels a chain member blocked in an io-wq worker (a pipe read behind a fallocate): the
+     * kernel interrupts the worker, and the read ends -EINTR having read nothing. The close canceled it: it ends
+     * -ECANCELED, canceled by the close, as the members behind it do, not with an error of its own.
+     */
+    @Test
+    void closeEndsAMemberItInterruptedInIoWqCanceledByTheClose() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            Path file = dir.resolve("interrupted-" + round);
+            AtomicInteger clock = new AtomicInteger();
+            RingEngine engine = callerEngine();
+            try (Pipe pipe = new Pipe(); Arena arena = Arena.ofShared()) {
+                int fd = (int) await(engine.open(file, READ, WRITE, CREATE)).fd();
+                Chain chain = new Chain(new Kind[] {Kind.FALLOCATE, Kind.READ_PIPE, Kind.WRITE}, fd, pipe, arena,
+                        clock, 0);
+                assertInstanceOf(CallerRing.class, engine.submitLinkedRouted(chain.requests));
+                assertEquals(0, chain.recorders[0].awaitResult());
+                closeWithin(engine);
+                String what = "round " + round + ": " + chain.results();
+                for (int i = 1; i < 3; i++) {
+                    assertEquals(1, chain.recorders[i].calls(), what);
+                    assertEquals(-ErrnoTable.ECANCELED, (int) chain.recorders[i].results.get(0), what + ": " + i);
+                    assertTrue(chain.recorders[i].byClose, what + ": member " + i + " canceled by the close");
+                }
+                byte[] bytes = Files.readAllBytes(file); // the fallocate's zeros
+                assertTrue(bytes.length == 0 || bytes[0] == 0, what + ": the write behind the read never ran");
+            } finally {
+                engine.close();
+            }
+        }
+    }
 }
