@@ -535,4 +535,96 @@ class CallerRingChainHostileTest extends KernelTest {
             }
         }
     }
+
+    /**
+     * writeDurable from many threads at once, on one file and on two, each thread exiting right after it submitted:
+     * every future completes once with the full count, and every block is in the file with its own bytes.
+     */
+    @Test
+    void writeDurableFromManyThreadsThatExit() throws Exception {
+        int threads = 8;
+        int perThread = 16;
+        try (RingEngine engine = callerEngine(config().rings(1).callerRings(2).pageCacheFastPath(false));
+             AsyncFile one = await(engine.open(dir.resolve("one"), READ, WRITE, CREATE));
+             AsyncFile two = await(engine.open(dir.resolve("two"), READ, WRITE, CREATE))) {
+            List<CompletableFuture<Integer>> futures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<Thread> started = new ArrayList<>();
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                started.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    for (int i = 0; i < perThread; i++) {
+                        int block = thread * perThread + i;
+                        ByteBuffer src = ByteBuffer.allocateDirect(BLOCK);
+                        while (src.hasRemaining()) {
+                            src.put((byte) (block + 1));
+                        }
+                        src.flip();
+                        AsyncFile f = block % 3 == 0 ? two : one;
+                        futures.add(f.writeDurable(src, (long) block * BLOCK));
+                    }
+                }));
+            }
+            go.countDown();
+            for (Thread t : started) {
+                t.join();
+            }
+            assertEquals(threads * perThread, futures.size());
+            for (CompletableFuture<Integer> f : futures) {
+                assertEquals(BLOCK, await(f));
+            }
+            closeWithin(engine);
+            byte[] a = Files.readAllBytes(dir.resolve("one"));
+            byte[] b = Files.readAllBytes(dir.resolve("two"));
+            for (int block = 0; block < threads * perThread; block++) {
+                byte[] bytes = block % 3 == 0 ? b : a;
+                assertEquals((byte) (block + 1), bytes[block * BLOCK], "block " + block);
+                assertEquals((byte) (block + 1), bytes[block * BLOCK + BLOCK - 1], "block " + block);
+            }
+        }
+    }
+
+    /**
+     * writeDurable on a file system that fills up midway (a 64 KiB tmpfs): the write falls short, which breaks the
+     * link and cancels its fdatasync; the future reports the bytes written, made durable by a second fdatasync, and
+     * its submitter exiting meanwhile changes nothing. A write with no room at all fails ENOSPC.
+     */
+    @Test
+    void writeDurableThatFillsTheFileSystemReportsWhatIsDurable() throws Exception {
+        Path mount = Files.createDirectories(dir.resolve("small"));
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mount.toString())
+                .redirectErrorStream(true).start();
+        Assumptions.assumeTrue(p.waitFor() == 0, "mounting a small tmpfs needs CAP_SYS_ADMIN");
+        try (RingEngine engine = callerEngine();
+             AsyncFile f = await(engine.open(mount.resolve("data"), READ, WRITE, CREATE))) {
+            ByteBuffer big = ByteBuffer.allocateDirect(48 * 1024);
+            CompletableFuture<Integer> first = f.writeDurable(big, 0);
+            assertEquals(48 * 1024, await(first));
+            for (boolean exits : new boolean[] {true, false}) {
+                ByteBuffer more = ByteBuffer.allocateDirect(48 * 1024);
+                CompletableFuture<CompletableFuture<Integer>> second = new CompletableFuture<>();
+                long at = Files.size(mount.resolve("data"));
+                if (exits) {
+                    runOnThreadThatExits(() -> second.complete(f.writeDurable(more, at)));
+                } else {
+                    second.complete(f.writeDurable(more, at));
+                }
+                CompletableFuture<Integer> durable = await(second);
+                if (at >= 64 * 1024) {
+                    uringFailure(durable, ErrnoTable.ENOSPC);
+                } else {
+                    int written = await(durable);
+                    assertTrue(written > 0 && written < 48 * 1024, "short: " + written);
+                    assertEquals(at + written, Files.size(mount.resolve("data")), "the count is what is there");
+                }
+            }
+        } finally {
+            new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor();
+        }
+    }
 }
