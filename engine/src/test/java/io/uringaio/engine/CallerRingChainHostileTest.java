@@ -627,4 +627,78 @@ class CallerRingChainHostileTest extends KernelTest {
             new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor();
         }
     }
+
+    /**
+     * awaitInLane(CompletableFuture, long) refuses at once what it cannot wait for (a foreign future, another
+     * engine's, a dependent stage, a done one, on a virtual thread or a fork/join worker), returns within a slice for
+     * 0, negative and interrupted waits (the interrupt status kept), waits with a huge timeout until the operation is
+     * done (also one handed to a Netty ring after its submitter exited), and works from inside a completion callback;
+     * the operation completes once with its data in every case.
+     */
+    @Test
+    void awaitInLaneOnFuturesOfEveryKind() throws Exception {
+        try (RingEngine engine = callerEngine(); RingEngine otherEngine = callerEngine();
+             Pipe pipe = new Pipe(); Pipe second = new Pipe(); Pipe third = new Pipe();
+             AsyncFile in = await(engine.open(pipe.readPath(), READ));
+             AsyncFile otherIn = await(otherEngine.open(second.readPath(), READ));
+             AsyncFile thirdIn = await(engine.open(third.readPath(), READ))) {
+            CompletableFuture<Integer> read = in.read(ByteBuffer.allocateDirect(16), 0);
+            assertTrue(((LaneFuture<?>) read).callerLane() != null, "the read went to the caller ring");
+            CompletableFuture<Integer> foreign = otherIn.read(ByteBuffer.allocateDirect(16), 0);
+            assertFalse(engine.awaitInLane(new CompletableFuture<>(), Long.MAX_VALUE), "a plain future");
+            assertFalse(engine.awaitInLane(foreign, Long.MAX_VALUE), "another engine's future");
+            assertFalse(engine.awaitInLane(read.thenApply(n -> n), Long.MAX_VALUE), "a dependent stage");
+            assertFalse(engine.awaitInLane(CompletableFuture.completedFuture(1), Long.MAX_VALUE), "a done future");
+            CompletableFuture<Boolean> onVirtual = new CompletableFuture<>();
+            Thread.ofVirtual().start(() -> onVirtual.complete(engine.awaitInLane(read, Long.MAX_VALUE))).join();
+            assertFalse(await(onVirtual), "on a virtual thread");
+            assertFalse(java.util.concurrent.ForkJoinPool.commonPool()
+                    .submit(() -> engine.awaitInLane(read, Long.MAX_VALUE)).get(WAIT_SECONDS, TimeUnit.SECONDS),
+                    "on a fork/join worker");
+            for (long nanos : new long[] {0, -1, Long.MIN_VALUE, 1}) {
+                engine.awaitInLane(read, nanos); // returns (whatever it says): no hang
+                assertFalse(read.isDone());
+            }
+            Thread.currentThread().interrupt();
+            try {
+                engine.awaitInLane(read, Long.MAX_VALUE);
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
+            } finally {
+                Thread.interrupted();
+            }
+            // From inside a callback: a NOP's completion (run by this thread, in its submission) waits for the read.
+            CompletableFuture<Boolean> insideCallback = new CompletableFuture<>();
+            Request nop = new Request((r, res) -> insideCallback.complete(engine.awaitInLane(read, 1_000_000)))
+                    .prep(Uapi.IORING_OP_NOP, -1, 0, 0, 0, 0);
+            engine.submit(nop);
+            await(insideCallback);
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    CallerRing lane = ((LaneFuture<?>) read).callerLane();
+                    waitUntil(() -> lane.waiters() > 0, () -> "a waiter inside the ring");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                pipe.write(16);
+            });
+            while (!read.isDone()) {
+                assertTrue(engine.awaitInLane(read, Long.MAX_VALUE), "waits in the lane");
+            }
+            writer.join();
+            assertEquals(16, await(read));
+            // An operation whose submitter exited, handed to a Netty ring: a huge wait still ends when it is done.
+            CompletableFuture<CompletableFuture<Integer>> orphan = new CompletableFuture<>();
+            runOnThreadThatExits(() -> orphan.complete(thirdIn.read(ByteBuffer.allocateDirect(16), 0)));
+            CompletableFuture<Integer> handedOn = await(orphan);
+            Thread.ofPlatform().start(() -> third.write(16));
+            while (!handedOn.isDone()) {
+                if (!engine.awaitInLane(handedOn, Long.MAX_VALUE)) {
+                    Thread.sleep(1);
+                }
+            }
+            assertEquals(16, await(handedOn));
+            second.write(16);
+            assertEquals(16, await(foreign));
+        }
+    }
 }
