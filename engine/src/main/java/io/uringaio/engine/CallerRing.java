@@ -1048,13 +1048,7 @@ final class CallerRing implements Lane {
             lock.lock();
             try {
                 closing = true;
-                for (int slot = 0; slot < table.capacity(); slot++) {
-                    Request r = table.get(slot);
-                    if (r != null && !r.control) {
-                        r.closedByEngine = true;
-                        issueCancelLocked(r, null, batch);
-                    }
-                }
+                cancelAllForCloseLocked(batch);
             } finally {
                 lock.unlock();
             }
@@ -1070,20 +1064,57 @@ final class CallerRing implements Lane {
         return CompletableFuture.completedFuture(null);
     }
 
-    /** Reaps until nothing is in the kernel, then refuses new waiters. */
+    /** Marks every request in the kernel as canceled by the close and sends it a cancel. Under the lock. */
+    private void cancelAllForCloseLocked(Batch batch) {
+        for (int slot = 0; slot < table.capacity(); slot++) {
+            Request r = table.get(slot);
+            if (r != null && !r.control) {
+                r.closedByEngine = true;
+                issueCancelLocked(r, null, batch);
+            }
+        }
+    }
+
+    /**
+     * Reaps until nothing is in the kernel, then refuses new waiters. A request can outlive the close's cancel: a
+     * chain member not started yet is not found (-ENOENT) and starts when the member before it (one the kernel
+     * could not stop: a running {@code fdatasync}) ends, then maybe waits for good (a pipe read). So once every
+     * cancel is answered and a slice passed with nothing reaped, what is still in the kernel is canceled again.
+     */
     private void drainForClose(Scratch s) {
         while (true) {
+            boolean cancelAgain;
             lock.lock();
             try {
                 if (userInFlight == 0 && controlInFlight == 0 && controlWaiting.isEmpty()) {
                     closedForWaiters = true;
                     return;
                 }
+                cancelAgain = controlInFlight == 0 && controlWaiting.isEmpty();
             } finally {
                 lock.unlock();
             }
             enterForEvents(s, SLICE_NANOS);
-            reapAndDeliver();
+            if (reapAndDeliver() == 0 && cancelAgain) {
+                cancelAgainForClose(s);
+            }
+        }
+    }
+
+    private void cancelAgainForClose(Scratch s) {
+        Batch batch = s.openBatch(this);
+        try {
+            lock.lock();
+            try {
+                if (controlInFlight == 0 && controlWaiting.isEmpty()) {
+                    cancelAllForCloseLocked(batch);
+                }
+            } finally {
+                lock.unlock();
+            }
+            deliver(batch, s.waiting > 0);
+        } finally {
+            s.closeBatch();
         }
     }
 
