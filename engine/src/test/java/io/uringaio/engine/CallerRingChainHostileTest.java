@@ -763,4 +763,78 @@ class CallerRingChainHostileTest extends KernelTest {
             engine.close();
         }
     }
+
+    /**
+     * Chains of 2..16 members with a member at {@code k} that falls short (a read at the end of a file) or fails (a
+     * write to a descriptor open for reading): the members before it ran, the ones behind it end -ECANCELED and never
+     * ran (their blocks are not in the file), whether the submitter waits or exits; each completes once.
+     */
+    @Test
+    void shortOrFailedMemberInTheMiddleEndsTheRestCanceled() throws Exception {
+        Path file = dir.resolve("data");
+        Path empty = dir.resolve("empty");
+        Files.createFile(empty);
+        AtomicInteger clock = new AtomicInteger();
+        List<Chain> chains = new ArrayList<>();
+        List<Integer> breaks = new ArrayList<>();
+        try (RingEngine engine = callerEngine(); Pipe unused = new Pipe(); Arena arena = Arena.ofShared()) {
+            int fd = (int) await(engine.open(file, READ, WRITE, CREATE)).fd();
+            int emptyFd = (int) await(engine.open(empty, READ)).fd();
+            int blocks = 0;
+            int seed = 0;
+            for (int length : new int[] {2, 4, 16}) {
+                for (int k : new int[] {0, length / 2, length - 2}) {
+                    for (boolean fails : new boolean[] {false, true}) {
+                        for (boolean exits : new boolean[] {false, true}) {
+                            Kind[] kinds = mix(length, -1, seed++);
+                            Chain chain = new Chain(kinds, fd, unused, arena, clock, blocks);
+                            blocks += length;
+                            Request breaking = fails
+                                    ? new Request(chain.recorders[k]).prepWrite(emptyFd,
+                                            arena.allocate(BLOCK, BLOCK).address(), BLOCK, 0)
+                                    : new Request(chain.recorders[k]).prepRead(emptyFd,
+                                            arena.allocate(BLOCK, BLOCK).address(), BLOCK, 0);
+                            chain.requests[k] = breaking;
+                            chain.block[k] = -1;
+                            if (exits) {
+                                runOnThreadThatExits(() -> engine.submitLinked(chain.requests));
+                            } else {
+                                assertInstanceOf(CallerRing.class, engine.submitLinkedRouted(chain.requests));
+                            }
+                            String what = "length " + length + ", breaks at " + k + (fails ? " (fails)" : " (short)")
+                                    + (exits ? ", submitter exited" : "");
+                            for (Ordered r : chain.recorders) {
+                                r.awaitResult();
+                            }
+                            for (int i = 0; i < length; i++) {
+                                int res = chain.recorders[i].results.get(0);
+                                if (i < k) {
+                                    assertEquals(chain.expected(i), res, what + ": member " + i + " " + chain.results());
+                                } else if (i == k) {
+                                    assertEquals(fails ? -ErrnoTable.EBADF : 0, res, what + ": the breaking member");
+                                } else {
+                                    assertEquals(-ErrnoTable.ECANCELED, res, what + ": member " + i);
+                                }
+                            }
+                            chains.add(chain);
+                            breaks.add(k);
+                        }
+                    }
+                }
+            }
+            closeWithin(engine);
+            byte[] bytes = Files.readAllBytes(file);
+            for (int c = 0; c < chains.size(); c++) {
+                Chain chain = chains.get(c);
+                for (int i = 0; i < chain.requests.length; i++) {
+                    assertEquals(1, chain.recorders[i].calls(), "exactly once after close");
+                    int b = chain.block[i];
+                    if (b >= 0) {
+                        boolean present = (long) b * BLOCK < bytes.length && bytes[b * BLOCK] == (byte) (b + 1);
+                        assertEquals(i < breaks.get(c), present, "chain " + c + ": block " + b + " there iff it ran");
+                    }
+                }
+            }
+        }
+    }
 }
