@@ -483,7 +483,7 @@ final class CallerRing implements Lane {
     /**
      * Makes {@code r}'s result final and queues its delivery; the cancels watching it learn how it ended.
      *
-     * <p>One exception: {@code -ECANCELED} that no cancel of ours asked for (none watches the request, the ring is not
+     * <p>One exception: {@code -ECANCELED} (or {@code -EINTR}: {@link #endedForExit}) that no cancel of ours asked for (none watches the request, the ring is not
      * closing) on a request that could have started (a lone one, a chain's head, a member whose predecessor ran in
      * full). The kernel ties a request to the thread that submitted it, and when that thread exits before the request
      * ends, the kernel cancels what it has not started (its io-wq work, and a poll-driven read whose data arrives
@@ -500,7 +500,7 @@ final class CallerRing implements Lane {
         }
         Request next = r.linkNext; // cleared by the delivery
         boolean couldStart = r.afterPrevious == Request.AFTER_NOTHING || r.afterPrevious == Request.AFTER_SUCCESS;
-        if (res == -ErrnoTable.ECANCELED && couldStart && r.laneCancels == null && !r.cancelRequested && !closing) {
+        if (endedForExit(res) && couldStart && r.laneCancels == null && !r.cancelRequested && !closing) {
             submitted.decrement(); // counted again where it goes
             // Queued again now, under the lock, not when the batch hands it on: a cancel in between (a callback of
             // this batch, another thread) finds it queued (CANCELED, honoured where it goes), not "already done" for
@@ -523,8 +523,23 @@ final class CallerRing implements Lane {
         endLocked(r, res, batch);
     }
 
+    /**
+     * Whether {@code res} is how the kernel ends a request of an exited submitter that nobody canceled: {@code -ECANCELED}
+     * for one it had not started, {@code -EINTR} for one blocked in an io-wq worker (a chain member behind one that ran
+     * there is issued by that worker, and a pipe read then blocks in it), which the exit interrupts before it moved a
+     * byte (a read or write that moved some ends with its count).
+     */
+    private static boolean endedForExit(int res) {
+        return res == -ErrnoTable.ECANCELED || res == -ErrnoTable.EINTR;
+    }
+
     /** Makes {@code r}'s result final as it is and queues its delivery; the cancels watching it learn how it ended. */
     private void endLocked(Request r, int res, Batch batch) {
+        if (res == -ErrnoTable.EINTR && r.closedByEngine) {
+            // The close's cancel found it running in an io-wq worker and interrupted it before it moved a byte: it
+            // was canceled by the close, as the members behind it are.
+            res = -ErrnoTable.ECANCELED;
+        }
         r.result = res;
         // close() marked what it canceled; a request that still ran to its own result was not canceled by close.
         r.closedByEngine = r.closedByEngine && res == -ErrnoTable.ECANCELED;
@@ -1033,13 +1048,7 @@ final class CallerRing implements Lane {
             lock.lock();
             try {
                 closing = true;
-                for (int slot = 0; slot < table.capacity(); slot++) {
-                    Request r = table.get(slot);
-                    if (r != null && !r.control) {
-                        r.closedByEngine = true;
-                        issueCancelLocked(r, null, batch);
-                    }
-                }
+                cancelAllForCloseLocked(batch);
             } finally {
                 lock.unlock();
             }
@@ -1055,20 +1064,57 @@ final class CallerRing implements Lane {
         return CompletableFuture.completedFuture(null);
     }
 
-    /** Reaps until nothing is in the kernel, then refuses new waiters. */
+    /** Marks every request in the kernel as canceled by the close and sends it a cancel. Under the lock. */
+    private void cancelAllForCloseLocked(Batch batch) {
+        for (int slot = 0; slot < table.capacity(); slot++) {
+            Request r = table.get(slot);
+            if (r != null && !r.control) {
+                r.closedByEngine = true;
+                issueCancelLocked(r, null, batch);
+            }
+        }
+    }
+
+    /**
+     * Reaps until nothing is in the kernel, then refuses new waiters. A request can outlive the close's cancel: a
+     * chain member not started yet is not found (-ENOENT) and starts when the member before it (one the kernel
+     * could not stop: a running {@code fdatasync}) ends, then maybe waits for good (a pipe read). So once every
+     * cancel is answered and a slice passed with nothing reaped, what is still in the kernel is canceled again.
+     */
     private void drainForClose(Scratch s) {
         while (true) {
+            boolean cancelAgain;
             lock.lock();
             try {
                 if (userInFlight == 0 && controlInFlight == 0 && controlWaiting.isEmpty()) {
                     closedForWaiters = true;
                     return;
                 }
+                cancelAgain = controlInFlight == 0 && controlWaiting.isEmpty();
             } finally {
                 lock.unlock();
             }
             enterForEvents(s, SLICE_NANOS);
-            reapAndDeliver();
+            if (reapAndDeliver() == 0 && cancelAgain) {
+                cancelAgainForClose(s);
+            }
+        }
+    }
+
+    private void cancelAgainForClose(Scratch s) {
+        Batch batch = s.openBatch(this);
+        try {
+            lock.lock();
+            try {
+                if (controlInFlight == 0 && controlWaiting.isEmpty()) {
+                    cancelAllForCloseLocked(batch);
+                }
+            } finally {
+                lock.unlock();
+            }
+            deliver(batch, s.waiting > 0);
+        } finally {
+            s.closeBatch();
         }
     }
 

@@ -563,6 +563,7 @@ public final class RingEngine implements AutoCloseable {
                 // A chain counts as one request of its thread: its members run one after the other.
                 CallerRing caller = callerLanes.forCurrentThread();
                 int mine = home.inFlight.get() - (chain.length - 1);
+                home.lastDepth = mine; // one request at the thread's next submission too (submitCounted)
                 if (mine <= callerRingDepth && enqueueCaller(caller, chain[0])) {
                     return caller;
                 }
