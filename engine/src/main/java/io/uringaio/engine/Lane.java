@@ -37,6 +37,14 @@ interface Lane {
     /** True on a thread of this lane (a ring's loop thread, a pool worker). */
     boolean isCurrentThread();
 
+    /**
+     * The longest linked chain this lane can ever take: all its members go into the kernel together, so a chain with
+     * more members than the lane keeps in flight would wait for room for ever. No bound by default.
+     */
+    default int maxChainLength() {
+        return Integer.MAX_VALUE;
+    }
+
     long submittedCount();
 
     long completedTotal();

@@ -15,6 +15,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -70,6 +71,10 @@ final class Ring implements IoUringIoHandle, Lane {
     private final Object postMortem = new Object();
     /** The future of {@link #beginClose()}, so that a loop that died before running the close still completes it. */
     private volatile CompletableFuture<Void> closeRequested;
+    /** How long after its cancels were all answered a closing ring cancels again what is left ({@link #checkDrained}). */
+    private static final long CANCEL_AGAIN_MILLIS = 10;
+    /** A {@link #cancelAgainForClose} is scheduled on the loop (loop thread only). */
+    private boolean cancelAgainScheduled;
     /** Set when the engine's close drained this ring on its loop: the termination listener has nothing left to do. */
     private volatile boolean drainedByClose;
     private final GenericFutureListener<Future<Object>> terminationListener = f -> afterLoopTerminated();
@@ -700,6 +705,12 @@ final class Ring implements IoUringIoHandle, Lane {
         closeBatch();
     }
 
+    /** At most {@link #maxInFlight} requests in the kernel, and a chain's members go in together. */
+    @Override
+    public int maxChainLength() {
+        return maxInFlight;
+    }
+
     private void checkDrained() {
         if (closing && drained != null && userInFlight == 0 && controlInFlight == 0 && controlWaiting.isEmpty()
                 && completedCount == 0) {
@@ -707,6 +718,33 @@ final class Ring implements IoUringIoHandle, Lane {
             drained = null;
             drainedByClose = true;
             d.complete(null);
+        } else if (mayNeedCancelAgain() && !cancelAgainScheduled) {
+            cancelAgainScheduled = true;
+            try {
+                loop.schedule(this::cancelAgainForClose, CANCEL_AGAIN_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException loopGone) {
+                cancelAgainScheduled = false; // the termination listener completes what is left
+            }
+        }
+    }
+
+    /**
+     * Under the engine's close, every cancel answered and requests still in the kernel: a request can outlive the
+     * close's cancel. A chain member not started yet is not found (-ENOENT), starts when the member before it (one
+     * the kernel could not stop, a running {@code fdatasync}) ends, and may then wait for good (a pipe read), holding
+     * the close. Such a ring cancels what is left again, {@link #CANCEL_AGAIN_MILLIS} later.
+     */
+    private boolean mayNeedCancelAgain() {
+        return closing && drained != null && !loopClosing && userInFlight > 0 && controlInFlight == 0
+                && controlWaiting.isEmpty();
+    }
+
+    private void cancelAgainForClose() {
+        cancelAgainScheduled = false;
+        if (mayNeedCancelAgain()) {
+            cancelInKernelByClose(false);
+            deliverCompletions();
+            closeBatch();
         }
     }
 

@@ -539,6 +539,13 @@ public final class RingEngine implements AutoCloseable {
      * succeeded, and a failure (including a short read or write) completes the rest with {@code -ECANCELED}. The whole
      * chain reaches the kernel in one turn of one ring (the submitting thread's caller ring, on the terms of
      * {@link RingEngineConfig#callerRings(int)}). Each request gets its own completion.
+     *
+     * @throws IllegalArgumentException if the chain is empty, has more than 16 requests or more than a ring keeps in
+     *                                  flight ({@link RingEngineConfig#maxInFlightPerRing(int)}: it would wait for
+     *                                  room for ever), or a request is invalid as for {@link #submit}; nothing is
+     *                                  submitted
+     * @throws IllegalStateException    if a request is already in flight; nothing is submitted
+     * @throws EngineRejectedException  once the engine is closed
      */
     public void submitLinked(Request... chain) {
         submitLinkedRouted(chain);
@@ -551,6 +558,12 @@ public final class RingEngine implements AutoCloseable {
         }
         if (chain.length > 16) {
             throw new IllegalArgumentException("chain of " + chain.length + " requests; at most 16");
+        }
+        int room = rings[0].maxChainLength();
+        if (chain.length > room) {
+            // Its members go into the kernel together: it would wait for room in the ring for ever.
+            throw new IllegalArgumentException("chain of " + chain.length + " requests; a ring keeps at most " + room
+                    + " in flight (RingEngineConfig.maxInFlightPerRing)");
         }
         claim(chain, chain.length);
         for (int i = 0; i < chain.length; i++) {

@@ -740,12 +740,10 @@ class CallerRingChainHostileTest extends KernelTest {
     }
 
     /**
-     * The same on a Netty ring: its close cancels what is in the kernel once ({@code Ring.closeOnRing}), so a chain
-     * member that starts after that cancel (behind a running fdatasync) keeps the close waiting.
+     * The same on a Netty ring: its close cancelled what was in the kernel once ({@code Ring.closeOnRing}), so a chain
+     * member that started after that cancel (behind a running fdatasync) kept the close waiting for good; it now
+     * cancels again what is left once every cancel is answered ({@code Ring.cancelAgainForClose}).
      */
-    @org.junit.jupiter.api.Disabled("Fails on the Netty rings (Ring.closeOnRing cancels once; engine.close() does not "
-            + "return within 20 s): Ring.java is the Netty event loops' engineer's; the fix is CallerRing's "
-            + "(cancel again what is left once every cancel is answered)")
     @Test
     void nettyRingCloseCancelsAMemberThatStartsAfterTheClosesFirstCancel() throws Exception {
         assumeRings("the Netty rings' close");

@@ -20,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
@@ -126,6 +127,34 @@ class EngineHostileInputTest extends KernelTest {
         assertFalse(good.inFlight(), "left idle");
         assertEquals(before, engine.stats().submitted(), "nothing submitted");
         assertEquals(0, done.calls());
+    }
+
+    /**
+     * A chain with more members than a ring keeps in flight ({@code maxInFlightPerRing}) could never go in whole: it
+     * waited in the ring's queue for ever, its futures with it. Now refused at the call, nothing submitted; a chain
+     * that fits still runs.
+     */
+    @Test
+    void chainLongerThanARingTakesIsRefused() throws Exception {
+        try (RingEngine small = RingEngine.open(config().rings(1).maxInFlightPerRing(2));
+             AsyncFile f = await(small.open(path, READ, WRITE))) {
+            Recorder done = new Recorder();
+            Request[] three = new Request[3];
+            for (int i = 0; i < three.length; i++) {
+                three[i] = new Request(done).prepFsync(f.fd(), true);
+            }
+            assumeRings("only a ring bounds what it keeps in flight");
+            long before = small.stats().submitted(); // the open's
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> small.submitLinked(three));
+            assertTrue(e.getMessage().contains("maxInFlightPerRing"), e.getMessage());
+            for (Request r : three) {
+                assertFalse(r.inFlight(), "left idle");
+            }
+            assertEquals(before, small.stats().submitted(), "nothing submitted");
+            small.submitLinked(three[0], three[1]);
+            waitUntil(() -> done.calls() == 2, () -> "the chain that fits ran: " + done.results);
+            assertEquals(List.of(0, 0), done.results);
+        }
     }
 
     @Test

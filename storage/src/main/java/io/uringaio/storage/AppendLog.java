@@ -103,6 +103,8 @@ public final class AppendLog implements AutoCloseable {
          * never lead a group, whatever thread this is (see {@code leaderWaitLocked}).
          */
         int acknowledging;
+        /** The log whose acknowledgement this thread runs now (the innermost); null when none. */
+        AppendLog acknowledgingLog;
     }
 
     private static final ThreadLocal<Checksum> CHECKSUM = ThreadLocal.withInitial(Checksum::new);
@@ -276,7 +278,10 @@ public final class AppendLog implements AutoCloseable {
      * left unchanged).
      *
      * @return a future of the record's position, completed once the record is durable; failed with
-     *         {@link LogPoisonedException} or {@link LogClosedException}
+     *         {@link LogPoisonedException} or {@link LogClosedException}. Its {@code join}/{@code get} throw
+     *         {@link IllegalStateException} at once, before it is done, on a thread that runs an acknowledgement of
+     *         this log (inside a completion of one of its records, or a dependent of one): what is appended there goes
+     *         out when that acknowledgement returns, so the wait could never end
      * @throws IllegalArgumentException  if the record is empty or longer than {@link AppendLogConfig#maxRecordBytes}
      * @throws IllegalStateException     (or {@code WrongThreadException}, the JDK's own) if the record's memory cannot
      *                                   be read: its arena closed, another thread's confined arena; nothing is appended
@@ -328,7 +333,7 @@ public final class AppendLog implements AutoCloseable {
                 group.reset(assignBase, tail, maxInFlight, CommitGroup.bitOf(groupSequence++));
                 open = group;
             }
-            future = new RecordFuture(board, engine, group);
+            future = new RecordFuture(this, board, engine, group);
             long position = -1;
             try {
                 position = group.add(record, offset, length, checksum.crc, checksum.scratch, future);
@@ -781,12 +786,24 @@ public final class AppendLog implements AutoCloseable {
      */
     private void acknowledge(List<CommitGroup> acknowledged) {
         Checksum self = CHECKSUM.get(); // once per acknowledgement, not per record
+        AppendLog outer = self.acknowledgingLog;
         self.acknowledging++;
+        self.acknowledgingLog = this;
         try {
             acknowledgeOnThisThread(acknowledged);
         } finally {
+            self.acknowledgingLog = outer;
             self.acknowledging--;
         }
+    }
+
+    /**
+     * Whether this thread runs an acknowledgement of this log now (a completion of one of its records, or a dependent
+     * of one): appends made there are submitted only once the acknowledgement ends, so a wait there for a record of
+     * this log not yet durable would wait for itself ({@link RecordFuture#checkMayWait}).
+     */
+    boolean acknowledgesOnThisThread() {
+        return CHECKSUM.get().acknowledgingLog == this;
     }
 
     /** {@link #acknowledge}'s work, with this thread marked as acknowledging. */

@@ -18,6 +18,7 @@ import java.util.function.Supplier;
  * methods (by a caller, a timeout) wakes its sleepers too.
  */
 final class RecordFuture extends SleepingFuture<Long> {
+    private final AppendLog log;
     private final FutexBoard board;
     /** The wake-up bit of the record's commit group ({@link CommitGroup#wakeBit}). */
     private final int bit;
@@ -29,7 +30,8 @@ final class RecordFuture extends SleepingFuture<Long> {
      */
     private final CommitGroup group;
 
-    RecordFuture(FutexBoard board, RingEngine engine, CommitGroup group) {
+    RecordFuture(AppendLog log, FutexBoard board, RingEngine engine, CommitGroup group) {
+        this.log = log;
         this.board = board;
         this.bit = group.wakeBit();
         this.engine = engine;
@@ -44,6 +46,22 @@ final class RecordFuture extends SleepingFuture<Long> {
     /** The log's failure of the record: as {@link #completeQuietly}. */
     void failQuietly(Throwable failure) {
         super.completeExceptionally(failure);
+    }
+
+    /**
+     * A blocking wait for a record not yet durable, on a thread that runs an acknowledgement of the same log (inside
+     * a record's completion or a dependent of it): the appends made there go out only once that acknowledgement
+     * returns, and the acknowledgements of later groups wait for it, so the wait could never end. It fails at once
+     * with {@link IllegalStateException}; chain a callback instead. Before, the thread hung, and with it the log.
+     */
+    @Override
+    protected void checkMayWait() {
+        if (log.acknowledgesOnThisThread()) {
+            throw new IllegalStateException("a blocking wait (join/get) for a record of the log " + log.directory()
+                    + " inside an acknowledgement of that log (a completion of one of its records): the record cannot"
+                    + " become durable before the acknowledgement returns; chain a callback (thenRun, whenComplete)"
+                    + " instead");
+        }
     }
 
     /**

@@ -48,6 +48,49 @@ class AppendFromCompletionTest extends WithEngine {
         assertEquals(positions, read);
     }
 
+    /**
+     * A completion of a record appends another and blocks on it: that append goes out only when the acknowledgement
+     * running the completion returns, so the wait hung the thread (a ring thread: the log and the engine with it).
+     * Now join and get fail at once with IllegalStateException; the second record still becomes durable, and a wait
+     * for it outside the acknowledgement (or for a record already durable inside it) works.
+     */
+    @Test
+    void aWaitInsideAnAcknowledgementForARecordOfTheSameLogFailsFast() throws Exception {
+        // The first write is held until the completion is attached, so that it runs inside the acknowledgement.
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig().segmentIoWrapper(faults.wrapper()))) {
+            CompletableFuture<CompletableFuture<Long>> second = new CompletableFuture<>();
+            CompletableFuture<Throwable> joined = new CompletableFuture<>();
+            CompletableFuture<Throwable> got = new CompletableFuture<>();
+            CompletableFuture<Long> first = log.append(bytes(100, 1));
+            CompletableFuture<Long> seenInside = first.thenApply(position -> {
+                CompletableFuture<Long> appended = log.append(bytes(100, 2));
+                second.complete(appended);
+                joined.complete(thrown(appended::join));
+                got.complete(thrown(appended::get));
+                return first.join(); // durable already: no wait, no refusal
+            });
+            gate.complete(null);
+            assertEquals(await(first), await(seenInside));
+            assertInstanceOf(IllegalStateException.class, await(joined));
+            assertInstanceOf(IllegalStateException.class, await(got));
+            assertTrue(await(await(second)) > await(first), "the second record became durable after the first");
+        }
+        List<Long> read = new ArrayList<>();
+        LogRecovery.read(dir, 0, (p, b) -> read.add(p));
+        assertEquals(2, read.size());
+    }
+
+    private static Throwable thrown(java.util.concurrent.Callable<?> wait) {
+        try {
+            wait.call();
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
     @Test
     void aBlockingCloseFromACompletionDoesNotWaitOnTheThreadItNeeds() throws Exception {
         // The write is held until the completion is attached, so that it runs on the ring thread that reaps the write.
