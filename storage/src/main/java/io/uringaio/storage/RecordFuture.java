@@ -53,6 +53,8 @@ final class RecordFuture extends SleepingFuture<Long> {
      * a record's completion or a dependent of it): the appends made there go out only once that acknowledgement
      * returns, and the acknowledgements of later groups wait for it, so the wait could never end. It fails at once
      * with {@link IllegalStateException}; chain a callback instead. Before, the thread hung, and with it the log.
+     * Also for a record whose group is in flight already: a group that was durable when this acknowledgement began is
+     * acknowledged by this very thread, after the one that would wait.
      */
     @Override
     protected void checkMayWait() {
