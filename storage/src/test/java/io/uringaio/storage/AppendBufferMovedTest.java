@@ -25,12 +25,29 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class AppendBufferMovedTest extends WithEngine {
+    /** A pending-bytes budget of 1 KiB, no leader wait, segment writes through {@code faults}. */
+    private static AppendLogConfig budgetOfOneKiB(FaultInjection faults) {
+        return new AppendLogConfig().segmentBytes(256 << 10).maxPendingBytes(1024).maxGroupWaitNanos(0)
+                .segmentIoWrapper(faults.wrapper());
+    }
+
+    /** Appends {@code record} on a new platform thread; {@code appended} gets its future, or what it threw. */
+    private static Thread appendOnAThread(AppendLog log, ByteBuffer record,
+                                          CompletableFuture<CompletableFuture<Long>> appended) {
+        return Thread.ofPlatform().daemon().start(() -> {
+            try {
+                appended.complete(log.append(record));
+            } catch (Throwable t) {
+                appended.completeExceptionally(t);
+            }
+        });
+    }
+
     @Test
     void aLimitMovedWhileTheAppendWaitsForBudgetLeavesTheLogDense() throws Exception {
         CompletableFuture<Void> gate = new CompletableFuture<>();
         FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
-        AppendLogConfig config = new AppendLogConfig().segmentBytes(256 << 10).maxPendingBytes(1024)
-                .maxGroupWaitNanos(0).segmentIoWrapper(faults.wrapper());
+        AppendLogConfig config = budgetOfOneKiB(faults);
         List<Integer> lengths = new ArrayList<>();
         try (AppendLog log = AppendLog.open(engine, dir, config)) {
             CompletableFuture<Long> first = log.append(ByteBuffer.allocate(100));
@@ -38,13 +55,7 @@ class AppendBufferMovedTest extends WithEngine {
 
             ByteBuffer moved = ByteBuffer.allocate(2000).limit(1000);
             CompletableFuture<CompletableFuture<Long>> appended = new CompletableFuture<>();
-            Thread appender = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    appended.complete(log.append(moved));
-                } catch (Throwable t) {
-                    appended.completeExceptionally(t);
-                }
-            });
+            Thread appender = appendOnAThread(log, moved, appended);
             awaitParked(appender); // over the budget: waits for the first group with the length taken
             moved.limit(1200);
             gate.complete(null);
@@ -68,8 +79,7 @@ class AppendBufferMovedTest extends WithEngine {
     void aLimitCutBelowTheRecordWhileTheAppendWaitsFailsItTypedAndAppendsNothing() throws Exception {
         CompletableFuture<Void> gate = new CompletableFuture<>();
         FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
-        AppendLogConfig config = new AppendLogConfig().segmentBytes(256 << 10).maxPendingBytes(1024)
-                .maxGroupWaitNanos(0).segmentIoWrapper(faults.wrapper());
+        AppendLogConfig config = budgetOfOneKiB(faults);
         List<Integer> lengths = new ArrayList<>();
         try (AppendLog log = AppendLog.open(engine, dir, config)) {
             CompletableFuture<Long> first = log.append(ByteBuffer.allocate(100));
@@ -77,13 +87,7 @@ class AppendBufferMovedTest extends WithEngine {
 
             ByteBuffer cut = ByteBuffer.allocate(2000).limit(1000);
             CompletableFuture<CompletableFuture<Long>> appended = new CompletableFuture<>();
-            Thread appender = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    appended.complete(log.append(cut));
-                } catch (Throwable t) {
-                    appended.completeExceptionally(t);
-                }
-            });
+            Thread appender = appendOnAThread(log, cut, appended);
             awaitParked(appender);
             cut.limit(400);
             gate.complete(null);

@@ -42,11 +42,15 @@ class OverlappingSegmentsTest extends WithEngine {
         return file.array();
     }
 
-    @Test
-    void aLaterSegmentOverlappingTheRecordsOfTheOneBeforeIsCorruption() throws Exception {
-        AppendLogConfig config = new AppendLogConfig().segmentBytes(64 << 10);
+    private static final AppendLogConfig SIXTY_FOUR_KIB_SEGMENTS = new AppendLogConfig().segmentBytes(64 << 10);
+
+    /**
+     * Ten acknowledged records in one segment, then a segment file of three foreign records whose name claims it
+     * starts where the fifth record ends (over the acknowledged sixth to tenth); returns that position.
+     */
+    private long tenRecordsThenAForeignSegmentAtTheFifthsEnd() throws Exception {
         long base;
-        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+        try (AppendLog log = AppendLog.open(engine, dir, SIXTY_FOUR_KIB_SEGMENTS)) {
             for (int i = 0; i < 5; i++) {
                 await(log.append(ByteBuffer.wrap(payload(i))));
             }
@@ -59,8 +63,14 @@ class OverlappingSegmentsTest extends WithEngine {
         for (int i = 0; i < 3; i++) {
             foreign.add(new byte[] {(byte) 0xEE, (byte) i});
         }
+        Files.write(dir.resolve(LogSegment.fileName(base)), segmentOf(base, foreign));
+        return base;
+    }
+
+    @Test
+    void aLaterSegmentOverlappingTheRecordsOfTheOneBeforeIsCorruption() throws Exception {
+        long base = tenRecordsThenAForeignSegmentAtTheFifthsEnd();
         Path later = dir.resolve(LogSegment.fileName(base));
-        Files.write(later, segmentOf(base, foreign));
         Path first = dir.resolve(LogSegment.fileName(0));
         byte[] firstBefore = Files.readAllBytes(first);
 
@@ -68,7 +78,7 @@ class OverlappingSegmentsTest extends WithEngine {
         assertEquals(first, e.segment());
         assertEquals(base, e.offset());
         assertTrue(e.getMessage().contains(later.getFileName().toString()), e.getMessage());
-        assertThrows(LogCorruptedException.class, () -> AppendLog.open(engine, dir, config));
+        assertThrows(LogCorruptedException.class, () -> AppendLog.open(engine, dir, SIXTY_FOUR_KIB_SEGMENTS));
         assertThrows(LogCorruptedException.class, () -> LogRecovery.read(dir, 0, (p, b) -> true));
         assertArrayEquals(firstBefore, Files.readAllBytes(first), "nothing modified");
         assertTrue(Files.exists(later));
@@ -81,23 +91,8 @@ class OverlappingSegmentsTest extends WithEngine {
      */
     @Test
     void aRepairOfAnOverlapCutsWhereItReports() throws Exception {
-        AppendLogConfig config = new AppendLogConfig().segmentBytes(64 << 10);
-        long base;
-        try (AppendLog log = AppendLog.open(engine, dir, config)) {
-            for (int i = 0; i < 5; i++) {
-                await(log.append(ByteBuffer.wrap(payload(i))));
-            }
-            base = log.durablePosition();
-            for (int i = 5; i < 10; i++) { // acknowledged records past where the foreign segment will claim to start
-                await(log.append(ByteBuffer.wrap(payload(i))));
-            }
-        }
-        List<byte[]> foreign = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            foreign.add(new byte[] {(byte) 0xEE, (byte) i});
-        }
+        long base = tenRecordsThenAForeignSegmentAtTheFifthsEnd();
         Path later = dir.resolve(LogSegment.fileName(base));
-        Files.write(later, segmentOf(base, foreign));
         Path first = dir.resolve(LogSegment.fileName(0));
         byte[] firstBefore = Files.readAllBytes(first);
 
@@ -112,7 +107,7 @@ class OverlappingSegmentsTest extends WithEngine {
         assertEquals(5, read.size(), "the records before the cut: " + read);
         assertArrayEquals(java.util.Arrays.copyOf(firstBefore, (int) base),
                 java.util.Arrays.copyOf(Files.readAllBytes(first), (int) base), "the records kept, unchanged");
-        try (AppendLog log = AppendLog.open(engine, dir, config)) {
+        try (AppendLog log = AppendLog.open(engine, dir, SIXTY_FOUR_KIB_SEGMENTS)) {
             assertEquals(base, await(log.append(ByteBuffer.wrap(payload(11)))), "appends go on from the cut");
         }
     }
