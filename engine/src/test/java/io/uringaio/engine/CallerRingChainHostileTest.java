@@ -6,7 +6,6 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.uringaio.engine.uapi.ErrnoTable;
@@ -70,22 +69,6 @@ class CallerRingChainHostileTest extends KernelTest {
 
     private static RingEngine callerEngine() {
         return callerEngine(config().rings(1).callerRings(1).pageCacheFastPath(false));
-    }
-
-    /** As CallerRingChainTest: returns once the kernel's task of the thread that ran {@code action} is gone. */
-    private static void runOnThreadThatExits(Runnable action) throws Exception {
-        CompletableFuture<Path> task = new CompletableFuture<>();
-        Thread t = Thread.ofPlatform().start(() -> {
-            try {
-                task.complete(Path.of("/proc/thread-self").toRealPath());
-            } catch (java.io.IOException e) {
-                task.completeExceptionally(e);
-            }
-            action.run();
-        });
-        t.join();
-        Path gone = await(task);
-        waitUntil(() -> !Files.exists(gone), () -> gone + " gone");
     }
 
     /** A recorder that also notes its place in the order in which all members of a test completed. */

@@ -1,6 +1,5 @@
 package io.uringaio.engine;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.nio.file.StandardOpenOption.CREATE;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
@@ -49,26 +48,6 @@ class CallerRingChainTest extends KernelTest {
             Assumptions.assumeTrue(false, "the kernel gave no caller rings (see the WARNING in the log)");
         }
         return engine;
-    }
-
-    /**
-     * Runs {@code action} on a new platform thread and returns once the kernel's task of that thread is gone (its
-     * directory under {@code /proc/self/task} removed), not only the Java thread: the kernel cancels the thread's
-     * unstarted io_uring work as the task exits.
-     */
-    private static void runOnThreadThatExits(Runnable action) throws Exception {
-        CompletableFuture<Path> task = new CompletableFuture<>();
-        Thread t = Thread.ofPlatform().start(() -> {
-            try {
-                task.complete(Path.of("/proc/thread-self").toRealPath());
-            } catch (java.io.IOException e) {
-                task.completeExceptionally(e);
-            }
-            action.run();
-        });
-        t.join();
-        Path dir = await(task);
-        waitUntil(() -> !Files.exists(dir), () -> dir + " gone");
     }
 
     private int openFd(RingEngine engine, Path path) throws Exception {

@@ -113,6 +113,26 @@ abstract class KernelTest {
         }
     }
 
+    /**
+     * Runs {@code action} on a new platform thread and returns once the kernel's task of that thread is gone (its
+     * directory under {@code /proc/self/task} removed), not only the Java thread: the kernel cancels the thread's
+     * unstarted io_uring work as the task exits.
+     */
+    static void runOnThreadThatExits(Runnable action) throws Exception {
+        CompletableFuture<java.nio.file.Path> task = new CompletableFuture<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                task.complete(java.nio.file.Path.of("/proc/thread-self").toRealPath());
+            } catch (java.io.IOException e) {
+                task.completeExceptionally(e);
+            }
+            action.run();
+        });
+        t.join();
+        java.nio.file.Path gone = await(task);
+        waitUntil(() -> !java.nio.file.Files.exists(gone), () -> gone + " gone");
+    }
+
     /** Closes the engine on another thread and fails (instead of hanging) if it does not return in time. */
     static void closeWithin(RingEngine engine) throws Exception {
         CompletableFuture<Void> closing = CompletableFuture.runAsync(engine::close);

@@ -3,7 +3,6 @@ package io.uringaio.storage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.uringaio.engine.Backend;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.RingEngineConfig;
 import java.nio.ByteBuffer;
@@ -18,7 +17,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,13 +35,7 @@ class AppendLogCallerRingHostileTest {
     Path dir;
 
     private static RingEngine callerEngine() {
-        RingEngine engine = RingEngine.open(new RingEngineConfig().rings(1).ringSize(256).callerRings(THREADS)
-                .threadNamePrefix("netty-ring"));
-        if (engine.backend() != Backend.IO_URING || engine.callerRingCount() == 0) {
-            engine.close();
-            Assumptions.assumeTrue(false, "caller rings need the io_uring backend and a kernel that gives them");
-        }
-        return engine;
+        return AppendLogCallerRingTest.callerEngine(THREADS);
     }
 
     /** Every record read back, by payload, with its position; fails on a payload present twice. */

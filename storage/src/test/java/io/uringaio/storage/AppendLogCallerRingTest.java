@@ -37,7 +37,15 @@ class AppendLogCallerRingTest {
     Path dir;
 
     private static RingEngine callerEngine() {
-        RingEngine engine = RingEngine.open(new RingEngineConfig().rings(1).ringSize(256).callerRings(THREADS)
+        return callerEngine(THREADS);
+    }
+
+    /**
+     * An io_uring engine with {@code callerRings} caller rings and one Netty ring whose thread names start with
+     * {@code netty-ring}; skips (with the reason) on the thread-pool backend or a kernel that gives no caller rings.
+     */
+    static RingEngine callerEngine(int callerRings) {
+        RingEngine engine = RingEngine.open(new RingEngineConfig().rings(1).ringSize(256).callerRings(callerRings)
                 .threadNamePrefix("netty-ring"));
         if (engine.backend() != Backend.IO_URING || engine.callerRingCount() == 0) {
             engine.close();
