@@ -100,6 +100,11 @@ final class CallerRing implements Lane {
     private int controlInFlight;
     /** SQEs the last failed {@link #enterSubmitted} took back. */
     private int withdrawn;
+    /**
+     * Where the last {@link #enterSubmitted} of a chain found the kernel had taken only part of it: bit i set when
+     * member i was the first of a part ({@link #cutChainLocked}). Chains have at most 16 members.
+     */
+    private int cuts;
     private int kicksInFlight;
     private int waitersInside;
     private boolean closing;
@@ -342,6 +347,27 @@ final class CallerRing implements Lane {
                 endLocked(r, failed == 0 ? res : -ErrnoTable.ECANCELED, batch);
             }
         }
+        if (cuts != 0) {
+            cutChainLocked(head); // after the walk above, which follows the links to the members not taken
+        }
+    }
+
+    /**
+     * The kernel took the chain in parts ({@link #cuts}): each part ran as a chain of its own, so the ring's
+     * bookkeeping is cut there too. The member before a cut ends its chain (an exit's cancel of it hands it on alone,
+     * never with members the kernel ran or ended apart); the member after a cut heads one (the members not taken at
+     * all, after a failed enter, are ended already).
+     */
+    private void cutChainLocked(Request head) {
+        Request prev = null;
+        int i = 0;
+        for (Request r = head; r != null; prev = r, r = r.linkNext, i++) {
+            if ((cuts & (1 << i)) != 0 && prev != null) {
+                prev.linkNext = null;
+                r.afterPrevious = Request.AFTER_NOTHING;
+            }
+        }
+        cuts = 0;
     }
 
     /**
@@ -408,6 +434,7 @@ final class CallerRing implements Lane {
             }
             if (notTaken < left) {
                 left = notTaken;
+                cuts |= 1 << (count - left); // the first member not taken heads a chain of its own
                 drainNext();
                 continue;
             }

@@ -53,8 +53,9 @@ final class RecordFuture extends SleepingFuture<Long> {
      * a record's completion or a dependent of it): the appends made there go out only once that acknowledgement
      * returns, and the acknowledgements of later groups wait for it, so the wait could never end. It fails at once
      * with {@link IllegalStateException}; chain a callback instead. Before, the thread hung, and with it the log.
-     * Also for a record whose group is in flight already: a group that was durable when this acknowledgement began is
-     * acknowledged by this very thread, after the one that would wait.
+     * Also for a record whose group is in flight already: such a wait would end only if another thread acknowledged
+     * that group, while a group that was durable when this acknowledgement began is acknowledged by this very thread,
+     * after it; the log does not tell the two apart, so it refuses both (a callback is never blocked that way).
      */
     @Override
     protected void checkMayWait() {
