@@ -250,7 +250,7 @@ final class CallerRing implements Lane {
                     return false;
                 }
                 submitted.add(members);
-                if (chainCancelRequested(head)) {
+                if (head.chainCancelRequested()) {
                     // A cancel ran between the engine's hand-off and this lock: it answered CANCELED (a chain ends
                     // whole, as on a Netty ring).
                     for (Request r = head; r != null; r = r.linkNext) {
@@ -275,15 +275,6 @@ final class CallerRing implements Lane {
         } finally {
             s.closeBatch();
         }
-    }
-
-    private static boolean chainCancelRequested(Request head) {
-        for (Request r = head; r != null; r = r.linkNext) {
-            if (r.cancelRequested) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

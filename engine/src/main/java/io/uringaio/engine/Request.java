@@ -524,6 +524,23 @@ public final class Request {
         }
     }
 
+    /** Whether a cancel was asked of this request or of a member of its chain behind it. */
+    boolean chainCancelRequested() {
+        for (Request r = this; r != null; r = r.linkNext) {
+            if (r.cancelRequested) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Records {@code lane} (or null) as where this request and every member of its chain behind it went. */
+    void chainTo(Lane lane) {
+        for (Request r = this; r != null; r = r.linkNext) {
+            r.ring = lane;
+        }
+    }
+
     int chainLength() {
         int n = 1;
         for (Request r = linkNext; r != null; r = r.linkNext) {

@@ -333,7 +333,7 @@ final class Ring implements IoUringIoHandle, Lane {
             Request r = drainScratch[i];
             drainScratch[i] = null;
             r.seq = nextSeq++;
-            if (closing || chainCanceled(r)) {
+            if (closing || r.chainCancelRequested()) {
                 completeChainLocally(r, -ErrnoTable.ECANCELED, closing);
             } else if (fits) {
                 dispatch(r);
@@ -348,22 +348,13 @@ final class Ring implements IoUringIoHandle, Lane {
 
     private void acceptOnRing(Request request) {
         request.seq = nextSeq++;
-        if (closing || chainCanceled(request)) {
+        if (closing || request.chainCancelRequested()) {
             completeChainLocally(request, -ErrnoTable.ECANCELED, closing);
         } else if (waiting.isEmpty() && hasRoomFor(request)) {
             dispatch(request);
         } else {
             waiting.add(request);
         }
-    }
-
-    private static boolean chainCanceled(Request head) {
-        for (Request r = head; r != null; r = r.linkNext) {
-            if (r.cancelRequested) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private boolean hasRoomFor(Request head) {
@@ -374,7 +365,7 @@ final class Ring implements IoUringIoHandle, Lane {
         Request head;
         while ((head = waiting.peek()) != null && hasRoomFor(head)) {
             waiting.poll();
-            if (chainCanceled(head)) {
+            if (head.chainCancelRequested()) {
                 completeChainLocally(head, -ErrnoTable.ECANCELED, false);
             } else {
                 dispatch(head);

@@ -416,15 +416,11 @@ public final class RingEngine implements AutoCloseable {
                 resetChain(request);
                 throw rejected();
             }
-            for (Request r = request; r != null; r = r.linkNext) {
-                r.ring = caller;
-            }
+            request.chainTo(caller);
             if (caller.tryAccept(request)) {
                 return true;
             }
-            for (Request r = request; r != null; r = r.linkNext) {
-                r.ring = null;
-            }
+            request.chainTo(null);
             return false;
         } finally {
             guard.decrementAndGet();
@@ -445,9 +441,7 @@ public final class RingEngine implements AutoCloseable {
                 cancelChainByClose(head);
                 return;
             }
-            for (Request r = head; r != null; r = r.linkNext) {
-                r.ring = ring;
-            }
+            head.chainTo(ring);
             try {
                 ring.accept(head);
             } catch (EngineRejectedException loopShutDown) {
@@ -775,9 +769,7 @@ public final class RingEngine implements AutoCloseable {
                 resetChain(head);
                 throw rejected();
             }
-            for (Request r = head; r != null; r = r.linkNext) {
-                r.ring = ring;
-            }
+            head.chainTo(ring);
             try {
                 ring.accept(head);
             } catch (EngineRejectedException loopShutDown) {
