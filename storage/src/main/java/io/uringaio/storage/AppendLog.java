@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -103,8 +104,32 @@ public final class AppendLog implements AutoCloseable {
          * never lead a group, whatever thread this is (see {@code leaderWaitLocked}).
          */
         int acknowledging;
-        /** The log whose acknowledgement this thread runs now (the innermost); null when none. */
-        AppendLog acknowledgingLog;
+        /**
+         * The logs whose acknowledgements this thread runs now, outermost first ({@code acknowledging} of them):
+         * acknowledgements of two logs nest when one's completion ends up acknowledging the other on this thread.
+         */
+        AppendLog[] acknowledgingLogs = new AppendLog[2];
+
+        void enter(AppendLog log) {
+            if (acknowledging == acknowledgingLogs.length) {
+                acknowledgingLogs = Arrays.copyOf(acknowledgingLogs, 2 * acknowledging);
+            }
+            acknowledgingLogs[acknowledging++] = log;
+        }
+
+        void exit() {
+            acknowledgingLogs[--acknowledging] = null;
+        }
+
+        /** Whether an acknowledgement of {@code log} is under way on this thread, at any depth. */
+        boolean acknowledges(AppendLog log) {
+            for (int i = 0; i < acknowledging; i++) {
+                if (acknowledgingLogs[i] == log) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     private static final ThreadLocal<Checksum> CHECKSUM = ThreadLocal.withInitial(Checksum::new);
@@ -786,24 +811,21 @@ public final class AppendLog implements AutoCloseable {
      */
     private void acknowledge(List<CommitGroup> acknowledged) {
         Checksum self = CHECKSUM.get(); // once per acknowledgement, not per record
-        AppendLog outer = self.acknowledgingLog;
-        self.acknowledging++;
-        self.acknowledgingLog = this;
+        self.enter(this);
         try {
             acknowledgeOnThisThread(acknowledged);
         } finally {
-            self.acknowledgingLog = outer;
-            self.acknowledging--;
+            self.exit();
         }
     }
 
     /**
      * Whether this thread runs an acknowledgement of this log now (a completion of one of its records, or a dependent
-     * of one): appends made there are submitted only once the acknowledgement ends, so a wait there for a record of
+     * of one), also beneath an acknowledgement of another log nested in it: appends made there are submitted only once the acknowledgement ends, so a wait there for a record of
      * this log not yet durable would wait for itself ({@link RecordFuture#checkMayWait}).
      */
     boolean acknowledgesOnThisThread() {
-        return CHECKSUM.get().acknowledgingLog == this;
+        return CHECKSUM.get().acknowledges(this);
     }
 
     /** {@link #acknowledge}'s work, with this thread marked as acknowledging. */

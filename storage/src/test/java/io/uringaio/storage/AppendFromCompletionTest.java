@@ -82,6 +82,83 @@ class AppendFromCompletionTest extends WithEngine {
         assertEquals(2, read.size());
     }
 
+    /**
+     * Acknowledgements of two logs nest on one thread: inside log A's acknowledgement, a record of log B is
+     * acknowledged on the same thread, and B's completion blocks on a record of A appended inside A's acknowledgement.
+     * That record goes out only once A's acknowledgement (the outer frame, on this very thread) returns. Before, only
+     * the innermost log was checked: the wait passed the check and hung the thread for good, and A with it. Now it
+     * fails at once with IllegalStateException, and both logs go on: every record durable and read back.
+     */
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aWaitInsideANestedAcknowledgementForARecordOfTheOuterLogFailsFast() throws Exception {
+        CompletableFuture<Integer> writtenA = new CompletableFuture<>();
+        CompletableFuture<Void> releaseA = new CompletableFuture<>();
+        CompletableFuture<Integer> writtenB = new CompletableFuture<>();
+        CompletableFuture<Void> releaseB = new CompletableFuture<>();
+        FaultInjection faultsA = new FaultInjection().at(0, handedOver(writtenA, releaseA));
+        FaultInjection faultsB = new FaultInjection().at(0, handedOver(writtenB, releaseB));
+        java.nio.file.Path dirA = dir.resolve("a");
+        java.nio.file.Path dirB = dir.resolve("b");
+        CompletableFuture<Throwable> nested = new CompletableFuture<>();
+        CompletableFuture<Long> secondA;
+        CompletableFuture<Long> firstB;
+        long firstA;
+        try (AppendLog a = AppendLog.open(engine, dirA, new AppendLogConfig().segmentIoWrapper(faultsA.wrapper()));
+             AppendLog b = AppendLog.open(engine, dirB, new AppendLogConfig().segmentIoWrapper(faultsB.wrapper()))) {
+            CompletableFuture<CompletableFuture<Long>> appendedInside = new CompletableFuture<>();
+            CompletableFuture<CompletableFuture<Long>> appendedToB = new CompletableFuture<>();
+            CompletableFuture<Long> first = a.append(bytes(100, 1));
+            first.thenRun(() -> { // A's acknowledgement, on this thread (it completes releaseA below)
+                CompletableFuture<Long> inside = a.append(bytes(100, 2));
+                appendedInside.complete(inside);
+                CompletableFuture<Long> toB = b.append(bytes(100, 3));
+                appendedToB.complete(toB);
+                toB.thenRun(() -> nested.complete(thrown(inside::join))); // B's acknowledgement, nested in A's
+                writtenB.join();
+                releaseB.complete(null); // this thread acknowledges B's group, inside A's acknowledgement
+            });
+            writtenA.join();
+            releaseA.complete(null); // this thread acknowledges A's first group
+            assertTrue(nested.isDone(), "B's completion ran inside A's acknowledgement, on this thread");
+            assertInstanceOf(IllegalStateException.class, nested.join());
+            firstA = await(first);
+            secondA = await(appendedInside);
+            firstB = await(appendedToB);
+            assertTrue(await(secondA) > firstA, "the record appended inside became durable after the first");
+            await(firstB);
+            // Bystanders: both logs still take appends.
+            await(a.append(bytes(100, 4)));
+            await(b.append(bytes(100, 5)));
+        }
+        List<Long> readA = new ArrayList<>();
+        LogRecovery.read(dirA, 0, (p, bytes) -> readA.add(p));
+        assertEquals(List.of(firstA, secondA.join()), readA.subList(0, 2));
+        assertEquals(3, readA.size());
+        List<Long> readB = new ArrayList<>();
+        LogRecovery.read(dirB, 0, (p, bytes) -> readB.add(p));
+        assertEquals(2, readB.size());
+        assertEquals(firstB.join(), readB.get(0));
+    }
+
+    /**
+     * The real write, its result held until {@code release} completes: the thread that completes {@code release}
+     * (after {@code written}) runs the log's completion of the group.
+     */
+    private static FaultInjection.Fault handedOver(CompletableFuture<Integer> written,
+                                                   CompletableFuture<Void> release) {
+        return (real, src, position) -> {
+            real.writeDurable(src, position).whenComplete((n, failure) -> {
+                if (failure != null) {
+                    written.completeExceptionally(failure);
+                } else {
+                    written.complete(n);
+                }
+            });
+            return written.thenCombine(release, (n, ignored) -> n);
+        };
+    }
+
     private static Throwable thrown(java.util.concurrent.Callable<?> wait) {
         try {
             wait.call();
