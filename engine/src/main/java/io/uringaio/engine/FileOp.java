@@ -9,7 +9,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One {@link AsyncFile} operation in flight: its request(s), its future, and what must stay reachable until the CQE
- * (the caller's buffer, bounce buffers, an iovec array, a segment). Pooled; completes on the ring thread.
+ * (the caller's buffer, bounce buffers, an iovec array, a segment). Pooled; completes on the thread that delivers its
+ * request's completion (a ring or pool thread, or a caller ring's waiter, reaper or submitter).
  */
 final class FileOp implements Completion {
     enum Kind {

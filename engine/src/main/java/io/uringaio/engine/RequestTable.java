@@ -5,7 +5,8 @@ package io.uringaio.engine;
  * {@code data}: the slot in the low bits, so a CQE finds its request with one array load, and in the bits the slot
  * does not need, a generation that changes every time the slot is freed. Two uses of one slot in a row therefore carry
  * different tags, so a key built for one submission (an {@code IORING_OP_ASYNC_CANCEL}'s target) does not match the
- * next request that reuses the slot. Ring thread only.
+ * next request that reuses the slot. Not thread-safe: a Netty ring uses it on its loop thread only, a caller ring
+ * under its lock.
  */
 final class RequestTable {
     /** Netty's fast path carries 16 bits of user data. */

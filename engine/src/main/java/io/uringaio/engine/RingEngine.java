@@ -570,10 +570,14 @@ public final class RingEngine implements AutoCloseable {
                 // A chain counts as one request of its thread: its members run one after the other.
                 CallerRing caller = callerLanes.forCurrentThread();
                 int mine = home.inFlight.get() - (chain.length - 1);
+                int before = home.lastDepth;
                 home.lastDepth = mine; // one request at the thread's next submission too (submitCounted)
-                if (mine <= callerRingDepth && enqueueCaller(caller, chain[0])) {
+                // Routed as one request is (submitCounted): the thread's previous submission counts too.
+                if (mine <= callerRingDepth && before <= callerRingDepth && enqueueCaller(caller, chain[0])) {
                     return caller;
                 }
+            } else if (home != null) {
+                home.lastDepth = home.inFlight.get();
             }
             Lane ring = pickRing();
             enqueue(ring, chain[0]);
@@ -612,6 +616,9 @@ public final class RingEngine implements AutoCloseable {
                 requests[i].ring = ring;
             }
             SubmitterHome home = count(requests, count); // before the ring has them: a completion may run first
+            if (home != null) {
+                home.lastDepth = home.inFlight.get();
+            }
             try {
                 ring.acceptBatch(requests, count);
             } catch (EngineRejectedException loopShutDown) {
@@ -643,8 +650,8 @@ public final class RingEngine implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             requests[i].submitter = home;
         }
-        home.lastDepth = home.inFlight.addAndGet(count);
-        return home;
+        home.inFlight.addAndGet(count);
+        return home; // the caller records the thread's depth (lastDepth): a batch counts as many, a chain as one
     }
 
     /** Undoes {@link #count} for requests the engine refused (idle again, never delivered). */

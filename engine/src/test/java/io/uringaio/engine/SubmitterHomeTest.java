@@ -131,6 +131,52 @@ class SubmitterHomeTest extends KernelTest {
     }
 
     /**
+     * A chain is routed like one request, previous submission included: with a depth of one, a thread whose previous
+     * submission found another request of its own in flight sends its next chain to its Netty ring, though nothing of
+     * it is in flight by then; the chain after that goes into the caller ring. Failed before: the chain looked only at
+     * the count of now, and went into the caller ring.
+     */
+    @Test
+    void aChainAfterASubmissionAtDepthGoesToTheNettyRing() throws Exception {
+        assumeRings("caller rings are io_uring instances");
+        try (RingEngine engine = RingEngine.open(config().rings(1).callerRings(1).callerRingDepth(1)
+                .pageCacheFastPath(false));
+             Pipe held = new Pipe(); Pipe other = new Pipe(); Arena arena = Arena.ofShared()) {
+            Assumptions.assumeTrue(engine.callerRingCount() == 1, "the kernel gave no caller rings");
+            Recorder rFirst = new Recorder();
+            Request first = new Request(rFirst).prepRead(held.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(first);
+            Recorder rSecond = new Recorder();
+            Request second = new Request(rSecond).prepRead(other.readFd, arena.allocate(1).address(), 1, 0);
+            engine.submit(second); // at depth: the thread's first is in flight
+            held.write(1);
+            other.write(1);
+            assertEquals(1, rFirst.awaitResult());
+            assertEquals(1, rSecond.awaitResult());
+
+            Request[] chain = chainOfTwo(held, arena);
+            engine.submitLinked(chain[0], chain[1]);
+            assertInstanceOf(Ring.class, chain[0].ring, "the thread's previous submission was at depth");
+            held.write(2);
+            assertEquals(1, ((Recorder) chain[0].completion()).awaitResult());
+            assertEquals(1, ((Recorder) chain[1].completion()).awaitResult());
+
+            Request[] again = chainOfTwo(held, arena);
+            engine.submitLinked(again[0], again[1]);
+            assertInstanceOf(CallerRing.class, again[0].ring, "nothing of the thread in flight: its caller ring");
+            held.write(2);
+            assertEquals(1, ((Recorder) again[0].completion()).awaitResult());
+            assertEquals(1, ((Recorder) again[1].completion()).awaitResult());
+        }
+    }
+
+    private static Request[] chainOfTwo(Pipe pipe, Arena arena) {
+        return new Request[] {
+                new Request(new Recorder()).prepRead(pipe.readFd, arena.allocate(1).address(), 1, 0),
+                new Request(new Recorder()).prepRead(pipe.readFd, arena.allocate(1).address(), 1, 0)};
+    }
+
+    /**
      * A thread keeps its ring, but not when that ring is full while another has room. Thread C gets its ring while all
      * are idle; then a thread on the same ring fills it (every slot taken by pipe reads that wait for data). C's next
      * request must go to the ring with room, not wait behind requests that may never

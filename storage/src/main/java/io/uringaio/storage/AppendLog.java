@@ -46,7 +46,8 @@ import java.util.zip.CRC32C;
  * to the kernel as one write linked to one {@code fdatasync} ({@code IOSQE_IO_LINK}, both SQEs in one submission).
  * Up to {@link AppendLogConfig#maxGroupsInFlight} groups (default 2) are in flight at once: group k+1 is written and
  * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. An append that finds a
- * free slot is submitted at once, with one opt-in exception ({@link GroupWait}): appenders that block until their
+ * free slot is submitted at once, with one exception, on by default ({@link GroupWait}; off with
+ * {@code maxGroupWaitNanos(0)}): appenders that block until their
  * record is durable come back one by one after their group is acknowledged, so the first one back, on a thread of its
  * own, <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (default 150 µs) and
  * a quarter of the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending
@@ -60,8 +61,9 @@ import java.util.zip.CRC32C;
  * already waiting for their group: then it blocks until a group is durable, except on one of the engine's threads or
  * in a record's completion, which cannot wait for the groups that need them: those appends go over the budget. A
  * group's leader returns once its group is cut (the bounded wait above; an interrupt or a close ends
- * it at once, and the interrupt status stays set). Futures complete on a ring thread: hand long work to an executor
- * ({@code thenApplyAsync}).
+ * it at once, and the interrupt status stays set). Futures complete on the thread that learns the group is durable: a
+ * ring thread, or with the engine's caller rings, the appender that waits inside its group's ring, the caller-ring
+ * reaper, or a submitter: hand long work to an executor ({@code thenApplyAsync}).
  *
  * <p><b>Failures.</b> Bad input throws at once: {@code NullPointerException}, {@code IllegalArgumentException} for an
  * empty record or one over {@link AppendLogConfig#maxRecordBytes}. An append to a closed log gets a failed future
