@@ -36,6 +36,22 @@ class EngineConfigBoundsTest extends KernelTest {
         assertThrows(IllegalArgumentException.class, () -> RingEngine.open(defaults));
     }
 
+    /**
+     * io-wq's bounded workers run every fsync and (on ext4) every buffered write: by default a ring may run
+     * {@link RingEngineConfig#DEFAULT_BOUNDED_WORKERS} of them at once, or the kernel's own bound (4 per CPU) where
+     * that is more; 0 leaves it to the kernel, and a copy keeps what was set.
+     */
+    @Test
+    void theDefaultIoWqBoundLetsARingRunManySyncsAtOnce() {
+        int kernelDefault = 4 * Runtime.getRuntime().availableProcessors();
+        RingEngineConfig defaults = new RingEngineConfig();
+        assertEquals(kernelDefault < RingEngineConfig.DEFAULT_BOUNDED_WORKERS
+                ? RingEngineConfig.DEFAULT_BOUNDED_WORKERS : 0, defaults.maxBoundedWorkers());
+        assertEquals(0, defaults.maxUnboundedWorkers(), "unbounded workers are left to the kernel");
+        assertEquals(0, new RingEngineConfig().ioWorkers(0, 0).maxBoundedWorkers());
+        assertEquals(7, new RingEngineConfig().ioWorkers(7, 3).copy().maxBoundedWorkers());
+    }
+
     @Test
     void settersRefuseOutOfRangeValues() {
         RingEngineConfig c = new RingEngineConfig();
