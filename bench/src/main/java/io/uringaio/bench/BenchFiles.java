@@ -40,10 +40,19 @@ public final class BenchFiles {
         }
         String operation = exists ? "rewrite" : "create";
         checkFreeSpace(operation, path, sizeBytes);
+        FileChannel ch;
         try {
-            write(path, sizeBytes);
+            ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
         } catch (IOException e) {
-            deletePartWritten(path, e);
+            // Not opened: nothing was changed, and a file that was there is the user's (it was deleted here as "part
+            // written": a read-only file of another size, EACCES, then gone).
+            throw FileErrors.failed(operation, path, e);
+        }
+        try (ch) {
+            write(ch, sizeBytes);
+        } catch (IOException e) {
+            deletePartWritten(path, e); // truncated, part written: of no use, and may hold the disk's last space
             throw FileErrors.failed(operation, path, e);
         }
         return true;
@@ -91,7 +100,7 @@ public final class BenchFiles {
         }
     }
 
-    /** A part-written file is of no use and may hold the disk's last free space; a directory in the way stays. */
+    /** A part-written file (opened and truncated by us) is of no use and may hold the disk's last free space. */
     private static void deletePartWritten(Path path, IOException failure) {
         try {
             if (Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -102,23 +111,20 @@ public final class BenchFiles {
         }
     }
 
-    private static void write(Path path, long sizeBytes) throws IOException {
+    private static void write(FileChannel ch, long sizeBytes) throws IOException {
         SplittableRandom random = new SplittableRandom(0x5eed_f11eL);
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (long pos = 0; pos < sizeBytes; pos += CHUNK_BYTES) {
-                chunk.clear();
-                while (chunk.hasRemaining()) {
-                    chunk.putLong(random.nextLong());
-                }
-                chunk.flip();
-                while (chunk.hasRemaining()) {
-                    ch.write(chunk, pos + chunk.position());
-                }
+        for (long pos = 0; pos < sizeBytes; pos += CHUNK_BYTES) {
+            chunk.clear();
+            while (chunk.hasRemaining()) {
+                chunk.putLong(random.nextLong());
             }
-            ch.force(false);
+            chunk.flip();
+            while (chunk.hasRemaining()) {
+                ch.write(chunk, pos + chunk.position());
+            }
         }
+        ch.force(false);
     }
 
     /** {@link #prepare}, first creating the file's directory and its parents: for default paths only. */
