@@ -57,10 +57,10 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         @CommandLine.Option(names = "--size", paramLabel = "MiB", description = "test file size (default 1024; 64 "
                 + "with --quick)")
         Long sizeMiB;
-        @CommandLine.Option(names = "--seconds", paramLabel = "N", description = "measured seconds per trial "
+        @CommandLine.Option(names = "--seconds", paramLabel = "N", converter = Decimal.class, description = "measured seconds per trial "
                 + "(default 5; 2 with --quick)")
         Double seconds;
-        @CommandLine.Option(names = "--warmup", paramLabel = "N", description = "warm-up seconds per trial, not "
+        @CommandLine.Option(names = "--warmup", paramLabel = "N", converter = Decimal.class, description = "warm-up seconds per trial, not "
                 + "measured (default 1; 0.5 with --quick)")
         Double warmup;
         @CommandLine.Option(names = "--rounds", paramLabel = "N", description = "run the whole matrix N times, "
@@ -79,6 +79,24 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         boolean quiet;
         @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "this message")
         boolean help;
+    }
+
+    /**
+     * A number of seconds as a user writes it: decimal, optionally with an exponent ("2", ".5", "5e-1"). Java's own
+     * syntax also takes a type suffix and hexadecimal, so "1d" (a day?) would be 1 s and "0x1p3" 8 s: those are
+     * mistakes. NaN and Infinity are let through to the range check, which says what the range is.
+     */
+    static final class Decimal implements CommandLine.ITypeConverter<Double> {
+        private static final java.util.regex.Pattern DECIMAL =
+                java.util.regex.Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?|NaN|[+-]?Infinity");
+
+        @Override
+        public Double convert(String value) {
+            if (!DECIMAL.matcher(value).matches()) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a decimal number");
+            }
+            return Double.parseDouble(value);
+        }
     }
 
     /**
@@ -162,7 +180,7 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
     }
 
     /** 1.0 as "1", 0.05 as "0.05"; NaN and the infinities (which BigDecimal refuses) as Java spells them. */
-    private static String plain(double v) {
+    static String plain(double v) {
         if (!Double.isFinite(v)) {
             return Double.toString(v);
         }
