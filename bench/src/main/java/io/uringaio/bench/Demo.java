@@ -96,8 +96,8 @@ public final class Demo {
         Path file;
         @CommandLine.Option(names = "--size", paramLabel = "MiB", description = "test file size in MiB (default 256)")
         Long sizeMiB;
-        @CommandLine.Option(names = "--seconds", paramLabel = "N", description = "duration of each random-read "
-                + "phase (default 5)")
+        @CommandLine.Option(names = "--seconds", paramLabel = "N", converter = DecimalNumber.class,
+                description = "duration of each random-read phase (default 5)")
         Double seconds;
         @CommandLine.Option(names = "--quick", description = "32 MiB file, 1 s phases: a smoke test for CI")
         boolean quick;

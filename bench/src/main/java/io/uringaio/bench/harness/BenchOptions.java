@@ -1,5 +1,7 @@
 package io.uringaio.bench.harness;
 
+import io.uringaio.bench.DecimalNumber;
+
 import picocli.CommandLine;
 
 import java.nio.file.Path;
@@ -57,11 +59,11 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         @CommandLine.Option(names = "--size", paramLabel = "MiB", description = "test file size (default 1024; 64 "
                 + "with --quick)")
         Long sizeMiB;
-        @CommandLine.Option(names = "--seconds", paramLabel = "N", converter = Decimal.class, description = "measured seconds per trial "
-                + "(default 5; 2 with --quick)")
+        @CommandLine.Option(names = "--seconds", paramLabel = "N", converter = DecimalNumber.class,
+                description = "measured seconds per trial (default 5; 2 with --quick)")
         Double seconds;
-        @CommandLine.Option(names = "--warmup", paramLabel = "N", converter = Decimal.class, description = "warm-up seconds per trial, not "
-                + "measured (default 1; 0.5 with --quick)")
+        @CommandLine.Option(names = "--warmup", paramLabel = "N", converter = DecimalNumber.class,
+                description = "warm-up seconds per trial, not measured (default 1; 0.5 with --quick)")
         Double warmup;
         @CommandLine.Option(names = "--rounds", paramLabel = "N", description = "run the whole matrix N times, "
                 + "contenders interleaved, and report each cell's median-IOPS round (default 1): steadier numbers "
@@ -79,24 +81,6 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         boolean quiet;
         @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "this message")
         boolean help;
-    }
-
-    /**
-     * A number of seconds as a user writes it: decimal, optionally with an exponent ("2", ".5", "5e-1"). Java's own
-     * syntax also takes a type suffix and hexadecimal, so "1d" (a day?) would be 1 s and "0x1p3" 8 s: those are
-     * mistakes. NaN and Infinity are let through to the range check, which says what the range is.
-     */
-    static final class Decimal implements CommandLine.ITypeConverter<Double> {
-        private static final java.util.regex.Pattern DECIMAL =
-                java.util.regex.Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?|NaN|[+-]?Infinity");
-
-        @Override
-        public Double convert(String value) {
-            if (!DECIMAL.matcher(value).matches()) {
-                throw new CommandLine.TypeConversionException("'" + value + "' is not a decimal number");
-            }
-            return Double.parseDouble(value);
-        }
     }
 
     /**
