@@ -26,6 +26,14 @@ public final class BenchFiles {
      * @throws IOException whose message names the operation, the file and the errno (see {@link FileErrors})
      */
     public static boolean prepare(Path path, long sizeBytes) throws IOException {
+        return prepare(path, sizeBytes, () -> { });
+    }
+
+    /**
+     * {@link #prepare(Path, long)}, calling {@code writing} once the file is open for writing, before the first
+     * byte: where a caller says "writing the test file" (a GiB takes a while), and not above a refusal.
+     */
+    public static boolean prepare(Path path, long sizeBytes, Runnable writing) throws IOException {
         if (sizeBytes <= 0 || sizeBytes % CHUNK_BYTES != 0) {
             throw new IllegalArgumentException("file size must be a positive multiple of 1 MiB, was " + sizeBytes);
         }
@@ -50,6 +58,7 @@ public final class BenchFiles {
             throw FileErrors.failed(operation, path, e);
         }
         try (ch) {
+            writing.run();
             write(ch, sizeBytes);
         } catch (IOException e) {
             deletePartWritten(path, e); // truncated, part written: of no use, and may hold the disk's last space
@@ -129,8 +138,13 @@ public final class BenchFiles {
 
     /** {@link #prepare}, first creating the file's directory and its parents: for default paths only. */
     public static boolean prepareWithDirectories(Path path, long sizeBytes) throws IOException {
+        return prepareWithDirectories(path, sizeBytes, () -> { });
+    }
+
+    /** {@link #prepare(Path, long, Runnable)}, first creating the file's directory and its parents. */
+    public static boolean prepareWithDirectories(Path path, long sizeBytes, Runnable writing) throws IOException {
         createDirectories(path.toAbsolutePath().getParent());
-        return prepare(path, sizeBytes);
+        return prepare(path, sizeBytes, writing);
     }
 
     /** {@link Files#createDirectories}, failing with a message that names the directory and the errno. */

@@ -188,12 +188,13 @@ public final class BenchMain {
         boolean writing = !BenchFiles.reusable(o.file(), fileBytes)
                 && (Files.isRegularFile(o.file()) || !Files.exists(o.file(), LinkOption.NOFOLLOW_LINKS));
         if (writing) {
-            progress.line("writing the test file " + o.file() + " (" + o.sizeMiB() + " MiB)"); // a GiB takes a while
             Scratch.track(o.file());
         }
         boolean created;
         try {
-            created = prepareFile(o, fileBytes);
+            // said once the file is open for writing, not above a refusal (a missing directory, ENOSPC)
+            created = prepareFile(o, fileBytes, () -> progress.line("writing the test file " + o.file() + " ("
+                    + o.sizeMiB() + " MiB)")); // a GiB takes a while
         } finally {
             if (writing) {
                 Scratch.untrack(o.file());
@@ -330,8 +331,13 @@ public final class BenchMain {
      * @return whether the file was (re)written
      */
     static boolean prepareFile(BenchOptions o, long fileBytes) throws IOException {
-        boolean written = o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes)
-                : BenchFiles.prepareWithDirectories(o.file(), fileBytes);
+        return prepareFile(o, fileBytes, () -> { });
+    }
+
+    /** {@link #prepareFile(BenchOptions, long)}, calling {@code writing} once the file is open for writing. */
+    static boolean prepareFile(BenchOptions o, long fileBytes, Runnable writing) throws IOException {
+        boolean written = o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes, writing)
+                : BenchFiles.prepareWithDirectories(o.file(), fileBytes, writing);
         // Every contender opens it read-write (the read workloads too): a reused read-only file fails here, once.
         try (FileChannel ignored = FileChannel.open(o.file(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             return written;

@@ -122,6 +122,25 @@ class HostileCommandLineTest {
                 first);
     }
 
+    /**
+     * "writing the test file" is said once the file is open for writing: it was said first, then the refusal
+     * ("writing the test file /nonexistent/dir/x (8 MiB)" above "create ...: ENOENT"; above an ENOSPC for a size the
+     * disk cannot hold).
+     */
+    @Test
+    void aRefusedTestFileIsNotAnnouncedAsBeingWritten() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("dir"));
+        for (Path file : List.of(tmp.resolve("missing").resolve("f.dat"), dir)) {
+            ByteArrayOutputStream progress = new ByteArrayOutputStream();
+            PrintStream sink = print(new ByteArrayOutputStream());
+            BenchOptions o = BenchOptions.parse(tiny("--file", file.toString(), "--out",
+                    tmp.resolve("out").toString()), tmp);
+            assertThrows(java.io.IOException.class, () -> BenchMain.run(o, new Progress(print(progress), false,
+                    false), sink));
+            assertEquals("", progress.toString(StandardCharsets.UTF_8), file.toString());
+        }
+    }
+
     private int execute(String[] args) {
         PrintStream sink = print(new ByteArrayOutputStream());
         return BenchMain.execute(args, tmp.resolve("root"), sink, sink);
