@@ -65,6 +65,9 @@ public final class Demo {
             if (line.isUsageHelpRequested()) {
                 throw new UsageException(null);
             }
+            if (c.file != null && c.file.toString().isEmpty()) { // an unset variable: --file "$F"
+                throw new UsageException("--file wants a path, got ''");
+            }
             if (c.sizeMiB != null && (c.sizeMiB < 1 || c.sizeMiB > 1 << 20)) {
                 throw new UsageException("--size wants a whole number in 1..1048576, got " + c.sizeMiB);
             }

@@ -45,6 +45,7 @@ class DemoOptionsTest {
         assertEquals("--seconds wants a number of seconds in (0, 3600], got 0.0", error("--seconds", "0"));
         assertEquals("Unknown option: '--bogus'", error("--bogus"));
         assertEquals("Missing required parameter for option '--file' (PATH)", error("--file"));
+        assertEquals("--file wants a path, got ''", error("--file", "")); // was the working directory: EISDIR
     }
 
     /** Java's double syntax took "1d", "2f" and hex: "--seconds 1d" ran 1 s phases. Decimal only. */

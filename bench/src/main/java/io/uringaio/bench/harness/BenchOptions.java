@@ -99,6 +99,8 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         if (line.isUsageHelpRequested()) {
             throw new UsageException(null);
         }
+        checkNotEmpty("--file", c.file);
+        checkNotEmpty("--out", c.out);
         if (c.sizeMiB != null) {
             check("--size", c.sizeMiB, 1, 1 << 20, true);
         }
@@ -154,6 +156,13 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         List<String> what = contenders.stream().map(c -> c.name() + " runs " + Workload.names(
                 Workload.ALL.stream().filter(c::appliesTo).toList())).toList();
         throw new UsageException("no selected contender runs a selected workload: " + String.join("; ", what));
+    }
+
+    /** An empty path is the working directory to Java: from a shell it is an unset variable ({@code --file "$F"}). */
+    private static void checkNotEmpty(String option, Path path) {
+        if (path != null && path.toString().isEmpty()) {
+            throw new UsageException(option + " wants a path, got ''");
+        }
     }
 
     private static void check(String option, double v, double min, double max, boolean whole) {

@@ -58,6 +58,17 @@ class HostileCommandLineTest {
     }
 
     /**
+     * An empty --file or --out (a variable that was not set: {@code --file "$F"}) is a mistake: --file '' ended in
+     * "rewrite : EISDIR" (the working directory), and --out '' wrote the report into the working directory.
+     */
+    @Test
+    void anEmptyPathIsAUsageError() {
+        assertEquals("--file wants a path, got ''", usageError("--file", ""));
+        assertEquals("--out wants a path, got ''", usageError("--out", ""));
+        assertEquals("--file wants a path, got ''", usageError("--file="));
+    }
+
+    /**
      * A run that fails on its test file (a directory here) removes the report directory it had created for nothing:
      * both a given {@code --out} and the default {@code bench-results/<date-time>/} (each was left empty before).
      */
