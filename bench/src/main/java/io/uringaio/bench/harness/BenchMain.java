@@ -207,6 +207,7 @@ public final class BenchMain {
                 count(workloads.size(), "workload"), count(selected.size(), "contender"),
                 BenchOptions.plain(o.warmupSeconds()), BenchOptions.plain(o.seconds()), count(o.rounds(), "round"),
                 o.out());
+        Scratch.removeStale(o.file()).forEach(progress::line); // what a killed run left beside the file
         Machine machine = Machine.describe(o.file());
 
         // Once for all contenders: otherwise each fails every O_DIRECT trial with its own spelling of EINVAL.

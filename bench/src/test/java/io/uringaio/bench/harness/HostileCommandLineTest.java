@@ -152,6 +152,46 @@ class HostileCommandLineTest {
         }
     }
 
+    /**
+     * A run killed outright (SIGKILL, a crash: no shutdown hook) left its log's or RocksDB's directory beside the test
+     * file (65 MiB for appendlog) and no later run removed it. The next run on that file removes those whose process
+     * is gone, and says so; the directory of a process that still runs (this JVM here), a name that is not one of
+     * ours and another file's are left alone.
+     */
+    @Test
+    void scratchLeftByAKilledRunIsRemovedByTheNextRun() throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        long deadPid = gone.pid();
+        org.junit.jupiter.api.Assumptions.assumeFalse(ProcessHandle.of(deadPid).isPresent(), "pid reused at once");
+        long livePid = ProcessHandle.current().pid();
+        Path file = tmp.resolve("f.dat");
+        Path deadLog = Files.createDirectory(tmp.resolve("f.dat.appendlog-" + deadPid));
+        Files.writeString(deadLog.resolve("00000000000000000000.log"), "segment");
+        Path deadDb = Files.createDirectory(tmp.resolve("f.dat.rocksdb-" + deadPid));
+        Files.writeString(deadDb.resolve("LOG"), "log");
+        List<Path> kept = List.of(Files.createDirectory(tmp.resolve("f.dat.appendlog-" + livePid)),
+                Files.createDirectory(tmp.resolve("f.dat.appendlog-x" + deadPid)),
+                Files.createDirectory(tmp.resolve("f.dat.backup-" + deadPid)),
+                Files.createDirectory(tmp.resolve("g.dat.rocksdb-" + deadPid)),
+                Files.writeString(tmp.resolve("f.dat.rocksdb-" + (deadPid + 1_000_000_000L)), "a file, not ours"));
+
+        ByteArrayOutputStream progress = new ByteArrayOutputStream();
+        BenchOptions o = BenchOptions.parse(tiny("--file", file.toString(), "--out", tmp.resolve("out").toString()),
+                tmp);
+        BenchMain.run(o, new Progress(print(progress), false, false), print(new ByteArrayOutputStream()));
+
+        assertFalse(Files.exists(deadLog), "the killed run's log directory");
+        assertFalse(Files.exists(deadDb), "the killed run's RocksDB directory");
+        for (Path p : kept) {
+            assertTrue(Files.exists(p), p + " kept");
+        }
+        String said = progress.toString(StandardCharsets.UTF_8);
+        assertTrue(said.contains("removed " + deadLog + ": left by a run that was killed (pid " + deadPid
+                + " is gone)"), said);
+        assertTrue(said.contains("removed " + deadDb + ": "), said);
+    }
+
     private int execute(String[] args) {
         PrintStream sink = print(new ByteArrayOutputStream());
         return BenchMain.execute(args, tmp.resolve("root"), sink, sink);
