@@ -91,7 +91,7 @@ public final class BenchMain {
             return 2;
         }
         Progress progress = Progress.stderr(options.quiet());
-        Thread onInterrupt = new Thread(() -> err.println(interrupted(options, progress)), "bench-interrupted");
+        Thread onInterrupt = new Thread(() -> err.println(interrupted(progress)), "bench-interrupted");
         Runtime.getRuntime().addShutdownHook(onInterrupt); // runs only if the JVM ends before run() returns
         try {
             run(options, progress, out);
@@ -112,7 +112,7 @@ public final class BenchMain {
      * The run was cut short (Ctrl-C, SIGTERM): stops fio, removes the trials' temporary files and directories and the
      * report directory if this run created it and it is still empty, and returns the line that says so.
      */
-    static String interrupted(BenchOptions o, Progress progress) {
+    static String interrupted(Progress progress) {
         progress.stop(); // first: the main thread must not go on to a report while the files go
         List<String> left = Scratch.cleanUp();
         removeCreatedOutputIfEmpty();

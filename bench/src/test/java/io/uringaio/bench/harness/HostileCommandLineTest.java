@@ -110,13 +110,13 @@ class HostileCommandLineTest {
         BenchOptions created = BenchOptions.parse(tiny("--out", tmp.resolve("out").toString()), tmp);
         BenchMain.prepareOutput(created);
         assertTrue(Files.isDirectory(created.out()));
-        BenchMain.interrupted(created, quietProgress());
+        BenchMain.interrupted(quietProgress());
         assertFalse(Files.exists(created.out()), "created by this run, empty");
 
         Path existing = Files.createDirectory(tmp.resolve("existing"));
         BenchOptions given = BenchOptions.parse(tiny("--out", existing.toString()), tmp);
         BenchMain.prepareOutput(given);
-        BenchMain.interrupted(given, quietProgress());
+        BenchMain.interrupted(quietProgress());
         assertTrue(Files.isDirectory(existing), "there before the run");
     }
 
