@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
+import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
 import java.util.zip.CRC32C;
 
@@ -82,14 +83,59 @@ public final class BenchFiles {
         if (dir == null || !Files.isDirectory(dir)) {
             return;
         }
+        long replaced = Files.isRegularFile(path) ? Files.size(path) : 0;
+        checkMemory(operation, path, dir, sizeBytes, replaced);
         long free = usableSpace.applyAsLong(dir);
         if (free < 0) {
             return; // no size reported (ramfs, some FUSE file systems): nothing to check against
         }
-        long usable = free + (Files.isRegularFile(path) ? Files.size(path) : 0);
+        long usable = free + replaced;
         if (sizeBytes > usable) {
             throw new IOException(operation + " " + path + ": ENOSPC (No space left on device): " + sizeBytes / MIB
                     + " MiB wanted, " + usable / MIB + " MiB free");
+        }
+    }
+
+    /**
+     * A file on tmpfs or ramfs is memory, of a machine others may share: it may take at most half the memory available
+     * (counting the file it replaces). ramfs reports no size at all, and tmpfs's is often all of RAM, so the free-space
+     * check alone would let "--size 20000" take 20 GiB of memory.
+     */
+    private static void checkMemory(String operation, Path path, Path dir, long sizeBytes, long replaced)
+            throws IOException {
+        String type = fileSystemType(dir);
+        if (!type.equals("tmpfs") && !type.equals("ramfs")) {
+            return;
+        }
+        long available = memoryAvailable.getAsLong();
+        if (available < 0) {
+            return; // unknown: nothing to check against
+        }
+        long allowed = available / 2 + replaced;
+        if (sizeBytes > allowed) {
+            throw new IOException(operation + " " + path + ": ENOMEM (Cannot allocate memory): " + type + " keeps "
+                    + "files in memory: " + sizeBytes / MIB + " MiB wanted, at most " + allowed / MIB + " MiB allowed "
+                    + "(half of the " + available / MIB + " MiB available)");
+        }
+    }
+
+    private static String fileSystemType(Path dir) {
+        try {
+            return Files.getFileStore(dir).type();
+        } catch (IOException e) {
+            return ""; // the write that follows reports what is wrong with the directory
+        }
+    }
+
+    /** Test seam: the bytes of memory available (MemAvailable in /proc/meminfo), -1 when unknown. */
+    static LongSupplier memoryAvailable = BenchFiles::memAvailable;
+
+    private static long memAvailable() {
+        try (java.util.stream.Stream<String> lines = Files.lines(Path.of("/proc/meminfo"))) {
+            return lines.filter(l -> l.startsWith("MemAvailable:")).findFirst()
+                    .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024).orElse(-1L);
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 

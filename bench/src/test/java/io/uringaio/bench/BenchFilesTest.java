@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToLongFunction;
 
@@ -29,10 +30,12 @@ class BenchFilesTest {
     Path tmp;
 
     private final ToLongFunction<Path> real = BenchFiles.usableSpace;
+    private final java.util.function.LongSupplier realMemory = BenchFiles.memoryAvailable;
 
     @AfterEach
     void restore() {
         BenchFiles.usableSpace = real;
+        BenchFiles.memoryAvailable = realMemory;
     }
 
     @Test
@@ -59,6 +62,45 @@ class BenchFilesTest {
     @Test
     void aSizelessFileSystemIsNotChecked() throws Exception {
         BenchFiles.usableSpace = dir -> -1;
+        assertTrue(BenchFiles.prepare(tmp.resolve("f.dat"), BenchFiles.MIB));
+    }
+
+    /**
+     * A file on tmpfs or ramfs is memory: "--file /dev/shm/x --size 20000" would take 20 GiB of a shared machine's
+     * memory (ramfs reports no size, so nothing stopped it; tmpfs's size is often all of RAM). Such a file may take at
+     * most half the memory available; the figure comes from the seam (1 MiB), so a broken check writes 1 MiB.
+     */
+    @Test
+    void aFileInMemoryMayTakeAtMostHalfTheMemoryAvailable() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+                && Files.getFileStore(shm).type().equals("tmpfs"), "no writable tmpfs at /dev/shm");
+        Path dir = Files.createTempDirectory(shm, "uring-aio-benchfiles-");
+        try {
+            Path file = dir.resolve("f.dat");
+            BenchFiles.memoryAvailable = () -> BenchFiles.MIB;
+            IOException e = assertThrows(IOException.class, () -> BenchFiles.prepare(file, BenchFiles.MIB));
+            assertEquals("create " + file + ": ENOMEM (Cannot allocate memory): tmpfs keeps files in memory: 1 MiB "
+                    + "wanted, at most 0 MiB allowed (half of the 1 MiB available)", e.getMessage());
+            assertFalse(Files.exists(file), "nothing written");
+
+            BenchFiles.memoryAvailable = () -> 2L * BenchFiles.MIB;
+            assertTrue(BenchFiles.prepare(file, BenchFiles.MIB), "half of 2 MiB");
+            assertEquals(BenchFiles.MIB, Files.size(file));
+            BenchFiles.memoryAvailable = () -> 2L * BenchFiles.MIB;
+            assertTrue(BenchFiles.prepare(file, 2L * BenchFiles.MIB), "1 MiB allowed + the 1 MiB it replaces");
+        } finally {
+            Files.deleteIfExists(dir.resolve("f.dat"));
+            Files.delete(dir);
+        }
+    }
+
+    /** A file on a disk is not held to the memory. */
+    @Test
+    void aFileOnADiskIsNotHeldToTheMemory() throws Exception {
+        Assumptions.assumeFalse(List.of("tmpfs", "ramfs").contains(Files.getFileStore(tmp).type()),
+                "the temporary directory is in memory here");
+        BenchFiles.memoryAvailable = () -> 0;
         assertTrue(BenchFiles.prepare(tmp.resolve("f.dat"), BenchFiles.MIB));
     }
 
