@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
+import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
 import java.util.zip.CRC32C;
 
@@ -26,6 +27,14 @@ public final class BenchFiles {
      * @throws IOException whose message names the operation, the file and the errno (see {@link FileErrors})
      */
     public static boolean prepare(Path path, long sizeBytes) throws IOException {
+        return prepare(path, sizeBytes, () -> { });
+    }
+
+    /**
+     * {@link #prepare(Path, long)}, calling {@code writing} once the file is open for writing, before the first
+     * byte: where a caller says "writing the test file" (a GiB takes a while), and not above a refusal.
+     */
+    public static boolean prepare(Path path, long sizeBytes, Runnable writing) throws IOException {
         if (sizeBytes <= 0 || sizeBytes % CHUNK_BYTES != 0) {
             throw new IllegalArgumentException("file size must be a positive multiple of 1 MiB, was " + sizeBytes);
         }
@@ -40,10 +49,20 @@ public final class BenchFiles {
         }
         String operation = exists ? "rewrite" : "create";
         checkFreeSpace(operation, path, sizeBytes);
+        FileChannel ch;
         try {
-            write(path, sizeBytes);
+            ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
         } catch (IOException e) {
-            deletePartWritten(path, e);
+            // Not opened: nothing was changed, and a file that was there is the user's (it was deleted here as "part
+            // written": a read-only file of another size, EACCES, then gone).
+            throw FileErrors.failed(operation, path, e);
+        }
+        try (ch) {
+            writing.run();
+            write(ch, sizeBytes);
+        } catch (IOException e) {
+            deletePartWritten(path, e); // truncated, part written: of no use, and may hold the disk's last space
             throw FileErrors.failed(operation, path, e);
         }
         return true;
@@ -64,14 +83,59 @@ public final class BenchFiles {
         if (dir == null || !Files.isDirectory(dir)) {
             return;
         }
+        long replaced = Files.isRegularFile(path) ? Files.size(path) : 0;
+        checkMemory(operation, path, dir, sizeBytes, replaced);
         long free = usableSpace.applyAsLong(dir);
         if (free < 0) {
             return; // no size reported (ramfs, some FUSE file systems): nothing to check against
         }
-        long usable = free + (Files.isRegularFile(path) ? Files.size(path) : 0);
+        long usable = free + replaced;
         if (sizeBytes > usable) {
             throw new IOException(operation + " " + path + ": ENOSPC (No space left on device): " + sizeBytes / MIB
                     + " MiB wanted, " + usable / MIB + " MiB free");
+        }
+    }
+
+    /**
+     * A file on tmpfs or ramfs is memory, of a machine others may share: it may take at most half the memory available
+     * (counting the file it replaces). ramfs reports no size at all, and tmpfs's is often all of RAM, so the free-space
+     * check alone would let "--size 20000" take 20 GiB of memory.
+     */
+    private static void checkMemory(String operation, Path path, Path dir, long sizeBytes, long replaced)
+            throws IOException {
+        String type = fileSystemType(dir);
+        if (!type.equals("tmpfs") && !type.equals("ramfs")) {
+            return;
+        }
+        long available = memoryAvailable.getAsLong();
+        if (available < 0) {
+            return; // unknown: nothing to check against
+        }
+        long allowed = available / 2 + replaced;
+        if (sizeBytes > allowed) {
+            throw new IOException(operation + " " + path + ": ENOMEM (Cannot allocate memory): " + type + " keeps "
+                    + "files in memory: " + sizeBytes / MIB + " MiB wanted, at most " + allowed / MIB + " MiB allowed "
+                    + "(half of the " + available / MIB + " MiB available)");
+        }
+    }
+
+    private static String fileSystemType(Path dir) {
+        try {
+            return Files.getFileStore(dir).type();
+        } catch (IOException e) {
+            return ""; // the write that follows reports what is wrong with the directory
+        }
+    }
+
+    /** Test seam: the bytes of memory available (MemAvailable in /proc/meminfo), -1 when unknown. */
+    static LongSupplier memoryAvailable = BenchFiles::memAvailable;
+
+    private static long memAvailable() {
+        try (java.util.stream.Stream<String> lines = Files.lines(Path.of("/proc/meminfo"))) {
+            return lines.filter(l -> l.startsWith("MemAvailable:")).findFirst()
+                    .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024).orElse(-1L);
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 
@@ -91,7 +155,7 @@ public final class BenchFiles {
         }
     }
 
-    /** A part-written file is of no use and may hold the disk's last free space; a directory in the way stays. */
+    /** A part-written file (opened and truncated by us) is of no use and may hold the disk's last free space. */
     private static void deletePartWritten(Path path, IOException failure) {
         try {
             if (Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -102,29 +166,31 @@ public final class BenchFiles {
         }
     }
 
-    private static void write(Path path, long sizeBytes) throws IOException {
+    private static void write(FileChannel ch, long sizeBytes) throws IOException {
         SplittableRandom random = new SplittableRandom(0x5eed_f11eL);
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (long pos = 0; pos < sizeBytes; pos += CHUNK_BYTES) {
-                chunk.clear();
-                while (chunk.hasRemaining()) {
-                    chunk.putLong(random.nextLong());
-                }
-                chunk.flip();
-                while (chunk.hasRemaining()) {
-                    ch.write(chunk, pos + chunk.position());
-                }
+        for (long pos = 0; pos < sizeBytes; pos += CHUNK_BYTES) {
+            chunk.clear();
+            while (chunk.hasRemaining()) {
+                chunk.putLong(random.nextLong());
             }
-            ch.force(false);
+            chunk.flip();
+            while (chunk.hasRemaining()) {
+                ch.write(chunk, pos + chunk.position());
+            }
         }
+        ch.force(false);
     }
 
     /** {@link #prepare}, first creating the file's directory and its parents: for default paths only. */
     public static boolean prepareWithDirectories(Path path, long sizeBytes) throws IOException {
+        return prepareWithDirectories(path, sizeBytes, () -> { });
+    }
+
+    /** {@link #prepare(Path, long, Runnable)}, first creating the file's directory and its parents. */
+    public static boolean prepareWithDirectories(Path path, long sizeBytes, Runnable writing) throws IOException {
         createDirectories(path.toAbsolutePath().getParent());
-        return prepare(path, sizeBytes);
+        return prepare(path, sizeBytes, writing);
     }
 
     /** {@link Files#createDirectories}, failing with a message that names the directory and the errno. */

@@ -65,6 +65,9 @@ public final class Demo {
             if (line.isUsageHelpRequested()) {
                 throw new UsageException(null);
             }
+            if (c.file != null && c.file.toString().isEmpty()) { // an unset variable: --file "$F"
+                throw new UsageException("--file wants a path, got ''");
+            }
             if (c.sizeMiB != null && (c.sizeMiB < 1 || c.sizeMiB > 1 << 20)) {
                 throw new UsageException("--size wants a whole number in 1..1048576, got " + c.sizeMiB);
             }
@@ -96,8 +99,8 @@ public final class Demo {
         Path file;
         @CommandLine.Option(names = "--size", paramLabel = "MiB", description = "test file size in MiB (default 256)")
         Long sizeMiB;
-        @CommandLine.Option(names = "--seconds", paramLabel = "N", description = "duration of each random-read "
-                + "phase (default 5)")
+        @CommandLine.Option(names = "--seconds", paramLabel = "N", converter = DecimalNumber.class,
+                description = "duration of each random-read phase (default 5)")
         Double seconds;
         @CommandLine.Option(names = "--quick", description = "32 MiB file, 1 s phases: a smoke test for CI")
         boolean quick;

@@ -45,6 +45,17 @@ class DemoOptionsTest {
         assertEquals("--seconds wants a number of seconds in (0, 3600], got 0.0", error("--seconds", "0"));
         assertEquals("Unknown option: '--bogus'", error("--bogus"));
         assertEquals("Missing required parameter for option '--file' (PATH)", error("--file"));
+        assertEquals("--file wants a path, got ''", error("--file", "")); // was the working directory: EISDIR
+    }
+
+    /** Java's double syntax took "1d", "2f" and hex: "--seconds 1d" ran 1 s phases. Decimal only. */
+    @Test
+    void secondsAreDecimalNotJavaLiterals() {
+        for (String v : new String[] {"1d", "2F", "0x1p3"}) {
+            assertEquals("Invalid value for option '--seconds': '" + v + "' is not a decimal number",
+                    error("--seconds", v), v);
+        }
+        assertEquals(0.5, Demo.Options.parse(new String[] {"--seconds", "5e-1"}).seconds());
     }
 
     /** A mistake is one line on stderr with status 2; --help is the usage on stdout with status 0. */

@@ -93,8 +93,7 @@ public final class AppendLogContender extends InProcessContender {
             throw new IllegalArgumentException(NAME + " runs the append workloads only, not " + w.name());
         }
         lastStats.set(null);
-        Path file = context.file().toAbsolutePath();
-        Path dir = file.resolveSibling(file.getFileName() + ".appendlog-" + ProcessHandle.current().pid());
+        Path dir = Scratch.besideTestFile(context.file(), "appendlog");
         deleteTree(dir);
         Scratch.track(dir); // a Ctrl-C during the trial must not leave it beside the test file
         RingEngineConfig config = new RingEngineConfig().rings(rings).threadNamePrefix("bench-" + name());

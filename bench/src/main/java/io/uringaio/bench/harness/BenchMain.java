@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,6 +35,11 @@ public final class BenchMain {
     private static final PrintStream OUT = System.out;
     /** Held so the level sticks: the engine logs its backend choice at INFO on every open, once per trial here. */
     private static final Logger ENGINE_LOG = Logger.getLogger("io.uringaio.engine");
+    /**
+     * The report directory this run created, until the report is in it: removed (when empty) by a failure or an
+     * interrupt. Static as {@link Scratch}: the shutdown hook that cleans up after a Ctrl-C reads it.
+     */
+    private static final AtomicReference<Path> CREATED_OUT = new AtomicReference<>();
 
     private BenchMain() {
     }
@@ -85,7 +91,7 @@ public final class BenchMain {
             return 2;
         }
         Progress progress = Progress.stderr(options.quiet());
-        Thread onInterrupt = new Thread(() -> err.println(interrupted(options, progress)), "bench-interrupted");
+        Thread onInterrupt = new Thread(() -> err.println(interrupted(progress)), "bench-interrupted");
         Runtime.getRuntime().addShutdownHook(onInterrupt); // runs only if the JVM ends before run() returns
         try {
             run(options, progress, out);
@@ -103,19 +109,13 @@ public final class BenchMain {
     }
 
     /**
-     * The run was cut short (Ctrl-C, SIGTERM): stops fio, removes the trials' temporary files and directories and an
-     * empty report directory the run created, and returns the line that says so.
+     * The run was cut short (Ctrl-C, SIGTERM): stops fio, removes the trials' temporary files and directories and the
+     * report directory if this run created it and it is still empty, and returns the line that says so.
      */
-    static String interrupted(BenchOptions o, Progress progress) {
+    static String interrupted(Progress progress) {
         progress.stop(); // first: the main thread must not go on to a report while the files go
         List<String> left = Scratch.cleanUp();
-        if (Files.isDirectory(o.out()) && !o.outGiven()) {
-            try {
-                Files.deleteIfExists(o.out()); // only when empty: a report half-written is kept
-            } catch (IOException e) {
-                // not empty: keep it
-            }
-        }
+        removeCreatedOutputIfEmpty();
         String where = progress.begun() == 0 ? "before the first trial"
                 : "in trial " + progress.begun() + " of " + progress.planned();
         return "uring-aio bench: interrupted " + where + ": no report written; " + (left.isEmpty()
@@ -155,6 +155,18 @@ public final class BenchMain {
 
     static Report run(BenchOptions o, Progress progress, PrintStream out, Function<Path, String> directProbe)
             throws IOException {
+        try {
+            Report report = runAndReport(o, progress, out, directProbe);
+            CREATED_OUT.set(null); // written: the report's now
+            return report;
+        } catch (IOException | RuntimeException | Error e) {
+            removeCreatedOutputIfEmpty(); // a failed run leaves no empty directory behind it
+            throw e;
+        }
+    }
+
+    private static Report runAndReport(BenchOptions o, Progress progress, PrintStream out,
+                                       Function<Path, String> directProbe) throws IOException {
         ENGINE_LOG.setLevel(Level.WARNING);
         List<Contender> selected = BenchOptions.selectContenders(contenders(), o.only());
         List<Workload> workloads = Workload.select(o.workloads());
@@ -176,21 +188,26 @@ public final class BenchMain {
         boolean writing = !BenchFiles.reusable(o.file(), fileBytes)
                 && (Files.isRegularFile(o.file()) || !Files.exists(o.file(), LinkOption.NOFOLLOW_LINKS));
         if (writing) {
-            progress.line("writing the test file " + o.file() + " (" + o.sizeMiB() + " MiB)"); // a GiB takes a while
             Scratch.track(o.file());
         }
         boolean created;
         try {
-            created = prepareFile(o, fileBytes);
+            // said once the file is open for writing, not above a refusal (a missing directory, ENOSPC)
+            created = prepareFile(o, fileBytes, () -> progress.line("writing the test file " + o.file() + " ("
+                    + o.sizeMiB() + " MiB)")); // a GiB takes a while
         } finally {
             if (writing) {
                 Scratch.untrack(o.file());
             }
         }
-        out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %d workloads x %d contenders, "
-                        + "%.1f s warm-up + %.1f s each, %d round(s); report in %s%n",
+        // the seconds as given: "%.1f" announced 0.05 s trials as 0.1 s
+        out.printf(Locale.ROOT, "uring-aio bench: %s %s (%d MiB) in %.1f s; %s x %s, %s s warm-up + %s s each, %s; "
+                        + "report in %s%n",
                 created ? "created" : "reusing", o.file(), o.sizeMiB(), (System.nanoTime() - t0) / 1e9,
-                workloads.size(), selected.size(), o.warmupSeconds(), o.seconds(), o.rounds(), o.out());
+                count(workloads.size(), "workload"), count(selected.size(), "contender"),
+                BenchOptions.plain(o.warmupSeconds()), BenchOptions.plain(o.seconds()), count(o.rounds(), "round"),
+                o.out());
+        Scratch.removeStale(o.file()).forEach(progress::line); // what a killed run left beside the file
         Machine machine = Machine.describe(o.file());
 
         // Once for all contenders: otherwise each fails every O_DIRECT trial with its own spelling of EINVAL.
@@ -268,6 +285,8 @@ public final class BenchMain {
      */
     static void prepareOutput(BenchOptions o) throws IOException {
         Path out = o.out();
+        CREATED_OUT.set(null);
+        boolean existed = Files.isDirectory(out);
         if (!o.outGiven()) {
             BenchFiles.createDirectories(out);
         } else if (Files.exists(out) && !Files.isDirectory(out)) {
@@ -279,10 +298,30 @@ public final class BenchMain {
                 throw FileErrors.failed("create directory", out, e);
             }
         }
+        if (!existed) {
+            CREATED_OUT.set(out);
+        }
         try {
             Files.delete(Files.createTempFile(out, ".uring-aio-bench-", ".probe"));
         } catch (IOException e) {
+            removeCreatedOutputIfEmpty();
             throw FileErrors.failed("write a file in", out, e);
+        }
+    }
+
+    /**
+     * Removes the report directory {@link #prepareOutput} created, if it is still empty: a run that fails or is cut
+     * short before its report leaves nothing (a half-written report is kept, and so is a directory that was there).
+     */
+    static void removeCreatedOutputIfEmpty() {
+        Path created = CREATED_OUT.getAndSet(null);
+        if (created == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(created); // only when empty
+        } catch (IOException e) {
+            // not empty, or not ours to remove any more: keep it
         }
     }
 
@@ -293,14 +332,24 @@ public final class BenchMain {
      * @return whether the file was (re)written
      */
     static boolean prepareFile(BenchOptions o, long fileBytes) throws IOException {
-        boolean written = o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes)
-                : BenchFiles.prepareWithDirectories(o.file(), fileBytes);
+        return prepareFile(o, fileBytes, () -> { });
+    }
+
+    /** {@link #prepareFile(BenchOptions, long)}, calling {@code writing} once the file is open for writing. */
+    static boolean prepareFile(BenchOptions o, long fileBytes, Runnable writing) throws IOException {
+        boolean written = o.fileGiven() ? BenchFiles.prepare(o.file(), fileBytes, writing)
+                : BenchFiles.prepareWithDirectories(o.file(), fileBytes, writing);
         // Every contender opens it read-write (the read workloads too): a reused read-only file fails here, once.
         try (FileChannel ignored = FileChannel.open(o.file(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             return written;
         } catch (IOException e) {
             throw FileErrors.failed("open", o.file(), e, "read-write (the bench writes it)");
         }
+    }
+
+    /** "1 round", "3 rounds". */
+    private static String count(int n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     private static Result runOne(Contender c, Workload w, TrialContext context, Progress progress) {

@@ -1,5 +1,7 @@
 package io.uringaio.bench.harness;
 
+import io.uringaio.bench.DecimalNumber;
+
 import picocli.CommandLine;
 
 import java.nio.file.Path;
@@ -57,11 +59,11 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         @CommandLine.Option(names = "--size", paramLabel = "MiB", description = "test file size (default 1024; 64 "
                 + "with --quick)")
         Long sizeMiB;
-        @CommandLine.Option(names = "--seconds", paramLabel = "N", description = "measured seconds per trial "
-                + "(default 5; 2 with --quick)")
+        @CommandLine.Option(names = "--seconds", paramLabel = "N", converter = DecimalNumber.class,
+                description = "measured seconds per trial (default 5; 2 with --quick)")
         Double seconds;
-        @CommandLine.Option(names = "--warmup", paramLabel = "N", description = "warm-up seconds per trial, not "
-                + "measured (default 1; 0.5 with --quick)")
+        @CommandLine.Option(names = "--warmup", paramLabel = "N", converter = DecimalNumber.class,
+                description = "warm-up seconds per trial, not measured (default 1; 0.5 with --quick)")
         Double warmup;
         @CommandLine.Option(names = "--rounds", paramLabel = "N", description = "run the whole matrix N times, "
                 + "contenders interleaved, and report each cell's median-IOPS round (default 1): steadier numbers "
@@ -97,6 +99,8 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         if (line.isUsageHelpRequested()) {
             throw new UsageException(null);
         }
+        checkNotEmpty("--file", c.file);
+        checkNotEmpty("--out", c.out);
         if (c.sizeMiB != null) {
             check("--size", c.sizeMiB, 1, 1 << 20, true);
         }
@@ -154,6 +158,13 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
         throw new UsageException("no selected contender runs a selected workload: " + String.join("; ", what));
     }
 
+    /** An empty path is the working directory to Java: from a shell it is an unset variable ({@code --file "$F"}). */
+    private static void checkNotEmpty(String option, Path path) {
+        if (path != null && path.toString().isEmpty()) {
+            throw new UsageException(option + " wants a path, got ''");
+        }
+    }
+
     private static void check(String option, double v, double min, double max, boolean whole) {
         if (!(v >= min && v <= max)) {
             throw new UsageException(option + " wants " + (whole ? "a whole number" : "a number") + " in "
@@ -162,7 +173,7 @@ public record BenchOptions(Path root, Path file, boolean fileGiven, long sizeMiB
     }
 
     /** 1.0 as "1", 0.05 as "0.05"; NaN and the infinities (which BigDecimal refuses) as Java spells them. */
-    private static String plain(double v) {
+    static String plain(double v) {
         if (!Double.isFinite(v)) {
             return Double.toString(v);
         }

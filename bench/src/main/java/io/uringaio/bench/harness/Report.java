@@ -396,13 +396,30 @@ public final class Report {
                 }
             }
         }
-        sb.append("\n## Goals\n\n| goal | measured | |\n|---|---:|---|\n");
-        for (Goal g : goals()) {
+        sb.append("\n## Goals\n\n");
+        List<Goal> shown = goals().stream().filter(this::inSelection).toList();
+        if (shown.isEmpty()) {
+            sb.append("No goal compares two contenders of this run on a workload it ran (--only, --workloads); a full "
+                    + "run lists them.\n");
+            return sb.toString();
+        }
+        sb.append("| goal | measured | |\n|---|---:|---|\n");
+        for (Goal g : shown) {
             sb.append("| ").append(g.text()).append(" | ").append(fmt("%.2f×", g.measured())).append(" | ")
                     .append(!g.known() ? "not measured" : g.met() ? "met" : "**missed**: " + g.missedBecause())
                     .append(" |\n");
         }
         return sb.toString();
+    }
+
+    /**
+     * Whether this run could have measured {@code g}: its workload and both its contenders were selected (a side that
+     * could not run still counts: its row says "not measured"). A run of a few contenders listed every goal otherwise.
+     */
+    private boolean inSelection(Goal g) {
+        return workloads.stream().anyMatch(w -> w.name().equals(g.workload()))
+                && contenders.stream().anyMatch(e -> e.name().equals(g.contender()))
+                && contenders.stream().anyMatch(e -> e.name().equals(g.reference()));
     }
 
     static String fmt(String format, double v) {

@@ -79,8 +79,7 @@ public final class RocksDbWalContender extends InProcessContender {
         if (!appliesTo(w)) {
             throw new IllegalArgumentException(NAME + " runs the append workloads only, not " + w.name());
         }
-        Path file = context.file().toAbsolutePath();
-        Path dir = file.resolveSibling(file.getFileName() + ".rocksdb-" + ProcessHandle.current().pid());
+        Path dir = Scratch.besideTestFile(context.file(), "rocksdb");
         deleteTree(dir);
         Scratch.track(dir); // a Ctrl-C during the trial must not leave it beside the test file
         Options options = new Options().setCreateIfMissing(true);

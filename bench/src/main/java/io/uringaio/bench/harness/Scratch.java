@@ -74,6 +74,66 @@ final class Scratch {
         return left;
     }
 
+    /** The kinds of trial directory made beside the test file ({@link #besideTestFile}). */
+    private static final java.util.regex.Pattern BESIDE = java.util.regex.Pattern.compile("(appendlog|rocksdb)-(\\d+)");
+
+    /**
+     * The directory a trial of {@code kind} ("appendlog", "rocksdb") makes beside the test file: {@code <file>.<kind>-
+     * <pid>}, the pid telling {@link #removeStale} whose it is.
+     */
+    static Path besideTestFile(Path file, String kind) {
+        Path abs = file.toAbsolutePath();
+        return abs.resolveSibling(abs.getFileName() + "." + kind + "-" + ProcessHandle.current().pid());
+    }
+
+    /**
+     * Removes the trial directories beside {@code file} that a run killed outright left (SIGKILL, a crash: no shutdown
+     * hook ran): those whose pid runs no process here. Returns what it did, one line each ("removed X: ...", "could not
+     * remove X: ..."). A directory of a run still going, and any other name, is left alone.
+     */
+    static java.util.List<String> removeStale(Path file) {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        String prefix = abs.getFileName() + ".";
+        java.util.List<String> said = new java.util.ArrayList<>();
+        if (dir == null) {
+            return said;
+        }
+        try (Stream<Path> siblings = Files.list(dir)) {
+            for (Path p : siblings.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.startsWith(prefix)) {
+                    continue;
+                }
+                java.util.regex.Matcher m = BESIDE.matcher(name.substring(prefix.length()));
+                if (!m.matches() || !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                long pid = parsePid(m.group(2));
+                if (pid < 0 || ProcessHandle.of(pid).isPresent()) {
+                    continue; // its run may be going on
+                }
+                try {
+                    deleteTree(p);
+                    said.add("removed " + p + ": left by a run that was killed (pid " + pid + " is gone)");
+                } catch (IOException | RuntimeException e) {
+                    said.add("could not remove " + p + " (left by a run that was killed): " + e);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the directory cannot be listed: the run itself will say what is wrong with it
+        }
+        return said;
+    }
+
+    private static long parsePid(String digits) {
+        try {
+            return Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            return -1; // more digits than a long: no process's
+        }
+    }
+
     /** Deletes a file, or a directory with everything in it; nothing when it is gone already. */
     static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

@@ -89,14 +89,14 @@ class InterruptedRunTest {
         progress.begin("b", "w");
 
         assertEquals("uring-aio bench: interrupted in trial 2 of 4: no report written; temporary files removed",
-                BenchMain.interrupted(o, progress));
+                BenchMain.interrupted(progress));
         assertFalse(Files.exists(o.out()), "the empty report directory of this run");
         assertTrue(Files.isDirectory(tmp.resolve("bench-results")), "its parent stays");
         assertTrue(progress.stopped(), "the main thread is told not to go on to a report");
         Progress early = new Progress(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
                 false, true);
         assertEquals("uring-aio bench: interrupted before the first trial: no report written; temporary files "
-                + "removed", BenchMain.interrupted(o, early));
+                + "removed", BenchMain.interrupted(early));
     }
 
     /**

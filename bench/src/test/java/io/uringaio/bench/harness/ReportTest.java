@@ -219,8 +219,33 @@ class ReportTest {
         assertTrue(md.contains("| randread-direct-qd1: engine-blocking p50 ≤ 1.15× fio-io_uring p50 | 1.19× | "
                 + "**missed**: 50.0 vs 42.0 µs |"), md);
         assertTrue(md.contains("| append-8: appendlog-threads ≥ 2.00× rocksdb-wal | 2.50× | met |"), md);
-        assertTrue(md.contains("| append-64: appendlog-threads ≥ 2.00× rocksdb-wal | – | not measured |"), md);
+        // both sides selected, one without a result there
+        assertTrue(md.contains("| append-8: facade ≥ 1.30× glibc-aio | – | not measured |"), md);
         assertFalse(md.contains("issue"), "no ticket numbers in the report's text");
+    }
+
+    /**
+     * A run of a few contenders or workloads (--only, --workloads) lists only the goals it could measure: a
+     * one-contender run listed all 28 goals as "not measured". A goal stays when its workload ran and both its sides
+     * were selected, measured or not (a side that could not run is worth seeing); report.json keeps every goal.
+     */
+    @Test
+    void goalsOutsideTheSelectionAreLeftOutOfTheMarkdown() {
+        String md = handOffSample().markdown();
+        assertFalse(md.contains("append-64: appendlog-threads"), "append-64 was not selected:\n" + md);
+        assertFalse(md.contains("appendlog ≥ 5.00×"), "appendlog was not selected:\n" + md);
+        assertFalse(md.contains("afc-uring"), "the nio contenders were not selected:\n" + md);
+        assertTrue(md.contains("| append-8: appendlog-threads ≥ 2.00× rocksdb-wal | 2.50× | met |"), md);
+        assertTrue(handOffSample().goals().stream().anyMatch(g -> g.workload().equals("append-64")),
+                "goals() (and report.json) keep every goal");
+
+        Report one = new Report("2025-01-01T00:00:00Z", new LinkedHashMap<>(), MACHINE,
+                List.of(new Report.Entry("engine-1ring", "one ring", null)), Workload.select("randread-cached-qd1"),
+                List.of(ran("engine-1ring", "randread-cached-qd1", 1000, 1.0)), List.of());
+        String alone = one.markdown();
+        assertFalse(alone.contains("| goal |"), alone);
+        assertTrue(alone.contains("## Goals\n\nNo goal compares two contenders of this run on a workload it ran "
+                + "(--only, --workloads); a full run lists them.\n"), alone);
     }
 
     @Test

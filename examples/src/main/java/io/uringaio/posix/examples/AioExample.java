@@ -5,6 +5,7 @@ import static io.uringaio.posix.Errno.*;
 import static io.uringaio.posix.Fcntl.*;
 import static io.uringaio.posix.Signals.*;
 
+import io.uringaio.engine.uapi.ErrnoTable;
 import io.uringaio.posix.Aiocb;
 import io.uringaio.posix.SigEvent;
 import io.uringaio.posix.SigInfo;
@@ -29,7 +30,9 @@ import java.util.concurrent.TimeUnit;
  * <p>The C program cancels on SIGQUIT (control-\). A JVM does not hand SIGQUIT to the program (it prints a thread
  * dump), so here the quit request is a line {@code quit} on standard input, or {@code --quit-after SECONDS}; both set
  * the same flag the C signal handler sets (so does an interrupt of the main thread), and the monitoring loop takes the
- * same cancel path.
+ * same cancel path. Two more departures, for a user at a shell: an error names the errno as well as strerror's text
+ * ("open: /x: No such file or directory (ENOENT)"), and a read that failed makes the exit status 1 (the C program
+ * exits 0).
  *
  * <pre>
  * ./uring-aio java io.uringaio.posix.examples.AioExample [--interval MS] [--quit-after SECONDS] [--] FILE...
@@ -63,7 +66,8 @@ public final class AioExample {
     }
 
     /**
-     * Runs the program; returns its exit status (0 success, 1 failure). {@code in} is where a "quit" line may come
+     * Runs the program; returns its exit status (0 success, 1 a mistake, a file that did not open or a read that
+     * failed; a read canceled on a quit request is not a failure). {@code in} is where a "quit" line may come
      * from (it is read on a daemon thread; pass an empty stream to disable). Used by the tests to run it in-process.
      */
     public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
@@ -177,6 +181,7 @@ public final class AioExample {
         int s;
         int numReqs = argv.size(); // total number of queued I/O requests
         int openReqs;              // number of I/O requests still in progress
+        boolean failed = false;    // whether a request ended in an error (not a cancel): the exit status
 
         // Allocate our arrays.
         IoRequest[] ioList = new IoRequest[numReqs];
@@ -185,7 +190,7 @@ public final class AioExample {
         // Establish handlers for the quit request and the I/O completion signal.
         establishQuitSources(in, quitAfterSeconds);
         if (sigaction(IO_SIGNAL, this::aioSigHandler) == -1) {
-            err.println("sigaction: " + strerror(errno()));
+            err.println("sigaction: " + describe(errno()));
             return 1;
         }
 
@@ -200,7 +205,8 @@ public final class AioExample {
 
                 ioList[j].aiocbp.aio_fildes = open(argv.get(j), O_RDONLY, 0);
                 if (ioList[j].aiocbp.aio_fildes == -1) {
-                    err.println("open: " + argv.get(j) + ": " + strerror(errno())); // the C program: perror("open")
+                    // the C program: perror("open"); here with the file and the errno's name
+                    err.println("open: " + argv.get(j) + ": " + describe(errno()));
                     return 1;
                 }
                 out.printf("opened %s on descriptor %d%n", argv.get(j), ioList[j].aiocbp.aio_fildes);
@@ -213,7 +219,7 @@ public final class AioExample {
 
                 s = aio_read(ioList[j].aiocbp);
                 if (s == -1) {
-                    err.println("aio_read: " + strerror(errno()));
+                    err.println("aio_read: " + describe(errno()));
                     return 1;
                 }
             }
@@ -243,7 +249,7 @@ public final class AioExample {
                                 out.println(line + "I/O all done");
                             } else {
                                 out.println(line);
-                                err.println("aio_cancel: " + strerror(errno()));
+                                err.println("aio_cancel: " + describe(errno()));
                             }
                         }
                     }
@@ -265,7 +271,8 @@ public final class AioExample {
                             case ECANCELED -> out.println(line + "Canceled");
                             default -> {
                                 out.println(line);
-                                err.println("aio_error: " + strerror(ioList[j].status));
+                                err.println("aio_error: " + describe(ioList[j].status));
+                                failed = true;
                             }
                         }
 
@@ -284,7 +291,9 @@ public final class AioExample {
                 long ret = aio_return(ioList[j].aiocbp);
                 out.printf("    for request %d (descriptor %d): %d%n", j, ioList[j].aiocbp.aio_fildes, ret);
             }
-            return 0;
+            // The C program exits EXIT_SUCCESS even when a read failed; a shell or script should see it failed. A
+            // canceled read (the user asked) is not a failure.
+            return failed ? 1 : 0;
         } finally {
             // The C program leaves this to exit(); in a JVM that goes on, close what we opened.
             for (Aiocb cb : aiocbList) {
@@ -293,6 +302,11 @@ public final class AioExample {
                 }
             }
         }
+    }
+
+    /** strerror's message and the errno's name: "No such file or directory (ENOENT)". */
+    private static String describe(int errnum) {
+        return strerror(errnum) + " (" + ErrnoTable.name(errnum) + ")";
     }
 
     /** The C program's sleep(3): an interrupt of the main thread ends it early and counts as a quit request. */

@@ -225,7 +225,31 @@ class AioExampleTest {
         Capture err2 = new Capture();
         assertEquals(1, AioExample.run(new String[] {dir.resolve("missing").toString()}, noStdin(), out.stream,
                 err2.stream));
-        assertEquals("open: " + dir.resolve("missing") + ": No such file or directory\n", err2.text());
+        assertEquals("open: " + dir.resolve("missing") + ": No such file or directory (ENOENT)\n", err2.text());
+    }
+
+    /**
+     * A read that fails (a directory: EISDIR) is reported with its errno's name, the run goes on to the end as the C
+     * program's, and the exit status says it failed (it was 0: only a canceled read is not a failure). The other
+     * file's read is a bystander: it succeeds.
+     */
+    @Test
+    void aFailedReadNamesTheErrnoAndTheExitStatusIsOne() throws Exception {
+        String good = file("good", "hello").toString();
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        Capture out = new Capture();
+        Capture err = new Capture();
+        int rc = AioExample.run(new String[] {"--interval", "20", good, sub.toString()}, noStdin(), out.stream,
+                err.stream);
+        String s = out.text();
+        assertEquals(1, rc, s + err.text());
+        assertEquals("aio_error: Is a directory (EISDIR)\n", err.text());
+        int fg = descriptorOf(s, good);
+        int fs = descriptorOf(s, sub.toString());
+        assertTrue(s.contains("for request 0 (descriptor " + fg + "): I/O succeeded"), s);
+        assertTrue(s.contains("All I/O requests completed\naio_return():\n"), s);
+        assertTrue(s.contains("    for request 0 (descriptor " + fg + "): 5\n"), s);
+        assertTrue(s.contains("    for request 1 (descriptor " + fs + "): -1\n"), s);
     }
 
     /** Option mistakes are one line and status 1, never an exception out of main; --help is the usage, status 0. */
