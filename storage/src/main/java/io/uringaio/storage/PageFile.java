@@ -50,7 +50,9 @@ public final class PageFile implements AutoCloseable {
      * @param pageBytes the page size, a positive multiple of the file system's offset alignment (4096 is safe)
      * @throws IllegalArgumentException if {@code pageBytes} does not fit the alignment
      * @throws IOException              a {@code UringIOException}, e.g. EINVAL where the file system has no
-     *                                  {@code O_DIRECT}
+     *                                  {@code O_DIRECT}; an {@code InterruptedIOException} if the thread is
+     *                                  interrupted while it waits (the interrupt status stays set, and the file, once
+     *                                  the engine has opened it, is closed)
      */
     public static PageFile open(RingEngine engine, Path path, int pageBytes, OpenOption... options)
             throws IOException {
@@ -64,9 +66,12 @@ public final class PageFile implements AutoCloseable {
         }
         OpenOption[] all = java.util.Arrays.copyOf(options, options.length + 1);
         all[options.length] = UringOpenOption.DIRECT;
+        CompletableFuture<AsyncFile> opening = engine.open(absolute, all);
         try {
-            return new PageFile(engine.open(absolute, all).get(), pageBytes, alignment);
+            return new PageFile(opening.get(), pageBytes, alignment);
         } catch (InterruptedException e) {
+            // The open goes on without us: the file it opens is nobody's, so it is closed once open.
+            opening.thenAccept(AsyncFile::closeAsync);
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("open " + absolute + ": interrupted");
         } catch (ExecutionException e) {
