@@ -897,7 +897,9 @@ public final class AppendLog implements AutoCloseable {
      * with appends.
      *
      * @throws IllegalArgumentException   if no record starts at {@code from}, or it lies past the durable position
-     *                                    (the durable position itself is a valid start: nothing is visited)
+     *                                    (the durable position itself is a valid start: nothing is visited), or before
+     *                                    the first segment, when older segments were removed (0 is a valid start: the
+     *                                    first record there is)
      * @throws LogCorruptedException      if a bad frame stands before the durable position (nothing is skipped)
      * @throws LogDirectoryMovedException if the log's directory is no longer at its path
      */

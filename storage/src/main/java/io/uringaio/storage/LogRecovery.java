@@ -368,8 +368,10 @@ public final class LogRecovery {
      * open: the rest of the last segment is read to apply that rule, and on a log being written, its groups may land
      * between this method's reads; read an open log with {@link AppendLog#read}, which stops at its durable position.
      *
-     * @throws IllegalArgumentException if no record starts at {@code from}: it lies inside a record, or past the end
-     *                                  of the records (their end itself is a valid start: nothing is visited)
+     * @throws IllegalArgumentException if no record starts at {@code from}: it lies inside a record, past the end
+     *                                  of the records (their end itself is a valid start: nothing is visited), or
+     *                                  before the first segment, whose predecessors were removed (0 is a valid start:
+     *                                  the first record there is)
      * @throws LogCorruptedException    if a segment before the last does not run to the next one, or the last one
      *                                  holds a bad frame that is not a torn tail
      */
@@ -393,6 +395,12 @@ public final class LogRecovery {
         if (bases.isEmpty() && from > 0) {
             throw new IllegalArgumentException("no record at position " + from + " in " + directory
                     + ": the log holds no segment");
+        }
+        if (from > 0 && !bases.isEmpty() && from < bases.getFirst()) {
+            // Its segment was removed: starting at the first record there is would skip, unseen, every record of
+            // the removed segments after from (a reader resuming from a saved position would never know).
+            throw new IllegalArgumentException("no record at position " + from + " in " + directory
+                    + ": the log's records begin at " + bases.getFirst() + " (the segments before it were removed)");
         }
         int first = 0;
         for (int i = 0; i < bases.size(); i++) {
