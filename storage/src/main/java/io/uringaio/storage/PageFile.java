@@ -2,7 +2,9 @@ package io.uringaio.storage;
 
 import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.UringOpenOption;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -50,7 +52,7 @@ public final class PageFile implements AutoCloseable {
      * @param pageBytes the page size, a positive multiple of the file system's offset alignment (4096 is safe)
      * @throws IllegalArgumentException if {@code pageBytes} does not fit the alignment
      * @throws IOException              a {@code UringIOException}, e.g. EINVAL where the file system has no
-     *                                  {@code O_DIRECT}; an {@code InterruptedIOException} if the thread is
+     *                                  {@code O_DIRECT}, EISDIR for a directory (nothing is opened); an {@code InterruptedIOException} if the thread is
      *                                  interrupted while it waits (the interrupt status stays set, and the file, once
      *                                  the engine has opened it, is closed)
      */
@@ -58,6 +60,11 @@ public final class PageFile implements AutoCloseable {
             throws IOException {
         Objects.requireNonNull(engine, "engine");
         Path absolute = path.toAbsolutePath();
+        if (Files.isDirectory(absolute)) {
+            // With O_DIRECT the kernel answers a directory opened to read with EINVAL, which reads as "no O_DIRECT
+            // on this file system": say what it is.
+            throw new UringIOException(ErrnoTable.EISDIR, "open", absolute.toString());
+        }
         BlockSize.Alignment alignment = BlockSize.of(Files.exists(absolute) ? absolute : absolute.getParent());
         if (pageBytes < 1 || pageBytes % alignment.offsetAlignment() != 0
                 || pageBytes % alignment.memoryAlignment() != 0) {
