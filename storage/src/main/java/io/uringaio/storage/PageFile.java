@@ -31,8 +31,15 @@ import java.util.concurrent.ExecutionException;
  * <p><b>Durability.</b> {@code O_DIRECT} skips the page cache, not the device's write cache or the file's metadata: a
  * page is durable once {@link #writePageDurable} completes, or after {@link #fdatasync()}.
  *
+ * <p><b>Atomicity: pages are raw.</b> A page carries no checksum and no header: a read returns whatever the file
+ * holds. A page write is not atomic: writes to one page in flight at once may interleave by device sector, and a
+ * crash or power loss during a write may leave a <em>torn</em> page, some sectors new and some old; a bit flipped on
+ * the device reads back flipped. None of these is reported. A storage engine that must find them checksums its pages
+ * (and repairs torn ones from a full-page image in its log, as PostgreSQL does, or writes pages out of place).
+ *
  * <p>Thread-safe; the {@link AsyncFile} rules apply (operations run in parallel, in no particular order; do not touch a
- * buffer while it is in flight). Errors: {@code UringIOException} with the errno, as the engine's.
+ * buffer while it is in flight). Errors: {@code UringIOException} with the errno, as the engine's; after
+ * {@link #close()}, a {@code ClosedChannelException}.
  */
 public final class PageFile implements AutoCloseable {
     private final AsyncFile file;
