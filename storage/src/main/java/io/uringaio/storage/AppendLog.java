@@ -894,7 +894,10 @@ public final class AppendLog implements AutoCloseable {
     /**
      * Visits the durable records from {@code from} (0, or a position an append reported) up to
      * {@link #durablePosition()} at the time of the call, in position order. Reads with {@code pread}, concurrently
-     * with appends.
+     * with appends. Pass only positions the log reported (an append's, a visit's, {@link #durablePosition()}): a
+     * position inside a record is told by the frame found there failing its checksum, which covers the position, so a
+     * record whose payload holds a whole frame made for that very position (a payload crafted by whoever chose it)
+     * is read from there as if records started at it.
      *
      * @throws IllegalArgumentException   if no record starts at {@code from}, or it lies past the durable position
      *                                    (the durable position itself is a valid start: nothing is visited), or before

@@ -367,6 +367,8 @@ public final class LogRecovery {
      * last segment followed by as many commit groups as can be in flight is corruption.) Meant for a log that is not
      * open: the rest of the last segment is read to apply that rule, and on a log being written, its groups may land
      * between this method's reads; read an open log with {@link AppendLog#read}, which stops at its durable position.
+     * Pass only positions the log reported: as there, a position inside a record whose payload holds a frame crafted
+     * for that position is not told from a record's start.
      *
      * @throws IllegalArgumentException if no record starts at {@code from}: it lies inside a record, past the end
      *                                  of the records (their end itself is a valid start: nothing is visited), or
