@@ -59,9 +59,10 @@ public final class PageFile implements AutoCloseable {
      * @param pageBytes the page size, a positive multiple of the file system's offset alignment (4096 is safe)
      * @throws IllegalArgumentException if {@code pageBytes} does not fit the alignment
      * @throws IOException              a {@code UringIOException}, e.g. EINVAL where the file system has no
-     *                                  {@code O_DIRECT}, EISDIR for a directory (nothing is opened); an {@code InterruptedIOException} if the thread is
-     *                                  interrupted while it waits (the interrupt status stays set, and the file, once
-     *                                  the engine has opened it, is closed)
+     *                                  {@code O_DIRECT}, EISDIR for a directory (nothing is opened); an
+     *                                  {@code InterruptedIOException} if the thread is interrupted while it waits (the
+     *                                  interrupt status stays set, and the file, once the engine has opened it, is
+     *                                  closed)
      */
     public static PageFile open(RingEngine engine, Path path, int pageBytes, OpenOption... options)
             throws IOException {
