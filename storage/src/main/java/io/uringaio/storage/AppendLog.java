@@ -116,6 +116,8 @@ public final class AppendLog implements AutoCloseable {
     private final String name;
     private final AppendLogConfig config;
     private final LogRecovery.Result recovery;
+    /** Record boundaries that reads have passed: where {@link #read} checks its start from. */
+    private final RecordStarts readStarts = new RecordStarts();
     private final int maxInFlight;
     /** Prepares the next segment (preallocation, zero-fill) and renames it at a roll; blocking work, off the rings. */
     private final ExecutorService preparer;
@@ -894,10 +896,10 @@ public final class AppendLog implements AutoCloseable {
     /**
      * Visits the durable records from {@code from} (0, or a position an append reported) up to
      * {@link #durablePosition()} at the time of the call, in position order. Reads with {@code pread}, concurrently
-     * with appends. Pass only positions the log reported (an append's, a visit's, {@link #durablePosition()}): a
-     * position inside a record is told by the frame found there failing its checksum, which covers the position, so a
-     * record whose payload holds a whole frame made for that very position (a payload crafted by whoever chose it)
-     * is read from there as if records started at it.
+     * with appends. The start is checked to be a record's by walking the records to it from the nearest position
+     * earlier reads passed (at most about 1 MiB; none for a start where a read ended, or at the durable position),
+     * else from its segment's start: a frame found at {@code from} proves nothing, as a payload may hold a whole frame
+     * made for that very position.
      *
      * @throws IllegalArgumentException   if no record starts at {@code from}, or it lies past the durable position
      *                                    (the durable position itself is a valid start: nothing is visited), or before
@@ -909,7 +911,9 @@ public final class AppendLog implements AutoCloseable {
     public void read(long from, RecordVisitor visitor) throws IOException {
         Objects.requireNonNull(visitor, "visitor");
         directoryLock.checkInPlace("read");
-        LogRecovery.read(directory, from, durable, visitor);
+        long end = durable;
+        LogRecovery.read(directory, from, end, visitor, readStarts);
+        readStarts.ended(end); // where a reader that read to the end resumes
     }
 
     // ---------------------------------------------------------------- close
