@@ -59,7 +59,9 @@ public final class PageFile implements AutoCloseable {
      * @param pageBytes the page size, a positive multiple of the file system's offset alignment (4096 is safe)
      * @throws IllegalArgumentException if {@code pageBytes} does not fit the alignment
      * @throws IOException              a {@code UringIOException}, e.g. EINVAL where the file system has no
-     *                                  {@code O_DIRECT}, EISDIR for a directory (nothing is opened); an
+     *                                  {@code O_DIRECT} or for a file that has none (a FIFO, a socket, a character
+     *                                  device: only regular files and block devices are opened), EISDIR for a
+     *                                  directory (in both cases nothing is opened); an
      *                                  {@code InterruptedIOException} if the thread is interrupted while it waits (the
      *                                  interrupt status stays set, and the file, once the engine has opened it, is
      *                                  closed)
@@ -72,6 +74,11 @@ public final class PageFile implements AutoCloseable {
             // With O_DIRECT the kernel answers a directory opened to read with EINVAL, which reads as "no O_DIRECT
             // on this file system": say what it is.
             throw new UringIOException(ErrnoTable.EISDIR, "open", absolute.toString());
+        }
+        if (Files.exists(absolute) && !Files.isRegularFile(absolute) && !isBlockDevice(absolute)) {
+            // A FIFO, socket or character device has no O_DIRECT: the kernel says EINVAL, but only after the file's
+            // own open, and a FIFO's waits for the other end, forever if none comes (the engine's open with it).
+            throw new UringIOException(ErrnoTable.EINVAL, "open", absolute.toString());
         }
         BlockSize.Alignment alignment = BlockSize.of(Files.exists(absolute) ? absolute : absolute.getParent());
         if (pageBytes < 1 || pageBytes % alignment.offsetAlignment() != 0
@@ -92,6 +99,16 @@ public final class PageFile implements AutoCloseable {
         } catch (ExecutionException e) {
             Throwable cause = AppendLog.unwrap(e.getCause());
             throw cause instanceof IOException io ? io : new IOException("open " + absolute + ": " + cause, cause);
+        }
+    }
+
+    /** Whether {@code path} is a block device ({@code S_IFBLK}), which takes {@code O_DIRECT}: a raw-device page file. */
+    private static boolean isBlockDevice(Path path) throws IOException {
+        try {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            return (mode & 0170000) == 0060000; // S_IFMT, S_IFBLK
+        } catch (UnsupportedOperationException | IllegalArgumentException noUnixView) {
+            return false;
         }
     }
 

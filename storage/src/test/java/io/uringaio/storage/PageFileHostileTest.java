@@ -10,18 +10,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.uringaio.engine.Backend;
+import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.RingEngineConfig;
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.uapi.ErrnoTable;
 
+import java.io.FileOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -29,18 +38,32 @@ import org.junit.jupiter.api.Timeout;
 /**
  * PageFile against a hostile caller: a directory where a page file should be is refused as one (EISDIR), not with the
  * EINVAL that {@code O_DIRECT} gives a directory and that the javadoc, and the tests' skips, read as "no
- * {@code O_DIRECT} on this file system"; a torn page and a flipped bit read back raw, as the class javadoc says
+ * {@code O_DIRECT} on this file system"; a FIFO is refused with EINVAL before the kernel's open, which waited for a
+ * writer forever (the open hung); a torn page and a flipped bit read back raw, as the class javadoc says
  * (pages carry no checksum), with the neighbours as they were; every request after close fails typed at once.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PageFileHostileTest extends WithEngine {
     private static final int PAGE = 4096;
 
+    /** Descriptors of this process open on {@code path}. */
+    private static long descriptorsOf(Path path) throws Exception {
+        Path real = path.toRealPath();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).equals(real);
+                } catch (Exception gone) {
+                    return false; // closed meanwhile, or the listing's own descriptor
+                }
+            }).count();
+        }
+    }
+
     @Test
     void aDirectoryIsRefusedAsOneAndLeftAsItWas() throws Exception {
         Path folder = Files.createDirectories(dir.resolve("folder"));
         Files.writeString(folder.resolve("inside"), "bystander");
-        long submitted = engine.stats().submitted();
         for (OpenOption[] options : List.of(new OpenOption[] {READ}, new OpenOption[] {READ, WRITE},
                 new OpenOption[] {READ, WRITE, CREATE})) {
             UringIOException e = assertThrows(UringIOException.class,
@@ -48,7 +71,7 @@ class PageFileHostileTest extends WithEngine {
             assertEquals(ErrnoTable.EISDIR, e.errno(), e.getMessage());
             assertTrue(e.getMessage().contains(folder.toString()), e.getMessage());
         }
-        assertEquals(submitted, engine.stats().submitted(), "nothing reached the engine");
+        assertEquals(0, descriptorsOf(folder), "nothing opened it");
         try (Stream<Path> entries = Files.list(folder)) {
             assertEquals(List.of(folder.resolve("inside")), entries.toList());
         }
@@ -116,5 +139,43 @@ class PageFileHostileTest extends WithEngine {
         pages.close(); // again: idempotent
         await(pages.closeAsync());
         assertArrayEquals(before, Files.readAllBytes(path));
+    }
+
+    /**
+     * On both backends: the thread pool's open(2) of a FIFO waits for a writer (io_uring's first, non-blocking try
+     * gets the kernel's EINVAL for O_DIRECT at once), so there the open hung before the check.
+     */
+    @Test
+    void aFifoIsRefusedInsteadOfHangingTheOpen() throws Exception {
+        Path fifo = dir.resolve("pages");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
+        assumeTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "mkfifo unavailable");
+        try (RingEngine pool = RingEngine.open(new RingEngineConfig().backend(Backend.THREAD_POOL))) {
+            for (RingEngine e : List.of(engine, pool)) {
+                CompletableFuture<Object> opening = new CompletableFuture<>();
+                Thread.ofPlatform().daemon().start(() -> {
+                    try (PageFile pages = PageFile.open(e, fifo, PAGE, READ)) {
+                        opening.complete(pages);
+                    } catch (Throwable t) {
+                        opening.complete(t);
+                    }
+                });
+                Object outcome;
+                try {
+                    outcome = opening.get(10, TimeUnit.SECONDS);
+                } catch (TimeoutException timeout) {
+                    try (FileOutputStream unblock = new FileOutputStream(fifo.toFile())) {
+                        // the kernel's open waits for a writer: this is one, so that the engine's open ends
+                    }
+                    fail("PageFile.open hung on a FIFO, " + e.backend());
+                    return;
+                }
+                UringIOException refused = assertInstanceOf(UringIOException.class, outcome, e.backend().toString());
+                assertEquals(ErrnoTable.EINVAL, refused.errno(), refused.getMessage());
+                assertEquals(0, descriptorsOf(fifo), "nothing opened it");
+                assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class,
+                        LinkOption.NOFOLLOW_LINKS).isOther(), "the FIFO is left where it was");
+            }
+        }
     }
 }
