@@ -899,7 +899,9 @@ public final class AppendLog implements AutoCloseable {
      * with appends. The start is checked to be a record's by walking the records to it from the nearest position
      * earlier reads passed (at most about 1 MiB; none for a start where a read ended, or at the durable position),
      * else from its segment's start: a frame found at {@code from} proves nothing, as a payload may hold a whole frame
-     * made for that very position.
+     * made for that very position. The visitor may append to this log or close it: the read goes on to the durable
+     * position it started with. A closed log still reads its files as they are (it no longer holds the directory's
+     * lock: a later writer's recovery may have changed them).
      *
      * @throws IllegalArgumentException   if no record starts at {@code from}, or it lies past the durable position
      *                                    (the durable position itself is a valid start: nothing is visited), or before
