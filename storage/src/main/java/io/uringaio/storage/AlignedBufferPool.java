@@ -34,6 +34,9 @@ public final class AlignedBufferPool {
      * @param bufferBytes bytes per buffer, a positive multiple of {@code alignment}
      * @param count       number of buffers
      * @param alignment   a power of two; at least 4096 is used for the addresses (a page), whatever is asked
+     * @throws IllegalArgumentException for a shape broken as above, or a pool larger than the direct memory the JVM
+     *                                  can give now ({@code -XX:MaxDirectMemorySize}, or the machine's): nothing is
+     *                                  allocated
      */
     public AlignedBufferPool(int bufferBytes, int count, int alignment) {
         if (alignment < 1 || Integer.bitCount(alignment) != 1) {
@@ -48,13 +51,28 @@ public final class AlignedBufferPool {
         }
         this.bufferBytes = bufferBytes;
         this.alignment = alignment;
-        this.slab = Arena.ofAuto().allocate((long) bufferBytes * count, Math.max(alignment, 4096));
+        this.slab = allocate(bufferBytes, count, Math.max(alignment, 4096));
         this.buffers = new ByteBuffer[count];
         this.out = new AtomicIntegerArray(count);
         this.free = new ArrayBlockingQueue<>(count);
         for (int i = 0; i < count; i++) {
             buffers[i] = slab.asSlice((long) i * bufferBytes, bufferBytes).asByteBuffer();
             free.add(i);
+        }
+    }
+
+    /**
+     * The slab, or an {@code IllegalArgumentException} for a size the JVM cannot reserve: the limit on direct memory
+     * (or {@code malloc}) refuses it with an {@code OutOfMemoryError} before anything is allocated, which says nothing
+     * about the heap and is the caller's size to fix, not an Error for our API to throw.
+     */
+    private static MemorySegment allocate(int bufferBytes, int count, int alignment) {
+        long bytes = (long) bufferBytes * count;
+        try {
+            return Arena.ofAuto().allocate(bytes, alignment);
+        } catch (OutOfMemoryError e) {
+            throw new IllegalArgumentException("a pool of " + count + " buffers of " + bufferBytes + " bytes ("
+                    + bytes + " bytes) is more than the direct memory available: " + e.getMessage(), e);
         }
     }
 

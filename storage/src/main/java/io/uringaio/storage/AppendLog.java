@@ -143,6 +143,8 @@ public final class AppendLog implements AutoCloseable {
     private final String name;
     private final AppendLogConfig config;
     private final LogRecovery.Result recovery;
+    /** Record boundaries that reads have passed: where {@link #read} checks its start from. */
+    private final RecordStarts readStarts = new RecordStarts();
     private final int maxInFlight;
     /** Prepares the next segment (preallocation, zero-fill) and renames it at a roll; blocking work, off the rings. */
     private final ExecutorService preparer;
@@ -918,17 +920,26 @@ public final class AppendLog implements AutoCloseable {
     /**
      * Visits the durable records from {@code from} (0, or a position an append reported) up to
      * {@link #durablePosition()} at the time of the call, in position order. Reads with {@code pread}, concurrently
-     * with appends.
+     * with appends. The start is checked to be a record's by walking the records to it from the nearest position
+     * earlier reads passed (at most about 1 MiB; none for a start where a read ended, or at the durable position),
+     * else from its segment's start: a frame found at {@code from} proves nothing, as a payload may hold a whole frame
+     * made for that very position. The visitor may append to this log or close it: the read goes on to the durable
+     * position it started with. A closed log still reads its files as they are (it no longer holds the directory's
+     * lock: a later writer's recovery may have changed them).
      *
      * @throws IllegalArgumentException   if no record starts at {@code from}, or it lies past the durable position
-     *                                    (the durable position itself is a valid start: nothing is visited)
+     *                                    (the durable position itself is a valid start: nothing is visited), or before
+     *                                    the first segment, when older segments were removed (0 is a valid start: the
+     *                                    first record there is)
      * @throws LogCorruptedException      if a bad frame stands before the durable position (nothing is skipped)
      * @throws LogDirectoryMovedException if the log's directory is no longer at its path
      */
     public void read(long from, RecordVisitor visitor) throws IOException {
         Objects.requireNonNull(visitor, "visitor");
         directoryLock.checkInPlace("read");
-        LogRecovery.read(directory, from, durable, visitor);
+        long end = durable;
+        LogRecovery.read(directory, from, end, visitor, readStarts);
+        readStarts.ended(end); // where a reader that read to the end resumes
     }
 
     // ---------------------------------------------------------------- close

@@ -13,6 +13,19 @@ import java.util.function.UnaryOperator;
 public final class AppendLogConfig {
     /** The smallest segment accepted. */
     public static final long MIN_SEGMENT_BYTES = 4096;
+    /**
+     * The largest segment accepted: 64 GiB. Larger ones cannot work or cost what nobody asked for: a file system
+     * refuses a file of 16 TiB (ext4) at the preallocation, a segment without preallocation but zero-filled is written
+     * in full (until the disk is full) before its first record, and recovery keeps a running checksum per 4 KiB of the
+     * segment it searches after a bad frame (64 MiB of heap at this size).
+     */
+    public static final long MAX_SEGMENT_BYTES = 1L << 36;
+    /**
+     * The largest commit group accepted, in bytes: the most one Linux {@code write} transfers ({@code MAX_RW_COUNT},
+     * {@code INT_MAX} rounded down to a 4 KiB page). A larger group would be written short, which the log must take
+     * for a failed write: it would poison itself.
+     */
+    public static final int MAX_GROUP_BYTES = 0x7FFF_F000;
 
     private long segmentBytes = 64L << 20;
     private static final int DEFAULT_MAX_RECORD_BYTES = 1 << 20;
@@ -53,11 +66,14 @@ public final class AppendLogConfig {
         return c;
     }
 
-    /** Bytes per segment file; a segment rolls over when the next record does not fit. Default 64 MiB. */
+    /**
+     * Bytes per segment file, {@value #MIN_SEGMENT_BYTES}..{@link #MAX_SEGMENT_BYTES}; a segment rolls over when the
+     * next record does not fit. Default 64 MiB.
+     */
     public AppendLogConfig segmentBytes(long segmentBytes) {
-        if (segmentBytes < MIN_SEGMENT_BYTES) {
-            throw new IllegalArgumentException("segmentBytes must be at least " + MIN_SEGMENT_BYTES + ", was "
-                    + segmentBytes);
+        if (segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
+            throw new IllegalArgumentException("segmentBytes must be in " + MIN_SEGMENT_BYTES + ".."
+                    + MAX_SEGMENT_BYTES + ", was " + segmentBytes);
         }
         this.segmentBytes = segmentBytes;
         return this;
@@ -85,10 +101,15 @@ public final class AppendLogConfig {
         return this;
     }
 
-    /** The most frame bytes one commit group carries; default 4 MiB. */
+    /**
+     * The most frame bytes one commit group carries, from one frame of one byte to {@link #MAX_GROUP_BYTES}; default
+     * 4 MiB.
+     */
     public AppendLogConfig maxGroupBytes(int maxGroupBytes) {
-        if (maxGroupBytes < RecordFrame.HEADER_BYTES + 1) {
-            throw new IllegalArgumentException("maxGroupBytes must hold one frame, was " + maxGroupBytes);
+        if (maxGroupBytes < RecordFrame.HEADER_BYTES + 1 || maxGroupBytes > MAX_GROUP_BYTES) {
+            throw new IllegalArgumentException("maxGroupBytes must be in " + (RecordFrame.HEADER_BYTES + 1) + ".."
+                    + MAX_GROUP_BYTES + " (one frame of one byte .. the most one write transfers), was "
+                    + maxGroupBytes);
         }
         this.maxGroupBytes = maxGroupBytes;
         return this;
@@ -194,7 +215,7 @@ public final class AppendLogConfig {
         }
         if (frame > segmentBytes) {
             throw new IllegalArgumentException("a record of maxRecordBytes " + maxRecordBytes
-                    + " does not fit a segment of " + segmentBytes + " bytes");
+                    + " does not fit a segment of segmentBytes " + segmentBytes);
         }
     }
 

@@ -321,29 +321,38 @@ public final class LogRecovery {
     }
 
     /**
-     * The first frame of a read, at {@code offset} of the segment at {@code base}, is not a record (a bad frame, or a
-     * zero header, which a payload holds as well as unwritten space): tells a read position that is no record's from a
-     * bad record, by walking the segment's records from its start, which only this error path pays for. Returns if
-     * the records reach {@code offset} exactly (a record's frame is bad there: the caller's rules apply); throws
+     * Checks that a read's start, at {@code offset} of the segment at {@code base}, is a record's, by walking the
+     * segment's records to it from {@code known}, a boundary (the segment's start, or one an open log's
+     * {@link RecordStarts} knows): a frame found at the start proves nothing, since a payload may hold a whole frame
+     * made for that very position (the checksum covers the position, not where records begin), and a bad frame or a
+     * zero header there (which a payload holds as well as unwritten space) must be told from a bad record. Returns if
+     * the records reach {@code offset} exactly (true; if its frame is bad, the caller's rules apply), or if a bad frame
+     * stops the walk before it and a valid frame starts there (false: not proven; the read does not cover the damage);
+     * throws
      * {@code IllegalArgumentException} if a record spans it, or if it lies past the end of the records of a log whose
      * end is not known; throws the corruption that stops the records short of it otherwise.
      */
-    private static void checkReadStart(Path directory, SegmentScanner scanner, Path path, long base, long offset,
-                                       long limit, boolean knownEnd) throws IOException {
-        if (offset == 0) {
-            return; // a segment's base starts its first record
+    private static boolean checkReadStart(Path directory, SegmentScanner scanner, Path path, long base, long known,
+                                          long offset, long limit, boolean knownEnd, RecordStarts starts)
+            throws IOException {
+        if (offset == known) {
+            return true; // a segment's base starts its first record; a known boundary is one
         }
         long[] reached = new long[1];
-        SegmentScanner.Result walk = scanner.scan(0, limit, (position, payload) -> {
+        RecordVisitor walker = (position, payload) -> {
             reached[0] = position - base + RecordFrame.frameBytes(payload.remaining());
             return reached[0] < offset;
-        });
+        };
+        SegmentScanner.Result walk = scanner.scan(known, limit, starts == null ? walker : sampling(starts, walker));
         if (walk.end() == SegmentScanner.End.STOPPED) {
             if (reached[0] == offset) {
-                return;
+                return true;
             }
             throw new IllegalArgumentException("no record at position " + (base + offset) + " in " + directory
                     + ": it lies inside the record ending at " + (base + reached[0]));
+        }
+        if (scanner.validFrameAt(offset)) {
+            return false; // damage before the start stops the walk: the start's own frame is all there is to go by
         }
         if (knownEnd) {
             throw new LogCorruptedException(path, base, walk.validEnd(), (walk.end() == SegmentScanner.End.TORN
@@ -367,9 +376,12 @@ public final class LogRecovery {
      * last segment followed by as many commit groups as can be in flight is corruption.) Meant for a log that is not
      * open: the rest of the last segment is read to apply that rule, and on a log being written, its groups may land
      * between this method's reads; read an open log with {@link AppendLog#read}, which stops at its durable position.
+     * The start is checked to be a record's by walking the records of its segment to it from the segment's start.
      *
-     * @throws IllegalArgumentException if no record starts at {@code from}: it lies inside a record, or past the end
-     *                                  of the records (their end itself is a valid start: nothing is visited)
+     * @throws IllegalArgumentException if no record starts at {@code from}: it lies inside a record, past the end
+     *                                  of the records (their end itself is a valid start: nothing is visited), or
+     *                                  before the first segment, whose predecessors were removed (0 is a valid start:
+     *                                  the first record there is)
      * @throws LogCorruptedException    if a segment before the last does not run to the next one, or the last one
      *                                  holds a bad frame that is not a torn tail
      */
@@ -382,6 +394,15 @@ public final class LogRecovery {
      * than {@code Long.MAX_VALUE}, the records must reach it (it is the log's durable position).
      */
     static void read(Path directory, long from, long end, RecordVisitor visitor) throws IOException {
+        read(directory, from, end, visitor, null);
+    }
+
+    /**
+     * As {@link #read(Path, long, long, RecordVisitor)}, checking the start from the nearest boundary {@code starts}
+     * knows (null: from the start of its segment), and telling {@code starts} the boundaries this read passes.
+     */
+    static void read(Path directory, long from, long end, RecordVisitor visitor, RecordStarts starts)
+            throws IOException {
         if (from < 0) {
             throw new IllegalArgumentException("negative position " + from);
         }
@@ -394,13 +415,21 @@ public final class LogRecovery {
             throw new IllegalArgumentException("no record at position " + from + " in " + directory
                     + ": the log holds no segment");
         }
+        if (from > 0 && !bases.isEmpty() && from < bases.getFirst()) {
+            // Its segment was removed: starting at the first record there is would skip, unseen, every record of
+            // the removed segments after from (a reader resuming from a saved position would never know).
+            throw new IllegalArgumentException("no record at position " + from + " in " + directory
+                    + ": the log's records begin at " + bases.getFirst() + " (the segments before it were removed)");
+        }
         int first = 0;
         for (int i = 0; i < bases.size(); i++) {
             if (bases.get(i) <= from) {
                 first = i;
             }
         }
-        boolean checkStart = from > 0;
+        // The durable end of an open log is a group's end: a boundary that needs no check.
+        boolean checkStart = from > 0 && (end == Long.MAX_VALUE || from != end);
+        RecordStarts learning = starts; // null once the start is not proven: what the read passes is not either
         for (int i = first; i < bases.size(); i++) {
             long base = bases.get(i);
             if (base >= end) {
@@ -413,13 +442,20 @@ public final class LogRecovery {
             Path path = directory.resolve(LogSegment.fileName(base));
             try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
                 SegmentScanner scanner = new SegmentScanner(channel, base);
-                SegmentScanner.Result scan = scanner.scan(offset, limit, visitor);
-                if (checkStart && scan.records() == 0 && scan.end() != SegmentScanner.End.STOPPED
-                        && scan.validEnd() < limit) {
-                    checkReadStart(directory, scanner, path, base, offset, limit, !last || end != Long.MAX_VALUE);
+                if (checkStart) {
+                    long known = starts == null ? base : Math.max(base, starts.floor(from));
+                    if (!checkReadStart(directory, scanner, path, base, known - base, offset, limit,
+                            !last || end != Long.MAX_VALUE, starts)) {
+                        learning = null;
+                    }
+                    checkStart = false;
                 }
-                checkStart = false;
+                SegmentScanner.Result scan = scanner.scan(offset, limit,
+                        learning == null ? visitor : sampling(learning, visitor));
                 if (scan.end() == SegmentScanner.End.STOPPED) {
+                    if (learning != null) {
+                        learning.ended(base + scan.validEnd()); // where this reader will resume
+                    }
                     return;
                 }
                 if (scan.validEnd() < limit && (!last || end != Long.MAX_VALUE)) {
@@ -445,5 +481,21 @@ public final class LogRecovery {
                 }
             }
         }
+    }
+
+    /**
+     * {@code visitor}, telling {@code starts} the first record start it is given in each MiB of positions; the
+     * shared, locked set is touched once per MiB, not per record.
+     */
+    private static RecordVisitor sampling(RecordStarts starts, RecordVisitor visitor) {
+        long[] lastMiB = {-1};
+        return (position, payload) -> {
+            long miB = position >>> RecordStarts.SPACING_SHIFT;
+            if (miB != lastMiB[0]) {
+                lastMiB[0] = miB;
+                starts.sample(position);
+            }
+            return visitor.visit(position, payload);
+        };
     }
 }

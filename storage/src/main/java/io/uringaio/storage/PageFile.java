@@ -2,7 +2,9 @@ package io.uringaio.storage;
 
 import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.RingEngine;
+import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.UringOpenOption;
+import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -29,8 +31,15 @@ import java.util.concurrent.ExecutionException;
  * <p><b>Durability.</b> {@code O_DIRECT} skips the page cache, not the device's write cache or the file's metadata: a
  * page is durable once {@link #writePageDurable} completes, or after {@link #fdatasync()}.
  *
+ * <p><b>Atomicity: pages are raw.</b> A page carries no checksum and no header: a read returns whatever the file
+ * holds. A page write is not atomic: writes to one page in flight at once may interleave by device sector, and a
+ * crash or power loss during a write may leave a <em>torn</em> page, some sectors new and some old; a bit flipped on
+ * the device reads back flipped. None of these is reported. A storage engine that must find them checksums its pages
+ * (and repairs torn ones from a full-page image in its log, as PostgreSQL does, or writes pages out of place).
+ *
  * <p>Thread-safe; the {@link AsyncFile} rules apply (operations run in parallel, in no particular order; do not touch a
- * buffer while it is in flight). Errors: {@code UringIOException} with the errno, as the engine's.
+ * buffer while it is in flight). Errors: {@code UringIOException} with the errno, as the engine's; after
+ * {@link #close()}, a {@code ClosedChannelException}.
  */
 public final class PageFile implements AutoCloseable {
     private final AsyncFile file;
@@ -50,12 +59,27 @@ public final class PageFile implements AutoCloseable {
      * @param pageBytes the page size, a positive multiple of the file system's offset alignment (4096 is safe)
      * @throws IllegalArgumentException if {@code pageBytes} does not fit the alignment
      * @throws IOException              a {@code UringIOException}, e.g. EINVAL where the file system has no
-     *                                  {@code O_DIRECT}
+     *                                  {@code O_DIRECT} or for a file that has none (a FIFO, a socket, a character
+     *                                  device: only regular files and block devices are opened), EISDIR for a
+     *                                  directory (in both cases nothing is opened); an
+     *                                  {@code InterruptedIOException} if the thread is interrupted while it waits (the
+     *                                  interrupt status stays set, and the file, once the engine has opened it, is
+     *                                  closed)
      */
     public static PageFile open(RingEngine engine, Path path, int pageBytes, OpenOption... options)
             throws IOException {
         Objects.requireNonNull(engine, "engine");
         Path absolute = path.toAbsolutePath();
+        if (Files.isDirectory(absolute)) {
+            // With O_DIRECT the kernel answers a directory opened to read with EINVAL, which reads as "no O_DIRECT
+            // on this file system": say what it is.
+            throw new UringIOException(ErrnoTable.EISDIR, "open", absolute.toString());
+        }
+        if (Files.exists(absolute) && !Files.isRegularFile(absolute) && !isBlockDevice(absolute)) {
+            // A FIFO, socket or character device has no O_DIRECT: the kernel says EINVAL, but only after the file's
+            // own open, and a FIFO's waits for the other end, forever if none comes (the engine's open with it).
+            throw new UringIOException(ErrnoTable.EINVAL, "open", absolute.toString());
+        }
         BlockSize.Alignment alignment = BlockSize.of(Files.exists(absolute) ? absolute : absolute.getParent());
         if (pageBytes < 1 || pageBytes % alignment.offsetAlignment() != 0
                 || pageBytes % alignment.memoryAlignment() != 0) {
@@ -64,14 +88,27 @@ public final class PageFile implements AutoCloseable {
         }
         OpenOption[] all = java.util.Arrays.copyOf(options, options.length + 1);
         all[options.length] = UringOpenOption.DIRECT;
+        CompletableFuture<AsyncFile> opening = engine.open(absolute, all);
         try {
-            return new PageFile(engine.open(absolute, all).get(), pageBytes, alignment);
+            return new PageFile(opening.get(), pageBytes, alignment);
         } catch (InterruptedException e) {
+            // The open goes on without us: the file it opens is nobody's, so it is closed once open.
+            opening.thenAccept(AsyncFile::closeAsync);
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("open " + absolute + ": interrupted");
         } catch (ExecutionException e) {
             Throwable cause = AppendLog.unwrap(e.getCause());
             throw cause instanceof IOException io ? io : new IOException("open " + absolute + ": " + cause, cause);
+        }
+    }
+
+    /** Whether {@code path} is a block device ({@code S_IFBLK}), which takes {@code O_DIRECT}: a raw-device page file. */
+    private static boolean isBlockDevice(Path path) throws IOException {
+        try {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            return (mode & 0170000) == 0060000; // S_IFMT, S_IFBLK
+        } catch (UnsupportedOperationException | IllegalArgumentException noUnixView) {
+            return false;
         }
     }
 
