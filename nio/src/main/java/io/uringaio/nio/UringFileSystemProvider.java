@@ -17,12 +17,14 @@ import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.ProviderMismatchException;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.spi.FileSystemProvider;
-import java.util.Iterator;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 
@@ -117,6 +119,7 @@ public final class UringFileSystemProvider extends FileSystemProvider {
     public FileChannel newFileChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
         Path p = unwrap(path);
+        checkCreationAttributes(attrs);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
         if (engine == null || !regularOrAbsent(p, options)) {
             return delegate.newFileChannel(p, options, attrs);
@@ -135,6 +138,7 @@ public final class UringFileSystemProvider extends FileSystemProvider {
                                                               ExecutorService executor, FileAttribute<?>... attrs)
             throws IOException {
         Path p = unwrap(path);
+        checkCreationAttributes(attrs);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
         if (engine == null || !regularOrAbsent(p, options)) {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
@@ -148,10 +152,32 @@ public final class UringFileSystemProvider extends FileSystemProvider {
      * closes: an interrupt (which closes the channel) would hang; the JDK signals the blocked thread instead.
      */
     private boolean regularOrAbsent(Path p, Set<? extends OpenOption> options) throws IOException {
-        LinkOption[] links = options.contains(LinkOption.NOFOLLOW_LINKS) ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS}
-                : new LinkOption[0];
+        // DELETE_ON_CLOSE opens with O_NOFOLLOW too: a link is the JDK's to refuse, with its own exception.
+        boolean noFollow = options.contains(LinkOption.NOFOLLOW_LINKS)
+                || options.contains(StandardOpenOption.DELETE_ON_CLOSE);
+        LinkOption[] links = noFollow ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS} : new LinkOption[0];
         BasicFileAttributes attributes = delegate.readAttributesIfExists(p, BasicFileAttributes.class, links);
         return attributes == null || attributes.isRegularFile();
+    }
+
+    /**
+     * Refuses creation attributes as the JDK's provider does, up front and whatever the options (also for a file
+     * that exists, or an open that does not create): only {@code posix:permissions} / {@code unix:permissions}
+     * (UnsupportedOperationException), no null attribute or permission (NullPointerException), a value that is a set
+     * of {@link PosixFilePermission} (ClassCastException). The channel itself applies them only when it creates.
+     */
+    static void checkCreationAttributes(FileAttribute<?>... attrs) {
+        for (FileAttribute<?> attr : attrs) {
+            String name = attr.name();
+            if (!name.equals("posix:permissions") && !name.equals("unix:permissions")) {
+                throw new UnsupportedOperationException("'" + name + "' not supported as initial attribute");
+            }
+            @SuppressWarnings("unchecked")
+            Set<PosixFilePermission> permissions = (Set<PosixFilePermission>) attr.value();
+            for (PosixFilePermission permission : permissions) {
+                Objects.requireNonNull(permission, "permission");
+            }
+        }
     }
 
     // ---------------------------------------------------------------- everything else: the JDK
@@ -185,30 +211,9 @@ public final class UringFileSystemProvider extends FileSystemProvider {
     @Override
     public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
             throws IOException {
-        DirectoryStream<Path> stream = delegate.newDirectoryStream(unwrap(dir),
-                entry -> filter.accept(wrap(entry)));
-        return new DirectoryStream<>() {
-            @Override
-            public Iterator<Path> iterator() {
-                Iterator<Path> it = stream.iterator();
-                return new Iterator<>() {
-                    @Override
-                    public boolean hasNext() {
-                        return it.hasNext();
-                    }
-
-                    @Override
-                    public Path next() {
-                        return wrap(it.next());
-                    }
-                };
-            }
-
-            @Override
-            public void close() throws IOException {
-                stream.close();
-            }
-        };
+        Path d = unwrap(dir);
+        Objects.requireNonNull(filter, "filter"); // at the call, as the JDK: not at the first entry
+        return UringDirectoryStream.of(delegate.newDirectoryStream(d, entry -> filter.accept(wrap(entry))), this);
     }
 
     @Override
@@ -251,9 +256,21 @@ public final class UringFileSystemProvider extends FileSystemProvider {
         delegate.move(unwrap(source), unwrap(target), options);
     }
 
+    /**
+     * As {@link java.nio.file.Files#isSameFile} documents: equal paths are the same file without a look at the file
+     * system, and a second path of another provider is never the same file (false, not ProviderMismatchException);
+     * a path of the JDK's default file system counts as another provider's here, as it does for the JDK's own.
+     */
     @Override
     public boolean isSameFile(Path path, Path path2) throws IOException {
-        return delegate.isSameFile(unwrap(path), unwrap(path2));
+        Path p = unwrap(path);
+        if (path.equals(path2)) {
+            return true;
+        }
+        if (!(Objects.requireNonNull(path2, "path2") instanceof UringPath other)) {
+            return false;
+        }
+        return delegate.isSameFile(p, other.delegate());
     }
 
     @Override
