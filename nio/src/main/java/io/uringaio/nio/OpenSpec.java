@@ -30,6 +30,19 @@ record OpenSpec(boolean read, boolean write, boolean append, boolean create, boo
     private static final String DIRECT_NAME = "DIRECT";
 
     static OpenSpec of(Set<? extends OpenOption> options, boolean defaultRead) {
+        return of(options, defaultRead, false);
+    }
+
+    /**
+     * The options of an {@code AsynchronousFileChannel}, checked as the JDK checks them there: {@code APPEND} in any
+     * combination is UnsupportedOperationException (not the FileChannel's IllegalArgumentException for
+     * {@code READ + APPEND} or {@code APPEND + TRUNCATE_EXISTING}).
+     */
+    static OpenSpec ofAsynchronous(Set<? extends OpenOption> options) {
+        return of(options, true, true);
+    }
+
+    private static OpenSpec of(Set<? extends OpenOption> options, boolean defaultRead, boolean asynchronous) {
         boolean read = false;
         boolean write = false;
         boolean append = false;
@@ -64,6 +77,9 @@ record OpenSpec(boolean read, boolean write, boolean append, boolean create, boo
             } else {
                 throw new UnsupportedOperationException(o + " not supported");
             }
+        }
+        if (asynchronous && append) {
+            throw new UnsupportedOperationException("APPEND not allowed");
         }
         if (read && append) {
             throw new IllegalArgumentException("READ + APPEND not allowed");

@@ -121,10 +121,14 @@ public final class UringFileSystemProvider extends FileSystemProvider {
         Path p = unwrap(path);
         checkCreationAttributes(attrs);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
-        if (engine == null || !regularOrAbsent(p, options)) {
+        if (engine == null) {
             return delegate.newFileChannel(p, options, attrs);
         }
-        return UringFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), attrs);
+        OpenSpec spec = OpenSpec.of(options, true); // before the file is looked at, as the JDK checks them
+        if (!regularOrAbsent(p, options)) {
+            return delegate.newFileChannel(p, options, attrs);
+        }
+        return UringFileChannel.open(engine, delegate, p, spec, attrs);
     }
 
     @Override
@@ -140,10 +144,14 @@ public final class UringFileSystemProvider extends FileSystemProvider {
         Path p = unwrap(path);
         checkCreationAttributes(attrs);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
-        if (engine == null || !regularOrAbsent(p, options)) {
+        if (engine == null) {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
         }
-        return UringAsynchronousFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), executor, attrs);
+        OpenSpec spec = OpenSpec.ofAsynchronous(options); // before the file is looked at, as the JDK checks them
+        if (!regularOrAbsent(p, options)) {
+            return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
+        }
+        return UringAsynchronousFileChannel.open(engine, delegate, p, spec, executor, attrs);
     }
 
     /**

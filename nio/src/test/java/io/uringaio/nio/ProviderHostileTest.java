@@ -141,6 +141,27 @@ class ProviderHostileTest {
                         opts(READ), hidden())),
                 c("creation attributes the JDK refuses, creating", r -> open(r.resolve("new"),
                         opts(WRITE, CREATE), hidden())),
+                c("READ + APPEND under a file", r -> open(r.resolve("f/g"), opts(READ, APPEND))),
+                c("an unknown option under a file", r -> open(r.resolve("f/g"), opts(READ, UNKNOWN))),
+                c("an unknown option on a missing file", r -> open(r.resolve("missing"), opts(WRITE, CREATE,
+                        UNKNOWN))),
+                c("an asynchronous channel: READ + APPEND", r -> AsynchronousFileChannel.open(r.resolve("f"),
+                        READ, APPEND)),
+                c("an asynchronous channel: APPEND + TRUNCATE_EXISTING", r -> AsynchronousFileChannel.open(
+                        r.resolve("f"), WRITE, APPEND, TRUNCATE_EXISTING)),
+                c("an asynchronous channel: APPEND alone", r -> AsynchronousFileChannel.open(r.resolve("f"),
+                        APPEND)),
+                c("an asynchronous channel: APPEND + CREATE creates nothing", r -> AsynchronousFileChannel.open(
+                        r.resolve("new"), WRITE, APPEND, CREATE)),
+                c("an asynchronous channel: READ + APPEND under a file", r -> AsynchronousFileChannel.open(
+                        r.resolve("f/g"), READ, APPEND)),
+                c("an asynchronous channel: DELETE_ON_CLOSE through a link", r -> AsynchronousFileChannel.open(
+                        r.resolve("link"), READ, DELETE_ON_CLOSE)),
+                c("an asynchronous channel: CREATE_NEW on an existing file", r -> AsynchronousFileChannel.open(
+                        r.resolve("f"), WRITE, CREATE_NEW)),
+                c("an asynchronous channel on a directory", r -> AsynchronousFileChannel.open(r.resolve("d"), READ)),
+                c("an asynchronous channel: a null option", r -> AsynchronousFileChannel.open(r.resolve("f"),
+                        opts(READ, null), null)),
                 c("an asynchronous channel: creation attributes the JDK refuses, on an existing file",
                         r -> AsynchronousFileChannel.open(r.resolve("f"), opts(READ), null, hidden())),
                 c("an asynchronous channel: a null permission", r -> AsynchronousFileChannel.open(r.resolve("new"),
