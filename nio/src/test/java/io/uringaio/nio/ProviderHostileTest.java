@@ -608,6 +608,25 @@ class ProviderHostileTest {
                         return all;
                     }
                 }),
+                c("watch: a key signalled, then cancelled, is still the registered key when polled", r -> {
+                    try (WatchService ws = r.getFileSystem().newWatchService()) {
+                        WatchKey k = r.resolve("empty").register(ws, StandardWatchEventKinds.ENTRY_CREATE);
+                        Map<WatchKey, String> names = new java.util.HashMap<>();
+                        names.put(k, "empty");
+                        Files.createFile(r.resolve("empty/n"));
+                        // a key with events is signalled, and queued until polled and reset
+                        List<WatchEvent<?>> events = List.of();
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                        while (events.isEmpty() && System.nanoTime() < deadline) {
+                            events = k.pollEvents();
+                            Thread.onSpinWait();
+                        }
+                        k.cancel();
+                        WatchKey got = ws.poll(10, TimeUnit.SECONDS);
+                        return events.size() + " " + (got == k) + " " + k.equals(got) + " " + names.get(got) + " "
+                                + (got == null ? "-" : got.isValid() + " " + got.reset());
+                    }
+                }),
                 c("watch: every call after close", r -> {
                     WatchService ws = r.getFileSystem().newWatchService();
                     WatchKey k = r.resolve("d").register(ws, StandardWatchEventKinds.ENTRY_CREATE);
