@@ -139,7 +139,8 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     }
 
     private CompletableFuture<Integer> startWrite(ByteBuffer src, long position) {
-        Objects.requireNonNull(src, "src");
+        // In the JDK's order: the position, the channel's mode, a closed channel (a failed operation, whatever the
+        // buffer, even null), then the buffer.
         if (position < 0) {
             throw new IllegalArgumentException("Negative position");
         }
@@ -149,6 +150,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         if (!open) {
             return CompletableFuture.failedFuture(new ClosedChannelException());
         }
+        Objects.requireNonNull(src, "src");
         return closeAware(file.write(src, position));
     }
 
@@ -211,13 +213,14 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
 
     @Override
     public AsynchronousFileChannel truncate(long size) throws IOException {
+        // In the JDK's order: the size, the channel's mode, then whether it is open.
         if (size < 0) {
             throw new IllegalArgumentException("Negative size");
         }
-        ensureOpen();
         if (!spec.write()) {
             throw new NonWritableChannelException();
         }
+        ensureOpen();
         companion().truncate(size);
         return this;
     }

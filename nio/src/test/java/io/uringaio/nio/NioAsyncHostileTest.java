@@ -121,6 +121,31 @@ class NioAsyncHostileTest {
                     return h.await() + NioHostileTest.show(b);
                 }),
                 c("read with a null buffer", RW, ch -> ch.read(null, 0)),
+                c("read into a null buffer on a closed channel", RW, ch -> {
+                    ch.close();
+                    return ch.read(null, 0);
+                }),
+                c("write a null buffer", RW, ch -> ch.write(null, 0)),
+                c("write a null buffer at a negative position", RW, ch -> ch.write(null, -1)),
+                c("write a null buffer on a read-only channel", RO, ch -> ch.write(null, 0)),
+                c("write a null buffer to a closed channel", RW, ch -> {
+                    ch.close();
+                    return await(ch.write(null, 0));
+                }),
+                c("write a null buffer with a handler to a closed channel", RW, ch -> {
+                    ch.close();
+                    Outcome<Integer> h = new Outcome<>();
+                    ch.write(null, 0, "w", h);
+                    return h.await();
+                }),
+                c("truncate a closed read-only channel", RO, ch -> {
+                    ch.close();
+                    return ch.truncate(0);
+                }),
+                c("truncate a closed channel to a negative size", RW, ch -> {
+                    ch.close();
+                    return ch.truncate(-1);
+                }),
                 c("read into a read-only buffer on a write-only channel", WO,
                         ch -> ch.read(ByteBuffer.allocate(1).asReadOnlyBuffer(), 0)),
                 c("read at a negative position into a read-only buffer", RW,
