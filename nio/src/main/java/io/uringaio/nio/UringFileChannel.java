@@ -116,10 +116,10 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     public int read(ByteBuffer dst) throws IOException {
-        Objects.requireNonNull(dst, "dst");
+        // In the JDK's order: a closed channel, the mode, then the buffer (null too).
         ensureOpen();
         checkReadable();
-        checkReadOnlyDst(dst);
+        checkReadOnlyDst(Objects.requireNonNull(dst, "dst"));
         return (int) atPosition(new ByteBuffer[] {dst}, false, at -> file.read(dst, at));
     }
 
@@ -139,9 +139,10 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-        Objects.requireNonNull(src, "src");
+        // In the JDK's order: a closed channel, the mode, then the buffer (null too).
         ensureOpen();
         checkWritable();
+        Objects.requireNonNull(src, "src");
         if (spec.append()) {
             return guardCompanion(() -> companion().write(src));
         }

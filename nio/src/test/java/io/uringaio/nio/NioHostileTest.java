@@ -203,6 +203,25 @@ class NioHostileTest {
                         return r.get(10, java.util.concurrent.TimeUnit.SECONDS) + " then owner " + ch.read(b, 0);
                     }
                 }),
+                // ------------------------------------------------ null buffers: checked where the JDK checks them
+                c("relative read into null", RW, (ch, f, i) -> ch.read((ByteBuffer) null)),
+                c("relative read into null on a write-only channel", WO, (ch, f, i) -> ch.read((ByteBuffer) null)),
+                c("relative read into null on a closed channel", RW, (ch, f, i) -> {
+                    ch.close();
+                    return ch.read((ByteBuffer) null);
+                }),
+                c("relative write of null on a read-only channel", RO, (ch, f, i) -> ch.write((ByteBuffer) null)),
+                c("relative write of null on a closed channel", RW, (ch, f, i) -> {
+                    ch.close();
+                    return ch.write((ByteBuffer) null);
+                }),
+                c("append write of null", AP, (ch, f, i) -> ch.write((ByteBuffer) null)),
+                c("positional read into null on a closed channel", RW, (ch, f, i) -> {
+                    ch.close();
+                    return ch.read(null, 0);
+                }),
+                c("positional write of null at a negative position on a read-only channel", RO,
+                        (ch, f, i) -> ch.write(null, -1)),
                 // ------------------------------------------------ scatter / gather
                 c("scatter with a negative offset", RW, (ch, f, i) -> ch.read(many(2, 2), -1, 1)),
                 c("scatter with offset + length past the array", RW, (ch, f, i) -> ch.read(many(2, 2), 1, 2)),
