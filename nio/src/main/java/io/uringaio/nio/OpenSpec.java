@@ -138,7 +138,11 @@ record OpenSpec(boolean read, boolean write, boolean append, boolean create, boo
         return list.toArray(OpenOption[]::new);
     }
 
-    /** The options for the JDK companion channel on the same open file: access mode only (and APPEND). */
+    /**
+     * The options for the JDK companion channel on the same open file: the access mode, APPEND, and SYNC/DSYNC (the
+     * companion is a second open file description: its appends and transfers in would not be synchronous without
+     * them, though the channel promised every write would be).
+     */
     Set<OpenOption> companionOptions() {
         Set<OpenOption> set = new java.util.HashSet<>();
         if (read) {
@@ -146,6 +150,12 @@ record OpenSpec(boolean read, boolean write, boolean append, boolean create, boo
         }
         if (write) {
             set.add(append ? StandardOpenOption.APPEND : StandardOpenOption.WRITE);
+            if (sync) {
+                set.add(StandardOpenOption.SYNC);
+            }
+            if (dsync) {
+                set.add(StandardOpenOption.DSYNC);
+            }
         }
         return set;
     }

@@ -590,6 +590,62 @@ class NioHostileTest {
         }
     }
 
+    /** The open flags (octal in /proc/self/fdinfo) of every descriptor this process has open on {@code file}. */
+    static List<Integer> flagsOfEveryDescriptorOn(Path file) throws IOException {
+        Path real = file.toRealPath();
+        List<Integer> flags = new ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds) {
+                Path target;
+                try {
+                    target = Files.readSymbolicLink(fd);
+                } catch (IOException gone) {
+                    continue; // closed meanwhile (the stream's own descriptor, another thread's)
+                }
+                if (!target.equals(real)) {
+                    continue;
+                }
+                for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo", fd.getFileName().toString()))) {
+                    if (line.startsWith("flags:")) {
+                        flags.add(Integer.parseInt(line.substring("flags:".length()).trim(), 8));
+                    }
+                }
+            }
+        }
+        return flags;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void everyWriteOfASyncChannelIsSynchronousAppendsAndTransfersToo(Impl impl) throws Exception {
+        int oDsync = 010000;
+        int oSync = 04010000;
+        for (java.nio.file.StandardOpenOption sync : List.of(java.nio.file.StandardOpenOption.DSYNC,
+                java.nio.file.StandardOpenOption.SYNC)) {
+            int bits = sync == java.nio.file.StandardOpenOption.SYNC ? oSync : oDsync;
+            for (OpenOption[] options : List.of(new OpenOption[] {APPEND, sync}, new OpenOption[] {READ, WRITE, sync})) {
+                Path f = dir.resolve(impl + "-" + sync + "-" + options.length);
+                Files.write(f, HELLO);
+                try (FileChannel ch = impl.open(f, options);
+                     FileChannel src = FileChannel.open(Files.writeString(dir.resolve("src"), "SRC"))) {
+                    // an append (through the companion on ours), a transfer in, and a truncate: every path that writes
+                    assertEquals(2, ch.write(bytes("++")));
+                    if (options.length == 3) {
+                        assertEquals(3, ch.transferFrom(src, 14, 3));
+                        ch.truncate(16);
+                    }
+                    List<Integer> flags = flagsOfEveryDescriptorOn(f);
+                    org.junit.jupiter.api.Assertions.assertFalse(flags.isEmpty(), "no descriptor on " + f);
+                    for (int fl : flags) {
+                        assertEquals(bits, fl & bits, Arrays.toString(options) + ": a descriptor on the file "
+                                + "without " + sync + ", flags " + Integer.toOctalString(fl) + " of " + flags);
+                    }
+                }
+                assertEquals(options.length == 3 ? "++llo, uring\0\0SR" : "hello, uring++", Files.readString(f));
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Impl.class)
     void directIoCreatesAFileThatDoesNotExistYet(Impl impl) throws Exception {
