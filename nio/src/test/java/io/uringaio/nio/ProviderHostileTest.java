@@ -226,6 +226,63 @@ class ProviderHostileTest {
                     return Files.mismatch(r.resolve("f"), r.resolve("g")) + " "
                             + Files.mismatch(r.resolve("f"), r.resolve("d/x"));
                 }),
+                c("a zip file system in a file of the provider", r -> {
+                    Path z = r.resolve("z.zip");
+                    try (FileSystem zip = FileSystems.newFileSystem(z, Map.of("create", "true"))) {
+                        Files.writeString(zip.getPath("/inside"), "zipped");
+                        Files.copy(r.resolve("f"), zip.getPath("/f"));
+                    }
+                    try (FileSystem zip = FileSystems.newFileSystem(z)) {
+                        return Files.readString(zip.getPath("/inside")) + " " + Files.readString(zip.getPath("/f"))
+                                + " " + (Files.size(z) > 0);
+                    } finally {
+                        Files.delete(z);
+                    }
+                }),
+                c("lines, in parallel over a mapped file, and buffered readers and writers", r -> {
+                    Path many = r.resolve("many");
+                    try (java.io.BufferedWriter w = Files.newBufferedWriter(many)) {
+                        for (int k = 0; k < 5000; k++) {
+                            w.write("line " + k);
+                            w.newLine();
+                        }
+                    }
+                    long sum;
+                    try (Stream<String> lines = Files.lines(many).parallel()) {
+                        sum = lines.mapToLong(l -> Long.parseLong(l.substring(5))).sum();
+                    }
+                    String first;
+                    try (java.io.BufferedReader in = Files.newBufferedReader(many)) {
+                        first = in.readLine();
+                    }
+                    long size = Files.size(many);
+                    Files.delete(many);
+                    return sum + " " + first + " " + size;
+                }),
+                c("files of /proc and /sys, whose size says 0 or 4096 whatever they hold", r -> {
+                    FileSystem fs = r.getFileSystem();
+                    List<String> all = new ArrayList<>();
+                    // the same answer from both: lines that do not change between two reads of one process
+                    String status = Files.readString(fs.getPath("/proc/self/status"));
+                    all.add(String.valueOf(status.lines().filter(l -> l.startsWith("Name:") || l.startsWith("Tgid:"))
+                            .toList().equals(Files.readAllLines(Path.of("/proc/self/status")).stream()
+                                    .filter(l -> l.startsWith("Name:") || l.startsWith("Tgid:")).toList())));
+                    all.add(String.valueOf(Files.readAllBytes(fs.getPath("/proc/self/cmdline")).length > 0));
+                    all.add(String.valueOf(Files.size(fs.getPath("/proc/self/cmdline"))));
+                    try (SeekableByteChannel ch = Files.newByteChannel(fs.getPath("/proc/self/cmdline"))) {
+                        ByteBuffer b = ByteBuffer.allocate(4);
+                        all.add(ch.read(b) + " " + ch.position() + " " + ch.size());
+                    }
+                    try (InputStream in = Files.newInputStream(fs.getPath("/proc/self/cmdline"))) {
+                        all.add(String.valueOf(in.available() >= 0) + (in.readAllBytes().length > 0));
+                    }
+                    Path kernel = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+                    if (Files.isReadable(kernel)) {
+                        all.add(Files.readString(fs.getPath(kernel.toString())).equals(Files.readString(kernel)) + "");
+                    }
+                    all.add(String.valueOf(Files.readString(fs.getPath("/proc/self/mounts")).length() > 0));
+                    return all;
+                }),
                 // ------------------------------------------------ copy, move, delete
                 c("copy onto an existing file", r -> Files.copy(r.resolve("f"), r.resolve("d/x"))),
                 c("copy REPLACE_EXISTING", r -> Files.copy(r.resolve("f"), r.resolve("d/x"),
