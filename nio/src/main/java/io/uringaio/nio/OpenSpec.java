@@ -26,6 +26,9 @@ import java.util.Set;
 record OpenSpec(boolean read, boolean write, boolean append, boolean create, boolean createNew, boolean truncate,
                 boolean deleteOnClose, boolean sync, boolean dsync, boolean direct, boolean noFollow) {
 
+    /** The permission bits of a file a channel creates, less the umask: the JDK's ({@code UnixFileModeAttribute}). */
+    static final int CREATE_MODE = 0666;
+
     /** ExtendedOpenOption.DIRECT is in jdk.unsupported; matched by name so that module stays optional. */
     private static final String DIRECT_NAME = "DIRECT";
 

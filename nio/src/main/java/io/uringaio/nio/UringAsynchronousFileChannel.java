@@ -80,7 +80,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         }
         AsyncFile file;
         try {
-            file = AsyncFile.open(engine, path, spec.engineOptions(attrs.length == 0)).join();
+            file = AsyncFile.open(engine, path, OpenSpec.CREATE_MODE, spec.engineOptions(attrs.length == 0)).join();
         } catch (CompletionException e) {
             throw OpenSpec.translate(e.getCause(), path);
         }

@@ -89,7 +89,7 @@ public final class UringFileChannel extends FileChannel {
         }
         AsyncFile file;
         try {
-            file = AsyncFile.open(engine, path, spec.engineOptions(createHere)).join();
+            file = AsyncFile.open(engine, path, OpenSpec.CREATE_MODE, spec.engineOptions(createHere)).join();
         } catch (CompletionException e) {
             throw OpenSpec.translate(e.getCause(), path);
         }
