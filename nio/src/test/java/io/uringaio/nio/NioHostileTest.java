@@ -203,6 +203,27 @@ class NioHostileTest {
                         return r.get(10, java.util.concurrent.TimeUnit.SECONDS) + " then owner " + ch.read(b, 0);
                     }
                 }),
+                // ------------------------------------------------ the file changed by someone else
+                c("reads after another writer shrank, then grew the file", RW, (ch, f, i) -> {
+                    ByteBuffer b = ByteBuffer.allocate(4);
+                    List<String> all = new ArrayList<>();
+                    all.add(ch.read(b, 0) + show(b));
+                    try (FileChannel other = FileChannel.open(f, WRITE)) {
+                        other.truncate(2);
+                        all.add(ch.read(b.clear(), 0) + show(b) + " " + ch.read(b.clear(), 4) + " " + ch.size());
+                        other.write(bytes("GROWN"), 20);
+                    }
+                    ch.position(18);
+                    ByteBuffer big = ByteBuffer.allocate(10);
+                    all.add(ch.read(big) + show(big) + " " + ch.position() + " " + ch.size());
+                    return all;
+                }),
+                c("an append after another writer grew the file", AP, (ch, f, i) -> {
+                    try (FileChannel other = FileChannel.open(f, WRITE)) {
+                        other.write(bytes("!!"), 12);
+                    }
+                    return ch.write(bytes("++")) + " " + ch.position() + " " + ch.size();
+                }),
                 // ------------------------------------------------ null buffers: checked where the JDK checks them
                 c("relative read into null", RW, (ch, f, i) -> ch.read((ByteBuffer) null)),
                 c("relative read into null on a write-only channel", WO, (ch, f, i) -> ch.read((ByteBuffer) null)),

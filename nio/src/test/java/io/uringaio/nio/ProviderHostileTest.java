@@ -124,6 +124,27 @@ class ProviderHostileTest {
                 c("DELETE_ON_CLOSE through a link", r -> open(r.resolve("link"), opts(READ, DELETE_ON_CLOSE))),
                 c("DELETE_ON_CLOSE + CREATE through a dangling link", r -> open(r.resolve("dangling"),
                         opts(WRITE, CREATE, DELETE_ON_CLOSE))),
+                c("DELETE_ON_CLOSE: append, lock, truncate, transfer, map and size of a file already unlinked",
+                        r -> {
+                            Path t = r.resolve("tmp");
+                            List<String> all = new ArrayList<>();
+                            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(t, WRITE,
+                                    APPEND, CREATE, DELETE_ON_CLOSE);
+                                 java.nio.channels.FileChannel rw = java.nio.channels.FileChannel.open(r.resolve("f"),
+                                         READ, WRITE, DELETE_ON_CLOSE)) {
+                                all.add(Files.exists(t) + " " + Files.exists(r.resolve("f")));
+                                all.add(ch.write(ByteBuffer.wrap("abcdef".getBytes(StandardCharsets.US_ASCII))) + " "
+                                        + ch.size());
+                                java.nio.channels.FileLock l = ch.lock(0, 3, false);
+                                all.add(l.isValid() + " " + l.isShared());
+                                ch.truncate(4);
+                                all.add(ch.size() + " " + ch.position());
+                                all.add(rw.transferTo(0, 5, ch) + " " + ch.size());
+                                all.add(rw.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, 5).get(4) + " "
+                                        + rw.transferFrom(rw, 12, 3) + " " + rw.size());
+                            }
+                            return all;
+                        }),
                 c("NOFOLLOW_LINKS on a link", r -> open(r.resolve("link"), opts(READ, LinkOption.NOFOLLOW_LINKS))),
                 c("SPARSE + CREATE_NEW", r -> open(r.resolve("sparse"), opts(WRITE, CREATE_NEW,
                         StandardOpenOption.SPARSE))),
