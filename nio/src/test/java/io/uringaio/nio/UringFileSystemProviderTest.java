@@ -64,6 +64,27 @@ class UringFileSystemProviderTest {
     }
 
     @Test
+    void theExplicitOpensTakeOptionsAsTheJdksOpenDoes() throws IOException {
+        Path f = dir.resolve("f");
+        Files.writeString(f, "hello");
+        // a repeated option is no error for FileChannel.open / AsynchronousFileChannel.open; a null one is an NPE
+        StandardOpenOption r = StandardOpenOption.READ;
+        try (FileChannel jdk = FileChannel.open(f, r, r); FileChannel ours = UringFiles.newFileChannel(f, r, r);
+             AsynchronousFileChannel jdkAsync = AsynchronousFileChannel.open(f, r, r);
+             AsynchronousFileChannel ourAsync = UringFiles.newAsynchronousFileChannel(f, r, r)) {
+            assertInstanceOf(UringFileChannel.class, ours);
+            assertInstanceOf(UringAsynchronousFileChannel.class, ourAsync);
+            assertEquals(jdk.size(), ours.size());
+            assertEquals(jdkAsync.size(), ourAsync.size());
+        }
+        assertThrows(NullPointerException.class, () -> FileChannel.open(f, r, null));
+        assertThrows(NullPointerException.class, () -> UringFiles.newFileChannel(f, r, null));
+        assertThrows(NullPointerException.class, () -> AsynchronousFileChannel.open(f, r, null));
+        assertThrows(NullPointerException.class, () -> UringFiles.newAsynchronousFileChannel(f, r, null));
+        assertEquals("hello", Files.readString(f));
+    }
+
+    @Test
     void creationAttributesAreApplied() throws IOException {
         Path file = dir.resolve("perm");
         Set<PosixFilePermission> perms = PosixFilePermissions.fromString("rw-------");
