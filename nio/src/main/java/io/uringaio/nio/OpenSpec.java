@@ -13,6 +13,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -28,6 +30,43 @@ record OpenSpec(boolean read, boolean write, boolean append, boolean create, boo
 
     /** The permission bits of a file a channel creates, less the umask: the JDK's ({@code UnixFileModeAttribute}). */
     static final int CREATE_MODE = 0666;
+
+    /**
+     * The permission bits a file this open creates gets (less the umask), from the creation attributes as the JDK
+     * reads them: {@link #CREATE_MODE} without any, else the last {@code posix:permissions} / {@code unix:permissions}.
+     * Passed to the open itself, as the JDK does: no second descriptor is opened (and closed) on the file to apply
+     * them, which would drop every POSIX lock the process holds on an existing file.
+     *
+     * @throws UnsupportedOperationException for any other attribute
+     * @throws NullPointerException for a null attribute or permission
+     * @throws ClassCastException for a value that is not a set of {@link PosixFilePermission}
+     */
+    static int creationMode(FileAttribute<?>... attrs) {
+        int mode = CREATE_MODE;
+        for (FileAttribute<?> attr : attrs) {
+            String name = attr.name();
+            if (!name.equals("posix:permissions") && !name.equals("unix:permissions")) {
+                throw new UnsupportedOperationException("'" + name + "' not supported as initial attribute");
+            }
+            @SuppressWarnings("unchecked")
+            Set<PosixFilePermission> permissions = (Set<PosixFilePermission>) attr.value();
+            mode = 0;
+            for (PosixFilePermission permission : permissions) {
+                mode |= switch (Objects.requireNonNull(permission, "permission")) {
+                    case OWNER_READ -> 0400;
+                    case OWNER_WRITE -> 0200;
+                    case OWNER_EXECUTE -> 0100;
+                    case GROUP_READ -> 040;
+                    case GROUP_WRITE -> 020;
+                    case GROUP_EXECUTE -> 010;
+                    case OTHERS_READ -> 04;
+                    case OTHERS_WRITE -> 02;
+                    case OTHERS_EXECUTE -> 01;
+                };
+            }
+        }
+        return mode;
+    }
 
     /** ExtendedOpenOption.DIRECT is in jdk.unsupported; matched by name so that module stays optional. */
     private static final String DIRECT_NAME = "DIRECT";
@@ -109,16 +148,16 @@ record OpenSpec(boolean read, boolean write, boolean append, boolean create, boo
      * The engine's options. {@code APPEND} is left out (the engine's writes are positional; appends go through the
      * channel's JDK companion) and so is {@code DELETE_ON_CLOSE} (the channel unlinks at open, as the JDK does).
      */
-    OpenOption[] engineOptions(boolean withCreate) {
+    OpenOption[] engineOptions() {
         List<OpenOption> list = new ArrayList<>();
         if (read) {
             list.add(StandardOpenOption.READ);
         }
         if (write) {
             list.add(StandardOpenOption.WRITE);
-            if (withCreate && createNew) {
+            if (createNew) {
                 list.add(StandardOpenOption.CREATE_NEW);
-            } else if (withCreate && create) {
+            } else if (create) {
                 list.add(StandardOpenOption.CREATE);
             }
             if (truncate) {

@@ -70,17 +70,9 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         if (spec.append()) {
             throw new UnsupportedOperationException("APPEND not allowed");
         }
-        if (attrs.length > 0 && spec.write() && (spec.create() || spec.createNew())) {
-            // The engine creates files with a fixed mode: let the JDK create the file with the attributes.
-            java.util.Set<java.nio.file.OpenOption> create = new java.util.HashSet<>();
-            create.add(java.nio.file.StandardOpenOption.WRITE);
-            create.add(spec.createNew() ? java.nio.file.StandardOpenOption.CREATE_NEW
-                    : java.nio.file.StandardOpenOption.CREATE);
-            jdk.newByteChannel(path, create, attrs).close();
-        }
         AsyncFile file;
         try {
-            file = AsyncFile.open(engine, path, OpenSpec.CREATE_MODE, spec.engineOptions(attrs.length == 0)).join();
+            file = AsyncFile.open(engine, path, OpenSpec.creationMode(attrs), spec.engineOptions()).join();
         } catch (CompletionException e) {
             throw OpenSpec.translate(e.getCause(), path);
         }

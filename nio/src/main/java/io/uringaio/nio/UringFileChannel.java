@@ -73,23 +73,13 @@ public final class UringFileChannel extends FileChannel {
     /**
      * Opens {@code path} (a path of {@code jdk}'s file system) on {@code engine}.
      *
-     * @param attrs file attributes for a file this call creates (applied by creating it through the JDK first)
+     * @param attrs file attributes for a file this call creates (its permissions; see {@link OpenSpec#creationMode})
      */
     static UringFileChannel open(RingEngine engine, FileSystemProvider jdk, Path path, OpenSpec spec,
                                  java.nio.file.attribute.FileAttribute<?>... attrs) throws IOException {
-        boolean createHere = true;
-        if (attrs.length > 0 && spec.write() && (spec.create() || spec.createNew())) {
-            // The engine creates files with a fixed mode: let the JDK create the file with the attributes.
-            java.util.Set<java.nio.file.OpenOption> create = new java.util.HashSet<>();
-            create.add(java.nio.file.StandardOpenOption.WRITE);
-            create.add(spec.createNew() ? java.nio.file.StandardOpenOption.CREATE_NEW
-                    : java.nio.file.StandardOpenOption.CREATE);
-            jdk.newByteChannel(path, create, attrs).close();
-            createHere = false;
-        }
         AsyncFile file;
         try {
-            file = AsyncFile.open(engine, path, OpenSpec.CREATE_MODE, spec.engineOptions(createHere)).join();
+            file = AsyncFile.open(engine, path, OpenSpec.creationMode(attrs), spec.engineOptions()).join();
         } catch (CompletionException e) {
             throw OpenSpec.translate(e.getCause(), path);
         }

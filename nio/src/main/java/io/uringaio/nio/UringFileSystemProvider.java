@@ -21,7 +21,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileAttributeView;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.spi.FileSystemProvider;
 import java.util.Map;
 import java.util.Objects;
@@ -170,22 +169,10 @@ public final class UringFileSystemProvider extends FileSystemProvider {
 
     /**
      * Refuses creation attributes as the JDK's provider does, up front and whatever the options (also for a file
-     * that exists, or an open that does not create): only {@code posix:permissions} / {@code unix:permissions}
-     * (UnsupportedOperationException), no null attribute or permission (NullPointerException), a value that is a set
-     * of {@link PosixFilePermission} (ClassCastException). The channel itself applies them only when it creates.
+     * that exists, or an open that does not create): see {@link OpenSpec#creationMode}.
      */
     static void checkCreationAttributes(FileAttribute<?>... attrs) {
-        for (FileAttribute<?> attr : attrs) {
-            String name = attr.name();
-            if (!name.equals("posix:permissions") && !name.equals("unix:permissions")) {
-                throw new UnsupportedOperationException("'" + name + "' not supported as initial attribute");
-            }
-            @SuppressWarnings("unchecked")
-            Set<PosixFilePermission> permissions = (Set<PosixFilePermission>) attr.value();
-            for (PosixFilePermission permission : permissions) {
-                Objects.requireNonNull(permission, "permission");
-            }
-        }
+        OpenSpec.creationMode(attrs);
     }
 
     // ---------------------------------------------------------------- everything else: the JDK
