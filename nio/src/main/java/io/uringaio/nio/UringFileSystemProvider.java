@@ -124,7 +124,7 @@ public final class UringFileSystemProvider extends FileSystemProvider {
             return delegate.newFileChannel(p, options, attrs);
         }
         OpenSpec spec = OpenSpec.of(options, true); // before the file is looked at, as the JDK checks them
-        if (!regularOrAbsent(p, options)) {
+        if (!engineCanName(p) || !regularOrAbsent(p, options)) {
             return delegate.newFileChannel(p, options, attrs);
         }
         return UringFileChannel.open(engine, delegate, p, spec, attrs);
@@ -147,10 +147,31 @@ public final class UringFileSystemProvider extends FileSystemProvider {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
         }
         OpenSpec spec = OpenSpec.ofAsynchronous(options); // before the file is looked at, as the JDK checks them
-        if (!regularOrAbsent(p, options)) {
+        if (!engineCanName(p) || !regularOrAbsent(p, options)) {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
         }
         return UringAsynchronousFileChannel.open(engine, delegate, p, spec, executor, attrs);
+    }
+
+    /** Whether the JVM encodes file names in UTF-8 (sun.jnu.encoding), as the engine's open does. */
+    private static final boolean UTF8_NAMES = "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))
+            || "UTF8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"));
+
+    /**
+     * Whether the engine's open names the same file as the JDK's: it passes the path's string as UTF-8, the JDK the
+     * path's own bytes. They differ for a name that is not valid UTF-8 (made by another program, found by listing a
+     * directory: its string has U+FFFD where the bytes were), and for any non-ASCII name where the JVM's file name
+     * encoding is not UTF-8. Those go to the JDK's channel; a scan of the name costs nothing next to the open.
+     */
+    static boolean engineCanName(Path p) {
+        String name = p.toString();
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c >= 0x80 && (!UTF8_NAMES || c == '\uFFFD')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

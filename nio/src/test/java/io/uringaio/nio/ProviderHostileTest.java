@@ -280,6 +280,36 @@ class ProviderHostileTest {
                     Files.delete(many);
                     return sum + " " + first + " " + size;
                 }),
+                c("a file whose name is not UTF-8, found by listing its directory", r -> {
+                    // made by another program (Java cannot spell the name): "caf" and the Latin-1 byte of e-acute
+                    Process sh = new ProcessBuilder("sh", "-c", "printf 'latin1' > \"$0/caf$(printf '\\351')\"",
+                            r.toString()).inheritIO().start();
+                    if (sh.waitFor() != 0) {
+                        throw new AssertionError("sh failed");
+                    }
+                    List<String> all = new ArrayList<>();
+                    try (DirectoryStream<Path> s = Files.newDirectoryStream(r, "caf*")) {
+                        for (Path p : s) {
+                            all.add(p.getFileName().toString());
+                            all.add(Files.readString(p) + " " + Files.size(p));
+                            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p, READ,
+                                    WRITE)) {
+                                ch.write(ByteBuffer.wrap("L".getBytes(StandardCharsets.US_ASCII)), 0);
+                            }
+                            try (AsynchronousFileChannel ch = AsynchronousFileChannel.open(p, READ)) {
+                                ByteBuffer b = ByteBuffer.allocate(16);
+                                all.add(ch.read(b, 0).get(10, TimeUnit.SECONDS) + " "
+                                        + new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII));
+                            }
+                            try (OutputStream out = Files.newOutputStream(p, APPEND)) {
+                                out.write('!');
+                            }
+                            all.add(Files.readString(p));
+                            Files.delete(p);
+                        }
+                    }
+                    return all;
+                }),
                 c("files of /proc and /sys, whose size says 0 or 4096 whatever they hold", r -> {
                     FileSystem fs = r.getFileSystem();
                     List<String> all = new ArrayList<>();
