@@ -39,6 +39,11 @@ import java.util.concurrent.ExecutorService;
  * {@code Files.newInputStream}/{@code newOutputStream} and {@code AsynchronousFileChannel.open} run on the engine.
  * Without the property, {@link UringFiles} opens channels explicitly.
  *
+ * <p>Installed as the default, it cannot serve what the JDK reserves to its built-in provider: Unix-domain socket
+ * addresses ({@code UnixDomainSocketAddress.of} refuses a path of a default file system that is not the JDK's own, with
+ * IllegalArgumentException, and an unnamed bind is UnsupportedOperationException). An application that needs those
+ * keeps the JDK's provider and opens its files through {@link UringFiles}.
+ *
  * <p>The engine is one shared instance, started on first open (io_uring, else the engine's thread pool where io_uring
  * is blocked). {@code -Duringaio.nio.enabled=false} makes this provider hand out the JDK's own channels.
  */
