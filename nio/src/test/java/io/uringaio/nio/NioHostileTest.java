@@ -398,6 +398,21 @@ class NioHostileTest {
                         return ch.tryLock(0, 1, false);
                     }
                 }),
+                c("lock overlapping a JDK channel's lock on the file", RW, (ch, f, i) -> {
+                    try (FileChannel o = FileChannel.open(f, READ, WRITE)) {
+                        FileLock l = o.lock(0, 10, false);
+                        String mine = outcome(() -> ch.tryLock(0, 1, false)) + " " + outcome(() -> ch.tryLock(10, 5,
+                                false));
+                        l.release();
+                        return mine + " " + outcome(() -> ch.tryLock(0, 1, false));
+                    }
+                }),
+                c("a JDK channel's lock overlapping this channel's", RW, (ch, f, i) -> {
+                    FileLock mine = ch.lock(0, 10, true);
+                    try (FileChannel o = FileChannel.open(f, READ, WRITE)) {
+                        return outcome(() -> o.tryLock(5, 1, true)) + " " + mine.isValid();
+                    }
+                }),
                 c("release twice", RW, (ch, f, i) -> {
                     FileLock l = ch.lock();
                     l.release();
