@@ -10,6 +10,7 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileStore;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
@@ -129,6 +130,7 @@ public final class UringFileSystemProvider extends FileSystemProvider {
             return delegate.newFileChannel(p, options, attrs);
         }
         OpenSpec spec = OpenSpec.of(options, true); // before the file is looked at, as the JDK checks them
+        refuseCreatingDot(spec, p);
         if (!engineCanName(p) || !regularOrAbsent(p, options)) {
             return delegate.newFileChannel(p, options, attrs);
         }
@@ -152,10 +154,25 @@ public final class UringFileSystemProvider extends FileSystemProvider {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
         }
         OpenSpec spec = OpenSpec.ofAsynchronous(options); // before the file is looked at, as the JDK checks them
+        refuseCreatingDot(spec, p);
         if (!engineCanName(p) || !regularOrAbsent(p, options)) {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
         }
         return UringAsynchronousFileChannel.open(engine, delegate, p, spec, executor, attrs);
+    }
+
+    /**
+     * {@code CREATE_NEW} of a name that is "." (alone or last) is FileAlreadyExistsException before any look at the
+     * file, as in the JDK ("to avoid confusing error": the kernel's answer would be ENOENT or ENOTDIR for
+     * {@code missing/.} or {@code file/.}, and EISDIR for a directory's).
+     */
+    private static void refuseCreatingDot(OpenSpec spec, Path p) throws FileAlreadyExistsException {
+        if (spec.write() && spec.createNew()) {
+            String name = p.toString();
+            if (name.equals(".") || name.endsWith("/.")) {
+                throw new FileAlreadyExistsException(name);
+            }
+        }
     }
 
     /** Whether the JVM encodes file names in UTF-8 (sun.jnu.encoding), as the engine's open does. */
