@@ -202,20 +202,23 @@ record OpenSpec(boolean read, boolean write, boolean append, boolean create, boo
         return set;
     }
 
-    /** An open failure as the JDK reports it: NoSuchFileException, FileAlreadyExistsException... */
+    /**
+     * An open failure as the JDK reports it ({@code UnixException.translateToIOException}): NoSuchFileException for
+     * ENOENT, FileAlreadyExistsException for EEXIST, AccessDeniedException for EACCES only (EPERM, an immutable file
+     * say, is not), else a FileSystemException whose reason is strerror's text ("Text file busy"), not the errno's
+     * name.
+     */
     static IOException translate(Throwable failure, Path path) {
         if (failure instanceof UringIOException u) {
             String file = path.toString();
-            return switch (u.errno()) {
+            FileSystemException e = switch (u.errno()) {
                 case ErrnoTable.ENOENT -> new NoSuchFileException(file);
                 case ErrnoTable.EEXIST -> new FileAlreadyExistsException(file);
-                case ErrnoTable.EACCES, ErrnoTable.EPERM -> new AccessDeniedException(file);
-                default -> {
-                    FileSystemException e = new FileSystemException(file, null, u.errnoName());
-                    e.initCause(u);
-                    yield e;
-                }
+                case ErrnoTable.EACCES -> new AccessDeniedException(file);
+                default -> new FileSystemException(file, null, ErrnoTable.message(u.errno()));
             };
+            e.initCause(u);
+            return e;
         }
         if (failure instanceof IOException io) {
             return io;

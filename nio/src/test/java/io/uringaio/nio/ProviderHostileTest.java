@@ -115,6 +115,25 @@ class ProviderHostileTest {
                 c("CREATE_NEW on an existing file", r -> open(r.resolve("f"), opts(WRITE, CREATE_NEW))),
                 c("CREATE_NEW on a dangling link", r -> open(r.resolve("dangling"), opts(WRITE, CREATE_NEW))),
                 c("CREATE_NEW on dir/.", r -> open(r.resolve("empty/."), opts(WRITE, CREATE_NEW))),
+                c("an immutable file for writing (EPERM): the exception's type and reason", r -> {
+                    Path imm = Files.writeString(r.resolve("imm"), "immutable");
+                    if (new ProcessBuilder("chattr", "+i", imm.toString()).start().waitFor() != 0) {
+                        return "chattr unsupported here"; // the same for both
+                    }
+                    try {
+                        return List.of(failure(() -> open(imm, opts(WRITE))), failure(() -> open(imm, opts(READ,
+                                WRITE, DELETE_ON_CLOSE))), failure(() -> AsynchronousFileChannel.open(imm, WRITE)),
+                                failure(() -> open(imm, opts(READ))));
+                    } finally {
+                        new ProcessBuilder("chattr", "-i", imm.toString()).start().waitFor();
+                    }
+                }),
+                c("the running java executable for writing (ETXTBSY): the exception's type and reason", r -> {
+                    Path java = Path.of(ProcessHandle.current().info().command().orElseThrow()).toRealPath();
+                    Path p = r.getFileSystem().getPath(java.toString());
+                    // WRITE alone (no TRUNCATE_EXISTING): the open fails, and would change nothing if it did not
+                    return failure(() -> open(p, opts(WRITE))).replace(java.toString(), "JAVA");
+                }),
                 c("CREATE_NEW on missing/.", r -> open(r.resolve("missing/."), opts(WRITE, CREATE_NEW))),
                 c("CREATE_NEW on f/.", r -> open(r.resolve("f/."), opts(WRITE, CREATE_NEW))),
                 c("CREATE_NEW on .", r -> open(r.getFileSystem().getPath("."), opts(WRITE, CREATE_NEW))),
@@ -789,6 +808,17 @@ class ProviderHostileTest {
             parent.deleteDirectory(name);
         } else {
             parent.deleteFile(name);
+        }
+    }
+
+    /** A failed call as its exception's type, reason and file (a FileSystemException's), or its value. */
+    private static String failure(NioHostileTest.Call call) {
+        try {
+            return "= " + call.call();
+        } catch (java.nio.file.FileSystemException e) {
+            return "! " + e.getClass().getName() + " reason=" + e.getReason() + " file=" + e.getFile();
+        } catch (Throwable t) {
+            return "! " + t;
         }
     }
 
