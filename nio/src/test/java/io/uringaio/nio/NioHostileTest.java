@@ -332,6 +332,30 @@ class NioHostileTest {
                     return ch.position();
                 }),
                 // ------------------------------------------------ transfers
+                c("transferTo a stream's channel and from one", RW, (ch, f, i) -> {
+                    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                    long to = ch.transferTo(2, 100, java.nio.channels.Channels.newChannel(out));
+                    long from = ch.transferFrom(java.nio.channels.Channels.newChannel(new java.io.ByteArrayInputStream(
+                            "STREAMED".getBytes(StandardCharsets.US_ASCII))), 4, 6);
+                    return to + " " + out + " " + from + " " + ch.position();
+                }),
+                c("transferTo a pipe and from it", RW, (ch, f, i) -> {
+                    java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+                    try (var sink = pipe.sink(); var source = pipe.source()) {
+                        long to = ch.transferTo(0, 5, pipe.sink());
+                        long from = ch.transferFrom(pipe.source(), 7, 5);
+                        pipe.source().configureBlocking(false);
+                        long more = ch.transferFrom(pipe.source(), 0, 5);
+                        return to + " " + from + " " + more;
+                    }
+                }),
+                c("transferTo a closed pipe", RW, (ch, f, i) -> {
+                    java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+                    pipe.source().close();
+                    try (var sink = pipe.sink()) {
+                        return ch.transferTo(0, 5, sink);
+                    }
+                }),
                 c("transferTo count 0", RW, (ch, f, i) -> ch.transferTo(0, 0, other(f, i))),
                 c("transferTo from past the end", RW, (ch, f, i) -> ch.transferTo(100, 5, other(f, i))),
                 c("transferTo negative position", RW, (ch, f, i) -> ch.transferTo(-1, 5, other(f, i))),
