@@ -213,7 +213,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
             throw new NonWritableChannelException();
         }
         ensureOpen();
-        companion().truncate(size);
+        uninterruptibly(() -> companion().truncate(size));
         return this;
     }
 
@@ -244,7 +244,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         }
         try {
             // Uncontended (the usual case): at once, and overlaps throw here as in the JDK.
-            FileLock lock = companion().tryLock(position, size, shared);
+            FileLock lock = uninterruptibly(() -> companion().tryLock(position, size, shared));
             if (lock != null) {
                 return CompletableFuture.completedFuture(new CompanionLock(this, lock));
             }
@@ -272,7 +272,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     public FileLock tryLock(long position, long size, boolean shared) throws IOException {
         checkLock(shared);
         ensureOpen();
-        FileLock lock = companion().tryLock(position, size, shared);
+        FileLock lock = uninterruptibly(() -> companion().tryLock(position, size, shared));
         return lock == null ? null : new CompanionLock(this, lock);
     }
 
@@ -336,6 +336,29 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
             return companion;
         } finally {
             companionLock.unlock();
+        }
+    }
+
+    private interface CompanionCall<T> {
+        T call() throws IOException;
+    }
+
+    /**
+     * A call on the companion on the caller's thread, with its interrupt status set aside meanwhile and restored
+     * after. An AsynchronousFileChannel is not interruptible (the JDK's truncate and tryLock ignore an interrupt), but
+     * the companion is a FileChannel: an interrupt pending would close it, failing that call with
+     * ClosedByInterruptException and every later truncate and lock with ClosedChannelException while the channel says
+     * it is open, and closing its descriptor would drop every lock the process holds on the file. (An interrupt that
+     * arrives during the call, a single syscall, still can.)
+     */
+    private static <T> T uninterruptibly(CompanionCall<T> call) throws IOException {
+        boolean interrupted = Thread.interrupted();
+        try {
+            return call.call();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
