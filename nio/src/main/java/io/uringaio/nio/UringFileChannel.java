@@ -58,6 +58,8 @@ public final class UringFileChannel extends FileChannel {
     private volatile long position;
     private final ReentrantLock companionLock = new ReentrantLock();
     private volatile FileChannel companion;
+    /** Set for the channel of a stream (see {@link #setUninterruptible}): an interrupt neither ends nor closes it. */
+    private volatile boolean uninterruptible;
     /** Closes the file if this channel becomes unreachable unclosed; run by close too. */
     private final java.lang.ref.Cleaner.Cleanable cleanable;
 
@@ -172,7 +174,7 @@ public final class UringFileChannel extends FileChannel {
             checkDirect(position, buffers);
             long n = 0;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen() || nothing) {
                     return 0;
                 }
@@ -182,7 +184,7 @@ public final class UringFileChannel extends FileChannel {
                 }
                 return n;
             } finally {
-                end(n > 0);
+                endBlocking(n > 0);
             }
         } finally {
             positionLock.unlock();
@@ -203,14 +205,14 @@ public final class UringFileChannel extends FileChannel {
         checkDirect(position, dst);
         int n = 0;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return 0;
             }
             n = await(file.read(dst, position));
             return n;
         } finally {
-            end(n > 0);
+            endBlocking(n > 0);
         }
     }
 
@@ -228,14 +230,14 @@ public final class UringFileChannel extends FileChannel {
         checkDirect(position, src);
         int n = 0;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return 0;
             }
             n = await(file.write(src, position));
             return n;
         } finally {
-            end(n > 0);
+            endBlocking(n > 0);
         }
     }
 
@@ -250,7 +252,7 @@ public final class UringFileChannel extends FileChannel {
         // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
         boolean done = false;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return 0;
             }
@@ -258,7 +260,7 @@ public final class UringFileChannel extends FileChannel {
             done = true;
             return p;
         } finally {
-            end(done);
+            endBlocking(done);
         }
     }
 
@@ -273,14 +275,14 @@ public final class UringFileChannel extends FileChannel {
             // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
             boolean done = false;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return this;
                 }
                 position = newPosition;
                 done = true;
             } finally {
-                end(done);
+                endBlocking(done);
             }
         } finally {
             positionLock.unlock();
@@ -293,14 +295,14 @@ public final class UringFileChannel extends FileChannel {
         ensureOpen();
         long size = -1;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return -1;
             }
             size = await(file.size());
             return size;
         } finally {
-            end(size >= 0);
+            endBlocking(size >= 0);
         }
     }
 
@@ -328,14 +330,14 @@ public final class UringFileChannel extends FileChannel {
         ensureOpen();
         boolean done = false;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return;
             }
             await(metaData ? file.fsync() : file.fdatasync());
             done = true;
         } finally {
-            end(done);
+            endBlocking(done);
         }
     }
 
@@ -451,6 +453,29 @@ public final class UringFileChannel extends FileChannel {
 
     // ---------------------------------------------------------------- helpers
 
+    /**
+     * Makes this channel ignore interrupts, as the JDK makes the channels behind {@code Files.newInputStream},
+     * {@code Files.newOutputStream} and {@code Files.readAllBytes} (streams, like {@code FileInputStream}, are not
+     * interruptible): an interrupt neither fails a call nor closes the channel, and the thread keeps its status.
+     */
+    void setUninterruptible() {
+        uninterruptible = true;
+    }
+
+    /** {@code begin()}, unless this channel is uninterruptible (the JDK's FileChannelImpl.beginBlocking). */
+    private void beginBlocking() {
+        if (!uninterruptible) {
+            begin();
+        }
+    }
+
+    /** {@code end(completed)}, unless this channel is uninterruptible. */
+    private void endBlocking(boolean completed) throws java.nio.channels.AsynchronousCloseException {
+        if (!uninterruptible) {
+            end(completed);
+        }
+    }
+
     /** Waits for an engine result without pinning a virtual thread's carrier; failures as they would be thrown. */
     static <T> T await(CompletableFuture<T> future) throws IOException {
         try {
@@ -496,6 +521,8 @@ public final class UringFileChannel extends FileChannel {
      * {@code FileLockInterruptionException} (the JDK's lock closes its channel too, then throws that).
      */
     private <T> T guardCompanion(CompanionCall<T> call) throws IOException {
+        // An uninterruptible channel's companion (an interruptible JDK channel) must not see the interrupt status.
+        boolean interrupted = uninterruptible && Thread.interrupted();
         try {
             return call.call();
         } catch (ClosedByInterruptException | FileLockInterruptionException e) {
@@ -505,6 +532,10 @@ public final class UringFileChannel extends FileChannel {
                 e.addSuppressed(suppressed);
             }
             throw e;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

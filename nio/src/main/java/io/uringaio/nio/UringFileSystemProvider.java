@@ -3,10 +3,15 @@ package io.uringaio.nio;
 import io.uringaio.engine.RingEngine;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
 import java.nio.file.DirectoryStream;
@@ -23,6 +28,8 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileAttributeView;
 import java.nio.file.spi.FileSystemProvider;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -140,7 +147,67 @@ public final class UringFileSystemProvider extends FileSystemProvider {
     @Override
     public SeekableByteChannel newByteChannel(Path path, Set<? extends OpenOption> options,
                                               FileAttribute<?>... attrs) throws IOException {
-        return newFileChannel(path, options, attrs);
+        FileChannel channel = newFileChannel(path, options, attrs);
+        if (options.isEmpty() && channel instanceof UringFileChannel u && calledByReadAllBytes()) {
+            u.setUninterruptible();
+        }
+        return channel;
+    }
+
+    /**
+     * Whether {@code Files.readAllBytes} (and so {@code readString}) is opening the channel: the JDK makes its own
+     * channel uninterruptible there, which it cannot do for ours, so an interrupted thread would fail a read the JDK
+     * completes. It opens with no options; only such opens pay for this look at the few frames above.
+     */
+    private static boolean calledByReadAllBytes() {
+        return StackWalker.getInstance().walk(frames -> frames.limit(8).anyMatch(
+                f -> f.getMethodName().equals("readAllBytes") && f.getClassName().equals("java.nio.file.Files")));
+    }
+
+    /**
+     * As the JDK's: APPEND and WRITE refused, the channel's stream; uninterruptible like the JDK's (streams, like
+     * {@code FileInputStream}, are not interruptible).
+     */
+    @Override
+    public InputStream newInputStream(Path path, OpenOption... options) throws IOException {
+        for (OpenOption option : options) {
+            if (option == StandardOpenOption.APPEND || option == StandardOpenOption.WRITE) {
+                throw new UnsupportedOperationException("'" + option + "' not allowed");
+            }
+        }
+        Set<OpenOption> set = new HashSet<>();
+        Collections.addAll(set, options);
+        ReadableByteChannel channel = newFileChannel(path, set);
+        if (channel instanceof UringFileChannel u) {
+            u.setUninterruptible();
+        }
+        return Channels.newInputStream(channel);
+    }
+
+    /**
+     * As the JDK's: no options means CREATE, TRUNCATE_EXISTING and WRITE; READ refused; WRITE added; uninterruptible
+     * like the JDK's.
+     */
+    @Override
+    public OutputStream newOutputStream(Path path, OpenOption... options) throws IOException {
+        Set<OpenOption> set = new HashSet<>();
+        if (options.length == 0) {
+            set.add(StandardOpenOption.CREATE);
+            set.add(StandardOpenOption.TRUNCATE_EXISTING);
+        } else {
+            for (OpenOption option : options) {
+                if (option == StandardOpenOption.READ) {
+                    throw new IllegalArgumentException("READ not allowed");
+                }
+                set.add(option);
+            }
+        }
+        set.add(StandardOpenOption.WRITE);
+        WritableByteChannel channel = newByteChannel(path, set);
+        if (channel instanceof UringFileChannel u) {
+            u.setUninterruptible();
+        }
+        return Channels.newOutputStream(channel);
     }
 
     @Override

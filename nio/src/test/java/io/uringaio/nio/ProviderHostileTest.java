@@ -232,6 +232,65 @@ class ProviderHostileTest {
                 c("a null creation attribute", r -> open(r.resolve("f"), opts(READ), (FileAttribute<?>) null)),
                 c("creation permissions on an existing file", r -> open(r.resolve("f"), opts(WRITE, CREATE),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r--------")))),
+                c("every kind of call with the interrupt status set", r -> {
+                    List<NioHostileTest.Call> calls = List.of(
+                            () -> open(r.resolve("f"), opts(READ)),
+                            () -> open(r.resolve("new"), opts(WRITE, CREATE_NEW)),
+                            () -> Files.readString(r.resolve("f")),
+                            () -> Files.write(r.resolve("g"), HELLO.getBytes(StandardCharsets.US_ASCII)),
+                            () -> Files.size(r.resolve("f")),
+                            () -> Files.copy(r.resolve("f"), r.resolve("copy")),
+                            () -> {
+                                try (AsynchronousFileChannel ch = AsynchronousFileChannel.open(r.resolve("f"))) {
+                                    return ch.size();
+                                }
+                            },
+                            () -> {
+                                try (SeekableByteChannel ch = Files.newByteChannel(r.resolve("f"), opts(READ, WRITE))) {
+                                    return ch.position(3).size();
+                                }
+                            },
+                            () -> {
+                                try (InputStream in = Files.newInputStream(r.resolve("f"))) {
+                                    return in.skip(2);
+                                }
+                            },
+                            () -> {
+                                try (InputStream in = Files.newInputStream(r.resolve("f"))) {
+                                    return in.read() + " " + in.available() + " " + new String(in.readNBytes(3),
+                                            StandardCharsets.US_ASCII);
+                                }
+                            },
+                            () -> {
+                                try (OutputStream out = Files.newOutputStream(r.resolve("f"), APPEND)) {
+                                    out.write('!');
+                                }
+                                try (OutputStream out = Files.newOutputStream(r.resolve("h"))) {
+                                    out.write('h');
+                                }
+                                return Files.readString(r.resolve("f")) + Files.readString(r.resolve("h"));
+                            },
+                            () -> {
+                                try (InputStream in = Files.newInputStream(r.resolve("f"));
+                                     OutputStream out = Files.newOutputStream(r.resolve("t"))) {
+                                    return in.transferTo(out);
+                                }
+                            },
+                            () -> new String(Files.readAllBytes(r.resolve("f")), StandardCharsets.US_ASCII)
+                                    + Files.readAllLines(r.resolve("f")),
+                            () -> {
+                                try (SeekableByteChannel ch = Files.newByteChannel(r.resolve("f"))) {
+                                    return ch.size(); // not a stream: interruptible, as the JDK's
+                                }
+                            });
+                    List<String> all = new ArrayList<>();
+                    for (NioHostileTest.Call call : calls) {
+                        Thread.currentThread().interrupt();
+                        String outcome = outcome(call);
+                        all.add(outcome + " interrupted=" + Thread.interrupted());
+                    }
+                    return all;
+                }),
                 // ------------------------------------------------ streams
                 c("newInputStream with WRITE", r -> Files.newInputStream(r.resolve("f"), WRITE)),
                 c("newInputStream with APPEND", r -> Files.newInputStream(r.resolve("f"), APPEND)),
