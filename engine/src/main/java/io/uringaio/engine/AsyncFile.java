@@ -117,8 +117,22 @@ public final class AsyncFile implements AutoCloseable {
 
     /** Opens {@code path} on {@code engine}; see {@link RingEngine#open(Path, OpenOption...)}. */
     public static CompletableFuture<AsyncFile> open(RingEngine engine, Path path, OpenOption... options) {
+        return open(engine, path, DEFAULT_MODE, options);
+    }
+
+    /**
+     * Opens {@code path} on {@code engine} as {@link RingEngine#open(Path, OpenOption...)} does, a file this open
+     * creates getting the permission bits {@code mode} (less the umask) instead of {@code 0644}: {@code 0666} is what
+     * the JDK's channels give, so a drop-in for them must too.
+     *
+     * @throws IllegalArgumentException if {@code mode} has bits outside {@code 07777}
+     */
+    public static CompletableFuture<AsyncFile> open(RingEngine engine, Path path, int mode, OpenOption... options) {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(path, "path");
+        if ((mode & ~07777) != 0) {
+            throw new IllegalArgumentException("mode " + Integer.toOctalString(mode) + " is not within 07777");
+        }
         OpenFlags flags = OpenFlags.of(options);
         byte[] name = path.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8);
         for (byte b : name) {
@@ -153,7 +167,7 @@ public final class AsyncFile implements AutoCloseable {
             }
             result.complete(file);
         });
-        openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, DEFAULT_MODE).attach(pathBuffer);
+        openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, mode).attach(pathBuffer);
         try {
             result.sentTo(engine.submitRouted(openat));
         } catch (EngineRejectedException closedEngine) {

@@ -20,6 +20,24 @@ import org.junit.jupiter.api.Timeout;
 class AsyncFileMisuseTest extends KernelTest {
 
     @Test
+    void aCreationModeOutsideThePermissionBitsIsRefusedAndAGivenOneIsUsed(@org.junit.jupiter.api.io.TempDir
+                                                                          java.nio.file.Path dir) throws Exception {
+        try (RingEngine engine = RingEngine.open(config().rings(1))) {
+            java.nio.file.Path refused = dir.resolve("refused");
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> AsyncFile.open(
+                    engine, refused, 010000, StandardOpenOption.WRITE, StandardOpenOption.CREATE));
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> AsyncFile.open(
+                    engine, refused, -1, StandardOpenOption.WRITE, StandardOpenOption.CREATE));
+            assertTrue(java.nio.file.Files.notExists(refused), "nothing created");
+            java.nio.file.Path own = dir.resolve("own");
+            AsyncFile.open(engine, own, 0600, StandardOpenOption.WRITE, StandardOpenOption.CREATE).get(10,
+                    TimeUnit.SECONDS).close();
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    java.nio.file.Files.getPosixFilePermissions(own)));
+        }
+    }
+
+    @Test
     void aHeapBufferShrunkWhileItsReadIsInFlightFailsTheFutureAndTheFileStillCloses() throws Exception {
         try (Pipe pipe = new Pipe(); RingEngine engine = RingEngine.open(config().rings(1))) {
             AsyncFile file = await(engine.open(pipe.readPath(), StandardOpenOption.READ));

@@ -70,17 +70,9 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         if (spec.append()) {
             throw new UnsupportedOperationException("APPEND not allowed");
         }
-        if (attrs.length > 0 && spec.write() && (spec.create() || spec.createNew())) {
-            // The engine creates files with a fixed mode: let the JDK create the file with the attributes.
-            java.util.Set<java.nio.file.OpenOption> create = new java.util.HashSet<>();
-            create.add(java.nio.file.StandardOpenOption.WRITE);
-            create.add(spec.createNew() ? java.nio.file.StandardOpenOption.CREATE_NEW
-                    : java.nio.file.StandardOpenOption.CREATE);
-            jdk.newByteChannel(path, create, attrs).close();
-        }
         AsyncFile file;
         try {
-            file = AsyncFile.open(engine, path, spec.engineOptions(attrs.length == 0)).join();
+            file = AsyncFile.open(engine, path, OpenSpec.creationMode(attrs), spec.engineOptions()).join();
         } catch (CompletionException e) {
             throw OpenSpec.translate(e.getCause(), path);
         }
@@ -139,7 +131,8 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     }
 
     private CompletableFuture<Integer> startWrite(ByteBuffer src, long position) {
-        Objects.requireNonNull(src, "src");
+        // In the JDK's order: the position, the channel's mode, a closed channel (a failed operation, whatever the
+        // buffer, even null), then the buffer.
         if (position < 0) {
             throw new IllegalArgumentException("Negative position");
         }
@@ -149,6 +142,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         if (!open) {
             return CompletableFuture.failedFuture(new ClosedChannelException());
         }
+        Objects.requireNonNull(src, "src");
         return closeAware(file.write(src, position));
     }
 
@@ -211,14 +205,15 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
 
     @Override
     public AsynchronousFileChannel truncate(long size) throws IOException {
+        // In the JDK's order: the size, the channel's mode, then whether it is open.
         if (size < 0) {
             throw new IllegalArgumentException("Negative size");
         }
-        ensureOpen();
         if (!spec.write()) {
             throw new NonWritableChannelException();
         }
-        companion().truncate(size);
+        ensureOpen();
+        uninterruptibly(() -> companion().truncate(size));
         return this;
     }
 
@@ -249,7 +244,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         }
         try {
             // Uncontended (the usual case): at once, and overlaps throw here as in the JDK.
-            FileLock lock = companion().tryLock(position, size, shared);
+            FileLock lock = uninterruptibly(() -> companion().tryLock(position, size, shared));
             if (lock != null) {
                 return CompletableFuture.completedFuture(new CompanionLock(this, lock));
             }
@@ -277,7 +272,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     public FileLock tryLock(long position, long size, boolean shared) throws IOException {
         checkLock(shared);
         ensureOpen();
-        FileLock lock = companion().tryLock(position, size, shared);
+        FileLock lock = uninterruptibly(() -> companion().tryLock(position, size, shared));
         return lock == null ? null : new CompanionLock(this, lock);
     }
 
@@ -341,6 +336,29 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
             return companion;
         } finally {
             companionLock.unlock();
+        }
+    }
+
+    private interface CompanionCall<T> {
+        T call() throws IOException;
+    }
+
+    /**
+     * A call on the companion on the caller's thread, with its interrupt status set aside meanwhile and restored
+     * after. An AsynchronousFileChannel is not interruptible (the JDK's truncate and tryLock ignore an interrupt), but
+     * the companion is a FileChannel: an interrupt pending would close it, failing that call with
+     * ClosedByInterruptException and every later truncate and lock with ClosedChannelException while the channel says
+     * it is open, and closing its descriptor would drop every lock the process holds on the file. (An interrupt that
+     * arrives during the call, a single syscall, still can.)
+     */
+    private static <T> T uninterruptibly(CompanionCall<T> call) throws IOException {
+        boolean interrupted = Thread.interrupted();
+        try {
+            return call.call();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -58,6 +58,8 @@ public final class UringFileChannel extends FileChannel {
     private volatile long position;
     private final ReentrantLock companionLock = new ReentrantLock();
     private volatile FileChannel companion;
+    /** Set for the channel of a stream (see {@link #setUninterruptible}): an interrupt neither ends nor closes it. */
+    private volatile boolean uninterruptible;
     /** Closes the file if this channel becomes unreachable unclosed; run by close too. */
     private final java.lang.ref.Cleaner.Cleanable cleanable;
 
@@ -73,23 +75,13 @@ public final class UringFileChannel extends FileChannel {
     /**
      * Opens {@code path} (a path of {@code jdk}'s file system) on {@code engine}.
      *
-     * @param attrs file attributes for a file this call creates (applied by creating it through the JDK first)
+     * @param attrs file attributes for a file this call creates (its permissions; see {@link OpenSpec#creationMode})
      */
     static UringFileChannel open(RingEngine engine, FileSystemProvider jdk, Path path, OpenSpec spec,
                                  java.nio.file.attribute.FileAttribute<?>... attrs) throws IOException {
-        boolean createHere = true;
-        if (attrs.length > 0 && spec.write() && (spec.create() || spec.createNew())) {
-            // The engine creates files with a fixed mode: let the JDK create the file with the attributes.
-            java.util.Set<java.nio.file.OpenOption> create = new java.util.HashSet<>();
-            create.add(java.nio.file.StandardOpenOption.WRITE);
-            create.add(spec.createNew() ? java.nio.file.StandardOpenOption.CREATE_NEW
-                    : java.nio.file.StandardOpenOption.CREATE);
-            jdk.newByteChannel(path, create, attrs).close();
-            createHere = false;
-        }
         AsyncFile file;
         try {
-            file = AsyncFile.open(engine, path, spec.engineOptions(createHere)).join();
+            file = AsyncFile.open(engine, path, OpenSpec.creationMode(attrs), spec.engineOptions()).join();
         } catch (CompletionException e) {
             throw OpenSpec.translate(e.getCause(), path);
         }
@@ -116,10 +108,10 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     public int read(ByteBuffer dst) throws IOException {
-        Objects.requireNonNull(dst, "dst");
+        // In the JDK's order: a closed channel, the mode, then the buffer (null too).
         ensureOpen();
         checkReadable();
-        checkReadOnlyDst(dst);
+        checkReadOnlyDst(Objects.requireNonNull(dst, "dst"));
         return (int) atPosition(new ByteBuffer[] {dst}, false, at -> file.read(dst, at));
     }
 
@@ -139,9 +131,10 @@ public final class UringFileChannel extends FileChannel {
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-        Objects.requireNonNull(src, "src");
+        // In the JDK's order: a closed channel, the mode, then the buffer (null too).
         ensureOpen();
         checkWritable();
+        Objects.requireNonNull(src, "src");
         if (spec.append()) {
             return guardCompanion(() -> companion().write(src));
         }
@@ -181,7 +174,7 @@ public final class UringFileChannel extends FileChannel {
             checkDirect(position, buffers);
             long n = 0;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen() || nothing) {
                     return 0;
                 }
@@ -191,7 +184,7 @@ public final class UringFileChannel extends FileChannel {
                 }
                 return n;
             } finally {
-                end(n > 0);
+                endBlocking(n > 0);
             }
         } finally {
             positionLock.unlock();
@@ -212,14 +205,14 @@ public final class UringFileChannel extends FileChannel {
         checkDirect(position, dst);
         int n = 0;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return 0;
             }
             n = await(file.read(dst, position));
             return n;
         } finally {
-            end(n > 0);
+            endBlocking(n > 0);
         }
     }
 
@@ -237,14 +230,14 @@ public final class UringFileChannel extends FileChannel {
         checkDirect(position, src);
         int n = 0;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return 0;
             }
             n = await(file.write(src, position));
             return n;
         } finally {
-            end(n > 0);
+            endBlocking(n > 0);
         }
     }
 
@@ -259,7 +252,7 @@ public final class UringFileChannel extends FileChannel {
         // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
         boolean done = false;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return 0;
             }
@@ -267,7 +260,7 @@ public final class UringFileChannel extends FileChannel {
             done = true;
             return p;
         } finally {
-            end(done);
+            endBlocking(done);
         }
     }
 
@@ -282,14 +275,14 @@ public final class UringFileChannel extends FileChannel {
             // A blocking section as in the JDK (where this is a seek): an interrupt pending closes the channel.
             boolean done = false;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return this;
                 }
                 position = newPosition;
                 done = true;
             } finally {
-                end(done);
+                endBlocking(done);
             }
         } finally {
             positionLock.unlock();
@@ -302,14 +295,14 @@ public final class UringFileChannel extends FileChannel {
         ensureOpen();
         long size = -1;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return -1;
             }
             size = await(file.size());
             return size;
         } finally {
-            end(size >= 0);
+            endBlocking(size >= 0);
         }
     }
 
@@ -337,14 +330,14 @@ public final class UringFileChannel extends FileChannel {
         ensureOpen();
         boolean done = false;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return;
             }
             await(metaData ? file.fsync() : file.fdatasync());
             done = true;
         } finally {
-            end(done);
+            endBlocking(done);
         }
     }
 
@@ -460,6 +453,29 @@ public final class UringFileChannel extends FileChannel {
 
     // ---------------------------------------------------------------- helpers
 
+    /**
+     * Makes this channel ignore interrupts, as the JDK makes the channels behind {@code Files.newInputStream},
+     * {@code Files.newOutputStream} and {@code Files.readAllBytes} (streams, like {@code FileInputStream}, are not
+     * interruptible): an interrupt neither fails a call nor closes the channel, and the thread keeps its status.
+     */
+    void setUninterruptible() {
+        uninterruptible = true;
+    }
+
+    /** {@code begin()}, unless this channel is uninterruptible (the JDK's FileChannelImpl.beginBlocking). */
+    private void beginBlocking() {
+        if (!uninterruptible) {
+            begin();
+        }
+    }
+
+    /** {@code end(completed)}, unless this channel is uninterruptible. */
+    private void endBlocking(boolean completed) throws java.nio.channels.AsynchronousCloseException {
+        if (!uninterruptible) {
+            end(completed);
+        }
+    }
+
     /** Waits for an engine result without pinning a virtual thread's carrier; failures as they would be thrown. */
     static <T> T await(CompletableFuture<T> future) throws IOException {
         try {
@@ -505,6 +521,8 @@ public final class UringFileChannel extends FileChannel {
      * {@code FileLockInterruptionException} (the JDK's lock closes its channel too, then throws that).
      */
     private <T> T guardCompanion(CompanionCall<T> call) throws IOException {
+        // An uninterruptible channel's companion (an interruptible JDK channel) must not see the interrupt status.
+        boolean interrupted = uninterruptible && Thread.interrupted();
         try {
             return call.call();
         } catch (ClosedByInterruptException | FileLockInterruptionException e) {
@@ -514,6 +532,10 @@ public final class UringFileChannel extends FileChannel {
                 e.addSuppressed(suppressed);
             }
             throw e;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -3,13 +3,19 @@ package io.uringaio.nio;
 import io.uringaio.engine.RingEngine;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileStore;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
@@ -17,12 +23,15 @@ import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.ProviderMismatchException;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileAttributeView;
 import java.nio.file.spi.FileSystemProvider;
-import java.util.Iterator;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 
@@ -37,6 +46,11 @@ import java.util.concurrent.ExecutorService;
  * class path), an unchanged application's {@code FileChannel.open}, {@code Files.newByteChannel},
  * {@code Files.newInputStream}/{@code newOutputStream} and {@code AsynchronousFileChannel.open} run on the engine.
  * Without the property, {@link UringFiles} opens channels explicitly.
+ *
+ * <p>Installed as the default, it cannot serve what the JDK reserves to its built-in provider: Unix-domain socket
+ * addresses ({@code UnixDomainSocketAddress.of} refuses a path of a default file system that is not the JDK's own, with
+ * IllegalArgumentException, and an unnamed bind is UnsupportedOperationException). An application that needs those
+ * keeps the JDK's provider and opens its files through {@link UringFiles}.
  *
  * <p>The engine is one shared instance, started on first open (io_uring, else the engine's thread pool where io_uring
  * is blocked). {@code -Duringaio.nio.enabled=false} makes this provider hand out the JDK's own channels.
@@ -117,17 +131,83 @@ public final class UringFileSystemProvider extends FileSystemProvider {
     public FileChannel newFileChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
         Path p = unwrap(path);
+        checkCreationAttributes(attrs);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
-        if (engine == null || !regularOrAbsent(p, options)) {
+        if (engine == null) {
             return delegate.newFileChannel(p, options, attrs);
         }
-        return UringFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), attrs);
+        OpenSpec spec = OpenSpec.of(options, true); // before the file is looked at, as the JDK checks them
+        refuseCreatingDot(spec, p);
+        if (!engineCanName(p) || !regularOrAbsent(p, options)) {
+            return delegate.newFileChannel(p, options, attrs);
+        }
+        return UringFileChannel.open(engine, delegate, p, spec, attrs);
     }
 
     @Override
     public SeekableByteChannel newByteChannel(Path path, Set<? extends OpenOption> options,
                                               FileAttribute<?>... attrs) throws IOException {
-        return newFileChannel(path, options, attrs);
+        FileChannel channel = newFileChannel(path, options, attrs);
+        if (options.isEmpty() && channel instanceof UringFileChannel u && calledByReadAllBytes()) {
+            u.setUninterruptible();
+        }
+        return channel;
+    }
+
+    /**
+     * Whether {@code Files.readAllBytes} (and so {@code readString}) is opening the channel: the JDK makes its own
+     * channel uninterruptible there, which it cannot do for ours, so an interrupted thread would fail a read the JDK
+     * completes. It opens with no options; only such opens pay for this look at the few frames above.
+     */
+    private static boolean calledByReadAllBytes() {
+        return StackWalker.getInstance().walk(frames -> frames.limit(8).anyMatch(
+                f -> f.getMethodName().equals("readAllBytes") && f.getClassName().equals("java.nio.file.Files")));
+    }
+
+    /**
+     * As the JDK's: APPEND and WRITE refused, the channel's stream; uninterruptible like the JDK's (streams, like
+     * {@code FileInputStream}, are not interruptible).
+     */
+    @Override
+    public InputStream newInputStream(Path path, OpenOption... options) throws IOException {
+        for (OpenOption option : options) {
+            if (option == StandardOpenOption.APPEND || option == StandardOpenOption.WRITE) {
+                throw new UnsupportedOperationException("'" + option + "' not allowed");
+            }
+        }
+        Set<OpenOption> set = new HashSet<>();
+        Collections.addAll(set, options);
+        ReadableByteChannel channel = newFileChannel(path, set);
+        if (channel instanceof UringFileChannel u) {
+            u.setUninterruptible();
+        }
+        return Channels.newInputStream(channel);
+    }
+
+    /**
+     * As the JDK's: no options means CREATE, TRUNCATE_EXISTING and WRITE; READ refused; WRITE added; uninterruptible
+     * like the JDK's.
+     */
+    @Override
+    public OutputStream newOutputStream(Path path, OpenOption... options) throws IOException {
+        Set<OpenOption> set = new HashSet<>();
+        if (options.length == 0) {
+            set.add(StandardOpenOption.CREATE);
+            set.add(StandardOpenOption.TRUNCATE_EXISTING);
+        } else {
+            for (OpenOption option : options) {
+                if (option == StandardOpenOption.READ) {
+                    throw new IllegalArgumentException("READ not allowed");
+                }
+                set.add(option);
+            }
+        }
+        set.add(StandardOpenOption.WRITE);
+        WritableByteChannel channel = newByteChannel(path, set);
+        if (channel instanceof UringFileChannel u) {
+            u.setUninterruptible();
+        }
+        return Channels.newOutputStream(channel);
     }
 
     @Override
@@ -135,11 +215,52 @@ public final class UringFileSystemProvider extends FileSystemProvider {
                                                               ExecutorService executor, FileAttribute<?>... attrs)
             throws IOException {
         Path p = unwrap(path);
+        checkCreationAttributes(attrs);
         RingEngine engine = SharedEngine.enabled() ? SharedEngine.get() : null;
-        if (engine == null || !regularOrAbsent(p, options)) {
+        if (engine == null) {
             return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
         }
-        return UringAsynchronousFileChannel.open(engine, delegate, p, OpenSpec.of(options, true), executor, attrs);
+        OpenSpec spec = OpenSpec.ofAsynchronous(options); // before the file is looked at, as the JDK checks them
+        refuseCreatingDot(spec, p);
+        if (!engineCanName(p) || !regularOrAbsent(p, options)) {
+            return delegate.newAsynchronousFileChannel(p, options, executor, attrs);
+        }
+        return UringAsynchronousFileChannel.open(engine, delegate, p, spec, executor, attrs);
+    }
+
+    /**
+     * {@code CREATE_NEW} of a name that is "." (alone or last) is FileAlreadyExistsException before any look at the
+     * file, as in the JDK ("to avoid confusing error": the kernel's answer would be ENOENT or ENOTDIR for
+     * {@code missing/.} or {@code file/.}, and EISDIR for a directory's).
+     */
+    private static void refuseCreatingDot(OpenSpec spec, Path p) throws FileAlreadyExistsException {
+        if (spec.write() && spec.createNew()) {
+            String name = p.toString();
+            if (name.equals(".") || name.endsWith("/.")) {
+                throw new FileAlreadyExistsException(name);
+            }
+        }
+    }
+
+    /** Whether the JVM encodes file names in UTF-8 (sun.jnu.encoding), as the engine's open does. */
+    private static final boolean UTF8_NAMES = "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))
+            || "UTF8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"));
+
+    /**
+     * Whether the engine's open names the same file as the JDK's: it passes the path's string as UTF-8, the JDK the
+     * path's own bytes. They differ for a name that is not valid UTF-8 (made by another program, found by listing a
+     * directory: its string has U+FFFD where the bytes were), and for any non-ASCII name where the JVM's file name
+     * encoding is not UTF-8. Those go to the JDK's channel; a scan of the name costs nothing next to the open.
+     */
+    static boolean engineCanName(Path p) {
+        String name = p.toString();
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c >= 0x80 && (!UTF8_NAMES || c == '\uFFFD')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -148,10 +269,20 @@ public final class UringFileSystemProvider extends FileSystemProvider {
      * closes: an interrupt (which closes the channel) would hang; the JDK signals the blocked thread instead.
      */
     private boolean regularOrAbsent(Path p, Set<? extends OpenOption> options) throws IOException {
-        LinkOption[] links = options.contains(LinkOption.NOFOLLOW_LINKS) ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS}
-                : new LinkOption[0];
+        // DELETE_ON_CLOSE opens with O_NOFOLLOW too: a link is the JDK's to refuse, with its own exception.
+        boolean noFollow = options.contains(LinkOption.NOFOLLOW_LINKS)
+                || options.contains(StandardOpenOption.DELETE_ON_CLOSE);
+        LinkOption[] links = noFollow ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS} : new LinkOption[0];
         BasicFileAttributes attributes = delegate.readAttributesIfExists(p, BasicFileAttributes.class, links);
         return attributes == null || attributes.isRegularFile();
+    }
+
+    /**
+     * Refuses creation attributes as the JDK's provider does, up front and whatever the options (also for a file
+     * that exists, or an open that does not create): see {@link OpenSpec#creationMode}.
+     */
+    static void checkCreationAttributes(FileAttribute<?>... attrs) {
+        OpenSpec.creationMode(attrs);
     }
 
     // ---------------------------------------------------------------- everything else: the JDK
@@ -185,30 +316,9 @@ public final class UringFileSystemProvider extends FileSystemProvider {
     @Override
     public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
             throws IOException {
-        DirectoryStream<Path> stream = delegate.newDirectoryStream(unwrap(dir),
-                entry -> filter.accept(wrap(entry)));
-        return new DirectoryStream<>() {
-            @Override
-            public Iterator<Path> iterator() {
-                Iterator<Path> it = stream.iterator();
-                return new Iterator<>() {
-                    @Override
-                    public boolean hasNext() {
-                        return it.hasNext();
-                    }
-
-                    @Override
-                    public Path next() {
-                        return wrap(it.next());
-                    }
-                };
-            }
-
-            @Override
-            public void close() throws IOException {
-                stream.close();
-            }
-        };
+        Path d = unwrap(dir);
+        Objects.requireNonNull(filter, "filter"); // at the call, as the JDK: not at the first entry
+        return UringDirectoryStream.of(delegate.newDirectoryStream(d, entry -> filter.accept(wrap(entry))), this);
     }
 
     @Override
@@ -251,9 +361,21 @@ public final class UringFileSystemProvider extends FileSystemProvider {
         delegate.move(unwrap(source), unwrap(target), options);
     }
 
+    /**
+     * As {@link java.nio.file.Files#isSameFile} documents: equal paths are the same file without a look at the file
+     * system, and a second path of another provider is never the same file (false, not ProviderMismatchException);
+     * a path of the JDK's default file system counts as another provider's here, as it does for the JDK's own.
+     */
     @Override
     public boolean isSameFile(Path path, Path path2) throws IOException {
-        return delegate.isSameFile(unwrap(path), unwrap(path2));
+        Path p = unwrap(path);
+        if (path.equals(path2)) {
+            return true;
+        }
+        if (!(Objects.requireNonNull(path2, "path2") instanceof UringPath other)) {
+            return false;
+        }
+        return delegate.isSameFile(p, other.delegate());
     }
 
     @Override

@@ -6,6 +6,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 
@@ -19,7 +21,17 @@ public final class UringFiles {
 
     /** Like {@link FileChannel#open(Path, OpenOption...)}, on the engine. */
     public static FileChannel newFileChannel(Path path, OpenOption... options) throws IOException {
-        return newFileChannel(path, Set.of(options));
+        return newFileChannel(path, asSet(options));
+    }
+
+    /**
+     * The options as the JDK's {@code open(Path, OpenOption...)} collects them: a repeated option is no error
+     * ({@code Set.of} would refuse it with IllegalArgumentException), a null one is the provider's to refuse (NPE).
+     */
+    private static Set<OpenOption> asSet(OpenOption... options) {
+        Set<OpenOption> set = new HashSet<>();
+        Collections.addAll(set, options);
+        return set;
     }
 
     /** Like {@link FileChannel#open(Path, Set, FileAttribute[])}, on the engine. */
@@ -31,7 +43,7 @@ public final class UringFiles {
     /** Like {@link AsynchronousFileChannel#open(Path, OpenOption...)}, on the engine. */
     public static AsynchronousFileChannel newAsynchronousFileChannel(Path path, OpenOption... options)
             throws IOException {
-        return UringFileSystemProvider.instance().newAsynchronousFileChannel(path, Set.of(options), null);
+        return UringFileSystemProvider.instance().newAsynchronousFileChannel(path, asSet(options), null);
     }
 
     /** Like {@link AsynchronousFileChannel#open(Path, Set, ExecutorService, FileAttribute[])}, on the engine. */

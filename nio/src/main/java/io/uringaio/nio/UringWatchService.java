@@ -1,14 +1,17 @@
 package io.uringaio.nio;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.nio.file.Watchable;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -22,6 +25,13 @@ final class UringWatchService implements WatchService {
     private final UringFileSystem fs;
     /** One wrapper per delegate key, so identity holds between register and poll/take. */
     private final Map<WatchKey, Key> keys = new ConcurrentHashMap<>();
+    /**
+     * The wrappers of keys no longer valid (cancelled, or found invalid by reset) that the JDK's service may still hand
+     * out: a key signalled before its cancel stays queued, and the JDK's poll returns that same key. Weak both ways:
+     * an entry goes when the JDK drops the key, and a wrapper nobody holds needs no identity (a fresh one is
+     * indistinguishable), so cancelling keys by the thousand keeps nothing.
+     */
+    private final Map<WatchKey, WeakReference<Key>> retired = Collections.synchronizedMap(new WeakHashMap<>());
 
     UringWatchService(WatchService delegate, UringFileSystem fs) {
         this.delegate = delegate;
@@ -32,15 +42,37 @@ final class UringWatchService implements WatchService {
         return delegate;
     }
 
-    /** The wrapper of {@code key}, made on first sight; null stays null. */
+    /**
+     * The wrapper of {@code key}: the one made on its first sight, also once it is retired while someone holds it;
+     * null stays null. A key first seen invalid gets a wrapper that is not kept.
+     */
     WatchKey wrap(WatchKey key) {
-        return key == null ? null : keys.computeIfAbsent(key, k -> new Key(k, this));
+        if (key == null) {
+            return null;
+        }
+        Key known = keys.get(key);
+        if (known != null) {
+            return known;
+        }
+        WeakReference<Key> ref = retired.get(key);
+        Key old = ref == null ? null : ref.get();
+        if (old != null) {
+            return old;
+        }
+        return key.isValid() ? keys.computeIfAbsent(key, k -> new Key(k, this)) : new Key(key, this);
+    }
+
+    /** {@code key} is invalid: no longer kept for sure, but found again while someone holds it (retired first). */
+    private void retire(Key key) {
+        retired.put(key.delegate, new WeakReference<>(key));
+        keys.remove(key.delegate);
     }
 
     @Override
     public void close() throws IOException {
         delegate.close();
         keys.clear(); // every key is invalid now
+        retired.clear();
     }
 
     /** How many key wrappers this service keeps (each valid key has one). */
@@ -94,7 +126,7 @@ final class UringWatchService implements WatchService {
         public boolean reset() {
             boolean valid = delegate.reset();
             if (!valid) {
-                service.keys.remove(delegate);
+                service.retire(this);
             }
             return valid;
         }
@@ -102,7 +134,7 @@ final class UringWatchService implements WatchService {
         @Override
         public void cancel() {
             delegate.cancel();
-            service.keys.remove(delegate);
+            service.retire(this);
         }
 
         @Override

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -120,7 +121,49 @@ class NioAsyncHostileTest {
                     ch.read(b, 0, null, h);
                     return h.await() + NioHostileTest.show(b);
                 }),
+                c("every call with the interrupt status set: nothing closes, the status stays", RW, ch -> {
+                    List<String> all = new ArrayList<>();
+                    for (Callable<Object> call : List.<Callable<Object>>of(ch::size, () -> {
+                        ch.force(true);
+                        return "forced";
+                    }, () -> ch.truncate(11).size(), () -> ch.tryLock(0, 1, false).isValid(), () -> {
+                        ch.lock(2, 1, false); // its region is taken at the call (an overlap would throw here)
+                        return "started";
+                    }, () -> ch.tryLock(2, 1, false), () -> ch.tryLock(0, 1, false))) {
+                        Thread.currentThread().interrupt();
+                        String outcome = NioHostileTest.outcome(call::call);
+                        all.add(outcome + " interrupted=" + Thread.interrupted() + " open=" + ch.isOpen());
+                    }
+                    // (a Future's get is left out: the JDK's throws InterruptedException only while it must wait,
+                    // and whether an operation is done by then is timing)
+                    return all;
+                }),
                 c("read with a null buffer", RW, ch -> ch.read(null, 0)),
+                c("read into a null buffer on a closed channel", RW, ch -> {
+                    ch.close();
+                    return ch.read(null, 0);
+                }),
+                c("write a null buffer", RW, ch -> ch.write(null, 0)),
+                c("write a null buffer at a negative position", RW, ch -> ch.write(null, -1)),
+                c("write a null buffer on a read-only channel", RO, ch -> ch.write(null, 0)),
+                c("write a null buffer to a closed channel", RW, ch -> {
+                    ch.close();
+                    return await(ch.write(null, 0));
+                }),
+                c("write a null buffer with a handler to a closed channel", RW, ch -> {
+                    ch.close();
+                    Outcome<Integer> h = new Outcome<>();
+                    ch.write(null, 0, "w", h);
+                    return h.await();
+                }),
+                c("truncate a closed read-only channel", RO, ch -> {
+                    ch.close();
+                    return ch.truncate(0);
+                }),
+                c("truncate a closed channel to a negative size", RW, ch -> {
+                    ch.close();
+                    return ch.truncate(-1);
+                }),
                 c("read into a read-only buffer on a write-only channel", WO,
                         ch -> ch.read(ByteBuffer.allocate(1).asReadOnlyBuffer(), 0)),
                 c("read at a negative position into a read-only buffer", RW,

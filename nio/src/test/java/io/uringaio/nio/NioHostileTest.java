@@ -203,6 +203,46 @@ class NioHostileTest {
                         return r.get(10, java.util.concurrent.TimeUnit.SECONDS) + " then owner " + ch.read(b, 0);
                     }
                 }),
+                // ------------------------------------------------ the file changed by someone else
+                c("reads after another writer shrank, then grew the file", RW, (ch, f, i) -> {
+                    ByteBuffer b = ByteBuffer.allocate(4);
+                    List<String> all = new ArrayList<>();
+                    all.add(ch.read(b, 0) + show(b));
+                    try (FileChannel other = FileChannel.open(f, WRITE)) {
+                        other.truncate(2);
+                        all.add(ch.read(b.clear(), 0) + show(b) + " " + ch.read(b.clear(), 4) + " " + ch.size());
+                        other.write(bytes("GROWN"), 20);
+                    }
+                    ch.position(18);
+                    ByteBuffer big = ByteBuffer.allocate(10);
+                    all.add(ch.read(big) + show(big) + " " + ch.position() + " " + ch.size());
+                    return all;
+                }),
+                c("an append after another writer grew the file", AP, (ch, f, i) -> {
+                    try (FileChannel other = FileChannel.open(f, WRITE)) {
+                        other.write(bytes("!!"), 12);
+                    }
+                    return ch.write(bytes("++")) + " " + ch.position() + " " + ch.size();
+                }),
+                // ------------------------------------------------ null buffers: checked where the JDK checks them
+                c("relative read into null", RW, (ch, f, i) -> ch.read((ByteBuffer) null)),
+                c("relative read into null on a write-only channel", WO, (ch, f, i) -> ch.read((ByteBuffer) null)),
+                c("relative read into null on a closed channel", RW, (ch, f, i) -> {
+                    ch.close();
+                    return ch.read((ByteBuffer) null);
+                }),
+                c("relative write of null on a read-only channel", RO, (ch, f, i) -> ch.write((ByteBuffer) null)),
+                c("relative write of null on a closed channel", RW, (ch, f, i) -> {
+                    ch.close();
+                    return ch.write((ByteBuffer) null);
+                }),
+                c("append write of null", AP, (ch, f, i) -> ch.write((ByteBuffer) null)),
+                c("positional read into null on a closed channel", RW, (ch, f, i) -> {
+                    ch.close();
+                    return ch.read(null, 0);
+                }),
+                c("positional write of null at a negative position on a read-only channel", RO,
+                        (ch, f, i) -> ch.write(null, -1)),
                 // ------------------------------------------------ scatter / gather
                 c("scatter with a negative offset", RW, (ch, f, i) -> ch.read(many(2, 2), -1, 1)),
                 c("scatter with offset + length past the array", RW, (ch, f, i) -> ch.read(many(2, 2), 1, 2)),
@@ -292,6 +332,30 @@ class NioHostileTest {
                     return ch.position();
                 }),
                 // ------------------------------------------------ transfers
+                c("transferTo a stream's channel and from one", RW, (ch, f, i) -> {
+                    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                    long to = ch.transferTo(2, 100, java.nio.channels.Channels.newChannel(out));
+                    long from = ch.transferFrom(java.nio.channels.Channels.newChannel(new java.io.ByteArrayInputStream(
+                            "STREAMED".getBytes(StandardCharsets.US_ASCII))), 4, 6);
+                    return to + " " + out + " " + from + " " + ch.position();
+                }),
+                c("transferTo a pipe and from it", RW, (ch, f, i) -> {
+                    java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+                    try (var sink = pipe.sink(); var source = pipe.source()) {
+                        long to = ch.transferTo(0, 5, pipe.sink());
+                        long from = ch.transferFrom(pipe.source(), 7, 5);
+                        pipe.source().configureBlocking(false);
+                        long more = ch.transferFrom(pipe.source(), 0, 5);
+                        return to + " " + from + " " + more;
+                    }
+                }),
+                c("transferTo a closed pipe", RW, (ch, f, i) -> {
+                    java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+                    pipe.source().close();
+                    try (var sink = pipe.sink()) {
+                        return ch.transferTo(0, 5, sink);
+                    }
+                }),
                 c("transferTo count 0", RW, (ch, f, i) -> ch.transferTo(0, 0, other(f, i))),
                 c("transferTo from past the end", RW, (ch, f, i) -> ch.transferTo(100, 5, other(f, i))),
                 c("transferTo negative position", RW, (ch, f, i) -> ch.transferTo(-1, 5, other(f, i))),
@@ -356,6 +420,21 @@ class NioHostileTest {
                     try (FileChannel o = i.open(f, READ, WRITE)) {
                         FileLock l = o.lock(0, 10, false);
                         return ch.tryLock(0, 1, false);
+                    }
+                }),
+                c("lock overlapping a JDK channel's lock on the file", RW, (ch, f, i) -> {
+                    try (FileChannel o = FileChannel.open(f, READ, WRITE)) {
+                        FileLock l = o.lock(0, 10, false);
+                        String mine = outcome(() -> ch.tryLock(0, 1, false)) + " " + outcome(() -> ch.tryLock(10, 5,
+                                false));
+                        l.release();
+                        return mine + " " + outcome(() -> ch.tryLock(0, 1, false));
+                    }
+                }),
+                c("a JDK channel's lock overlapping this channel's", RW, (ch, f, i) -> {
+                    FileLock mine = ch.lock(0, 10, true);
+                    try (FileChannel o = FileChannel.open(f, READ, WRITE)) {
+                        return outcome(() -> o.tryLock(5, 1, true)) + " " + mine.isValid();
                     }
                 }),
                 c("release twice", RW, (ch, f, i) -> {
@@ -568,6 +647,62 @@ class NioHostileTest {
             assertEquals(12, ch.write(new ByteBuffer[] {huge[0]}, 0, 1));
             assertEquals(24, ch.size());
             assertEquals("hello, uringhello, uring", Files.readString(f));
+        }
+    }
+
+    /** The open flags (octal in /proc/self/fdinfo) of every descriptor this process has open on {@code file}. */
+    static List<Integer> flagsOfEveryDescriptorOn(Path file) throws IOException {
+        Path real = file.toRealPath();
+        List<Integer> flags = new ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds) {
+                Path target;
+                try {
+                    target = Files.readSymbolicLink(fd);
+                } catch (IOException gone) {
+                    continue; // closed meanwhile (the stream's own descriptor, another thread's)
+                }
+                if (!target.equals(real)) {
+                    continue;
+                }
+                for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo", fd.getFileName().toString()))) {
+                    if (line.startsWith("flags:")) {
+                        flags.add(Integer.parseInt(line.substring("flags:".length()).trim(), 8));
+                    }
+                }
+            }
+        }
+        return flags;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void everyWriteOfASyncChannelIsSynchronousAppendsAndTransfersToo(Impl impl) throws Exception {
+        int oDsync = 010000;
+        int oSync = 04010000;
+        for (java.nio.file.StandardOpenOption sync : List.of(java.nio.file.StandardOpenOption.DSYNC,
+                java.nio.file.StandardOpenOption.SYNC)) {
+            int bits = sync == java.nio.file.StandardOpenOption.SYNC ? oSync : oDsync;
+            for (OpenOption[] options : List.of(new OpenOption[] {APPEND, sync}, new OpenOption[] {READ, WRITE, sync})) {
+                Path f = dir.resolve(impl + "-" + sync + "-" + options.length);
+                Files.write(f, HELLO);
+                try (FileChannel ch = impl.open(f, options);
+                     FileChannel src = FileChannel.open(Files.writeString(dir.resolve("src"), "SRC"))) {
+                    // an append (through the companion on ours), a transfer in, and a truncate: every path that writes
+                    assertEquals(2, ch.write(bytes("++")));
+                    if (options.length == 3) {
+                        assertEquals(3, ch.transferFrom(src, 14, 3));
+                        ch.truncate(16);
+                    }
+                    List<Integer> flags = flagsOfEveryDescriptorOn(f);
+                    org.junit.jupiter.api.Assertions.assertFalse(flags.isEmpty(), "no descriptor on " + f);
+                    for (int fl : flags) {
+                        assertEquals(bits, fl & bits, Arrays.toString(options) + ": a descriptor on the file "
+                                + "without " + sync + ", flags " + Integer.toOctalString(fl) + " of " + flags);
+                    }
+                }
+                assertEquals(options.length == 3 ? "++llo, uring\0\0SR" : "hello, uring++", Files.readString(f));
+            }
         }
     }
 

@@ -64,6 +64,57 @@ class UringFileSystemProviderTest {
     }
 
     @Test
+    void theExplicitOpensTakeOptionsAsTheJdksOpenDoes() throws IOException {
+        Path f = dir.resolve("f");
+        Files.writeString(f, "hello");
+        // a repeated option is no error for FileChannel.open / AsynchronousFileChannel.open; a null one is an NPE
+        StandardOpenOption r = StandardOpenOption.READ;
+        try (FileChannel jdk = FileChannel.open(f, r, r); FileChannel ours = UringFiles.newFileChannel(f, r, r);
+             AsynchronousFileChannel jdkAsync = AsynchronousFileChannel.open(f, r, r);
+             AsynchronousFileChannel ourAsync = UringFiles.newAsynchronousFileChannel(f, r, r)) {
+            assertInstanceOf(UringFileChannel.class, ours);
+            assertInstanceOf(UringAsynchronousFileChannel.class, ourAsync);
+            assertEquals(jdk.size(), ours.size());
+            assertEquals(jdkAsync.size(), ourAsync.size());
+        }
+        assertThrows(NullPointerException.class, () -> FileChannel.open(f, r, null));
+        assertThrows(NullPointerException.class, () -> UringFiles.newFileChannel(f, r, null));
+        assertThrows(NullPointerException.class, () -> AsynchronousFileChannel.open(f, r, null));
+        assertThrows(NullPointerException.class, () -> UringFiles.newAsynchronousFileChannel(f, r, null));
+        assertEquals("hello", Files.readString(f));
+    }
+
+    /**
+     * POSIX record locks belong to the process and the file: closing any descriptor of the file drops them all. An
+     * open with creation attributes must not open and close the file on the side (it did, to let the JDK apply the
+     * attributes), or it silently ends a lock another channel of the process holds on that file.
+     */
+    @Test
+    void anOpenWithCreationAttributesLeavesTheProcesssLocksOnTheFile() throws Exception {
+        Path f = dir.resolve("locked");
+        Files.writeString(f, "hello");
+        Set<PosixFilePermission> perms = PosixFilePermissions.fromString("rw-------");
+        try (FileChannel holder = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             java.nio.channels.FileLock lock = holder.lock()) {
+            assertEquals("BUSY", ChildJvm.run(LockHolderMain.class, f.toString()).trim());
+            try (FileChannel ch = UringFiles.newFileChannel(f, Set.of(StandardOpenOption.WRITE,
+                    StandardOpenOption.CREATE), PosixFilePermissions.asFileAttribute(perms));
+                 AsynchronousFileChannel ach = UringFiles.newAsynchronousFileChannel(f, Set.of(
+                         StandardOpenOption.WRITE, StandardOpenOption.CREATE), null,
+                         PosixFilePermissions.asFileAttribute(perms))) {
+                assertInstanceOf(UringFileChannel.class, ch);
+                assertInstanceOf(UringAsynchronousFileChannel.class, ach);
+                assertTrue(lock.isValid());
+                assertEquals("BUSY", ChildJvm.run(LockHolderMain.class, f.toString()).trim(),
+                        "the lock is still held, for another process too");
+            }
+        }
+        assertEquals("hello", Files.readString(f));
+        assertEquals(PosixFilePermissions.fromString("rw-r--r--"), Files.getPosixFilePermissions(f),
+                "an existing file keeps its permissions");
+    }
+
+    @Test
     void creationAttributesAreApplied() throws IOException {
         Path file = dir.resolve("perm");
         Set<PosixFilePermission> perms = PosixFilePermissions.fromString("rw-------");
