@@ -472,18 +472,24 @@ class CallerRingChainHostileTest extends KernelTest {
             assertEquals(0, own.calls());
             mine.write(8);
             assertEquals(8, own.awaitResult());
-            Chain fits = new Chain(new Kind[] {Kind.WRITE, Kind.NOP, Kind.FSYNC}, fd, pipe, arena, clock, 2);
+            // The thread's previous submission was at depth: one more chain on the Netty ring (as for one request,
+            // SubmitterHome.lastDepth), then the caller ring again.
+            Chain afterDepth = new Chain(new Kind[] {Kind.WRITE, Kind.FSYNC}, fd, pipe, arena, clock, 2);
+            assertInstanceOf(Ring.class, engine.submitLinkedRouted(afterDepth.requests), "previous one at depth");
+            afterDepth.assertRanInOrder("after a submission at depth");
+            Chain fits = new Chain(new Kind[] {Kind.WRITE, Kind.NOP, Kind.FSYNC}, fd, pipe, arena, clock, 3);
             assertInstanceOf(CallerRing.class, engine.submitLinkedRouted(fits.requests), "room again");
             fits.assertRanInOrder("fits");
             closeWithin(engine);
             full.assertRanInOrder("after close");
             atDepth.assertRanInOrder("after close");
+            afterDepth.assertRanInOrder("after close");
             fits.assertRanInOrder("after close");
             assertEquals(1, own.calls());
             for (Recorder b : bystanders) {
                 assertEquals(1, b.calls());
             }
-            assertEquals(3L * BLOCK, Files.size(file));
+            assertEquals(4L * BLOCK, Files.size(file)); // one block per chain
         } finally {
             closeAll(others);
         }
