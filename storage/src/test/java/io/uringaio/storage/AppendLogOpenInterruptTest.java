@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,18 +40,6 @@ class AppendLogOpenInterruptTest {
         engine.close();
     }
 
-    /** Descriptors of this process that name a file in {@code dir}. */
-    private long descriptorsInDir() throws Exception {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.filter(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).startsWith(dir.toRealPath());
-                } catch (Exception gone) {
-                    return false; // closed meanwhile, or the listing's own descriptor
-                }
-            }).count();
-        }
-    }
 
     @Test
     void anInterruptedOpenLeaksNoDescriptorAndReleasesTheLock() throws Exception {
@@ -74,10 +61,10 @@ class AppendLogOpenInterruptTest {
         // The engine's opens of the tail segment complete after the open gave up; before the fix nobody closed them
         // (maxGroupsInFlight descriptors per interrupted open).
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        long open = descriptorsInDir();
+        long open = StorageTesting.openDescriptors(dir);
         while (open > 0 && System.nanoTime() < deadline) {
             Thread.sleep(10); // the closes are asynchronous; bounded wait for them
-            open = descriptorsInDir();
+            open = StorageTesting.openDescriptors(dir);
         }
         assertEquals(0, open, "descriptors left open in the log directory");
         Path first = dir.resolve("log-0");

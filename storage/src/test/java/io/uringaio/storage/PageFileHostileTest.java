@@ -46,19 +46,6 @@ import org.junit.jupiter.api.Timeout;
 class PageFileHostileTest extends WithEngine {
     private static final int PAGE = 4096;
 
-    /** Descriptors of this process open on {@code path}. */
-    private static long descriptorsOf(Path path) throws Exception {
-        Path real = path.toRealPath();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.filter(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).equals(real);
-                } catch (Exception gone) {
-                    return false; // closed meanwhile, or the listing's own descriptor
-                }
-            }).count();
-        }
-    }
 
     @Test
     void aDirectoryIsRefusedAsOneAndLeftAsItWas() throws Exception {
@@ -71,7 +58,7 @@ class PageFileHostileTest extends WithEngine {
             assertEquals(ErrnoTable.EISDIR, e.errno(), e.getMessage());
             assertTrue(e.getMessage().contains(folder.toString()), e.getMessage());
         }
-        assertEquals(0, descriptorsOf(folder), "nothing opened it");
+        assertEquals(0, StorageTesting.openDescriptors(folder), "nothing opened it");
         try (Stream<Path> entries = Files.list(folder)) {
             assertEquals(List.of(folder.resolve("inside")), entries.toList());
         }
@@ -172,7 +159,7 @@ class PageFileHostileTest extends WithEngine {
                 }
                 UringIOException refused = assertInstanceOf(UringIOException.class, outcome, e.backend().toString());
                 assertEquals(ErrnoTable.EINVAL, refused.errno(), refused.getMessage());
-                assertEquals(0, descriptorsOf(fifo), "nothing opened it");
+                assertEquals(0, StorageTesting.openDescriptors(fifo), "nothing opened it");
                 assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class,
                         LinkOption.NOFOLLOW_LINKS).isOther(), "the FIFO is left where it was");
             }

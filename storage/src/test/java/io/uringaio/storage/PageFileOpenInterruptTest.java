@@ -59,19 +59,6 @@ class PageFileOpenInterruptTest {
         Libc.close(pipe[1]);
     }
 
-    /** Descriptors of this process that name a file in {@code folder}. */
-    private static long descriptorsIn(Path folder) throws Exception {
-        Path real = folder.toRealPath();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.filter(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).startsWith(real);
-                } catch (Exception gone) {
-                    return false; // closed meanwhile, or the listing's own descriptor
-                }
-            }).count();
-        }
-    }
 
     private static long filesIn(Path folder) throws Exception {
         try (Stream<Path> files = Files.list(folder)) {
@@ -103,7 +90,7 @@ class PageFileOpenInterruptTest {
                         CREATE));
                 assertTrue(Thread.interrupted(), "the interrupt status stays set");
             }
-            assertEquals(0, descriptorsIn(rounds), "the opens are still queued");
+            assertEquals(0, StorageTesting.openDescriptors(rounds), "the opens are still queued");
 
             assertEquals(1, Libc.write(pipe[1], one.address(), 1), "let the worker go");
             assertTrue(readDone.await(20, TimeUnit.SECONDS));
@@ -113,14 +100,14 @@ class PageFileOpenInterruptTest {
                 Thread.sleep(5); // bounded wait for the queued opens to create their files
             }
             assertEquals(3, filesIn(rounds), "the queued opens ran");
-            long open = descriptorsIn(rounds);
+            long open = StorageTesting.openDescriptors(rounds);
             while (open > 0 && System.nanoTime() < deadline) {
                 Thread.sleep(10); // the closes are asynchronous; bounded wait for them
-                open = descriptorsIn(rounds);
+                open = StorageTesting.openDescriptors(rounds);
             }
             assertEquals(0, open, "descriptors left open by interrupted opens");
 
-            assertEquals(1, descriptorsIn(bystanderDir), "the page file opened before stays open");
+            assertEquals(1, StorageTesting.openDescriptors(bystanderDir), "the page file opened before stays open");
             assertEquals(PAGE, await(bystander.readPage(0, page.clear())));
             for (int i = 0; i < PAGE; i++) {
                 assertEquals(0x5A, page.get(i), "bystander byte " + i);

@@ -67,4 +67,22 @@ final class StorageTesting {
         random.nextBytes(bytes);
         return ByteBuffer.wrap(bytes);
     }
+
+    /**
+     * Descriptors of this process open on {@code path} (a file), or on anything below it (a directory), as
+     * {@code /proc/self/fd} lists them.
+     */
+    static long openDescriptors(java.nio.file.Path path) throws Exception {
+        java.nio.file.Path real = path.toRealPath();
+        try (java.util.stream.Stream<java.nio.file.Path> fds =
+                     java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return java.nio.file.Files.readSymbolicLink(fd).startsWith(real);
+                } catch (Exception gone) {
+                    return false; // closed meanwhile, or the listing's own descriptor
+                }
+            }).count();
+        }
+    }
 }
