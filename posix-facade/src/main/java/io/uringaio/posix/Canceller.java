@@ -110,6 +110,10 @@ final class Canceller {
                 cancelIfHeldBack(o.cb(), o.submission());
             }
         }
+        if (mayWait) {
+            // A request that completed just before the snapshot is in no list, its status maybe not yet final.
+            state.awaitPublished(System.nanoTime() + TimeUnit.SECONDS.toNanos(CANCEL_WAIT_SECONDS));
+        }
     }
 
     /** Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip). */

@@ -92,6 +92,9 @@ final class Completion {
         cb.result = res < 0 ? -1 : res;
         cb.state = Aiocb.DONE;
         // From here on the status is final; the rest is guarded step by step.
+        if (fdState != null) {
+            fdState.published(); // a close of the descriptor waiting for it goes on (FdState.awaitPublished)
+        }
         if (batched) {
             wakePending.set(true); // published after the status: the batch's wake-up sees it
         } else {

@@ -1,5 +1,6 @@
 package io.uringaio.posix;
 
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntUnaryOperator;
 
 /**
@@ -39,6 +40,8 @@ final class FdState {
     /** Kept in {@link FdTable}'s map (dropped when idle) rather than its dense array. */
     final boolean sparse;
     private final Chain all = new Chain(Chain.ALL);
+    /** Requests {@link #remove}d here whose final status is not published yet ({@link #published}). */
+    private int publishing;
     private final Chain rw = new Chain(Chain.RW);
     private final Chain writes = new Chain(Chain.WRITES);
     private final Chain waitingSyncs = new Chain(Chain.QUEUE);
@@ -120,6 +123,7 @@ final class FdState {
         if (cb.fdState != this) {
             return null;
         }
+        publishing++; // until published(): its status is not final yet, though it is no longer listed here
         boolean transfer = isTransfer(cb);
         boolean write = cb.op == Aiocb.OP_WRITE;
         unlink(cb);
@@ -145,7 +149,36 @@ final class FdState {
 
     /** Whether nothing is outstanding: a state kept in a map may then be dropped (under its monitor). */
     synchronized boolean isEmpty() {
-        return all.isEmpty();
+        return all.isEmpty() && publishing == 0;
+    }
+
+    /** A request {@link #remove}d here has its final status published: a close waiting for it may go on. */
+    synchronized void published() {
+        if (publishing > 0 && --publishing == 0) {
+            notifyAll();
+        }
+    }
+
+    /**
+     * Waits (at most until {@code deadlineNanos}, {@link System#nanoTime}) until every request removed from here has
+     * its final status published. A completion removes its request from this list before it publishes the status
+     * (the owner may reuse the block once it sees the status, and this list links blocks): a close in between found
+     * the request in no list, and returned while its status still read EINPROGRESS. Interrupt: stops waiting, the
+     * status stays set.
+     */
+    synchronized void awaitPublished(long deadlineNanos) {
+        while (publishing > 0) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            try {
+                wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /** One outstanding request as a cancel sees it: the block and which submission of it. */
