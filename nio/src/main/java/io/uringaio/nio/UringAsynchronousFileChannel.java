@@ -339,27 +339,13 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         }
     }
 
-    private interface CompanionCall<T> {
-        T call() throws IOException;
-    }
-
     /**
-     * A call on the companion on the caller's thread, with its interrupt status set aside meanwhile and restored
-     * after. An AsynchronousFileChannel is not interruptible (the JDK's truncate and tryLock ignore an interrupt), but
-     * the companion is a FileChannel: an interrupt pending would close it, failing that call with
-     * ClosedByInterruptException and every later truncate and lock with ClosedChannelException while the channel says
-     * it is open, and closing its descriptor would drop every lock the process holds on the file. (An interrupt that
-     * arrives during the call, a single syscall, still can.)
+     * A call on the companion, with the caller's interrupt status set aside
+     * ({@link CompanionCall#withInterruptSetAside}): an AsynchronousFileChannel is not interruptible (the JDK's
+     * truncate and tryLock ignore an interrupt).
      */
     private static <T> T uninterruptibly(CompanionCall<T> call) throws IOException {
-        boolean interrupted = Thread.interrupted();
-        try {
-            return call.call();
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        return CompanionCall.withInterruptSetAside(true, call);
     }
 
     private static Throwable unwrap(Throwable t) {

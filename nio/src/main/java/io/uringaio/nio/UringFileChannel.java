@@ -511,20 +511,15 @@ public final class UringFileChannel extends FileChannel {
         }
     }
 
-    private interface CompanionCall<T> {
-        T call() throws IOException;
-    }
-
     /**
      * Runs a call on the companion: when the companion was closed by an interrupt, this channel closes too, so the
      * caller sees what the JDK's channel would have done to itself. A lock reports that interrupt as
      * {@code FileLockInterruptionException} (the JDK's lock closes its channel too, then throws that).
      */
     private <T> T guardCompanion(CompanionCall<T> call) throws IOException {
-        // An uninterruptible channel's companion (an interruptible JDK channel) must not see the interrupt status.
-        boolean interrupted = uninterruptible && Thread.interrupted();
         try {
-            return call.call();
+            // An uninterruptible channel's companion (an interruptible JDK channel) must not see the interrupt status.
+            return CompanionCall.withInterruptSetAside(uninterruptible, call);
         } catch (ClosedByInterruptException | FileLockInterruptionException e) {
             try {
                 close();
@@ -532,10 +527,6 @@ public final class UringFileChannel extends FileChannel {
                 e.addSuppressed(suppressed);
             }
             throw e;
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
