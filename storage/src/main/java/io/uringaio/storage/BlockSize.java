@@ -23,14 +23,6 @@ public final class BlockSize {
     /** The alignment when nothing better is known; safe on every Linux block device in use. */
     public static final int DEFAULT = 4096;
 
-    // <linux/stat.h>
-    private static final int STATX_BASIC_STATS = 0x7ff;
-    private static final int STATX_DIOALIGN = 0x2000;
-    private static final int STX_MASK = 0;
-    private static final int STX_DEV_MAJOR = 136;
-    private static final int STX_DEV_MINOR = 140;
-    private static final int STX_DIO_MEM_ALIGN = 152;
-    private static final int STX_DIO_OFFSET_ALIGN = 156;
 
     /**
      * The alignment rules for {@code O_DIRECT} on one file system.
@@ -60,19 +52,19 @@ public final class BlockSize {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
             MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
-            int res = Libc.statx(Uapi.AT_FDCWD, name.address(), 0, STATX_BASIC_STATS | STATX_DIOALIGN,
+            int res = Libc.statx(Uapi.AT_FDCWD, name.address(), 0, Uapi.STATX_BASIC_STATS | Uapi.STATX_DIOALIGN,
                     statx.address());
             if (res < 0) {
                 throw new UringIOException(-res, "statx", path.toString());
             }
-            int mask = statx.get(ValueLayout.JAVA_INT, STX_MASK);
-            int memory = statx.get(ValueLayout.JAVA_INT, STX_DIO_MEM_ALIGN);
-            int offset = statx.get(ValueLayout.JAVA_INT, STX_DIO_OFFSET_ALIGN);
-            if ((mask & STATX_DIOALIGN) != 0 && offset > 0 && memory > 0) {
+            int mask = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_MASK_OFFSET);
+            int memory = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DIO_MEM_ALIGN_OFFSET);
+            int offset = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DIO_OFFSET_ALIGN_OFFSET);
+            if ((mask & Uapi.STATX_DIOALIGN) != 0 && offset > 0 && memory > 0) {
                 return new Alignment(offset, memory, "statx STATX_DIOALIGN");
             }
-            int major = statx.get(ValueLayout.JAVA_INT, STX_DEV_MAJOR);
-            int minor = statx.get(ValueLayout.JAVA_INT, STX_DEV_MINOR);
+            int major = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MAJOR_OFFSET);
+            int minor = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MINOR_OFFSET);
             return fromSysfs(major, minor);
         }
     }

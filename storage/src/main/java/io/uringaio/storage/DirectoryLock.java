@@ -45,18 +45,6 @@ final class DirectoryLock implements AutoCloseable {
     static final String FILE_NAME = "LOCK";
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
-    private static final int STATX_TYPE = 0x1;
-    private static final int STATX_NLINK = 0x4;
-    private static final int STATX_INO = 0x100;
-    /**
-     * Offsets in {@code struct statx} of {@code stx_nlink} (u32), {@code stx_mode} (u16), {@code stx_ino} (u64),
-     * {@code stx_dev_major} and {@code stx_dev_minor} (u32 each).
-     */
-    private static final long STATX_NLINK_OFFSET = 16;
-    private static final long STATX_MODE_OFFSET = 28;
-    private static final long STATX_INO_OFFSET = 32;
-    private static final long STATX_DEV_MAJOR_OFFSET = 136;
-    private static final long STATX_DEV_MINOR_OFFSET = 140;
     private static final int S_IFMT = 0170000;
     private static final int S_IFREG = 0100000;
 
@@ -135,14 +123,13 @@ final class DirectoryLock implements AutoCloseable {
     /** The (device, inode) of {@code path} relative to {@code dirfd} ({@code statx}), or null if it cannot be had. */
     private static long[] identity(int dirfd, String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment name = arena.allocateFrom(path);
-            MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
-            if (Libc.statx(dirfd, name.address(), flags, STATX_INO, statx.address()) < 0) {
+            MemorySegment statx = statx(arena, dirfd, arena.allocateFrom(path), flags, Uapi.STATX_INO);
+            if (statx == null) {
                 return null;
             }
-            long device = (long) statx.get(ValueLayout.JAVA_INT, STATX_DEV_MAJOR_OFFSET) << 32
-                    | Integer.toUnsignedLong(statx.get(ValueLayout.JAVA_INT, STATX_DEV_MINOR_OFFSET));
-            return new long[] {device, statx.get(ValueLayout.JAVA_LONG, STATX_INO_OFFSET)};
+            long device = (long) statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MAJOR_OFFSET) << 32
+                    | Integer.toUnsignedLong(statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MINOR_OFFSET));
+            return new long[] {device, statx.get(ValueLayout.JAVA_LONG, Uapi.STATX_INO_OFFSET)};
         }
     }
 
@@ -179,14 +166,20 @@ final class DirectoryLock implements AutoCloseable {
      * descriptor itself ({@code AT_EMPTY_PATH}), so that the answer is the opened file's, whatever the name names now.
      */
     private static boolean onlyRegularLink(int fd, Arena arena) {
-        MemorySegment empty = arena.allocate(1);
-        MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
-        if (Libc.statx(fd, empty.address(), Uapi.AT_EMPTY_PATH, STATX_TYPE | STATX_NLINK, statx.address()) < 0) {
+        MemorySegment statx = statx(arena, fd, arena.allocate(1), Uapi.AT_EMPTY_PATH,
+                Uapi.STATX_TYPE | Uapi.STATX_NLINK);
+        if (statx == null) {
             return false;
         }
-        int nlink = statx.get(ValueLayout.JAVA_INT, STATX_NLINK_OFFSET);
-        int mode = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, STATX_MODE_OFFSET));
+        int nlink = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_NLINK_OFFSET);
+        int mode = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET));
         return (mode & S_IFMT) == S_IFREG && nlink == 1;
+    }
+
+    /** {@code statx(dirfd, name, flags, mask)} into a {@code struct statx} of {@code arena}; null if it failed. */
+    private static MemorySegment statx(Arena arena, int dirfd, MemorySegment name, int flags, int mask) {
+        MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
+        return Libc.statx(dirfd, name.address(), flags, mask, statx.address()) < 0 ? null : statx;
     }
 
     /**

@@ -112,6 +112,26 @@ public final class Uapi {
     public static final int STATX_STRUCT_SIZE = 256;
     /** {@code offsetof(struct statx, stx_size)}. */
     public static final int STATX_SIZE_OFFSET = 40;
+    /** {@code statx} mask bits: {@code stx_mode}'s file type, {@code stx_nlink}, {@code stx_ino}, the basic set. */
+    public static final int STATX_TYPE = 0x1;
+    public static final int STATX_NLINK = 0x4;
+    public static final int STATX_INO = 0x100;
+    public static final int STATX_BASIC_STATS = 0x7ff;
+    /** The {@code statx} mask bit asking for the O_DIRECT alignments (Linux 6.1+). */
+    public static final int STATX_DIOALIGN = 0x2000;
+    /**
+     * Offsets in {@code struct statx}: {@code stx_mask} (u32), {@code stx_nlink} (u32), {@code stx_mode} (u16),
+     * {@code stx_ino} (u64), {@code stx_dev_major} and {@code stx_dev_minor} (u32 each), {@code stx_dio_mem_align}
+     * and {@code stx_dio_offset_align} (u32 each).
+     */
+    public static final int STATX_MASK_OFFSET = 0;
+    public static final int STATX_NLINK_OFFSET = 16;
+    public static final int STATX_MODE_OFFSET = 28;
+    public static final int STATX_INO_OFFSET = 32;
+    public static final int STATX_DEV_MAJOR_OFFSET = 136;
+    public static final int STATX_DEV_MINOR_OFFSET = 140;
+    public static final int STATX_DIO_MEM_ALIGN_OFFSET = 152;
+    public static final int STATX_DIO_OFFSET_ALIGN_OFFSET = 156;
 
     /** {@code sizeof(struct iovec)} on 64-bit Linux. */
     public static final int IOVEC_SIZE = 16;
