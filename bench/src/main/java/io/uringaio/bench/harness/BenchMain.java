@@ -248,9 +248,7 @@ public final class BenchMain {
                         cell.add(Result.skipped(c.name(), w.name(), unsupported));
                         continue;
                     }
-                    if (!w.direct() && !w.op().writes()) {
-                        BenchFiles.crc32c(o.file()); // into the page cache (again: a write workload may have run)
-                    }
+                    prepareTrial(w, o.file());
                     haltIfStopped(progress);
                     cell.add(runOne(c, w, context, progress));
                 }
@@ -363,6 +361,16 @@ public final class BenchMain {
             String why = "failed: " + (e.getMessage() != null ? e.getMessage() : e.toString());
             progress.line(c.name() + " " + w.name() + " " + why);
             return Result.skipped(c.name(), w.name(), why);
+        }
+    }
+
+    /**
+     * Puts the test file in the state every trial of {@code w} starts from, before the trial's clock starts: for a
+     * page-cached read workload, the whole file in the page cache.
+     */
+    static void prepareTrial(Workload w, Path file) throws IOException {
+        if (!w.direct() && !w.op().writes()) {
+            BenchFiles.crc32c(file); // into the page cache (again: a write workload may have run)
         }
     }
 
