@@ -202,6 +202,18 @@ public final class BenchFiles {
         }
     }
 
+    /**
+     * Writes the file's dirty pages back and waits for them ({@code fdatasync}), so that what earlier writers left in
+     * the page cache is not written back on a later measurement's clock.
+     */
+    public static void flush(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            ch.force(false);
+        } catch (IOException e) {
+            throw FileErrors.failed("fdatasync", path, e);
+        }
+    }
+
     /** Reads the whole file once, so that it sits in the page cache; returns its CRC32C. */
     public static long crc32c(Path path) throws IOException {
         CRC32C crc = new CRC32C();

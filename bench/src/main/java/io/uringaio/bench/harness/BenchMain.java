@@ -365,10 +365,15 @@ public final class BenchMain {
     }
 
     /**
-     * Puts the test file in the state every trial of {@code w} starts from, before the trial's clock starts: for a
-     * page-cached read workload, the whole file in the page cache.
+     * Puts the test file in the state every trial of {@code w} starts from, before the trial's clock starts: none of
+     * its pages dirty (for every workload), and for a page-cached read workload, the whole file in the page cache.
      */
     static void prepareTrial(Workload w, Path file) throws IOException {
+        // A trial must not pay for the writeback of the one before it: the buffered writes of randwrite-qd32 leave up
+        // to the whole file dirty (far below the dirty ratios, and dirty_expire is 30 s), the first fdatasync of the
+        // next trial writes all of it back (1-2 s for 1 GiB here, every lane waiting) and an O_DIRECT read first
+        // writes back the dirty pages of its range. That cost fell on whichever contender came first.
+        BenchFiles.flush(file);
         if (!w.direct() && !w.op().writes()) {
             BenchFiles.crc32c(file); // into the page cache (again: a write workload may have run)
         }
@@ -380,7 +385,9 @@ public final class BenchMain {
             c.add("This is a virtual machine: O_DIRECT bypasses this kernel's page cache, but the host may still cache "
                     + "a " + o.sizeMiB() + " MiB file, so O_DIRECT numbers may be host-cache speed, not device speed.");
         }
-        c.add("Page-cached workloads read the whole file once before each trial, so it sits in the page cache.");
+        c.add("Page-cached workloads read the whole file once before each trial, so it sits in the page cache. "
+                + "Every trial starts with none of the file's pages dirty (an fdatasync before it, not timed): the "
+                + "first contender after a buffered write workload does not write back its predecessors' pages.");
         c.add("glibc POSIX AIO runs at most one request per file descriptor at a time (its queue is per fd), "
                 + "with its default aio_init (20 threads).");
         c.add("Each trial: " + o.warmupSeconds() + " s warm-up (not recorded), then " + o.seconds()
