@@ -690,6 +690,11 @@ public final class AppendLog implements AutoCloseable {
      */
     private void groupDone(CommitGroup group, Integer written, Throwable failure) {
         failure = shortWriteAsFailure(group, written, failure);
+        if (failure == null && active.deleted()) {
+            // Synced into a file without a name (rm -rf of the directory): no open would ever find the group. Checked
+            // after its sync, before any acknowledgement of it.
+            failure = new LogSegmentDeletedException(active.path);
+        }
         List<CommitGroup> acknowledged;
         List<CommitGroup> failed = null;
         LogPoisonedException poisonedNow = null;
