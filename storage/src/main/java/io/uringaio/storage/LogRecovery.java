@@ -417,7 +417,7 @@ public final class LogRecovery {
             throw new IllegalArgumentException("no record at position " + from + " in " + directory
                     + ": the log holds no segment");
         }
-        if (from > 0 && !bases.isEmpty() && from < bases.getFirst()) {
+        if (from > 0 && from < bases.getFirst()) { // bases is not empty: from > 0 on an empty log threw above
             // Its segment was removed: starting at the first record there is would skip, unseen, every record of
             // the removed segments after from (a reader resuming from a saved position would never know).
             throw new IllegalArgumentException("no record at position " + from + " in " + directory
