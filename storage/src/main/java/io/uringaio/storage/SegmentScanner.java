@@ -53,6 +53,8 @@ final class SegmentScanner {
     private RangeChecksums ranges;
     private long rangesFrom;
     private long windowStart;
+    /** Bytes read into the window so far: what a scan cost (for tests). */
+    private long bytesRead;
 
     /** A scanner that reads every byte of {@code channel}'s file, holes included. */
     SegmentScanner(FileChannel channel, long base) throws IOException {
@@ -70,6 +72,11 @@ final class SegmentScanner {
 
     long fileSize() {
         return fileSize;
+    }
+
+    /** The bytes this scanner read into its window so far. */
+    long bytesRead() {
+        return bytesRead;
     }
 
     /**
@@ -281,7 +288,10 @@ final class SegmentScanner {
         return fileSize;
     }
 
-    /** Makes file bytes {@code [offset, offset + n)} available in the window; false if the file is shorter. */
+    /**
+     * Makes file bytes {@code [offset, offset + n)} available in the window, reading at most to the next hole past
+     * them; false if the file is shorter.
+     */
     private boolean ensure(long offset, int n) throws IOException {
         if (offset >= windowStart && offset + n <= windowStart + window.limit()) {
             return true;
@@ -291,11 +301,18 @@ final class SegmentScanner {
         }
         window.clear();
         windowStart = offset;
+        // Up to the next hole (but at least n): a few bytes of data before a long hole cost their block, not a window
+        // of the hole's zeros (which nextNonZero then skips unread).
+        long toHole = file.nextHole(offset) - offset;
+        if (toHole > 0 && toHole < window.capacity()) {
+            window.limit(Math.max(n, (int) toHole));
+        }
         while (window.hasRemaining()) {
             int read = channel.read(window, offset + window.position());
             if (read < 0) {
                 break;
             }
+            bytesRead += read;
         }
         window.flip();
         return window.limit() >= n;

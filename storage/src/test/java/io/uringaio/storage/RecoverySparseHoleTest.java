@@ -177,6 +177,43 @@ class RecoverySparseHoleTest extends WithEngine {
         assertEquals(TIB, Files.size(segment()), "nothing modified");
     }
 
+    @Test
+    void scatteredBytesInALargeHoleCostAReadOfTheirBlocksNotOfAWindowEach() throws Exception {
+        // One stray byte every GiB of the hole (about a thousand): the search for groups past the records must read
+        // the blocks that hold them, not a whole 1 MiB window at each (1 GiB of the hole's zeros, as it did). The
+        // bytes are not frames: a clean end, cut.
+        List<ByteBuffer> records = appendAndClose(new AppendLogConfig(), 5, 300);
+        long end = recordsEnd(records);
+        extendToOneTiB();
+        long spacing = 1L << 30;
+        int strays = 0;
+        try (FileChannel ch = FileChannel.open(segment(), StandardOpenOption.WRITE)) {
+            for (long at = 2 * spacing + 4095; at < TIB; at += spacing) {
+                ch.write(ByteBuffer.wrap(new byte[] {0x01}), at);
+                strays++;
+            }
+        }
+        // What a read of the data costs: the zero-filled 64 MiB (the scan, then the search), and per stray byte its
+        // block and the check of the frames its header words claim (up to 64 KiB each, checksummed directly): about
+        // 70 KiB. A 1 MiB window per stray byte was 1 GiB more.
+        long bound = 2 * (64L << 20) + strays * (128L << 10);
+        int stray = strays;
+        assertTimeoutPreemptively(BOUND, () -> {
+            try (SegmentFile file = SegmentFile.open(segment(), false)) {
+                SegmentScanner scanner = new SegmentScanner(file, 0);
+                SegmentScanner.Result scan = scanner.scan(0, Long.MAX_VALUE, null);
+                assertEquals(end, scan.validEnd());
+                SegmentScanner.Groups after = scanner.groupsAfter(scan.validEnd());
+                assertEquals(0, after.groups(), after.toString());
+                assertTrue(scanner.bytesRead() < bound, "read " + scanner.bytesRead() + " bytes, more than "
+                        + bound + " for " + stray + " stray bytes");
+            }
+        });
+        LogRecovery.Result r = assertTimeoutPreemptively(BOUND, () -> LogRecovery.recover(dir));
+        assertEquals(end, r.tail(), r.toString());
+        assertEquals(records.stream().map(ByteBuffer::rewind).toList(), recordsRead());
+    }
+
     private static long recordsEnd(List<ByteBuffer> records) {
         long end = 0;
         for (ByteBuffer r : records) {
