@@ -75,7 +75,9 @@ import java.util.zip.CRC32C;
  * retries an {@code fdatasync}, because after a failed one the kernel may already have dropped the dirty pages; reopen
  * the log to recover. Recovery drops the segments' clean cached pages before it reads them, so a reopen in the same
  * boot finds what the disk holds, not a failed group's pages that Linux keeps, marked clean, after the failed
- * writeback.
+ * writeback. A group synced into a segment that has no name left (the directory removed, {@code rm -rf}, or the
+ * segment deleted while the log is open) poisons the log the same way, with a {@link LogSegmentDeletedException} as
+ * the cause: no open would ever find it, so it is not acknowledged.
  *
  * <p><b>Files.</b> Segments ({@code <base position>.log}) are preallocated with {@code fallocate}, written with zeros
  * over their whole size ({@link AppendLogConfig#zeroFill}), {@code fsync}ed, and the directory is {@code fsync}ed,
@@ -690,6 +692,11 @@ public final class AppendLog implements AutoCloseable {
      */
     private void groupDone(CommitGroup group, Integer written, Throwable failure) {
         failure = shortWriteAsFailure(group, written, failure);
+        if (failure == null && active.deleted()) {
+            // Synced into a file without a name (rm -rf of the directory): no open would ever find the group. Checked
+            // after its sync, before any acknowledgement of it.
+            failure = new LogSegmentDeletedException(active.path);
+        }
         List<CommitGroup> acknowledged;
         List<CommitGroup> failed = null;
         LogPoisonedException poisonedNow = null;

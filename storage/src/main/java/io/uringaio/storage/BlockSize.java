@@ -22,6 +22,11 @@ import java.nio.file.Path;
 public final class BlockSize {
     /** The alignment when nothing better is known; safe on every Linux block device in use. */
     public static final int DEFAULT = 4096;
+    /** {@code stx_mode}'s file type bits, and the types {@link PageFile#open} tells apart. */
+    static final int S_IFMT = 0170000;
+    static final int S_IFDIR = 0040000;
+    static final int S_IFREG = 0100000;
+    static final int S_IFBLK = 0060000;
 
 
     /**
@@ -49,6 +54,23 @@ public final class BlockSize {
      * @throws IOException if {@code statx} fails (e.g. ENOENT)
      */
     public static Alignment of(Path path) throws IOException {
+        return probe(path).alignment();
+    }
+
+    /**
+     * What one {@code statx} of a path (following a symbolic link) tells: its file type (the {@code S_IFMT} bits of
+     * {@code stx_mode}) and the {@code O_DIRECT} alignment of its file system.
+     */
+    record Probe(int type, Alignment alignment) {
+    }
+
+    /**
+     * One {@code statx} of {@code path}: its type and alignment ({@link PageFile#open} needs both, and used to stat
+     * the path for each).
+     *
+     * @throws UringIOException if {@code statx} fails (e.g. ENOENT)
+     */
+    static Probe probe(Path path) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
             MemorySegment statx = arena.allocate(Uapi.STATX_STRUCT_SIZE, 8);
@@ -57,16 +79,22 @@ public final class BlockSize {
             if (res < 0) {
                 throw new UringIOException(-res, "statx", path.toString());
             }
-            int mask = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_MASK_OFFSET);
-            int memory = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DIO_MEM_ALIGN_OFFSET);
-            int offset = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DIO_OFFSET_ALIGN_OFFSET);
-            if ((mask & Uapi.STATX_DIOALIGN) != 0 && offset > 0 && memory > 0) {
-                return new Alignment(offset, memory, "statx STATX_DIOALIGN");
-            }
-            int major = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MAJOR_OFFSET);
-            int minor = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MINOR_OFFSET);
-            return fromSysfs(major, minor);
+            int type = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET)) & S_IFMT;
+            return new Probe(type, alignment(statx));
         }
+    }
+
+    /** The alignment a {@code struct statx} of {@code STATX_BASIC_STATS | STATX_DIOALIGN} gives. */
+    private static Alignment alignment(MemorySegment statx) {
+        int mask = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_MASK_OFFSET);
+        int memory = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DIO_MEM_ALIGN_OFFSET);
+        int offset = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DIO_OFFSET_ALIGN_OFFSET);
+        if ((mask & Uapi.STATX_DIOALIGN) != 0 && offset > 0 && memory > 0) {
+            return new Alignment(offset, memory, "statx STATX_DIOALIGN");
+        }
+        int major = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MAJOR_OFFSET);
+        int minor = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_DEV_MINOR_OFFSET);
+        return fromSysfs(major, minor);
     }
 
     /** The device's logical block size from sysfs, or the default. */

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -67,7 +66,9 @@ import java.util.List;
  * regular file (a directory, a FIFO) is corruption, reported before any segment is read or modified.
  *
  * <p><b>Cost.</b> Recovery reads every record of every segment once (CRC32C at memory speed, 1 MiB reads), and the
- * rest of the last segment after its data (its zeros) to look for groups past a bad or missing frame.
+ * rest of the last segment after its data (its zeros) to look for groups past a bad or missing frame; not its holes
+ * ({@link SegmentFile}: {@code lseek} {@code SEEK_DATA}), which read as zeros and may be a TiB long (a segment
+ * extended by {@code ftruncate}). Data past a hole is read and judged as any other.
  */
 public final class LogRecovery {
     /**
@@ -131,8 +132,8 @@ public final class LogRecovery {
             long next = bases.get(i + 1);
             Path path = directory.resolve(LogSegment.fileName(base));
             LogCorruptedException corruption;
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                SegmentScanner scanner = new SegmentScanner(channel, base);
+            try (SegmentFile file = SegmentFile.open(path, false)) {
+                SegmentScanner scanner = new SegmentScanner(file, base);
                 SegmentScanner.Result scan = scanner.scan(0, next - base, null);
                 String cut = segmentsCut(bases.size() - i - 1 + emptyTrailing.size(), repair);
                 corruption = scan.validEnd() != next - base
@@ -164,8 +165,9 @@ public final class LogRecovery {
         }
         long base = bases.getLast();
         Path path = directory.resolve(LogSegment.fileName(base));
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            SegmentScanner scanner = new SegmentScanner(channel, base);
+        try (SegmentFile file = SegmentFile.open(path, true)) {
+            FileChannel channel = file.channel;
+            SegmentScanner scanner = new SegmentScanner(file, base);
             long size = scanner.fileSize();
             // A repair that cut this segment above ends it where its report says: records past a next segment's base
             // (an overlap) are cut too, not kept as the tail.
@@ -216,8 +218,8 @@ public final class LogRecovery {
         while (bases.size() > 1) {
             long base = bases.getLast();
             Path path = directory.resolve(LogSegment.fileName(base));
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                SegmentScanner scanner = new SegmentScanner(channel, base);
+            try (SegmentFile file = SegmentFile.open(path, false)) {
+                SegmentScanner scanner = new SegmentScanner(file, base);
                 SegmentScanner.Result scan = scanner.scan(0, Long.MAX_VALUE, null);
                 if (scan.records() > 0) {
                     return empty;
@@ -251,8 +253,8 @@ public final class LogRecovery {
         Path previous = directory.resolve(LogSegment.fileName(previousBase));
         long validEnd;
         boolean spans;
-        try (FileChannel channel = FileChannel.open(previous, StandardOpenOption.READ)) {
-            SegmentScanner scanner = new SegmentScanner(channel, previousBase);
+        try (SegmentFile file = SegmentFile.open(previous, false)) {
+            SegmentScanner scanner = new SegmentScanner(file, previousBase);
             validEnd = scanner.scan(0, emptyBase - previousBase, null).validEnd();
             if (validEnd == emptyBase - previousBase) {
                 return null;
@@ -415,7 +417,7 @@ public final class LogRecovery {
             throw new IllegalArgumentException("no record at position " + from + " in " + directory
                     + ": the log holds no segment");
         }
-        if (from > 0 && !bases.isEmpty() && from < bases.getFirst()) {
+        if (from > 0 && from < bases.getFirst()) { // bases is not empty: from > 0 on an empty log threw above
             // Its segment was removed: starting at the first record there is would skip, unseen, every record of
             // the removed segments after from (a reader resuming from a saved position would never know).
             throw new IllegalArgumentException("no record at position " + from + " in " + directory
@@ -440,8 +442,8 @@ public final class LogRecovery {
             long limit = stop == Long.MAX_VALUE ? Long.MAX_VALUE : stop - base;
             long offset = Math.max(0, from - base);
             Path path = directory.resolve(LogSegment.fileName(base));
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                SegmentScanner scanner = new SegmentScanner(channel, base);
+            try (SegmentFile file = SegmentFile.open(path, false)) {
+                SegmentScanner scanner = new SegmentScanner(file, base);
                 if (checkStart) {
                     long known = starts == null ? base : Math.max(base, starts.floor(from));
                     if (!checkReadStart(directory, scanner, path, base, known - base, offset, limit,

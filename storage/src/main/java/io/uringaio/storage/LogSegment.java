@@ -4,10 +4,12 @@ import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,6 +40,14 @@ final class LogSegment {
     static final String SPARE_NAME = "next-segment.prealloc";
     private static final int NAME_DIGITS = 20;
     private static final int ZERO_CHUNK = 1 << 20;
+    /** Where a {@code struct statx} starts in {@link #STATX_BUFFER}, after the empty path (a NUL) of AT_EMPTY_PATH. */
+    private static final long STATX_AT = 8;
+    /**
+     * Per thread (the threads that complete the log's groups): an empty path and a {@code struct statx}, for
+     * {@link #deleted}, which runs once per group and should not allocate.
+     */
+    private static final ThreadLocal<MemorySegment> STATX_BUFFER = ThreadLocal.withInitial(
+            () -> Arena.ofAuto().allocate(STATX_AT + Uapi.STATX_STRUCT_SIZE, 8));
 
     final long base;
     final Path path;
@@ -205,6 +215,18 @@ final class LogSegment {
             }
             return new LogSegment(base, path, ios);
         });
+    }
+
+    /**
+     * Whether the segment's file has no name left (its link count is 0): its directory was removed or the file
+     * deleted, so a record written to it now could never be found by an open of the log. One {@code statx} of the
+     * open file itself ({@code AT_EMPTY_PATH}); false when that fails (nothing is known).
+     */
+    boolean deleted() {
+        MemorySegment buffer = STATX_BUFFER.get();
+        int res = Libc.statx(ios[0].file().fd(), buffer.address(), Uapi.AT_EMPTY_PATH, Uapi.STATX_NLINK,
+                buffer.address() + STATX_AT);
+        return res >= 0 && (buffer.get(ValueLayout.JAVA_INT, STATX_AT + Uapi.STATX_NLINK_OFFSET)) == 0;
     }
 
     CompletableFuture<Void> closeAsync() {

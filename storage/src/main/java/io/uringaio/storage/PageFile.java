@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -70,17 +69,18 @@ public final class PageFile implements AutoCloseable {
             throws IOException {
         Objects.requireNonNull(engine, "engine");
         Path absolute = path.toAbsolutePath();
-        if (Files.isDirectory(absolute)) {
+        BlockSize.Probe probe = probe(absolute); // one statx for the type and the alignment
+        if (probe.type() == BlockSize.S_IFDIR) {
             // With O_DIRECT the kernel answers a directory opened to read with EINVAL, which reads as "no O_DIRECT
             // on this file system": say what it is.
             throw new UringIOException(ErrnoTable.EISDIR, "open", absolute.toString());
         }
-        if (Files.exists(absolute) && !Files.isRegularFile(absolute) && !isBlockDevice(absolute)) {
+        if (probe.type() != BlockSize.S_IFREG && probe.type() != BlockSize.S_IFBLK) {
             // A FIFO, socket or character device has no O_DIRECT: the kernel says EINVAL, but only after the file's
             // own open, and a FIFO's waits for the other end, forever if none comes (the engine's open with it).
             throw new UringIOException(ErrnoTable.EINVAL, "open", absolute.toString());
         }
-        BlockSize.Alignment alignment = BlockSize.of(Files.exists(absolute) ? absolute : absolute.getParent());
+        BlockSize.Alignment alignment = probe.alignment();
         if (pageBytes < 1 || pageBytes % alignment.offsetAlignment() != 0
                 || pageBytes % alignment.memoryAlignment() != 0) {
             throw new IllegalArgumentException("pageBytes " + pageBytes + " is not a multiple of the O_DIRECT alignment "
@@ -102,13 +102,15 @@ public final class PageFile implements AutoCloseable {
         }
     }
 
-    /** Whether {@code path} is a block device ({@code S_IFBLK}), which takes {@code O_DIRECT}: a raw-device page file. */
-    private static boolean isBlockDevice(Path path) throws IOException {
+    /**
+     * The type and {@code O_DIRECT} alignment of {@code path}; for a path that cannot be stat'ed (not there yet, a
+     * dangling link), a regular file's type and its directory's alignment (whose failure is the caller's error).
+     */
+    private static BlockSize.Probe probe(Path path) throws IOException {
         try {
-            int mode = (Integer) Files.getAttribute(path, "unix:mode");
-            return (mode & 0170000) == 0060000; // S_IFMT, S_IFBLK
-        } catch (UnsupportedOperationException | IllegalArgumentException noUnixView) {
-            return false;
+            return BlockSize.probe(path);
+        } catch (UringIOException notThere) {
+            return new BlockSize.Probe(BlockSize.S_IFREG, BlockSize.of(path.getParent()));
         }
     }
 

@@ -3,6 +3,9 @@ package io.uringaio.storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -19,7 +22,9 @@ import java.util.zip.CRC32C;
  *
  * (CRC32C's initial value and final xor are equal, so they cancel), that is {@code crc(B) = run(end) ⊕
  * shift(run(start), |B|)}, where {@code run} at a point between two kept values costs at most one read and CRC of
- * {@link #STRIDE} bytes, and {@link #shift} a few dozen carry-less multiplications.
+ * {@link #STRIDE} bytes, and {@link #shift} a few dozen carry-less multiplications. A hole of the file (see
+ * {@link SegmentFile}) is neither read nor kept: its bytes are zeros, whose CRC32C is {@link #zeros}, so a range over
+ * a TiB-long hole costs what a range over data does.
  */
 final class RangeChecksums {
     /** Bytes between two kept running values: the most a range's end (or start) costs to read and checksum. */
@@ -40,27 +45,78 @@ final class RangeChecksums {
     private final FileChannel channel;
     private final long from;
     private final long end;
-    /** {@code running[k]}: the CRC32C of the region's bytes {@code [from, from + k * STRIDE)}. */
-    private final int[] running;
+    /** The region's pieces in order, data or hole, and their starts (to find a point's piece). */
+    private final Piece[] pieces;
+    private final long[] starts;
     private final ByteBuffer block = ByteBuffer.allocate(STRIDE);
     private final CRC32C crc = new CRC32C();
 
-    private RangeChecksums(FileChannel channel, long from, long end, int[] running) {
+    /**
+     * A piece {@code [start, stop)} of the region: {@code before} is the CRC32C of the region's bytes before it
+     * ({@code [from, start)}); for data, {@code local[k]} is the CRC32C of its own bytes {@code [start, start + k *
+     * STRIDE)}; null for a hole, whose bytes are all zeros: their CRC32C needs neither a read nor memory.
+     */
+    private record Piece(long start, long stop, int before, int[] local) {
+    }
+
+    private RangeChecksums(FileChannel channel, long from, long end, List<Piece> pieces) {
         this.channel = channel;
         this.from = from;
         this.end = end;
-        this.running = running;
+        this.pieces = pieces.toArray(new Piece[0]);
+        this.starts = new long[this.pieces.length];
+        for (int i = 0; i < starts.length; i++) {
+            starts[i] = this.pieces[i].start;
+        }
     }
 
-    /** Reads the region {@code [from, end)} of {@code channel} once (1 MiB reads) and keeps its running CRCs. */
+    /** {@link #of(SegmentFile, long, long)} on a channel whose holes are not known: every byte is read. */
     static RangeChecksums of(FileChannel channel, long from, long end) throws IOException {
-        int[] running = new int[(int) ((end - from) / STRIDE) + 1];
-        CRC32C crc = new CRC32C();
+        return of(SegmentFile.of(channel), from, end);
+    }
+
+    /**
+     * Reads the data of the region {@code [from, end)} of {@code file} once (1 MiB reads) and keeps its running CRCs;
+     * its holes are neither read nor kept (a segment extended by {@code ftruncate} to a TiB is one hole).
+     */
+    static RangeChecksums of(SegmentFile file, long from, long end) throws IOException {
+        List<Piece> pieces = new ArrayList<>();
         ByteBuffer chunk = ByteBuffer.allocate(256 * STRIDE);
+        CRC32C crc = new CRC32C();
         long at = from;
-        int k = 1;
+        int before = 0; // the CRC32C of [from, at)
         while (at < end) {
-            chunk.clear().limit((int) Math.min(chunk.capacity(), end - at));
+            long data = Math.min(file.nextData(at), end);
+            long stop;
+            int own;
+            if (data > at) {
+                stop = data;
+                own = zeros(stop - at);
+                pieces.add(new Piece(at, stop, before, null));
+            } else {
+                long hole = file.nextHole(at);
+                stop = hole <= at ? end : Math.min(hole, end); // a hole where data was just found: a race, read on
+                crc.reset();
+                pieces.add(new Piece(at, stop, before, readData(file.channel, chunk, crc, at, stop)));
+                own = (int) crc.getValue();
+            }
+            before = shift(before, stop - at) ^ own;
+            at = stop;
+        }
+        return new RangeChecksums(file.channel, from, end, pieces);
+    }
+
+    /**
+     * Reads {@code [start, stop)} into {@code crc} (reset) and returns its running values at each stride from
+     * {@code start}.
+     */
+    private static int[] readData(FileChannel channel, ByteBuffer chunk, CRC32C crc, long start, long stop)
+            throws IOException {
+        int[] local = new int[(int) ((stop - start) / STRIDE) + 1];
+        long at = start;
+        int k = 1;
+        while (at < stop) {
+            chunk.clear().limit((int) Math.min(chunk.capacity(), stop - at));
             int read = channel.read(chunk, at);
             if (read <= 0) {
                 throw new IOException("segment shrank under recovery: no byte at offset " + at);
@@ -68,17 +124,22 @@ final class RangeChecksums {
             chunk.flip();
             // Feed it stride by stride, to keep the running value at each stride boundary.
             while (chunk.hasRemaining()) {
-                long nextKept = from + (long) k * STRIDE;
+                long nextKept = start + (long) k * STRIDE;
                 int n = (int) Math.min(chunk.remaining(), nextKept - at);
                 crc.update(chunk.slice(chunk.position(), n));
                 chunk.position(chunk.position() + n);
                 at += n;
                 if (at == nextKept) {
-                    running[k++] = (int) crc.getValue();
+                    local[k++] = (int) crc.getValue();
                 }
             }
         }
-        return new RangeChecksums(channel, from, end, running);
+        return local;
+    }
+
+    /** The CRC32C of {@code bytes} zero bytes: CRC32C's initial value shifted over them, then its final xor. */
+    static int zeros(long bytes) {
+        return shift(0xFFFFFFFF, bytes) ^ 0xFFFFFFFF;
     }
 
     /** The CRC32C of the bytes {@code [start, stop)}, {@code from <= start <= stop <= end} of the region. */
@@ -87,14 +148,26 @@ final class RangeChecksums {
         return runningAt(stop) ^ shift(runningAt(start), stop - start);
     }
 
-    /** The CRC32C of {@code [from, at)}: the kept value before {@code at}, continued over the bytes up to it. */
+    /** The CRC32C of {@code [from, at)}: its piece's {@code before}, continued over the piece's bytes up to it. */
     private int runningAt(long at) throws IOException {
-        int k = (int) ((at - from) / STRIDE);
-        long kept = from + (long) k * STRIDE;
-        if (at == kept) {
-            return running[k];
+        if (at == from) {
+            return 0;
         }
-        block.clear().limit((int) (at - kept));
+        int i = Arrays.binarySearch(starts, at);
+        Piece piece = pieces[i >= 0 ? i - 1 : -i - 2]; // the piece that ends at or runs across at
+        long n = at - piece.start;
+        return shift(piece.before, n) ^ (piece.local == null ? zeros(n) : localAt(piece, n));
+    }
+
+    /** The CRC32C of a data piece's first {@code n} bytes: the kept value before them, continued over the rest. */
+    private int localAt(Piece piece, long n) throws IOException {
+        int k = (int) (n / STRIDE);
+        long kept = piece.start + (long) k * STRIDE;
+        int rest = (int) (n - (long) k * STRIDE);
+        if (rest == 0) {
+            return piece.local[k];
+        }
+        block.clear().limit(rest);
         while (block.hasRemaining()) {
             if (channel.read(block, kept + block.position()) <= 0) {
                 throw new IOException("segment shrank under recovery: no byte at offset " + (kept + block.position()));
@@ -102,7 +175,7 @@ final class RangeChecksums {
         }
         crc.reset();
         crc.update(block.flip());
-        return shift(running[k], at - kept) ^ (int) crc.getValue();
+        return shift(piece.local[k], rest) ^ (int) crc.getValue();
     }
 
     /** {@code crc · x^(8·bytes) mod P}: the CRC32C of a message followed by {@code bytes} more, minus theirs. */

@@ -47,8 +47,16 @@ final class RecordStarts {
         }
     }
 
-    /** Keeps {@code position}, where a read's records ended, among the recent ones. */
+    /**
+     * Keeps {@code position}, where a read's records ended, among the recent ones, unless it is one already: a reader
+     * that keeps reading to the same end would otherwise fill them with it, and push out the other readers' ends.
+     */
     synchronized void ended(long position) {
+        for (long r : recent) {
+            if (r == position) {
+                return;
+            }
+        }
         recent[next] = position;
         next = (next + 1) % RECENT;
     }

@@ -39,6 +39,7 @@ final class SegmentScanner {
     private static final int WINDOW_BYTES = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocate(WINDOW_BYTES).asReadOnlyBuffer();
 
+    private final SegmentFile file;
     private final FileChannel channel;
     private final long base;
     private final long fileSize;
@@ -52,9 +53,18 @@ final class SegmentScanner {
     private RangeChecksums ranges;
     private long rangesFrom;
     private long windowStart;
+    /** Bytes read into the window so far: what a scan cost (for tests). */
+    private long bytesRead;
 
+    /** A scanner that reads every byte of {@code channel}'s file, holes included. */
     SegmentScanner(FileChannel channel, long base) throws IOException {
-        this.channel = channel;
+        this(SegmentFile.of(channel), base);
+    }
+
+    /** A scanner that skips the holes {@code file} knows of where it looks for data past the records. */
+    SegmentScanner(SegmentFile file, long base) throws IOException {
+        this.file = file;
+        this.channel = file.channel;
         this.base = base;
         this.fileSize = channel.size();
         window.limit(0);
@@ -62,6 +72,11 @@ final class SegmentScanner {
 
     long fileSize() {
         return fileSize;
+    }
+
+    /** The bytes this scanner read into its window so far. */
+    long bytesRead() {
+        return bytesRead;
     }
 
     /**
@@ -154,7 +169,7 @@ final class SegmentScanner {
             return frameAt(offset, fileSize) == null ? -1 : length;
         }
         if (ranges == null || rangesFrom > offset) {
-            ranges = RangeChecksums.of(channel, searchFrom, fileSize);
+            ranges = RangeChecksums.of(file, searchFrom, fileSize);
             rangesFrom = searchFrom;
         }
         long payload = offset + RecordFrame.HEADER_BYTES;
@@ -248,10 +263,20 @@ final class SegmentScanner {
 
     /**
      * The offset of the first non-zero byte at or after {@code offset}, or the file's size: a vectorized compare of the
-     * window with zeros, so that the preallocated zeros of a segment cost a read, not a loop per byte.
+     * window with zeros, so that the preallocated zeros of a segment cost a read, not a loop per byte; and a hole, all
+     * zeros, costs no read at all (a segment extended by {@code ftruncate} to a TiB took an hour to read).
      */
     private long nextNonZero(long offset) throws IOException {
-        while (offset < fileSize && ensure(offset, 1)) {
+        while (offset < fileSize) {
+            if (offset < windowStart || offset >= windowStart + window.limit()) {
+                offset = Math.min(file.nextData(offset), fileSize); // past the window: skip a hole, unread
+                if (offset == fileSize) {
+                    break;
+                }
+            }
+            if (!ensure(offset, 1)) {
+                break;
+            }
             int at = (int) (offset - windowStart);
             int n = Math.min(window.limit() - at, ZEROS.capacity());
             int mismatch = window.slice(at, n).mismatch(ZEROS.slice(0, n));
@@ -263,7 +288,10 @@ final class SegmentScanner {
         return fileSize;
     }
 
-    /** Makes file bytes {@code [offset, offset + n)} available in the window; false if the file is shorter. */
+    /**
+     * Makes file bytes {@code [offset, offset + n)} available in the window, reading at most to the next hole past
+     * them; false if the file is shorter.
+     */
     private boolean ensure(long offset, int n) throws IOException {
         if (offset >= windowStart && offset + n <= windowStart + window.limit()) {
             return true;
@@ -273,11 +301,18 @@ final class SegmentScanner {
         }
         window.clear();
         windowStart = offset;
+        // Up to the next hole (but at least n): a few bytes of data before a long hole cost their block, not a window
+        // of the hole's zeros (which nextNonZero then skips unread).
+        long toHole = file.nextHole(offset) - offset;
+        if (toHole > 0 && toHole < window.capacity()) {
+            window.limit(Math.max(n, (int) toHole));
+        }
         while (window.hasRemaining()) {
             int read = channel.read(window, offset + window.position());
             if (read < 0) {
                 break;
             }
+            bytesRead += read;
         }
         window.flip();
         return window.limit() >= n;

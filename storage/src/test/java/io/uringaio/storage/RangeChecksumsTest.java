@@ -71,4 +71,51 @@ class RangeChecksumsTest {
         ByteBuffer check = ByteBuffer.wrap(Files.readAllBytes(path));
         assertEquals(ByteBuffer.wrap(file), check);
     }
+
+    @Test
+    void zerosIsTheCrc32cOfZeroBytes() {
+        for (int n : new int[] {0, 1, 7, 4095, 4096, 4097, 100_000}) {
+            assertEquals(crc32c(new byte[n], 0, n), RangeChecksums.zeros(n), n + " zeros");
+        }
+    }
+
+    @Test
+    void rangesAcrossHolesHaveTheirCrc32cWithoutReadingTheHoles() throws Exception {
+        // Data, a hole of a few MiB, data not on a stride, a hole to the end: every range, holes included, has the
+        // CRC32C of its bytes (the holes' zeros).
+        SplittableRandom random = new SplittableRandom(11);
+        int size = 6 << 20;
+        byte[] file = new byte[size];
+        byte[] first = new byte[3 * RangeChecksums.STRIDE + 17];
+        byte[] second = new byte[2 * RangeChecksums.STRIDE + 5];
+        random.nextBytes(first);
+        random.nextBytes(second);
+        int secondAt = (4 << 20) + 3;
+        System.arraycopy(first, 0, file, 0, first.length);
+        System.arraycopy(second, 0, file, secondAt, second.length);
+        Path path = dir.resolve("sparse");
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap(first), 0);
+            channel.write(ByteBuffer.wrap(second), secondAt);
+            channel.write(ByteBuffer.wrap(new byte[] {0}), size - 1); // the size; the rest stays a hole
+        }
+        int from = 5;
+        try (SegmentFile segment = SegmentFile.open(path, false)) {
+            RangeChecksums ranges = RangeChecksums.of(segment, from, size);
+            int[] edges = {from, first.length - 1, first.length, first.length + 1, 1 << 20, secondAt - 1, secondAt,
+                    secondAt + RangeChecksums.STRIDE, secondAt + second.length, (5 << 20) + 1, size - 1, size};
+            for (int start : edges) {
+                for (int stop : edges) {
+                    if (start <= stop) {
+                        assertEquals(crc32c(file, start, stop), ranges.crcOf(start, stop), start + ".." + stop);
+                    }
+                }
+            }
+            for (int i = 0; i < 300; i++) {
+                int start = from + random.nextInt(size - from + 1);
+                int stop = start + random.nextInt(size - start + 1);
+                assertEquals(crc32c(file, start, stop), ranges.crcOf(start, stop), start + ".." + stop);
+            }
+        }
+    }
 }
