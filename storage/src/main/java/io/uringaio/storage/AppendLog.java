@@ -44,6 +44,9 @@ import java.util.zip.CRC32C;
  * <p><b>Group commit, pipelined.</b> Records are framed into commit groups (at most
  * {@link AppendLogConfig#maxGroupRecords} records and {@link AppendLogConfig#maxGroupBytes} bytes); each group goes
  * to the kernel as one write linked to one {@code fdatasync} ({@code IOSQE_IO_LINK}, both SQEs in one submission).
+ * An appender that waits for each of its records ({@code join}/{@code get} on its previous record's future, on a
+ * platform thread) writes and syncs the group it cuts itself, on its own thread, with plain system calls
+ * ({@link AppendLogConfig#waiterWrites}, on by default): its {@code append} then returns with the group durable.
  * Up to {@link AppendLogConfig#maxGroupsInFlight} groups (default 2) are in flight at once: group k+1 is written and
  * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. An append that finds a
  * free slot is submitted at once, with one exception, on by default ({@link GroupWait}; off with
@@ -57,13 +60,14 @@ import java.util.zip.CRC32C;
  * before it succeeded.
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
- * may reuse its buffer at once) and does not wait for I/O, except when {@link AppendLogConfig#maxPendingBytes} are
+ * may reuse its buffer at once) and does not wait for I/O, except where it writes its group itself (above) and when {@link AppendLogConfig#maxPendingBytes} are
  * already waiting for their group: then it blocks until a group is durable, except on one of the engine's threads or
  * in a record's completion, which cannot wait for the groups that need them: those appends go over the budget. A
  * group's leader returns once its group is cut (the bounded wait above; an interrupt or a close ends
  * it at once, and the interrupt status stays set). Futures complete on the thread that learns the group is durable: a
  * ring thread, or with the engine's caller rings, the appender that waits inside its group's ring, the caller-ring
- * reaper, or a submitter: hand long work to an executor ({@code thenApplyAsync}).
+ * reaper, or a submitter, or the appender that wrote the group itself (inside its {@code append}, the futures of
+ * other threads' records of the group with it): hand long work to an executor ({@code thenApplyAsync}).
  *
  * <p><b>Failures.</b> Bad input throws at once: {@code NullPointerException}, {@code IllegalArgumentException} for an
  * empty record or one over {@link AppendLogConfig#maxRecordBytes}. An append to a closed log gets a failed future
