@@ -61,8 +61,9 @@ import java.util.zip.CRC32C;
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
  * may reuse its buffer at once) and does not wait for I/O, except where it writes its group itself (above), and
- * when {@link AppendLogConfig#maxPendingBytes} are already waiting for their group: then it blocks until a group is durable, except on one of the engine's threads or
- * in a record's completion, which cannot wait for the groups that need them: those appends go over the budget. A
+ * when {@link AppendLogConfig#maxPendingBytes} are already waiting for their group: then it blocks until a group
+ * is durable, except on one of the engine's threads or in a record's completion, which cannot wait for the groups
+ * that need them: those appends go over the budget. A
  * group's leader returns once its group is cut (the bounded wait above; an interrupt or a close ends
  * it at once, and the interrupt status stays set). Futures complete on the thread that learns the group is durable: a
  * ring thread, or with the engine's caller rings, the appender that waits inside its group's ring, the caller-ring
