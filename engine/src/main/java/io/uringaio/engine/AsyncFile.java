@@ -353,7 +353,12 @@ public final class AsyncFile implements AutoCloseable {
             if (synced < 0) {
                 throw new UringIOException(-synced, "fdatasync", pathString);
             }
-            src.position(start + (int) written);
+            try {
+                src.position(start + (int) written);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("write+fdatasync " + pathString + ": " + written + " bytes written and"
+                        + " synced, but the buffer's limit moved below them during the call", e);
+            }
             return (int) written;
         } finally {
             if (epoch != null) {
