@@ -277,6 +277,101 @@ public final class AsyncFile implements AutoCloseable {
         return transfer(FileOp.Kind.DURABLE_WRITE, src, position);
     }
 
+    /**
+     * {@link #writeDurable} done by the calling thread itself, with plain system calls ({@code pwrite(2)}, then
+     * {@code fdatasync(2)}): no ring, no kernel worker, no hand-off; returns once the data is durable. For a thread
+     * that would only wait for {@code writeDurable}'s future: io_uring cannot run an {@code fdatasync} without
+     * blocking, so it always hands it to a kernel worker thread (as it does buffered writes on file systems without
+     * non-blocking buffered writes, such as ext4), and that worker's wake-up and the completion's way back to the
+     * waiting thread cost about 100 µs a call on a small VM: fio's write+fdatasync at queue depth 1 runs 1.7× faster
+     * with {@code psync} than with {@code io_uring}.
+     *
+     * <p>As {@code writeDurable}: {@code src} from its position to its limit at {@code position}; the buffer's position
+     * advances by the bytes written; a short write's bytes are synced before the count is returned. It counts as an
+     * operation of the file: {@link #closeAsync()} waits for it, so the descriptor is never closed or reused under it;
+     * and as a write for the order of {@link #fsync()} and {@link #fdatasync()}: one submitted while it runs starts
+     * after its write. Not interruptible: an interrupt stays set and waits for the call to end (as a
+     * {@code FileChannel}'s would not; the data is on its way to the disk either way). A heap buffer is copied
+     * through a direct buffer, at most {@code BouncePool.MAX_CAPACITY} bytes.
+     *
+     * @return the bytes written (fewer than asked only when the kernel wrote less, e.g. ENOSPC midway)
+     * @throws UringIOException         the write's or the sync's errno, naming the operation and the path
+     * @throws ClosedChannelException   if the file is closed
+     * @throws EngineClosedException    if the engine is closed
+     * @throws IllegalStateException    on one of the engine's threads (a ring thread or pool worker must never block
+     *                                  on a disk), or if {@code src} is a direct buffer of an arena already closed
+     * @throws IllegalArgumentException if {@code position} is negative or a heap buffer is too large
+     * @throws WrongThreadException     if {@code src} is a direct buffer of another thread's confined arena
+     */
+    public int writeDurableBlocking(ByteBuffer src, long position) throws IOException {
+        Objects.requireNonNull(src, "src");
+        checkPosition(position);
+        if (engine.isEngineThread()) {
+            throw new IllegalStateException("writeDurableBlocking on one of the engine's threads (" + pathString
+                    + "): it would stall every request of that thread; use writeDurable");
+        }
+        int start = src.position();
+        int length = src.limit() - start;
+        MemorySegment memory = null;
+        if (src.isDirect()) {
+            memory = liveMemory(src);
+        } else {
+            checkBounceSize(length);
+        }
+        IOException refused = refusal(FileOp.Kind.DURABLE_WRITE);
+        if (refused != null) {
+            throw refused;
+        }
+        BouncePool.Bounce bounce = null;
+        WriteBarrier.Epoch epoch = null;
+        try {
+            long address;
+            if (memory != null) {
+                address = memory.address();
+            } else {
+                bounce = allocateBounce(Math.max(1, length));
+                if (bounce == null) {
+                    throw outOfBounceMemory(FileOp.Kind.DURABLE_WRITE, length);
+                }
+                bounce.buffer.put(0, src, start, length);
+                address = bounce.address;
+            }
+            epoch = barrier.enterWrite();
+            long written = length == 0 ? 0 : Libc.pwrite(fd, address, length, position);
+            while (written == -ErrnoTable.EINTR) {
+                written = Libc.pwrite(fd, address, length, position);
+            }
+            barrier.exitWrite(epoch);
+            epoch = null;
+            if (written < 0) {
+                throw new UringIOException((int) -written, "write", pathString);
+            }
+            int synced = Libc.fdatasync(fd);
+            while (synced == -ErrnoTable.EINTR) {
+                synced = Libc.fdatasync(fd);
+            }
+            if (synced < 0) {
+                throw new UringIOException(-synced, "fdatasync", pathString);
+            }
+            try {
+                src.position(start + (int) written);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("write+fdatasync " + pathString + ": " + written + " bytes written and"
+                        + " synced, but the buffer's limit moved below them during the call", e);
+            }
+            return (int) written;
+        } finally {
+            if (epoch != null) {
+                barrier.exitWrite(epoch);
+            }
+            if (bounce != null) {
+                engine.bouncePool.release(bounce);
+            }
+            release();
+            exitSettle(enterSettle());
+        }
+    }
+
     private CompletableFuture<Integer> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {
         checkPosition(position);
         int length = buffer.remaining();
@@ -649,9 +744,21 @@ public final class AsyncFile implements AutoCloseable {
 
     /** Counts one more operation in flight, unless the file or engine is closed (then fails {@code future}). */
     private boolean acquire(CompletableFuture<?> future, FileOp.Kind kind) {
-        if (!engine.takesWork()) {
-            future.completeExceptionally(new EngineClosedException(kind.opName, pathString));
+        IOException refused = refusal(kind);
+        if (refused != null) {
+            future.completeExceptionally(refused);
             return false;
+        }
+        return true;
+    }
+
+    /**
+     * Counts one more operation in flight and returns null, unless the file or engine is closed: then counts nothing
+     * and returns the exception that says so ({@link EngineClosedException}, {@link ClosedChannelException}).
+     */
+    private IOException refusal(FileOp.Kind kind) {
+        if (!engine.takesWork()) {
+            return new EngineClosedException(kind.opName, pathString);
         }
         long s;
         do {
@@ -659,12 +766,11 @@ public final class AsyncFile implements AutoCloseable {
             if ((s & CLOSING) != 0) {
                 ClosedChannelException e = new ClosedChannelException();
                 e.initCause(new IOException(kind.opName + " " + pathString + ": file is closed"));
-                future.completeExceptionally(e);
-                return false;
+                return e;
             }
         } while (!state.compareAndSet(s, s + 1));
         unsettled.incrementAndGet();
-        return true;
+        return null;
     }
 
     /**

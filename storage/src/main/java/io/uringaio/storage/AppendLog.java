@@ -44,6 +44,9 @@ import java.util.zip.CRC32C;
  * <p><b>Group commit, pipelined.</b> Records are framed into commit groups (at most
  * {@link AppendLogConfig#maxGroupRecords} records and {@link AppendLogConfig#maxGroupBytes} bytes); each group goes
  * to the kernel as one write linked to one {@code fdatasync} ({@code IOSQE_IO_LINK}, both SQEs in one submission).
+ * An appender that waits for each of its records ({@code join}/{@code get} on its previous record's future, on a
+ * platform thread) writes and syncs the group it cuts itself, on its own thread, with plain system calls
+ * ({@link AppendLogConfig#waiterWrites}, on by default): its {@code append} then returns with the group durable.
  * Up to {@link AppendLogConfig#maxGroupsInFlight} groups (default 2) are in flight at once: group k+1 is written and
  * synced while group k's {@code fdatasync} runs, and records appended meanwhile fill group k+2. An append that finds a
  * free slot is submitted at once, with one exception, on by default ({@link GroupWait}; off with
@@ -57,13 +60,15 @@ import java.util.zip.CRC32C;
  * before it succeeded.
  *
  * <p><b>Threads.</b> Any thread may call any method. {@code append} copies the record before it returns (the caller
- * may reuse its buffer at once) and does not wait for I/O, except when {@link AppendLogConfig#maxPendingBytes} are
- * already waiting for their group: then it blocks until a group is durable, except on one of the engine's threads or
- * in a record's completion, which cannot wait for the groups that need them: those appends go over the budget. A
+ * may reuse its buffer at once) and does not wait for I/O, except where it writes its group itself (above), and
+ * when {@link AppendLogConfig#maxPendingBytes} are already waiting for their group: then it blocks until a group
+ * is durable, except on one of the engine's threads or in a record's completion, which cannot wait for the groups
+ * that need them: those appends go over the budget. A
  * group's leader returns once its group is cut (the bounded wait above; an interrupt or a close ends
  * it at once, and the interrupt status stays set). Futures complete on the thread that learns the group is durable: a
  * ring thread, or with the engine's caller rings, the appender that waits inside its group's ring, the caller-ring
- * reaper, or a submitter: hand long work to an executor ({@code thenApplyAsync}).
+ * reaper, or a submitter, or the appender that wrote the group itself (inside its {@code append}, the futures of
+ * other threads' records of the group with it): hand long work to an executor ({@code thenApplyAsync}).
  *
  * <p><b>Failures.</b> Bad input throws at once: {@code NullPointerException}, {@code IllegalArgumentException} for an
  * empty record or one over {@link AppendLogConfig#maxRecordBytes}. An append to a closed log gets a failed future
@@ -103,6 +108,12 @@ public final class AppendLog implements AutoCloseable {
         final byte[] scratch = new byte[12];
         /** This thread's latest accepted append (any log's); null before its first. */
         CompletableFuture<Long> lastAppend;
+        /**
+         * The record future (any log's) this thread last called {@code join} or {@code get} on: when it is
+         * {@link #lastAppend}, the thread waits for its records, and its next group it may write itself
+         * ({@link AppendLogConfig#waiterWrites}).
+         */
+        CompletableFuture<Long> waitedFor;
         /**
          * How many acknowledgements (any log's) this thread is running now: appends made from their completions
          * never lead a group, whatever thread this is (see {@code leaderWaitLocked}).
@@ -193,6 +204,11 @@ public final class AppendLog implements AutoCloseable {
     private long heldUntil;
     /** The leader's wait, to restart {@link #heldUntil} from the end of an acknowledgement. */
     private long heldWait;
+    /**
+     * The open group while an appender that writes its group itself ({@link AppendLogConfig#waiterWrites}) waits for
+     * the acknowledgement under way to end, to cut it then ({@link #claimAfterAcknowledgementLocked}); else null.
+     */
+    private CommitGroup claimed;
     /** How many times an appender waited as a group's leader (for tests). */
     private long leads;
     private boolean closing;
@@ -211,6 +227,7 @@ public final class AppendLog implements AutoCloseable {
     private final LongAdder records = new LongAdder();
     private final LongAdder bytes = new LongAdder();
     private final LongAdder rolls = new LongAdder();
+    private final LongAdder appenderWrites = new LongAdder();
 
     private AppendLog(RingEngine engine, Path directory, AppendLogConfig config, LogSegment active,
                       LogRecovery.Result recovery, DirectoryLock lock) {
@@ -333,8 +350,11 @@ public final class AppendLog implements AutoCloseable {
                     + config.maxRecordBytes());
         }
         Checksum checksum = CHECKSUM.get();
+        boolean waiter = waitsForItsRecords(checksum);
         long frame = RecordFrame.frameBytes(length);
         RecordFuture future;
+        CommitGroup group = null;
+        boolean writer = false;
         boolean pump = false;
         Throwable unreadable = null;
         lock.lock();
@@ -353,7 +373,7 @@ public final class AppendLog implements AutoCloseable {
                 sealOpen();
                 assignBase = tail;
             }
-            CommitGroup group = open;
+            group = open;
             if (group != null && (group.count() == config.maxGroupRecords()
                     || group.bytes() + frame > config.maxGroupBytes())) {
                 sealOpen();
@@ -375,7 +395,8 @@ public final class AppendLog implements AutoCloseable {
                 dropIfEmptyLocked(group);
             }
             if (unreadable == null) {
-                pump = acceptedLocked(group, frame, position, future, checksum);
+                writer = waiter && mayWaitForGroups(checksum);
+                pump = acceptedLocked(group, frame, position, future, checksum, writer);
             }
         } finally {
             lock.unlock();
@@ -388,9 +409,25 @@ public final class AppendLog implements AutoCloseable {
             throw (Error) unreadable;
         }
         if (pump) {
-            pump();
+            pump(writer ? group : null);
         }
         return future;
+    }
+
+    /**
+     * Whether this thread writes the group of its next record itself, if its append cuts it
+     * ({@link AppendLogConfig#waiterWrites}): a platform thread that called {@code join} or {@code get} on the future of
+     * its previous append, and found it done. Read before the append replaces {@code lastAppend}.
+     */
+    private boolean waitsForItsRecords(Checksum self) {
+        CompletableFuture<Long> previous = self.lastAppend;
+        return config.waiterWrites() && previous != null && self.waitedFor == previous && previous.isDone()
+                && !Thread.currentThread().isVirtual();
+    }
+
+    /** A blocking wait ({@code join}/{@code get}) on {@code future}, a record's, begins on this thread. */
+    static void waitingFor(CompletableFuture<Long> future) {
+        CHECKSUM.get().waitedFor = future;
     }
 
     /**
@@ -400,7 +437,7 @@ public final class AppendLog implements AutoCloseable {
      * @return true if this appender is to pump now
      */
     private boolean acceptedLocked(CommitGroup group, long frame, long position, RecordFuture future,
-                                   Checksum checksum) {
+                                   Checksum checksum, boolean writer) {
         CompletableFuture<Long> previous = checksum.lastAppend;
         checksum.lastAppend = future;
         assert position == tail : "group out of step: " + position + " != " + tail;
@@ -410,15 +447,54 @@ public final class AppendLog implements AutoCloseable {
         // appends made from those completions join one group instead of the first going alone.
         boolean slotFree = flying.size() < maxInFlight && !rolling;
         boolean pump = slotFree && acking == 0 && !holdingLocked(group);
-        if (slotFree && held == null) {
+        if (slotFree && held == null && claimed == null) {
             // Appenders that block until their record is durable come back one by one after an
             // acknowledgement: the first back leads, waiting boundedly for the others before the group is cut.
             long wait = leaderWaitLocked(group, previous, checksum);
             if (wait > 0) {
-                pump = leadLocked(group, wait);
+                return leadLocked(group, wait);
+            }
+            if (writer && acking > 0 && group == open) {
+                return claimAfterAcknowledgementLocked(group);
             }
         }
         return pump;
+    }
+
+    /**
+     * An appender that writes its group itself ({@link AppendLogConfig#waiterWrites}), and whose record joined
+     * {@code group} while an acknowledgement runs: the acknowledging thread would cut the group once it ends, through
+     * a ring. This appender keeps the group for itself until the acknowledgement ends (at most
+     * {@link AppendLogConfig#maxGroupWaitNanos}: an acknowledgement runs the completions' dependents, code of the
+     * user), other appends joining it meanwhile (lock held, released while it waits). A full group, a close or a poison
+     * ends the wait.
+     *
+     * @return true if this appender cuts the group now; false to leave it to the acknowledging thread or whoever took
+     *         it
+     */
+    private boolean claimAfterAcknowledgementLocked(CommitGroup group) {
+        long max = config.maxGroupWaitNanos();
+        if (max == 0 || Thread.currentThread().isInterrupted()) {
+            return false;
+        }
+        claimed = group;
+        long deadline = System.nanoTime() + max;
+        try {
+            while (claimed == group && acking > 0 && !closing && poison == null) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                leaderWake.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // cut as the acknowledgement would; the caller sees its interrupt
+        }
+        if (claimed != group) {
+            return false; // sealed and taken, or the log was poisoned
+        }
+        claimed = null;
+        return acking == 0;
     }
 
     /** The open {@code group}, if it holds no record, is no longer open, and goes back to the spares (lock held). */
@@ -454,6 +530,7 @@ public final class AppendLog implements AutoCloseable {
             if (held == open) {
                 releaseLeaderLocked(); // full: it goes at the next free slot; its leader's wait ends
             }
+            unclaimLocked(open);
             open = null;
         }
     }
@@ -519,13 +596,24 @@ public final class AppendLog implements AutoCloseable {
      */
     private void releaseLeaderLocked() {
         held = null;
-        leaderWake.signal();
+        leaderWake.signalAll();
     }
 
     /** Whether {@code group} is held open for its leader now: not to be cut yet (lock held). */
     private boolean holdingLocked(CommitGroup group) {
+        if (group == claimed) {
+            return !closing && poison == null;
+        }
         return group == held && group.count() < expected && !closing
                 && (acking > 0 || System.nanoTime() - heldUntil < 0);
+    }
+
+    /** {@code group} leaves the open slot (lock held): an appender that claimed it stops waiting for it. */
+    private void unclaimLocked(CommitGroup group) {
+        if (claimed == group) {
+            claimed = null;
+            leaderWake.signalAll();
+        }
     }
 
     // ---------------------------------------------------------------- flush
@@ -535,6 +623,14 @@ public final class AppendLog implements AutoCloseable {
      * waits until nothing is in flight, then rolls the log over first. Called by appenders and by completions.
      */
     private void pump() {
+        pump(null);
+    }
+
+    /**
+     * {@link #pump()}, by an appender that writes {@code own}, its record's group, itself if it submits it: on this
+     * thread, with plain system calls ({@link #writeOnThisThread}); null for none.
+     */
+    private void pump(CommitGroup own) {
         while (true) {
             CommitGroup group;
             int slot = -1;
@@ -573,6 +669,7 @@ public final class AppendLog implements AutoCloseable {
                         if (held == group) {
                             releaseLeaderLocked();
                         }
+                        unclaimLocked(group);
                     } else {
                         sealed.pollFirst();
                     }
@@ -601,8 +698,29 @@ public final class AppendLog implements AutoCloseable {
                 rollThenSubmit(group);
                 return;
             }
-            submit(group);
+            if (group == own && active.ios[group.slot].writesBlocking()) {
+                writeOnThisThread(group);
+            } else {
+                submit(group);
+            }
         }
+    }
+
+    /**
+     * {@code group}'s write and {@code fdatasync} on this thread, which waits for its record in it
+     * ({@link AppendLogConfig#waiterWrites}); then its completion, here too. Its other waiters sleep on the board
+     * ({@code group.io} stays null: there is no lane to wait in).
+     */
+    private void writeOnThisThread(CommitGroup group) {
+        appenderWrites.increment();
+        Integer written = null;
+        Throwable failure = null;
+        try {
+            written = active.ios[group.slot].writeDurableBlocking(group.frames(), group.fileOffset());
+        } catch (IOException | RuntimeException e) {
+            failure = e;
+        }
+        groupDone(group, written, failure);
     }
 
     private void submit(CommitGroup group) {
@@ -761,6 +879,7 @@ public final class AppendLog implements AutoCloseable {
             open = null;
         }
         held = null;
+        claimed = null;
         pendingBytes = 0;
         rolling = false;
         drained.signalAll();
@@ -860,6 +979,9 @@ public final class AppendLog implements AutoCloseable {
                     // The appenders just woken come back from now on: a leader waiting for them waits from here.
                     heldUntil = Math.max(heldUntil, System.nanoTime() + heldWait);
                 }
+                if (acking == 0 && claimed != null) {
+                    leaderWake.signalAll(); // the appender that claimed the open group cuts it now
+                }
             } finally {
                 lock.unlock();
             }
@@ -921,7 +1043,8 @@ public final class AppendLog implements AutoCloseable {
 
     /** Counters since open. */
     public AppendLogStats stats() {
-        return new AppendLogStats(groups.sum(), records.sum(), bytes.sum(), rolls.sum(), durable);
+        return new AppendLogStats(groups.sum(), records.sum(), bytes.sum(), rolls.sum(), durable,
+                appenderWrites.sum());
     }
 
     /**

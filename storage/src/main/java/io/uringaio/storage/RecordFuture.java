@@ -57,6 +57,12 @@ final class RecordFuture extends SleepingFuture<Long> {
      * that group, while a group that was durable when this acknowledgement began is acknowledged by this very thread,
      * after it; the log does not tell the two apart, so it refuses both (a callback is never blocked that way).
      */
+    /** Tells the log this thread waits for its records ({@link AppendLogConfig#waiterWrites}). */
+    @Override
+    protected void onBlockingCall() {
+        AppendLog.waitingFor(this);
+    }
+
     @Override
     protected void checkMayWait() {
         if (log.acknowledgesOnThisThread()) {

@@ -3,9 +3,11 @@ package io.uringaio.storage;
 import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.UringIOException;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
@@ -21,6 +23,7 @@ final class FaultInjection {
     }
 
     private final AtomicInteger writes = new AtomicInteger();
+    private final AtomicInteger blockingWrites = new AtomicInteger();
     private final Map<Integer, Fault> faults = new ConcurrentHashMap<>();
     private final Map<Integer, Integer> sizes = new ConcurrentHashMap<>();
 
@@ -39,6 +42,15 @@ final class FaultInjection {
     }
 
     UnaryOperator<SegmentIo> wrapper() {
+        return wrapper(false);
+    }
+
+    /**
+     * With {@code blocking}, the wrapper also takes the writes an appender does on its own thread
+     * ({@link SegmentIo#writeDurableBlocking}, counted with the others; {@link #blockingWrites()} counts them alone):
+     * a fault's future is joined there, its failure thrown as the blocking call would.
+     */
+    UnaryOperator<SegmentIo> wrapper(boolean blocking) {
         return real -> new SegmentIo() {
             @Override
             public CompletableFuture<Integer> writeDurable(ByteBuffer src, long position) {
@@ -49,10 +61,39 @@ final class FaultInjection {
             }
 
             @Override
+            public boolean writesBlocking() {
+                return blocking;
+            }
+
+            @Override
+            public int writeDurableBlocking(ByteBuffer src, long position) throws IOException {
+                blockingWrites.incrementAndGet();
+                int write = writes.getAndIncrement();
+                sizes.put(write, src.remaining());
+                Fault fault = faults.get(write);
+                if (fault == null) {
+                    return real.writeDurableBlocking(src, position);
+                }
+                try {
+                    return fault.write(real, src, position).join();
+                } catch (CompletionException e) {
+                    if (e.getCause() instanceof IOException io) {
+                        throw io;
+                    }
+                    throw e;
+                }
+            }
+
+            @Override
             public AsyncFile file() {
                 return real.file();
             }
         };
+    }
+
+    /** How many group writes were done on an appender's thread ({@link #wrapper(boolean)} with blocking). */
+    int blockingWrites() {
+        return blockingWrites.get();
     }
 
     /** The real write, once {@code gate} completes. */

@@ -82,8 +82,9 @@ public final class AppendLogContender extends InProcessContender {
     protected String note(Workload workload) {
         AppendLogStats stats = lastStats.get();
         return stats == null ? null : String.format(Locale.ROOT,
-                "%.1f records per fdatasync (%,d groups for %,d records, warm-up included)", stats.recordsPerGroup(),
-                stats.groups(), stats.records());
+                "%.1f records per fdatasync (%,d groups for %,d records, %,d groups written by an appender on its"
+                        + " own thread, warm-up included)", stats.recordsPerGroup(), stats.groups(), stats.records(),
+                stats.appenderWrites());
     }
 
     @Override

@@ -29,8 +29,16 @@ public abstract class SleepingFuture<T> extends CompletableFuture<T> {
     protected void checkMayWait() {
     }
 
+    /**
+     * Called first by every {@link #join}, {@link #get} and {@link #get(long, TimeUnit)}, done or not, on the calling
+     * thread: tells who waits for this future. Does nothing by default; must not throw.
+     */
+    protected void onBlockingCall() {
+    }
+
     @Override
     public final T join() {
+        onBlockingCall();
         if (!isDone()) {
             checkMayWait();
             waitUntilDone(Long.MAX_VALUE, false);
@@ -40,6 +48,7 @@ public abstract class SleepingFuture<T> extends CompletableFuture<T> {
 
     @Override
     public final T get() throws InterruptedException, ExecutionException {
+        onBlockingCall();
         if (!isDone() && !Thread.currentThread().isInterrupted()) {
             checkMayWait();
             waitUntilDone(Long.MAX_VALUE, true);
@@ -50,6 +59,7 @@ public abstract class SleepingFuture<T> extends CompletableFuture<T> {
     @Override
     public final T get(long timeout, TimeUnit unit)
             throws InterruptedException, ExecutionException, TimeoutException {
+        onBlockingCall();
         long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative, never wraps below
         if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
             return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
