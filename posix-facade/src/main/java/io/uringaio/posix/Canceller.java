@@ -182,6 +182,7 @@ final class Canceller {
                 if (cb.state != Aiocb.IN_KERNEL) {
                     return CancelOutcome.ALREADY_DONE;
                 }
+                cb.cancelAsked = submission; // the rest of a stream write, started later, is canceled too
                 if (e != null) { // else on its way to an engine that is still starting: it will run
                     cb.cancelIssued();
                     try {
@@ -211,6 +212,11 @@ final class Canceller {
             CancelOutcome outcome = inEngine == null ? CancelOutcome.NOT_CANCELED : awaitOutcome(inEngine);
             if (outcome == CancelOutcome.CANCELED) {
                 awaitFinal(cb, submission);
+                if (endedUncanceled(cb, submission)) {
+                    // The part canceled was the rest of a stream write whose first parts went: it completed with
+                    // their count, and "canceled" would contradict the count that aio_return gives.
+                    outcome = CancelOutcome.NOT_CANCELED;
+                }
             } else if (outcome == CancelOutcome.ALREADY_DONE && cb.inProgress(submission)) {
                 // The engine did not hold it: released by an older request's completion and still on its way there
                 // (or its completion is being recorded). It was not canceled and completes normally; "already done"
@@ -239,6 +245,11 @@ final class Canceller {
         awaitFinal(cb, submission);
         boolean endedCanceled = cb.submission == submission && !cb.inProgress() && cb.error == Errno.ECANCELED;
         return endedCanceled ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED;
+    }
+
+    /** Whether submission {@code submission} of {@code cb} is final with another status than ECANCELED. */
+    private static boolean endedUncanceled(Aiocb cb, long submission) {
+        return cb.submission == submission && !cb.inProgress() && cb.error != Errno.ECANCELED;
     }
 
     /** The engine's answer to an issued cancel, waited for without regard to interrupts (bounded); they are kept. */

@@ -48,6 +48,8 @@ final class RequestPrep {
         }
         cb.nbytes = 0;
         cb.append = false; // a write's O_APPEND (or a stream's): FdState#add, from the descriptor's flags
+        cb.stream = false; // likewise
+        cb.written = 0;
     }
 
     /**

@@ -685,23 +685,32 @@ class FacadeThirdPassHostileTest extends PosixTestSupport {
     /**
      * A SIGEV_THREAD function that closes its own request's descriptor while another request of that descriptor is
      * pending: the close returns 0, the pending one ends ECANCELED (the close canceled it) and is notified once; the
-     * bystanders, on other descriptors, are untouched.
+     * bystanders, on other descriptors, are untouched. (Reads of one pipe are not ordered among themselves, so the
+     * second read is submitted only once the first has its byte; the function waits for that.)
      */
     @Test
-    void sigevThread_closingItsOwnDescriptor_cancelsOnlyThatDescriptorsRequests() {
+    void sigevThread_closingItsOwnDescriptor_cancelsOnlyThatDescriptorsRequests() throws Exception {
         int[] p = pipe();
         AtomicIntegerArray counts = new AtomicIntegerArray(2);
         Aiocb pending = readCb(p[0], 0, 8);
         pending.aio_sigevent = countInto(counts, 1);
         Aiocb first = readCb(p[0], 0, 1);
         AtomicInteger closeRc = new AtomicInteger(99);
+        CountDownLatch pendingSubmitted = new CountDownLatch(1);
         first.aio_sigevent = SigEvent.thread(v -> {
+            try {
+                pendingSubmitted.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             closeRc.set(Unistd.close(p[0]));
             counts.incrementAndGet(0);
         }, null);
         assertEquals(0, ctx.aio_read(first));
+        writeTo(p[1], "x");
+        awaitDone(ctx, first);
         assertEquals(0, ctx.aio_read(pending));
-        writeTo(p[1], "x"); // one byte: the first read (call order on a pipe) takes it
+        pendingSubmitted.countDown();
         assertCounts(counts, 1, 1);
         assertEquals(0, closeRc.get());
         assertEquals(1, ctx.aio_return(first));
@@ -882,6 +891,135 @@ class FacadeThirdPassHostileTest extends PosixTestSupport {
         assertEquals("aa44bb55cc66dd77", fileContent("f"));
         for (Aiocb w : writes) {
             assertTrue(ctx.aio_return(w) > 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- writes to a pipe larger than it holds
+
+    /**
+     * A write to a blocking pipe is complete when all of it was written, as write(2) on a blocking pipe is ("on normal
+     * completion it shall return nbyte", POSIX; glibc's aio_write is such a write(2)): a write larger than the pipe's
+     * capacity, whose reader drains it meanwhile, returns its whole count, from a direct or a heap buffer, through
+     * aio_write and lio_listio; a second write queued behind it lands after all of it. The kernel (io_uring, and the
+     * thread-pool backend, which mirrors it) ends such a write short at what the pipe took, and the facade returned
+     * that count: 65536 of 262144.
+     */
+    @Test
+    void pipeWrite_largerThanThePipe_isWrittenWhole_inCallOrder() throws Exception {
+        int n = 256 * 1024;
+        for (int variant = 0; variant < 4; variant++) {
+            int[] p = pipe();
+            ByteBuffer big = variant % 2 == 0 ? ByteBuffer.allocateDirect(n) : ByteBuffer.allocate(n);
+            for (int i = 0; i < n; i++) {
+                big.put(i, (byte) (i * 31 + 7));
+            }
+            Aiocb whole = lioCb(LIO_WRITE, aiocb(p[1], 0, big, n));
+            Aiocb after = lioCb(LIO_WRITE, writeCb(p[1], 0, "tail"));
+            AtomicIntegerArray counts = new AtomicIntegerArray(1);
+            whole.aio_sigevent = countInto(counts, 0);
+            Drainer drainer = new Drainer(p[0], n + 4);
+            drainer.start();
+            if (variant < 2) {
+                assertEquals(0, ctx.aio_write(whole));
+                assertEquals(0, ctx.aio_write(after));
+            } else {
+                assertEquals(0, ctx.lio_listio(LIO_WAIT, new Aiocb[] {whole, after}, 2, null), "variant " + variant);
+            }
+            awaitDone(ctx, whole, after);
+            assertEquals(0, ctx.aio_error(whole));
+            assertEquals(n, ctx.aio_return(whole), "variant " + variant + ": a short write to a blocking pipe");
+            assertEquals(4, ctx.aio_return(after));
+            join(drainer);
+            assertEquals(n + 4, drainer.total, "variant " + variant);
+            assertEquals(0, drainer.mismatches, "variant " + variant + ": bytes out of order");
+            assertEquals("tail", drainer.tail());
+            assertCounts(counts, 1);
+        }
+    }
+
+    /**
+     * A write larger than the pipe, with nobody reading: part of it is in the pipe, the rest cannot go. aio_cancel's
+     * answer agrees with the final status and with the bytes in the pipe: AIO_CANCELED with ECANCELED (nothing of it
+     * written), or AIO_NOTCANCELED with a count that is what the reader then finds; a close of the write end returns
+     * and leaves the request final.
+     */
+    @Test
+    void pipeWrite_largerThanThePipe_cancelAndCloseAgreeWithTheBytesWritten() throws Exception {
+        int n = 256 * 1024;
+        for (boolean byClose : new boolean[] {false, true}) {
+            int[] p = pipe();
+            Aiocb big = aiocb(p[1], 0, ByteBuffer.allocateDirect(n), n);
+            AtomicIntegerArray counts = new AtomicIntegerArray(1);
+            big.aio_sigevent = countInto(counts, 0);
+            assertEquals(0, ctx.aio_write(big));
+            assertStaysInProgress(ctx, big); // blocked on the full pipe (or its rest is)
+            int answer = -2;
+            if (byClose) {
+                closeNow(p[1]);
+            } else {
+                answer = ctx.aio_cancel(p[1], big);
+            }
+            awaitDone(ctx, big);
+            int err = ctx.aio_error(big);
+            long ret = ctx.aio_return(big);
+            if (!byClose) {
+                closeNow(p[1]);
+            }
+            Drainer drainer = new Drainer(p[0], n);
+            drainer.run();
+            if (err == ECANCELED) {
+                assertTrue(byClose || answer == AIO_CANCELED, "ECANCELED but the cancel answered " + answer);
+                assertEquals(-1, ret);
+                assertEquals(0, drainer.total, "canceled, yet " + drainer.total + " bytes were written");
+            } else {
+                assertEquals(0, err);
+                assertTrue(byClose || answer == Aio.AIO_NOTCANCELED, "not canceled but the cancel answered " + answer);
+                assertEquals(drainer.total, ret, "the count returned is not what the pipe got");
+            }
+            assertCounts(counts, 1);
+        }
+    }
+
+    /** Reads a pipe until EOF or {@code expect} bytes, checking the pattern of the big writes; keeps the last bytes. */
+    private static final class Drainer extends Thread {
+        private final int fd;
+        private final int expect;
+        volatile long total;
+        volatile long mismatches;
+        private final byte[] last = new byte[4];
+
+        Drainer(int fd, int expect) {
+            this.fd = fd;
+            this.expect = expect;
+        }
+
+        @Override
+        public void run() {
+            ByteBuffer r = ByteBuffer.allocateDirect(65536);
+            long t = 0;
+            long bad = 0;
+            while (t < expect) {
+                long k = Unistd.read(fd, r, Math.min(65536, expect - t));
+                if (k <= 0) {
+                    break;
+                }
+                for (int i = 0; i < k; i++) {
+                    long pos = t + i;
+                    if (pos < expect - 4 && r.get(i) != (byte) (pos * 31 + 7)) {
+                        bad++;
+                    }
+                    if (pos >= expect - 4) {
+                        last[(int) (pos - (expect - 4))] = r.get(i);
+                    }
+                }
+                t += k;
+            }
+            total = t;
+            mismatches = bad;
+        }
+
+        String tail() {
+            return new String(last, java.nio.charset.StandardCharsets.ISO_8859_1);
         }
     }
 }
