@@ -116,7 +116,10 @@ final class Canceller {
         }
     }
 
-    /** Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip). */
+    /**
+     * Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip); else, when it is
+     * still this submission, marks it so that a stream write starts no further part ({@link Aiocb#cancelAsked}).
+     */
     private void cancelIfHeldBack(Aiocb cb, long submission) {
         FdState removedFrom = null;
         int fd;
@@ -127,6 +130,10 @@ final class Canceller {
             if (cb.submission == submission && cb.state == Aiocb.WAITING && state != null
                     && state.removeWaiting(cb, submission)) {
                 removedFrom = state;
+            } else if (cb.submission == submission) {
+                // Left to finish as it goes, but a stream write starts no further part: it would resolve the number
+                // again, after the close, and could write into the file that takes it next.
+                cb.cancelAsked = submission;
             }
         } finally {
             cb.unpinForCancel();

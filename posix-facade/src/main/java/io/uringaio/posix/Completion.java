@@ -42,12 +42,17 @@ final class Completion {
      * A write to a blocking pipe or socket that the kernel ended short (io_uring, and the thread-pool backend that
      * mirrors it, write what the stream takes at once): POSIX has a blocking write return its whole count, and glibc's
      * aio_write is such a write(2), so the rest is written as the same request, still in its descriptor's order (the
-     * writes behind it wait), before the request completes. A cancel that came for this submission meanwhile (it may
-     * have found the engine between two parts) is issued again for the rest.
+     * writes behind it wait), before the request completes. After a cancel of this submission (or a close of its
+     * descriptor) no rest is started; one that came while the rest was being started (it may have found the engine
+     * between two parts) is issued again for the rest.
      */
     private void continueStreamWrite(Aiocb cb, int res) {
         cb.written += res;
         long submission = cb.submission;
+        if (cb.cancelAsked == submission) {
+            completed(cb, 0, true); // a cancel or a close came: no rest is started; the count is what went
+            return;
+        }
         try {
             long base = cb.buffer.isDirect() ? cb.cachedAddress : cb.bounceAddress;
             cb.request.prepWrite(cb.fd, base + cb.written, cb.nbytes - cb.written, 0).priority(cb.priority);

@@ -1015,6 +1015,50 @@ class FacadeThirdPassHostileTest extends PosixTestSupport {
     }
 
     /**
+     * Writes larger than their pipe, drained slowly by a reader, closed by another thread mid-way (between two parts or
+     * inside one): the close returns with the request final, its count what the reader got (or ECANCELED and nothing),
+     * and the file that takes the closed number next never receives a byte of it.
+     */
+    @Test
+    void pipeWrite_largerThanThePipe_closedMidway_noPartReachesTheFileThatReusesTheNumber() throws Exception {
+        int n = 256 * 1024;
+        for (int round = 0; round < 12; round++) {
+            int[] p = pipe();
+            Aiocb big = aiocb(p[1], 0, ByteBuffer.allocateDirect(n), n);
+            for (int i = 0; i < n; i++) {
+                big.aio_buf.put(i, (byte) (i * 31 + 7));
+            }
+            Drainer drainer = new Drainer(p[0], n);
+            assertEquals(0, ctx.aio_write(big));
+            drainer.start();
+            sleepMillis(round % 4); // the close lands at different points of the write
+            int number = p[1];
+            closeNow(number);
+            assertNotEquals(EINPROGRESS, ctx.aio_error(big), "round " + round + ": in progress after its close");
+            int reuse = Fcntl.open(dir.resolve("reuse" + round).toString(), Fcntl.O_RDWR | Fcntl.O_CREAT, 0644);
+            assertTrue(reuse >= 0);
+            try {
+                join(drainer);
+                int err = ctx.aio_error(big);
+                long ret = ctx.aio_return(big);
+                assertEquals(0, drainer.mismatches);
+                if (err == ECANCELED) {
+                    assertEquals(0, drainer.total, "round " + round);
+                } else {
+                    assertEquals(0, err, "round " + round);
+                    assertEquals(drainer.total, ret, "round " + round + ": the count is not what the reader got");
+                }
+                sleepMillis(20);
+                assertEquals(0, java.nio.file.Files.size(dir.resolve("reuse" + round)),
+                        "round " + round + ": a part of the write reached the file that took number " + number
+                                + (reuse == number ? " (reused)" : " (not reused: " + reuse + ")"));
+            } finally {
+                Unistd.close(reuse);
+            }
+        }
+    }
+
+    /**
      * glibc's aio_read of an empty O_NONBLOCK pipe is a read(2) that fails at once with EAGAIN (and its aio_write to a
      * full one likewise); a ported C program that polls such a descriptor expects that status. The facade instead
      * waits for data on both backends (io_uring arms a poll for a pipe whatever its O_NONBLOCK, and the thread-pool
