@@ -1059,6 +1059,67 @@ class FacadeThirdPassHostileTest extends PosixTestSupport {
     }
 
     /**
+     * Two threads cancel one write larger than its pipe at once, while a reader drains the pipe (so the cancels find
+     * it inside a part or between two): the answers agree with each other and with the final status: ECANCELED only
+     * after an AIO_CANCELED answer and with nothing of it in the pipe; a count only after no AIO_CANCELED answer, and
+     * it is what the reader got. The result is taken once; the notification fires once.
+     */
+    @Test
+    void pipeWrite_largerThanThePipe_twoCancelsRacingItsParts_agreeWithTheFinalStatus() throws Exception {
+        int n = 256 * 1024;
+        AtomicIntegerArray counts = new AtomicIntegerArray(1);
+        int rounds = 10;
+        for (int round = 0; round < rounds; round++) {
+            int[] p = pipe();
+            Aiocb big = aiocb(p[1], 0, ByteBuffer.allocateDirect(n), n);
+            for (int i = 0; i < n; i++) {
+                big.aio_buf.put(i, (byte) (i * 31 + 7));
+            }
+            big.aio_sigevent = countInto(counts, 0);
+            Drainer drainer = new Drainer(p[0], n);
+            assertEquals(0, ctx.aio_write(big));
+            drainer.start();
+            java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+            int[] answers = new int[2];
+            Thread[] ts = new Thread[2];
+            for (int k = 0; k < 2; k++) {
+                int me = k;
+                ts[k] = new Thread(() -> {
+                    try {
+                        go.await();
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                    answers[me] = ctx.aio_cancel(p[1], big);
+                });
+                ts[k].start();
+            }
+            for (Thread t : ts) {
+                join(t);
+            }
+            awaitDone(ctx, big);
+            int err = ctx.aio_error(big);
+            long ret = ctx.aio_return(big);
+            assertEquals(-1, ctx.aio_return(big));
+            closeNow(p[1]);
+            join(drainer);
+            int canceled = (answers[0] == AIO_CANCELED ? 1 : 0) + (answers[1] == AIO_CANCELED ? 1 : 0);
+            String what = "round " + round + ": answers " + answers[0] + "," + answers[1] + " status " + err + " count "
+                    + ret + " drained " + drainer.total;
+            assertEquals(0, drainer.mismatches, what);
+            if (err == ECANCELED) {
+                assertEquals(1, canceled, what);
+                assertEquals(0, drainer.total, what);
+            } else {
+                assertEquals(0, err, what);
+                assertEquals(0, canceled, what);
+                assertEquals(drainer.total, ret, what);
+            }
+        }
+        assertCounts(counts, rounds);
+    }
+
+    /**
      * glibc's aio_read of an empty O_NONBLOCK pipe is a read(2) that fails at once with EAGAIN (and its aio_write to a
      * full one likewise); a ported C program that polls such a descriptor expects that status. The facade instead
      * waits for data on both backends (io_uring arms a poll for a pipe whatever its O_NONBLOCK, and the thread-pool
