@@ -1120,6 +1120,110 @@ class FacadeThirdPassHostileTest extends PosixTestSupport {
     }
 
     /**
+     * Four threads write to one pipe (writes of 1 byte to three times the pipe's size, each of its own byte value) while
+     * a reader drains it and another thread closes the write end at some point: every request is final when the close
+     * returns; the pipe holds each write's bytes as one unbroken run (writes to a stream land whole and in call order),
+     * of exactly the count its aio_return gives (none for ECANCELED), no write twice; the file that takes the number
+     * next gets nothing.
+     */
+    @Test
+    void pipeWrites_fromFourThreads_againstAClose_landWholeOnceAndNeverAfterIt() throws Exception {
+        for (int round = 0; round < 6; round++) {
+            int[] p = pipe();
+            int writers = 4;
+            int perWriter = 40; // 160 writes: byte values 1..160
+            Aiocb[] all = new Aiocb[writers * perWriter];
+            for (int i = 0; i < all.length; i++) {
+                int size = switch (i % 4) {
+                    case 0 -> 1;
+                    case 1 -> 4096;
+                    case 2 -> 70_000;
+                    default -> 200_000;
+                };
+                ByteBuffer b = (i % 2 == 0) ? ByteBuffer.allocateDirect(size) : ByteBuffer.allocate(size);
+                for (int k = 0; k < size; k++) {
+                    b.put(k, (byte) (i + 1));
+                }
+                all[i] = aiocb(p[1], 0, b, size);
+            }
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            Thread reader = new Thread(() -> {
+                ByteBuffer r = ByteBuffer.allocateDirect(65536);
+                byte[] chunk = new byte[65536];
+                while (true) {
+                    long k = Unistd.read(p[0], r, 65536);
+                    if (k <= 0) {
+                        break;
+                    }
+                    r.get(0, chunk, 0, (int) k);
+                    got.write(chunk, 0, (int) k);
+                }
+            });
+            reader.start();
+            CountDownLatch started = new CountDownLatch(writers);
+            AtomicInteger refused = new AtomicInteger();
+            Thread[] ts = new Thread[writers];
+            for (int w = 0; w < writers; w++) {
+                int me = w;
+                ts[w] = new Thread(() -> {
+                    started.countDown();
+                    for (int j = 0; j < perWriter; j++) {
+                        if (ctx.aio_write(all[me * perWriter + j]) != 0) {
+                            refused.incrementAndGet();
+                        }
+                    }
+                });
+                ts[w].start();
+            }
+            assertTrue(started.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS));
+            sleepMillis(round * 3);
+            int number = p[1];
+            for (Thread t : ts) {
+                join(t);
+            }
+            closeNow(number);
+            for (Aiocb cb : all) {
+                assertNotEquals(EINPROGRESS, ctx.aio_error(cb), "round " + round + ": in progress after the close");
+            }
+            int reuse = Fcntl.open(dir.resolve("reuse" + round).toString(), Fcntl.O_RDWR | Fcntl.O_CREAT, 0644);
+            assertTrue(reuse >= 0);
+            try {
+                join(reader);
+                assertEquals(0, refused.get());
+                byte[] bytes = got.toByteArray();
+                long[] runOf = new long[all.length + 1];
+                int i = 0;
+                while (i < bytes.length) {
+                    int v = bytes[i] & 0xff;
+                    int j = i;
+                    while (j < bytes.length && bytes[j] == bytes[i]) {
+                        j++;
+                    }
+                    assertTrue(v >= 1 && v <= all.length, "round " + round + ": a byte no write wrote: " + v);
+                    assertEquals(0, runOf[v], "round " + round + ": write " + (v - 1) + " is in the pipe twice");
+                    runOf[v] = j - i;
+                    i = j;
+                }
+                for (int k = 0; k < all.length; k++) {
+                    int err = ctx.aio_error(all[k]);
+                    long ret = ctx.aio_return(all[k]);
+                    if (err == ECANCELED) {
+                        assertEquals(0, runOf[k + 1], "round " + round + ": canceled write " + k + " is in the pipe");
+                    } else {
+                        assertEquals(0, err, "round " + round + " write " + k);
+                        assertEquals(runOf[k + 1], ret, "round " + round + ": write " + k + "'s count");
+                    }
+                }
+                sleepMillis(10);
+                assertEquals(0, java.nio.file.Files.size(dir.resolve("reuse" + round)),
+                        "round " + round + ": bytes reached the file that took number " + number);
+            } finally {
+                Unistd.close(reuse);
+            }
+        }
+    }
+
+    /**
      * glibc's aio_read of an empty O_NONBLOCK pipe is a read(2) that fails at once with EAGAIN (and its aio_write to a
      * full one likewise); a ported C program that polls such a descriptor expects that status. The facade instead
      * waits for data on both backends (io_uring arms a poll for a pipe whatever its O_NONBLOCK, and the thread-pool
