@@ -10,7 +10,6 @@ import static io.uringaio.posix.Aio.LIO_WAIT;
 import static io.uringaio.posix.Aio.LIO_WRITE;
 import static io.uringaio.posix.Errno.EAGAIN;
 import static io.uringaio.posix.Errno.EBADF;
-import static io.uringaio.posix.Errno.EBUSY;
 import static io.uringaio.posix.Errno.ECANCELED;
 import static io.uringaio.posix.Errno.EINPROGRESS;
 import static io.uringaio.posix.Errno.EINTR;
@@ -23,7 +22,6 @@ import static io.uringaio.posix.Fcntl.O_SYNC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -33,7 +31,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
