@@ -332,7 +332,8 @@ final class ThreadPoolLane implements Lane {
          * A read: RWF_NOWAIT first; if it would block, wait for readiness (cancelable), then read. A stream (pipe,
          * socket) is read again without blocking after each wake-up, and waited for again while it has nothing: another
          * reader of the same pipe may take the data that woke this one, and a blocking read would then sit in the
-         * kernel where no cancel or close reaches it.
+         * kernel where no cancel or close reaches it. A read that carries the caller's own RWF_NOWAIT is answered by
+         * its first attempt (EAGAIN when nothing is there), as io_uring answers it.
          */
         private long read(Request r, long iov, int count) {
             long offset = r.offset;
@@ -341,6 +342,9 @@ final class ThreadPoolLane implements Lane {
             if (res == -ErrnoTable.ESPIPE) {
                 offset = -1; // a pipe or socket: no offset, as io_uring ignores it for streams
                 res = Libc.preadv2(r.fd, iov, count, offset, flags | Libc.RWF_NOWAIT);
+            }
+            if ((flags & Libc.RWF_NOWAIT) != 0) {
+                return res; // the caller's own RWF_NOWAIT: what is there now, or EAGAIN, as io_uring answers it
             }
             if (res >= 0 && offset >= 0 && res < requested(iov, count)) {
                 // RWF_NOWAIT stops where the page cache ends: read the whole range again, allowed to block. (At
@@ -386,11 +390,15 @@ final class ThreadPoolLane implements Lane {
 
         /**
          * A write to a pipe or socket: {@code RWF_NOWAIT}, and while there is no room, a cancelable wait for it. As with
-         * io_uring on a non-regular file, a write that finds some room returns the (possibly short) count written.
+         * io_uring on a non-regular file, a write that finds some room returns the (possibly short) count written; with
+         * the caller's own RWF_NOWAIT, one that finds none returns EAGAIN.
          */
         private long streamWrite(Request r, long iov, int count) {
             while (true) {
                 long res = Libc.pwritev2(r.fd, iov, count, -1, r.opFlags | Libc.RWF_NOWAIT);
+                if ((r.opFlags & Libc.RWF_NOWAIT) != 0) {
+                    return res; // the caller's own RWF_NOWAIT: what fits now, or EAGAIN, as io_uring answers it
+                }
                 if (res == -ErrnoTable.EOPNOTSUPP) {
                     // This descriptor cannot write without blocking: wait (cancelably) for room, then write blocking.
                     if (!awaitReady(r, Libc.POLLOUT)) {

@@ -80,6 +80,11 @@ public final class Aiocb {
      * object meanwhile, or the late cancel would hit it. {@link #requestForNewSubmission} takes a new one then.
      */
     volatile int cancelsInEngine;
+    /**
+     * The submission an aio_cancel (or a close) asked the engine to cancel, or 0: the rest of a {@link #stream} write,
+     * started after the part the cancel found, is canceled too ({@link Completion}).
+     */
+    volatile long cancelAsked;
 
     /**
      * The lock that puts the cancels of this block in turn ({@link Canceller}), made by the first cancel: not the
@@ -107,6 +112,13 @@ public final class Aiocb {
     ByteBuffer buffer;
     int priority;
     boolean append;
+    /**
+     * A write to a blocking pipe or socket ({@link FdState#add}): the kernel ends it short at what the stream took, where
+     * a blocking write(2) goes on until all of it is written; {@link Completion} writes the rest.
+     */
+    boolean stream;
+    /** Bytes the earlier parts of a {@link #stream} write wrote: 0 until a part ended short. */
+    int written;
     int notify;
     int signo;
     Object value;

@@ -116,7 +116,10 @@ final class Canceller {
         }
     }
 
-    /** Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip). */
+    /**
+     * Cancels {@code cb} if it is still held back by its descriptor's ordering (no engine round trip); else, when it is
+     * still this submission, marks it so that a stream write starts no further part ({@link Aiocb#cancelAsked}).
+     */
     private void cancelIfHeldBack(Aiocb cb, long submission) {
         FdState removedFrom = null;
         int fd;
@@ -127,6 +130,10 @@ final class Canceller {
             if (cb.submission == submission && cb.state == Aiocb.WAITING && state != null
                     && state.removeWaiting(cb, submission)) {
                 removedFrom = state;
+            } else if (cb.submission == submission) {
+                // Left to finish as it goes, but a stream write starts no further part: it would resolve the number
+                // again, after the close, and could write into the file that takes it next.
+                cb.cancelAsked = submission;
             }
         } finally {
             cb.unpinForCancel();
@@ -182,6 +189,7 @@ final class Canceller {
                 if (cb.state != Aiocb.IN_KERNEL) {
                     return CancelOutcome.ALREADY_DONE;
                 }
+                cb.cancelAsked = submission; // the rest of a stream write, started later, is canceled too
                 if (e != null) { // else on its way to an engine that is still starting: it will run
                     cb.cancelIssued();
                     try {
@@ -211,6 +219,11 @@ final class Canceller {
             CancelOutcome outcome = inEngine == null ? CancelOutcome.NOT_CANCELED : awaitOutcome(inEngine);
             if (outcome == CancelOutcome.CANCELED) {
                 awaitFinal(cb, submission);
+                if (endedUncanceled(cb, submission)) {
+                    // The part canceled was the rest of a stream write whose first parts went: it completed with
+                    // their count, and "canceled" would contradict the count that aio_return gives.
+                    outcome = CancelOutcome.NOT_CANCELED;
+                }
             } else if (outcome == CancelOutcome.ALREADY_DONE && cb.inProgress(submission)) {
                 // The engine did not hold it: released by an older request's completion and still on its way there
                 // (or its completion is being recorded). It was not canceled and completes normally; "already done"
@@ -239,6 +252,11 @@ final class Canceller {
         awaitFinal(cb, submission);
         boolean endedCanceled = cb.submission == submission && !cb.inProgress() && cb.error == Errno.ECANCELED;
         return endedCanceled ? CancelOutcome.CANCELED : CancelOutcome.NOT_CANCELED;
+    }
+
+    /** Whether submission {@code submission} of {@code cb} is final with another status than ECANCELED. */
+    private static boolean endedUncanceled(Aiocb cb, long submission) {
+        return cb.submission == submission && !cb.inProgress() && cb.error != Errno.ECANCELED;
     }
 
     /** The engine's answer to an issued cancel, waited for without regard to interrupts (bounded); they are kept. */

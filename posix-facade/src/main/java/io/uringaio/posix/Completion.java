@@ -31,7 +31,40 @@ final class Completion {
 
     /** A completion delivered by the engine: waiters are woken once per completion batch ({@link #afterBatch}). */
     void completedByEngine(Aiocb cb, int res) {
+        if (cb.stream && res > 0 && res < cb.nbytes - cb.written) {
+            continueStreamWrite(cb, res);
+            return;
+        }
         completed(cb, res, true);
+    }
+
+    /**
+     * A write to a blocking pipe or socket that the kernel ended short (io_uring, and the thread-pool backend that
+     * mirrors it, write what the stream takes at once): POSIX has a blocking write return its whole count, and glibc's
+     * aio_write is such a write(2), so the rest is written as the same request, still in its descriptor's order (the
+     * writes behind it wait), before the request completes. After a cancel of this submission (or a close of its
+     * descriptor) no rest is started; one that came while the rest was being started (it may have found the engine
+     * between two parts) is issued again for the rest.
+     */
+    private void continueStreamWrite(Aiocb cb, int res) {
+        cb.written += res;
+        long submission = cb.submission;
+        if (cb.cancelAsked == submission) {
+            completed(cb, 0, true); // a cancel or a close came: no rest is started; the count is what went
+            return;
+        }
+        try {
+            long base = cb.buffer.isDirect() ? cb.cachedAddress : cb.bounceAddress;
+            cb.request.prepWrite(cb.fd, base + cb.written, cb.nbytes - cb.written, 0).priority(cb.priority);
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "the rest of a short stream write not prepared: " + cb.request, t);
+            completed(cb, -Errno.EIO, true);
+            return;
+        }
+        dispatcher.submitPrepared(cb);
+        if (cb.cancelAsked == submission) {
+            dispatcher.cancelInEngine(cb, submission);
+        }
     }
 
     /** A completion the facade makes itself (not through the engine): waiters are woken at once. */
@@ -58,6 +91,11 @@ final class Completion {
      * the engine and the request lost.
      */
     private void completed(Aiocb cb, int res, boolean batched) {
+        if (cb.written > 0) {
+            // A stream write whose first parts went: its count, or on a failure after them (a cancel, EPIPE) what was
+            // written, as write(2) returns the bytes it wrote before it was interrupted.
+            res = res >= 0 ? cb.written + res : cb.written;
+        }
         if (res > 0 && cb.op == Aiocb.OP_READ && cb.buffer != null && !cb.buffer.isDirect()) {
             try {
                 Bounce.copyOut(cb.bounce, cb.buffer, Math.min(res, cb.nbytes));

@@ -2,6 +2,7 @@ package io.uringaio.posix;
 
 import io.uringaio.engine.EngineRejectedException;
 import io.uringaio.engine.Request;
+import io.uringaio.engine.RingEngine;
 
 /**
  * Hands requests that may go to the kernel to the engine: one at a time ({@link #dispatch}, from a submitting call or
@@ -69,6 +70,31 @@ final class Dispatcher {
             res = -Errno.EIO;
         }
         completion.completed(cb, res);
+    }
+
+    /**
+     * Issues an engine cancel for submission {@code submission} of {@code cb} if it is still the one in the engine:
+     * under the block's cancel pin, as {@link Canceller} does, so that it never reaches a later submission.
+     */
+    void cancelInEngine(Aiocb cb, long submission) {
+        RingEngine e = context.startedEngine();
+        if (e == null) {
+            return;
+        }
+        cb.pinForCancel();
+        try {
+            if (cb.submission != submission || cb.state != Aiocb.IN_KERNEL) {
+                return;
+            }
+            cb.cancelIssued();
+            try {
+                e.cancel(cb.request).whenComplete((outcome, failure) -> cb.cancelSettled());
+            } catch (RuntimeException notIssued) { // a closing engine: it cancels the request itself
+                cb.cancelSettled();
+            }
+        } finally {
+            cb.unpinForCancel();
+        }
     }
 
     /** Dispatches a chain of requests a completion or a cancel released ({@link FdState#remove}). */

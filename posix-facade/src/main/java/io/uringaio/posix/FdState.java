@@ -91,6 +91,8 @@ final class FdState {
         if (cb.op == Aiocb.OP_WRITE) {
             int f = flags(cb.fd);
             cb.append = f >= 0 && (f & (Fcntl.O_APPEND | RequestPrep.STREAM)) != 0;
+            // A blocking pipe or socket: its write is whole or failed, as write(2) is; O_NONBLOCK may end it short.
+            cb.stream = f >= 0 && (f & RequestPrep.STREAM) != 0 && (f & Fcntl.O_NONBLOCK) == 0;
         }
         Chain queue = switch (cb.op) {
             case Aiocb.OP_READ -> null;

@@ -2,6 +2,7 @@ package io.uringaio.posix;
 
 import io.uringaio.engine.Request;
 import io.uringaio.engine.internal.sys.Libc;
+import io.uringaio.engine.uapi.Uapi;
 
 /**
  * Preparing an accepted request: the copy of the caller's fields at submission ({@link #capture}, each read once,
@@ -48,6 +49,8 @@ final class RequestPrep {
         }
         cb.nbytes = 0;
         cb.append = false; // a write's O_APPEND (or a stream's): FdState#add, from the descriptor's flags
+        cb.stream = false; // likewise
+        cb.written = 0;
     }
 
     /**
@@ -96,15 +99,23 @@ final class RequestPrep {
                     }
                 }
                 long address = Bounce.address(cb);
-                if (cb.op == Aiocb.OP_READ) {
-                    r.prepRead(cb.fd, address, cb.nbytes, offset);
-                } else {
-                    r.prepWrite(cb.fd, address, cb.nbytes, offset);
-                }
-                r.priority(cb.priority).attach(cb.buffer);
+                byte opcode = cb.op == Aiocb.OP_READ ? Uapi.IORING_OP_READ : Uapi.IORING_OP_WRITE;
+                r.prep(opcode, cb.fd, address, cb.nbytes, offset, rwFlags(cb)).priority(cb.priority).attach(cb.buffer);
             }
         }
         return 0;
+    }
+
+    /**
+     * The transfer's {@code rw_flags}: RWF_NOWAIT on a non-blocking pipe or socket, else none. glibc's aio_read and
+     * aio_write there are read(2) and write(2), which fail at once with EAGAIN when the stream has no data or no room;
+     * io_uring instead arms a poll for a stream whatever its O_NONBLOCK, and would wait. The flags are the
+     * descriptor's kept ones ({@link FdState#flags}): no system call per request.
+     */
+    private static int rwFlags(Aiocb cb) {
+        FdState state = cb.fdState;
+        int f = state != null ? state.flags(cb.fd) : flagsNow(cb.fd);
+        return f >= 0 && (f & STREAM) != 0 && (f & Fcntl.O_NONBLOCK) != 0 ? Libc.RWF_NOWAIT : 0;
     }
 
     /**
