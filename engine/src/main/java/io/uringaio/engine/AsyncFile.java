@@ -305,61 +305,116 @@ public final class AsyncFile implements AutoCloseable {
      */
     public int writeDurableBlocking(ByteBuffer src, long position) throws IOException {
         Objects.requireNonNull(src, "src");
+        return (int) onThisThread(FileOp.Kind.DURABLE_WRITE, src, position);
+    }
+
+    /**
+     * {@link #write(ByteBuffer, long)} done by the calling thread itself with {@code pwrite(2)}: for a thread that would
+     * only wait for the future, on a file whose writes io_uring hands to a kernel worker (buffered writes on file
+     * systems without non-blocking buffered writes, such as ext4; not {@code O_DIRECT} writes, which the kernel
+     * starts inline). The rest as {@link #writeDurableBlocking}, without the sync.
+     *
+     * @return the bytes written (fewer than asked only when the kernel wrote less, e.g. ENOSPC midway)
+     * @throws UringIOException the write's errno, naming the operation and the path
+     * @throws ClosedChannelException   if the file is closed
+     * @throws EngineClosedException    if the engine is closed
+     * @throws IllegalStateException    as {@link #writeDurableBlocking}
+     * @throws IllegalArgumentException if {@code position} is negative or a heap buffer is too large
+     * @throws WrongThreadException     if {@code src} is a direct buffer of another thread's confined arena
+     */
+    public int writeBlocking(ByteBuffer src, long position) throws IOException {
+        Objects.requireNonNull(src, "src");
+        return (int) onThisThread(FileOp.Kind.WRITE, src, position);
+    }
+
+    /**
+     * {@link #fsync()} ({@code metadata}) or {@link #fdatasync()} done by the calling thread itself: io_uring always
+     * hands a sync to a kernel worker. Unlike those, it does not wait for writes of this file still in flight in the
+     * engine: it syncs what the kernel has been given when it runs (as {@code fsync(2)} would). Not interruptible.
+     *
+     * @throws UringIOException       the sync's errno, naming the operation and the path
+     * @throws ClosedChannelException if the file is closed
+     * @throws EngineClosedException  if the engine is closed
+     * @throws IllegalStateException  on one of the engine's threads
+     */
+    public void syncBlocking(boolean metadata) throws IOException {
+        onThisThread(metadata ? FileOp.Kind.FSYNC : FileOp.Kind.FDATASYNC, null, 0);
+    }
+
+    /**
+     * A write ({@code WRITE}, {@code DURABLE_WRITE}: of {@code src} at {@code position}) and/or sync ({@code FSYNC},
+     * {@code FDATASYNC}, {@code DURABLE_WRITE}) with plain system calls on the calling thread, counted as an operation
+     * of the file (the descriptor stays open under it) and, for a write, entered in the write barrier.
+     *
+     * @return the bytes written; 0 for a sync
+     */
+    private long onThisThread(FileOp.Kind kind, ByteBuffer src, long position) throws IOException {
         checkPosition(position);
         if (engine.isEngineThread()) {
-            throw new IllegalStateException("writeDurableBlocking on one of the engine's threads (" + pathString
-                    + "): it would stall every request of that thread; use writeDurable");
+            throw new IllegalStateException(kind.opName + " on the calling thread, on one of the engine's threads ("
+                    + pathString + "): it would stall every request of that thread; use the future's variant");
         }
-        int start = src.position();
-        int length = src.limit() - start;
+        boolean writes = src != null;
+        int start = writes ? src.position() : 0;
+        int length = writes ? src.limit() - start : 0;
         MemorySegment memory = null;
-        if (src.isDirect()) {
-            memory = liveMemory(src);
-        } else {
-            checkBounceSize(length);
+        if (writes) {
+            if (src.isDirect()) {
+                memory = liveMemory(src);
+            } else {
+                checkBounceSize(length);
+            }
         }
-        IOException refused = refusal(FileOp.Kind.DURABLE_WRITE);
+        IOException refused = refusal(kind);
         if (refused != null) {
             throw refused;
         }
         BouncePool.Bounce bounce = null;
         WriteBarrier.Epoch epoch = null;
         try {
-            long address;
-            if (memory != null) {
-                address = memory.address();
-            } else {
-                bounce = allocateBounce(Math.max(1, length));
-                if (bounce == null) {
-                    throw outOfBounceMemory(FileOp.Kind.DURABLE_WRITE, length);
+            long written = 0;
+            if (writes) {
+                long address;
+                if (memory != null) {
+                    address = memory.address();
+                } else {
+                    bounce = allocateBounce(Math.max(1, length));
+                    if (bounce == null) {
+                        throw outOfBounceMemory(kind, length);
+                    }
+                    bounce.buffer.put(0, src, start, length);
+                    address = bounce.address;
                 }
-                bounce.buffer.put(0, src, start, length);
-                address = bounce.address;
+                epoch = barrier.enterWrite();
+                written = length == 0 ? 0 : Libc.pwrite(fd, address, length, position);
+                while (written == -ErrnoTable.EINTR) {
+                    written = Libc.pwrite(fd, address, length, position);
+                }
+                barrier.exitWrite(epoch);
+                epoch = null;
+                if (written < 0) {
+                    throw new UringIOException((int) -written, "write", pathString);
+                }
             }
-            epoch = barrier.enterWrite();
-            long written = length == 0 ? 0 : Libc.pwrite(fd, address, length, position);
-            while (written == -ErrnoTable.EINTR) {
-                written = Libc.pwrite(fd, address, length, position);
+            if (kind != FileOp.Kind.WRITE) {
+                boolean metadata = kind == FileOp.Kind.FSYNC;
+                int synced = metadata ? Libc.fsync(fd) : Libc.fdatasync(fd);
+                while (synced == -ErrnoTable.EINTR) {
+                    synced = metadata ? Libc.fsync(fd) : Libc.fdatasync(fd);
+                }
+                if (synced < 0) {
+                    throw new UringIOException(-synced, metadata ? "fsync" : "fdatasync", pathString);
+                }
             }
-            barrier.exitWrite(epoch);
-            epoch = null;
-            if (written < 0) {
-                throw new UringIOException((int) -written, "write", pathString);
+            if (writes) {
+                try {
+                    src.position(start + (int) written);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalStateException(kind.opName + " " + pathString + ": " + written + " bytes written,"
+                            + " but the buffer's limit moved below them during the call", e);
+                }
             }
-            int synced = Libc.fdatasync(fd);
-            while (synced == -ErrnoTable.EINTR) {
-                synced = Libc.fdatasync(fd);
-            }
-            if (synced < 0) {
-                throw new UringIOException(-synced, "fdatasync", pathString);
-            }
-            try {
-                src.position(start + (int) written);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalStateException("write+fdatasync " + pathString + ": " + written + " bytes written and"
-                        + " synced, but the buffer's limit moved below them during the call", e);
-            }
-            return (int) written;
+            return written;
         } finally {
             if (epoch != null) {
                 barrier.exitWrite(epoch);

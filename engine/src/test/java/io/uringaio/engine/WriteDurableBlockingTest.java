@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link AsyncFile#writeDurableBlocking}: a write and {@code fdatasync} on the calling thread. Each refusal asserts the
+ * {@link AsyncFile#writeDurableBlocking}, {@link AsyncFile#writeBlocking}, {@link AsyncFile#syncBlocking}: writes and
+ * syncs on the calling thread. Each refusal asserts the
  * typed exception and that the file is unchanged (the bystander: the bytes already there).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -60,6 +61,42 @@ class WriteDurableBlockingTest extends KernelTest {
             assertArrayEquals(expected, Files.readAllBytes(dir.resolve("wal")));
             assertEquals(0, f.writeDurableBlocking(ByteBuffer.allocate(0), 5), "nothing to write: only the sync");
             assertArrayEquals(expected, Files.readAllBytes(dir.resolve("wal")));
+            f.close();
+        }
+    }
+
+    @Test
+    void writeBlockingAndSyncBlockingWorkOnTheCallingThread() throws Exception {
+        Path path = dir.resolve("plain");
+        try (RingEngine engine = engine(1)) {
+            AsyncFile f = await(engine.open(path, CREATE, READ, WRITE));
+            EngineStats before = engine.stats();
+            ByteBuffer heap = ByteBuffer.wrap(new byte[] {4, 5, 6, 7});
+            assertEquals(4, f.writeBlocking(heap, 2));
+            assertEquals(4, heap.position());
+            f.syncBlocking(false);
+            f.syncBlocking(true);
+            assertEquals(0, engine.stats().since(before).submitted(), "nothing went through a ring");
+            assertArrayEquals(new byte[] {0, 0, 4, 5, 6, 7}, Files.readAllBytes(path));
+            assertThrows(NullPointerException.class, () -> f.writeBlocking(null, 0));
+            assertThrows(IllegalArgumentException.class, () -> f.writeBlocking(ByteBuffer.allocate(1), -5));
+            f.close();
+            assertThrows(ClosedChannelException.class, () -> f.syncBlocking(false));
+            assertThrows(ClosedChannelException.class, () -> f.writeBlocking(ByteBuffer.allocate(1), 0));
+        }
+        assertArrayEquals(new byte[] {0, 0, 4, 5, 6, 7}, Files.readAllBytes(path));
+    }
+
+    @Test
+    void aReadOnlyFileSyncsOnTheCallingThreadButRefusesAWriteWithEbadf() throws Exception {
+        Path ro = dir.resolve("dirsync");
+        Files.write(ro, new byte[1]);
+        try (RingEngine engine = engine(1)) {
+            AsyncFile f = await(engine.open(ro, READ));
+            f.syncBlocking(false); // a read-only regular file syncs fine, as fsync(2) does
+            UringIOException e = assertThrows(UringIOException.class,
+                    () -> f.writeBlocking(ByteBuffer.wrap(new byte[1]), 0));
+            assertEquals(ErrnoTable.EBADF, e.errno());
             f.close();
         }
     }
