@@ -220,7 +220,13 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
     @Override
     public void force(boolean metaData) throws IOException {
         ensureOpen();
-        UringFileChannel.await(metaData ? file.fsync() : file.fdatasync());
+        // A blocking call: a platform thread syncs itself (io_uring hands every sync to a kernel worker thread, whose
+        // wake-up costs the waiting caller more than the call); a virtual thread goes through the ring and unmounts.
+        if (!Thread.currentThread().isVirtual() && !file.engine().isEngineThread()) {
+            file.syncBlocking(metaData);
+        } else {
+            UringFileChannel.await(metaData ? file.fsync() : file.fdatasync());
+        }
     }
 
     // ---------------------------------------------------------------- locks

@@ -112,7 +112,7 @@ public final class UringFileChannel extends FileChannel {
         ensureOpen();
         checkReadable();
         checkReadOnlyDst(Objects.requireNonNull(dst, "dst"));
-        return (int) atPosition(new ByteBuffer[] {dst}, false, at -> file.read(dst, at));
+        return (int) atPosition(new ByteBuffer[] {dst}, false, at -> count(file.read(dst, at)));
     }
 
     @Override
@@ -126,7 +126,7 @@ public final class UringFileChannel extends FileChannel {
         }
         ByteBuffer[] slice = slice(dsts, offset, length);
         return atPosition(slice, slice.length == 0,
-                at -> slice.length == 1 ? file.read(slice[0], at) : file.readv(slice, at));
+                at -> count(slice.length == 1 ? file.read(slice[0], at) : file.readv(slice, at)));
     }
 
     @Override
@@ -138,7 +138,7 @@ public final class UringFileChannel extends FileChannel {
         if (spec.append()) {
             return guardCompanion(() -> companion().write(src));
         }
-        return (int) atPosition(new ByteBuffer[] {src}, false, at -> file.write(src, at));
+        return (int) atPosition(new ByteBuffer[] {src}, false, at -> writeAt(src, at));
     }
 
     @Override
@@ -151,13 +151,35 @@ public final class UringFileChannel extends FileChannel {
         }
         ByteBuffer[] slice = slice(srcs, offset, length);
         return atPosition(slice, slice.length == 0,
-                at -> slice.length == 1 ? file.write(slice[0], at) : file.writev(slice, at));
+                at -> slice.length == 1 ? writeAt(slice[0], at) : count(file.writev(slice, at)));
     }
 
-    /** A transfer of the engine's, started at a file position. */
+    /** A transfer of the engine's, started at a file position; its byte count. */
     @FunctionalInterface
     private interface Transfer {
-        CompletableFuture<? extends Number> at(long position);
+        long at(long position) throws IOException;
+    }
+
+    /** The byte count of an engine transfer, waited for. */
+    private static long count(CompletableFuture<? extends Number> transfer) throws IOException {
+        return await(transfer).longValue();
+    }
+
+    /**
+     * Whether this thread does the channel's writes of a file opened without {@code DIRECT}, and its syncs (with
+     * {@code sync}), itself with plain system calls ({@link AsyncFile#writeBlocking}, {@link AsyncFile#syncBlocking})
+     * rather than through a ring: io_uring hands every sync, and buffered writes on file systems such as ext4, to a
+     * kernel worker thread, whose wake-up and the completion's way back cost a platform thread that waits for them
+     * more than the call (the JDK's channel makes the same calls directly). A virtual thread goes through the ring,
+     * which lets it unmount instead of pinning its carrier in a system call; so does one of the engine's threads.
+     */
+    private boolean onCallersThread(boolean sync) {
+        return (sync || alignment == 0) && !Thread.currentThread().isVirtual() && !file.engine().isEngineThread();
+    }
+
+    /** One buffer's write at {@code at}: on this thread where {@link #onCallersThread} says so, else through a ring. */
+    private int writeAt(ByteBuffer src, long at) throws IOException {
+        return onCallersThread(false) ? file.writeBlocking(src, at) : await(file.write(src, at));
     }
 
     /**
@@ -178,7 +200,7 @@ public final class UringFileChannel extends FileChannel {
                 if (!isOpen() || nothing) {
                     return 0;
                 }
-                n = await(transfer.at(position)).longValue();
+                n = transfer.at(position);
                 if (n > 0) {
                     position += n;
                 }
@@ -234,7 +256,7 @@ public final class UringFileChannel extends FileChannel {
             if (!isOpen()) {
                 return 0;
             }
-            n = await(file.write(src, position));
+            n = writeAt(src, position);
             return n;
         } finally {
             endBlocking(n > 0);
@@ -334,7 +356,11 @@ public final class UringFileChannel extends FileChannel {
             if (!isOpen()) {
                 return;
             }
-            await(metaData ? file.fsync() : file.fdatasync());
+            if (onCallersThread(true)) {
+                file.syncBlocking(metaData);
+            } else {
+                await(metaData ? file.fsync() : file.fdatasync());
+            }
             done = true;
         } finally {
             endBlocking(done);
