@@ -59,7 +59,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>A future ended by its caller.</b> {@code cancel}, {@code complete} or {@code obtrude*} on an operation's
  * future ends the future only, not the operation: it runs to its end in the engine, still uses its buffer (the kernel
  * writes into a direct one; a heap one gets its bytes and its position moves when it ends) and still counts for
- * {@link #closeAsync()}. Until the file's close completes, treat the buffer of such an operation as in use.
+ * {@link #closeAsync()}. Until the file's close completes, treat the buffer of such an operation as in use. The one
+ * exception is {@link #open}: canceling its future cancels the open (which may wait long: a FIFO's write end waits
+ * for a reader), and a file opened after its future was ended is closed.
  *
  * <p><b>Close.</b> {@link #closeAsync()} refuses new operations, waits for those in flight, then closes the descriptor
  * through the ring, so a descriptor is never reused under a request.
@@ -165,7 +167,9 @@ public final class AsyncFile implements AutoCloseable {
                 result.completeExceptionally(new EngineClosedException("open", path.toString()));
                 return;
             }
-            result.complete(file);
+            if (!result.complete(file)) {
+                file.closeAsync(); // its caller ended the future (canceled it): nobody else can ever close this file
+            }
         });
         openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, mode).attach(pathBuffer);
         try {
@@ -173,7 +177,14 @@ public final class AsyncFile implements AutoCloseable {
         } catch (EngineRejectedException closedEngine) {
             engine.bouncePool.release(pathBuffer);
             result.completeExceptionally(new EngineClosedException("open", path.toString()));
+            return result;
         }
+        // An open can wait for long (a FIFO's write end waits for a reader): canceling its future cancels it.
+        result.whenComplete((file, failure) -> {
+            if (failure instanceof java.util.concurrent.CancellationException) {
+                engine.cancel(openat);
+            }
+        });
         return result;
     }
 

@@ -495,7 +495,7 @@ final class CallerRing implements Lane {
             return;
         }
         inFlightGauge = --userInFlight;
-        finishLocked(r, res, batch);
+        finishLocked(r, res < 0 ? Ring.restartAsEintr(res) : res, batch);
     }
 
     /**
@@ -553,9 +553,9 @@ final class CallerRing implements Lane {
 
     /** Makes {@code r}'s result final as it is and queues its delivery; the cancels watching it learn how it ended. */
     private void endLocked(Request r, int res, Batch batch) {
-        if (res == -ErrnoTable.EINTR && r.closedByEngine) {
-            // The close's cancel found it running in an io-wq worker and interrupted it before it moved a byte: it
-            // was canceled by the close, as the members behind it are.
+        if (res == -ErrnoTable.EINTR && (r.closedByEngine || r.laneCancels != null)) {
+            // The close's cancel (or another cancel of ours) found it running in an io-wq worker and interrupted it
+            // before it moved a byte: it was canceled, by the close as the members behind it are.
             res = -ErrnoTable.ECANCELED;
         }
         r.result = res;

@@ -894,6 +894,12 @@ public final class RingEngine implements AutoCloseable {
      * {@code DSYNC}, {@code NOFOLLOW_LINKS}, plus {@link UringOpenOption}s. {@code APPEND} is refused, as there.
      * New files get mode 0644 (less the umask).
      *
+     * <p>A FIFO (named pipe), the same on both backends (io_uring's own rule): {@code READ} opens at once, even with no
+     * writer; {@code WRITE} with no reader fails {@code ENXIO} at once; {@code READ, WRITE} opens at once; {@code WRITE}
+     * with {@code CREATE} or {@code TRUNCATE_EXISTING} stays pending until a reader opens the FIFO. Canceling the
+     * returned future cancels a pending open (a file it still opens is closed), and {@link #close()} ends it
+     * ({@link EngineClosedException}).
+     *
      * @return a future of the open file; it fails with a {@link UringIOException} (e.g. ENOENT) naming the path
      */
     public CompletableFuture<AsyncFile> open(Path path, OpenOption... options) {
