@@ -107,6 +107,8 @@ public final class Aiocb {
     ByteBuffer buffer;
     int priority;
     boolean append;
+    /** A read of a pipe or socket: it takes the stream's bytes after every older read of it ({@link FdState}). */
+    boolean streamRead;
     int notify;
     int signo;
     Object value;

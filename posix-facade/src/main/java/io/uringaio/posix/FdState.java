@@ -11,6 +11,10 @@ import java.util.function.IntUnaryOperator;
  * <li>an fsync, behind every older read and write (not behind an older fsync);</li>
  * <li>an O_APPEND write, behind every older write; so is any write to a pipe or socket, which has one stream and
  * ignores the offset (so its writes land in call order whatever offsets they name, as glibc's do);</li>
+ * <li>a read of a pipe or socket, behind every older read of it: a stream's bytes go to its reads in call order (the
+ * first read gets the first bytes). In flight together, two reads race for the bytes: on the thread pool each polls in
+ * its own worker, and on io_uring the facade's first read goes to the thread's caller ring and the next to its Netty
+ * ring. glibc's POSIX AIO runs one descriptor's requests one at a time, so its reads keep call order too;</li>
  * <li>a write, behind every older O_APPEND write and every older write whose range overlaps its own.</li>
  * </ul>
  *
@@ -44,6 +48,9 @@ final class FdState {
     private int publishing;
     private final Chain rw = new Chain(Chain.RW);
     private final Chain writes = new Chain(Chain.WRITES);
+    /** The outstanding reads of a stream in call order; over the write links, which a read never uses. */
+    private final Chain streamReads = new Chain(Chain.WRITES);
+    private final Chain waitingStreamReads = new Chain(Chain.QUEUE);
     private final Chain waitingSyncs = new Chain(Chain.QUEUE);
     private final Chain waitingAppends = new Chain(Chain.QUEUE);
     /** Waiting plain writes whose blocker left: each looks for an older one at the next release, or goes. */
@@ -58,7 +65,7 @@ final class FdState {
      * cache first) and whether a write is an append (O_APPEND orders it behind every older write). A system call per
      * request cost more than the rest of the submission (a buffered write at queue depth 32 went from 126k to 217k
      * IOPS without it), and one per busy run still cost one per request at queue depth 1. Written under the monitor
-     * by {@link #add} for a write, or by a submitting thread whose own read was added here (after the monitor, so it
+     * by {@link #add} (for a read or a write), or by a submitting thread whose own read was added here (after the monitor, so it
      * sees every forget made before its add; {@link #keep} drops its answer if a forget came while it asked);
      * forgotten under the monitor.
      */
@@ -91,9 +98,12 @@ final class FdState {
         if (cb.op == Aiocb.OP_WRITE) {
             int f = flags(cb.fd);
             cb.append = f >= 0 && (f & (Fcntl.O_APPEND | RequestPrep.STREAM)) != 0;
+        } else if (cb.op == Aiocb.OP_READ) {
+            int f = flags(cb.fd); // kept per descriptor: a field read for every request but the first
+            cb.streamRead = f >= 0 && (f & RequestPrep.STREAM) != 0;
         }
         Chain queue = switch (cb.op) {
-            case Aiocb.OP_READ -> null;
+            case Aiocb.OP_READ -> cb.streamRead && !streamReads.isEmpty() ? waitingStreamReads : null;
             case Aiocb.OP_WRITE -> cb.append ? (writes.isEmpty() ? null : waitingAppends)
                     : dependentsOf(youngestBlocker(cb, writes.tail));
             default -> rw.isEmpty() ? null : waitingSyncs;
@@ -104,6 +114,8 @@ final class FdState {
         }
         if (cb.op == Aiocb.OP_WRITE) {
             writes.addLast(cb);
+        } else if (cb.streamRead) {
+            streamReads.addLast(cb);
         }
         if (queue != null) {
             queue.addLast(cb);
@@ -266,6 +278,8 @@ final class FdState {
         }
         if (cb.op == Aiocb.OP_WRITE) {
             writes.remove(cb);
+        } else if (cb.streamRead) {
+            streamReads.remove(cb);
         }
         if (cb.waitQueue != null) {
             cb.waitQueue.remove(cb);
@@ -298,6 +312,14 @@ final class FdState {
                 break;
             }
             released = take(waitingSyncs, f, released);
+        }
+        // Reads of a stream: the front one goes when no older read is left, i.e. it is the oldest read.
+        Aiocb sr = waitingStreamReads.head;
+        if (sr != null) {
+            scanSteps++;
+            if (streamReads.head == sr) {
+                released = take(waitingStreamReads, sr, released);
+            }
         }
         if (!aWriteLeft) {
             return released;

@@ -48,6 +48,7 @@ final class RequestPrep {
         }
         cb.nbytes = 0;
         cb.append = false; // a write's O_APPEND (or a stream's): FdState#add, from the descriptor's flags
+        cb.streamRead = false; // likewise
     }
 
     /**
