@@ -188,6 +188,42 @@ public final class AsyncFile implements AutoCloseable {
         return result;
     }
 
+    // ---------------------------------------------------------------- combining futures
+
+    /**
+     * {@link CompletableFuture#allOf} for the engine's futures, with the engine's check of blocking waits: a
+     * {@code join}/{@code get} of the result, while it is not done, on an event loop that runs an engine's ring fails
+     * at once with Netty's {@code BlockingOperationException} (as a wait for one operation's future or a stage made from
+     * it does), and so do the stages made from the result. Results and exceptions are {@code allOf}'s.
+     *
+     * <p>Use this, not {@code CompletableFuture.allOf}, for a future a completion callback might wait for. The JDK's
+     * {@code allOf} and {@code anyOf} make a plain future that no engine can check: joined inside a callback on a ring's
+     * thread it blocks the very loop that must deliver the operations it waits for, and that ring (every request on
+     * it, and the engine's {@link RingEngine#close()}) hangs for good. On the thread pool such a join holds a worker
+     * until its operations end on other workers.
+     */
+    public static CompletableFuture<Void> allOf(CompletableFuture<?>... futures) {
+        return checked(CompletableFuture.allOf(futures));
+    }
+
+    /** {@link CompletableFuture#anyOf} with the engine's check of blocking waits: see {@link #allOf}. */
+    public static CompletableFuture<Object> anyOf(CompletableFuture<?>... futures) {
+        return checked(CompletableFuture.anyOf(futures));
+    }
+
+    /** A future of {@code plain}'s outcome whose blocking waits the engine checks ({@link LaneFuture.Dependent}). */
+    private static <T> CompletableFuture<T> checked(CompletableFuture<T> plain) {
+        LaneFuture.Dependent<T> result = new LaneFuture.Dependent<>();
+        plain.whenComplete((value, failure) -> {
+            if (failure == null) {
+                result.complete(value);
+            } else {
+                result.completeExceptionally(failure); // allOf's own CompletionException: join and get report alike
+            }
+        });
+        return result;
+    }
+
     /** {@code StandardOpenOption}s as {@code open(2)} flags. */
     private record OpenFlags(int oflags, boolean readable, boolean writable, boolean deleteOnClose) {
         static OpenFlags of(OpenOption... options) {

@@ -90,7 +90,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     }
 
     /** The check of {@link Dependent}'s waits, which may be for other operations composed behind this one. */
-    void checkDependentMayWait() {
+    static void checkDependentMayWait() {
         if (Ring.onRingThread()) {
             throw refusedWait();
         }
@@ -152,20 +152,18 @@ final class LaneFuture<T> extends SleepingFuture<T> {
      */
     @Override
     public <U> CompletableFuture<U> newIncompleteFuture() {
-        return new Dependent<>(this);
+        return new Dependent<>();
     }
 
-    /** A dependent stage of a {@link LaneFuture}: a plain future whose blocking waits check its source's self-wait. */
+    /**
+     * A dependent stage of a {@link LaneFuture}, or a combination of the engine's futures ({@link AsyncFile#allOf},
+     * {@link AsyncFile#anyOf}): a plain future whose blocking waits, while it is not done, fail on an event loop that
+     * runs an engine's ring ({@link #checkDependentMayWait}).
+     */
     static final class Dependent<T> extends CompletableFuture<T> {
-        private final LaneFuture<?> source;
-
-        Dependent(LaneFuture<?> source) {
-            this.source = source;
-        }
-
         private void check() {
             if (!isDone()) {
-                source.checkDependentMayWait();
+                checkDependentMayWait();
             }
         }
 
@@ -191,7 +189,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
 
         @Override
         public <U> CompletableFuture<U> newIncompleteFuture() {
-            return new Dependent<>(source);
+            return new Dependent<>();
         }
     }
 

@@ -44,7 +44,13 @@ import java.util.concurrent.atomic.LongAdder;
  * included) is logged at WARNING and the engine goes on. {@link #close()} may be called from a completion (it then
  * finishes on another thread). On a ring's event loop, a blocking wait for an {@link AsyncFile} operation not yet
  * done fails at once with Netty's {@code BlockingOperationException}, whichever ring runs the operation: loops that
- * wait for each other's rings deadlock (see {@link RingEngineConfig#eventLoopGroup}).
+ * wait for each other's rings deadlock (see {@link RingEngineConfig#eventLoopGroup}). So does a wait on a stage made
+ * from such a future ({@code thenApply}, {@code thenCombine}...) and on {@link AsyncFile#allOf}/{@link AsyncFile#anyOf}.
+ * <b>Not</b> checked, because the JDK makes them as plain futures no engine sees: {@code CompletableFuture.allOf} and
+ * {@code anyOf} of the engine's futures (and any future completed by user code from them). Joined on a ring's thread
+ * (inside a completion callback) while not done, such a wait blocks the loop that must deliver the operations it
+ * waits for: that ring, every request on it and this engine's {@link #close()} hang for good. Use
+ * {@link AsyncFile#allOf}/{@link AsyncFile#anyOf}, or chain a callback instead of waiting.
  *
  * <p><b>Caller rings.</b> With {@link RingEngineConfig#callerRings(int)} on, a request submitted by a thread that is
  * not one of the engine's own goes instead to a caller-driven ring: the submitting thread writes the SQE and enters
