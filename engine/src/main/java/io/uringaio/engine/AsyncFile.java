@@ -173,7 +173,7 @@ public final class AsyncFile implements AutoCloseable {
         });
         openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, mode).attach(pathBuffer);
         try {
-            result.sentTo(engine.submitRouted(openat));
+            result.sentTo(engine.submitRouted(openat), openat);
         } catch (EngineRejectedException closedEngine) {
             engine.bouncePool.release(pathBuffer);
             result.completeExceptionally(new EngineClosedException("open", path.toString()));
@@ -608,7 +608,7 @@ public final class AsyncFile implements AutoCloseable {
         try {
             Lane lane = engine.submitRouted(request);
             if (future instanceof LaneFuture<?> waitable) {
-                waitable.sentTo(lane);
+                waitable.sentTo(lane, request);
             }
         } catch (EngineRejectedException closedEngine) {
             request.closedByEngine = true;
@@ -621,7 +621,7 @@ public final class AsyncFile implements AutoCloseable {
         try {
             Lane lane = engine.submitLinkedRouted(head, tail);
             if (future instanceof LaneFuture<?> waitable) {
-                waitable.sentTo(lane);
+                waitable.sentTo(lane, tail); // the member that ends last: the head is idle before the future is done
             }
         } catch (EngineRejectedException closedEngine) {
             head.closedByEngine = true;
