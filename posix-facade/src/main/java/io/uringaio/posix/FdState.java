@@ -11,10 +11,12 @@ import java.util.function.IntUnaryOperator;
  * <li>an fsync, behind every older read and write (not behind an older fsync);</li>
  * <li>an O_APPEND write, behind every older write; so is any write to a pipe or socket, which has one stream and
  * ignores the offset (so its writes land in call order whatever offsets they name, as glibc's do);</li>
- * <li>a read of a pipe or socket, behind every older read of it: a stream's bytes go to its reads in call order (the
- * first read gets the first bytes). In flight together, two reads race for the bytes: on the thread pool each polls in
- * its own worker, and on io_uring the facade's first read goes to the thread's caller ring and the next to its Netty
- * ring. glibc's POSIX AIO runs one descriptor's requests one at a time, so its reads keep call order too;</li>
+ * <li>a read of a pipe or socket, while another read of it is outstanding: one read of a stream is in flight at a
+ * time, and the waiting ones go in ({@code aio_reqprio}, call order), so a stream's bytes go to its reads in that order
+ * (at one priority, the first read gets the first bytes). In flight together, two reads race for the bytes: on the
+ * thread pool each polls in its own worker, and on io_uring the facade's first read goes to the thread's caller ring
+ * and the next to its Netty ring. glibc's POSIX AIO runs one descriptor's requests one at a time, so its reads keep
+ * their order too;</li>
  * <li>a write, behind every older O_APPEND write and every older write whose range overlaps its own.</li>
  * </ul>
  *
@@ -48,8 +50,9 @@ final class FdState {
     private int publishing;
     private final Chain rw = new Chain(Chain.RW);
     private final Chain writes = new Chain(Chain.WRITES);
-    /** The outstanding reads of a stream in call order; over the write links, which a read never uses. */
-    private final Chain streamReads = new Chain(Chain.WRITES);
+    /** Reads of a stream sent to the engine and not yet removed: 0 or 1 (see the class comment). */
+    private int streamReadsInFlight;
+    /** Reads of a stream held back, in (priority, call order). */
     private final Chain waitingStreamReads = new Chain(Chain.QUEUE);
     private final Chain waitingSyncs = new Chain(Chain.QUEUE);
     private final Chain waitingAppends = new Chain(Chain.QUEUE);
@@ -103,7 +106,7 @@ final class FdState {
             cb.streamRead = f >= 0 && (f & RequestPrep.STREAM) != 0;
         }
         Chain queue = switch (cb.op) {
-            case Aiocb.OP_READ -> cb.streamRead && !streamReads.isEmpty() ? waitingStreamReads : null;
+            case Aiocb.OP_READ -> cb.streamRead && streamReadsInFlight > 0 ? waitingStreamReads : null;
             case Aiocb.OP_WRITE -> cb.append ? (writes.isEmpty() ? null : waitingAppends)
                     : dependentsOf(youngestBlocker(cb, writes.tail));
             default -> rw.isEmpty() ? null : waitingSyncs;
@@ -114,8 +117,15 @@ final class FdState {
         }
         if (cb.op == Aiocb.OP_WRITE) {
             writes.addLast(cb);
-        } else if (cb.streamRead) {
-            streamReads.addLast(cb);
+        }
+        if (queue == waitingStreamReads) {
+            scanSteps += waitingStreamReads.addByPriority(cb);
+            cb.waitQueue = queue;
+            cb.state = Aiocb.WAITING;
+            return false;
+        }
+        if (cb.streamRead) {
+            streamReadsInFlight++;
         }
         if (queue != null) {
             queue.addLast(cb);
@@ -272,14 +282,15 @@ final class FdState {
     }
 
     private void unlink(Aiocb cb) {
+        if (cb.streamRead && cb.waitQueue != waitingStreamReads) {
+            streamReadsInFlight--; // it was sent to the engine (a held-back one leaves its queue below)
+        }
         all.remove(cb);
         if (isTransfer(cb)) {
             rw.remove(cb);
         }
         if (cb.op == Aiocb.OP_WRITE) {
             writes.remove(cb);
-        } else if (cb.streamRead) {
-            streamReads.remove(cb);
         }
         if (cb.waitQueue != null) {
             cb.waitQueue.remove(cb);
@@ -313,13 +324,12 @@ final class FdState {
             }
             released = take(waitingSyncs, f, released);
         }
-        // Reads of a stream: the front one goes when no older read is left, i.e. it is the oldest read.
+        // Reads of a stream: the front one (lowest priority value, then oldest) goes when none is in flight.
         Aiocb sr = waitingStreamReads.head;
-        if (sr != null) {
+        if (sr != null && streamReadsInFlight == 0) {
             scanSteps++;
-            if (streamReads.head == sr) {
-                released = take(waitingStreamReads, sr, released);
-            }
+            released = take(waitingStreamReads, sr, released);
+            streamReadsInFlight++;
         }
         if (!aWriteLeft) {
             return released;
@@ -439,6 +449,35 @@ final class FdState {
             }
             tail = cb;
             size++;
+        }
+
+        /**
+         * Inserts {@code cb} behind every request whose priority value is not above its own: in (priority, call
+         * order) when the chain is and {@code cb} is the youngest. Returns the requests stepped over: none when all
+         * share a priority.
+         */
+        int addByPriority(Aiocb cb) {
+            Aiocb after = tail;
+            int steps = 0;
+            while (after != null && after.priority > cb.priority) {
+                after = prev(after);
+                steps++;
+            }
+            if (after == tail) {
+                addLast(cb);
+                return steps;
+            }
+            Aiocb next = after == null ? head : next(after);
+            setPrev(cb, after);
+            setNext(cb, next);
+            if (after == null) {
+                head = cb;
+            } else {
+                setNext(after, cb);
+            }
+            setPrev(next, cb);
+            size++;
+            return steps;
         }
 
         void remove(Aiocb cb) {
