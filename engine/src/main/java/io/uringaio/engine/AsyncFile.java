@@ -59,7 +59,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>A future ended by its caller.</b> {@code cancel}, {@code complete} or {@code obtrude*} on an operation's
  * future ends the future only, not the operation: it runs to its end in the engine, still uses its buffer (the kernel
  * writes into a direct one; a heap one gets its bytes and its position moves when it ends) and still counts for
- * {@link #closeAsync()}. Until the file's close completes, treat the buffer of such an operation as in use.
+ * {@link #closeAsync()}. Until the file's close completes, treat the buffer of such an operation as in use. The one
+ * exception is {@link #open}: canceling its future cancels the open (which may wait long: a FIFO's write end waits
+ * for a reader), and a file opened after its future was ended is closed.
  *
  * <p><b>Close.</b> {@link #closeAsync()} refuses new operations, waits for those in flight, then closes the descriptor
  * through the ring, so a descriptor is never reused under a request.
@@ -165,15 +167,60 @@ public final class AsyncFile implements AutoCloseable {
                 result.completeExceptionally(new EngineClosedException("open", path.toString()));
                 return;
             }
-            result.complete(file);
+            if (!result.complete(file)) {
+                file.closeAsync(); // its caller ended the future (canceled it): nobody else can ever close this file
+            }
         });
         openat.prepOpenat(Uapi.AT_FDCWD, pathBuffer.address, flags.oflags, mode).attach(pathBuffer);
         try {
-            result.sentTo(engine.submitRouted(openat));
+            result.sentTo(engine.submitRouted(openat), openat);
         } catch (EngineRejectedException closedEngine) {
             engine.bouncePool.release(pathBuffer);
             result.completeExceptionally(new EngineClosedException("open", path.toString()));
+            return result;
         }
+        // An open can wait for long (a FIFO's write end waits for a reader): canceling its future cancels it.
+        result.whenComplete((file, failure) -> {
+            if (failure instanceof java.util.concurrent.CancellationException) {
+                engine.cancel(openat);
+            }
+        });
+        return result;
+    }
+
+    // ---------------------------------------------------------------- combining futures
+
+    /**
+     * {@link CompletableFuture#allOf} for the engine's futures, with the engine's check of blocking waits: a
+     * {@code join}/{@code get} of the result, while it is not done, on an event loop that runs an engine's ring fails
+     * at once with Netty's {@code BlockingOperationException} (as a wait for one operation's future or a stage made from
+     * it does), and so do the stages made from the result. Results and exceptions are {@code allOf}'s.
+     *
+     * <p>Use this, not {@code CompletableFuture.allOf}, for a future a completion callback might wait for. The JDK's
+     * {@code allOf} and {@code anyOf} make a plain future that no engine can check: joined inside a callback on a ring's
+     * thread it blocks the very loop that must deliver the operations it waits for, and that ring (every request on
+     * it, and the engine's {@link RingEngine#close()}) hangs for good. On the thread pool such a join holds a worker
+     * until its operations end on other workers.
+     */
+    public static CompletableFuture<Void> allOf(CompletableFuture<?>... futures) {
+        return checked(CompletableFuture.allOf(futures));
+    }
+
+    /** {@link CompletableFuture#anyOf} with the engine's check of blocking waits: see {@link #allOf}. */
+    public static CompletableFuture<Object> anyOf(CompletableFuture<?>... futures) {
+        return checked(CompletableFuture.anyOf(futures));
+    }
+
+    /** A future of {@code plain}'s outcome whose blocking waits the engine checks ({@link LaneFuture.Dependent}). */
+    private static <T> CompletableFuture<T> checked(CompletableFuture<T> plain) {
+        LaneFuture.Dependent<T> result = new LaneFuture.Dependent<>();
+        plain.whenComplete((value, failure) -> {
+            if (failure == null) {
+                result.complete(value);
+            } else {
+                result.completeExceptionally(failure); // allOf's own CompletionException: join and get report alike
+            }
+        });
         return result;
     }
 
@@ -711,7 +758,7 @@ public final class AsyncFile implements AutoCloseable {
         try {
             Lane lane = engine.submitRouted(request);
             if (future instanceof LaneFuture<?> waitable) {
-                waitable.sentTo(lane);
+                waitable.sentTo(lane, request);
             }
         } catch (EngineRejectedException closedEngine) {
             request.closedByEngine = true;
@@ -724,7 +771,7 @@ public final class AsyncFile implements AutoCloseable {
         try {
             Lane lane = engine.submitLinkedRouted(head, tail);
             if (future instanceof LaneFuture<?> waitable) {
-                waitable.sentTo(lane);
+                waitable.sentTo(lane, tail); // the member that ends last: the head is idle before the future is done
             }
         } catch (EngineRejectedException closedEngine) {
             head.closedByEngine = true;

@@ -122,6 +122,8 @@ final class CallerRing implements Lane {
     private final LongAdder submitted = new LongAdder();
     private final LongAdder completed = new LongAdder();
     private final LongAdder enters = new LongAdder();
+    /** Kernel waits of {@link #await} (one per slice), for tests: a waiter that polls in slices shows here. */
+    final LongAdder waitSlices = new LongAdder();
     private final LongAdder sqeCount = new LongAdder();
 
     private CallerRing(int index, int ringFd, long ringAddress, long ringLength, long sqesAddress, long sqesLength,
@@ -495,7 +497,7 @@ final class CallerRing implements Lane {
             return;
         }
         inFlightGauge = --userInFlight;
-        finishLocked(r, res, batch);
+        finishLocked(r, res < 0 ? Ring.restartAsEintr(res) : res, batch);
     }
 
     /**
@@ -553,9 +555,9 @@ final class CallerRing implements Lane {
 
     /** Makes {@code r}'s result final as it is and queues its delivery; the cancels watching it learn how it ended. */
     private void endLocked(Request r, int res, Batch batch) {
-        if (res == -ErrnoTable.EINTR && r.closedByEngine) {
-            // The close's cancel found it running in an io-wq worker and interrupted it before it moved a byte: it
-            // was canceled by the close, as the members behind it are.
+        if (res == -ErrnoTable.EINTR && (r.closedByEngine || r.laneCancels != null)) {
+            // The close's cancel (or another cancel of ours) found it running in an io-wq worker and interrupted it
+            // before it moved a byte: it was canceled, by the close as the members behind it are.
             res = -ErrnoTable.ECANCELED;
         }
         r.result = res;
@@ -618,6 +620,7 @@ final class CallerRing implements Lane {
         } finally {
             DeferredWakes.close();
         }
+        boolean rehomed = batch.nextOrphan < batch.orphanCount;
         while (batch.nextOrphan < batch.orphanCount) {
             Request r = batch.orphans[batch.nextOrphan];
             batch.orphans[batch.nextOrphan++] = null;
@@ -626,9 +629,11 @@ final class CallerRing implements Lane {
         batch.reset();
         if (users > 0) {
             Request.runAfterBatch(afterBatch);
-            if (waitersGauge > (selfInside ? 1 : 0)) {
-                kick();
-            }
+        }
+        // Waiters inside re-check: for what was delivered, or for an operation that left for a Netty ring (its waiter
+        // then sleeps until that ring completes it, rather than wait here in slices).
+        if ((users > 0 || rehomed) && waitersGauge > (selfInside ? 1 : 0)) {
+            kick();
         }
         return users;
     }
@@ -722,6 +727,7 @@ final class CallerRing implements Lane {
                     break;
                 }
                 waitersInKernel.incrementAndGet();
+                waitSlices.increment();
                 int res;
                 try {
                     res = enterForEvents(s, Math.min(left, SLICE_NANOS));
@@ -763,6 +769,9 @@ final class CallerRing implements Lane {
     }
 
     private boolean isDone(Object what) {
+        if (what instanceof LaneFuture<?> f) {
+            return f.isDone() || !f.stillIn(this); // handed to a Netty ring: nothing to wait for here
+        }
         if (what instanceof java.util.concurrent.Future<?> f) {
             return f.isDone();
         }

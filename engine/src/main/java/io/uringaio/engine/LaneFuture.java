@@ -41,6 +41,11 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     private final FutexBoard board;
     /** Set once the operation was handed to a caller ring; null while it was not (or not yet). */
     private volatile CallerRing lane;
+    /**
+     * The request that went to {@link #lane} (of a chain, the last member: it ends last), or null; written before it,
+     * read after it.
+     */
+    private Request laneRequest;
     /** The bits of the threads that sleep (or slept) on {@link #board} for this future; 0 when none. */
     @SuppressWarnings("unused") // through SLEEPERS
     private volatile int sleeperBits;
@@ -61,9 +66,31 @@ final class LaneFuture<T> extends SleepingFuture<T> {
 
     /** Records the lane the operation went to (null: completed on the submitting thread): see {@link #checkMayWait}. */
     void sentTo(Lane where) {
+        sentTo(where, null);
+    }
+
+    /**
+     * {@link #sentTo(Lane)} of an operation that went as {@code request} (of a chain, its last member), so a wait can
+     * follow it.
+     */
+    void sentTo(Lane where, Request request) {
         if (where instanceof CallerRing caller) {
+            laneRequest = request;
             lane = caller;
         }
+    }
+
+    /**
+     * Whether the operation is still in the caller ring {@code ring}, so a wait there can reap it. Not once the kernel
+     * canceled it unstarted for its exited submitter and the engine handed it to a Netty ring ({@code RingEngine.rehome}):
+     * it completes there, and a wait in the caller ring would only poll it in slices until then.
+     */
+    boolean stillIn(CallerRing ring) {
+        if (lane != ring) {
+            return false;
+        }
+        Request r = laneRequest; // after the volatile read of lane, which published it
+        return r == null || r.ring == ring;
     }
 
     /**
@@ -90,7 +117,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
     }
 
     /** The check of {@link Dependent}'s waits, which may be for other operations composed behind this one. */
-    void checkDependentMayWait() {
+    static void checkDependentMayWait() {
         if (Ring.onRingThread()) {
             throw refusedWait();
         }
@@ -113,8 +140,9 @@ final class LaneFuture<T> extends SleepingFuture<T> {
 
     /**
      * Waits in the lane until done or {@code maxNanos} (positive) passed; returns early (leaving the rest to the
-     * other waits) when there is no lane, the lane refuses, or the thread is interrupted. Never on a
-     * {@link ForkJoinWorkerThread}: a wait in the kernel would hold the worker without the pool knowing.
+     * other waits) when there is no lane, the operation left it ({@link #stillIn}), the lane refuses, or the thread is
+     * interrupted. Never on a {@link ForkJoinWorkerThread}: a wait in the kernel would hold the worker without the pool
+     * knowing.
      */
     private void waitInLane(long maxNanos) {
         CallerRing ring = lane;
@@ -122,7 +150,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
             return;
         }
         long start = System.nanoTime();
-        while (!isDone() && !Thread.currentThread().isInterrupted()) {
+        while (!isDone() && stillIn(ring) && !Thread.currentThread().isInterrupted()) {
             long left = maxNanos == Long.MAX_VALUE ? Long.MAX_VALUE : maxNanos - (System.nanoTime() - start);
             if (left <= 0 || !ring.await(this, left)) {
                 return;
@@ -152,20 +180,18 @@ final class LaneFuture<T> extends SleepingFuture<T> {
      */
     @Override
     public <U> CompletableFuture<U> newIncompleteFuture() {
-        return new Dependent<>(this);
+        return new Dependent<>();
     }
 
-    /** A dependent stage of a {@link LaneFuture}: a plain future whose blocking waits check its source's self-wait. */
+    /**
+     * A dependent stage of a {@link LaneFuture}, or a combination of the engine's futures ({@link AsyncFile#allOf},
+     * {@link AsyncFile#anyOf}): a plain future whose blocking waits, while it is not done, fail on an event loop that
+     * runs an engine's ring ({@link #checkDependentMayWait}).
+     */
     static final class Dependent<T> extends CompletableFuture<T> {
-        private final LaneFuture<?> source;
-
-        Dependent(LaneFuture<?> source) {
-            this.source = source;
-        }
-
         private void check() {
             if (!isDone()) {
-                source.checkDependentMayWait();
+                checkDependentMayWait();
             }
         }
 
@@ -191,7 +217,7 @@ final class LaneFuture<T> extends SleepingFuture<T> {
 
         @Override
         public <U> CompletableFuture<U> newIncompleteFuture() {
-            return new Dependent<>(source);
+            return new Dependent<>();
         }
     }
 

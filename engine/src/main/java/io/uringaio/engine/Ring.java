@@ -422,13 +422,34 @@ final class Ring implements IoUringIoHandle, Lane {
             // In CQE order, not at delivery: a target CQE later in this drain must not look as if it came first.
             ((KernelCancel) r.completion()).answered(res);
         }
-        if (res == -ErrnoTable.ECANCELED && notAskedFor(r)) {
-            res = -ErrnoTable.EAGAIN;
+        if (res < 0 && !r.control) {
+            res = restartAsEintr(res);
+            if (res == -ErrnoTable.ECANCELED && notAskedFor(r)) {
+                res = -ErrnoTable.EAGAIN;
+            } else if (res == -ErrnoTable.EINTR && (r.closedByEngine || r.cancelWatch != null)) {
+                // A cancel of ours (or the close's) found it blocked in an io-wq worker (an open of a FIFO waiting for
+                // its other end) and interrupted it before it did anything: canceled, as CallerRing.endLocked says.
+                res = -ErrnoTable.ECANCELED;
+            }
         }
         // closeOnRing marked what it canceled; a request that still ran to its own result was not canceled by close.
         finish(r, res, r.closedByEngine && res == -ErrnoTable.ECANCELED);
         scheduleTurnFromRing();
     }
+
+    /**
+     * {@code -EINTR} for the kernel's internal restart codes ({@code ERESTARTSYS} 512 to {@code ERESTART_RESTARTBLOCK}
+     * 516), which a system call never returns but a CQE does: a cancel (or the submitter's exit) that interrupts io-wq
+     * work blocked in an interruptible wait, an {@code openat} of a FIFO waiting for its other end, ends it with
+     * {@code -ERESTARTSYS} (measured on Linux 6.x); else {@code res}. Off the hot path: one compare for a negative
+     * result only.
+     */
+    static int restartAsEintr(int res) {
+        return res <= -ERESTARTSYS && res >= -ERESTART_RESTARTBLOCK ? -ErrnoTable.EINTR : res;
+    }
+
+    private static final int ERESTARTSYS = 512;
+    private static final int ERESTART_RESTARTBLOCK = 516;
 
     /**
      * True for a request that ended {@code -ECANCELED} though nothing canceled it: no cancel of ours watches it, the

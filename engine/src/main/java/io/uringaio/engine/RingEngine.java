@@ -44,7 +44,13 @@ import java.util.concurrent.atomic.LongAdder;
  * included) is logged at WARNING and the engine goes on. {@link #close()} may be called from a completion (it then
  * finishes on another thread). On a ring's event loop, a blocking wait for an {@link AsyncFile} operation not yet
  * done fails at once with Netty's {@code BlockingOperationException}, whichever ring runs the operation: loops that
- * wait for each other's rings deadlock (see {@link RingEngineConfig#eventLoopGroup}).
+ * wait for each other's rings deadlock (see {@link RingEngineConfig#eventLoopGroup}). So does a wait on a stage made
+ * from such a future ({@code thenApply}, {@code thenCombine}...) and on {@link AsyncFile#allOf}/{@link AsyncFile#anyOf}.
+ * <b>Not</b> checked, because the JDK makes them as plain futures no engine sees: {@code CompletableFuture.allOf} and
+ * {@code anyOf} of the engine's futures (and any future completed by user code from them). Joined on a ring's thread
+ * (inside a completion callback) while not done, such a wait blocks the loop that must deliver the operations it
+ * waits for: that ring, every request on it and this engine's {@link #close()} hang for good. Use
+ * {@link AsyncFile#allOf}/{@link AsyncFile#anyOf}, or chain a callback instead of waiting.
  *
  * <p><b>Caller rings.</b> With {@link RingEngineConfig#callerRings(int)} on, a request submitted by a thread that is
  * not one of the engine's own goes instead to a caller-driven ring: the submitting thread writes the SQE and enters
@@ -893,6 +899,12 @@ public final class RingEngine implements AutoCloseable {
      * {@code CREATE_NEW}, {@code TRUNCATE_EXISTING}, {@code DELETE_ON_CLOSE}, {@code SPARSE} (ignored), {@code SYNC},
      * {@code DSYNC}, {@code NOFOLLOW_LINKS}, plus {@link UringOpenOption}s. {@code APPEND} is refused, as there.
      * New files get mode 0644 (less the umask).
+     *
+     * <p>A FIFO (named pipe), the same on both backends (io_uring's own rule): {@code READ} opens at once, even with no
+     * writer; {@code WRITE} with no reader fails {@code ENXIO} at once; {@code READ, WRITE} opens at once; {@code WRITE}
+     * with {@code CREATE} or {@code TRUNCATE_EXISTING} stays pending until a reader opens the FIFO. Canceling the
+     * returned future cancels a pending open (a file it still opens is closed), and {@link #close()} ends it
+     * ({@link EngineClosedException}).
      *
      * @return a future of the open file; it fails with a {@link UringIOException} (e.g. ENOENT) naming the path
      */

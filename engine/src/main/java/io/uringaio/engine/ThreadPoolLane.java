@@ -34,6 +34,12 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class ThreadPoolLane implements Lane {
     private static final long POLL_SLICE_MILLIS = 20;
+    /** How often an open of a FIFO's write end that waits for a reader tries again ({@code Worker#open}). */
+    private static final int FIFO_RETRY_MILLIS = 10;
+    /** {@code open(2)}'s {@code __O_TMPFILE} bit (O_TMPFILE is it with O_DIRECTORY). */
+    private static final int O_TMPFILE = 020000000;
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFIFO = 0010000;
     private static final Comparator<Request> ORDER = (a, b) -> a.priority != b.priority
             ? Integer.compare(a.priority, b.priority) : Long.compare(a.seq, b.seq);
 
@@ -175,6 +181,8 @@ final class ThreadPoolLane implements Lane {
         Thread thread;
         /** The request this worker runs now, for close to cancel it while it polls. */
         volatile Request current;
+        /** A struct statx for {@link #isFifo}, made at its first use. */
+        private MemorySegment statx;
         /** One struct iovec for single-buffer reads and writes. */
         private final MemorySegment iovec = Arena.ofAuto().allocate(Uapi.IOVEC_SIZE, 8);
         /**
@@ -314,12 +322,64 @@ final class ThreadPoolLane implements Lane {
                 case Uapi.IORING_OP_FSYNC -> (r.opFlags & Uapi.IORING_FSYNC_DATASYNC) != 0
                         ? Libc.fdatasync(r.fd) : Libc.fsync(r.fd);
                 case Uapi.IORING_OP_FALLOCATE -> Libc.fallocate(r.fd, r.length, r.offset, r.address);
-                case Uapi.IORING_OP_OPENAT -> Libc.openat(r.fd, r.address, r.opFlags, r.length);
+                case Uapi.IORING_OP_OPENAT -> open(r);
                 case Uapi.IORING_OP_CLOSE -> Libc.close(r.fd);
                 case Uapi.IORING_OP_STATX -> Libc.statx(r.fd, r.address, r.opFlags, r.length, r.offset);
                 case Uapi.IORING_OP_NOP -> 0;
                 default -> -ErrnoTable.EINVAL;
             };
+        }
+
+        /**
+         * {@code openat} as io_uring's {@code IORING_OP_OPENAT} runs it, so that both backends open a FIFO (named pipe)
+         * alike and no worker blocks where no cancel or close reaches it. io_uring first tries the open with
+         * {@code O_NONBLOCK} added, then takes the flag off the new file unless the caller asked for it: a FIFO's read
+         * end opens at once without a writer, its write end without a reader fails {@code ENXIO}. An open that fails
+         * {@code EAGAIN} that way (a lease) is run again blocking, as io_uring hands it to an io-wq worker; so is an
+         * open with {@code O_CREAT}, {@code O_TRUNC} or {@code O_TMPFILE}, which io_uring sends to io-wq at once: there
+         * a FIFO's write end waits, cancelably, for a reader. Here that wait is the non-blocking open tried again every
+         * {@link #FIFO_RETRY_MILLIS}, the worker polling its wake descriptor in between (a cancel or the close ends it at
+         * once); a reader that comes and leaves within one retry is not seen. One difference is left: a read-only open
+         * of a FIFO with {@code O_CREAT} or {@code O_TRUNC}, which io_uring's worker holds until a writer comes, opens at
+         * once here (as io_uring's own open without those flags does): no system call can wait for a writer cancelably.
+         * Two {@code fcntl}s per successful open take {@code O_NONBLOCK} off again (io_uring clears it in the kernel).
+         */
+        private int open(Request r) {
+            int flags = r.opFlags;
+            boolean waitsForReader = (flags & Libc.O_ACCMODE) == Libc.O_WRONLY
+                    && (flags & (Libc.O_CREAT | Libc.O_TRUNC | O_TMPFILE)) != 0;
+            while (true) {
+                int fd = Libc.openat(r.fd, r.address, flags | Libc.O_NONBLOCK, r.length);
+                if (fd >= 0) {
+                    if ((flags & Libc.O_NONBLOCK) == 0) {
+                        int now = Libc.fcntl(fd, Libc.F_GETFL, 0);
+                        if (now >= 0) {
+                            Libc.fcntl(fd, Libc.F_SETFL, now & ~Libc.O_NONBLOCK);
+                        }
+                    }
+                    return fd;
+                }
+                if (fd == -ErrnoTable.EAGAIN) {
+                    return Libc.openat(r.fd, r.address, flags, r.length); // never a FIFO: its open has no EAGAIN
+                }
+                if (fd != -ErrnoTable.ENXIO || !waitsForReader || !isFifo(r)) {
+                    return fd;
+                }
+                if (!awaitReady(r, -1, (short) 0, FIFO_RETRY_MILLIS)) {
+                    return -ErrnoTable.ECANCELED;
+                }
+            }
+        }
+
+        /** Whether the path of the open {@code r} names a FIFO (following a symbolic link, as the open does). */
+        private boolean isFifo(Request r) {
+            if (statx == null) {
+                statx = Arena.ofAuto().allocate(Uapi.STATX_STRUCT_SIZE, 8);
+            }
+            if (Libc.statx(r.fd, r.address, 0, Uapi.STATX_TYPE, statx.address()) != 0) {
+                return false;
+            }
+            return (statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET) & S_IFMT) == S_IFIFO;
         }
 
         private long single(Request r) {
@@ -421,6 +481,14 @@ final class ThreadPoolLane implements Lane {
          * it polling). A cancel or close signals {@link #wakeFd}, so the poll has no timeout.
          */
         private boolean awaitReady(Request r, short events) {
+            return awaitReady(r, r.fd, events, -1);
+        }
+
+        /**
+         * {@link #awaitReady(Request, short)} on {@code fd} (negative: none, only the wake descriptor), for at most
+         * {@code timeoutMillis} when that is not negative: true then too, when the time ran out (try again).
+         */
+        private boolean awaitReady(Request r, int fd, short events, int timeoutMillis) {
             r.poller = this; // published by the volatile state write below, read by a cancel after its CAS
             r.state.set(Request.POLLING);
             try {
@@ -434,13 +502,17 @@ final class ThreadPoolLane implements Lane {
                     }
                     int ev;
                     if (wakeFd >= 0) {
-                        ev = Libc.pollWithWake(r.fd, events, wakeFd, -1);
+                        ev = Libc.pollWithWake(fd, events, wakeFd, timeoutMillis);
                         if (ev > 0 && (ev & Libc.POLL_WOKEN) != 0) {
                             Libc.eventfdDrain(wakeFd);
                             ev &= ~Libc.POLL_WOKEN;
                         }
                     } else {
-                        ev = Libc.pollOne(r.fd, events, (int) POLL_SLICE_MILLIS);
+                        ev = Libc.pollOne(fd, events, timeoutMillis < 0 ? (int) POLL_SLICE_MILLIS
+                                : (int) Math.min(timeoutMillis, POLL_SLICE_MILLIS));
+                    }
+                    if (ev == 0 && timeoutMillis >= 0) {
+                        return r.state.compareAndSet(Request.POLLING, Request.IN_KERNEL); // time to try again
                     }
                     if (ev > 0) {
                         // Ready (or an error the call itself will report): leave the cancelable phase, unless a

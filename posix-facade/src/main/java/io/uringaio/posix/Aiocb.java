@@ -119,6 +119,8 @@ public final class Aiocb {
     boolean stream;
     /** Bytes the earlier parts of a {@link #stream} write wrote: 0 until a part ended short. */
     int written;
+    /** A read of a pipe or socket: it takes the stream's bytes after every older read of it ({@link FdState}). */
+    boolean streamRead;
     int notify;
     int signo;
     Object value;

@@ -61,11 +61,24 @@ final class Canceller {
         }
         boolean anyCanceled = false;
         boolean anyNotCanceled = false;
-        for (FdState.Outstanding target : targets) {
-            switch (cancelOne(target.cb(), target.submission())) {
-                case CANCELED -> anyCanceled = true;
-                case NOT_CANCELED -> anyNotCanceled = true;
-                case ALREADY_DONE -> { }
+        // Those held back by the descriptor's ordering first (oldest first: removing one releases none behind it while
+        // what it waited for is still outstanding), then those in the engine. The other way round, canceling a
+        // request in the engine released the next one held back behind it (a run of pipe reads, each behind the one
+        // before), which was then on its way to the engine when its turn came: AIO_NOTCANCELED for a request nobody
+        // had started.
+        boolean[] done = new boolean[targets.length];
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < targets.length; i++) {
+                FdState.Outstanding target = targets[i];
+                if (done[i] || (pass == 0 && target.cb().state != Aiocb.WAITING)) {
+                    continue;
+                }
+                done[i] = true;
+                switch (cancelOne(target.cb(), target.submission())) {
+                    case CANCELED -> anyCanceled = true;
+                    case NOT_CANCELED -> anyNotCanceled = true;
+                    case ALREADY_DONE -> { }
+                }
             }
         }
         if (anyNotCanceled) {

@@ -47,7 +47,11 @@ public final class Fcntl {
     public static final int O_CLOEXEC = Libc.O_CLOEXEC;
 
     /**
-     * {@code open(path, oflag, mode)}.
+     * {@code open(path, oflag, mode)}: {@code open(2)} on the calling thread, not through the engine (so the same on
+     * both backends). As there, an open of a FIFO without {@link #O_NONBLOCK} waits for the other end (a read-only
+     * open for a writer, a write-only one for a reader) and no {@code Thread.interrupt} ends that wait; with
+     * {@link #O_NONBLOCK} a read-only open returns at once and a write-only one fails ENXIO. No engine, request or
+     * close of the facade waits for it.
      *
      * @return the new descriptor, or -1 with {@link Aio#errno()} set (ENOENT, EACCES, EEXIST ...)
      */

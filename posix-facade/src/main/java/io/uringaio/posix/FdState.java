@@ -11,6 +11,12 @@ import java.util.function.IntUnaryOperator;
  * <li>an fsync, behind every older read and write (not behind an older fsync);</li>
  * <li>an O_APPEND write, behind every older write; so is any write to a pipe or socket, which has one stream and
  * ignores the offset (so its writes land in call order whatever offsets they name, as glibc's do);</li>
+ * <li>a read of a pipe or socket, while another read of it is outstanding: one read of a stream is in flight at a
+ * time, and the waiting ones go in ({@code aio_reqprio}, call order), so a stream's bytes go to its reads in that order
+ * (at one priority, the first read gets the first bytes). In flight together, two reads race for the bytes: on the
+ * thread pool each polls in its own worker, and on io_uring the facade's first read goes to the thread's caller ring
+ * and the next to its Netty ring. glibc's POSIX AIO runs one descriptor's requests one at a time, so its reads keep
+ * their order too;</li>
  * <li>a write, behind every older O_APPEND write and every older write whose range overlaps its own.</li>
  * </ul>
  *
@@ -44,6 +50,10 @@ final class FdState {
     private int publishing;
     private final Chain rw = new Chain(Chain.RW);
     private final Chain writes = new Chain(Chain.WRITES);
+    /** Reads of a stream sent to the engine and not yet removed: 0 or 1 (see the class comment). */
+    private int streamReadsInFlight;
+    /** Reads of a stream held back, in (priority, call order). */
+    private final Chain waitingStreamReads = new Chain(Chain.QUEUE);
     private final Chain waitingSyncs = new Chain(Chain.QUEUE);
     private final Chain waitingAppends = new Chain(Chain.QUEUE);
     /** Waiting plain writes whose blocker left: each looks for an older one at the next release, or goes. */
@@ -58,7 +68,7 @@ final class FdState {
      * cache first) and whether a write is an append (O_APPEND orders it behind every older write). A system call per
      * request cost more than the rest of the submission (a buffered write at queue depth 32 went from 126k to 217k
      * IOPS without it), and one per busy run still cost one per request at queue depth 1. Written under the monitor
-     * by {@link #add} for a write, or by a submitting thread whose own read was added here (after the monitor, so it
+     * by {@link #add} (for a read or a write), or by a submitting thread whose own read was added here (after the monitor, so it
      * sees every forget made before its add; {@link #keep} drops its answer if a forget came while it asked);
      * forgotten under the monitor.
      */
@@ -93,9 +103,12 @@ final class FdState {
             cb.append = f >= 0 && (f & (Fcntl.O_APPEND | RequestPrep.STREAM)) != 0;
             // A blocking pipe or socket: its write is whole or failed, as write(2) is; O_NONBLOCK may end it short.
             cb.stream = f >= 0 && (f & RequestPrep.STREAM) != 0 && (f & Fcntl.O_NONBLOCK) == 0;
+        } else if (cb.op == Aiocb.OP_READ) {
+            int f = flags(cb.fd); // kept per descriptor: a field read for every request but the first
+            cb.streamRead = f >= 0 && (f & RequestPrep.STREAM) != 0;
         }
         Chain queue = switch (cb.op) {
-            case Aiocb.OP_READ -> null;
+            case Aiocb.OP_READ -> cb.streamRead && streamReadsInFlight > 0 ? waitingStreamReads : null;
             case Aiocb.OP_WRITE -> cb.append ? (writes.isEmpty() ? null : waitingAppends)
                     : dependentsOf(youngestBlocker(cb, writes.tail));
             default -> rw.isEmpty() ? null : waitingSyncs;
@@ -106,6 +119,15 @@ final class FdState {
         }
         if (cb.op == Aiocb.OP_WRITE) {
             writes.addLast(cb);
+        }
+        if (queue == waitingStreamReads) {
+            scanSteps += waitingStreamReads.addByPriority(cb);
+            cb.waitQueue = queue;
+            cb.state = Aiocb.WAITING;
+            return false;
+        }
+        if (cb.streamRead) {
+            streamReadsInFlight++;
         }
         if (queue != null) {
             queue.addLast(cb);
@@ -262,6 +284,9 @@ final class FdState {
     }
 
     private void unlink(Aiocb cb) {
+        if (cb.streamRead && cb.waitQueue != waitingStreamReads) {
+            streamReadsInFlight--; // it was sent to the engine (a held-back one leaves its queue below)
+        }
         all.remove(cb);
         if (isTransfer(cb)) {
             rw.remove(cb);
@@ -300,6 +325,13 @@ final class FdState {
                 break;
             }
             released = take(waitingSyncs, f, released);
+        }
+        // Reads of a stream: the front one (lowest priority value, then oldest) goes when none is in flight.
+        Aiocb sr = waitingStreamReads.head;
+        if (sr != null && streamReadsInFlight == 0) {
+            scanSteps++;
+            released = take(waitingStreamReads, sr, released);
+            streamReadsInFlight++;
         }
         if (!aWriteLeft) {
             return released;
@@ -419,6 +451,35 @@ final class FdState {
             }
             tail = cb;
             size++;
+        }
+
+        /**
+         * Inserts {@code cb} behind every request whose priority value is not above its own: in (priority, call
+         * order) when the chain is and {@code cb} is the youngest. Returns the requests stepped over: none when all
+         * share a priority.
+         */
+        int addByPriority(Aiocb cb) {
+            Aiocb after = tail;
+            int steps = 0;
+            while (after != null && after.priority > cb.priority) {
+                after = prev(after);
+                steps++;
+            }
+            if (after == tail) {
+                addLast(cb);
+                return steps;
+            }
+            Aiocb next = after == null ? head : next(after);
+            setPrev(cb, after);
+            setNext(cb, next);
+            if (after == null) {
+                head = cb;
+            } else {
+                setNext(after, cb);
+            }
+            setPrev(next, cb);
+            size++;
+            return steps;
         }
 
         void remove(Aiocb cb) {

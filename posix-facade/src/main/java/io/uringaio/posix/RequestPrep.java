@@ -51,6 +51,7 @@ final class RequestPrep {
         cb.append = false; // a write's O_APPEND (or a stream's): FdState#add, from the descriptor's flags
         cb.stream = false; // likewise
         cb.written = 0;
+        cb.streamRead = false; // likewise
     }
 
     /**
