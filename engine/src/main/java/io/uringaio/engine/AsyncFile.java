@@ -376,8 +376,8 @@ public final class AsyncFile implements AutoCloseable {
 
     /**
      * {@link #fsync()} ({@code metadata}) or {@link #fdatasync()} done by the calling thread itself: io_uring always
-     * hands a sync to a kernel worker. Unlike those, it does not wait for writes of this file still in flight in the
-     * engine: it syncs what the kernel has been given when it runs (as {@code fsync(2)} would). Not interruptible.
+     * hands a sync to a kernel worker. As those, it starts only after every write of this file called before it has
+     * completed (those in flight in the engine: the thread waits for them). Not interruptible.
      *
      * @throws UringIOException       the sync's errno, naming the operation and the path
      * @throws ClosedChannelException if the file is closed
@@ -395,6 +395,19 @@ public final class AsyncFile implements AutoCloseable {
      *
      * @return the bytes written; 0 for a sync
      */
+    /**
+     * Waits, uninterruptibly, until every write of this file entered in the write barrier before this call has ended,
+     * as {@link #fsync()} does in the engine: at once when none is in flight (the common case: no allocation).
+     */
+    private void awaitEarlierWrites() {
+        if (barrier.quiet()) {
+            return;
+        }
+        CompletableFuture<Void> drained = new CompletableFuture<>();
+        barrier.afterWrites(() -> drained.complete(null));
+        drained.join();
+    }
+
     private long onThisThread(FileOp.Kind kind, ByteBuffer src, long position) throws IOException {
         checkPosition(position);
         if (engine.isEngineThread()) {
@@ -442,6 +455,9 @@ public final class AsyncFile implements AutoCloseable {
                 if (written < 0) {
                     throw new UringIOException((int) -written, "write", pathString);
                 }
+            }
+            if (!writes) {
+                awaitEarlierWrites();
             }
             if (kind != FileOp.Kind.WRITE) {
                 boolean metadata = kind == FileOp.Kind.FSYNC;

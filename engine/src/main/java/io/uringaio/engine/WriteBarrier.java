@@ -40,6 +40,11 @@ final class WriteBarrier {
         run(ready);
     }
 
+    /** Whether no write is in flight now (nothing for a sync to wait for). */
+    synchronized boolean quiet() {
+        return oldest == current && current.pending == 0;
+    }
+
     /** Runs {@code action} (possibly at once, on this thread) after every write entered before this call. */
     void afterWrites(Runnable action) {
         synchronized (this) {

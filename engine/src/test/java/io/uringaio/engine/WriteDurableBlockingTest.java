@@ -18,7 +18,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -97,6 +99,26 @@ class WriteDurableBlockingTest extends KernelTest {
             UringIOException e = assertThrows(UringIOException.class,
                     () -> f.writeBlocking(ByteBuffer.wrap(new byte[1]), 0));
             assertEquals(ErrnoTable.EBADF, e.errno());
+            f.close();
+        }
+    }
+
+    /** As fsync() in the engine: a sync on the calling thread starts after the writes submitted before it ended. */
+    @Test
+    void syncBlockingWaitsForTheWritesInFlightBeforeIt() throws Exception {
+        Path path = dir.resolve("ordered");
+        try (RingEngine engine = engine(2)) {
+            AsyncFile f = await(engine.open(path, CREATE, READ, WRITE));
+            for (int round = 0; round < 5; round++) {
+                List<CompletableFuture<Integer>> writes = new ArrayList<>();
+                for (int i = 0; i < 256; i++) {
+                    writes.add(f.write(ByteBuffer.allocateDirect(4096), (long) i * 4096));
+                }
+                f.syncBlocking(round % 2 == 0);
+                for (CompletableFuture<Integer> w : writes) {
+                    assertTrue(w.isDone(), "a write submitted before the sync was still in flight after it");
+                }
+            }
             f.close();
         }
     }
