@@ -28,7 +28,10 @@ final class BouncePool {
         Bounce(int capacity, int sizeClass, IntFunction<ByteBuffer> allocator) {
             // alignedSlice rounds the end down to the alignment too: allocate whole pages plus one to align the start.
             long pages = ((long) capacity + ALIGNMENT - 1) / ALIGNMENT;
+            // Sliced to exactly its pages: when the allocation happens to start aligned, alignedSlice keeps one page
+            // more, and a clear() at reuse would hand out that page too (BouncePoolTest saw 12288 for an 8 KiB class).
             this.buffer = allocator.apply(Math.toIntExact((pages + 1) * ALIGNMENT)).alignedSlice(ALIGNMENT)
+                    .slice(0, Math.toIntExact(pages * ALIGNMENT))
                     .limit(capacity)
                     .order(java.nio.ByteOrder.nativeOrder());
             this.address = MemorySegment.ofBuffer(buffer).address();

@@ -29,6 +29,22 @@ class BouncePoolTest {
         }
     }
 
+    /**
+     * An allocation that starts aligned already (ByteBuffer.allocateDirect's sometimes does) still gives a buffer of
+     * exactly its class: before, alignedSlice kept the extra page and pooledBySizeClass saw 12288 for 8 KiB, at times.
+     */
+    @Test
+    void anAllocationThatStartsAlignedGivesExactlyItsClass() {
+        BouncePool pool = new BouncePool();
+        pool.allocator = size -> java.lang.foreign.Arena.ofAuto().allocate(size, BouncePool.ALIGNMENT).asByteBuffer();
+        BouncePool.Bounce b = pool.acquire(5000);
+        assertEquals(8192, b.capacity());
+        assertEquals(8192, b.buffer.limit());
+        assertEquals(0, b.address % BouncePool.ALIGNMENT);
+        pool.release(b);
+        assertEquals(8192, pool.acquire(8000).buffer.limit(), "cleared to its class, not to the extra page");
+    }
+
     @Test
     void pooledBySizeClass() {
         BouncePool pool = new BouncePool();
