@@ -167,6 +167,53 @@ class BlockingCallsHostileTest extends KernelTest {
     }
 
     /**
+     * A shared arena closed by another thread while its buffer is being written: as with the JDK's channels (which
+     * acquire the buffer's arena for the call), the close fails with IllegalStateException while the call runs, and
+     * the call writes every byte of the buffer. Fails before the fix: the arena closed under the call, the kernel
+     * met freed (unmapped) memory, and the call came back short or with EFAULT, having written a part.
+     */
+    @Test
+    void aSharedArenaCannotBeClosedUnderTheCall() throws Exception {
+        int size = 64 << 20;
+        try (RingEngine engine = engine(1)) {
+            for (int round = 0; round < 3; round++) {
+                Path path = dir.resolve("arena" + round);
+                AsyncFile f = await(engine.open(path, CREATE, READ, WRITE));
+                Arena arena = Arena.ofShared();
+                ByteBuffer src = arena.allocate(size).asByteBuffer();
+                for (int i = 0; i < size; i += 8) {
+                    src.putLong(i, 0x0102030405060708L + round);
+                }
+                AtomicReference<Throwable> closeFailure = new AtomicReference<>();
+                Thread closer = Thread.ofPlatform().start(() -> {
+                    try {
+                        // The write is under way once the file has grown (it stays short of its end for a while).
+                        while (Files.size(path) == 0) {
+                            Thread.onSpinWait();
+                        }
+                        arena.close();
+                    } catch (Throwable e) {
+                        closeFailure.set(e);
+                    }
+                });
+                long written;
+                try {
+                    written = round % 2 == 0 ? f.writeBlocking(src, 0) : f.writeDurableBlocking(src, 0);
+                } finally {
+                    closer.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+                }
+                assertFalse(closer.isAlive());
+                assertEquals(size, written, "every byte written");
+                assertInstanceOf(IllegalStateException.class, closeFailure.get(),
+                        "the arena could not close under the call");
+                arena.close();
+                f.closeAsync().get(WAIT_SECONDS, TimeUnit.SECONDS);
+                assertEquals(size, Files.size(path));
+            }
+        }
+    }
+
+    /**
      * The engine closed from another thread while a thread writes in a loop: each call succeeds or refuses with a
      * typed exception (closed file or engine); the thread ends; a file opened right after (maybe on the same number)
      * never receives a byte.
