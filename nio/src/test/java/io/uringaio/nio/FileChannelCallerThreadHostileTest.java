@@ -193,6 +193,46 @@ class FileChannelCallerThreadHostileTest {
         }
     }
 
+    /**
+     * A shared arena closed by another thread while a FileChannel writes its buffer: as the JDK's channel (which
+     * acquires the arena for the call), the close fails with IllegalStateException and every byte is written. Fails
+     * on the code before dcfbcfd (the arena closed under the write, which came back short).
+     */
+    @Test
+    void aSharedArenaCannotBeClosedUnderAWriteAsTheJdks() throws Exception {
+        int size = 64 << 20;
+        for (Opener opener : new Opener[] {JDK, URING}) {
+            String name = opener == JDK ? "jdk" : "uring";
+            Path path = dir.resolve("arena-" + name);
+            Arena arena = Arena.ofShared();
+            ByteBuffer src = arena.allocate(size).asByteBuffer();
+            AtomicReference<Throwable> closeFailure = new AtomicReference<>();
+            long written;
+            try (FileChannel ch = opener.open(path)) {
+                Thread closer = Thread.ofPlatform().start(() -> {
+                    try {
+                        while (Files.size(path) == 0) { // the write is under way once the file has grown
+                            Thread.onSpinWait();
+                        }
+                        arena.close();
+                    } catch (Throwable e) {
+                        closeFailure.set(e);
+                    }
+                });
+                try {
+                    written = ch.write(src, 0);
+                } finally {
+                    closer.join(TimeUnit.SECONDS.toMillis(30));
+                }
+                assertFalse(closer.isAlive());
+            }
+            assertEquals(size, written, name);
+            assertTrue(closeFailure.get() instanceof IllegalStateException, name + ": " + closeFailure.get());
+            arena.close();
+            assertEquals(size, Files.size(path), name);
+        }
+    }
+
     /** AsynchronousFileChannel.force on an interrupted platform thread: as the JDK's, it syncs and keeps the status. */
     @Test
     void anAsynchronousChannelsForceOnAnInterruptedThreadAsTheJdks() throws Exception {
