@@ -288,6 +288,40 @@ class WaiterWritesHostileTest extends WithEngine {
         assertNull(failure.get());
     }
 
+    /**
+     * A thread whose get(timeout) on its record timed out bounds its waits: its next append must not block in a write
+     * and sync of its own, even once that record is done. Fails before the fix: the timed-out get counted as a wait,
+     * and the record done by then made the next append write its group on the thread.
+     */
+    @Test
+    void aTimedOutGetOfARecordDoneSinceDoesNotMakeTheNextAppendWriteOnTheThread() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try (AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig()
+                    .segmentIoWrapper(faults.wrapper(true)))) {
+                CompletableFuture<Long> first = log.append(bytes(1));
+                assertThrows(TimeoutException.class, () -> first.get(1, TimeUnit.MILLISECONDS));
+                CountDownLatch firstDone = new CountDownLatch(1);
+                first.whenComplete((p, e) -> firstDone.countDown()); // no join/get: not a wait on it
+                gate.complete(null);
+                assertTrue(firstDone.await(BOUND_SECONDS, TimeUnit.SECONDS));
+                assertTrue(first.isDone());
+                CompletableFuture<Long> second = log.append(bytes(2));
+                assertEquals(0, faults.blockingWrites(), "the append did not write on this thread");
+                assertEquals(9, second.get(BOUND_SECONDS, TimeUnit.SECONDS));
+            } catch (Throwable e) {
+                failure.set(e);
+            } finally {
+                gate.complete(null);
+            }
+        });
+        t.join(TimeUnit.SECONDS.toMillis(BOUND_SECONDS));
+        assertFalse(t.isAlive());
+        assertNull(failure.get());
+    }
+
     /** An interrupted joiner appends: its record is written (on its thread), durable, and it keeps its interrupt. */
     @Test
     void anInterruptedJoinerAppends() throws Exception {
