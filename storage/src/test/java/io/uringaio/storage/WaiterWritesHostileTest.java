@@ -322,7 +322,7 @@ class WaiterWritesHostileTest extends WithEngine {
         assertNull(failure.get());
     }
 
-    /** An interrupted joiner appends: its record is written (on its thread), durable, and it keeps its interrupt. */
+    /** An interrupted joiner appends: its record is written, durable when joined, and it keeps its interrupt. */
     @Test
     void anInterruptedJoinerAppends() throws Exception {
         FaultInjection faults = new FaultInjection();
@@ -336,7 +336,9 @@ class WaiterWritesHostileTest extends WithEngine {
                 assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
                 assertEquals(9, second.join());
                 assertEquals(log.tailPosition(), log.durablePosition());
-                assertEquals(1, faults.blockingWrites(), "written on the interrupted thread");
+                // Written on this thread, or through a ring when the acknowledgement of the first record was still
+                // under way (an interrupted appender does not wait for it to end): durable either way.
+                assertTrue(faults.blockingWrites() <= 1);
                 Thread.interrupted();
             } catch (Throwable e) {
                 failure.set(e);
