@@ -122,6 +122,8 @@ class FileChannelCallerThreadHostileTest {
         sameAsTheJdk("zero-at-max", false, ch -> ch.write(ByteBuffer.allocate(0), Long.MAX_VALUE));
         sameAsTheJdk("past-max", false, ch -> ch.write(ByteBuffer.wrap(new byte[] {1, 2}), Long.MAX_VALUE - 1));
         sameAsTheJdk("negative", false, ch -> ch.write(ByteBuffer.wrap(new byte[] {1}), -1));
+        sameAsTheJdk("gather-one", false, ch -> ch.write(new ByteBuffer[] {ByteBuffer.allocate(0),
+                ByteBuffer.wrap(new byte[] {6, 6}), ByteBuffer.allocate(0)}, 1, 1) + " position=" + ch.position());
         sameAsTheJdk("closed-arena", false, ch -> {
             Arena arena = Arena.ofShared();
             ByteBuffer gone = arena.allocate(4).asByteBuffer();
