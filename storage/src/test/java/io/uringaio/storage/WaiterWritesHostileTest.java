@@ -322,6 +322,69 @@ class WaiterWritesHostileTest extends WithEngine {
         assertNull(failure.get());
     }
 
+    /**
+     * A joiner appends while a slow acknowledgement (a user callback that blocks) runs, with a long
+     * {@link AppendLogConfig#maxGroupWaitNanos}: it waits for that acknowledgement to end before it cuts its group;
+     * a close from another thread ends that wait at once, and the close completes once the callback returns, with
+     * the record durable or failed, never lost silently.
+     */
+    @Test
+    void aCloseEndsAJoinersWaitForASlowAcknowledgement() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        CountDownLatch callbackRunning = new CountDownLatch(1);
+        CountDownLatch releaseCallback = new CountDownLatch(1);
+        FaultInjection faults = new FaultInjection().at(0, FaultInjection.stallUntil(gate));
+        AppendLog log = AppendLog.open(engine, dir, new AppendLogConfig()
+                .maxGroupWaitNanos(TimeUnit.SECONDS.toNanos(60)).segmentIoWrapper(faults.wrapper(true)));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicReference<CompletableFuture<Long>> second = new AtomicReference<>();
+        CountDownLatch appending = new CountDownLatch(1);
+        try {
+            Thread w = Thread.ofPlatform().start(() -> {
+                try {
+                    CompletableFuture<Long> first = log.append(bytes(1));
+                    first.thenRun(() -> {
+                        callbackRunning.countDown();
+                        try {
+                            releaseCallback.await(); // a slow user callback: the acknowledgement runs meanwhile
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                    gate.complete(null);
+                    assertEquals(0, first.join());
+                    assertTrue(callbackRunning.await(BOUND_SECONDS, TimeUnit.SECONDS));
+                    appending.countDown();
+                    second.set(log.append(bytes(2)));
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            assertTrue(appending.await(BOUND_SECONDS, TimeUnit.SECONDS));
+            CompletableFuture<Void> closed = log.closeAsync();
+            w.join(TimeUnit.SECONDS.toMillis(BOUND_SECONDS));
+            assertFalse(w.isAlive(), "the close ended the appender's wait");
+            assertNull(failure.get());
+            assertFalse(closed.isDone(), "the acknowledgement still runs");
+            releaseCallback.countDown();
+            closed.get(BOUND_SECONDS, TimeUnit.SECONDS);
+            CompletableFuture<Long> f = second.get();
+            assertTrue(f.isDone(), "the record completed by the close");
+            boolean acknowledged = !f.isCompletedExceptionally();
+            try (AppendLog reopened = AppendLog.open(engine, dir)) {
+                // An acknowledged record is there; a failed one may be there or not (its durability unknown).
+                assertTrue(reopened.tailPosition() >= (acknowledged ? 18 : 9), "tail " + reopened.tailPosition());
+                if (acknowledged) {
+                    assertEquals(9, f.join());
+                }
+            }
+        } finally {
+            gate.complete(null);
+            releaseCallback.countDown();
+            log.closeAsync().get(BOUND_SECONDS, TimeUnit.SECONDS);
+        }
+    }
+
     /** An interrupted joiner appends: its record is written, durable when joined, and it keeps its interrupt. */
     @Test
     void anInterruptedJoinerAppends() throws Exception {
