@@ -434,21 +434,17 @@ public final class AsyncFile implements AutoCloseable {
         try {
             long written = 0;
             if (writes) {
-                long address;
-                if (memory != null) {
-                    address = memory.address();
-                } else {
+                if (memory == null) {
                     bounce = allocateBounce(Math.max(1, length));
                     if (bounce == null) {
                         throw outOfBounceMemory(kind, length);
                     }
                     bounce.buffer.put(0, src, start, length);
-                    address = bounce.address;
                 }
                 epoch = barrier.enterWrite();
-                written = length == 0 ? 0 : Libc.pwrite(fd, address, length, position);
+                written = length == 0 ? 0 : pwrite(memory, bounce, length, position);
                 while (written == -ErrnoTable.EINTR) {
-                    written = Libc.pwrite(fd, address, length, position);
+                    written = pwrite(memory, bounce, length, position);
                 }
                 barrier.exitWrite(epoch);
                 epoch = null;
@@ -488,6 +484,16 @@ public final class AsyncFile implements AutoCloseable {
             release();
             exitSettle(enterSettle());
         }
+    }
+
+    /**
+     * One {@code pwrite(2)} of {@link #onThisThread}: from a direct buffer's {@code memory} as a segment, so that its
+     * arena stays acquired for the call (a shared arena closed by another thread meanwhile fails its close, as with
+     * the JDK's channels, instead of freeing the memory under the kernel); else from the {@code bounce} buffer.
+     */
+    private long pwrite(MemorySegment memory, BouncePool.Bounce bounce, int length, long position) {
+        return memory != null ? Libc.pwrite(fd, memory, length, position)
+                : Libc.pwrite(fd, bounce.address, length, position);
     }
 
     private CompletableFuture<Integer> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {

@@ -430,6 +430,14 @@ public final class AppendLog implements AutoCloseable {
         CHECKSUM.get().waitedFor = future;
     }
 
+    /** A timed wait on {@code future}, a record's, timed out on this thread: it is no longer the one waited for. */
+    static void notWaitingFor(CompletableFuture<Long> future) {
+        Checksum self = CHECKSUM.get();
+        if (self.waitedFor == future) {
+            self.waitedFor = null;
+        }
+    }
+
     /**
      * The record at {@code position} is in {@code group} (lock held): the tail and the budget move past it, and
      * whether this appender submits the group now is decided, or it leads it (the bounded wait of {@link GroupWait}).

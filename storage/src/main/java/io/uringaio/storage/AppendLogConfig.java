@@ -161,7 +161,8 @@ public final class AppendLogConfig {
      * durable, its own record's future already complete. Such a thread would wait for the same write anyway; going
      * through the ring, an {@code fdatasync} always runs in a kernel worker thread, whose wake-up and the completion's
      * way back cost about 100 µs per group on a small VM. Appends from callbacks, virtual threads, and threads that do
-     * not wait are never written this way. When it appends while the log acknowledges a group (its record was durable
+     * not wait are never written this way, nor is a thread whose last {@code get(timeout)} on that future timed out
+     * (it bounds its waits: its append must not block in a sync). When it appends while the log acknowledges a group (its record was durable
      * a moment ago), it waits for that acknowledgement to end, at most {@link #maxGroupWaitNanos}, before it cuts its
      * group; the acknowledging thread would cut it through a ring otherwise.
      */

@@ -48,6 +48,21 @@ final class RecordFuture extends SleepingFuture<Long> {
         super.completeExceptionally(failure);
     }
 
+    /** Tells the log this thread waits for its records ({@link AppendLogConfig#waiterWrites}). */
+    @Override
+    protected void onBlockingCall() {
+        AppendLog.waitingFor(this);
+    }
+
+    /**
+     * A timed get that timed out: this thread bounds its waits, so its next append must not block in a write and sync
+     * of its own ({@link AppendLogConfig#waiterWrites}), even if this record is done by then.
+     */
+    @Override
+    protected void onTimedOut() {
+        AppendLog.notWaitingFor(this);
+    }
+
     /**
      * A blocking wait for a record not yet durable, on a thread that runs an acknowledgement of the same log (inside
      * a record's completion or a dependent of it): the appends made there go out only once that acknowledgement
@@ -57,12 +72,6 @@ final class RecordFuture extends SleepingFuture<Long> {
      * that group, while a group that was durable when this acknowledgement began is acknowledged by this very thread,
      * after it; the log does not tell the two apart, so it refuses both (a callback is never blocked that way).
      */
-    /** Tells the log this thread waits for its records ({@link AppendLogConfig#waiterWrites}). */
-    @Override
-    protected void onBlockingCall() {
-        AppendLog.waitingFor(this);
-    }
-
     @Override
     protected void checkMayWait() {
         if (log.acknowledgesOnThisThread()) {

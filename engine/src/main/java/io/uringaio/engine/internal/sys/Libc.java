@@ -157,6 +157,9 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle PWRITE = capturing("pwrite",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    /** pwrite with the source as a segment: the linker keeps its arena alive (acquired) during the call. */
+    private static final MethodHandle PWRITE_SEGMENT = capturing("pwrite",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle FSYNC = capturing("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle FDATASYNC = capturing("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle FTRUNCATE = capturing("ftruncate",
@@ -328,6 +331,24 @@ public final class Libc {
         MemorySegment state = CALL_STATE.get();
         try {
             return longResult((long) PWRITE.invokeExact(state, fd, address, count, offset), state);
+        } catch (Throwable t) {
+            throw rethrow("pwrite", t);
+        }
+    }
+
+    /**
+     * {@link #pwrite(int, long, long, long)} of the native segment {@code src}: the downcall acquires the segment's
+     * arena for the call, so a shared arena cannot be closed (its {@code close} throws {@code IllegalStateException})
+     * while the kernel reads it, as with the JDK's channels; with a bare address, it could, and the kernel read freed
+     * memory.
+     *
+     * @param src native memory of at least {@code count} readable bytes, of an arena alive and accessible here
+     * @return the bytes written (possibly fewer than {@code count}), or {@code -errno}
+     */
+    public static long pwrite(int fd, MemorySegment src, long count, long offset) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            return longResult((long) PWRITE_SEGMENT.invokeExact(state, fd, src, count, offset), state);
         } catch (Throwable t) {
             throw rethrow("pwrite", t);
         }

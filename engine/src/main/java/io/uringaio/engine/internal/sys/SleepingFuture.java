@@ -56,10 +56,27 @@ public abstract class SleepingFuture<T> extends CompletableFuture<T> {
         return super.get(); // done, or interrupted: InterruptedException (the status cleared), as CompletableFuture
     }
 
+    /**
+     * Called when a {@link #get(long, TimeUnit)} on the calling thread ends with {@link TimeoutException}: that thread
+     * bounds its waits, and is not one that waits for this future ({@link #onBlockingCall} told otherwise). Does
+     * nothing by default; must not throw.
+     */
+    protected void onTimedOut() {
+    }
+
     @Override
     public final T get(long timeout, TimeUnit unit)
             throws InterruptedException, ExecutionException, TimeoutException {
         onBlockingCall();
+        try {
+            return timedGet(timeout, unit);
+        } catch (TimeoutException e) {
+            onTimedOut();
+            throw e;
+        }
+    }
+
+    private T timedGet(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
         long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative, never wraps below
         if (nanos <= 0 || isDone() || Thread.currentThread().isInterrupted()) {
             return super.get(timeout, unit); // no wait at all: done, TimeoutException, or InterruptedException
