@@ -152,7 +152,10 @@ public final class AsyncFile implements AutoCloseable {
             return result;
         }
         pathBuffer.buffer.put(0, name).put(name.length, (byte) 0);
+        // Set by the open's own completion before it ends the future (published to the future's dependents by it).
+        boolean[] endedByOpen = new boolean[1];
         Request openat = new Request((r, res) -> {
+            endedByOpen[0] = true;
             engine.bouncePool.release(pathBuffer);
             if (res < 0) {
                 result.completeExceptionally(r.canceledByClose() ? new EngineClosedException("open", path.toString())
@@ -179,9 +182,10 @@ public final class AsyncFile implements AutoCloseable {
             result.completeExceptionally(new EngineClosedException("open", path.toString()));
             return result;
         }
-        // An open can wait for long (a FIFO's write end waits for a reader): canceling its future cancels it.
+        // An open can wait for long (a FIFO's write end waits for a reader): a future ended by its caller (cancel,
+        // orTimeout, completeExceptionally...) cancels the open; a file that opens all the same is closed (above).
         result.whenComplete((file, failure) -> {
-            if (failure instanceof java.util.concurrent.CancellationException) {
+            if (!endedByOpen[0]) {
                 engine.cancel(openat);
             }
         });
@@ -389,13 +393,6 @@ public final class AsyncFile implements AutoCloseable {
     }
 
     /**
-     * A write ({@code WRITE}, {@code DURABLE_WRITE}: of {@code src} at {@code position}) and/or sync ({@code FSYNC},
-     * {@code FDATASYNC}, {@code DURABLE_WRITE}) with plain system calls on the calling thread, counted as an operation
-     * of the file (the descriptor stays open under it) and, for a write, entered in the write barrier.
-     *
-     * @return the bytes written; 0 for a sync
-     */
-    /**
      * Waits, uninterruptibly, until every write of this file entered in the write barrier before this call has ended,
      * as {@link #fsync()} does in the engine: at once when none is in flight (the common case: no allocation).
      */
@@ -408,6 +405,13 @@ public final class AsyncFile implements AutoCloseable {
         drained.join();
     }
 
+    /**
+     * A write ({@code WRITE}, {@code DURABLE_WRITE}: of {@code src} at {@code position}) and/or sync ({@code FSYNC},
+     * {@code FDATASYNC}, {@code DURABLE_WRITE}) with plain system calls on the calling thread, counted as an operation
+     * of the file (the descriptor stays open under it) and, for a write, entered in the write barrier.
+     *
+     * @return the bytes written; 0 for a sync
+     */
     private long onThisThread(FileOp.Kind kind, ByteBuffer src, long position) throws IOException {
         checkPosition(position);
         if (engine.isEngineThread()) {
@@ -446,8 +450,9 @@ public final class AsyncFile implements AutoCloseable {
                 while (written == -ErrnoTable.EINTR) {
                     written = pwrite(memory, bounce, length, position);
                 }
-                barrier.exitWrite(epoch);
-                epoch = null;
+                WriteBarrier.Epoch entered = epoch;
+                epoch = null; // exited once, even if a sync it releases throws
+                barrier.exitWrite(entered);
                 if (written < 0) {
                     throw new UringIOException((int) -written, "write", pathString);
                 }

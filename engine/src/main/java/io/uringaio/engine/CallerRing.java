@@ -555,11 +555,8 @@ final class CallerRing implements Lane {
 
     /** Makes {@code r}'s result final as it is and queues its delivery; the cancels watching it learn how it ended. */
     private void endLocked(Request r, int res, Batch batch) {
-        if (res == -ErrnoTable.EINTR && (r.closedByEngine || r.laneCancels != null)) {
-            // The close's cancel (or another cancel of ours) found it running in an io-wq worker and interrupted it
-            // before it moved a byte: it was canceled, by the close as the members behind it are.
-            res = -ErrnoTable.ECANCELED;
-        }
+        // The close's cancel (or another of ours) may have interrupted it in an io-wq worker: canceled then.
+        res = Ring.interruptedAsCanceled(res, r.closedByEngine || r.laneCancels != null);
         r.result = res;
         // close() marked what it canceled; a request that still ran to its own result was not canceled by close.
         r.closedByEngine = r.closedByEngine && res == -ErrnoTable.ECANCELED;

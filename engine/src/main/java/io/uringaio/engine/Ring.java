@@ -426,10 +426,8 @@ final class Ring implements IoUringIoHandle, Lane {
             res = restartAsEintr(res);
             if (res == -ErrnoTable.ECANCELED && notAskedFor(r)) {
                 res = -ErrnoTable.EAGAIN;
-            } else if (res == -ErrnoTable.EINTR && (r.closedByEngine || r.cancelWatch != null)) {
-                // A cancel of ours (or the close's) found it blocked in an io-wq worker (an open of a FIFO waiting for
-                // its other end) and interrupted it before it did anything: canceled, as CallerRing.endLocked says.
-                res = -ErrnoTable.ECANCELED;
+            } else {
+                res = interruptedAsCanceled(res, r.closedByEngine || r.cancelWatch != null);
             }
         }
         // closeOnRing marked what it canceled; a request that still ran to its own result was not canceled by close.
@@ -444,6 +442,15 @@ final class Ring implements IoUringIoHandle, Lane {
      * {@code -ERESTARTSYS} (measured on Linux 6.x); else {@code res}. Off the hot path: one compare for a negative
      * result only.
      */
+    /**
+     * {@code -ECANCELED} for {@code -EINTR} of a request that a cancel of ours or the engine's close targeted
+     * ({@code canceledByUs}): the cancel found it blocked in an io-wq worker (an open of a FIFO waiting for its other
+     * end) and interrupted it before it did anything. Every other result as it is. For both ring kinds.
+     */
+    static int interruptedAsCanceled(int res, boolean canceledByUs) {
+        return res == -ErrnoTable.EINTR && canceledByUs ? -ErrnoTable.ECANCELED : res;
+    }
+
     static int restartAsEintr(int res) {
         return res <= -ERESTARTSYS && res >= -ERESTART_RESTARTBLOCK ? -ErrnoTable.EINTR : res;
     }

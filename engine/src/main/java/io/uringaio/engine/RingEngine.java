@@ -902,8 +902,10 @@ public final class RingEngine implements AutoCloseable {
      *
      * <p>A FIFO (named pipe), the same on both backends (io_uring's own rule): {@code READ} opens at once, even with no
      * writer; {@code WRITE} with no reader fails {@code ENXIO} at once; {@code READ, WRITE} opens at once; {@code WRITE}
-     * with {@code CREATE} or {@code TRUNCATE_EXISTING} stays pending until a reader opens the FIFO. Canceling the
-     * returned future cancels a pending open (a file it still opens is closed), and {@link #close()} ends it
+     * with {@code CREATE} or {@code TRUNCATE_EXISTING} stays pending until a reader opens the FIFO. One difference:
+     * {@code READ} with {@code CREATE} or {@code TRUNCATE_EXISTING} waits for a writer on io_uring (its io-wq worker
+     * opens blocking) and opens at once on the thread pool. Ending the returned future yourself (cancel, a timeout,
+     * completing it) cancels a pending open (a file it still opens is closed), and {@link #close()} ends it
      * ({@link EngineClosedException}).
      *
      * @return a future of the open file; it fails with a {@link UringIOException} (e.g. ENOENT) naming the path

@@ -36,10 +36,6 @@ final class ThreadPoolLane implements Lane {
     private static final long POLL_SLICE_MILLIS = 20;
     /** How often an open of a FIFO's write end that waits for a reader tries again ({@code Worker#open}). */
     private static final int FIFO_RETRY_MILLIS = 10;
-    /** {@code open(2)}'s {@code __O_TMPFILE} bit (O_TMPFILE is it with O_DIRECTORY). */
-    private static final int O_TMPFILE = 020000000;
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFIFO = 0010000;
     private static final Comparator<Request> ORDER = (a, b) -> a.priority != b.priority
             ? Integer.compare(a.priority, b.priority) : Long.compare(a.seq, b.seq);
 
@@ -347,7 +343,8 @@ final class ThreadPoolLane implements Lane {
         private int open(Request r) {
             int flags = r.opFlags;
             boolean waitsForReader = (flags & Libc.O_ACCMODE) == Libc.O_WRONLY
-                    && (flags & (Libc.O_CREAT | Libc.O_TRUNC | O_TMPFILE)) != 0;
+                    && (flags & (Libc.O_CREAT | Libc.O_TRUNC | Libc.O_TMPFILE_BIT)) != 0
+                    && (flags & Libc.O_NONBLOCK) == 0; // the caller's own O_NONBLOCK: ENXIO at once, as io_uring's
             while (true) {
                 int fd = Libc.openat(r.fd, r.address, flags | Libc.O_NONBLOCK, r.length);
                 if (fd >= 0) {
@@ -379,7 +376,7 @@ final class ThreadPoolLane implements Lane {
             if (Libc.statx(r.fd, r.address, 0, Uapi.STATX_TYPE, statx.address()) != 0) {
                 return false;
             }
-            return (statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET) & S_IFMT) == S_IFIFO;
+            return (statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET) & Libc.S_IFMT) == Libc.S_IFIFO;
         }
 
         private long single(Request r) {

@@ -29,7 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A {@link FileChannel} whose reads, writes and syncs go through a {@link RingEngine}: io_uring, or the engine's thread
- * pool where io_uring is unavailable. Behaves as the JDK's {@code FileChannel} documents (positions, limits, end of
+ * pool where io_uring is unavailable; except that on a platform thread a single-buffer write to a file opened without
+ * {@code DIRECT}, and {@code force}, are system calls on that thread ({@link AsyncFile#writeBlocking},
+ * {@link AsyncFile#syncBlocking}): io_uring would hand each to a kernel worker thread. Behaves as the JDK's {@code FileChannel} documents (positions, limits, end of
  * file, {@link ClosedChannelException}, {@link java.nio.channels.AsynchronousCloseException},
  * {@link ClosedByInterruptException}).
  *

@@ -52,8 +52,8 @@ import java.util.zip.CRC32C;
  * free slot is submitted at once, with one exception, on by default ({@link GroupWait}; off with
  * {@code maxGroupWaitNanos(0)}): appenders that block until their
  * record is durable come back one by one after their group is acknowledged, so the first one back, on a thread of its
- * own, <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (default 150 µs) and
- * a quarter of the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending
+ * own, <em>leads</em> the next group: it waits, at most {@link AppendLogConfig#maxGroupWaitNanos} (default 300 µs) and
+ * the recent {@code fdatasync} time after the acknowledgement ends, until as many records are pending
  * as that group and the appends waiting behind it held, then the group is cut. A lone appender, an idle log,
  * appends from the engine's threads and a thread whose previous append is still pending never wait. Groups are
  * acknowledged strictly in order: a group's futures complete once its own {@code fdatasync} and those of all groups
@@ -725,10 +725,13 @@ public final class AppendLog implements AutoCloseable {
         Throwable failure = null;
         try {
             written = active.ios[group.slot].writeDurableBlocking(group.frames(), group.fileOffset());
-        } catch (IOException | RuntimeException e) {
-            failure = e;
+        } catch (Throwable e) {
+            failure = e; // an Error too: the group must leave the pipeline, or nothing is acknowledged again
         }
         groupDone(group, written, failure);
+        if (failure instanceof Error e) {
+            throw e;
+        }
     }
 
     private void submit(CommitGroup group) {
@@ -1174,7 +1177,7 @@ public final class AppendLog implements AutoCloseable {
     /**
      * Test seam: makes the log behave as if groups of {@code expected} records had just been acknowledged and a
      * write+fdatasync took {@code syncNanos}, so that the next appender with a free slot leads and waits (up to
-     * {@link AppendLogConfig#maxGroupWaitNanos} and a quarter of {@code syncNanos}).
+     * {@link AppendLogConfig#maxGroupWaitNanos} and {@code syncNanos / GroupWait.SYNC_FRACTION}).
      */
     void assumeGroupsAcknowledged(int expected, long syncNanos) {
         lock.lock();

@@ -7,7 +7,7 @@ import java.util.function.UnaryOperator;
  * {@link AppendLog#open} copies it.
  *
  * <p>Defaults: 64 MiB segments, preallocated and zero-filled; records up to 1 MiB; a commit group of at most 1024
- * records and 4 MiB; two groups in flight; a leader's wait of at most 150 µs ({@link #maxGroupWaitNanos}); at most 64 MiB of records
+ * records and 4 MiB; two groups in flight; a leader's wait of at most 300 µs ({@link #maxGroupWaitNanos}); at most 64 MiB of records
  * waiting for their group before {@link AppendLog#append} blocks.
  */
 public final class AppendLogConfig {
@@ -38,8 +38,8 @@ public final class AppendLogConfig {
     private boolean preallocate = true;
     private boolean zeroFill = true;
     private int maxGroupsInFlight = 2;
-    /** The default of {@link #maxGroupWaitNanos}: 150 µs, and never more than a quarter of the fdatasync time. */
-    public static final long DEFAULT_MAX_GROUP_WAIT_NANOS = 150_000;
+    /** The default of {@link #maxGroupWaitNanos}: 300 µs, and never more than the recent fdatasync time. */
+    public static final long DEFAULT_MAX_GROUP_WAIT_NANOS = 300_000;
 
     private long maxGroupWaitNanos = DEFAULT_MAX_GROUP_WAIT_NANOS;
     private boolean repairByTruncation;
@@ -188,17 +188,19 @@ public final class AppendLogConfig {
 
     /**
      * The longest a new commit group's leader waits for the group to fill before it is cut; default
-     * {@value #DEFAULT_MAX_GROUP_WAIT_NANOS} ns (150 µs); 0 cuts every group at once. The leader is the first appender back after a group was
+     * {@value #DEFAULT_MAX_GROUP_WAIT_NANOS} ns (300 µs); 0 cuts every group at once. The leader is the first appender back after a group was
      * acknowledged, when it appends on a thread of its own (never on one of the engine's threads, nor on a thread
      * whose previous append is still pending: it runs ahead of its acknowledgements); it waits only while fewer
      * records are pending than the last acknowledged group held, only if that group was acknowledged within the
-     * recent {@code fdatasync} time (an idle log never waits), and never longer than a quarter of that time. Threads
+     * recent {@code fdatasync} time (an idle log never waits), and never longer than that time. Threads
      * that each append and then block until their record is durable come back one by one after an acknowledgement;
      * without the wait the first back would be sent alone and the others would wait for the next {@code fdatasync}.
      *
-     * <p>Measured on a 2-core VM with a virtio disk (an {@code fdatasync} about 280 µs, so the wait is capped near
-     * 70 µs), 8 threads each appending and joining: 3.1 records per {@code fdatasync} without the wait, 7.5 with it,
-     * and 1.3-1.4 times the records per second. The wait pays where waking a blocked thread costs a small part of an
+     * <p>Measured on a 2-core VM with a virtio disk (an {@code fdatasync} about 280 µs), 8 threads each appending and
+     * joining: 3.1 records per {@code fdatasync} without the wait, 7.5 with it (then capped at a quarter of the sync
+     * time), and 1.3-1.4 times the records per second; since groups are written by their appenders
+     * ({@link #waiterWrites}), a whole sync time and 300 µs: 7.6-7.7 records per group and 15.0-15.5k records/s
+     * against 7.0-7.3 and 11.6-13.9k with a quarter and 150 µs. The wait pays where waking a blocked thread costs a small part of an
      * {@code fdatasync}; on a machine so loaded that the woken threads come back late it costs what it waits (a
      * heavily loaded run gave no gain): 0 turns it off.
      */

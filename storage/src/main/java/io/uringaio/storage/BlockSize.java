@@ -22,12 +22,6 @@ import java.nio.file.Path;
 public final class BlockSize {
     /** The alignment when nothing better is known; safe on every Linux block device in use. */
     public static final int DEFAULT = 4096;
-    /** {@code stx_mode}'s file type bits, and the types {@link PageFile#open} tells apart. */
-    static final int S_IFMT = 0170000;
-    static final int S_IFDIR = 0040000;
-    static final int S_IFREG = 0100000;
-    static final int S_IFBLK = 0060000;
-
 
     /**
      * The alignment rules for {@code O_DIRECT} on one file system.
@@ -58,7 +52,7 @@ public final class BlockSize {
     }
 
     /**
-     * What one {@code statx} of a path (following a symbolic link) tells: its file type (the {@code S_IFMT} bits of
+     * What one {@code statx} of a path (following a symbolic link) tells: its file type (the {@code Libc.S_IFMT} bits of
      * {@code stx_mode}) and the {@code O_DIRECT} alignment of its file system.
      */
     record Probe(int type, Alignment alignment) {
@@ -79,7 +73,7 @@ public final class BlockSize {
             if (res < 0) {
                 throw new UringIOException(-res, "statx", path.toString());
             }
-            int type = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET)) & S_IFMT;
+            int type = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET)) & Libc.S_IFMT;
             return new Probe(type, alignment(statx));
         }
     }

@@ -45,8 +45,6 @@ final class DirectoryLock implements AutoCloseable {
     static final String FILE_NAME = "LOCK";
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFREG = 0100000;
 
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement
@@ -173,7 +171,7 @@ final class DirectoryLock implements AutoCloseable {
         }
         int nlink = statx.get(ValueLayout.JAVA_INT, Uapi.STATX_NLINK_OFFSET);
         int mode = Short.toUnsignedInt(statx.get(ValueLayout.JAVA_SHORT, Uapi.STATX_MODE_OFFSET));
-        return (mode & S_IFMT) == S_IFREG && nlink == 1;
+        return (mode & Libc.S_IFMT) == Libc.S_IFREG && nlink == 1;
     }
 
     /** {@code statx(dirfd, name, flags, mask)} into a {@code struct statx} of {@code arena}; null if it failed. */

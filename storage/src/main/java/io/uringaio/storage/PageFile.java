@@ -4,6 +4,7 @@ import io.uringaio.engine.AsyncFile;
 import io.uringaio.engine.RingEngine;
 import io.uringaio.engine.UringIOException;
 import io.uringaio.engine.UringOpenOption;
+import io.uringaio.engine.internal.sys.Libc;
 import io.uringaio.engine.uapi.ErrnoTable;
 
 import java.io.IOException;
@@ -70,12 +71,12 @@ public final class PageFile implements AutoCloseable {
         Objects.requireNonNull(engine, "engine");
         Path absolute = path.toAbsolutePath();
         BlockSize.Probe probe = probe(absolute); // one statx for the type and the alignment
-        if (probe.type() == BlockSize.S_IFDIR) {
+        if (probe.type() == Libc.S_IFDIR) {
             // With O_DIRECT the kernel answers a directory opened to read with EINVAL, which reads as "no O_DIRECT
             // on this file system": say what it is.
             throw new UringIOException(ErrnoTable.EISDIR, "open", absolute.toString());
         }
-        if (probe.type() != BlockSize.S_IFREG && probe.type() != BlockSize.S_IFBLK) {
+        if (probe.type() != Libc.S_IFREG && probe.type() != Libc.S_IFBLK) {
             // A FIFO, socket or character device has no O_DIRECT: the kernel says EINVAL, but only after the file's
             // own open, and a FIFO's waits for the other end, forever if none comes (the engine's open with it).
             throw new UringIOException(ErrnoTable.EINVAL, "open", absolute.toString());
@@ -110,7 +111,7 @@ public final class PageFile implements AutoCloseable {
         try {
             return BlockSize.probe(path);
         } catch (UringIOException notThere) {
-            return new BlockSize.Probe(BlockSize.S_IFREG, BlockSize.of(path.getParent()));
+            return new BlockSize.Probe(Libc.S_IFREG, BlockSize.of(path.getParent()));
         }
     }
 

@@ -21,11 +21,6 @@ import java.nio.file.StandardOpenOption;
  * A hole only ever reads as zeros, so skipping one changes no verdict: only what the scan costs.
  */
 final class SegmentFile implements Closeable {
-    /** {@code lseek}'s whence for the next offset at or after the given one that holds data (Linux). */
-    private static final int SEEK_DATA = 3;
-    /** {@code lseek}'s whence for the next hole at or after the given offset (the end of the file is one). */
-    private static final int SEEK_HOLE = 4;
-
     final FileChannel channel;
     /** A descriptor of the channel's file, or -1: no hole is known. */
     private final int fd;
@@ -40,8 +35,8 @@ final class SegmentFile implements Closeable {
         StandardOpenOption[] options = write
                 ? new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new StandardOpenOption[] {StandardOpenOption.READ};
-        // O_NONBLOCK: a FIFO swapped in under a segment's name must not hold this open (the channel's open then
-        // blocks as it did before; recovery reports non-regular entries before it opens a segment).
+        // O_NONBLOCK: a FIFO swapped in under a segment's name does not hold this open; the channel's open through
+        // /proc would still block on one, so recovery refuses non-regular entries before it opens a segment.
         int fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
         if (fd >= 0) {
             try {
@@ -67,7 +62,7 @@ final class SegmentFile implements Closeable {
         if (fd < 0) {
             return offset;
         }
-        long data = Libc.lseek(fd, offset, SEEK_DATA);
+        long data = Libc.lseek(fd, offset, Libc.SEEK_DATA);
         if (data == -ErrnoTable.ENXIO) {
             return Long.MAX_VALUE; // no data at or after offset
         }
@@ -82,7 +77,7 @@ final class SegmentFile implements Closeable {
         if (fd < 0) {
             return Long.MAX_VALUE;
         }
-        long hole = Libc.lseek(fd, offset, SEEK_HOLE);
+        long hole = Libc.lseek(fd, offset, Libc.SEEK_HOLE);
         return hole < offset ? Long.MAX_VALUE : hole;
     }
 

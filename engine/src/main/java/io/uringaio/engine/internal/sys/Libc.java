@@ -97,6 +97,22 @@ public final class Libc {
     public static final int SEEK_CUR = 1;
     /** {@code lseek}: the offset is relative to the end of the file. */
     public static final int SEEK_END = 2;
+    /** {@code lseek} whence: the next offset at or after the given one that holds data (a hole skipped). */
+    public static final int SEEK_DATA = 3;
+    /** {@code lseek} whence: the next hole at or after the given offset (the end of the file counts as one). */
+    public static final int SEEK_HOLE = 4;
+    /** {@code open(2)}'s {@code __O_TMPFILE} bit ({@code O_TMPFILE} is it with {@code O_DIRECTORY}). */
+    public static final int O_TMPFILE_BIT = 020000000;
+    /** The file type bits of a mode ({@code st_mode}, {@code stx_mode}). */
+    public static final int S_IFMT = 0170000;
+    /** File type: a FIFO (named pipe). */
+    public static final int S_IFIFO = 0010000;
+    /** File type: a directory. */
+    public static final int S_IFDIR = 0040000;
+    /** File type: a block device. */
+    public static final int S_IFBLK = 0060000;
+    /** File type: a regular file. */
+    public static final int S_IFREG = 0100000;
 
     /** {@code preadv2}/{@code pwritev2}: fail with EAGAIN rather than block. */
     public static final int RWF_NOWAIT = 0x8;
