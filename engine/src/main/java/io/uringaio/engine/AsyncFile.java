@@ -444,11 +444,15 @@ public final class AsyncFile implements AutoCloseable {
                         throw outOfBounceMemory(kind, length);
                     }
                     bounce.buffer.put(0, src, start, length);
+                    memory = MemorySegment.ofBuffer(bounce.buffer);
                 }
                 epoch = barrier.enterWrite();
-                written = length == 0 ? 0 : pwrite(memory, bounce, length, position);
+                // The memory as a segment: the downcall holds its arena for the call, so a shared arena closed by
+                // another thread meanwhile fails its close (as with the JDK's channels) instead of freeing the
+                // memory under the kernel.
+                written = length == 0 ? 0 : Libc.pwrite(fd, memory, length, position);
                 while (written == -ErrnoTable.EINTR) {
-                    written = pwrite(memory, bounce, length, position);
+                    written = Libc.pwrite(fd, memory, length, position);
                 }
                 WriteBarrier.Epoch entered = epoch;
                 epoch = null; // exited once, even if a sync it releases throws
@@ -456,8 +460,7 @@ public final class AsyncFile implements AutoCloseable {
                 if (written < 0) {
                     throw new UringIOException((int) -written, "write", pathString);
                 }
-            }
-            if (!writes) {
+            } else {
                 awaitEarlierWrites();
             }
             if (kind != FileOp.Kind.WRITE) {
@@ -489,16 +492,6 @@ public final class AsyncFile implements AutoCloseable {
             release();
             exitSettle(enterSettle());
         }
-    }
-
-    /**
-     * One {@code pwrite(2)} of {@link #onThisThread}: from a direct buffer's {@code memory} as a segment, so that its
-     * arena stays acquired for the call (a shared arena closed by another thread meanwhile fails its close, as with
-     * the JDK's channels, instead of freeing the memory under the kernel); else from the {@code bounce} buffer.
-     */
-    private long pwrite(MemorySegment memory, BouncePool.Bounce bounce, int length, long position) {
-        return memory != null ? Libc.pwrite(fd, memory, length, position)
-                : Libc.pwrite(fd, bounce.address, length, position);
     }
 
     private CompletableFuture<Integer> transfer(FileOp.Kind kind, ByteBuffer buffer, long position) {

@@ -222,7 +222,7 @@ public final class UringAsynchronousFileChannel extends AsynchronousFileChannel 
         ensureOpen();
         // A blocking call: a platform thread syncs itself (io_uring hands every sync to a kernel worker thread, whose
         // wake-up costs the waiting caller more than the call); a virtual thread goes through the ring and unmounts.
-        if (!Thread.currentThread().isVirtual() && !file.engine().isEngineThread()) {
+        if (UringFileChannel.syncsOnCallersThread(file)) {
             file.syncBlocking(metaData);
         } else {
             UringFileChannel.await(metaData ? file.fsync() : file.fdatasync());

@@ -176,7 +176,15 @@ public final class UringFileChannel extends FileChannel {
      * which lets it unmount instead of pinning its carrier in a system call; so does one of the engine's threads.
      */
     private boolean onCallersThread(boolean sync) {
-        return (sync || alignment == 0) && !Thread.currentThread().isVirtual() && !file.engine().isEngineThread();
+        return (sync || alignment == 0) && syncsOnCallersThread(file);
+    }
+
+    /**
+     * Whether a sync of {@code file} on this thread is a system call here ({@link AsyncFile#syncBlocking}): a platform
+     * thread that is not one of the engine's (see {@link #onCallersThread}); for both channels.
+     */
+    static boolean syncsOnCallersThread(AsyncFile file) {
+        return !Thread.currentThread().isVirtual() && !file.engine().isEngineThread();
     }
 
     /** One buffer's write at {@code at}: on this thread where {@link #onCallersThread} says so, else through a ring. */

@@ -350,11 +350,10 @@ public final class AppendLog implements AutoCloseable {
                     + config.maxRecordBytes());
         }
         Checksum checksum = CHECKSUM.get();
-        boolean waiter = waitsForItsRecords(checksum);
+        boolean writer = writesItsGroup(checksum);
         long frame = RecordFrame.frameBytes(length);
         RecordFuture future;
         CommitGroup group = null;
-        boolean writer = false;
         boolean pump = false;
         Throwable unreadable = null;
         lock.lock();
@@ -395,7 +394,6 @@ public final class AppendLog implements AutoCloseable {
                 dropIfEmptyLocked(group);
             }
             if (unreadable == null) {
-                writer = waiter && mayWaitForGroups(checksum);
                 pump = acceptedLocked(group, frame, position, future, checksum, writer);
             }
         } finally {
@@ -417,12 +415,13 @@ public final class AppendLog implements AutoCloseable {
     /**
      * Whether this thread writes the group of its next record itself, if its append cuts it
      * ({@link AppendLogConfig#waiterWrites}): a platform thread that called {@code join} or {@code get} on the future of
-     * its previous append, and found it done. Read before the append replaces {@code lastAppend}.
+     * its previous append, and found it done, and that may wait for groups ({@link #mayWaitForGroups}: not inside an
+     * acknowledgement, not one of the engine's threads). Read before the append replaces {@code lastAppend}.
      */
-    private boolean waitsForItsRecords(Checksum self) {
+    private boolean writesItsGroup(Checksum self) {
         CompletableFuture<Long> previous = self.lastAppend;
         return config.waiterWrites() && previous != null && self.waitedFor == previous && previous.isDone()
-                && !Thread.currentThread().isVirtual();
+                && !Thread.currentThread().isVirtual() && mayWaitForGroups(self);
     }
 
     /** A blocking wait ({@code join}/{@code get}) on {@code future}, a record's, begins on this thread. */
